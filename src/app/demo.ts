@@ -1,0 +1,66 @@
+// The demo public service registered in development so that `npm start` has a
+// relying party to sign in to. Its secret is kept in the data directory (owner-only).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { addClient, rotateClientSecret, showClient } from '../clients/index.js';
+import type { Config } from '../config/index.js';
+import { NotFoundError } from '../errors/index.js';
+import type { Logger } from '../logging/index.js';
+import type { Database } from '../storage/index.js';
+
+export const DEMO_CLIENT_ID = 'demo-service';
+export const DEMO_PORT_OFFSET = 100;
+
+export interface DemoCredentials {
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  postLogoutRedirectUri: string;
+  origin: string;
+}
+
+export function demoOrigin(config: Config): string {
+  return `http://localhost:${config.port + DEMO_PORT_OFFSET}`;
+}
+
+/** Registers the demo service once and returns its credentials. */
+export async function seedDemo(db: Database, config: Config, logger: Logger): Promise<DemoCredentials> {
+  const origin = demoOrigin(config);
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'demo-service.json');
+  const creds = (secret: string): DemoCredentials => ({
+    clientId: DEMO_CLIENT_ID,
+    clientSecret: secret,
+    redirectUri: `${origin}/callback`,
+    postLogoutRedirectUri: `${origin}/`,
+    origin,
+  });
+  try {
+    await showClient(db, DEMO_CLIENT_ID);
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoCredentials;
+    // Registered earlier but the secret file is gone: issue a new secret.
+    const { secret } = await rotateClientSecret(db, DEMO_CLIENT_ID, 'system:demo');
+    writeFileSync(file, JSON.stringify(creds(secret), null, 2), { mode: 0o600 });
+    return creds(secret);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  const { secret } = await addClient(
+    db,
+    {
+      client_id: DEMO_CLIENT_ID,
+      name: 'Dịch vụ công mẫu (Demo public service)',
+      redirect_uris: [`${origin}/callback`],
+      post_logout_redirect_uris: [`${origin}/`],
+      grant_types: ['authorization_code', 'refresh_token'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'openid offline_access',
+    },
+    'system:demo',
+    { allowHttpLoopback: true },
+  );
+  writeFileSync(file, JSON.stringify(creds(secret!), null, 2), { mode: 0o600 });
+  logger.info({ clientId: DEMO_CLIENT_ID, origin }, 'demo service registered');
+  return creds(secret!);
+}

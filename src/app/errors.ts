@@ -1,0 +1,37 @@
+// The one place nixa's own errors become HTTP answers: JSON for API callers,
+// a bilingual page for browsers. Unexpected errors are logged, never shown.
+import type { Context, Next } from 'koa';
+
+import { NixaError } from '../errors/index.js';
+import type { Logger } from '../logging/index.js';
+import { renderPage } from '../pages/index.js';
+
+export function errorBoundary(logger: Logger) {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      const known = err instanceof NixaError;
+      // oidc-provider's own errors (e.g. SessionNotFound from interactionDetails) carry status and error.
+      const oidc = err as { status?: number; error?: string; expose?: boolean };
+      const status = known ? err.status : (oidc.status ?? 500);
+      const code = known ? err.code : (oidc.error ?? 'server_error');
+      if (status >= 500) {
+        logger.error({ err: { name: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack }, path: ctx.path }, 'request failed');
+      }
+      ctx.status = status;
+      const message = known && status < 500 ? err.message : status < 500 ? 'The request is not valid.' : 'nixa could not complete this request.';
+      if (ctx.accepts('html', 'json') === 'html') {
+        ctx.type = 'html';
+        ctx.body = renderPage('error', {
+          title: 'Lỗi',
+          messageVi: status < 500 ? 'Yêu cầu không hợp lệ hoặc phiên đăng nhập đã hết hạn. Hãy quay lại trang của dịch vụ và thử lại.' : 'nixa tạm thời không xử lý được yêu cầu này. Hãy thử lại sau ít phút.',
+          messageEn: message,
+          error: code,
+        });
+      } else {
+        ctx.body = { error: code, message };
+      }
+    }
+  };
+}

@@ -1,0 +1,108 @@
+// The HTTP surface, in order: logging, errors, security headers, operations
+// endpoints, JWKS, nixa's own pages, then the OpenID Connect protocol engine.
+import { bodyParser } from '@koa/bodyparser';
+import Koa from 'koa';
+
+import type { Config } from '../config/index.js';
+import { interactionRoutes } from '../interactions/index.js';
+import type { KeyRing } from '../keys/index.js';
+import type { Logger } from '../logging/index.js';
+import { STYLESHEET } from '../pages/index.js';
+import { pendingMigrations, type Database } from '../storage/index.js';
+import { errorBoundary } from './errors.js';
+import type { ProviderHost } from './provider-host.js';
+
+const CSP = [
+  "default-src 'none'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export interface HttpDeps {
+  config: Config;
+  db: Database;
+  keyring: KeyRing;
+  logger: Logger;
+  host: () => ProviderHost;
+  isShuttingDown: () => boolean;
+}
+
+export function createHttpApp(deps: HttpDeps): Koa {
+  const { config, db, keyring, logger } = deps;
+  const app = new Koa({ proxy: config.trustProxy });
+  app.silent = true;
+
+  app.use(async function requestLog(ctx, next) {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      // The path only: query strings carry codes and tokens.
+      logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+    }
+  });
+  app.use(errorBoundary(logger));
+  app.use(async function securityHeaders(ctx, next) {
+    await next();
+    if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('X-Frame-Options', 'DENY');
+    if (config.issuer.startsWith('https://')) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+  });
+
+  app.use(async function operations(ctx, next) {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    switch (ctx.path) {
+      case '/healthz':
+        ctx.body = { status: 'ok' };
+        return;
+      case '/readyz': {
+        const checks = await readiness(db, keyring, config, deps.isShuttingDown());
+        ctx.status = Object.values(checks).every((c) => c === 'ok') ? 200 : 503;
+        ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', checks };
+        return;
+      }
+      case '/jwks':
+        // Served from the key ring, not the provider, so that next keys are published
+        // before they sign and a revoked key disappears the moment the ring reloads.
+        ctx.type = 'application/jwk-set+json; charset=utf-8';
+        ctx.set('Cache-Control', 'public, max-age=60');
+        ctx.body = keyring.snapshot.publicJwks;
+        return;
+      case '/assets/nixa.css':
+        ctx.type = 'text/css; charset=utf-8';
+        ctx.set('Cache-Control', 'public, max-age=3600');
+        ctx.body = STYLESHEET();
+        return;
+      default:
+        return next();
+    }
+  });
+
+  // Only nixa's own forms are parsed here; oidc-provider parses its endpoints' bodies itself.
+  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' }) as Koa.Middleware;
+  app.use((ctx, next) => (ctx.path.startsWith('/interaction/') ? parseForm(ctx, next) : next()));
+  app.use(interactionRoutes({ config, db, provider: () => deps.host().provider }));
+  app.use((ctx, next) => deps.host().middleware(ctx, next));
+  return app;
+}
+
+async function readiness(db: Database, keyring: KeyRing, config: Config, shuttingDown: boolean) {
+  const checks: Record<string, string> = {};
+  checks.shutdown = shuttingDown ? 'shutting down' : 'ok';
+  try {
+    const pending = await pendingMigrations(db);
+    checks.database = 'ok';
+    checks.migrations = pending.length ? `pending: ${pending.join(', ')}` : 'ok';
+  } catch (err) {
+    checks.database = `unreachable: ${(err as Error).message}`;
+    checks.migrations = 'unknown';
+  }
+  const signing = keyring.snapshot.providerJwks.filter((k) => !k.key_ops).map((k) => k.alg);
+  const missing = config.keys.signingAlgs.filter((a) => !signing.includes(a));
+  checks.signingKeys = missing.length ? `no active key for ${missing.join(', ')}` : 'ok';
+  return checks;
+}

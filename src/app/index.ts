@@ -1,0 +1,100 @@
+// Starts and stops a nixa instance: storage, migrations, keys, the provider and
+// the HTTP server, with background purge and graceful shutdown.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type Koa from 'koa';
+
+import type { Config } from '../config/index.js';
+import { Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
+import { createLogger, type Logger } from '../logging/index.js';
+import { purgeExpired } from '../protocol/index.js';
+import { migrate, openDatabase, type Database } from '../storage/index.js';
+import { seedDemo } from './demo.js';
+import { createHttpApp } from './http.js';
+import { ProviderHost } from './provider-host.js';
+
+export interface Nixa {
+  config: Config;
+  db: Database;
+  keyring: KeyRing;
+  cipher: Cipher;
+  app: Koa;
+  server: Server;
+  /** The origin the server listens on (the issuer may differ behind a proxy). */
+  url: string;
+  logger: Logger;
+  host: ProviderHost;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Use this database instead of opening one from config (tests share one). */
+  db?: Database;
+  /** Whether close() also closes the database (default: only if nixa opened it). */
+  closeDatabase?: boolean;
+  /** Called on each new request before anything else (tests count in-flight requests). */
+  listen?: boolean;
+}
+
+export async function startNixa(config: Config, opts: StartOptions = {}): Promise<Nixa> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const db = opts.db ?? (await openDatabase(config));
+  const closeDb = opts.closeDatabase ?? !opts.db;
+  try {
+    const report = await migrate(db);
+    if (report.applied.length) logger.info({ applied: report.applied }, 'migrations applied');
+
+    const cipher = new Cipher(loadMasterKey(config.masterKey));
+    const keyring = new KeyRing(db, cipher, config, logger);
+    await keyring.start();
+
+    let shuttingDown = false;
+    let host!: ProviderHost;
+    const app = createHttpApp({ config, db, keyring, logger, host: () => host, isShuttingDown: () => shuttingDown });
+    host = new ProviderHost({ config, db, logger }, keyring, app);
+
+    if (config.demo) await seedDemo(db, config, logger);
+
+    const purge = setInterval(() => {
+      purgeExpired(db, config.purge.batchSize)
+        .then((n) => n && logger.debug({ deleted: n }, 'expired artifacts purged'))
+        .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'purge failed'));
+    }, config.purge.intervalSeconds * 1000);
+    purge.unref();
+
+    const server = createServer(app.callback());
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const addr = server.address() as AddressInfo;
+    const hostname = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `http://${hostname === '0.0.0.0' || hostname === '[::]' ? 'localhost' : hostname}:${addr.port}`;
+    logger.info({ url, issuer: config.issuer, database: db.engine }, 'nixa listening');
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        shuttingDown = true;
+        clearInterval(purge);
+        // Stop accepting, let in-flight requests finish, then drop idle keep-alive sockets.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000);
+        await closed;
+        clearTimeout(grace);
+        host.close();
+        await keyring.stop();
+        if (closeDb) await db.close();
+        logger.info('nixa stopped');
+      })());
+
+    return { config, db, keyring, cipher, app, server, url, logger, host, close };
+  } catch (err) {
+    if (closeDb) await db.close().catch(() => {});
+    throw err;
+  }
+}

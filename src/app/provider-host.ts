@@ -1,0 +1,50 @@
+// Holds the current oidc-provider instance. oidc-provider fixes its signing keys
+// at construction, so when the signing key set changes (rotation, revocation) a
+// new instance is built from the same database and swapped in; requests already
+// running finish on the old one. Nothing is lost: all state lives in PostgreSQL.
+import type Koa from 'koa';
+import mount from 'koa-mount';
+import type Provider from 'oidc-provider';
+
+import type { KeyRing, KeySnapshot } from '../keys/index.js';
+import { buildProvider, type ProviderDeps } from '../protocol/index.js';
+
+export class ProviderHost {
+  #provider!: Provider;
+  #middleware!: Koa.Middleware;
+  #stamp = '';
+  #unsubscribe: () => void;
+
+  constructor(
+    private readonly deps: ProviderDeps,
+    keyring: KeyRing,
+    private readonly app: Koa,
+  ) {
+    this.#apply(keyring.snapshot);
+    this.#unsubscribe = keyring.onChange((s) => this.#apply(s));
+  }
+
+  get provider(): Provider {
+    return this.#provider;
+  }
+
+  readonly middleware: Koa.Middleware = (ctx, next) => this.#middleware(ctx, next);
+
+  #apply(snapshot: KeySnapshot): void {
+    // Cookies are signed by the outer Koa app's keys; updating them in place is enough.
+    this.app.keys = snapshot.cookieKeys;
+    if (snapshot.signingStamp === this.#stamp) {
+      this.#provider.keys = snapshot.cookieKeys;
+      return;
+    }
+    const provider = buildProvider(this.deps, snapshot);
+    this.#provider = provider;
+    this.#middleware = mount(provider);
+    this.#stamp = snapshot.signingStamp;
+    this.deps.logger.info({ signingKeys: snapshot.signingStamp.split(',').length }, 'provider built with current signing keys');
+  }
+
+  close(): void {
+    this.#unsubscribe();
+  }
+}

@@ -1,0 +1,128 @@
+// Relying parties as data: registration, listing, disabling and secret rotation,
+// each change written with its audit event in one transaction.
+import { appendAudit } from '../audit/index.js';
+import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
+import type { Database, Queryable } from '../storage/index.js';
+import * as repo from './repository.js';
+import { parseClientInput, toProviderMetadata } from './schema.js';
+import { generateSecret, hashSecret } from './secrets.js';
+
+export { parseClientInput, SUPPORTED_SCOPES, AUTH_METHODS, GRANT_TYPES } from './schema.js';
+export { verifySecret } from './secrets.js';
+
+export interface ClientView {
+  clientId: string;
+  name: string;
+  status: 'enabled' | 'disabled';
+  tokenEndpointAuthMethod: string;
+  grantTypes: string[];
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  scope: string;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+function view(r: repo.ClientRow): ClientView {
+  const m = r.metadata as { token_endpoint_auth_method: string; grant_types: string[]; redirect_uris: string[]; post_logout_redirect_uris: string[]; scope: string };
+  return {
+    clientId: r.client_id,
+    name: r.name,
+    status: r.disabled_at ? 'disabled' : 'enabled',
+    tokenEndpointAuthMethod: m.token_endpoint_auth_method,
+    grantTypes: m.grant_types,
+    redirectUris: m.redirect_uris,
+    postLogoutRedirectUris: m.post_logout_redirect_uris,
+    scope: m.scope,
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
+    version: r.version,
+  };
+}
+
+/** What the provider's adapter reads: metadata of enabled clients only. */
+export interface ClientStore {
+  findMetadata(clientId: string): Promise<Record<string, unknown> | undefined>;
+}
+
+export function clientStore(db: Queryable): ClientStore {
+  return {
+    async findMetadata(clientId) {
+      const row = await repo.selectEnabledClient(db, clientId);
+      if (!row) return undefined;
+      // oidc-provider wants client_secret for secret-based methods; it holds the
+      // argon2 hash, and src/protocol replaces the comparison with argon2.verify.
+      return row.secret_hash ? { ...row.metadata, client_secret: row.secret_hash } : row.metadata;
+    },
+  };
+}
+
+export interface ClientsOptions {
+  /** http://localhost redirect URIs are accepted outside production only. */
+  allowHttpLoopback: boolean;
+}
+
+export async function addClient(
+  db: Database,
+  input: unknown,
+  actor: string,
+  opts: ClientsOptions,
+): Promise<{ client: ClientView; secret?: string }> {
+  const c = parseClientInput(input, opts);
+  const clientId = c.client_id ?? `svc-${generateSecret().slice(0, 16)}`;
+  const secret = c.token_endpoint_auth_method === 'client_secret_basic' ? generateSecret() : undefined;
+  const secretHash = secret ? await hashSecret(secret) : null;
+  const metadata = toProviderMetadata(clientId, c);
+  return db.transaction(async (tx) => {
+    if (!(await repo.insertClient(tx, { clientId, name: c.name, metadata, secretHash }))) {
+      throw new InvalidInputError('client_id', `"${clientId}" is already registered`);
+    }
+    await appendAudit(tx, {
+      event: 'CLIENT_ADDED',
+      actor,
+      subject: clientId,
+      details: { name: c.name, method: c.token_endpoint_auth_method, grantTypes: c.grant_types, redirectUris: c.redirect_uris },
+    });
+    const row = (await repo.selectClient(tx, clientId))!;
+    return secret ? { client: view(row), secret } : { client: view(row) };
+  });
+}
+
+export async function listClients(db: Queryable): Promise<ClientView[]> {
+  return (await repo.selectClients(db)).map(view);
+}
+
+export async function showClient(db: Queryable, clientId: string): Promise<ClientView> {
+  const row = await repo.selectClient(db, clientId);
+  if (!row) throw new NotFoundError('client', clientId);
+  return view(row);
+}
+
+export async function disableClient(db: Database, clientId: string, actor: string, reason?: string): Promise<ClientView> {
+  return db.transaction(async (tx) => {
+    const row = await repo.selectClient(tx, clientId);
+    if (!row) throw new NotFoundError('client', clientId);
+    if (!(await repo.markDisabled(tx, clientId))) throw new StateError(`client "${clientId}" is already disabled`);
+    await appendAudit(tx, { event: 'CLIENT_DISABLED', actor, subject: clientId, details: { reason: reason ?? null } });
+    return view((await repo.selectClient(tx, clientId))!);
+  });
+}
+
+export async function rotateClientSecret(db: Database, clientId: string, actor: string): Promise<{ client: ClientView; secret: string }> {
+  const row = await repo.selectClient(db, clientId);
+  if (!row) throw new NotFoundError('client', clientId);
+  if (row.disabled_at) throw new StateError(`client "${clientId}" is disabled`);
+  if (!row.secret_hash) {
+    throw new StateError(
+      `client "${clientId}" uses ${String(row.metadata.token_endpoint_auth_method)} and has no secret to rotate`,
+    );
+  }
+  const secret = generateSecret();
+  const hash = await hashSecret(secret);
+  return db.transaction(async (tx) => {
+    if (!(await repo.replaceSecretHash(tx, clientId, hash))) throw new StateError(`client "${clientId}" changed meanwhile; try again`);
+    await appendAudit(tx, { event: 'CLIENT_SECRET_ROTATED', actor, subject: clientId });
+    return { client: view((await repo.selectClient(tx, clientId))!), secret };
+  });
+}

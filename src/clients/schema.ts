@@ -1,0 +1,122 @@
+// What a relying party registration must look like: pure validation, no I/O.
+// Errors name the field the operator got wrong.
+import { z } from 'zod';
+
+import { InvalidInputError } from '../errors/index.js';
+
+export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone', 'address'] as const;
+export const AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+function isLoopback(u: URL): boolean {
+  return u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]';
+}
+
+const redirectUri = (allowHttpLoopback: boolean) =>
+  z.string().superRefine((v, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not an absolute URL` });
+      return;
+    }
+    if (u.hash) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain a fragment` });
+    if (u.username || u.password) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain credentials` });
+    const httpOk = allowHttpLoopback && u.protocol === 'http:' && isLoopback(u);
+    if (u.protocol !== 'https:' && !httpOk) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${v}" must use https${allowHttpLoopback ? ' (http is accepted only for localhost)' : ''}`,
+      });
+    }
+    if (u.hostname.includes('*')) ctx.addIssue({ code: 'custom', message: `"${v}": wildcards are not allowed` });
+  });
+
+const jwkSet = z.object({
+  keys: z
+    .array(z.object({ kty: z.string() }).loose())
+    .min(1, 'must hold at least one public key')
+    .refine((keys) => keys.every((k) => !('d' in k) && !('k' in k)), 'must hold public keys only'),
+});
+
+export function clientInputSchema(opts: { allowHttpLoopback: boolean }) {
+  return z
+    .object({
+      client_id: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{3,64}$/, '3 to 64 letters, digits, dots, dashes or underscores')
+        .optional(),
+      name: z.string().trim().min(1, 'is required').max(200, 'at most 200 characters'),
+      redirect_uris: z.array(redirectUri(opts.allowHttpLoopback)).default([]),
+      post_logout_redirect_uris: z.array(redirectUri(opts.allowHttpLoopback)).default([]),
+      grant_types: z.array(z.enum(GRANT_TYPES, { error: `one of ${GRANT_TYPES.join(', ')}` })).min(1).default(['authorization_code']),
+      token_endpoint_auth_method: z
+        .enum(AUTH_METHODS, { error: `one of ${AUTH_METHODS.join(', ')}` })
+        .default('client_secret_basic'),
+      jwks: jwkSet.optional(),
+      jwks_uri: z.url({ error: 'an https URL' }).refine((u) => u.startsWith('https://') || opts.allowHttpLoopback, 'an https URL').optional(),
+      scope: z
+        .string()
+        .default('openid')
+        .refine((s) => s.split(' ').every((x) => (SUPPORTED_SCOPES as readonly string[]).includes(x)), {
+          message: `space-separated scopes from: ${SUPPORTED_SCOPES.join(', ')}`,
+        }),
+    })
+    .strict()
+    .superRefine((c, ctx) => {
+      const interactive = c.grant_types.includes('authorization_code');
+      if (interactive && c.redirect_uris.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: 'at least one is required for the authorization_code grant' });
+      }
+      if (!interactive && c.grant_types.includes('refresh_token')) {
+        ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'refresh_token needs authorization_code' });
+      }
+      if (c.token_endpoint_auth_method === 'none' && c.grant_types.includes('client_credentials')) {
+        ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'a public client (none) cannot use client_credentials' });
+      }
+      if (c.token_endpoint_auth_method === 'private_key_jwt' && !c.jwks && !c.jwks_uri) {
+        ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'jwks or jwks_uri is required for private_key_jwt' });
+      }
+      if (c.jwks && c.jwks_uri) {
+        ctx.addIssue({ code: 'custom', path: ['jwks_uri'], message: 'give jwks or jwks_uri, not both' });
+      }
+      if (c.token_endpoint_auth_method !== 'private_key_jwt' && (c.jwks || c.jwks_uri)) {
+        ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'only used with private_key_jwt' });
+      }
+    });
+}
+
+export type ClientInput = z.output<ReturnType<typeof clientInputSchema>>;
+
+/** Validates operator input; throws InvalidInputError naming the first bad field. */
+export function parseClientInput(input: unknown, opts: { allowHttpLoopback: boolean }): ClientInput {
+  const res = clientInputSchema(opts).safeParse(input);
+  if (!res.success) {
+    const issue = res.error.issues[0]!;
+    const field = issue.path.length ? issue.path.map(String).join('.') : 'input';
+    const message = issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message;
+    throw new InvalidInputError(field, message);
+  }
+  return res.data;
+}
+
+/** oidc-provider client metadata for a validated registration (without the secret). */
+export function toProviderMetadata(clientId: string, c: ClientInput): Record<string, unknown> {
+  const interactive = c.grant_types.includes('authorization_code');
+  const meta: Record<string, unknown> = {
+    client_id: clientId,
+    client_name: c.name,
+    grant_types: c.grant_types,
+    response_types: interactive ? ['code'] : [],
+    redirect_uris: c.redirect_uris,
+    post_logout_redirect_uris: c.post_logout_redirect_uris,
+    token_endpoint_auth_method: c.token_endpoint_auth_method,
+    scope: c.scope,
+  };
+  if (c.jwks) meta.jwks = c.jwks;
+  if (c.jwks_uri) meta.jwks_uri = c.jwks_uri;
+  return meta;
+}

@@ -1,0 +1,271 @@
+// Configuration: read once at start-up from the environment (and optionally a JSON
+// file), validated into a typed object that is passed down. Nothing below src/config
+// reads process.env.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+import { ConfigError } from '../errors/index.js';
+
+export const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+const seconds = (fallback: number) =>
+  z.coerce
+    .number({ error: 'a whole number of seconds' })
+    .int('a whole number of seconds')
+    .positive('a positive number of seconds')
+    .default(fallback);
+
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], {
+      error: 'one of true/false, on/off, 1/0, yes/no',
+    })
+    .transform((v) => ['true', '1', 'on', 'yes'].includes(v))
+    .default(fallback);
+
+const DAY = 86_400;
+
+// Every variable nixa reads, with its default. README documents the same table;
+// test/config checks that they agree.
+const schema = z
+  .object({
+    NIXA_ENV: z.enum(['development', 'test', 'production'], {
+      error: 'one of development, test, production',
+    }).default('development'),
+    NIXA_ISSUER: z
+      .url({ error: 'an absolute http(s) URL without query or fragment, e.g. https://id.example.vn' })
+      .refine((u) => /^https?:\/\//.test(u) && !u.includes('?') && !u.includes('#'), {
+        message: 'an absolute http(s) URL without query or fragment, e.g. https://id.example.vn',
+      })
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+    NIXA_HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: z.coerce.number({ error: 'a TCP port (1-65535)' }).int().min(0).max(65535, 'a TCP port (1-65535)').default(3000),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
+      .optional(),
+    NIXA_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    NIXA_DATA_DIR: z.string().min(1).default('./data'),
+    NIXA_MASTER_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, {
+        message: '32 bytes encoded in base64 (generate one with: openssl rand -base64 32)',
+      })
+      .optional(),
+    NIXA_MASTER_KEY_FILE: z.string().min(1).optional(),
+    NIXA_LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        error: 'one of fatal, error, warn, info, debug, trace, silent',
+      })
+      .default('info'),
+    NIXA_TRUST_PROXY: flag(false),
+    NIXA_TEST_LOGIN: flag(false),
+    NIXA_DEMO: flag(true),
+
+    NIXA_TTL_SESSION: seconds(8 * 3600),
+    NIXA_TTL_INTERACTION: seconds(600),
+    NIXA_TTL_GRANT: seconds(14 * DAY),
+    NIXA_TTL_AUTHORIZATION_CODE: seconds(60),
+    NIXA_TTL_ACCESS_TOKEN: seconds(600),
+    NIXA_TTL_ID_TOKEN: seconds(600),
+    NIXA_TTL_REFRESH_TOKEN: seconds(14 * DAY),
+    NIXA_TTL_CLIENT_CREDENTIALS: seconds(600),
+    NIXA_TTL_PUSHED_AUTHORIZATION_REQUEST: seconds(60),
+    NIXA_TTL_BACKCHANNEL_AUTHENTICATION_REQUEST: seconds(600),
+
+    NIXA_SIGNING_ALGS: z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(
+        z
+          .array(z.enum(SIGNING_ALGS, { error: `a comma-separated list of ${SIGNING_ALGS.join(', ')}` }))
+          .min(1, 'at least one algorithm')
+          .refine((a) => a.includes('RS256'), {
+            message: 'must include RS256 (the OpenID Connect default every relying party supports)',
+          }),
+      )
+      .default(['ES256', 'RS256']),
+    NIXA_KEY_ROTATION_DAYS: z.coerce.number().positive('a positive number of days').default(30),
+    NIXA_COOKIE_KEY_ROTATION_DAYS: z.coerce.number().positive('a positive number of days').default(30),
+    NIXA_KEYS_REFRESH_SECONDS: seconds(10),
+    NIXA_PURGE_INTERVAL_SECONDS: seconds(60),
+    NIXA_PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+    NIXA_SHUTDOWN_GRACE_SECONDS: seconds(10),
+    NIXA_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(15),
+  })
+  .superRefine((c, ctx) => {
+    if (c.NIXA_ENV === 'production') {
+      if (c.NIXA_TEST_LOGIN) {
+        ctx.addIssue({ code: 'custom', path: ['NIXA_TEST_LOGIN'], message: 'cannot be enabled when NIXA_ENV=production' });
+      }
+      if (!c.DATABASE_URL) {
+        ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'is required when NIXA_ENV=production (the embedded database is for development)' });
+      }
+      if (!c.NIXA_MASTER_KEY && !c.NIXA_MASTER_KEY_FILE) {
+        ctx.addIssue({ code: 'custom', path: ['NIXA_MASTER_KEY'], message: 'is required when NIXA_ENV=production (or set NIXA_MASTER_KEY_FILE)' });
+      }
+      if (!c.NIXA_ISSUER?.startsWith('https://')) {
+        ctx.addIssue({ code: 'custom', path: ['NIXA_ISSUER'], message: 'must be an https:// URL when NIXA_ENV=production' });
+      }
+      if (c.NIXA_DEMO) {
+        ctx.addIssue({ code: 'custom', path: ['NIXA_DEMO'], message: 'must be false when NIXA_ENV=production' });
+      }
+    }
+    if (c.NIXA_MASTER_KEY && c.NIXA_MASTER_KEY_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['NIXA_MASTER_KEY_FILE'], message: 'cannot be set together with NIXA_MASTER_KEY; choose one' });
+    }
+  });
+
+export type RawConfig = z.input<typeof schema>;
+
+export interface Ttl {
+  Session: number;
+  Interaction: number;
+  Grant: number;
+  AuthorizationCode: number;
+  AccessToken: number;
+  IdToken: number;
+  RefreshToken: number;
+  ClientCredentials: number;
+  PushedAuthorizationRequest: number;
+  BackchannelAuthenticationRequest: number;
+}
+
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  issuer: string;
+  host: string;
+  port: number;
+  database: { kind: 'postgres'; url: string; poolSize: number } | { kind: 'embedded'; dataDir: string };
+  dataDir: string;
+  masterKey: { kind: 'value'; base64: string } | { kind: 'file'; path: string; createIfMissing: boolean };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  trustProxy: boolean;
+  testLogin: boolean;
+  demo: boolean;
+  ttl: Ttl;
+  keys: {
+    signingAlgs: SigningAlg[];
+    rotationSeconds: number;
+    cookieRotationSeconds: number;
+    refreshSeconds: number;
+  };
+  purge: { intervalSeconds: number; batchSize: number };
+  shutdownGraceSeconds: number;
+  clockToleranceSeconds: number;
+}
+
+/** Variables nixa reads, for documentation checks and `nixa config`. */
+export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof RawConfig)[];
+
+function readConfigFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('NIXA_CONFIG_FILE', `a readable JSON file (${(err as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError('NIXA_CONFIG_FILE', 'a JSON object of VARIABLE: value pairs (the file is not valid JSON)');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError('NIXA_CONFIG_FILE', 'a JSON object of VARIABLE: value pairs');
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!(CONFIG_VARIABLES as string[]).includes(k)) {
+      throw new ConfigError(`NIXA_CONFIG_FILE: ${k}`, `one of the documented variables (unknown name "${k}")`);
+    }
+    out[k] = Array.isArray(v) ? v.join(',') : String(v);
+  }
+  return out;
+}
+
+/**
+ * Parse and validate configuration. Variables from the environment win over the
+ * file named by NIXA_CONFIG_FILE. Throws a ConfigError naming the first bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const fromFile = env.NIXA_CONFIG_FILE ? readConfigFile(resolve(cwd, env.NIXA_CONFIG_FILE)) : {};
+  const input: Record<string, string> = { ...fromFile };
+  for (const key of CONFIG_VARIABLES) {
+    const v = env[key];
+    // An empty variable counts as unset, as in most shells' `VAR= cmd`.
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => {
+      const name = String(i.path[0] ?? 'configuration');
+      return { name, message: i.message, got: input[name] };
+    });
+    const first = issues[0]!;
+    throw new ConfigError(first.name, first.message, issues.slice(1).map((i) => `${i.name}: ${i.message}`));
+  }
+  const c = result.data;
+  const port = c.PORT;
+  const dataDir = isAbsolute(c.NIXA_DATA_DIR) ? c.NIXA_DATA_DIR : resolve(cwd, c.NIXA_DATA_DIR);
+  const issuer = c.NIXA_ISSUER ?? `http://localhost:${port}`;
+
+  return {
+    env: c.NIXA_ENV,
+    issuer,
+    host: c.NIXA_HOST,
+    port,
+    database: c.DATABASE_URL
+      ? { kind: 'postgres', url: c.DATABASE_URL, poolSize: c.NIXA_DATABASE_POOL_SIZE }
+      : { kind: 'embedded', dataDir: resolve(dataDir, 'pglite') },
+    dataDir,
+    masterKey: c.NIXA_MASTER_KEY
+      ? { kind: 'value', base64: c.NIXA_MASTER_KEY }
+      : {
+          kind: 'file',
+          path: c.NIXA_MASTER_KEY_FILE ? resolve(cwd, c.NIXA_MASTER_KEY_FILE) : resolve(cwd, 'keys', 'master.key'),
+          // Only a development machine may mint its own master key; a production
+          // deployment must be given one, or it would silently encrypt under a key
+          // nobody backed up.
+          createIfMissing: c.NIXA_ENV !== 'production',
+        },
+    logLevel: c.NIXA_LOG_LEVEL,
+    trustProxy: c.NIXA_TRUST_PROXY,
+    testLogin: c.NIXA_TEST_LOGIN,
+    demo: c.NIXA_DEMO,
+    ttl: {
+      Session: c.NIXA_TTL_SESSION,
+      Interaction: c.NIXA_TTL_INTERACTION,
+      Grant: c.NIXA_TTL_GRANT,
+      AuthorizationCode: c.NIXA_TTL_AUTHORIZATION_CODE,
+      AccessToken: c.NIXA_TTL_ACCESS_TOKEN,
+      IdToken: c.NIXA_TTL_ID_TOKEN,
+      RefreshToken: c.NIXA_TTL_REFRESH_TOKEN,
+      ClientCredentials: c.NIXA_TTL_CLIENT_CREDENTIALS,
+      PushedAuthorizationRequest: c.NIXA_TTL_PUSHED_AUTHORIZATION_REQUEST,
+      BackchannelAuthenticationRequest: c.NIXA_TTL_BACKCHANNEL_AUTHENTICATION_REQUEST,
+    },
+    keys: {
+      signingAlgs: [...new Set(c.NIXA_SIGNING_ALGS)],
+      rotationSeconds: Math.round(c.NIXA_KEY_ROTATION_DAYS * DAY),
+      cookieRotationSeconds: Math.round(c.NIXA_COOKIE_KEY_ROTATION_DAYS * DAY),
+      refreshSeconds: c.NIXA_KEYS_REFRESH_SECONDS,
+    },
+    purge: { intervalSeconds: c.NIXA_PURGE_INTERVAL_SECONDS, batchSize: c.NIXA_PURGE_BATCH_SIZE },
+    shutdownGraceSeconds: c.NIXA_SHUTDOWN_GRACE_SECONDS,
+    clockToleranceSeconds: c.NIXA_CLOCK_TOLERANCE_SECONDS,
+  };
+}
+
+/**
+ * How long a signing key must stay published after it stops signing: the longest
+ * lifetime of anything it signs (ID tokens; JWT-formatted access tokens later),
+ * plus clock tolerance, so that a relying party can still verify the last token.
+ */
+export function signedArtifactMaxLifetime(config: Config): number {
+  return Math.max(config.ttl.IdToken, config.ttl.AccessToken, config.ttl.ClientCredentials) + config.clockToleranceSeconds;
+}

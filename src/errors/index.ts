@@ -1,0 +1,76 @@
+// One error hierarchy for nixa. Each class carries a stable code (documented in
+// README's error catalogue) and says how it becomes a CLI message or HTTP answer;
+// src/app/errors.ts and src/cli are the only places that render them.
+
+export abstract class NixaError extends Error {
+  /** Stable, documented code support staff can look up. */
+  abstract readonly code: string;
+  /** HTTP status when the error reaches an HTTP boundary. */
+  readonly status: number = 500;
+}
+
+/** A configuration variable is missing or malformed; nixa refuses to start. */
+export class ConfigError extends NixaError {
+  readonly code = 'NIXA-CFG-001';
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+    readonly others: string[] = [],
+  ) {
+    super(
+      `Configuration error: ${variable} ${expected.startsWith('is ') || expected.startsWith('must') || expected.startsWith('cannot') ? expected : `must be ${expected}`}` +
+        (others.length ? `\nAlso: ${others.join('; ')}` : ''),
+    );
+  }
+}
+
+/** Operator input (CLI or admin API) failed validation; names the field. */
+export class InvalidInputError extends NixaError {
+  readonly code = 'NIXA-INP-001';
+  override readonly status = 400;
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+  }
+}
+
+/** A named record (client, key, ...) does not exist. */
+export class NotFoundError extends NixaError {
+  readonly code = 'NIXA-NTF-001';
+  override readonly status = 404;
+  constructor(
+    readonly what: string,
+    readonly id: string,
+  ) {
+    super(`${what} "${id}" not found`);
+  }
+}
+
+/** The operation is not allowed in the record's current state (e.g. revoking a deleted key). */
+export class StateError extends NixaError {
+  readonly code = 'NIXA-STA-001';
+  override readonly status = 409;
+}
+
+/** The master key cannot decrypt stored key material: wrong key or tampered row. */
+export class MasterKeyError extends NixaError {
+  readonly code = 'NIXA-KEY-001';
+}
+
+/** The database cannot be reached or the schema is not what this build expects. */
+export class StorageError extends NixaError {
+  readonly code = 'NIXA-DB-001';
+  override readonly status = 503;
+}
+
+/** Short catalogue for README and `nixa errors`. */
+export const ERROR_CATALOGUE: Record<string, string> = {
+  'NIXA-CFG-001': 'A configuration variable is missing or malformed; the message names it. nixa does not start.',
+  'NIXA-INP-001': 'Operator input was refused; the message names the field and what it expects. Nothing was written.',
+  'NIXA-NTF-001': 'The named client, key or record does not exist.',
+  'NIXA-STA-001': 'The record is in a state that does not allow this operation (e.g. a disabled client, a deleted key).',
+  'NIXA-KEY-001': 'Stored key material cannot be decrypted: the master key is wrong or the row was tampered with.',
+  'NIXA-DB-001': 'The database is unreachable or its schema is older or newer than this build.',
+};

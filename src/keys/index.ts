@@ -1,0 +1,93 @@
+// Signing and cookie keys: generated, encrypted at rest, rotated on a schedule or
+// on demand, revoked in an emergency.
+import type { Config } from '../config/index.js';
+import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
+import type { Database } from '../storage/index.js';
+import type { Cipher } from './cipher.js';
+import { type KeyState, planRevocation, planRotation, type KeyStep } from './lifecycle.js';
+import { keyPolicies } from './keyring.js';
+import { changeKeys, listKeys } from './repository.js';
+
+export { Cipher } from './cipher.js';
+export { loadMasterKey } from './master-key.js';
+export { KeyRing, keyPolicies, type KeySnapshot } from './keyring.js';
+export { planMaintenance, planRotation, planRevocation, isPublished, type KeyRecord, type KeyStep, type KeyPolicy } from './lifecycle.js';
+export { KEYS_CHANNEL } from './repository.js';
+
+export interface KeyView {
+  kid: string;
+  use: 'sig' | 'cookie';
+  alg: string;
+  state: KeyState;
+  createdAt: string;
+  activatedAt: string | null;
+  retiredAt: string | null;
+  deleteAfter: string | null;
+  revokedAt: string | null;
+  revokedReason: string | null;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export async function listKeyViews(db: Database, includeRevoked = false): Promise<KeyView[]> {
+  return (await listKeys(db, { includeRevoked })).map((k) => ({
+    kid: k.kid,
+    use: k.use,
+    alg: k.alg,
+    state: k.state,
+    createdAt: k.createdAt.toISOString(),
+    activatedAt: iso(k.activatedAt),
+    retiredAt: iso(k.retiredAt),
+    deleteAfter: iso(k.deleteAfter),
+    revokedAt: iso(k.revokedAt),
+    revokedReason: k.revokedReason,
+  }));
+}
+
+/**
+ * Rotates now: for each chosen algorithm (all configured by default, and the
+ * cookie key), the active key retires and the waiting next key starts signing.
+ */
+export async function rotateKeys(
+  db: Database,
+  cipher: Cipher,
+  config: Config,
+  actor: string,
+  opts: { alg?: string; use?: 'sig' | 'cookie' } = {},
+): Promise<KeyStep[]> {
+  const policies = keyPolicies(config).filter(
+    (p) => (!opts.alg || p.alg === opts.alg) && (!opts.use || p.use === opts.use),
+  );
+  if (!policies.length) {
+    throw new InvalidInputError('--alg', `one of the configured algorithms: ${config.keys.signingAlgs.join(', ')}`);
+  }
+  const now = new Date();
+  const { steps } = await changeKeys(db, cipher, actor, (keys) => policies.flatMap((p) => planRotation(keys, p, now)));
+  return steps;
+}
+
+/**
+ * Emergency revocation: the key leaves JWKS at once and its private part is
+ * destroyed. If it was signing, the waiting key takes over immediately.
+ */
+export async function revokeKey(db: Database, cipher: Cipher, kid: string, actor: string, reason: string): Promise<KeyStep[]> {
+  if (!reason.trim()) throw new InvalidInputError('--reason', 'a reason is required to revoke a key');
+  let failure: string | undefined;
+  const { steps } = await changeKeys(
+    db,
+    cipher,
+    actor,
+    (keys) => {
+      const plan = planRevocation(keys, kid);
+      if ('error' in plan) {
+        failure = plan.error;
+        return [];
+      }
+      return plan;
+    },
+    reason,
+  );
+  if (failure === 'not-found') throw new NotFoundError('key', kid);
+  if (failure === 'already-revoked') throw new StateError(`key "${kid}" is already revoked`);
+  return steps;
+}

@@ -1,0 +1,144 @@
+// The keys this instance works with, kept in step with the database: reloaded on
+// NOTIFY from any instance (or the CLI) and, as a safety net, by polling. Also
+// runs scheduled maintenance (rotation, deletion of expired retired keys).
+import type { JWK } from 'jose';
+
+import { type Config, signedArtifactMaxLifetime } from '../config/index.js';
+import type { Logger } from '../logging/index.js';
+import type { Database } from '../storage/index.js';
+import type { Cipher } from './cipher.js';
+import { isPublished, type KeyPolicy, planMaintenance } from './lifecycle.js';
+import { changeKeys, KEYS_CHANNEL, keysStamp, listKeys, type StoredKey } from './repository.js';
+
+export interface KeySnapshot {
+  /** Private JWKs for oidc-provider: active keys sign (no key_ops); retired keys only verify (key_ops ["verify"]). */
+  providerJwks: JWK[];
+  /** The published JWKS: public parts of next, active and unexpired retired keys. */
+  publicJwks: { keys: JWK[] };
+  /** Cookie signing secrets, the active one first. */
+  cookieKeys: string[];
+  /** Identifies the set of signing keys; changes when the provider must be rebuilt. */
+  signingStamp: string;
+}
+
+export function keyPolicies(config: Config): KeyPolicy[] {
+  return [
+    ...config.keys.signingAlgs.map((alg) => ({
+      use: 'sig' as const,
+      alg,
+      rotationSeconds: config.keys.rotationSeconds,
+      retainSeconds: signedArtifactMaxLifetime(config),
+    })),
+    {
+      use: 'cookie' as const,
+      alg: 'HS256',
+      rotationSeconds: config.keys.cookieRotationSeconds,
+      retainSeconds: Math.max(config.ttl.Session, config.ttl.Interaction) + config.clockToleranceSeconds,
+    },
+  ];
+}
+
+export class KeyRing {
+  #snapshot: KeySnapshot | undefined;
+  #stamp = '';
+  #listeners = new Set<(s: KeySnapshot) => void>();
+  #timers: NodeJS.Timeout[] = [];
+  #unlisten: (() => Promise<void>) | undefined;
+  #refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: Cipher,
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  get snapshot(): KeySnapshot {
+    if (!this.#snapshot) throw new Error('KeyRing.refresh() has not run yet');
+    return this.#snapshot;
+  }
+
+  onChange(fn: (s: KeySnapshot) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Creates missing keys, rotates due ones and deletes expired retired ones. */
+  async maintain(now = new Date()): Promise<void> {
+    const policies = keyPolicies(this.config);
+    const { steps } = await changeKeys(this.db, this.cipher, 'system:key-schedule', (keys) => planMaintenance(keys, policies, now));
+    if (steps.length) this.logger.info({ steps: steps.map((s) => s.type) }, 'key maintenance applied');
+    await this.refresh();
+  }
+
+  /** Reloads keys if anything changed since the last load. Concurrent calls share one reload. */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#reload().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #reload(): Promise<void> {
+    const stamp = await keysStamp(this.db);
+    // Published-set membership also depends on time (retired keys expire), so
+    // recompute when the clock passed a retired key's deleteAfter too.
+    const expired = this.#snapshot && this.#nextExpiry !== undefined && this.#nextExpiry <= Date.now();
+    if (stamp === this.#stamp && this.#snapshot && !expired) return;
+    const keys = await listKeys(this.db);
+    const snapshot = this.#build(keys, new Date());
+    this.#stamp = stamp;
+    this.#snapshot = snapshot;
+    for (const fn of this.#listeners) fn(snapshot);
+  }
+
+  #nextExpiry: number | undefined;
+
+  #build(keys: StoredKey[], now: Date): KeySnapshot {
+    const published = keys.filter((k) => isPublished(k, now));
+    this.#nextExpiry = Math.min(
+      ...keys.filter((k) => k.state === 'retired' && k.deleteAfter).map((k) => k.deleteAfter!.getTime()),
+      Number.POSITIVE_INFINITY,
+    );
+    const providerJwks = published
+      .filter((k) => k.state === 'active' || k.state === 'retired')
+      .map((k) => {
+        const jwk = JSON.parse(this.cipher.decrypt(k.privateEnc!, `key:${k.kid}`)) as JWK;
+        // oidc-provider picks signing keys by key_ops: a retired key is marked
+        // verify-only; the active key carries none (a private JWK may not list
+        // "verify", and the provider must still verify what it signed).
+        return k.state === 'active' ? jwk : { ...jwk, key_ops: ['verify'] };
+      });
+    const cookies = keys.filter((k) => k.use === 'cookie' && (k.state === 'active' || k.state === 'retired'));
+    cookies.sort((a, b) => (a.state === 'active' ? -1 : b.state === 'active' ? 1 : b.createdAt.getTime() - a.createdAt.getTime()));
+    return {
+      providerJwks,
+      publicJwks: { keys: published.map((k) => k.publicJwk!).filter(Boolean) },
+      cookieKeys: cookies.map((k) => this.cipher.decrypt(k.privateEnc!, `key:${k.kid}`)),
+      signingStamp: providerJwks.map((k) => `${k.kid}:${k.key_ops ? 'verify' : 'sign'}`).sort().join(','),
+    };
+  }
+
+  /** Loads keys, subscribes to changes and starts the refresh and maintenance timers. */
+  async start(): Promise<void> {
+    await this.maintain();
+    this.#unlisten = await this.db.listen(KEYS_CHANNEL, () => {
+      this.refresh().catch((err) => this.logger.error({ err: { message: (err as Error).message } }, 'key reload failed'));
+    });
+    const every = (seconds: number, fn: () => Promise<void>, what: string) => {
+      const t = setInterval(() => {
+        fn().catch((err) => this.logger.error({ err: { message: (err as Error).message } }, `${what} failed`));
+      }, seconds * 1000);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(this.config.keys.refreshSeconds, () => this.refresh(), 'key reload');
+    every(Math.max(60, this.config.keys.refreshSeconds), () => this.maintain(), 'key maintenance');
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await this.#unlisten?.();
+  }
+}

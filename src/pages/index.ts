@@ -1,0 +1,39 @@
+// Server-rendered pages: HTML templates in views/ with {{escaped}} and {{{raw}}}
+// placeholders, inside one bilingual layout (Vietnamese first, English beside).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { VIEWS_DIR } from '../paths.js';
+
+const cache = new Map<string, string>();
+
+function template(name: string): string {
+  let t = cache.get(name);
+  if (t === undefined) {
+    t = readFileSync(join(VIEWS_DIR, `${name}.html`), 'utf8');
+    cache.set(name, t);
+  }
+  return t;
+}
+
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '')
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+function fill(t: string, values: Record<string, unknown>): string {
+  return t
+    .replace(/\{\{\{(\w+)\}\}\}/g, (_, k: string) => String(values[k] ?? ''))
+    .replace(/\{\{(\w+)\}\}/g, (_, k: string) => escapeHtml(values[k]));
+}
+
+/** Renders views/<name>.html inside views/layout.html. */
+export function renderPage(name: string, values: Record<string, unknown> & { title: string }): string {
+  return fill(template('layout'), { ...values, body: fill(template(name), values) });
+}
+
+export const STYLESHEET = () => readFileSync(join(VIEWS_DIR, 'nixa.css'), 'utf8');

@@ -1,0 +1,112 @@
+// oidc-provider's storage adapter on PostgreSQL. One table holds every model the
+// provider persists; the secondary keys it looks up by (grant, session uid, user
+// code) are columns with indexes. Relying parties (model "Client") come from the
+// clients table instead, so that operators manage them as data.
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+
+import type { ClientStore } from '../clients/index.js';
+import type { Queryable } from '../storage/index.js';
+
+interface PayloadRow {
+  payload: AdapterPayload;
+  consumed: number | null;
+}
+
+export class PostgresAdapter implements Adapter {
+  constructor(
+    private readonly model: string,
+    private readonly db: Queryable,
+    private readonly clients: ClientStore,
+  ) {}
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    if (this.model === 'Client') throw new Error('clients are managed with `nixa clients`, not by the provider');
+    // A Grant is its own grant; indexing it by grant_id lets one statement revoke it with its tokens.
+    const grantId = this.model === 'Grant' ? id : (payload.grantId ?? null);
+    await this.db.query(
+      `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7::int) END)
+       ON CONFLICT (model, id) DO UPDATE SET
+         payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code,
+         uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`,
+      [this.model, id, JSON.stringify(payload), grantId, payload.userCode ?? null, payload.uid ?? null, expiresIn ?? null],
+    );
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    if (this.model === 'Client') return this.clients.findMetadata(id);
+    return this.one('id = $2', id);
+  }
+
+  findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    return this.one('uid = $2', uid);
+  }
+
+  findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return this.one('user_code = $2', userCode);
+  }
+
+  private async one(where: string, value: string): Promise<AdapterPayload | undefined> {
+    const { rows } = await this.db.query<PayloadRow>(
+      `SELECT payload, extract(epoch FROM consumed_at)::bigint AS consumed FROM oidc_payloads
+       WHERE model = $1 AND ${where} AND (expires_at IS NULL OR expires_at > now())`,
+      [this.model, value],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
+  }
+
+  /**
+   * Marks a code or refresh token used. Atomic: of two parallel redemptions only
+   * one UPDATE matches. The loser is a replay, so the whole grant is revoked
+   * (RFC 9700 §4.14, §2.2.2) and the request fails with invalid_grant.
+   */
+  async consume(id: string): Promise<void> {
+    const won = await this.db.query(
+      `UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`,
+      [this.model, id],
+    );
+    if (won.rowCount === 1) return;
+    const { rows } = await this.db.query<{ grant_id: string | null }>(
+      'SELECT grant_id FROM oidc_payloads WHERE model = $1 AND id = $2',
+      [this.model, id],
+    );
+    if (rows[0]?.grant_id) await revokeGrant(this.db, rows[0].grant_id);
+    throw new errors.InvalidGrant('grant already used');
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.db.query('DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [this.model, id]);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.db.query('DELETE FROM oidc_payloads WHERE model = $1 AND grant_id = $2', [this.model, grantId]);
+  }
+}
+
+/** Deletes a grant and everything issued under it, in one statement. */
+export async function revokeGrant(db: Queryable, grantId: string): Promise<number> {
+  const res = await db.query('DELETE FROM oidc_payloads WHERE grant_id = $1', [grantId]);
+  return res.rowCount;
+}
+
+/**
+ * Deletes expired rows in small batches, skipping rows another instance is
+ * touching, so that no statement holds many locks or runs for long.
+ */
+export async function purgeExpired(db: Queryable, batchSize: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const res = await db.query(
+      `DELETE FROM oidc_payloads WHERE ctid IN (
+         SELECT ctid FROM oidc_payloads
+         WHERE expires_at < now()
+         LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+      [batchSize],
+    );
+    total += res.rowCount;
+    if (res.rowCount < batchSize) return total;
+  }
+}

@@ -1,0 +1,112 @@
+// oidc-provider configured for nixa. Everything protocol-level lives here:
+// PKCE everywhere, exact redirect URIs, the client authentication methods and
+// algorithms nixa allows, TTLs, and the pages the provider renders itself.
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+
+import { findAccount } from '../accounts/index.js';
+import { clientStore, verifySecret } from '../clients/index.js';
+import type { Config } from '../config/index.js';
+import type { KeySnapshot } from '../keys/index.js';
+import type { Logger } from '../logging/index.js';
+import { renderPage } from '../pages/index.js';
+import type { Database } from '../storage/index.js';
+import { PostgresAdapter } from './adapter.js';
+import { describeError } from './errors.js';
+
+export const ASYMMETRIC_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+
+export interface ProviderDeps {
+  config: Config;
+  db: Database;
+  logger: Logger;
+}
+
+export function buildProvider({ config, db, logger }: ProviderDeps, keys: KeySnapshot): Provider {
+  const clients = clientStore(db);
+  const configuration: Configuration = {
+    adapter: (name: string) => new PostgresAdapter(name, db, clients),
+    clients: [],
+    findAccount: (ctx, sub) => findAccount(db, sub),
+    jwks: { keys: keys.providerJwks as NonNullable<Configuration['jwks']>['keys'] },
+    cookies: {
+      keys: keys.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    // RFC 9700 §2.1.1: PKCE for every client, confidential ones too. v9 offers S256 only.
+    pkce: { required: () => true },
+    responseTypes: ['code'],
+    // Exact redirect URI matching, always: never fall back to the only registered one.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'none'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: ASYMMETRIC_ALGS as never,
+      idTokenSigningAlgValues: config.keys.signingAlgs as never,
+      userinfoSigningAlgValues: config.keys.signingAlgs as never,
+      introspectionSigningAlgValues: config.keys.signingAlgs as never,
+      authorizationSigningAlgValues: config.keys.signingAlgs as never,
+      requestObjectSigningAlgValues: ASYMMETRIC_ALGS as never,
+    },
+    scopes: ['openid', 'offline_access'],
+    claims: { openid: ['sub'] },
+    ttl: {
+      ...config.ttl,
+    },
+    clockTolerance: config.clockToleranceSeconds,
+    rotateRefreshToken: true,
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = renderPage('logout', { title: 'Đăng xuất', form });
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          const name = ctx.oidc.client?.clientName;
+          ctx.type = 'html';
+          ctx.body = renderPage('signed-out', {
+            title: 'Đã đăng xuất',
+            clientNameVi: name ? ` (dịch vụ: ${name})` : '',
+            clientNameEn: name ? ` (service: ${name})` : '',
+          });
+        },
+      },
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    renderError: async (ctx, out, error) => {
+      const { vi, en } = describeError(out.error);
+      if ((error as { status?: number }).status === undefined || (error as { status: number }).status >= 500) {
+        logger.error({ err: { name: (error as Error).name, message: (error as Error).message } }, 'provider error page');
+      }
+      ctx.type = 'html';
+      ctx.body = renderPage('error', { title: 'Lỗi', messageVi: vi, messageEn: en, error: out.error });
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = true;
+
+  // The stored "client_secret" is an argon2 hash (see src/clients): compare with argon2.
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
+    return this.clientSecret ? verifySecret(this.clientSecret, actual) : Promise.resolve(false);
+  } as never;
+
+  provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
+    logger.error({ err: { name: err.name, message: err.message, stack: err.stack }, path: ctx.path }, 'provider server_error');
+  });
+  for (const event of ['authorization.error', 'grant.error', 'end_session.error', 'introspection.error', 'revocation.error', 'userinfo.error'] as const) {
+    provider.on(event as 'server_error', (ctx: KoaContextWithOIDC, err: Error & { error?: string; error_description?: string }) => {
+      logger.info(
+        { event, error: err.error ?? err.name, description: err.error_description, client: ctx.oidc?.client?.clientId },
+        'protocol error',
+      );
+    });
+  }
+  return provider;
+}

@@ -1,0 +1,49 @@
+// Database on PGlite (PostgreSQL compiled to WASM) running in this process,
+// persisted under the data directory. PGlite is a single session, so there is no
+// pool: queries are serialised by PGlite's own mutex, and a transaction holds it.
+import { mkdirSync } from 'node:fs';
+
+import { PGlite } from '@electric-sql/pglite';
+
+import type { Database, QueryResult } from './database.js';
+
+export async function openEmbedded(dataDir: string | undefined): Promise<Database> {
+  // undefined → in memory (tests without a PostgreSQL server).
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir ? { dataDir } : {});
+
+  const convert = <R>(res: { rows: unknown[]; affectedRows?: number }): QueryResult<R> => ({
+    rows: res.rows as R[],
+    rowCount: res.affectedRows ?? res.rows.length,
+  });
+
+  return {
+    engine: 'embedded',
+    async query(sql, params) {
+      return convert(await db.query(sql, params ?? [], { parsers: PARSERS }));
+    },
+    async exec(sql) {
+      await db.exec(sql);
+    },
+    transaction(fn) {
+      return db.transaction(async (tx) =>
+        fn({
+          query: async (sql, params) => convert(await tx.query(sql, params ?? [], { parsers: PARSERS })),
+          exec: async (sql) => {
+            await tx.exec(sql);
+          },
+        }),
+      );
+    },
+    async listen(channel, onNotify) {
+      const unsubscribe = await db.listen(channel, onNotify);
+      return unsubscribe;
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}
+
+// Match the pg driver's settings in postgres.ts: bigint as number.
+const PARSERS = { 20: (v: string) => Number(v) };

@@ -1,0 +1,48 @@
+// Starts nixa instances for tests on a random port, on a test database.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { startNixa, type Nixa } from '../../src/app/index.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { createLogger, silentLogger } from '../../src/logging/index.js';
+import type { Database } from '../../src/storage/index.js';
+
+export const TEST_MASTER_KEY = randomBytes(32).toString('base64');
+
+/** A test configuration; `env` overrides variables as an operator would. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NIXA_ENV: 'test',
+    NIXA_TEST_LOGIN: 'true',
+    NIXA_DEMO: 'false',
+    NIXA_MASTER_KEY: TEST_MASTER_KEY,
+    NIXA_DATA_DIR: mkdtempSync(join(tmpdir(), 'nixa-test-')),
+    NIXA_LOG_LEVEL: 'silent',
+    PORT: '0',
+    NIXA_HOST: '127.0.0.1',
+    ...env,
+  });
+}
+
+/** Starts an instance on the given database; its issuer is its own URL on a free port. */
+export async function startTestNixa(db: Database, env: Record<string, string> = {}): Promise<Nixa> {
+  const port = await freePort();
+  const config = testConfig({ PORT: String(port), NIXA_ISSUER: `http://127.0.0.1:${port}`, ...env });
+  // NIXA_TEST_LOG=debug shows an instance's logs when a test needs explaining.
+  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
+  return startNixa(config, { db, logger, closeDatabase: false });
+}
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
