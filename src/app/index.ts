@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 
 import type Koa from 'koa';
 
+import { controlSocketPath, serveControlSocket } from '../cli/main.js';
 import type { Config } from '../config/index.js';
 import { Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
@@ -34,8 +35,6 @@ export interface StartOptions {
   db?: Database;
   /** Whether close() also closes the database (default: only if nixa opened it). */
   closeDatabase?: boolean;
-  /** Called on each new request before anything else (tests count in-flight requests). */
-  listen?: boolean;
 }
 
 export async function startNixa(config: Config, opts: StartOptions = {}): Promise<Nixa> {
@@ -64,6 +63,13 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     }, config.purge.intervalSeconds * 1000);
     purge.unref();
 
+    // On the embedded database only this process may open it: the `nixa` command
+    // reaches it through a socket in the data directory (src/cli/control-socket.ts).
+    const stopControl =
+      config.database.kind === 'embedded' && !opts.db
+        ? await serveControlSocket(controlSocketPath(config.dataDir), { config, db: async () => db, cipher: () => cipher }, logger)
+        : undefined;
+
     const server = createServer(app.callback());
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
@@ -87,6 +93,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         await closed;
         clearTimeout(grace);
         host.close();
+        await stopControl?.();
         await keyring.stop();
         if (closeDb) await db.close();
         logger.info('nixa stopped');

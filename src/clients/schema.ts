@@ -96,7 +96,9 @@ export function parseClientInput(input: unknown, opts: { allowHttpLoopback: bool
   const res = clientInputSchema(opts).safeParse(input);
   if (!res.success) {
     const issue = res.error.issues[0]!;
-    const field = issue.path.length ? issue.path.map(String).join('.') : 'input';
+    const field = issue.path.length
+      ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('')
+      : 'input';
     const message = issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message;
     throw new InvalidInputError(field, message);
   }

@@ -1,0 +1,250 @@
+// The `nixa` command's verbs, as a function of argv and an output sink so that it
+// runs the same in a terminal, inside the server (over the control socket), and
+// in tests. Every change goes through the same services the server uses.
+import { readFileSync } from 'node:fs';
+
+import { Command, CommanderError, Option } from 'commander';
+
+import { addClient, disableClient, listClients, rotateClientSecret, showClient, type ClientView } from '../clients/index.js';
+import { CONFIG_VARIABLES, type Config } from '../config/index.js';
+import { ERROR_CATALOGUE, InvalidInputError, NixaError } from '../errors/index.js';
+import { type Cipher, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
+import { migrate, redactUrl, type Database } from '../storage/index.js';
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export interface CliContext {
+  config: Config;
+  /** Opened on first use, so `--help` and bad arguments never touch the database. */
+  db(): Promise<Database>;
+  cipher(): Cipher;
+  /** Who is acting, for the audit trail, e.g. "cli:alice". */
+  actor: string;
+}
+
+/** Exit codes: 0 done, 1 failed (nixa error), 2 bad usage or input. */
+export async function runCli(argv: string[], io: CliIo, ctx: CliContext): Promise<number> {
+  const program = buildProgram(io, ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed the message; help and version are not failures.
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
+    }
+    if (err instanceof NixaError) {
+      io.err(`nixa: ${err.message} [${err.code}]\n`);
+      return err instanceof InvalidInputError || err.status === 400 ? 2 : 1;
+    }
+    io.err(`nixa: unexpected failure: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+function printJson(io: CliIo, value: unknown) {
+  io.out(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function table(rows: Record<string, string>[]): string {
+  if (!rows.length) return '(none)\n';
+  const cols = Object.keys(rows[0]!);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((v, i) => v.padEnd(width[i]!)).join('  ').trimEnd();
+  return `${[line(cols), ...rows.map((r) => line(cols.map((c) => r[c] ?? '')))].join('\n')}\n`;
+}
+
+function describeClient(c: ClientView): string {
+  return [
+    `client_id:        ${c.clientId}`,
+    `name:             ${c.name}`,
+    `status:           ${c.status}`,
+    `auth method:      ${c.tokenEndpointAuthMethod}`,
+    `grant types:      ${c.grantTypes.join(', ')}`,
+    `redirect URIs:    ${c.redirectUris.join(' ') || '-'}`,
+    `post-logout URIs: ${c.postLogoutRedirectUris.join(' ') || '-'}`,
+    `scopes:           ${c.scope}`,
+    `created:          ${c.createdAt}`,
+    `updated:          ${c.updatedAt} (version ${c.version})`,
+  ].join('\n') + '\n';
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function readJsonFile(path: string, option: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (err) {
+    throw new InvalidInputError(option, `cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidInputError(option, `${path} is not valid JSON`);
+  }
+}
+
+function keyRows(keys: KeyView[]) {
+  return keys.map((k) => ({
+    KID: k.kid,
+    USE: k.use,
+    ALG: k.alg,
+    STATE: k.state,
+    CREATED: k.createdAt.slice(0, 19),
+    ACTIVATED: k.activatedAt?.slice(0, 19) ?? '-',
+    'PUBLISHED UNTIL': k.state === 'retired' ? (k.deleteAfter?.slice(0, 19) ?? '-') : k.state === 'revoked' ? 'revoked' : '-',
+  }));
+}
+
+function buildProgram(io: CliIo, ctx: CliContext): Command {
+  const program = new Command('nixa')
+    .description('Operate nixa: database migrations, relying parties (clients) and signing keys.')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations (nixa also does this at start)')
+    .action(async () => {
+      const r = await migrate(await ctx.db());
+      io.out(r.applied.length ? `applied: ${r.applied.join(', ')}\n` : `up to date (${r.alreadyApplied} migrations)\n`);
+    });
+
+  program
+    .command('config')
+    .description('validate the configuration and print it, without secrets')
+    .action(() => {
+      const c = ctx.config;
+      const shown = {
+        ...c,
+        database: c.database.kind === 'postgres' ? { kind: 'postgres', url: redactUrl(c.database.url) } : c.database,
+        masterKey: c.masterKey.kind === 'value' ? { kind: 'value (from NIXA_MASTER_KEY)' } : c.masterKey,
+      };
+      printJson(io, { ok: true, variables: CONFIG_VARIABLES.length, config: shown });
+    });
+
+  program
+    .command('errors')
+    .description('list nixa error codes and what they mean')
+    .action(() => io.out(table(Object.entries(ERROR_CATALOGUE).map(([CODE, MEANING]) => ({ CODE, MEANING })))));
+
+  const clients = program.command('clients').description('relying parties (public services) allowed to use nixa');
+  clients
+    .command('add')
+    .description('register a relying party; prints its client_secret once when it has one')
+    .option('--client-id <id>', 'client_id (generated when omitted)')
+    .option('--name <name>', 'display name shown to citizens')
+    .option('--redirect-uri <uri>', 'exact redirect URI (repeat for several)', collect)
+    .option('--post-logout-uri <uri>', 'exact post-logout redirect URI (repeat)', collect)
+    .option('--grant-type <type>', 'authorization_code, refresh_token, client_credentials (repeat)', collect)
+    .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['private_key_jwt', 'client_secret_basic', 'none']))
+    .option('--jwks-file <path>', 'public JWK Set (JSON file) for private_key_jwt')
+    .option('--jwks-uri <uri>', 'JWK Set URL for private_key_jwt')
+    .option('--scope <scopes>', 'space-separated scopes the client may ask for')
+    .option('--from-json <path>', 'read the whole registration from a JSON file ("-" for stdin)')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: Record<string, string | string[] | boolean | undefined>) => {
+      const input: Record<string, unknown> = o.fromJson
+        ? (readJsonFile(String(o.fromJson), '--from-json') as Record<string, unknown>)
+        : {
+            client_id: o.clientId,
+            name: o.name,
+            redirect_uris: o.redirectUri,
+            post_logout_redirect_uris: o.postLogoutUri,
+            grant_types: o.grantType,
+            token_endpoint_auth_method: o.authMethod,
+            jwks: o.jwksFile ? readJsonFile(String(o.jwksFile), '--jwks-file') : undefined,
+            jwks_uri: o.jwksUri,
+            scope: o.scope,
+          };
+      for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
+      const result = await addClient(await ctx.db(), input, ctx.actor, { allowHttpLoopback: ctx.config.env !== 'production' });
+      if (o.json) return printJson(io, result);
+      io.out(describeClient(result.client));
+      if (result.secret) {
+        io.out(`\nclient_secret:    ${result.secret}\n(shown once: nixa keeps only a hash of it)\n`);
+      }
+    });
+
+  clients
+    .command('list')
+    .description('list relying parties')
+    .option('--json', 'print as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const list = await listClients(await ctx.db());
+      if (o.json) return printJson(io, list);
+      io.out(table(list.map((c) => ({ CLIENT_ID: c.clientId, NAME: c.name, STATUS: c.status, AUTH: c.tokenEndpointAuthMethod, GRANTS: c.grantTypes.join(',') }))));
+    });
+
+  clients
+    .command('show <clientId>')
+    .description('show one relying party')
+    .option('--json', 'print as JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const c = await showClient(await ctx.db(), id);
+      if (o.json) printJson(io, c);
+      else io.out(describeClient(c));
+    });
+
+  clients
+    .command('disable <clientId>')
+    .description('disable a relying party: it can no longer authenticate or start sign-ins')
+    .option('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (id: string, o: { reason?: string }) => {
+      const c = await disableClient(await ctx.db(), id, ctx.actor, o.reason);
+      io.out(`disabled ${c.clientId}\n`);
+    });
+
+  clients
+    .command('rotate-secret <clientId>')
+    .description('replace a client_secret_basic client\'s secret; the old one stops working at once')
+    .action(async (id: string) => {
+      const { secret } = await rotateClientSecret(await ctx.db(), id, ctx.actor);
+      io.out(`client_secret:    ${secret}\n(shown once: nixa keeps only a hash of it)\n`);
+    });
+
+  const keys = program.command('keys').description('signing and cookie keys');
+  keys
+    .command('list')
+    .description('list keys and their lifecycle state')
+    .option('--all', 'include revoked keys')
+    .option('--json', 'print as JSON')
+    .action(async (o: { all?: boolean; json?: boolean }) => {
+      const list = await listKeyViews(await ctx.db(), o.all);
+      if (o.json) printJson(io, list);
+      else io.out(table(keyRows(list)));
+    });
+
+  keys
+    .command('rotate')
+    .description('retire the active key(s) now; the waiting next key starts signing (default: every signing algorithm)')
+    .option('--alg <alg>', 'only this signing algorithm')
+    .option('--cookie', 'rotate the cookie key instead of signing keys')
+    .action(async (o: { alg?: string; cookie?: boolean }) => {
+      const steps = await rotateKeys(await ctx.db(), ctx.cipher(), ctx.config, ctx.actor, {
+        ...(o.alg ? { alg: o.alg } : {}),
+        use: o.cookie ? 'cookie' : 'sig',
+      });
+      io.out(`rotated: ${steps.map((s) => s.type + ('kid' in s ? ` ${s.kid}` : ` ${s.alg} (${s.state})`)).join(', ')}\n`);
+      io.out(table(keyRows(await listKeyViews(await ctx.db()))));
+    });
+
+  keys
+    .command('revoke <kid>')
+    .description('EMERGENCY: withdraw a compromised key from JWKS at once and destroy its private part')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (kid: string, o: { reason: string }) => {
+      await revokeKey(await ctx.db(), ctx.cipher(), kid, ctx.actor, o.reason);
+      io.out(
+        `revoked ${kid}: removed from JWKS; its private part is destroyed.\n` +
+          'ID tokens it signed no longer verify at relying parties that refresh JWKS; opaque access and refresh tokens are not signed and stay valid.\n',
+      );
+    });
+
+  return program;
+}
