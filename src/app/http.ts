@@ -36,6 +36,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
 
   app.use(async function requestLog(ctx, next) {
     const started = performance.now();
+    // While shutting down, close each connection after its response so that
+    // keep-alive clients move to another instance instead of holding this one open.
+    if (deps.isShuttingDown()) ctx.set('Connection', 'close');
     try {
       await next();
     } finally {

@@ -49,7 +49,7 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean }) {
         .string()
         .regex(/^[A-Za-z0-9._-]{3,64}$/, '3 to 64 letters, digits, dots, dashes or underscores')
         .optional(),
-      name: z.string().trim().min(1, 'is required').max(200, 'at most 200 characters'),
+      name: z.string({ error: 'is required' }).trim().min(1, 'is required').max(200, 'at most 200 characters'),
       redirect_uris: z.array(redirectUri(opts.allowHttpLoopback)).default([]),
       post_logout_redirect_uris: z.array(redirectUri(opts.allowHttpLoopback)).default([]),
       grant_types: z.array(z.enum(GRANT_TYPES, { error: `one of ${GRANT_TYPES.join(', ')}` })).min(1).default(['authorization_code']),

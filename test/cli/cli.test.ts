@@ -1,0 +1,208 @@
+// The `nixa` command: in-process for the many cases, and as a real process for
+// exit codes, configuration errors and the embedded control socket.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { startNixa } from '../../src/app/index.js';
+import { cliContext, runCli } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/logging/index.js';
+import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { freePort, TEST_MASTER_KEY, testConfig } from '../support/nixa.js';
+
+let tdb: TestDatabase;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await tdb?.drop();
+});
+
+async function nixa(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const ctx = cliContext(testConfig(), 'cli:test', tdb.db);
+  const code = await runCli(argv, { out: (t) => (stdout += t), err: (t) => (stderr += t) }, ctx);
+  return { code, stdout, stderr };
+}
+
+async function count(table: string): Promise<number> {
+  const { rows } = await tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+  return rows[0]!.n;
+}
+
+describe('nixa clients', () => {
+  it('registers a confidential service and prints its secret once', async () => {
+    const r = await nixa(
+      'clients', 'add', '--client-id', 'dvc-hanoi', '--name', 'Cổng dịch vụ công Hà Nội',
+      '--redirect-uri', 'https://dichvucong.hanoi.gov.vn/oidc/callback',
+      '--post-logout-uri', 'https://dichvucong.hanoi.gov.vn/',
+      '--grant-type', 'authorization_code', '--grant-type', 'refresh_token', '--scope', 'openid offline_access',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('client_id:        dvc-hanoi');
+    expect(r.stdout).toMatch(/client_secret: +[A-Za-z0-9_-]{43}/);
+
+    const show = await nixa('clients', 'show', 'dvc-hanoi', '--json');
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      clientId: 'dvc-hanoi',
+      name: 'Cổng dịch vụ công Hà Nội',
+      status: 'enabled',
+      redirectUris: ['https://dichvucong.hanoi.gov.vn/oidc/callback'],
+      grantTypes: ['authorization_code', 'refresh_token'],
+    });
+    expect(show.stdout).not.toMatch(/argon2|client_secret\b(?!_basic)/);
+    const list = await nixa('clients', 'list');
+    expect(list.stdout).toMatch(/dvc-hanoi +Cổng dịch vụ công Hà Nội +enabled/);
+  });
+
+  it.each([
+    [['--name', 'X', '--redirect-uri', 'http://dichvucong.gov.vn/cb'], 'redirect_uris[0]', /must use https/],
+    [['--name', 'X', '--redirect-uri', 'https://*.gov.vn/cb'], 'redirect_uris[0]', /wildcards/],
+    [['--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb#frag'], 'redirect_uris[0]', /fragment/],
+    [['--redirect-uri', 'https://a.gov.vn/cb'], 'name', /required/],
+    [['--name', 'X'], 'redirect_uris', /at least one/],
+    [['--name', 'X', '--auth-method', 'private_key_jwt', '--redirect-uri', 'https://a.gov.vn/cb'], 'jwks', /jwks or jwks_uri/],
+    [['--name', 'X', '--auth-method', 'none', '--grant-type', 'client_credentials'], 'grant_types', /public client/],
+    [['--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb', '--scope', 'openid admin'], 'scope', /scopes from/],
+    [['--name', 'X', '--client-id', 'có dấu', '--redirect-uri', 'https://a.gov.vn/cb'], 'client_id', /letters, digits/],
+  ])('refuses %j naming %s, and writes nothing', async (args, field, problem) => {
+    const [clients, events] = [await count('clients'), await count('audit_events')];
+    const r = await nixa('clients', 'add', ...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${field}:`);
+    expect(r.stderr).toMatch(problem);
+    expect(r.stderr).toContain('NIXA-INP-001');
+    expect(await count('clients')).toBe(clients);
+    expect(await count('audit_events')).toBe(events);
+  });
+
+  it('refuses an unknown authentication method and an unknown command with usage help', async () => {
+    const bad = await nixa('clients', 'add', '--name', 'X', '--auth-method', 'client_secret_post');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/client_secret_post.*invalid|Allowed choices/is);
+    const unknown = await nixa('clients', 'remove', 'x');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command/);
+  });
+
+  it('refuses to register the same client_id twice', async () => {
+    await nixa('clients', 'add', '--client-id', 'dvc-hue', '--name', 'Huế', '--redirect-uri', 'https://hue.gov.vn/cb');
+    const again = await nixa('clients', 'add', '--client-id', 'dvc-hue', '--name', 'Huế 2', '--redirect-uri', 'https://hue.gov.vn/cb');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/client_id: "dvc-hue" is already registered/);
+  });
+
+  it('disables a client once, rotates only secrets that exist, and reports unknown ids', async () => {
+    await nixa('clients', 'add', '--client-id', 'dvc-app', '--name', 'Ứng dụng VNeID thử', '--auth-method', 'none', '--redirect-uri', 'http://localhost:7000/cb');
+    const rotate = await nixa('clients', 'rotate-secret', 'dvc-app');
+    expect(rotate.code).toBe(1);
+    expect(rotate.stderr).toMatch(/uses none and has no secret/);
+
+    expect((await nixa('clients', 'disable', 'dvc-app', '--reason', 'thử nghiệm kết thúc')).code).toBe(0);
+    const twice = await nixa('clients', 'disable', 'dvc-app');
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toMatch(/already disabled/);
+
+    const missing = await nixa('clients', 'show', 'khong-co');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/client "khong-co" not found/);
+
+    const { rows } = await tdb.db.query<{ event: string; subject: string; details: { reason: string } }>(
+      `SELECT event, subject, details FROM audit_events WHERE subject = 'dvc-app' ORDER BY seq`,
+    );
+    expect(rows.map((r) => r.event)).toEqual(['CLIENT_ADDED', 'CLIENT_DISABLED']);
+    expect(rows[1]!.details.reason).toBe('thử nghiệm kết thúc');
+  });
+});
+
+describe('nixa keys', () => {
+  it('lists, rotates and revokes keys with an audited reason', async () => {
+    // Keys are created by an instance's first maintenance; do the same here.
+    const rotate = await nixa('keys', 'rotate');
+    expect(rotate.code).toBe(0);
+    const list = JSON.parse((await nixa('keys', 'list', '--json')).stdout) as { kid: string; alg: string; state: string; use: string }[];
+    const active = list.find((k) => k.use === 'sig' && k.alg === 'ES256' && k.state === 'active')!;
+    expect(active).toBeDefined();
+    expect(list.filter((k) => k.use === 'sig' && k.state === 'next').map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+
+    const noReason = await nixa('keys', 'revoke', active.kid);
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toMatch(/--reason/);
+
+    const revoked = await nixa('keys', 'revoke', active.kid, '--reason', 'khóa bị lộ (key exposed in a backup)');
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(/removed from JWKS/);
+    const after = JSON.parse((await nixa('keys', 'list', '--all', '--json')).stdout) as { kid: string; state: string; revokedReason: string }[];
+    expect(after.find((k) => k.kid === active.kid)).toMatchObject({ state: 'revoked', revokedReason: 'khóa bị lộ (key exposed in a backup)' });
+
+    const again = await nixa('keys', 'revoke', active.kid, '--reason', 'x');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already revoked/);
+    expect((await nixa('keys', 'revoke', 'no-such-kid', '--reason', 'x')).code).toBe(1);
+  });
+
+  it('refuses to rotate an algorithm that is not configured', async () => {
+    const r = await nixa('keys', 'rotate', '--alg', 'HS256');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--alg: .*ES256, RS256/);
+  });
+});
+
+describe('the nixa process', () => {
+  const run = promisify(execFile);
+  const bin = join(process.cwd(), 'bin', 'nixa.js');
+  const exec = async (args: string[], env: Record<string, string>) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH!, ...env } });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  it('exits 2 naming the bad variable when the configuration is wrong', async () => {
+    const r = await exec(['clients', 'list'], { PORT: 'abc', NIXA_DATA_DIR: mkdtempSync(join(tmpdir(), 'nixa-cli-')) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/PORT must be a TCP port/);
+  });
+
+  it('prints help and exits 0', async () => {
+    const r = await exec(['--help'], { NIXA_DATA_DIR: mkdtempSync(join(tmpdir(), 'nixa-cli-')) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/clients/);
+    expect(r.stdout).toMatch(/keys/);
+  });
+
+  (TEST_DATABASE_URL ? it : it.skip)('works directly on PostgreSQL with DATABASE_URL', async () => {
+    const r = await exec(['clients', 'list', '--json'], { DATABASE_URL: tdb.url!, NIXA_MASTER_KEY: TEST_MASTER_KEY });
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { clientId: string }[]).map((c) => c.clientId)).toContain('dvc-hanoi');
+  });
+
+  it('on the embedded database, goes through the running server, and opens the database itself when none runs', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'nixa-embedded-'));
+    const env = { NIXA_DATA_DIR: dataDir, NIXA_MASTER_KEY: TEST_MASTER_KEY, NIXA_DEMO: 'false', NIXA_LOG_LEVEL: 'silent' };
+    const port = await freePort();
+    const server = await startNixa(loadConfig({ ...env, PORT: String(port), NIXA_HOST: '127.0.0.1' }), { logger: silentLogger });
+    try {
+      const add = await exec(['clients', 'add', '--client-id', 'dvc-danang', '--name', 'Đà Nẵng', '--redirect-uri', 'https://danang.gov.vn/cb'], env);
+      expect(add.stderr).toBe('');
+      expect(add.code).toBe(0);
+      // The server's own handle sees it: the command ran inside the server.
+      const { rows } = await server.db.query('SELECT 1 FROM clients WHERE client_id = $1', ['dvc-danang']);
+      expect(rows).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+    const list = await exec(['clients', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('dvc-danang');
+  });
+});
