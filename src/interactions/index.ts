@@ -29,6 +29,12 @@ export function interactionRoutes({ config, db, provider }: InteractionDeps) {
     if (details.uid !== uid) throw new InvalidInputError('uid', 'does not match this browser’s sign-in');
     ctx.set('Cache-Control', 'no-store');
 
+    if (!action && ctx.method === 'GET' && details.prompt.name === 'consent' && config.testLogin && details.session) {
+      // Signed in already (single sign-on), only this client's grant is missing.
+      const grantId = await grantRequested(p, details.session.accountId, details.params);
+      await p.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      return;
+    }
     if (!action && ctx.method === 'GET') {
       const client = await p.Client.find(String(details.params.client_id));
       ctx.type = 'html';
@@ -49,10 +55,7 @@ export function interactionRoutes({ config, db, provider }: InteractionDeps) {
       const accountId = String((ctx.request as { body?: Record<string, unknown> }).body?.account ?? '');
       if (!ACCOUNT_ID.test(accountId)) throw new InvalidInputError('account', '1 to 64 letters, digits, dots, dashes or underscores');
       await ensureAccount(db, accountId);
-      // Test clients are first-party: grant what they asked for without a consent page.
-      const grant = new p.Grant({ accountId, clientId: String(details.params.client_id) });
-      if (details.params.scope) grant.addOIDCScope(String(details.params.scope));
-      const grantId = await grant.save();
+      const grantId = await grantRequested(p, accountId, details.params);
       await p.interactionFinished(
         ctx.req,
         ctx.res,
@@ -63,4 +66,11 @@ export function interactionRoutes({ config, db, provider }: InteractionDeps) {
     }
     ctx.status = 404;
   };
+}
+
+/** Test clients are first-party: grant what they asked for, without a consent page. */
+async function grantRequested(p: Provider, accountId: string, params: Record<string, unknown>): Promise<string> {
+  const grant = new p.Grant({ accountId, clientId: String(params.client_id) });
+  if (params.scope) grant.addOIDCScope(String(params.scope));
+  return grant.save();
 }

@@ -51,6 +51,22 @@ describe('authorization code + PKCE with a real relying party', () => {
     await expect(oidc.fetchUserInfo(config, first.access_token, oidc.skipSubjectCheck)).rejects.toBeDefined();
   });
 
+  it('signs a citizen in to a second service without asking again, unless prompt=login', async () => {
+    const first = await signIn(config, client, { account: 'pham-thi-dung' });
+    expect(first.sawLoginPage).toBe(true);
+    const other = await registerTestClient(tdb.db);
+    const otherConfig = await discover(nixa.config.issuer, other);
+
+    const sso = await signIn(otherConfig, other, { agent: first.agent });
+    expect(sso.sawLoginPage).toBe(false);
+    const claims = (await redeem(otherConfig, sso)).claims()!;
+    expect(claims.sub).toBe('pham-thi-dung');
+
+    const forced = await signIn(otherConfig, other, { agent: first.agent, account: 'pham-thi-dung', extra: { prompt: 'login' } });
+    expect(forced.sawLoginPage).toBe(true);
+    expect((await redeem(otherConfig, forced)).claims()!.sub).toBe('pham-thi-dung');
+  });
+
   it('signs ID tokens with ES256 for a client that registers it', async () => {
     const es = await registerTestClient(tdb.db, {});
     await tdb.db.query(

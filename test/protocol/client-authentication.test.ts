@@ -92,7 +92,7 @@ describe('private_key_jwt', () => {
       token_endpoint_auth_method: 'private_key_jwt',
       jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'bhxh-1', use: 'sig', alg: 'ES256' }] },
     });
-    const assertion = (key: CryptoKey, jti = randomUUID()) =>
+    const assertion = (key: Parameters<SignJWT['sign']>[0], jti = randomUUID()) =>
       new SignJWT({})
         .setProtectedHeader({ alg: 'ES256', kid: 'bhxh-1' })
         .setIssuer('bhxh-sync')

@@ -53,6 +53,8 @@ export interface SignIn {
   state: string;
   nonce: string;
   agent: UserAgent;
+  /** Whether nixa showed the login page (false when single sign-on applied). */
+  sawLoginPage: boolean;
 }
 
 /** Starts at the authorization endpoint, signs in with the test login, stops at the redirect URI. */
@@ -75,6 +77,7 @@ export async function signIn(
     ...opts.extra,
   });
   let step = await agent.follow(url, {}, c.redirectUri);
+  const sawLoginPage = !step.stoppedAt;
   if (!step.stoppedAt) {
     // The login page: submit the test login form.
     const html = await step.res.text();
@@ -83,7 +86,7 @@ export async function signIn(
     step = await agent.submit(new URL(action, step.url), { account: opts.account ?? 'test-citizen-1' }, c.redirectUri);
   }
   if (!step.stoppedAt) throw new Error(`sign-in did not reach the redirect URI (${step.res.status} at ${step.url})`);
-  return { callbackUrl: new URL(step.stoppedAt), verifier, state, nonce, agent };
+  return { callbackUrl: new URL(step.stoppedAt), verifier, state, nonce, agent, sawLoginPage };
 }
 
 export function redeem(config: oidc.Configuration, s: SignIn) {
