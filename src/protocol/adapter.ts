@@ -24,9 +24,11 @@ export class PostgresAdapter implements Adapter {
     if (this.model === 'Client') throw new Error('clients are managed with `nixa clients`, not by the provider');
     // A Grant is its own grant; indexing it by grant_id lets one statement revoke it with its tokens.
     const grantId = this.model === 'Grant' ? id : (payload.grantId ?? null);
+    // expiresIn may be fractional (a replay record lives until a client assertion's
+    // exp, which may be a non-integer NumericDate): float8, not int.
     await this.db.query(
       `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
-       VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7::int) END)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $7::float8) END)
        ON CONFLICT (model, id) DO UPDATE SET
          payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code,
          uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`,
@@ -49,7 +51,8 @@ export class PostgresAdapter implements Adapter {
 
   private async one(where: string, value: string): Promise<AdapterPayload | undefined> {
     const { rows } = await this.db.query<PayloadRow>(
-      `SELECT payload, extract(epoch FROM consumed_at)::bigint AS consumed FROM oidc_payloads
+      // floor, not a bare ::bigint cast (which rounds): epoch seconds as oidc-provider counts them.
+      `SELECT payload, floor(extract(epoch FROM consumed_at))::bigint AS consumed FROM oidc_payloads
        WHERE model = $1 AND ${where} AND (expires_at IS NULL OR expires_at > now())`,
       [this.model, value],
     );
