@@ -45,6 +45,7 @@ export class KeyRing {
   #timers: NodeJS.Timeout[] = [];
   #unlisten: (() => Promise<void>) | undefined;
   #refreshing: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
 
   constructor(
     private readonly db: Database,
@@ -71,12 +72,26 @@ export class KeyRing {
     await this.refresh();
   }
 
-  /** Reloads keys if anything changed since the last load. Concurrent calls share one reload. */
+  /**
+   * Reloads keys if anything changed since the last load. A call made while a
+   * reload is in flight cannot share it (that reload may have read the database
+   * before the change being announced), so it queues one more reload after it;
+   * all calls made meanwhile share that second one.
+   */
   refresh(): Promise<void> {
-    this.#refreshing ??= this.#reload().finally(() => {
-      this.#refreshing = undefined;
-    });
-    return this.#refreshing;
+    if (!this.#refreshing) {
+      this.#refreshing = this.#reload().finally(() => {
+        this.#refreshing = undefined;
+      });
+      return this.#refreshing;
+    }
+    this.#queued ??= this.#refreshing
+      .catch(() => {})
+      .then(() => {
+        this.#queued = undefined;
+        return this.refresh();
+      });
+    return this.#queued;
   }
 
   async #reload(): Promise<void> {
@@ -96,8 +111,11 @@ export class KeyRing {
 
   #build(keys: StoredKey[], now: Date): KeySnapshot {
     const published = keys.filter((k) => isPublished(k, now));
+    // The next moment a published retired key must drop out. Keys already past it
+    // (waiting for maintenance to delete them) are excluded, or every later reload
+    // would count as expired and rebuild for nothing.
     this.#nextExpiry = Math.min(
-      ...keys.filter((k) => k.state === 'retired' && k.deleteAfter).map((k) => k.deleteAfter!.getTime()),
+      ...published.filter((k) => k.state === 'retired' && k.deleteAfter).map((k) => k.deleteAfter!.getTime()),
       Number.POSITIVE_INFINITY,
     );
     const providerJwks = published
