@@ -11,7 +11,7 @@ import { Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { purgeExpired } from '../protocol/index.js';
 import { migrate, openDatabase, type Database } from '../storage/index.js';
-import { seedDemo } from './demo.js';
+import { type DemoCredentials, seedDemo } from './demo.js';
 import { createHttpApp } from './http.js';
 import { ProviderHost } from './provider-host.js';
 
@@ -26,6 +26,8 @@ export interface Nixa {
   url: string;
   logger: Logger;
   host: ProviderHost;
+  /** The demo service's registration, when NIXA_DEMO is on. */
+  demo: DemoCredentials | undefined;
   close(): Promise<void>;
 }
 
@@ -54,7 +56,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const app = createHttpApp({ config, db, keyring, logger, host: () => host, isShuttingDown: () => shuttingDown });
     host = new ProviderHost({ config, db, logger }, keyring, app);
 
-    if (config.demo) await seedDemo(db, config, logger);
+    const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
     const purge = setInterval(() => {
       purgeExpired(db, config.purge.batchSize)
@@ -99,7 +101,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         logger.info('nixa stopped');
       })());
 
-    return { config, db, keyring, cipher, app, server, url, logger, host, close };
+    return { config, db, keyring, cipher, app, server, url, logger, host, demo, close };
   } catch (err) {
     if (closeDb) await db.close().catch(() => {});
     throw err;

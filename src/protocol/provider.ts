@@ -48,7 +48,10 @@ export function buildProvider({ config, db, logger }: ProviderDeps, keys: KeySna
       requestObjectSigningAlgValues: ASYMMETRIC_ALGS as never,
     },
     scopes: ['openid', 'offline_access'],
-    claims: { openid: ['sub'] },
+    // acr/amr/auth_time say how the citizen signed in; services need them in every ID token.
+    // Until the assurance issue defines nixa's levels, only the test login's value exists.
+    acrValues: config.testLogin ? ['urn:nixa:test'] : [],
+    claims: { sid: null, iss: null, openid: ['sub', 'acr', 'amr', 'auth_time'] },
     ttl: {
       ...config.ttl,
     },

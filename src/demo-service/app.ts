@@ -1,0 +1,445 @@
+// The demo public service's HTTP surface: a relying party that signs citizens in
+// with nixa (authorization code + PKCE S256 + state + nonce, openid-client v6)
+// and shows what nixa told it.
+//
+// Routes:  GET /            home, or the signed-in page when there is a session
+//          GET /login       starts a sign-in at nixa
+//          GET /callback    nixa's answer: redeems the code, then back to /
+//          POST /logout     ends the local session and asks nixa to end its own
+//          GET /assets/nixa.css
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+
+import { bodyParser } from '@koa/bodyparser';
+import Koa, { type Context } from 'koa';
+import * as oidc from 'openid-client';
+
+import type { DemoCredentials } from '../app/demo.js';
+import type { Logger } from '../logging/index.js';
+import { STYLESHEET } from '../pages/index.js';
+import { isUnreachable, type NixaClient } from './nixa-client.js';
+import { claimRows, claimsToShow, describeAcr, renderDemoPage, renderPartial } from './pages.js';
+
+export interface DemoAppDeps {
+  issuer: string;
+  credentials: DemoCredentials;
+  nixa: NixaClient;
+  logger: Logger;
+}
+
+// Cookie names start with demo_: on localhost, browsers share cookies across ports,
+// so nixa's cookies (_session, _interaction, …) and these travel together.
+const TX_COOKIE = 'demo_tx';
+const SESSION_COOKIE = 'demo_session';
+const LOGOUT_COOKIE = 'demo_logout';
+const TX_SECONDS = 10 * 60;
+const SESSION_SECONDS = 60 * 60;
+
+/** A sign-in in progress: what /callback must check nixa's answer against. */
+interface Transaction {
+  state: string;
+  nonce: string;
+  verifier: string;
+  exp: number;
+}
+
+/**
+ * The signed-in session. DEMO ONLY: the whole session lives in a signed (not
+ * encrypted) cookie holding just the claims to show and the ID token for logout.
+ * A real service keeps sessions server-side and never sends the ID token back to
+ * the browser.
+ */
+interface Session {
+  claims: Record<string, unknown>;
+  idToken: string;
+  /** Ties the sign-out form to this session (cross-site request forgery). */
+  csrf: string;
+  exp: number;
+}
+
+interface PendingLogout {
+  state: string;
+  exp: number;
+}
+
+type ErrorKind = 'cancelled' | 'state' | 'expired' | 'unavailable' | 'logout_unavailable' | 'refused' | 'token' | 'invalid' | 'csrf' | 'bad_request' | 'not_found' | 'server';
+
+const ERRORS: Record<ErrorKind, { status: number; headingVi: string; headingEn: string; messageVi: string; messageEn: string }> = {
+  cancelled: {
+    status: 200,
+    headingVi: 'Bạn đã hủy đăng nhập',
+    headingEn: 'Sign-in was cancelled',
+    messageVi: 'Bạn chưa đăng nhập và nixa không chia sẻ thông tin nào với dịch vụ này.',
+    messageEn: 'You are not signed in, and nixa shared nothing with this service.',
+  },
+  state: {
+    status: 400,
+    headingVi: 'Không thể hoàn tất đăng nhập',
+    headingEn: 'Sign-in could not be completed',
+    messageVi: 'Kết quả đăng nhập không khớp với yêu cầu mà trình duyệt này đã gửi (có thể do mở một liên kết cũ hoặc từ nơi khác). Để bảo vệ bạn, dịch vụ không đăng nhập cho bạn.',
+    messageEn: 'The sign-in result does not match the request this browser made (perhaps an old link, or one from elsewhere). To protect you, the service did not sign you in.',
+  },
+  expired: {
+    status: 400,
+    headingVi: 'Lượt đăng nhập đã hết hạn',
+    headingEn: 'The sign-in attempt has expired',
+    messageVi: 'Lượt đăng nhập này đã hết hạn hoặc không được bắt đầu từ trình duyệt này. Bạn chưa được đăng nhập.',
+    messageEn: 'This sign-in attempt has expired or was not started in this browser. You are not signed in.',
+  },
+  unavailable: {
+    status: 503,
+    headingVi: 'nixa hiện không truy cập được',
+    headingEn: 'nixa is unavailable right now',
+    messageVi: 'Dịch vụ không kết nối được với nixa để đăng nhập. Vui lòng thử lại sau ít phút.',
+    messageEn: 'The service could not reach nixa to sign you in. Please try again in a few minutes.',
+  },
+  logout_unavailable: {
+    status: 503,
+    headingVi: 'Bạn đã đăng xuất khỏi dịch vụ mẫu',
+    headingEn: 'You are signed out of the sample service',
+    messageVi: 'Nhưng hiện không kết nối được với nixa để kết thúc phiên đăng nhập nixa của bạn. Nếu dùng máy tính chung, hãy đóng trình duyệt.',
+    messageEn: 'But nixa could not be reached to end your nixa session. On a shared computer, close the browser.',
+  },
+  refused: {
+    status: 400,
+    headingVi: 'nixa không hoàn tất đăng nhập',
+    headingEn: 'nixa did not complete the sign-in',
+    messageVi: 'nixa trả về lỗi thay vì kết quả đăng nhập. Bạn chưa được đăng nhập.',
+    messageEn: 'nixa answered with an error instead of a sign-in. You are not signed in.',
+  },
+  token: {
+    status: 400,
+    headingVi: 'Không hoàn tất được đăng nhập',
+    headingEn: 'Sign-in could not be completed',
+    messageVi: 'nixa không chấp nhận mã đăng nhập (có thể đã hết hạn hoặc đã được dùng). Bạn chưa được đăng nhập.',
+    messageEn: 'nixa did not accept the sign-in code (it may have expired or been used already). You are not signed in.',
+  },
+  invalid: {
+    status: 502,
+    headingVi: 'Phản hồi từ nixa không hợp lệ',
+    headingEn: 'nixa’s answer failed verification',
+    messageVi: 'Dịch vụ không xác minh được kết quả đăng nhập từ nixa, nên không đăng nhập cho bạn.',
+    messageEn: 'The service could not verify the sign-in result from nixa, so it did not sign you in.',
+  },
+  csrf: {
+    status: 403,
+    headingVi: 'Biểu mẫu đã hết hạn',
+    headingEn: 'The form has expired',
+    messageVi: 'Yêu cầu không đến từ trang của dịch vụ này, hoặc phiên đã thay đổi. Hãy tải lại trang và thử lại.',
+    messageEn: 'The request did not come from this service’s page, or the session changed. Reload the page and try again.',
+  },
+  bad_request: {
+    status: 400,
+    headingVi: 'Yêu cầu không hợp lệ',
+    headingEn: 'The request is not valid',
+    messageVi: 'Dịch vụ mẫu không hiểu yêu cầu này. Hãy quay lại trang chủ và thử lại.',
+    messageEn: 'The sample service could not understand this request. Go back to the home page and try again.',
+  },
+  not_found: {
+    status: 404,
+    headingVi: 'Không tìm thấy trang',
+    headingEn: 'Page not found',
+    messageVi: 'Trang bạn tìm không có trên dịch vụ mẫu này.',
+    messageEn: 'The page you asked for is not on this sample service.',
+  },
+  server: {
+    status: 500,
+    headingVi: 'Đã có lỗi xảy ra',
+    headingEn: 'Something went wrong',
+    messageVi: 'Dịch vụ mẫu gặp lỗi ngoài dự kiến. Vui lòng thử lại.',
+    messageEn: 'The sample service hit an unexpected error. Please try again.',
+  },
+};
+
+/** An error code from nixa, shown only if it looks like one (never reflect arbitrary input). */
+function safeCode(code: unknown): string | undefined {
+  return typeof code === 'string' && /^[a-z_]{1,64}$/.test(code) ? code : undefined;
+}
+
+function equal(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps): Koa {
+  const app = new Koa();
+  app.silent = true;
+  // Signed cookies with a random per-process key: sessions end when the demo restarts. Fine for a demo.
+  app.keys = [randomBytes(32).toString('base64url')];
+
+  const origin = new URL(credentials.origin);
+  const nixaOrigin = new URL(issuer).origin;
+  const csp = [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self'",
+    // Signing out posts here and is then redirected to nixa; browsers check form-action on that redirect too.
+    `form-action 'self' ${nixaOrigin}`,
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+
+  // Cookies ---------------------------------------------------------------
+  const cookieOptions = (maxAgeSeconds: number, path = '/') => ({
+    signed: true,
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    path,
+    maxAge: maxAgeSeconds * 1000,
+    overwrite: true,
+  });
+
+  function readCookie<T extends { exp: number }>(ctx: Context, name: string): T | undefined {
+    const raw = ctx.cookies.get(name, { signed: true });
+    if (!raw) return undefined;
+    try {
+      const value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as T;
+      return typeof value?.exp === 'number' && value.exp > now() ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  function writeCookie(ctx: Context, name: string, value: object, maxAgeSeconds: number, path = '/'): void {
+    const encoded = Buffer.from(JSON.stringify(value)).toString('base64url');
+    ctx.cookies.set(name, encoded, cookieOptions(maxAgeSeconds, path));
+  }
+
+  function clearCookie(ctx: Context, name: string, path = '/'): void {
+    ctx.cookies.set(name, null, { ...cookieOptions(0, path), maxAge: undefined });
+  }
+
+  // Pages -----------------------------------------------------------------
+  function page(ctx: Context, name: string, values: Record<string, unknown> & { title: string }, status = 200): void {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = renderDemoPage(name, values);
+  }
+
+  function errorPage(ctx: Context, kind: ErrorKind, nixaCode?: string): void {
+    const e = ERRORS[kind];
+    page(ctx, 'error', { title: e.headingVi, ...e, code: nixaCode ?? kind }, e.status);
+  }
+
+  // Middleware ------------------------------------------------------------
+  app.use(async function securityHeaders(ctx, next) {
+    try {
+      await next();
+    } catch (err) {
+      const status = (err as { status?: number }).status ?? 500;
+      if (status < 500) {
+        // E.g. a form body too large for the body parser.
+        errorPage(ctx, 'bad_request');
+        ctx.status = status;
+      } else {
+        logger.error({ err: { name: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack }, path: ctx.path }, 'demo service: request failed');
+        errorPage(ctx, 'server');
+      }
+    }
+    ctx.set('Content-Security-Policy', csp);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('X-Frame-Options', 'DENY');
+    // Pages show personal data and carry one-time values: never cache them.
+    if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
+  });
+
+  // The redirect URI names one host (localhost); cookies set under another name
+  // for the same machine (127.0.0.1) would not come back to /callback.
+  app.use(async function canonicalHost(ctx, next) {
+    if (ctx.host && ctx.host !== origin.host) {
+      ctx.status = 308;
+      ctx.redirect(new URL(ctx.originalUrl, origin).toString());
+      return;
+    }
+    return next();
+  });
+
+  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '4kb', encoding: 'utf-8' }) as Koa.Middleware;
+
+  app.use(async function routes(ctx, next) {
+    const read = ctx.method === 'GET' || ctx.method === 'HEAD';
+    switch (`${read ? 'GET' : ctx.method} ${ctx.path}`) {
+      case 'GET /assets/nixa.css':
+        ctx.type = 'text/css; charset=utf-8';
+        ctx.set('Cache-Control', 'public, max-age=3600');
+        ctx.body = STYLESHEET();
+        return;
+      case 'GET /':
+        return home(ctx);
+      case 'GET /login':
+        return login(ctx);
+      case 'GET /callback':
+        return callback(ctx);
+      case 'POST /logout':
+        return parseForm(ctx, () => logout(ctx));
+      case 'GET /logout':
+        // Signing out is a form (POST); someone typing the address just goes home.
+        ctx.status = 303;
+        ctx.redirect('/');
+        return;
+      default:
+        return next();
+    }
+  });
+
+  app.use(async function notFound(ctx) {
+    if (['/', '/login', '/callback', '/assets/nixa.css'].includes(ctx.path)) {
+      ctx.status = 405;
+      ctx.set('Allow', 'GET, HEAD');
+      return;
+    }
+    errorPage(ctx, 'not_found');
+  });
+
+  // Handlers --------------------------------------------------------------
+  async function home(ctx: Context): Promise<void> {
+    const session = readCookie<Session>(ctx, SESSION_COOKIE);
+    if (session) {
+      const acr = describeAcr(session.claims.acr);
+      page(ctx, 'signed-in', {
+        title: 'Đã đăng nhập',
+        acr: typeof session.claims.acr === 'string' ? session.claims.acr : '—',
+        acrVi: acr.vi,
+        acrEn: acr.en,
+        rows: claimRows(session.claims),
+        csrf: session.csrf,
+      });
+      return;
+    }
+    // Back from nixa's sign-out (post_logout_redirect_uri), with the state we sent.
+    let notice = '';
+    const pending = readCookie<PendingLogout>(ctx, LOGOUT_COOKIE);
+    if (pending) {
+      const state = new URLSearchParams(ctx.querystring).get('state');
+      if (state && equal(state, pending.state)) {
+        notice = renderPartial('signed-out');
+        clearCookie(ctx, LOGOUT_COOKIE);
+      }
+    }
+    const available = (await nixa.get()) !== undefined;
+    page(ctx, 'home', {
+      title: 'Trang chủ',
+      notice,
+      status: renderPartial(available ? 'sign-in' : 'unavailable'),
+    });
+  }
+
+  async function login(ctx: Context): Promise<void> {
+    const config = await nixa.get();
+    if (!config) return errorPage(ctx, 'unavailable');
+    const tx: Transaction = {
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      verifier: oidc.randomPKCECodeVerifier(),
+      exp: now() + TX_SECONDS,
+    };
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: credentials.redirectUri,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(tx.verifier),
+      code_challenge_method: 'S256',
+      state: tx.state,
+      nonce: tx.nonce,
+      ui_locales: 'vi en',
+    });
+    // The secrets of this sign-in stay in an HttpOnly cookie sent only to /callback, never in a URL.
+    writeCookie(ctx, TX_COOKIE, tx, TX_SECONDS, '/callback');
+    ctx.redirect(url.toString());
+  }
+
+  async function callback(ctx: Context): Promise<void> {
+    const params = new URLSearchParams(ctx.querystring);
+    const tx = readCookie<Transaction>(ctx, TX_COOKIE);
+    // One attempt per transaction, whatever happens next.
+    clearCookie(ctx, TX_COOKIE, '/callback');
+
+    if (!tx) {
+      // Nothing to check the answer against. An error answer is still worth
+      // explaining (it signs nobody in); anything else is an expired attempt.
+      const error = params.get('error');
+      if (error) return errorPage(ctx, error === 'access_denied' ? 'cancelled' : 'refused', safeCode(error) ?? 'invalid_request');
+      return errorPage(ctx, 'expired');
+    }
+    const states = params.getAll('state');
+    if (states.length !== 1 || !equal(states[0]!, tx.state)) {
+      logger.info({ reason: states.length ? 'state mismatch' : 'state missing' }, 'demo service: callback refused');
+      return errorPage(ctx, 'state');
+    }
+
+    const config = await nixa.get();
+    if (!config) return errorPage(ctx, 'unavailable');
+    // The redirect URI as registered, with nixa's answer; not rebuilt from the Host header.
+    const currentUrl = new URL(credentials.redirectUri);
+    currentUrl.search = ctx.querystring;
+
+    let tokens;
+    try {
+      tokens = await oidc.authorizationCodeGrant(config, currentUrl, {
+        pkceCodeVerifier: tx.verifier,
+        expectedState: tx.state,
+        expectedNonce: tx.nonce,
+        idTokenExpected: true,
+      });
+    } catch (err) {
+      if (err instanceof oidc.AuthorizationResponseError) {
+        logger.info({ error: safeCode(err.error) }, 'demo service: nixa answered with an error');
+        return errorPage(ctx, err.error === 'access_denied' ? 'cancelled' : 'refused', safeCode(err.error) ?? 'invalid_request');
+      }
+      if (err instanceof oidc.ResponseBodyError) {
+        logger.info({ error: safeCode(err.error) }, 'demo service: code redemption refused');
+        return errorPage(ctx, 'token', safeCode(err.error));
+      }
+      if (isUnreachable(err)) {
+        nixa.invalidate();
+        return errorPage(ctx, 'unavailable');
+      }
+      logger.warn({ err: { name: (err as Error).name, message: (err as Error).message, code: (err as { code?: string }).code } }, 'demo service: sign-in result failed verification');
+      return errorPage(ctx, 'invalid');
+    }
+
+    const session: Session = {
+      claims: claimsToShow(tokens.claims() ?? {}),
+      idToken: tokens.id_token!,
+      csrf: randomBytes(16).toString('base64url'),
+      exp: now() + SESSION_SECONDS,
+    };
+    writeCookie(ctx, SESSION_COOKIE, session, SESSION_SECONDS);
+    logger.info({ acr: session.claims.acr }, 'demo service: signed in');
+    // Post/redirect/get: the code leaves the address bar and a reload does not replay it.
+    ctx.status = 303;
+    ctx.redirect('/');
+  }
+
+  async function logout(ctx: Context): Promise<void> {
+    const session = readCookie<Session>(ctx, SESSION_COOKIE);
+    if (!session) {
+      ctx.status = 303;
+      ctx.redirect('/');
+      return;
+    }
+    const csrf = (ctx.request as { body?: Record<string, unknown> }).body?.csrf;
+    if (typeof csrf !== 'string' || !equal(csrf, session.csrf)) return errorPage(ctx, 'csrf');
+
+    clearCookie(ctx, SESSION_COOKIE);
+    const config = await nixa.get();
+    if (!config) {
+      // Signed out here; nixa's own session ends when it expires or at nixa's next sign-out.
+      return errorPage(ctx, 'logout_unavailable');
+    }
+    const pending: PendingLogout = { state: oidc.randomState(), exp: now() + TX_SECONDS };
+    writeCookie(ctx, LOGOUT_COOKIE, pending, TX_SECONDS);
+    const url = oidc.buildEndSessionUrl(config, {
+      id_token_hint: session.idToken,
+      post_logout_redirect_uri: credentials.postLogoutRedirectUri,
+      state: pending.state,
+      ui_locales: 'vi en',
+    });
+    ctx.status = 303;
+    ctx.redirect(url.toString());
+  }
+
+  return app;
+}

@@ -1,0 +1,114 @@
+// The demo service's pages: views/demo-*.html inside views/demo-layout.html, with
+// the same {{escaped}} / {{{raw}}} placeholders as nixa's own pages. Everything
+// that reaches a {{{raw}}} slot is built here from escaped parts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { escapeHtml } from '../pages/index.js';
+import { VIEWS_DIR } from '../paths.js';
+
+const cache = new Map<string, string>();
+
+function template(name: string): string {
+  let t = cache.get(name);
+  if (t === undefined) {
+    t = readFileSync(join(VIEWS_DIR, `demo-${name}.html`), 'utf8');
+    cache.set(name, t);
+  }
+  return t;
+}
+
+function fill(t: string, values: Record<string, unknown>): string {
+  return t
+    .replace(/\{\{\{(\w+)\}\}\}/g, (_, k: string) => String(values[k] ?? ''))
+    .replace(/\{\{(\w+)\}\}/g, (_, k: string) => escapeHtml(values[k]));
+}
+
+/** A fragment: views/demo-<name>.html without the layout. */
+export function renderPartial(name: string, values: Record<string, unknown> = {}): string {
+  return fill(template(name), values);
+}
+
+/** A page: views/demo-<name>.html inside views/demo-layout.html. */
+export function renderDemoPage(name: string, values: Record<string, unknown> & { title: string }): string {
+  return fill(template('layout'), { ...values, body: fill(template(name), values) });
+}
+
+// ---------------------------------------------------------------------------
+// The signed-in page's claims table.
+
+/** ID token claims that are protocol plumbing rather than something nixa tells the service about the person. */
+const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 's_hash', 'sid', 'azp', 'jti']);
+
+/** The claims worth showing: sub, acr, amr, auth_time and any attribute nixa shared. */
+export function claimsToShow(claims: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(claims).filter(([k]) => !PROTOCOL_CLAIMS.has(k)));
+}
+
+const LABELS: Record<string, { vi: string; en: string }> = {
+  sub: { vi: 'Mã định danh của bạn với dịch vụ này', en: 'Your identifier at this service' },
+  acr: { vi: 'Mức độ đảm bảo', en: 'Assurance level' },
+  amr: { vi: 'Phương thức xác thực', en: 'Authentication methods' },
+  auth_time: { vi: 'Thời điểm xác thực', en: 'Authenticated at' },
+  name: { vi: 'Họ và tên', en: 'Full name' },
+  given_name: { vi: 'Tên', en: 'Given name' },
+  family_name: { vi: 'Họ', en: 'Family name' },
+  birthdate: { vi: 'Ngày sinh', en: 'Date of birth' },
+  gender: { vi: 'Giới tính', en: 'Gender' },
+  email: { vi: 'Thư điện tử', en: 'Email' },
+  email_verified: { vi: 'Thư điện tử đã xác minh', en: 'Email verified' },
+  phone_number: { vi: 'Số điện thoại', en: 'Phone number' },
+  phone_number_verified: { vi: 'Số điện thoại đã xác minh', en: 'Phone number verified' },
+  address: { vi: 'Địa chỉ', en: 'Address' },
+};
+
+/** What nixa's assurance levels mean, for people rather than protocols. */
+const ACR: Record<string, { vi: string; en: string }> = {
+  'urn:nixa:test': {
+    vi: 'Đăng nhập thử nghiệm — không xác minh danh tính, không có giá trị pháp lý.',
+    en: 'Test sign-in — identity not verified, no legal value.',
+  },
+};
+
+export function describeAcr(acr: unknown): { vi: string; en: string } {
+  if (typeof acr !== 'string' || !acr) {
+    return { vi: 'nixa không cho biết mức độ đảm bảo.', en: 'nixa did not state an assurance level.' };
+  }
+  return ACR[acr] ?? { vi: 'Mức độ mà dịch vụ mẫu này chưa biết.', en: 'A level this sample service does not know.' };
+}
+
+function formatTime(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  if (Number.isNaN(d.getTime())) return `<code>${escapeHtml(seconds)}</code>`;
+  const vn = new Intl.DateTimeFormat('vi-VN', {
+    timeZone: 'Asia/Ho_Chi_Minh',
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+  }).format(d);
+  const utc = `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  return `<time datetime="${escapeHtml(d.toISOString())}">${escapeHtml(vn)} (giờ Việt Nam) <span lang="en">(${escapeHtml(utc)})</span></time>`;
+}
+
+function formatValue(key: string, value: unknown): string {
+  if (key === 'auth_time' && typeof value === 'number') return formatTime(value);
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) {
+    return value.map((v) => `<code>${escapeHtml(v)}</code>`).join(', ');
+  }
+  if (typeof value === 'boolean') return value ? 'có <span lang="en">(yes)</span>' : 'không <span lang="en">(no)</span>';
+  if (value !== null && typeof value === 'object') return `<code>${escapeHtml(JSON.stringify(value))}</code>`;
+  return `<code>${escapeHtml(value)}</code>`;
+}
+
+/** Table rows for the claims, known claims first in a fixed order, the rest by name. */
+export function claimRows(claims: Record<string, unknown>): string {
+  const known = Object.keys(LABELS).filter((k) => k in claims);
+  const others = Object.keys(claims).filter((k) => !(k in LABELS)).sort();
+  return [...known, ...others]
+    .map((key) => {
+      const label = LABELS[key];
+      const heading = label
+        ? `${escapeHtml(label.vi)} <span lang="en">(${escapeHtml(label.en)})</span>`
+        : '';
+      return `        <tr><th scope="row">${heading}${heading ? '<br>' : ''}<code>${escapeHtml(key)}</code></th><td>${formatValue(key, claims[key])}</td></tr>`;
+    })
+    .join('\n');
+}
