@@ -64,6 +64,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
         return;
       case '/readyz': {
         const checks = await readiness(db, keyring, config, deps.isShuttingDown());
+        checks.provider = deps.host().buildError ? `stale keys: ${deps.host().buildError}` : 'ok';
         ctx.status = Object.values(checks).every((c) => c === 'ok') ? 200 : 503;
         ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', checks };
         return;

@@ -24,6 +24,9 @@ export class ProviderHost {
     this.#unsubscribe = keyring.onChange((s) => this.#apply(s));
   }
 
+  /** Set when the last key change could not be applied (the previous keys still sign). */
+  buildError: string | undefined;
+
   get provider(): Provider {
     return this.#provider;
   }
@@ -37,7 +40,17 @@ export class ProviderHost {
       this.#provider.keys = snapshot.cookieKeys;
       return;
     }
-    const provider = buildProvider(this.deps, snapshot);
+    let provider: Provider;
+    try {
+      provider = buildProvider(this.deps, snapshot);
+    } catch (err) {
+      // Keep serving with the previous provider; readiness reports the failure.
+      this.buildError = (err as Error).message;
+      this.deps.logger.error({ err: { message: this.buildError } }, 'provider rebuild with new keys failed');
+      if (!this.#provider) throw err;
+      return;
+    }
+    this.buildError = undefined;
     this.#provider = provider;
     this.#middleware = mount(provider);
     this.#stamp = snapshot.signingStamp;

@@ -127,7 +127,10 @@ export class KeyRing {
         // "verify", and the provider must still verify what it signed).
         return k.state === 'active' ? jwk : { ...jwk, key_ops: ['verify'] };
       });
-    const cookies = keys.filter((k) => k.use === 'cookie' && (k.state === 'active' || k.state === 'retired'));
+    // A retired cookie key verifies until its deleteAfter, like a retired signing key is published.
+    const cookies = keys.filter(
+      (k) => k.use === 'cookie' && (k.state === 'active' || (k.state === 'retired' && !!k.deleteAfter && k.deleteAfter > now)),
+    );
     cookies.sort((a, b) => (a.state === 'active' ? -1 : b.state === 'active' ? 1 : b.createdAt.getTime() - a.createdAt.getTime()));
     return {
       providerJwks,

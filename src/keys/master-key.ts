@@ -2,7 +2,7 @@
 // or from a file (keys/master.key by default), which a development machine
 // creates on first run with owner-only permissions.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import type { Config } from '../config/index.js';
@@ -16,11 +16,17 @@ export function loadMasterKey(spec: Config['masterKey']): Buffer {
       throw new ConfigError('NIXA_MASTER_KEY_FILE', `a readable file holding 32 base64 bytes (${spec.path} does not exist)`);
     }
     mkdirSync(dirname(spec.path), { recursive: true });
-    // 'wx' so that two processes starting at once cannot both write a key.
+    // Written whole to a private temporary file, then linked into place: link fails
+    // if the key exists, so two processes starting at once agree on one key and
+    // neither ever reads a half-written file.
+    const tmp = `${spec.path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(tmp, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
     try {
-      writeFileSync(spec.path, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+      linkSync(tmp, spec.path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(tmp);
     }
   }
   const mode = statSync(spec.path).mode & 0o077;

@@ -40,7 +40,7 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
       return unsubscribe;
     },
     async close() {
-      await db.close();
+      if (!db.closed) await db.close();
     },
   };
 }

@@ -76,6 +76,7 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
       };
     },
     async close() {
+      if (pool.ended) return;
       await listener?.end().catch(() => {});
       await pool.end();
     },
