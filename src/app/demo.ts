@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { addClient, rotateClientSecret, showClient } from '../clients/index.js';
+import { addClient, clientsOptions, rotateClientSecret, showClient } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import { NotFoundError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
@@ -58,7 +58,7 @@ export async function seedDemo(db: Database, config: Config, logger: Logger): Pr
       scope: 'openid offline_access',
     },
     'system:demo',
-    { allowHttpLoopback: true },
+    clientsOptions(config),
   );
   writeFileSync(file, JSON.stringify(creds(secret!), null, 2), { mode: 0o600 });
   logger.info({ clientId: DEMO_CLIENT_ID, origin }, 'demo service registered');

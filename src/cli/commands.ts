@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 
 import { Command, CommanderError, Option } from 'commander';
 
-import { addClient, disableClient, listClients, rotateClientSecret, showClient, type ClientView } from '../clients/index.js';
+import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, type ClientView } from '../clients/index.js';
 import { CONFIG_VARIABLES, type Config } from '../config/index.js';
 import { ERROR_CATALOGUE, InvalidInputError, NixaError } from '../errors/index.js';
 import { type Cipher, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
@@ -67,6 +67,7 @@ function describeClient(c: ClientView): string {
     `redirect URIs:    ${c.redirectUris.join(' ') || '-'}`,
     `post-logout URIs: ${c.postLogoutRedirectUris.join(' ') || '-'}`,
     `scopes:           ${c.scope}`,
+    `ID token alg:     ${c.idTokenSigningAlg}`,
     `created:          ${c.createdAt}`,
     `updated:          ${c.updatedAt} (version ${c.version})`,
   ].join('\n') + '\n';
@@ -146,6 +147,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .option('--jwks-file <path>', 'public JWK Set (JSON file) for private_key_jwt')
     .option('--jwks-uri <uri>', 'JWK Set URL for private_key_jwt')
     .option('--scope <scopes>', 'space-separated scopes the client may ask for')
+    .option('--id-token-alg <alg>', 'ID token signing algorithm (default RS256)')
     .option('--from-json <path>', 'read the whole registration from a JSON file ("-" for stdin)')
     .option('--json', 'print the result as JSON')
     .action(async (o: Record<string, string | string[] | boolean | undefined>) => {
@@ -161,9 +163,10 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
             jwks: o.jwksFile ? readJsonFile(String(o.jwksFile), '--jwks-file') : undefined,
             jwks_uri: o.jwksUri,
             scope: o.scope,
+            id_token_signed_response_alg: o.idTokenAlg,
           };
       for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
-      const result = await addClient(await ctx.db(), input, ctx.actor, { allowHttpLoopback: ctx.config.env !== 'production' });
+      const result = await addClient(await ctx.db(), input, ctx.actor, clientsOptions(ctx.config));
       if (o.json) return printJson(io, result);
       io.out(describeClient(result.client));
       if (result.secret) {

@@ -1,6 +1,7 @@
 // Relying parties as data: registration, listing, disabling and secret rotation,
 // each change written with its audit event in one transaction.
 import { appendAudit } from '../audit/index.js';
+import type { Config } from '../config/index.js';
 import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
 import type { Database, Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
@@ -19,13 +20,21 @@ export interface ClientView {
   redirectUris: string[];
   postLogoutRedirectUris: string[];
   scope: string;
+  idTokenSigningAlg: string;
   createdAt: string;
   updatedAt: string;
   version: number;
 }
 
 function view(r: repo.ClientRow): ClientView {
-  const m = r.metadata as { token_endpoint_auth_method: string; grant_types: string[]; redirect_uris: string[]; post_logout_redirect_uris: string[]; scope: string };
+  const m = r.metadata as {
+    token_endpoint_auth_method: string;
+    grant_types: string[];
+    redirect_uris: string[];
+    post_logout_redirect_uris: string[];
+    scope: string;
+    id_token_signed_response_alg?: string;
+  };
   return {
     clientId: r.client_id,
     name: r.name,
@@ -35,6 +44,7 @@ function view(r: repo.ClientRow): ClientView {
     redirectUris: m.redirect_uris,
     postLogoutRedirectUris: m.post_logout_redirect_uris,
     scope: m.scope,
+    idTokenSigningAlg: m.id_token_signed_response_alg ?? 'RS256',
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
     version: r.version,
@@ -61,6 +71,12 @@ export function clientStore(db: Queryable): ClientStore {
 export interface ClientsOptions {
   /** http://localhost redirect URIs are accepted outside production only. */
   allowHttpLoopback: boolean;
+  /** Algorithms nixa has keys for (NIXA_SIGNING_ALGS); a client may choose one for its ID tokens. Default: RS256 only. */
+  signingAlgs?: readonly string[];
+}
+
+export function clientsOptions(config: Config): ClientsOptions {
+  return { allowHttpLoopback: config.env !== 'production', signingAlgs: config.keys.signingAlgs };
 }
 
 export async function addClient(

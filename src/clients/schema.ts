@@ -42,7 +42,8 @@ const jwkSet = z.object({
     .refine((keys) => keys.every((k) => !('d' in k) && !('k' in k)), 'must hold public keys only'),
 });
 
-export function clientInputSchema(opts: { allowHttpLoopback: boolean }) {
+export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlgs?: readonly string[] }) {
+  const signingAlgs = opts.signingAlgs ?? ['RS256'];
   return z
     .object({
       client_id: z
@@ -58,6 +59,10 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean }) {
         .default('client_secret_basic'),
       jwks: jwkSet.optional(),
       jwks_uri: z.url({ error: 'an https URL' }).refine((u) => u.startsWith('https://') || opts.allowHttpLoopback, 'an https URL').optional(),
+      id_token_signed_response_alg: z
+        .string()
+        .refine((a) => signingAlgs.includes(a), { message: `one of the configured signing algorithms: ${signingAlgs.join(', ')}` })
+        .optional(),
       scope: z
         .string()
         .default('openid')
@@ -92,7 +97,7 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean }) {
 export type ClientInput = z.output<ReturnType<typeof clientInputSchema>>;
 
 /** Validates operator input; throws InvalidInputError naming the first bad field. */
-export function parseClientInput(input: unknown, opts: { allowHttpLoopback: boolean }): ClientInput {
+export function parseClientInput(input: unknown, opts: { allowHttpLoopback: boolean; signingAlgs?: readonly string[] }): ClientInput {
   const res = clientInputSchema(opts).safeParse(input);
   if (!res.success) {
     const issue = res.error.issues[0]!;
@@ -118,6 +123,7 @@ export function toProviderMetadata(clientId: string, c: ClientInput): Record<str
     token_endpoint_auth_method: c.token_endpoint_auth_method,
     scope: c.scope,
   };
+  if (c.id_token_signed_response_alg) meta.id_token_signed_response_alg = c.id_token_signed_response_alg;
   if (c.jwks) meta.jwks = c.jwks;
   if (c.jwks_uri) meta.jwks_uri = c.jwks_uri;
   return meta;

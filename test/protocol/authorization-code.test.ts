@@ -68,11 +68,7 @@ describe('authorization code + PKCE with a real relying party', () => {
   });
 
   it('signs ID tokens with ES256 for a client that registers it', async () => {
-    const es = await registerTestClient(tdb.db, {});
-    await tdb.db.query(
-      `UPDATE clients SET metadata = metadata || '{"id_token_signed_response_alg":"ES256"}'::jsonb WHERE client_id = $1`,
-      [es.clientId],
-    );
+    const es = await registerTestClient(tdb.db, { id_token_signed_response_alg: 'ES256' });
     const esConfig = await discover(nixa.config.issuer, es);
     const tokens = await redeem(esConfig, await signIn(esConfig, es));
     expect(decodeProtectedHeader(tokens.id_token!).alg).toBe('ES256');

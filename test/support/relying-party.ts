@@ -2,7 +2,7 @@
 // that walks a sign-in through the test login to the redirect URI.
 import * as oidc from 'openid-client';
 
-import { addClient } from '../../src/clients/index.js';
+import { addClient, type ClientsOptions } from '../../src/clients/index.js';
 import type { Database } from '../../src/storage/index.js';
 import { UserAgent } from './user-agent.js';
 
@@ -17,6 +17,7 @@ let counter = 0;
 export async function registerTestClient(
   db: Database,
   overrides: Record<string, unknown> = {},
+  options: ClientsOptions = { allowHttpLoopback: true, signingAlgs: ['ES256', 'RS256'] },
 ): Promise<TestClient> {
   counter += 1;
   const redirectUri = `http://localhost:${9000 + counter}/callback`;
@@ -32,7 +33,7 @@ export async function registerTestClient(
       ...overrides,
     },
     'test',
-    { allowHttpLoopback: true },
+    options,
   );
   return secret ? { clientId: client.clientId, secret, redirectUri } : { clientId: client.clientId, redirectUri };
 }
