@@ -1,0 +1,124 @@
+// The Database nixa runs on during the benchmark: nixa's own PostgreSQL pool,
+// wrapped to count what nixa asks of it, and replaceable by a fresh pool.
+//
+// Replacing the pool is how the benchmark reads exact row counters: PostgreSQL
+// publishes a busy backend's statistics at most once a second, and an idle one's
+// only after ~10 s, but an exiting one's at once (see BenchDatabase.waitForExit).
+import { openPostgres, type Database, type Queryable, type QueryResult } from '../src/storage/index.js';
+
+export interface StatementCounts {
+  /** Statements by their first keyword, BEGIN and COMMIT included. */
+  byVerb: Record<string, number>;
+  transactions: number;
+  /** Rows that INSERT, UPDATE and DELETE statements reported affected. */
+  rowsWritten: number;
+}
+
+const WRITES = new Set(['INSERT', 'UPDATE', 'DELETE']);
+
+export function totalStatements(c: StatementCounts): number {
+  return Object.values(c.byVerb).reduce((a, b) => a + b, 0);
+}
+
+export class MeteredDatabase implements Database {
+  readonly engine = 'postgres' as const;
+  #counts: StatementCounts = { byVerb: {}, transactions: 0, rowsWritten: 0 };
+  #generation = 0;
+
+  private constructor(
+    private readonly connect: (applicationName: string) => Promise<Database>,
+    private pool: Database,
+    /** Carries LISTEN only, so that replacing the query pool does not drop subscriptions. */
+    private readonly events: Database,
+  ) {}
+
+  /** `url(applicationName)` gives the connection URL for a pool of that name. */
+  static async open(url: (applicationName: string) => string, poolSize: number): Promise<MeteredDatabase> {
+    const connect = (name: string) => openPostgres(url(name), poolSize);
+    const events = await openPostgres(url('nixa-bench-events'), 1);
+    try {
+      return new MeteredDatabase(connect, await connect(poolName(0)), events);
+    } catch (err) {
+      await events.close();
+      throw err;
+    }
+  }
+
+  /** The application name of the pool that currently serves queries. */
+  get poolName(): string {
+    return poolName(this.#generation);
+  }
+
+  /**
+   * Switches to a fresh pool and closes the old one; resolves to the old pool's
+   * application name. Call between load phases only: queries still running on
+   * the old pool finish there.
+   */
+  async replacePool(): Promise<string> {
+    const old = { pool: this.pool, name: this.poolName };
+    this.#generation += 1;
+    this.pool = await this.connect(this.poolName);
+    await old.pool.close();
+    return old.name;
+  }
+
+  counts(): StatementCounts {
+    return { ...this.#counts, byVerb: { ...this.#counts.byVerb } };
+  }
+
+  /** What was counted since an earlier counts() snapshot. */
+  countsSince(before: StatementCounts): StatementCounts {
+    const now = this.#counts;
+    const byVerb = Object.fromEntries(Object.entries(now.byVerb).map(([verb, n]) => [verb, n - (before.byVerb[verb] ?? 0)]));
+    return { byVerb, transactions: now.transactions - before.transactions, rowsWritten: now.rowsWritten - before.rowsWritten };
+  }
+
+  #tally(verb: string): void {
+    this.#counts.byVerb[verb] = (this.#counts.byVerb[verb] ?? 0) + 1;
+  }
+
+  #count<R>(sql: string, res: QueryResult<R>): QueryResult<R> {
+    const verb = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? '?';
+    this.#tally(verb);
+    if (WRITES.has(verb)) this.#counts.rowsWritten += res.rowCount;
+    return res;
+  }
+
+  async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+    return this.#count(sql, await this.pool.query<R>(sql, params));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.pool.exec(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.#counts.transactions += 1;
+    this.#tally('BEGIN');
+    try {
+      const out = await this.pool.transaction((tx) =>
+        fn({
+          query: async <R>(sql: string, params?: unknown[]) => this.#count(sql, await tx.query<R>(sql, params)),
+          exec: (sql) => tx.exec(sql),
+        }),
+      );
+      this.#tally('COMMIT');
+      return out;
+    } catch (err) {
+      this.#tally('ROLLBACK');
+      throw err;
+    }
+  }
+
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    return this.events.listen(channel, onNotify);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.events.close()]);
+  }
+}
+
+function poolName(generation: number): string {
+  return `nixa-bench-pool-${generation}`;
+}
