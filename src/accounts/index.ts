@@ -1,16 +1,154 @@
-// Accounts: one per person. The federation issue gives them identity attributes
-// and linked sources; for now an account is an id the provider can find.
+// Accounts: one per person, keyed by the national ID number (as a keyed hash).
+// A sign-in through a source creates the account, links to the existing one, or
+// is refused, by the pure rule in linking.ts; this file does the I/O around it.
+import { randomUUID } from 'node:crypto';
+
 import type { Account } from 'oidc-provider';
 
-import type { Queryable } from '../storage/index.js';
+import { appendAudit } from '../audit/index.js';
+import type { Level } from '../assurance/index.js';
+import type { Cipher } from '../keys/index.js';
+import type { Database, Queryable } from '../storage/index.js';
+import { decideLink, type AttributeName, type StoredAttribute } from './linking.js';
+import { checkNationalId, maskNationalId, nationalIdHash } from './national-id.js';
+import * as repo from './repository.js';
 
-export async function findAccount(db: Queryable, id: string): Promise<Account | undefined> {
-  const { rows } = await db.query<{ id: string }>('SELECT id FROM accounts WHERE id = $1 AND disabled_at IS NULL', [id]);
-  if (!rows[0]) return undefined;
-  return { accountId: id, claims: async () => ({ sub: id }) };
+export { checkNationalId, maskNationalId } from './national-id.js';
+export type { AttributeName } from './linking.js';
+
+export interface SourceAssertion {
+  sourceId: string;
+  proofingLevel: Level;
+  authoritativeFor: AttributeName[];
+  subject: string;
+  attributes: Partial<Record<AttributeName, string>>;
 }
 
-/** Creates the account if it does not exist (test login only, until federation links real identities). */
+export type SignInOutcome =
+  | { outcome: 'signed-in'; accountId: string; created: boolean; linked: boolean }
+  | { outcome: 'refused'; reason: 'invalid-national-id' | 'link-conflict' | 'not-linkable' | 'missing-claims'; detail: string };
+
+export interface AccountsContext {
+  db: Database;
+  cipher: Cipher;
+  /** Key of the national ID hash; derived from the master key so every instance agrees. */
+  pepper: Buffer;
+}
+
+// The ID number is the one attribute encrypted at rest: it is the key to a person
+// across every public service.
+const sealed = (c: Cipher, accountId: string, a: StoredAttribute) =>
+  a.name === 'national_id' ? `enc:${c.encrypt(a.value, `attr:${accountId}:national_id`).toString('base64')}` : a.value;
+const unsealed = (c: Cipher, accountId: string, name: string, stored: string) =>
+  stored.startsWith('enc:') ? c.decrypt(Buffer.from(stored.slice(4), 'base64'), `attr:${accountId}:${name}`) : stored;
+
+async function loadAttributes(ctx: AccountsContext, db: Queryable, accountId: string): Promise<StoredAttribute[]> {
+  return (await repo.selectAttributes(db, accountId)).map(({ stored, ...a }) => ({ ...a, value: unsealed(ctx.cipher, accountId, a.name, stored) }));
+}
+
+async function write(ctx: AccountsContext, tx: Queryable, accountId: string, attrs: StoredAttribute[]) {
+  for (const a of attrs) await repo.upsertAttribute(tx, accountId, { name: a.name, sourceId: a.sourceId, level: a.level, verifiedAt: a.verifiedAt, stored: sealed(ctx.cipher, accountId, a) });
+}
+
+/**
+ * Signs a person in from what a source asserted: checks the ID number's structure,
+ * then creates, links or refuses, all in one transaction. A refusal writes only its
+ * security event, never a half-made account.
+ */
+export async function signInFromSource(ctx: AccountsContext, a: SourceAssertion, now = new Date()): Promise<SignInOutcome> {
+  const nid = a.attributes.national_id;
+  if (nid === undefined) {
+    // A returning citizen whose source does not repeat the number is found by the link.
+    const linked = await repo.accountByLink(ctx.db, a.sourceId, a.subject);
+    if (linked) {
+      await repo.recordLink(ctx.db, a.sourceId, a.subject, linked);
+      return { outcome: 'signed-in', accountId: linked, created: false, linked: false };
+    }
+    return { outcome: 'refused', reason: a.authoritativeFor.includes('national_id') ? 'missing-claims' : 'not-linkable', detail: 'no national ID asserted' };
+  }
+  const gender = a.attributes.gender === 'male' || a.attributes.gender === 'female' ? a.attributes.gender : undefined;
+  const check = checkNationalId(nid, { ...(a.attributes.birthdate ? { birthdate: a.attributes.birthdate } : {}), ...(gender ? { gender } : {}) }, now);
+  if (!check.ok) return { outcome: 'refused', reason: 'invalid-national-id', detail: `${check.problem}: ${check.message}` };
+
+  const hash = nationalIdHash(nid, ctx.pepper);
+  return ctx.db.transaction(async (tx) => {
+    await repo.lockNationalId(tx, hash);
+    const accountId = await repo.accountByNationalIdHash(tx, hash);
+    const existing = accountId
+      ? { accountId, attributes: await loadAttributes(ctx, tx, accountId), linkedSources: await repo.selectLinks(tx, accountId) }
+      : undefined;
+    const decision = decideLink(
+      { sourceId: a.sourceId, level: a.proofingLevel, authoritativeFor: a.authoritativeFor, attributes: a.attributes, subject: a.subject },
+      existing,
+      now,
+    );
+    switch (decision.decision) {
+      case 'create': {
+        const id = randomUUID();
+        await repo.insertAccount(tx, id, hash);
+        await write(ctx, tx, id, decision.attributes);
+        await repo.recordLink(tx, a.sourceId, a.subject, id);
+        await appendAudit(tx, { event: 'ACCOUNT_CREATED', actor: `source:${a.sourceId}`, subject: id, details: { nationalId: maskNationalId(nid), level: a.proofingLevel } });
+        return { outcome: 'signed-in', accountId: id, created: true, linked: false } as const;
+      }
+      case 'link': {
+        const isNewLink = !existing!.linkedSources.some((l) => l.sourceId === a.sourceId);
+        await write(ctx, tx, decision.accountId, [...decision.add, ...decision.update]);
+        await repo.recordLink(tx, a.sourceId, a.subject, decision.accountId);
+        if (isNewLink) await appendAudit(tx, { event: 'ACCOUNT_LINKED', actor: `source:${a.sourceId}`, subject: decision.accountId, details: { added: decision.add.map((x) => x.name) } });
+        return { outcome: 'signed-in', accountId: decision.accountId, created: false, linked: isNewLink } as const;
+      }
+      case 'refuse': {
+        if (decision.reason === 'conflict') {
+          // Names of the attributes only: their values are personal data.
+          await appendAudit(tx, {
+            event: 'LINK_CONFLICT',
+            actor: `source:${a.sourceId}`,
+            ...(existing ? { subject: existing.accountId } : {}),
+            details: { nationalId: maskNationalId(nid), attributes: decision.conflicts.map((c) => c.name), storedBy: [...new Set(decision.conflicts.map((c) => c.storedSource))] },
+          });
+          return { outcome: 'refused', reason: 'link-conflict', detail: `conflicting ${decision.conflicts.map((c) => c.name).join(', ')}` } as const;
+        }
+        return { outcome: 'refused', reason: 'not-linkable', detail: decision.reason } as const;
+      }
+    }
+  });
+}
+
+/** Attributes as OpenID Connect claims; the provider releases only what scopes and consent allow. */
+function toClaims(accountId: string, attrs: StoredAttribute[]): { sub: string } & Record<string, unknown> {
+  const v = Object.fromEntries(attrs.map((a) => [a.name, a.value])) as Partial<Record<AttributeName, string>>;
+  return {
+    sub: accountId,
+    ...(v.full_name ? { name: v.full_name } : {}),
+    ...(v.birthdate ? { birthdate: v.birthdate } : {}),
+    ...(v.gender ? { gender: v.gender } : {}),
+    ...(v.place_of_origin ? { place_of_origin: v.place_of_origin } : {}),
+    ...(v.permanent_address ? { address: { formatted: v.permanent_address, country: 'VN' } } : {}),
+    ...(v.phone_number ? { phone_number: v.phone_number, phone_number_verified: true } : {}),
+    ...(v.national_id ? { national_id: v.national_id } : {}),
+  };
+}
+
+/** Every claim the account can back, before scopes and consent filter them. */
+export async function accountClaims(ctx: AccountsContext, id: string): Promise<{ sub: string } & Record<string, unknown>> {
+  return toClaims(id, await loadAttributes(ctx, ctx.db, id));
+}
+
+export async function findAccount(ctx: AccountsContext, id: string): Promise<Account | undefined> {
+  if (!(await repo.isEnabled(ctx.db, id))) return undefined;
+  return {
+    accountId: id,
+    claims: () => accountClaims(ctx, id),
+  };
+}
+
+/** Which attributes the account holds, for the consent page (names only). */
+export async function attributeNames(ctx: AccountsContext, id: string): Promise<AttributeName[]> {
+  return (await repo.selectAttributes(ctx.db, id)).map((a) => a.name);
+}
+
+/** Creates the account if it does not exist (test login only; refused in production by configuration). */
 export async function ensureAccount(db: Queryable, id: string): Promise<void> {
   await db.query('INSERT INTO accounts (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [id]);
 }

@@ -4,7 +4,10 @@ import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 
 import type { Config } from '../config/index.js';
+import type { AccountsContext } from '../accounts/index.js';
+import type { Upstream } from '../federation/index.js';
 import { interactionRoutes } from '../interactions/index.js';
+import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { STYLESHEET } from '../pages/index.js';
@@ -27,6 +30,9 @@ export interface HttpDeps {
   logger: Logger;
   host: () => ProviderHost;
   isShuttingDown: () => boolean;
+  sources: SourceRegistry;
+  upstream: Upstream;
+  accounts: AccountsContext;
 }
 
 export function createHttpApp(deps: HttpDeps): Koa {
@@ -89,7 +95,18 @@ export function createHttpApp(deps: HttpDeps): Koa {
   // Only nixa's own forms are parsed here; oidc-provider parses its endpoints' bodies itself.
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' }) as Koa.Middleware;
   app.use((ctx, next) => (ctx.path.startsWith('/interaction/') ? parseForm(ctx, next) : next()));
-  app.use(interactionRoutes({ config, db, provider: () => deps.host().provider }));
+  app.use(
+    interactionRoutes({
+      config,
+      db,
+      logger,
+      keyring,
+      sources: deps.sources,
+      upstream: deps.upstream,
+      accounts: deps.accounts,
+      provider: () => deps.host().provider,
+    }),
+  );
   app.use((ctx, next) => deps.host().middleware(ctx, next));
   return app;
 }

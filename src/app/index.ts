@@ -5,7 +5,11 @@ import type { AddressInfo } from 'node:net';
 
 import type Koa from 'koa';
 
+import type { AccountsContext } from '../accounts/index.js';
 import { controlSocketPath, serveControlSocket } from '../cli/main.js';
+import { CALLBACK_PATH } from '../interactions/index.js';
+import { purgeUpstreamLogins, Upstream } from '../federation/index.js';
+import { SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
 import { Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
@@ -26,6 +30,7 @@ export interface Nixa {
   url: string;
   logger: Logger;
   host: ProviderHost;
+  sources: SourceRegistry;
   /** The demo service's registration, when NIXA_DEMO is on. */
   demo: DemoCredentials | undefined;
   close(): Promise<void>;
@@ -50,17 +55,31 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const cipher = new Cipher(loadMasterKey(config.masterKey));
     const keyring = new KeyRing(db, cipher, config, logger);
     await keyring.start();
+    const sources = new SourceRegistry(db, cipher, logger, config.keys.refreshSeconds);
+    await sources.start();
+    const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`);
+    const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash') };
 
     let shuttingDown = false;
     let host!: ProviderHost;
-    const app = createHttpApp({ config, db, keyring, logger, host: () => host, isShuttingDown: () => shuttingDown });
-    host = new ProviderHost({ config, db, logger }, keyring, app);
+    const app = createHttpApp({
+      config,
+      db,
+      keyring,
+      logger,
+      host: () => host,
+      isShuttingDown: () => shuttingDown,
+      sources,
+      upstream,
+      accounts,
+    });
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey: cipher.derive('pairwise-subject') }, keyring, app);
 
     const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
     const purge = setInterval(() => {
-      purgeExpired(db, config.purge.batchSize)
-        .then((n) => n && logger.debug({ deleted: n }, 'expired artifacts purged'))
+      Promise.all([purgeExpired(db, config.purge.batchSize), purgeUpstreamLogins(db)])
+        .then(([n, m]) => n + m && logger.debug({ deleted: n + m }, 'expired artifacts purged'))
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'purge failed'));
     }, config.purge.intervalSeconds * 1000);
     purge.unref();
@@ -96,12 +115,13 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         clearTimeout(grace);
         host.close();
         await stopControl?.();
+        await sources.stop();
         await keyring.stop();
         if (closeDb) await db.close();
         logger.info('nixa stopped');
       })());
 
-    return { config, db, keyring, cipher, app, server, url, logger, host, demo, close };
+    return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, close };
   } catch (err) {
     if (closeDb) await db.close().catch(() => {});
     throw err;

@@ -9,6 +9,16 @@ export const AUDIT_EVENTS = {
   CLIENT_ADDED: 'Relying party registered',
   CLIENT_DISABLED: 'Relying party disabled: it can no longer authenticate or start sign-ins',
   CLIENT_SECRET_ROTATED: 'Relying party secret replaced; the old one stops working at once',
+  SOURCE_ADDED: 'Identity source registered',
+  SOURCE_UPDATED: 'Identity source changed (the details list which fields)',
+  SOURCE_DISABLED: 'Identity source disabled: no longer offered to citizens',
+  ACCOUNT_CREATED: 'First sign-in of a person: account created from a source',
+  ACCOUNT_LINKED: 'A source identity was linked to an existing account (same national ID)',
+  LINK_CONFLICT: 'Security: a source asserted attributes that conflict with the account for that national ID; sign-in refused',
+  UPSTREAM_REPLAY: 'Security: an identity source callback was replayed or forged; refused',
+  SIGN_IN: 'A citizen signed in through a source (level reached, service)',
+  CONSENT_GIVEN: 'A citizen agreed to share attributes with a service',
+  CONSENT_REFUSED: 'A citizen refused to share attributes with a service',
 } as const;
 
 export type AuditEventName = keyof typeof AUDIT_EVENTS;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 import { InvalidInputError } from '../errors/index.js';
 
-export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'email', 'phone', 'address'] as const;
+export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id'] as const;
 export const AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 
@@ -59,6 +59,9 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
         .default('client_secret_basic'),
       jwks: jwkSet.optional(),
       jwks_uri: z.url({ error: 'an https URL' }).refine((u) => u.startsWith('https://') || opts.allowHttpLoopback, 'an https URL').optional(),
+      // Pairwise by default: two services cannot correlate a person by sub.
+      subject_type: z.enum(['pairwise', 'public'], { error: 'pairwise or public' }).default('pairwise'),
+      sector_identifier_uri: z.url({ error: 'an https URL' }).refine((u) => u.startsWith('https://'), 'an https URL').optional(),
       id_token_signed_response_alg: z
         .string()
         .refine((a) => signingAlgs.includes(a), { message: `one of the configured signing algorithms: ${signingAlgs.join(', ')}` })
@@ -122,7 +125,9 @@ export function toProviderMetadata(clientId: string, c: ClientInput): Record<str
     post_logout_redirect_uris: c.post_logout_redirect_uris,
     token_endpoint_auth_method: c.token_endpoint_auth_method,
     scope: c.scope,
+    subject_type: c.subject_type,
   };
+  if (c.sector_identifier_uri) meta.sector_identifier_uri = c.sector_identifier_uri;
   if (c.id_token_signed_response_alg) meta.id_token_signed_response_alg = c.id_token_signed_response_alg;
   if (c.jwks) meta.jwks = c.jwks;
   if (c.jwks_uri) meta.jwks_uri = c.jwks_uri;

@@ -1,76 +1,66 @@
-// The sign-in journey's pages. Until the federation issue adds identity sources,
-// the only way to sign in is the test login, which configuration refuses to
-// enable in production (see src/config).
+// The sign-in journey, step by step, and the file that implements each step:
+//
+//   step                  request                                 file
+//   1 choose a source     GET  /interaction/:uid   (prompt login)  chooser.ts
+//   2 go to the source    POST /interaction/:uid/source           chooser.ts → federation/upstream.ts
+//   3 source callback     GET  /federation/callback               callback.ts (hops to 4 for the cookie)
+//   4 link the account    GET  /interaction/:uid/upstream         callback.ts → accounts/ (linking rule)
+//   5 consent             GET  /interaction/:uid   (prompt consent) consent.ts
+//                         POST /interaction/:uid/consent           consent.ts
+//   6 back to the service oidc-provider resumes at /auth/:uid
+//   cancel                POST /interaction/:uid/abort            chooser.ts
+//   test login (dev)      POST /interaction/:uid/login            test-login.ts
+//
+// Every POST carries a CSRF token; every step checks that the browser's
+// interaction cookie belongs to the uid in the path.
 import type { Context, Next } from 'koa';
-import type Provider from 'oidc-provider';
 
-import { ensureAccount } from '../accounts/index.js';
-import type { Config } from '../config/index.js';
 import { InvalidInputError } from '../errors/index.js';
-import { renderPage } from '../pages/index.js';
-import type { Database } from '../storage/index.js';
+import { FederationError } from '../federation/index.js';
+import { CALLBACK_PATH, completeUpstream, hopToInteraction, renderFailure } from './callback.js';
+import { abort, chooseSource, showChooser } from './chooser.js';
+import { decideConsent, showConsent } from './consent.js';
+import type { JourneyDeps } from './journey.js';
+import { testLogin } from './test-login.js';
 
-const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(login|abort))?$/;
-const ACCOUNT_ID = /^[A-Za-z0-9._-]{1,64}$/;
+export { CALLBACK_PATH } from './callback.js';
+export { TEST_ACR } from './test-login.js';
+export type { JourneyDeps } from './journey.js';
 
-export interface InteractionDeps {
-  config: Config;
-  db: Database;
-  provider: () => Provider;
-}
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login))?$/;
 
-export function interactionRoutes({ config, db, provider }: InteractionDeps) {
-  return async function interactions(ctx: Context, next: Next): Promise<void> {
-    const m = ROUTE.exec(ctx.path);
-    if (!m) return next();
-    const [, uid, action] = m;
-    const p = provider();
-    const details = await p.interactionDetails(ctx.req, ctx.res);
-    if (details.uid !== uid) throw new InvalidInputError('uid', 'does not match this browser’s sign-in');
-    ctx.set('Cache-Control', 'no-store');
-
-    if (!action && ctx.method === 'GET' && details.prompt.name === 'consent' && config.testLogin && details.session) {
-      // Signed in already (single sign-on), only this client's grant is missing.
-      const grantId = await grantRequested(p, details.session.accountId, details.params);
-      await p.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
-      return;
+export function interactionRoutes(deps: JourneyDeps) {
+  return async function journey(ctx: Context, next: Next): Promise<void> {
+    try {
+      if (ctx.path === CALLBACK_PATH && ctx.method === 'GET') return await hopToInteraction(deps, ctx);
+      const m = ROUTE.exec(ctx.path);
+      if (!m) return await next();
+      const [, uid, action] = m;
+      const details = await deps.provider().interactionDetails(ctx.req, ctx.res);
+      if (details.uid !== uid) throw new InvalidInputError('uid', 'does not match this browser’s sign-in');
+      ctx.set('Cache-Control', 'no-store');
+      const body = ((ctx.request as { body?: Record<string, unknown> }).body ?? {}) as Record<string, unknown>;
+      const route = `${ctx.method} ${action ?? ''}`;
+      switch (route) {
+        case 'GET ':
+          return details.prompt.name === 'login' ? await showChooser(deps, ctx, details) : await showConsent(deps, ctx, details);
+        case 'POST source':
+          return await chooseSource(deps, ctx, details, body);
+        case 'GET upstream':
+          return await completeUpstream(deps, ctx, details);
+        case 'POST consent':
+          return await decideConsent(deps, ctx, details, body);
+        case 'POST abort':
+          return await abort(deps, ctx, details, body);
+        case 'POST login':
+          if (deps.config.testLogin) return await testLogin(deps, ctx, details, body);
+          break;
+      }
+      ctx.status = 404;
+    } catch (err) {
+      if (!(err instanceof FederationError)) throw err;
+      deps.logger.warn({ reason: err.reason, source: err.sourceId, detail: err.detail }, 'upstream sign-in failed');
+      renderFailure(ctx, err);
     }
-    if (!action && ctx.method === 'GET') {
-      const client = await p.Client.find(String(details.params.client_id));
-      ctx.type = 'html';
-      ctx.body = config.testLogin
-        ? renderPage('test-login', { title: 'Đăng nhập thử nghiệm', uid, clientName: client?.clientName ?? client?.clientId })
-        : renderPage('no-login', { title: 'Chưa thể đăng nhập', uid });
-      return;
-    }
-    if (ctx.method !== 'POST') {
-      ctx.status = 405;
-      return;
-    }
-    if (action === 'abort') {
-      await p.interactionFinished(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
-      return;
-    }
-    if (action === 'login' && config.testLogin) {
-      const accountId = String((ctx.request as { body?: Record<string, unknown> }).body?.account ?? '');
-      if (!ACCOUNT_ID.test(accountId)) throw new InvalidInputError('account', '1 to 64 letters, digits, dots, dashes or underscores');
-      await ensureAccount(db, accountId);
-      const grantId = await grantRequested(p, accountId, details.params);
-      await p.interactionFinished(
-        ctx.req,
-        ctx.res,
-        { login: { accountId, amr: ['test'], acr: 'urn:nixa:test' }, consent: { grantId } },
-        { mergeWithLastSubmission: false },
-      );
-      return;
-    }
-    ctx.status = 404;
   };
-}
-
-/** Test clients are first-party: grant what they asked for, without a consent page. */
-async function grantRequested(p: Provider, accountId: string, params: Record<string, unknown>): Promise<string> {
-  const grant = new p.Grant({ accountId, clientId: String(params.client_id) });
-  if (params.scope) grant.addOIDCScope(String(params.scope));
-  return grant.save();
 }

@@ -1,7 +1,7 @@
 // Envelope encryption of key material and credentials at rest: AES-256-GCM under
 // the master key, with the row's identity as associated data so a ciphertext
 // copied onto another row does not decrypt.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 import { MasterKeyError } from '../errors/index.js';
 
@@ -13,6 +13,15 @@ export class Cipher {
   constructor(masterKey: Buffer) {
     if (masterKey.length !== 32) throw new MasterKeyError('the master key must be 32 bytes');
     this.#key = Buffer.from(masterKey);
+  }
+
+  /**
+   * A 32-byte key for another purpose (e.g. the national ID hash pepper, pairwise
+   * subject identifiers), derived with HKDF so that every instance derives the same
+   * one and the master key itself is never used twice.
+   */
+  derive(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `nixa:${purpose}`, 32));
   }
 
   encrypt(plaintext: string, associatedData: string): Buffer {

@@ -31,6 +31,11 @@ function fill(t: string, values: Record<string, unknown>): string {
     .replace(/\{\{(\w+)\}\}/g, (_, k: string) => escapeHtml(values[k]));
 }
 
+/** Renders views/<name>.html alone, to be placed inside another page. */
+export function renderFragment(name: string, values: Record<string, unknown>): string {
+  return fill(template(name), values);
+}
+
 /** Renders views/<name>.html inside views/layout.html. */
 export function renderPage(name: string, values: Record<string, unknown> & { title: string }): string {
   return fill(template('layout'), { ...values, body: fill(template(name), values) });

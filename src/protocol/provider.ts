@@ -3,7 +3,11 @@
 // algorithms nixa allows, TTLs, and the pages the provider renders itself.
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
-import { findAccount } from '../accounts/index.js';
+import { createHmac } from 'node:crypto';
+
+import { findAccount, type AccountsContext } from '../accounts/index.js';
+import { ACR_VALUES } from '../assurance/index.js';
+import { SCOPE_CLAIMS } from '../consent/policy.js';
 import { clientStore, verifySecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { KeySnapshot } from '../keys/index.js';
@@ -19,14 +23,20 @@ export interface ProviderDeps {
   config: Config;
   db: Database;
   logger: Logger;
+  accounts: AccountsContext;
+  /** Key for pairwise subject identifiers (derived from the master key: stable across instances). */
+  pairwiseKey: Buffer;
 }
 
-export function buildProvider({ config, db, logger }: ProviderDeps, keys: KeySnapshot): Provider {
+/** The authorization parameter a service uses to pre-select an identity source. */
+export const SOURCE_HINT_PARAM = 'idp_hint';
+
+export function buildProvider({ config, db, logger, accounts, pairwiseKey }: ProviderDeps, keys: KeySnapshot): Provider {
   const clients = clientStore(db);
   const configuration: Configuration = {
     adapter: (name: string) => new PostgresAdapter(name, db, clients),
     clients: [],
-    findAccount: (ctx, sub) => findAccount(db, sub),
+    findAccount: (_ctx, id) => findAccount(accounts, id),
     jwks: { keys: keys.providerJwks as NonNullable<Configuration['jwks']>['keys'] },
     cookies: {
       keys: keys.cookieKeys,
@@ -47,11 +57,25 @@ export function buildProvider({ config, db, logger }: ProviderDeps, keys: KeySna
       authorizationSigningAlgValues: config.keys.signingAlgs as never,
       requestObjectSigningAlgValues: ASYMMETRIC_ALGS as never,
     },
-    scopes: ['openid', 'offline_access'],
+    scopes: ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id'],
     // acr/amr/auth_time say how the citizen signed in; services need them in every ID token.
-    // Until the assurance issue defines nixa's levels, only the test login's value exists.
-    acrValues: config.testLogin ? ['urn:nixa:test'] : [],
-    claims: { sid: null, iss: null, openid: ['sub', 'acr', 'amr', 'auth_time'] },
+    acrValues: config.testLogin ? [...ACR_VALUES, 'urn:nixa:test'] : ACR_VALUES,
+    claims: {
+      sid: null,
+      iss: null,
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      profile: SCOPE_CLAIMS.profile,
+      phone: SCOPE_CLAIMS.phone,
+      address: SCOPE_CLAIMS.address,
+      national_id: SCOPE_CLAIMS.national_id,
+    },
+    // Requested claims go to userinfo unless asked for in the ID token (OIDC Core §5.4).
+    conformIdTokenClaims: true,
+    extraParams: [SOURCE_HINT_PARAM],
+    subjectTypes: ['public', 'pairwise'],
+    // Two services cannot correlate a person by sub: HMAC of the sector and account.
+    pairwiseIdentifier: (_ctx, accountId, client) =>
+      createHmac('sha256', pairwiseKey).update(`${client.sectorIdentifier}\0${accountId}`).digest('base64url'),
     ttl: {
       ...config.ttl,
     },
@@ -61,6 +85,7 @@ export function buildProvider({ config, db, logger }: ProviderDeps, keys: KeySna
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
+      claimsParameter: { enabled: true },
       revocation: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,

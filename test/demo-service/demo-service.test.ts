@@ -48,14 +48,15 @@ async function startSignIn(agent: UserAgent) {
   expect(step.url.startsWith(nixa.config.issuer)).toBe(true);
   const login = /action="(\/interaction\/[^"]+\/login)"/.exec(html)?.[1];
   const abort = /action="(\/interaction\/[^"]+\/abort)"/.exec(html)?.[1];
-  if (!login || !abort) throw new Error(`expected nixa's test login page, got ${step.res.status}: ${html.slice(0, 300)}`);
-  return { login: new URL(login, step.url), abort: new URL(abort, step.url) };
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+  if (!login || !abort || !csrf) throw new Error(`expected nixa's test login page, got ${step.res.status}: ${html.slice(0, 300)}`);
+  return { login: new URL(login, step.url), abort: new URL(abort, step.url), csrf };
 }
 
 /** A whole sign-in through the demo; ends on the demo's signed-in page. */
 async function signInThroughDemo(agent: UserAgent, account = 'nguyen-van-an') {
-  const { login } = await startSignIn(agent);
-  const done = await agent.submit(login, { account });
+  const { login, csrf } = await startSignIn(agent);
+  const done = await agent.submit(login, { account, csrf });
   expect(done.url).toBe(`${demo.url}/`);
   expect(done.res.status).toBe(200);
   return main(await done.res.text());
@@ -108,7 +109,10 @@ describe('demo public service', () => {
     const agent = new UserAgent();
     const page = await signInThroughDemo(agent, 'nguyen-van-an');
     expect(page).toContain('Bạn đã đăng nhập <span lang="en">(You are signed in)</span>');
-    expect(page).toMatch(/<code>sub<\/code><\/th><td><code>nguyen-van-an<\/code>/);
+    // The demo service gets a pairwise subject: not the account id, and opaque.
+    const sub = /<code>sub<\/code><\/th><td><code>([^<]+)<\/code>/.exec(page)?.[1];
+    expect(sub).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(sub).not.toBe('nguyen-van-an');
     expect(page).toContain('Đăng xuất <span lang="en">(Sign out)</span>');
     // The authorization code is gone from the address bar, and the transaction cookie is spent.
     const jar = agent.cookies.get(new URL(demo.url).host)!;
@@ -161,8 +165,8 @@ describe('demo public service', () => {
 
   it('refuses a callback whose state does not match, and signs nobody in', async () => {
     const agent = new UserAgent();
-    const { login } = await startSignIn(agent);
-    const step = await agent.submit(login, { account: 'nguyen-van-an' }, creds.redirectUri);
+    const { login, csrf } = await startSignIn(agent);
+    const step = await agent.submit(login, { account: 'nguyen-van-an', csrf }, creds.redirectUri);
     const callback = new URL(step.stoppedAt!);
     const forged = new URL(callback);
     forged.searchParams.set('state', 'not-the-state-this-browser-sent');
@@ -185,8 +189,8 @@ describe('demo public service', () => {
 
   it('explains a sign-in cancelled at nixa (access_denied)', async () => {
     const agent = new UserAgent();
-    const { abort } = await startSignIn(agent);
-    const done = await agent.submit(abort, {});
+    const { abort, csrf } = await startSignIn(agent);
+    const done = await agent.submit(abort, { csrf });
     expect(done.url.startsWith(`${creds.redirectUri}?error=access_denied`)).toBe(true);
     const html = main(await done.res.text());
     expect(html).toContain('Bạn đã hủy đăng nhập');
@@ -312,8 +316,10 @@ describe('demo public service when nixa stops in the middle of a sign-in', () =>
   it('says nixa is unavailable when the code cannot be redeemed, and signs nobody in', async () => {
     const agent = new UserAgent();
     const step = await agent.follow(`${demo2.url}/login`);
-    const login = /action="(\/interaction\/[^"]+\/login)"/.exec(await step.res.text())![1]!;
-    const back = await agent.submit(new URL(login, step.url), { account: 'tran-thi-binh' }, redirectUri);
+    const html = await step.res.text();
+    const login = /action="(\/interaction\/[^"]+\/login)"/.exec(html)![1]!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const back = await agent.submit(new URL(login, step.url), { account: 'tran-thi-binh', csrf }, redirectUri);
     expect(back.stoppedAt).toBeDefined();
 
     await nixa2.close();

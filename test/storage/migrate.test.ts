@@ -1,19 +1,28 @@
+import { readdirSync } from 'node:fs';
+
+import { MIGRATIONS_DIR } from '../../src/paths.js';
 import { openPostgres, migrate, pendingMigrations } from '../../src/storage/index.js';
 import { StorageError } from '../../src/errors/index.js';
 import { createTestDatabase } from '../support/database.js';
 
+const ALL = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
+
 describe('migrations', () => {
+  it('are numbered without gaps from 0001', () => {
+    expect(ALL.map((f) => Number(f.slice(0, 4)))).toEqual(ALL.map((_, i) => i + 1));
+  });
+
   it('apply every file once, record it, and do nothing the second time', async () => {
     const t = await createTestDatabase({ migrate: false });
     try {
-      expect(await pendingMigrations(t.db)).toEqual(['0001_foundation.sql']);
+      expect(await pendingMigrations(t.db)).toEqual(ALL);
       const first = await migrate(t.db);
-      expect(first.applied).toEqual(['0001_foundation.sql']);
+      expect(first.applied).toEqual(ALL);
       const second = await migrate(t.db);
-      expect(second).toEqual({ applied: [], alreadyApplied: 1 });
+      expect(second).toEqual({ applied: [], alreadyApplied: ALL.length });
       expect(await pendingMigrations(t.db)).toEqual([]);
       const { rows } = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
-      expect(rows[0]!.n).toBe(1);
+      expect(rows[0]!.n).toBe(ALL.length);
     } finally {
       await t.drop();
     }
@@ -25,9 +34,9 @@ describe('migrations', () => {
     const handles = t.url ? await Promise.all([1, 2, 3].map(() => openPostgres(t.url!, 2))) : [t.db, t.db, t.db];
     try {
       const reports = await Promise.all(handles.map((h) => migrate(h)));
-      expect(reports.flatMap((r) => r.applied)).toEqual(['0001_foundation.sql']);
+      expect(reports.flatMap((r) => r.applied)).toEqual(ALL);
       const { rows } = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
-      expect(rows[0]!.n).toBe(1);
+      expect(rows[0]!.n).toBe(ALL.length);
     } finally {
       if (t.url) await Promise.all(handles.map((h) => h.close()));
       await t.drop();

@@ -30,6 +30,8 @@ export async function registerTestClient(
       post_logout_redirect_uris: [`http://localhost:${9000 + counter}/`],
       grant_types: ['authorization_code', 'refresh_token'],
       scope: 'openid offline_access',
+      // Public subjects, so that tests can name the test account they expect; pairwise is tested on its own.
+      subject_type: 'public',
       ...overrides,
     },
     'test',
@@ -83,8 +85,9 @@ export async function signIn(
     // The login page: submit the test login form.
     const html = await step.res.text();
     const action = /action="(\/interaction\/[^"]+\/login)"/.exec(html)?.[1];
-    if (!action) throw new Error(`expected the test login page, got ${step.res.status}: ${html.slice(0, 300)}`);
-    step = await agent.submit(new URL(action, step.url), { account: opts.account ?? 'test-citizen-1' }, c.redirectUri);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+    if (!action || !csrf) throw new Error(`expected the test login page, got ${step.res.status}: ${html.slice(0, 300)}`);
+    step = await agent.submit(new URL(action, step.url), { account: opts.account ?? 'test-citizen-1', csrf }, c.redirectUri);
   }
   if (!step.stoppedAt) throw new Error(`sign-in did not reach the redirect URI (${step.res.status} at ${step.url})`);
   return { callbackUrl: new URL(step.stoppedAt), verifier, state, nonce, agent, sawLoginPage };

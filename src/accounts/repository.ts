@@ -1,0 +1,60 @@
+// SQL for accounts, their attributes (with provenance) and linked source identities.
+import type { Queryable } from '../storage/index.js';
+import type { AttributeName, Level, StoredAttribute } from './linking.js';
+
+export async function lockNationalId(tx: Queryable, hash: string): Promise<void> {
+  // Serialises first sign-ins of one person through two sources at the same instant.
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7415004))', [hash]);
+}
+
+export async function accountByNationalIdHash(db: Queryable, hash: string): Promise<string | undefined> {
+  return (await db.query<{ id: string }>('SELECT id FROM accounts WHERE national_id_hash = $1', [hash])).rows[0]?.id;
+}
+
+export async function accountByLink(db: Queryable, sourceId: string, subject: string): Promise<string | undefined> {
+  return (await db.query<{ account_id: string }>('SELECT account_id FROM linked_identities WHERE source_id = $1 AND subject = $2', [sourceId, subject]))
+    .rows[0]?.account_id;
+}
+
+interface AttributeRow {
+  name: AttributeName;
+  value: string;
+  source_id: string;
+  level: Level;
+  verified_at: Date | string;
+}
+
+export async function selectAttributes(db: Queryable, accountId: string): Promise<(Omit<StoredAttribute, 'value'> & { stored: string })[]> {
+  const { rows } = await db.query<AttributeRow>('SELECT name, value, source_id, level, verified_at FROM account_attributes WHERE account_id = $1', [accountId]);
+  return rows.map((r) => ({ name: r.name, stored: r.value, sourceId: r.source_id, level: r.level, verifiedAt: new Date(r.verified_at).toISOString() }));
+}
+
+export async function selectLinks(db: Queryable, accountId: string): Promise<{ sourceId: string; subject: string }[]> {
+  const { rows } = await db.query<{ source_id: string; subject: string }>('SELECT source_id, subject FROM linked_identities WHERE account_id = $1', [accountId]);
+  return rows.map((r) => ({ sourceId: r.source_id, subject: r.subject }));
+}
+
+export async function insertAccount(tx: Queryable, id: string, nationalIdHash: string): Promise<void> {
+  await tx.query('INSERT INTO accounts (id, national_id_hash) VALUES ($1, $2)', [id, nationalIdHash]);
+}
+
+export async function upsertAttribute(tx: Queryable, accountId: string, a: Omit<StoredAttribute, 'value'> & { stored: string }): Promise<void> {
+  await tx.query(
+    `INSERT INTO account_attributes (account_id, name, value, source_id, level, verified_at) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (account_id, name) DO UPDATE SET value = EXCLUDED.value, source_id = EXCLUDED.source_id,
+       level = EXCLUDED.level, verified_at = EXCLUDED.verified_at`,
+    [accountId, a.name, a.stored, a.sourceId, a.level, a.verifiedAt],
+  );
+}
+
+export async function recordLink(tx: Queryable, sourceId: string, subject: string, accountId: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO linked_identities (source_id, subject, account_id) VALUES ($1, $2, $3)
+     ON CONFLICT (source_id, subject) DO UPDATE SET last_login_at = now()`,
+    [sourceId, subject, accountId],
+  );
+}
+
+export async function isEnabled(db: Queryable, accountId: string): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM accounts WHERE id = $1 AND disabled_at IS NULL', [accountId])).rowCount === 1;
+}

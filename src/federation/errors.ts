@@ -1,0 +1,80 @@
+// Why an upstream login failed, in words a citizen understands. Every reason
+// ends on a page that says what happened and offers another source.
+import { NixaError } from '../errors/index.js';
+
+export type FederationFailure =
+  | 'source-unavailable'
+  | 'source-timeout'
+  | 'denied'
+  | 'state-mismatch'
+  | 'replayed'
+  | 'expired'
+  | 'bad-response'
+  | 'missing-claims'
+  | 'invalid-national-id'
+  | 'link-conflict'
+  | 'not-linkable';
+
+export class FederationError extends NixaError {
+  readonly code: string;
+  override readonly status: number;
+  constructor(
+    readonly reason: FederationFailure,
+    /** For logs only (never shown to the citizen): what exactly went wrong. */
+    readonly detail: string,
+    readonly sourceId?: string,
+    /** The sign-in this failure belongs to, when known (to offer another source). */
+    readonly interactionUid?: string,
+  ) {
+    super(`${reason}: ${detail}`);
+    this.code = `NIXA-FED-${reason}`;
+    this.status = reason === 'source-unavailable' || reason === 'source-timeout' ? 502 : 400;
+  }
+}
+
+export const FAILURE_MESSAGES: Record<FederationFailure, { vi: string; en: string }> = {
+  'source-unavailable': {
+    vi: 'Nguồn định danh bạn chọn hiện không phản hồi. Bạn có thể chọn nguồn khác hoặc thử lại sau.',
+    en: 'The identity source you chose is not responding. Choose another source or try again later.',
+  },
+  'source-timeout': {
+    vi: 'Nguồn định danh bạn chọn phản hồi quá chậm. Bạn có thể chọn nguồn khác hoặc thử lại sau.',
+    en: 'The identity source you chose took too long to answer. Choose another source or try again later.',
+  },
+  denied: {
+    vi: 'Bạn đã hủy đăng nhập tại nguồn định danh. Chưa có thông tin nào được chia sẻ.',
+    en: 'You cancelled the sign-in at the identity source. Nothing has been shared.',
+  },
+  'state-mismatch': {
+    vi: 'Phản hồi từ nguồn định danh không khớp với lượt đăng nhập này, nên nixa đã từ chối để bảo vệ bạn.',
+    en: 'The answer from the identity source does not belong to this sign-in, so nixa refused it to protect you.',
+  },
+  replayed: {
+    vi: 'Phản hồi này đã được dùng trước đó, nên nixa đã từ chối để bảo vệ bạn. Hãy đăng nhập lại.',
+    en: 'This answer was already used, so nixa refused it to protect you. Please sign in again.',
+  },
+  expired: {
+    vi: 'Lượt đăng nhập đã hết hạn. Hãy bắt đầu lại.',
+    en: 'The sign-in took too long and expired. Please start again.',
+  },
+  'bad-response': {
+    vi: 'Nguồn định danh trả về thông tin không hợp lệ (chữ ký hoặc nội dung không đúng), nên nixa không thể tin cậy.',
+    en: 'The identity source sent an answer nixa cannot trust (its signature or content is invalid).',
+  },
+  'missing-claims': {
+    vi: 'Nguồn định danh không cung cấp đủ thông tin cần thiết để đăng nhập.',
+    en: 'The identity source did not provide the information needed to sign you in.',
+  },
+  'invalid-national-id': {
+    vi: 'Số định danh cá nhân do nguồn định danh cung cấp không khớp với ngày sinh hoặc giới tính, nên nixa không thể dùng.',
+    en: 'The personal identification number from the identity source does not match the birth date or gender, so nixa cannot use it.',
+  },
+  'link-conflict': {
+    vi: 'Thông tin từ nguồn định danh này khác với thông tin đã được xác minh của bạn (ví dụ ngày sinh). Để bảo vệ bạn, nixa không liên kết. Hãy dùng nguồn khác hoặc liên hệ bộ phận hỗ trợ.',
+    en: 'The details from this identity source differ from your verified details (for example your birth date). To protect you, nixa did not link them. Use another source or contact support.',
+  },
+  'not-linkable': {
+    vi: 'Nguồn định danh này không xác minh số định danh cá nhân, nên không thể dùng để đăng nhập lần đầu. Hãy chọn nguồn khác.',
+    en: 'This identity source does not verify the personal identification number, so it cannot be used for a first sign-in. Choose another source.',
+  },
+};

@@ -1,0 +1,171 @@
+// Signing in at an upstream identity source with openid-client v6: authorization
+// code + PKCE + state + nonce, the ID token's signature checked against the
+// source's JWKS, userinfo when configured, and a timeout on every call.
+import { importJWK } from 'jose';
+import * as oidc from 'openid-client';
+
+import type { KeyRing } from '../keys/index.js';
+import { discoveryOptions, issuerOf } from '../sources/check.js';
+import type { Source, SourceRegistry } from '../sources/index.js';
+import type { Queryable } from '../storage/index.js';
+import { FederationError, type FederationFailure } from './errors.js';
+import { saveUpstreamLogin, takeUpstreamLogin, type UpstreamLogin } from './transactions.js';
+
+export interface UpstreamIdentity {
+  source: Source;
+  subject: string;
+  claims: Record<string, unknown>;
+  acr: string | undefined;
+  amr: string[];
+  interactionUid: string;
+}
+
+/** Network failures and timeouts are the source's fault; everything else is a bad answer. */
+function classify(err: unknown): FederationFailure {
+  const chain: unknown[] = [];
+  for (let e: unknown = err; e && chain.length < 6; e = (e as { cause?: unknown }).cause) chain.push(e);
+  if (chain.some((e) => (e as Error).name === 'TimeoutError' || (e as Error).name === 'AbortError')) return 'source-timeout';
+  if (
+    chain.some((e) => ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET'].includes((e as { code?: string }).code ?? '')) ||
+    chain.some((e) => e instanceof TypeError && /fetch failed/.test((e as Error).message))
+  ) {
+    return 'source-unavailable';
+  }
+  const status = (err as { status?: number; cause?: { status?: number } }).cause?.status ?? (err as { status?: number }).status;
+  if (typeof status === 'number' && status >= 500) return 'source-unavailable';
+  return 'bad-response';
+}
+
+const describe = (err: unknown) => {
+  const e = err as Error & { code?: string; cause?: unknown };
+  const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+  return `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}${cause}`;
+};
+
+export class Upstream {
+  #configs = new Map<string, { version: number; config: Promise<oidc.Configuration> }>();
+
+  constructor(
+    private readonly registry: SourceRegistry,
+    private readonly keyring: KeyRing,
+    /** nixa's redirect URI registered at every source. */
+    readonly callbackUrl: string,
+  ) {
+    // A changed source (new secret, new URL) needs a new client configuration.
+    registry.onChange(() => {
+      for (const [id, c] of this.#configs) if (registry.get(id)?.version !== c.version) this.#configs.delete(id);
+    });
+  }
+
+  /** The openid-client configuration for a source, discovered once and reused. */
+  configuration(source: Source): Promise<oidc.Configuration> {
+    const cached = this.#configs.get(source.id);
+    if (cached && cached.version === source.version) return cached.config;
+    const config = this.#discover(source);
+    this.#configs.set(source.id, { version: source.version, config });
+    // A failed discovery is not cached: the next attempt tries again.
+    config.catch(() => {
+      if (this.#configs.get(source.id)?.config === config) this.#configs.delete(source.id);
+    });
+    return config;
+  }
+
+  async #discover(source: Source): Promise<oidc.Configuration> {
+    const auth = source.authMethod === 'client_secret_basic' ? oidc.ClientSecretBasic(source.clientSecret!) : await this.#privateKeyJwt();
+    const options = discoveryOptions(source);
+    const config = await oidc.discovery(issuerOf(source.discoveryUrl), source.clientId, undefined, auth, {
+      ...options,
+      execute: [...(options.execute ?? []), oidc.enableNonRepudiationChecks],
+    });
+    config.timeout = Math.ceil(source.timeoutMs / 1000);
+    return config;
+  }
+
+  /** private_key_jwt with nixa's active signing key; the source fetches nixa's JWKS to check it. */
+  async #privateKeyJwt(): Promise<oidc.ClientAuth> {
+    const jwks = this.keyring.snapshot.providerJwks;
+    const active = jwks.find((k) => !k.key_ops && k.alg === 'ES256') ?? jwks.find((k) => !k.key_ops && k.alg === 'RS256');
+    if (!active) throw new FederationError('source-unavailable', 'no active signing key for private_key_jwt');
+    const key = (await importJWK(active, active.alg)) as oidc.PrivateKey['key'];
+    return oidc.PrivateKeyJwt({ key, kid: active.kid });
+  }
+
+  /** Starts a login at the source; returns the URL to send the browser to. */
+  async begin(db: Queryable, source: Source, interactionUid: string, ttlSeconds: number): Promise<URL> {
+    let config: oidc.Configuration;
+    try {
+      config = await this.configuration(source);
+    } catch (err) {
+      throw new FederationError(classify(err), `discovery: ${describe(err)}`, source.id, interactionUid);
+    }
+    const login: UpstreamLogin = {
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      codeVerifier: oidc.randomPKCECodeVerifier(),
+      interactionUid,
+      sourceId: source.id,
+    };
+    await saveUpstreamLogin(db, login, ttlSeconds);
+    return oidc.buildAuthorizationUrl(config, {
+      redirect_uri: this.callbackUrl,
+      scope: source.scopes.join(' '),
+      response_type: 'code',
+      state: login.state,
+      nonce: login.nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(login.codeVerifier),
+      code_challenge_method: 'S256',
+    });
+  }
+
+  /**
+   * Completes a login from the source's callback. `browserInteraction` is the
+   * sign-in this browser is in (from nixa's interaction cookie): a callback
+   * carrying another browser's state is refused.
+   */
+  async finish(db: Queryable, callback: URL, browserInteraction: string | undefined): Promise<UpstreamIdentity> {
+    const state = callback.searchParams.get('state');
+    if (!state) throw new FederationError('state-mismatch', 'callback without state', undefined, browserInteraction);
+    const taken = await takeUpstreamLogin(db, state);
+    if (taken.status !== 'ok') {
+      const reason = taken.status === 'unknown' ? 'state-mismatch' : taken.status;
+      throw new FederationError(reason, `state ${taken.status}`, taken.login?.sourceId, browserInteraction);
+    }
+    const login = taken.login;
+    if (login.interactionUid !== browserInteraction) {
+      throw new FederationError('state-mismatch', 'state belongs to another browser sign-in', login.sourceId, browserInteraction);
+    }
+    const error = callback.searchParams.get('error');
+    if (error) {
+      throw new FederationError(error === 'access_denied' ? 'denied' : 'bad-response', `source returned error=${error.slice(0, 64)}`, login.sourceId, login.interactionUid);
+    }
+    const source = this.registry.get(login.sourceId);
+    if (!source?.enabled) throw new FederationError('source-unavailable', 'source disabled during the login', login.sourceId, login.interactionUid);
+
+    const fail = (stage: string) => (err: unknown): never => {
+      throw new FederationError(classify(err), `${stage}: ${describe(err)}`, source.id, login.interactionUid);
+    };
+    const config = await this.configuration(source).catch(fail('discovery'));
+    const tokens = await oidc
+      .authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: login.codeVerifier,
+        expectedState: login.state,
+        expectedNonce: login.nonce,
+        idTokenExpected: true,
+      })
+      .catch(fail('token'));
+    const idClaims = tokens.claims()!;
+    let claims: Record<string, unknown> = { ...idClaims };
+    if (source.useUserinfo) {
+      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, idClaims.sub).catch(fail('userinfo'));
+      claims = { ...userinfo, ...idClaims };
+    }
+    return {
+      source,
+      subject: idClaims.sub,
+      claims,
+      acr: typeof idClaims.acr === 'string' ? idClaims.acr : undefined,
+      amr: Array.isArray(idClaims.amr) ? idClaims.amr.filter((a): a is string => typeof a === 'string') : [],
+      interactionUid: login.interactionUid,
+    };
+  }
+}

@@ -1,0 +1,88 @@
+// Steps 3–4: the source's callback. It arrives at one fixed redirect URI, where
+// the browser's interaction cookie (scoped to /interaction/<uid>) is not sent; so
+// it first hops to /interaction/<uid>/upstream, then links the account there.
+import type { Context } from 'koa';
+
+import { signInFromSource } from '../accounts/index.js';
+import { appendAudit } from '../audit/index.js';
+import { acrFor, AMR_FEDERATED } from '../assurance/index.js';
+import { authenticationLevel, FAILURE_MESSAGES, FederationError, mapClaims, sessionLevel } from '../federation/index.js';
+import { renderPage } from '../pages/index.js';
+import type { JourneyDeps } from './journey.js';
+
+type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
+
+export const CALLBACK_PATH = '/federation/callback';
+
+/** GET /federation/callback: find which sign-in the state belongs to, and hop there. */
+export async function hopToInteraction(deps: JourneyDeps, ctx: Context): Promise<void> {
+  const state = ctx.query.state;
+  const { rows } = typeof state === 'string'
+    ? await deps.db.query<{ interaction_uid: string }>('SELECT interaction_uid FROM upstream_logins WHERE state = $1', [state])
+    : { rows: [] };
+  if (!rows[0]) throw new FederationError('state-mismatch', 'callback with an unknown state');
+  ctx.status = 303;
+  ctx.redirect(`/interaction/${encodeURIComponent(rows[0].interaction_uid)}/upstream?${ctx.querystring}`);
+}
+
+/** GET /interaction/:uid/upstream: complete the upstream login, link the account, finish the login step. */
+export async function completeUpstream(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {
+  // openid-client checks the callback against the redirect URI it was sent to.
+  const callback = new URL(deps.upstream.callbackUrl);
+  callback.search = ctx.querystring;
+  let identity;
+  try {
+    identity = await deps.upstream.finish(deps.db, callback, details.uid);
+  } catch (err) {
+    if (err instanceof FederationError && err.reason === 'replayed') {
+      await deps.db.transaction((tx) =>
+        appendAudit(tx, { event: 'UPSTREAM_REPLAY', actor: `source:${err.sourceId ?? 'unknown'}`, details: { interaction: details.uid } }),
+      );
+    }
+    throw err;
+  }
+  const { source } = identity;
+  const attributes = mapClaims(source.claimMapping, identity.claims);
+  const outcome = await signInFromSource(deps.accounts, {
+    sourceId: source.id,
+    proofingLevel: source.proofingLevel,
+    authoritativeFor: source.authoritativeFor,
+    subject: identity.subject,
+    attributes,
+  });
+  if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid);
+
+  const level = sessionLevel(source.proofingLevel, authenticationLevel(source, identity.acr));
+  const amr = [...new Set([...identity.amr, AMR_FEDERATED])];
+  await deps.db.transaction((tx) =>
+    appendAudit(tx, {
+      event: 'SIGN_IN',
+      actor: `source:${source.id}`,
+      subject: outcome.accountId,
+      details: { level, amr, client: String(details.params.client_id), created: outcome.created, linked: outcome.linked },
+    }),
+  );
+  deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
+  await deps.provider().interactionFinished(
+    ctx.req,
+    ctx.res,
+    { login: { accountId: outcome.accountId, acr: acrFor(level), amr, remember: true } },
+    { mergeWithLastSubmission: false },
+  );
+}
+
+/** The page for a failed upstream login: what happened, in plain words, and a way to try another source. */
+export function renderFailure(ctx: Context, err: FederationError): void {
+  const m = FAILURE_MESSAGES[err.reason];
+  ctx.status = err.status;
+  ctx.type = 'html';
+  ctx.body = renderPage('sign-in-failed', {
+    title: 'Chưa đăng nhập được',
+    messageVi: m.vi,
+    messageEn: m.en,
+    code: err.code,
+    retry: err.interactionUid
+      ? `<p><a class="button" href="/interaction/${encodeURIComponent(err.interactionUid)}">Chọn nguồn định danh khác <span lang="en">(Choose another identity source)</span></a></p>`
+      : '<p>Hãy quay lại trang của dịch vụ để bắt đầu lại. <span lang="en">(Go back to the service to start again.)</span></p>',
+  });
+}

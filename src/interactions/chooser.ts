@@ -1,0 +1,100 @@
+// Step 1–2: the identity-source chooser, and sending the citizen to the chosen source.
+import type { Context } from 'koa';
+import type { InteractionResults } from 'oidc-provider';
+
+import { atLeast, levelOfAcr, lowest, type Level } from '../assurance/index.js';
+import { InvalidInputError } from '../errors/index.js';
+import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
+import { escapeHtml, renderFragment, renderPage } from '../pages/index.js';
+import { SOURCE_HINT_PARAM } from '../protocol/index.js';
+import { availability, maxReachableLevel, type Source } from '../sources/index.js';
+import { checkCsrf, csrfToken } from './csrf.js';
+import type { JourneyDeps } from './journey.js';
+
+type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
+
+/** The lowest level the service accepts: the least of its acceptable acr values (nixa's only). */
+export function requiredLevel(params: Record<string, unknown>): Level | undefined {
+  const asked = String(params.acr_values ?? '')
+    .split(' ')
+    .map(levelOfAcr)
+    .filter((l): l is Level => l !== undefined);
+  return asked.length ? lowest(...asked) : undefined;
+}
+
+const LEVEL_NAMES: Record<Level, { vi: string; en: string }> = {
+  low: { vi: 'thấp', en: 'low' },
+  substantial: { vi: 'đáng kể', en: 'substantial' },
+  high: { vi: 'cao', en: 'high' },
+};
+
+function sourceButton(s: Source): string {
+  const logo = s.logo ? `<img src="${escapeHtml(s.logo)}" alt="">` : '';
+  const state = availability(s);
+  if (state === 'available') {
+    return `        <li><button type="submit" name="source" value="${escapeHtml(s.id)}">${logo}<span>${escapeHtml(s.name.vi)} <span lang="en">(${escapeHtml(s.name.en)})</span></span></button></li>`;
+  }
+  // Shown, not offered: the citizen learns now, not after choosing it.
+  const why =
+    state === 'maintenance'
+      ? `${escapeHtml(s.maintenance.message.vi ?? 'Đang bảo trì')} <span lang="en">(${escapeHtml(s.maintenance.message.en ?? 'Under maintenance')})</span>`
+      : 'Tạm thời không truy cập được <span lang="en">(Temporarily unavailable)</span>';
+  return `        <li class="unavailable" aria-disabled="true">${logo}${escapeHtml(s.name.vi)} <span lang="en">(${escapeHtml(s.name.en)})</span> — ${why}</li>`;
+}
+
+/** Sources a service may be offered for this sign-in: enabled, and able to reach the level asked. */
+export function offeredSources(deps: JourneyDeps, params: Record<string, unknown>): Source[] {
+  const min = requiredLevel(params);
+  return deps.sources.list().filter((s) => s.enabled && (!min || atLeast(maxReachableLevel(s), min)));
+}
+
+export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details, notice?: { vi: string; en: string }): Promise<void> {
+  const p = deps.provider();
+  const offered = offeredSources(deps, details.params);
+  const hinted = typeof details.params[SOURCE_HINT_PARAM] === 'string' ? offered.find((s) => s.id === details.params[SOURCE_HINT_PARAM]) : undefined;
+  if (hinted && availability(hinted) === 'available' && !notice) {
+    // The service pre-selected a source: go straight there.
+    ctx.redirect((await deps.upstream.begin(deps.db, hinted, details.uid, deps.config.ttl.Interaction)).href);
+    return;
+  }
+  const client = await p.Client.find(String(details.params.client_id));
+  const min = requiredLevel(details.params);
+  const csrf = csrfToken(deps.keyring.snapshot.cookieKeys, details.uid);
+  const none = offered.length === 0;
+  ctx.type = 'html';
+  ctx.body = renderPage('chooser', {
+    title: 'Đăng nhập',
+    uid: details.uid,
+    csrf,
+    clientName: client?.clientName ?? client?.clientId ?? '',
+    levelVi: min ? ` Mức độ đảm bảo yêu cầu: ${LEVEL_NAMES[min].vi}.` : '',
+    levelEn: min ? ` Assurance level asked: ${LEVEL_NAMES[min].en}.` : '',
+    notice: notice
+      ? `<div class="notice" role="alert"><p>${escapeHtml(notice.vi)}</p><p lang="en">${escapeHtml(notice.en)}</p></div>`
+      : none
+        ? `<div class="notice" role="alert"><p>Không có nguồn định danh nào đáp ứng mức độ đảm bảo dịch vụ yêu cầu.</p><p lang="en">No identity source can reach the assurance level this service asks for.</p></div>`
+        : '',
+    sources: offered.map(sourceButton).join('\n'),
+    testLogin: deps.config.testLogin ? renderFragment('test-login', { uid: details.uid, csrf }) : '',
+  });
+}
+
+export async function chooseSource(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
+  checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
+  const id = String(body.source ?? '');
+  const source = offeredSources(deps, details.params).find((s) => s.id === id);
+  if (!source) throw new InvalidInputError('source', 'is not one of the sources offered for this sign-in');
+  if (availability(source) !== 'available') {
+    throw new FederationError('source-unavailable', `source ${availability(source)}`, source.id, details.uid);
+  }
+  ctx.redirect((await deps.upstream.begin(deps.db, source, details.uid, deps.config.ttl.Interaction)).href);
+  ctx.status = 303;
+}
+
+export async function abort(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
+  checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
+  const result: InteractionResults = { error: 'access_denied', error_description: 'End-User aborted interaction' };
+  await deps.provider().interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+}
+
+export { FAILURE_MESSAGES };

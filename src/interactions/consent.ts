@@ -1,0 +1,96 @@
+// Step 5: consent. A service sees only the attributes it is registered for, asked
+// for, and the citizen agreed to; agreement is remembered per service and asked
+// again only when the service asks for more.
+import type { Context } from 'koa';
+
+import { appendAudit } from '../audit/index.js';
+import { consentDiff, requestedClaims } from '../consent/policy.js';
+import { grantedClaims, recordConsent } from '../consent/store.js';
+import { escapeHtml, renderPage } from '../pages/index.js';
+import { accountClaims, maskNationalId } from '../accounts/index.js';
+import { checkCsrf, csrfToken } from './csrf.js';
+import type { JourneyDeps } from './journey.js';
+
+type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
+
+const LABELS: Record<string, { vi: string; en: string }> = {
+  name: { vi: 'Họ và tên', en: 'Full name' },
+  birthdate: { vi: 'Ngày sinh', en: 'Date of birth' },
+  gender: { vi: 'Giới tính', en: 'Gender' },
+  place_of_origin: { vi: 'Quê quán', en: 'Place of origin' },
+  address: { vi: 'Nơi thường trú', en: 'Permanent address' },
+  phone_number: { vi: 'Số điện thoại', en: 'Phone number' },
+  national_id: { vi: 'Số định danh cá nhân', en: 'Personal identification number' },
+};
+
+function display(claim: string, value: unknown): string {
+  if (value === undefined || value === null) return 'Chưa có <span lang="en">(not on record)</span>';
+  if (claim === 'gender') return value === 'male' ? 'Nam <span lang="en">(male)</span>' : value === 'female' ? 'Nữ <span lang="en">(female)</span>' : escapeHtml(value);
+  if (claim === 'address') return escapeHtml((value as { formatted?: string }).formatted ?? '');
+  // Shown masked: the page may be seen over the citizen's shoulder.
+  if (claim === 'national_id') return escapeHtml(maskNationalId(String(value)));
+  return escapeHtml(value);
+}
+
+/** What this sign-in asks to share: claims of allowed, requested scopes and the claims parameter, minus sub. */
+async function requested(deps: JourneyDeps, details: Details): Promise<{ claims: string[]; clientName: string }> {
+  const client = await deps.provider().Client.find(String(details.params.client_id));
+  const scopes = String(details.params.scope ?? '').split(' ');
+  let claimsParam: Parameters<typeof requestedClaims>[1];
+  try {
+    claimsParam = details.params.claims ? JSON.parse(String(details.params.claims)) : undefined;
+  } catch {
+    claimsParam = undefined; // oidc-provider already refused malformed claims parameters
+  }
+  const claims = requestedClaims(scopes, claimsParam, client?.scope?.split(' ')).filter((c) => c !== 'sub' && c !== 'phone_number_verified');
+  return { claims, clientName: client?.clientName ?? client?.clientId ?? '' };
+}
+
+async function grantAndFinish(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {
+  const p = deps.provider();
+  const { prompt } = details;
+  const grant = details.grantId ? await p.Grant.find(details.grantId) : new p.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+  if (!grant) throw new Error('grant vanished during consent');
+  const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+  const grantId = await grant.save();
+  await p.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+}
+
+export async function showConsent(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {
+  const accountId = details.session!.accountId;
+  const clientId = String(details.params.client_id);
+  const { claims, clientName } = await requested(deps, details);
+  const { satisfied } = consentDiff(claims, await grantedClaims(deps.db, accountId, clientId));
+  if (satisfied) return grantAndFinish(deps, ctx, details);
+
+  const values = await accountClaims(deps.accounts, accountId);
+  ctx.type = 'html';
+  ctx.body = renderPage('consent', {
+    title: 'Chia sẻ thông tin',
+    uid: details.uid,
+    csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
+    clientName,
+    rows: claims
+      .map((c) => `        <tr><th scope="row">${escapeHtml(LABELS[c]?.vi ?? c)} <span lang="en">(${escapeHtml(LABELS[c]?.en ?? c)})</span></th><td>${display(c, values[c])}</td></tr>`)
+      .join('\n'),
+  });
+}
+
+export async function decideConsent(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
+  checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
+  const accountId = details.session!.accountId;
+  const clientId = String(details.params.client_id);
+  const { claims } = await requested(deps, details);
+  if (body.decision === 'accept') {
+    await deps.db.transaction(async (tx) => {
+      await recordConsent(tx, accountId, clientId, claims);
+      await appendAudit(tx, { event: 'CONSENT_GIVEN', actor: `account:${accountId}`, subject: clientId, details: { claims } });
+    });
+    return grantAndFinish(deps, ctx, details);
+  }
+  await deps.db.transaction((tx) => appendAudit(tx, { event: 'CONSENT_REFUSED', actor: `account:${accountId}`, subject: clientId, details: { claims } }));
+  await deps.provider().interactionFinished(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User refused to share the requested attributes' }, { mergeWithLastSubmission: false });
+}

@@ -1,0 +1,21 @@
+// What every step of the sign-in journey needs.
+import type Provider from 'oidc-provider';
+
+import type { AccountsContext } from '../accounts/index.js';
+import type { Config } from '../config/index.js';
+import type { Upstream } from '../federation/index.js';
+import type { KeyRing } from '../keys/index.js';
+import type { Logger } from '../logging/index.js';
+import type { SourceRegistry } from '../sources/index.js';
+import type { Database } from '../storage/index.js';
+
+export interface JourneyDeps {
+  config: Config;
+  db: Database;
+  logger: Logger;
+  keyring: KeyRing;
+  sources: SourceRegistry;
+  upstream: Upstream;
+  accounts: AccountsContext;
+  provider: () => Provider;
+}

@@ -1,0 +1,264 @@
+// Identity sources as data: registration, changes, health, and the registry every
+// instance keeps in step with the database (NOTIFY, with polling as a safety net).
+import { appendAudit } from '../audit/index.js';
+import { lowest, type Level } from '../assurance/index.js';
+import type { Config } from '../config/index.js';
+import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
+import type { Cipher } from '../keys/index.js';
+import type { Logger } from '../logging/index.js';
+import type { Database, Queryable } from '../storage/index.js';
+import * as repo from './repository.js';
+import { parseSourceInput, parseSourceUpdate, type AttributeName, type SourceInput, type SourceKind } from './schema.js';
+
+export { ATTRIBUTES, SOURCE_KINDS, type AttributeName, type SourceKind } from './schema.js';
+export { SOURCES_CHANNEL, type MappingEntry } from './repository.js';
+export { checkSource, type SourceCheck } from './check.js';
+
+export interface Source {
+  id: string;
+  kind: SourceKind;
+  name: { vi: string; en: string };
+  logo: string | null;
+  discoveryUrl: string;
+  clientId: string;
+  authMethod: 'client_secret_basic' | 'private_key_jwt';
+  clientSecret: string | undefined;
+  scopes: string[];
+  claimMapping: Partial<Record<AttributeName, repo.MappingEntry>>;
+  authoritativeFor: AttributeName[];
+  proofingLevel: Level;
+  authLevel: Level | null;
+  acrLevels: Record<string, Level>;
+  maxAuthLevel: Level;
+  useUserinfo: boolean;
+  timeoutMs: number;
+  enabled: boolean;
+  maintenance: { on: boolean; message: { vi: string | null; en: string | null } };
+  health: { status: 'unknown' | 'ok' | 'failing'; error: string | null; checkedAt: string | null };
+  version: number;
+}
+
+export type Availability = 'available' | 'maintenance' | 'failing' | 'disabled';
+
+/** Whether a citizen can use the source now; a failing source is shown, not offered. */
+export function availability(s: Source): Availability {
+  if (!s.enabled) return 'disabled';
+  if (s.maintenance.on) return 'maintenance';
+  if (s.health.status === 'failing') return 'failing';
+  return 'available';
+}
+
+/** The highest level a sign-in through this source can reach. */
+export function maxReachableLevel(s: Source): Level {
+  return lowest(s.proofingLevel, s.authLevel ?? s.maxAuthLevel);
+}
+
+const aad = (id: string) => `source:${id}`;
+
+function toSource(r: repo.SourceRow, cipher: Cipher): Source {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: { vi: r.name_vi, en: r.name_en },
+    logo: r.logo,
+    discoveryUrl: r.discovery_url,
+    clientId: r.client_id,
+    authMethod: r.auth_method,
+    clientSecret: r.client_secret_enc ? cipher.decrypt(r.client_secret_enc, aad(r.id)) : undefined,
+    scopes: r.scopes,
+    claimMapping: r.claim_mapping,
+    authoritativeFor: r.authoritative_for,
+    proofingLevel: r.proofing_level,
+    authLevel: r.auth_level,
+    acrLevels: r.acr_levels,
+    maxAuthLevel: r.max_auth_level,
+    useUserinfo: r.use_userinfo,
+    timeoutMs: r.timeout_ms,
+    enabled: r.enabled,
+    maintenance: { on: r.maintenance, message: { vi: r.maintenance_message_vi, en: r.maintenance_message_en } },
+    health: {
+      status: r.health_status,
+      error: r.health_error,
+      checkedAt: r.health_checked_at ? new Date(r.health_checked_at).toISOString() : null,
+    },
+    version: r.version,
+  };
+}
+
+function toInput(s: Source): SourceInput {
+  return {
+    id: s.id,
+    kind: s.kind,
+    name_vi: s.name.vi,
+    name_en: s.name.en,
+    logo: s.logo,
+    discovery_url: s.discoveryUrl,
+    client_id: s.clientId,
+    auth_method: s.authMethod,
+    ...(s.clientSecret !== undefined ? { client_secret: s.clientSecret } : {}),
+    scopes: s.scopes,
+    claim_mapping: s.claimMapping,
+    authoritative_for: s.authoritativeFor,
+    proofing_level: s.proofingLevel,
+    auth_level: s.authLevel,
+    acr_levels: s.acrLevels,
+    max_auth_level: s.maxAuthLevel,
+    use_userinfo: s.useUserinfo,
+    timeout_ms: s.timeoutMs,
+    enabled: s.enabled,
+    maintenance: s.maintenance.on,
+    maintenance_message_vi: s.maintenance.message.vi,
+    maintenance_message_en: s.maintenance.message.en,
+  };
+}
+
+function toValues(i: SourceInput, cipher: Cipher): repo.SourceValues {
+  return {
+    kind: i.kind,
+    name_vi: i.name_vi,
+    name_en: i.name_en,
+    logo: i.logo ?? null,
+    discovery_url: i.discovery_url,
+    client_id: i.client_id,
+    auth_method: i.auth_method,
+    client_secret_enc: i.client_secret !== undefined ? cipher.encrypt(i.client_secret, aad(i.id)) : null,
+    scopes: i.scopes,
+    claim_mapping: i.claim_mapping,
+    authoritative_for: i.authoritative_for,
+    proofing_level: i.proofing_level,
+    auth_level: i.auth_level ?? null,
+    acr_levels: i.acr_levels ?? {},
+    max_auth_level: i.max_auth_level,
+    use_userinfo: i.use_userinfo ?? false,
+    timeout_ms: i.timeout_ms ?? 5000,
+    enabled: i.enabled ?? true,
+    maintenance: i.maintenance ?? false,
+    maintenance_message_vi: i.maintenance_message_vi ?? null,
+    maintenance_message_en: i.maintenance_message_en ?? null,
+  };
+}
+
+export interface SourcesOptions {
+  allowHttpLoopback: boolean;
+}
+
+export function sourcesOptions(config: Config): SourcesOptions {
+  return { allowHttpLoopback: config.env !== 'production' };
+}
+
+/** What operators see: everything but the secret. */
+export type SourceView = Omit<Source, 'clientSecret'> & { hasClientSecret: boolean };
+
+export function viewSource(s: Source): SourceView {
+  const { clientSecret, ...rest } = s;
+  return { ...rest, hasClientSecret: clientSecret !== undefined };
+}
+
+export async function addSource(db: Database, cipher: Cipher, input: unknown, actor: string, opts: SourcesOptions): Promise<Source> {
+  const i = parseSourceInput(input, opts);
+  return db.transaction(async (tx) => {
+    if (!(await repo.insertSource(tx, i.id, toValues(i, cipher)))) throw new InvalidInputError('id', `"${i.id}" is already registered`);
+    await appendAudit(tx, { event: 'SOURCE_ADDED', actor, subject: i.id, details: { kind: i.kind, discoveryUrl: i.discovery_url, authMethod: i.auth_method } });
+    return toSource((await repo.selectSource(tx, i.id))!, cipher);
+  });
+}
+
+export async function getSource(db: Queryable, cipher: Cipher, id: string): Promise<Source> {
+  const row = await repo.selectSource(db, id);
+  if (!row) throw new NotFoundError('identity source', id);
+  return toSource(row, cipher);
+}
+
+export async function listSources(db: Queryable, cipher: Cipher): Promise<Source[]> {
+  return (await repo.selectSources(db)).map((r) => toSource(r, cipher));
+}
+
+/**
+ * Applies a partial change. With `expectedVersion`, refuses if someone else
+ * changed the source meanwhile, instead of silently overwriting their change.
+ */
+export async function updateSource(
+  db: Database,
+  cipher: Cipher,
+  id: string,
+  patch: unknown,
+  actor: string,
+  opts: SourcesOptions & { expectedVersion?: number; reason?: string },
+): Promise<Source> {
+  return db.transaction(async (tx) => {
+    const current = await getSource(tx, cipher, id);
+    if (opts.expectedVersion !== undefined && opts.expectedVersion !== current.version) {
+      throw new StateError(`identity source "${id}" was changed by someone else (version ${current.version}, you had ${opts.expectedVersion}); reload and try again`);
+    }
+    const next = parseSourceUpdate(toInput(current), patch, opts);
+    if (!(await repo.updateSource(tx, id, current.version, toValues(next, cipher)))) {
+      throw new StateError(`identity source "${id}" was changed by someone else; reload and try again`);
+    }
+    const changed = Object.keys(patch as object).map((k) => (k === 'client_secret' ? 'client_secret (new value not logged)' : k));
+    await appendAudit(tx, {
+      event: next.enabled === false && current.enabled ? 'SOURCE_DISABLED' : 'SOURCE_UPDATED',
+      actor,
+      subject: id,
+      details: { changed, reason: opts.reason ?? null },
+    });
+    return getSource(tx, cipher, id);
+  });
+}
+
+/** The sources every instance offers, reloaded when any instance or the CLI changes one. */
+export class SourceRegistry {
+  #sources: Source[] = [];
+  #stamp = '';
+  #timers: NodeJS.Timeout[] = [];
+  #unlisten: (() => Promise<void>) | undefined;
+  #listeners = new Set<(changed: Source[]) => void>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: Cipher,
+    private readonly logger: Logger,
+    private readonly refreshSeconds: number,
+  ) {}
+
+  list(): Source[] {
+    return this.#sources;
+  }
+
+  get(id: string): Source | undefined {
+    return this.#sources.find((s) => s.id === id);
+  }
+
+  onChange(fn: (sources: Source[]) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  async refresh(): Promise<void> {
+    const stamp = await repo.sourcesStamp(this.db);
+    if (stamp === this.#stamp) return;
+    this.#sources = await listSources(this.db, this.cipher);
+    this.#stamp = stamp;
+    for (const fn of this.#listeners) fn(this.#sources);
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    const reload = () => this.refresh().catch((err) => this.logger.error({ err: { message: (err as Error).message } }, 'source reload failed'));
+    this.#unlisten = await this.db.listen(repo.SOURCES_CHANNEL, () => void reload());
+    const t = setInterval(() => void reload(), this.refreshSeconds * 1000);
+    t.unref();
+    this.#timers.push(t);
+  }
+
+  /** Records a health check result (shared by all instances through the database). */
+  async recordHealth(id: string, ok: boolean, error: string | null): Promise<void> {
+    await repo.recordHealth(this.db, id, ok ? 'ok' : 'failing', ok ? null : error);
+    await this.refresh();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await this.#unlisten?.();
+  }
+}

@@ -1,0 +1,104 @@
+// What an identity source registration must look like: pure validation whose
+// errors name the field the operator got wrong.
+import { z } from 'zod';
+
+import { LEVELS } from '../assurance/index.js';
+import { InvalidInputError } from '../errors/index.js';
+
+export const ATTRIBUTES = ['national_id', 'full_name', 'birthdate', 'gender', 'place_of_origin', 'permanent_address', 'phone_number'] as const;
+export type AttributeName = (typeof ATTRIBUTES)[number];
+export const SOURCE_KINDS = ['citizen_id', 'telecom', 'bank', 'other'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+const level = z.enum(LEVELS, { error: `one of ${LEVELS.join(', ')}` });
+const attribute = z.enum(ATTRIBUTES, { error: `one of ${ATTRIBUTES.join(', ')}` });
+
+// A mapping entry names the upstream claim, and optionally translates its values
+// (e.g. gioi_tinh "nam" → gender "male").
+const mappingEntry = z.union([
+  z.string().min(1),
+  z.object({ claim: z.string().min(1), values: z.record(z.string(), z.string()).optional() }).strict(),
+]);
+
+const httpsUrl = (allowHttpLoopback: boolean) =>
+  z.url({ error: 'an absolute URL' }).refine(
+    (v) => v.startsWith('https://') || (allowHttpLoopback && /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?\//.test(v)),
+    allowHttpLoopback ? 'an https URL (http only for localhost)' : 'an https URL',
+  );
+
+function fields(allowHttpLoopback: boolean) {
+  return {
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, '2 to 41 lowercase letters, digits or dashes'),
+    kind: z.enum(SOURCE_KINDS, { error: `one of ${SOURCE_KINDS.join(', ')}` }),
+    name_vi: z.string().trim().min(1, 'is required').max(120),
+    name_en: z.string().trim().min(1, 'is required').max(120),
+    logo: z
+      .string()
+      .max(20_000)
+      .regex(/^data:image\/(svg\+xml|png);base64,[A-Za-z0-9+/=]+$/, 'a data:image/svg+xml or data:image/png base64 URI (no external assets)')
+      .nullable()
+      .optional(),
+    discovery_url: httpsUrl(allowHttpLoopback),
+    client_id: z.string().min(1, 'is required').max(200),
+    auth_method: z.enum(['client_secret_basic', 'private_key_jwt'], { error: 'client_secret_basic or private_key_jwt' }),
+    client_secret: z.string().min(16, 'at least 16 characters').max(500).optional(),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope tokens')).refine((s) => s.includes('openid'), 'must include openid'),
+    claim_mapping: z.partialRecord(attribute, mappingEntry).refine((m) => Object.keys(m).length > 0, 'map at least one attribute'),
+    authoritative_for: z.array(attribute),
+    proofing_level: level,
+    auth_level: level.nullable().optional(),
+    acr_levels: z.record(z.string(), level).optional(),
+    max_auth_level: level,
+    use_userinfo: z.boolean().optional(),
+    timeout_ms: z.number().int().min(100).max(60_000).optional(),
+    enabled: z.boolean().optional(),
+    maintenance: z.boolean().optional(),
+    maintenance_message_vi: z.string().max(500).nullable().optional(),
+    maintenance_message_en: z.string().max(500).nullable().optional(),
+  };
+}
+
+function crossChecks(s: Partial<SourceInput>, ctx: z.RefinementCtx) {
+  if (s.auth_method === 'client_secret_basic' && s.client_secret === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['client_secret'], message: 'is required for client_secret_basic' });
+  }
+  if (s.auth_method === 'private_key_jwt' && s.client_secret !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['client_secret'], message: 'is not used with private_key_jwt (nixa signs with its own key)' });
+  }
+  for (const a of s.authoritative_for ?? []) {
+    if (s.claim_mapping && !(a in s.claim_mapping)) {
+      ctx.addIssue({ code: 'custom', path: ['authoritative_for'], message: `"${a}" has no entry in claim_mapping` });
+    }
+  }
+  if (!s.auth_level && s.acr_levels && Object.keys(s.acr_levels).length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['acr_levels'], message: 'map at least one acr, or set auth_level' });
+  }
+  if (s.auth_level === undefined && s.acr_levels === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['auth_level'], message: 'set auth_level, or acr_levels to take the level from the returned acr' });
+  }
+}
+
+export type SourceInput = z.output<z.ZodObject<ReturnType<typeof fields>>>;
+
+function fail(err: z.ZodError): never {
+  const issue = err.issues[0]!;
+  const field = issue.path.length ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('') : 'input';
+  throw new InvalidInputError(field, issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message);
+}
+
+export function parseSourceInput(input: unknown, opts: { allowHttpLoopback: boolean }): SourceInput {
+  const res = z.object(fields(opts.allowHttpLoopback)).strict().superRefine(crossChecks).safeParse(input);
+  if (!res.success) fail(res.error);
+  return res.data;
+}
+
+/** A partial update, validated against the merged result. `id` cannot change. */
+export function parseSourceUpdate(current: SourceInput, patch: unknown, opts: { allowHttpLoopback: boolean }): SourceInput {
+  const partial = z.object(fields(opts.allowHttpLoopback)).partial().strict().safeParse(patch);
+  if (!partial.success) fail(partial.error);
+  if (partial.data.id !== undefined && partial.data.id !== current.id) throw new InvalidInputError('id', 'cannot be changed');
+  const merged = { ...current, ...partial.data };
+  // Switching to private_key_jwt drops the stored secret.
+  if (merged.auth_method === 'private_key_jwt') delete merged.client_secret;
+  return parseSourceInput(merged, opts);
+}
