@@ -1,2 +1,3 @@
-// Consent: what a service may see and when the citizen must be asked.
+// Consent: what a service may see, when the citizen must be asked, and what they agreed to.
 export * from './policy.js';
+export { grantedClaims, recordConsent } from './store.js';

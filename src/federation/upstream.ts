@@ -5,7 +5,7 @@ import { importJWK } from 'jose';
 import * as oidc from 'openid-client';
 
 import type { KeyRing } from '../keys/index.js';
-import { discoveryOptions, issuerOf } from '../sources/check.js';
+import { discoveryOptions, issuerOf } from '../sources/index.js';
 import type { Source, SourceRegistry } from '../sources/index.js';
 import type { Queryable } from '../storage/index.js';
 import { FederationError, type FederationFailure } from './errors.js';

@@ -4,8 +4,7 @@
 import type { Context } from 'koa';
 
 import { appendAudit } from '../audit/index.js';
-import { consentDiff, requestedClaims } from '../consent/policy.js';
-import { grantedClaims, recordConsent } from '../consent/store.js';
+import { consentDiff, grantedClaims, recordConsent, requestedClaims } from '../consent/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { accountClaims, maskNationalId } from '../accounts/index.js';
 import { checkCsrf, csrfToken } from './csrf.js';

@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 
 import { findAccount, type AccountsContext } from '../accounts/index.js';
 import { ACR_VALUES } from '../assurance/index.js';
-import { SCOPE_CLAIMS } from '../consent/policy.js';
+import { SCOPE_CLAIMS } from '../consent/index.js';
 import { clientStore, verifySecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { KeySnapshot } from '../keys/index.js';

@@ -12,7 +12,7 @@ import { parseSourceInput, parseSourceUpdate, type AttributeName, type SourceInp
 
 export { ATTRIBUTES, SOURCE_KINDS, type AttributeName, type SourceKind } from './schema.js';
 export { SOURCES_CHANNEL, type MappingEntry } from './repository.js';
-export { checkSource, type SourceCheck } from './check.js';
+export { checkSource, discoveryOptions, issuerOf, type SourceCheck } from './check.js';
 
 export interface Source {
   id: string;
