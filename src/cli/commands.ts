@@ -9,7 +9,11 @@ import { addClient, clientsOptions, disableClient, listClients, rotateClientSecr
 import { CONFIG_VARIABLES, type Config } from '../config/index.js';
 import { ERROR_CATALOGUE, InvalidInputError, NixaError } from '../errors/index.js';
 import { type Cipher, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
+import { addSource, checkSource, getSource, listSources, sourcesOptions, updateSource, viewSource, type Source } from '../sources/index.js';
 import { migrate, redactUrl, type Database } from '../storage/index.js';
+
+/** `sources test` found problems: exit 1 without another message. */
+class SourceTestFailed extends Error {}
 
 export interface CliIo {
   out(text: string): void;
@@ -36,6 +40,7 @@ export async function runCli(argv: string[], io: CliIo, ctx: CliContext): Promis
       // commander already printed the message; help and version are not failures.
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
     }
+    if (err instanceof SourceTestFailed) return 1;
     if (err instanceof NixaError) {
       io.err(`nixa: ${err.message} [${err.code}]\n`);
       return err instanceof InvalidInputError || err.status === 400 ? 2 : 1;
@@ -209,6 +214,104 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .action(async (id: string) => {
       const { secret } = await rotateClientSecret(await ctx.db(), id, ctx.actor);
       io.out(`client_secret:    ${secret}\n(shown once: nixa keeps only a hash of it)\n`);
+    });
+
+  const sources = program.command('sources').description('identity sources (upstream OpenID providers) citizens sign in with');
+  const describeSource = (x: Source) =>
+    [
+      `id:              ${x.id} (${x.kind})`,
+      `name:            ${x.name.vi} / ${x.name.en}`,
+      `status:          ${x.enabled ? 'enabled' : 'disabled'}${x.maintenance.on ? ', in maintenance' : ''}; health ${x.health.status}${x.health.error ? ` (${x.health.error})` : ''}`,
+      `discovery:       ${x.discoveryUrl}`,
+      `client:          ${x.clientId} (${x.authMethod}${x.clientSecret ? ', secret stored encrypted' : ''})`,
+      `scopes:          ${x.scopes.join(' ')}`,
+      `authoritative:   ${x.authoritativeFor.join(', ') || '-'}`,
+      `levels:          proofing ${x.proofingLevel}; authentication ${x.authLevel ?? `from acr (${Object.entries(x.acrLevels).map(([a, l]) => `${a}=${l}`).join(', ')})`}, at most ${x.maxAuthLevel}`,
+      `version:         ${x.version}`,
+    ].join('\n') + '\n';
+  const patchFrom = (o: { fromJson?: string; set?: string[] }) => {
+    const patch: Record<string, unknown> = o.fromJson ? (readJsonFile(o.fromJson, '--from-json') as Record<string, unknown>) : {};
+    for (const kv of o.set ?? []) {
+      const eq = kv.indexOf('=');
+      if (eq < 1) throw new InvalidInputError('--set', `"${kv}" must look like field=value (value as JSON, or a plain string)`);
+      const raw = kv.slice(eq + 1);
+      let value: unknown = raw;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        // a plain string
+      }
+      patch[kv.slice(0, eq)] = value;
+    }
+    return patch;
+  };
+
+  sources
+    .command('add')
+    .description('register an identity source from a JSON registration (see README)')
+    .requiredOption('--from-json <path>', 'the registration as JSON ("-" for stdin)')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { fromJson: string; json?: boolean }) => {
+      const x = await addSource(await ctx.db(), ctx.cipher(), readJsonFile(o.fromJson, '--from-json'), ctx.actor, sourcesOptions(ctx.config));
+      if (o.json) printJson(io, viewSource(x));
+      else io.out(describeSource(x));
+    });
+
+  sources
+    .command('list')
+    .description('list identity sources')
+    .option('--json', 'print as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const list = await listSources(await ctx.db(), ctx.cipher());
+      if (o.json) return printJson(io, list.map(viewSource));
+      io.out(table(list.map((x) => ({ ID: x.id, KIND: x.kind, NAME: x.name.vi, STATUS: x.enabled ? (x.maintenance.on ? 'maintenance' : 'enabled') : 'disabled', HEALTH: x.health.status, VERSION: String(x.version) }))));
+    });
+
+  sources
+    .command('show <id>')
+    .description('show one identity source (never its secret)')
+    .option('--json', 'print as JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const x = await getSource(await ctx.db(), ctx.cipher(), id);
+      if (o.json) printJson(io, viewSource(x));
+      else io.out(describeSource(x));
+    });
+
+  sources
+    .command('update <id>')
+    .description('change fields of an identity source; takes effect on every instance without restart')
+    .option('--from-json <path>', 'fields to change, as JSON')
+    .option('--set <field=value>', 'one field to change (repeat); value as JSON or a plain string', collect)
+    .option('--if-version <n>', 'refuse if the source changed since you read this version', (v) => Number(v))
+    .option('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (id: string, o: { fromJson?: string; set?: string[]; ifVersion?: number; reason?: string }) => {
+      const patch = patchFrom(o);
+      if (!Object.keys(patch).length) throw new InvalidInputError('--set', 'give at least one field to change (--set or --from-json)');
+      const x = await updateSource(await ctx.db(), ctx.cipher(), id, patch, ctx.actor, {
+        ...sourcesOptions(ctx.config),
+        ...(o.ifVersion !== undefined ? { expectedVersion: o.ifVersion } : {}),
+        ...(o.reason ? { reason: o.reason } : {}),
+      });
+      io.out(describeSource(x));
+    });
+
+  sources
+    .command('disable <id>')
+    .description('stop offering an identity source to citizens')
+    .option('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (id: string, o: { reason?: string }) => {
+      await updateSource(await ctx.db(), ctx.cipher(), id, { enabled: false }, ctx.actor, { ...sourcesOptions(ctx.config), ...(o.reason ? { reason: o.reason } : {}) });
+      io.out(`disabled ${id}\n`);
+    });
+
+  sources
+    .command('test <id>')
+    .description('fetch the source\'s discovery document and JWKS and report what works and what does not')
+    .action(async (id: string) => {
+      const result = await checkSource(await getSource(await ctx.db(), ctx.cipher(), id));
+      for (const step of result.steps) io.out(`${step.ok ? 'ok  ' : 'FAIL'}  ${step.name.padEnd(10)} ${step.detail}\n`);
+      io.out(result.ok ? 'source reachable and well-formed\n' : 'source has problems (see FAIL lines)\n');
+      if (!result.ok) throw new SourceTestFailed();
     });
 
   const keys = program.command('keys').description('signing and cookie keys');

@@ -18,11 +18,24 @@ export const CALLBACK_PATH = '/federation/callback';
 export async function hopToInteraction(deps: JourneyDeps, ctx: Context): Promise<void> {
   const state = ctx.query.state;
   const { rows } = typeof state === 'string'
-    ? await deps.db.query<{ interaction_uid: string }>('SELECT interaction_uid FROM upstream_logins WHERE state = $1', [state])
+    ? await deps.db.query<{ interaction_uid: string; source_id: string; consumed: boolean }>(
+        'SELECT interaction_uid, source_id, consumed_at IS NOT NULL AS consumed FROM upstream_logins WHERE state = $1',
+        [state],
+      )
     : { rows: [] };
-  if (!rows[0]) throw new FederationError('state-mismatch', 'callback with an unknown state');
+  const login = rows[0];
+  if (!login) throw new FederationError('state-mismatch', 'callback with an unknown state');
+  if (login.consumed) await replayed(deps, login.source_id, login.interaction_uid);
   ctx.status = 303;
-  ctx.redirect(`/interaction/${encodeURIComponent(rows[0].interaction_uid)}/upstream?${ctx.querystring}`);
+  ctx.redirect(`/interaction/${encodeURIComponent(login.interaction_uid)}/upstream?${ctx.querystring}`);
+}
+
+/** A callback whose state was already used: a security event, then a refusal. */
+async function replayed(deps: JourneyDeps, sourceId: string, interactionUid: string): Promise<never> {
+  await deps.db.transaction((tx) =>
+    appendAudit(tx, { event: 'UPSTREAM_REPLAY', actor: `source:${sourceId}`, details: { interaction: interactionUid } }),
+  );
+  throw new FederationError('replayed', 'callback state already used', sourceId);
 }
 
 /** GET /interaction/:uid/upstream: complete the upstream login, link the account, finish the login step. */
@@ -34,11 +47,8 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   try {
     identity = await deps.upstream.finish(deps.db, callback, details.uid);
   } catch (err) {
-    if (err instanceof FederationError && err.reason === 'replayed') {
-      await deps.db.transaction((tx) =>
-        appendAudit(tx, { event: 'UPSTREAM_REPLAY', actor: `source:${err.sourceId ?? 'unknown'}`, details: { interaction: details.uid } }),
-      );
-    }
+    // Two tabs racing with one callback: the second is a replay too.
+    if (err instanceof FederationError && err.reason === 'replayed') await replayed(deps, err.sourceId ?? 'unknown', details.uid);
     throw err;
   }
   const { source } = identity;

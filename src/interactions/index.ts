@@ -36,8 +36,18 @@ export function interactionRoutes(deps: JourneyDeps) {
       const m = ROUTE.exec(ctx.path);
       if (!m) return await next();
       const [, uid, action] = m;
-      const details = await deps.provider().interactionDetails(ctx.req, ctx.res);
-      if (details.uid !== uid) throw new InvalidInputError('uid', 'does not match this browser’s sign-in');
+      const details = await deps
+        .provider()
+        .interactionDetails(ctx.req, ctx.res)
+        .catch((err: unknown) => {
+          // A source callback that lands in a browser without this sign-in is someone else's.
+          if (action === 'upstream') throw new FederationError('state-mismatch', `no sign-in in this browser: ${(err as Error).message}`);
+          throw err;
+        });
+      if (details.uid !== uid) {
+        if (action === 'upstream') throw new FederationError('state-mismatch', 'callback for another sign-in than this browser’s');
+        throw new InvalidInputError('uid', 'does not match this browser’s sign-in');
+      }
       ctx.set('Cache-Control', 'no-store');
       const body = ((ctx.request as { body?: Record<string, unknown> }).body ?? {}) as Record<string, unknown>;
       const route = `${ctx.method} ${action ?? ''}`;

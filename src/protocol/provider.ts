@@ -69,8 +69,8 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
       address: SCOPE_CLAIMS.address,
       national_id: SCOPE_CLAIMS.national_id,
     },
-    // Requested claims go to userinfo unless asked for in the ID token (OIDC Core §5.4).
-    conformIdTokenClaims: true,
+    // Consented claims go in the ID token too, so a service needs no userinfo call.
+    conformIdTokenClaims: false,
     extraParams: [SOURCE_HINT_PARAM],
     subjectTypes: ['public', 'pairwise'],
     // Two services cannot correlate a person by sub: HMAC of the sector and account.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { startNixa, type Nixa } from '../../src/app/index.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { createLogger, silentLogger } from '../../src/logging/index.js';
+import { createLogger, silentLogger, type Logger } from '../../src/logging/index.js';
 import type { Database } from '../../src/storage/index.js';
 
 export const TEST_MASTER_KEY = randomBytes(32).toString('base64');
@@ -27,11 +27,11 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** Starts an instance on the given database; its issuer is its own URL on a free port. */
-export async function startTestNixa(db: Database, env: Record<string, string> = {}): Promise<Nixa> {
+export async function startTestNixa(db: Database, env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<Nixa> {
   const port = await freePort();
   const config = testConfig({ PORT: String(port), NIXA_ISSUER: `http://127.0.0.1:${port}`, ...env });
   // NIXA_TEST_LOG=debug shows an instance's logs when a test needs explaining.
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
+  const logger = opts.logger ?? (process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger);
   return startNixa(config, { db, logger, closeDatabase: false });
 }
 
@@ -45,4 +45,11 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** A logger whose JSON lines are kept in memory, for tests that check what was (not) logged. */
+export function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const out: string[] = [];
+  const logger = createLogger('debug', { write: (line: string) => void out.push(line) } as never);
+  return { logger, lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }

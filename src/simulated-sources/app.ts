@@ -1,0 +1,147 @@
+// One simulated source's HTTP surface, in order. oidc-provider is the Koa app
+// itself: provider.use() places each of these before its own routes, so they
+// see every request, discovery included.
+//
+//   requestLog        path and status only (query strings carry codes)
+//   securityHeaders   CSP default-src 'none'; style-src 'self' (and form-action), on every answer
+//   errorBoundary     the source's own routes' errors become a page or JSON
+//   control           POST /__sim/misbehave (loopback only; works while "down")
+//   outage            "down": 503 for everything else
+//   latency           "delay": sleep before anything answers
+//   assets            /assets/source.css
+//   forms             parses the picker's form posts (oidc-provider parses its own)
+//   interactions      the picker: GET /interaction/:uid, POST …/pick, …/refuse
+//   forgeIdTokens     "wrong-key": re-signs ID tokens leaving the token endpoint
+//   (oidc-provider)   discovery, /auth, /token, /me, /jwks, /session/end, …
+import { bodyParser } from '@koa/bodyparser';
+import type { Context, Middleware, Next } from 'koa';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+
+import { interactionRoutes, PickerError } from './interactions.js';
+import { controlEndpoint, latency, outage, type MisbehaviourState } from './misbehaviour.js';
+import { renderSourcePage, SOURCE_STYLESHEET } from './pages.js';
+import type { SourceProfile } from './profiles.js';
+import type { SimulatedClient } from './provider.js';
+import { Forger, wrongKeySigning } from './signing-keys.js';
+
+/**
+ * Browsers apply form-action to the redirects that follow a form post too, and
+ * the picker's (and the logout page's) post ends at a relying party's registered
+ * redirect URI on another origin: allow exactly those origins.
+ */
+export function contentSecurityPolicy(clients: readonly SimulatedClient[]): string {
+  const targets = new Set(clients.flatMap((c) => [...c.redirect_uris, ...(c.post_logout_redirect_uris ?? [])]).map((u) => new URL(u).origin));
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+    ["form-action 'self'", ...targets].join(' '),
+  ].join('; ');
+}
+
+export interface SourceAppDeps {
+  provider: Provider;
+  clients: readonly SimulatedClient[];
+  profile: SourceProfile;
+  state: MisbehaviourState;
+  logger: Logger;
+}
+
+export function assembleSourceApp({ provider, clients, profile, state, logger }: SourceAppDeps): void {
+  const pipeline: Middleware[] = [
+    requestLog(logger),
+    securityHeaders(contentSecurityPolicy(clients)),
+    errorBoundary(profile, logger),
+    onPath('/__sim/misbehave', bodyParser({ enableTypes: ['json'], jsonLimit: '4kb' }) as Middleware),
+    controlEndpoint(state),
+    outage(state, () =>
+      renderSourcePage(profile, 'error', {
+        title: 'Tạm ngừng hoạt động',
+        headingVi: 'Nguồn định danh tạm ngừng hoạt động',
+        headingEn: 'The identity source is unavailable',
+        messageVi: 'Nguồn mô phỏng đang được đặt ở chế độ ngừng hoạt động. Hãy thử lại sau.',
+        messageEn: 'The simulated source is set to be down. Try again later.',
+        error: 'temporarily_unavailable',
+      }),
+    ),
+    latency(state),
+    assets,
+    onPath('/interaction/', bodyParser({ enableTypes: ['form'], formLimit: '4kb', encoding: 'utf-8' }) as Middleware),
+    interactionRoutes({ provider, profile, state }),
+    wrongKeySigning(state, new Forger()),
+  ];
+  for (const middleware of pipeline) provider.use(middleware);
+}
+
+function onPath(prefix: string, middleware: Middleware): Middleware {
+  return (ctx, next) => (ctx.path.startsWith(prefix) && ctx.method === 'POST' ? middleware(ctx, next) : next());
+}
+
+function requestLog(logger: Logger): Middleware {
+  return async function logRequest(ctx, next) {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'simulated source: request');
+    }
+  };
+}
+
+function securityHeaders(csp: string): Middleware {
+  return async function setSecurityHeaders(ctx, next) {
+    try {
+      await next();
+    } finally {
+      if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', csp);
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.set('Referrer-Policy', 'no-referrer');
+      ctx.set('X-Frame-Options', 'DENY');
+    }
+  };
+}
+
+async function assets(ctx: Context, next: Next): Promise<void> {
+  if (ctx.path !== '/assets/source.css' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+  ctx.type = 'text/css; charset=utf-8';
+  ctx.set('Cache-Control', 'public, max-age=3600');
+  ctx.body = SOURCE_STYLESHEET;
+}
+
+/**
+ * Errors from the routes above (oidc-provider renders its own through renderError):
+ * an expired or foreign sign-in, a bad form, a malformed control request.
+ */
+function errorBoundary(profile: SourceProfile, logger: Logger): Middleware {
+  return async function handleErrors(ctx, next) {
+    try {
+      await next();
+    } catch (err) {
+      const e = err as { status?: number; error?: string; message?: string; name?: string; stack?: string };
+      const status = typeof e.status === 'number' && e.status >= 400 && e.status < 600 ? e.status : 500;
+      const code = e.error ?? (status < 500 ? 'invalid_request' : 'server_error');
+      if (status >= 500) logger.error({ err: { name: e.name, message: e.message, stack: e.stack }, path: ctx.path }, 'simulated source: request failed');
+      const messageEn = err instanceof PickerError ? err.message : status < 500 ? 'The request is not valid, or this sign-in has expired.' : 'The simulated source failed.';
+      ctx.status = status;
+      // Browsers reach the source's pages with Accept: text/html; the control endpoint speaks JSON.
+      if (!ctx.path.startsWith('/__sim/') && ctx.accepts('html', 'json') === 'html') {
+        ctx.type = 'html';
+        ctx.body = renderSourcePage(profile, 'error', {
+          title: 'Lỗi',
+          headingVi: 'Không thể tiếp tục',
+          headingEn: 'Cannot continue',
+          messageVi:
+            status < 500
+              ? 'Yêu cầu không hợp lệ hoặc lượt đăng nhập đã hết hạn. Hãy quay lại dịch vụ và thử lại.'
+              : 'Nguồn mô phỏng gặp lỗi. Hãy thử lại.',
+          messageEn,
+          error: code,
+        });
+      } else {
+        ctx.body = { error: code, error_description: messageEn };
+      }
+    }
+  };
+}

@@ -1,0 +1,125 @@
+// nixa with the three simulated identity sources, registered as an operator would,
+// and a helper that walks a citizen through the whole federated sign-in.
+import { randomBytes } from 'node:crypto';
+
+import * as oidc from 'openid-client';
+
+import type { Nixa } from '../../src/app/index.js';
+import { simulatedSourceRegistration, SIMULATED_SOURCE_IDS } from '../../src/app/dev-sources.js';
+import { CALLBACK_PATH } from '../../src/interactions/index.js';
+import { startSimulatedSource, type SimulatedSource, type SourceKind } from '../../src/simulated-sources/index.js';
+import { addSource } from '../../src/sources/index.js';
+import type { Logger } from '../../src/logging/index.js';
+import type { TestDatabase } from './database.js';
+import { startTestNixa } from './nixa.js';
+import { UserAgent } from './user-agent.js';
+
+export interface Federation {
+  nixa: Nixa;
+  sources: Record<SourceKind, SimulatedSource>;
+  close(): Promise<void>;
+}
+
+export async function startFederation(tdb: TestDatabase, env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<Federation> {
+  const nixa = await startTestNixa(tdb.db, { NIXA_TEST_LOGIN: 'false', ...env }, opts);
+  const sources = {} as Record<SourceKind, SimulatedSource>;
+  for (const kind of ['citizen_id', 'telecom', 'bank'] as const) {
+    const secret = randomBytes(24).toString('base64url');
+    sources[kind] = await startSimulatedSource({
+      kind,
+      clients: [
+        {
+          client_id: 'nixa',
+          client_secret: secret,
+          token_endpoint_auth_method: 'client_secret_basic',
+          redirect_uris: [`${nixa.config.issuer}${CALLBACK_PATH}`],
+        },
+      ],
+    });
+    await addSource(tdb.db, nixa.cipher, simulatedSourceRegistration(kind, sources[kind].issuer, secret), 'test', { allowHttpLoopback: true });
+  }
+  await nixa.sources.refresh();
+  return {
+    nixa,
+    sources,
+    async close() {
+      await Promise.all(Object.values(sources).map((s) => s.close()));
+      await nixa.close();
+    },
+  };
+}
+
+const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
+
+export interface FederatedSignIn {
+  agent: UserAgent;
+  /** Where the journey stopped: the RP's redirect URI, or a page (chooser, consent, failure). */
+  stoppedAt?: string;
+  page?: { status: number; url: string; html: string };
+  verifier: string;
+  state: string;
+  nonce: string;
+  pages: string[];
+}
+
+/**
+ * Service → nixa chooser → source picker → nixa (→ consent) → service. Stops at the
+ * first page it was not told how to answer, so tests can look at it.
+ */
+export async function federatedSignIn(
+  config: oidc.Configuration,
+  redirectUri: string,
+  o: {
+    source?: SourceKind;
+    citizen?: string;
+    consent?: 'accept' | 'refuse';
+    scope?: string;
+    agent?: UserAgent;
+    extra?: Record<string, string>;
+  },
+): Promise<FederatedSignIn> {
+  const agent = o.agent ?? new UserAgent();
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: o.scope ?? 'openid profile',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...o.extra,
+  });
+  const pages: string[] = [];
+  let step = await agent.follow(url, {}, redirectUri);
+  for (let i = 0; i < 6 && !step.stoppedAt; i++) {
+    const html = await step.res.text();
+    const page = { status: step.res.status, url: step.url, html };
+    const at = new URL(step.url);
+    if (step.res.status !== 200) return { agent, page, verifier, state, nonce, pages };
+    if (html.includes(`action="/interaction/`) && html.includes('name="source"') && o.source) {
+      pages.push('chooser');
+      step = await agent.submit(new URL(`/interaction/${at.pathname.split('/')[2]}/source`, at), { csrf: field(html, 'csrf')!, source: SIMULATED_SOURCE_IDS[o.source] }, redirectUri);
+      o = { ...o, source: undefined };
+    } else if (html.includes('name="citizen"') && o.citizen) {
+      pages.push('source-picker');
+      const pick = /action="(\/interaction\/[^"]+\/pick)"/.exec(html)![1]!;
+      step = await agent.submit(new URL(pick, at), { citizen: o.citizen }, redirectUri);
+      o = { ...o, citizen: undefined };
+    } else if (html.includes('name="decision"') && o.consent) {
+      pages.push('consent');
+      step = await agent.submit(new URL(`/interaction/${at.pathname.split('/')[2]}/consent`, at), { csrf: field(html, 'csrf')!, decision: o.consent }, redirectUri);
+      o = { ...o, consent: undefined };
+    } else {
+      return { agent, page, verifier, state, nonce, pages };
+    }
+  }
+  return { agent, stoppedAt: step.stoppedAt!, verifier, state, nonce, pages };
+}
+
+export function redeemFederated(config: oidc.Configuration, s: FederatedSignIn) {
+  return oidc.authorizationCodeGrant(config, new URL(s.stoppedAt!), { pkceCodeVerifier: s.verifier, expectedState: s.state, expectedNonce: s.nonce });
+}
+
+export { SIMULATED_SOURCE_IDS };
