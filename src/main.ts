@@ -1,34 +1,19 @@
 // `npm start`: runs nixa with the configuration from the environment, and in
-// development the demo public service beside it (NIXA_DEMO, on PORT+100).
+// development (NIXA_DEMO) three simulated identity sources on PORT+1..PORT+3 and
+// the demo public service on PORT+100.
 import { startNixa } from './app/index.js';
 import { demoOrigin } from './app/demo.js';
+import { startSimulatedSources } from './app/dev-sources.js';
+import type { SimulatedSource } from './simulated-sources/index.js';
 import { loadConfig, type Config } from './config/index.js';
 import { startDemoService, type DemoService } from './demo-service/index.js';
 import { ConfigError } from './errors/index.js';
 import { createLogger } from './logging/index.js';
 
-/**
- * Configuration from the environment. The embedded development default (what a
- * bare `npm start` gives: NIXA_ENV development, no DATABASE_URL, no config file)
- * also turns the test login on, unless NIXA_TEST_LOGIN was set either way: until
- * the federation issue adds identity sources it is the only way to sign in to
- * the demo service. Anything else (PostgreSQL, a config file, test, production)
- * is left exactly as configured, and production refuses the test login anyway.
- */
-function configure(): { config: Config; testLoginByDefault: boolean } {
-  const config = loadConfig();
-  const env = process.env;
-  const defaultDevelopment =
-    config.env === 'development' && config.database.kind === 'embedded' && !env.NIXA_CONFIG_FILE && !env.NIXA_TEST_LOGIN;
-  if (!defaultDevelopment || config.testLogin) return { config, testLoginByDefault: false };
-  return { config: loadConfig({ ...env, NIXA_TEST_LOGIN: 'true' }), testLoginByDefault: true };
-}
-
 async function main(): Promise<void> {
   let config: Config;
-  let testLoginByDefault: boolean;
   try {
-    ({ config, testLoginByDefault } = configure());
+    config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -39,8 +24,12 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const nixa = await startNixa(config, { logger });
   process.stdout.write(`\nnixa is running: ${config.issuer}/.well-known/openid-configuration\n`);
-  if (testLoginByDefault) {
-    process.stdout.write('Đăng nhập thử nghiệm đang bật / test login enabled (development default; set NIXA_TEST_LOGIN=false to turn it off)\n');
+  let simulated: SimulatedSource[] = [];
+  if (config.demo) {
+    // Development and demos: three simulated identity sources on PORT+1..PORT+3.
+    simulated = await startSimulatedSources(nixa.db, nixa.cipher, config, logger);
+    await nixa.sources.refresh();
+    for (const s of simulated) process.stdout.write(`Nguồn định danh mô phỏng / simulated source (${s.kind}): ${s.issuer}\n`);
   }
 
   let demo: DemoService | undefined;
@@ -64,6 +53,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     Promise.resolve(demo?.close())
       .then(() => nixa.close())
+      .then(() => Promise.all(simulated.map((s) => s.close())))
       .then(
         () => process.exit(0),
         (err) => {

@@ -55,7 +55,7 @@ export async function seedDemo(db: Database, config: Config, logger: Logger): Pr
       post_logout_redirect_uris: [`${origin}/`],
       grant_types: ['authorization_code', 'refresh_token'],
       token_endpoint_auth_method: 'client_secret_basic',
-      scope: 'openid offline_access',
+      scope: 'openid offline_access profile phone address national_id',
     },
     'system:demo',
     clientsOptions(config),

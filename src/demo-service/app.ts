@@ -338,7 +338,8 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
     };
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: credentials.redirectUri,
-      scope: 'openid',
+      // Enough to show what nixa shares after consent; the ID number is left out on purpose.
+      scope: 'openid profile phone',
       code_challenge: await oidc.calculatePKCECodeChallenge(tx.verifier),
       code_challenge_method: 'S256',
       state: tx.state,
