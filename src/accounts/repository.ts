@@ -56,5 +56,5 @@ export async function recordLink(tx: Queryable, sourceId: string, subject: strin
 }
 
 export async function isEnabled(db: Queryable, accountId: string): Promise<boolean> {
-  return (await db.query('SELECT 1 FROM accounts WHERE id = $1 AND disabled_at IS NULL', [accountId])).rowCount === 1;
+  return (await db.query('SELECT 1 FROM accounts WHERE id = $1 AND disabled_at IS NULL', [accountId])).rows.length === 1;
 }

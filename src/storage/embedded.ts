@@ -14,7 +14,9 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
 
   const convert = <R>(res: { rows: unknown[]; affectedRows?: number }): QueryResult<R> => ({
     rows: res.rows as R[],
-    rowCount: res.affectedRows ?? res.rows.length,
+    // pg reports rows returned for SELECT and rows changed for DML; PGlite's
+    // affectedRows is 0 for SELECT, so take whichever says more.
+    rowCount: Math.max(res.affectedRows ?? 0, res.rows.length),
   });
 
   return {

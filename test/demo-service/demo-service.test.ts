@@ -293,7 +293,7 @@ describe('demo public service when nixa stops in the middle of a sign-in', () =>
         post_logout_redirect_uris: [`${origin}/`],
         grant_types: ['authorization_code'],
         token_endpoint_auth_method: 'client_secret_basic',
-        scope: 'openid',
+        scope: 'openid profile phone',
       },
       'test',
       { allowHttpLoopback: true },
