@@ -90,8 +90,12 @@ export class Upstream {
     return oidc.PrivateKeyJwt({ key, kid: active.kid });
   }
 
-  /** Starts a login at the source; returns the URL to send the browser to. */
-  async begin(db: Queryable, source: Source, interactionUid: string, ttlSeconds: number): Promise<URL> {
+  /**
+   * Starts a login at the source; returns the URL to send the browser to. With
+   * `reauthenticate` (the service sent prompt=login or max_age) the source must
+   * authenticate the citizen again rather than reuse its own session.
+   */
+  async begin(db: Queryable, source: Source, interactionUid: string, ttlSeconds: number, reauthenticate = false): Promise<URL> {
     let config: oidc.Configuration;
     try {
       config = await this.configuration(source);
@@ -114,6 +118,7 @@ export class Upstream {
       nonce: login.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(login.codeVerifier),
       code_challenge_method: 'S256',
+      ...(reauthenticate ? { prompt: 'login' } : {}),
     });
   }
 

@@ -42,6 +42,11 @@ function sourceButton(s: Source): string {
   return `        <li class="unavailable" aria-disabled="true">${logo}${escapeHtml(s.name.vi)} <span lang="en">(${escapeHtml(s.name.en)})</span> — ${why}</li>`;
 }
 
+/** Whether the service demands a fresh authentication (then the source must not reuse its session either). */
+function reauthenticate(params: Record<string, unknown>): boolean {
+  return String(params.prompt ?? '').split(' ').includes('login') || params.max_age !== undefined;
+}
+
 /** Sources a service may be offered for this sign-in: enabled, and able to reach the level asked. */
 export function offeredSources(deps: JourneyDeps, params: Record<string, unknown>): Source[] {
   const min = requiredLevel(params);
@@ -54,7 +59,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
   const hinted = typeof details.params[SOURCE_HINT_PARAM] === 'string' ? offered.find((s) => s.id === details.params[SOURCE_HINT_PARAM]) : undefined;
   if (hinted && availability(hinted) === 'available' && !notice) {
     // The service pre-selected a source: go straight there.
-    ctx.redirect((await deps.upstream.begin(deps.db, hinted, details.uid, deps.config.ttl.Interaction)).href);
+    ctx.redirect((await deps.upstream.begin(deps.db, hinted, details.uid, deps.config.ttl.Interaction, reauthenticate(details.params))).href);
     return;
   }
   const client = await p.Client.find(String(details.params.client_id));
@@ -87,7 +92,7 @@ export async function chooseSource(deps: JourneyDeps, ctx: Context, details: Det
   if (availability(source) !== 'available') {
     throw new FederationError('source-unavailable', `source ${availability(source)}`, source.id, details.uid);
   }
-  ctx.redirect((await deps.upstream.begin(deps.db, source, details.uid, deps.config.ttl.Interaction)).href);
+  ctx.redirect((await deps.upstream.begin(deps.db, source, details.uid, deps.config.ttl.Interaction, reauthenticate(details.params))).href);
   ctx.status = 303;
 }
 
