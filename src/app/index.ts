@@ -9,7 +9,7 @@ import type { AccountsContext } from '../accounts/index.js';
 import { controlSocketPath, serveControlSocket } from '../cli/main.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
 import { purgeUpstreamLogins, Upstream } from '../federation/index.js';
-import { SourceRegistry } from '../sources/index.js';
+import { monitorHealth, SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
 import { Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
@@ -57,6 +57,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     await keyring.start();
     const sources = new SourceRegistry(db, cipher, logger, config.keys.refreshSeconds);
     await sources.start();
+    const stopHealth = monitorHealth(sources, logger, config.sourceHealthSeconds);
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`);
     const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash') };
 
@@ -115,6 +116,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         clearTimeout(grace);
         host.close();
         await stopControl?.();
+        stopHealth();
         await sources.stop();
         await keyring.stop();
         if (closeDb) await db.close();

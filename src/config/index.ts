@@ -91,6 +91,7 @@ const schema = z
     NIXA_KEY_ROTATION_DAYS: z.coerce.number().positive('a positive number of days').default(30),
     NIXA_COOKIE_KEY_ROTATION_DAYS: z.coerce.number().positive('a positive number of days').default(30),
     NIXA_KEYS_REFRESH_SECONDS: seconds(10),
+    NIXA_SOURCE_HEALTH_SECONDS: seconds(30),
     NIXA_PURGE_INTERVAL_SECONDS: seconds(60),
     NIXA_PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
     NIXA_SHUTDOWN_GRACE_SECONDS: seconds(10),
@@ -154,6 +155,8 @@ export interface Config {
     refreshSeconds: number;
   };
   purge: { intervalSeconds: number; batchSize: number };
+  /** How often each instance checks that identity sources answer. */
+  sourceHealthSeconds: number;
   shutdownGraceSeconds: number;
   clockToleranceSeconds: number;
 }
@@ -256,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       refreshSeconds: c.NIXA_KEYS_REFRESH_SECONDS,
     },
     purge: { intervalSeconds: c.NIXA_PURGE_INTERVAL_SECONDS, batchSize: c.NIXA_PURGE_BATCH_SIZE },
+    sourceHealthSeconds: c.NIXA_SOURCE_HEALTH_SECONDS,
     shutdownGraceSeconds: c.NIXA_SHUTDOWN_GRACE_SECONDS,
     clockToleranceSeconds: c.NIXA_CLOCK_TOLERANCE_SECONDS,
   };

@@ -13,6 +13,7 @@ import { parseSourceInput, parseSourceUpdate, type AttributeName, type SourceInp
 export { ATTRIBUTES, SOURCE_KINDS, type AttributeName, type SourceKind } from './schema.js';
 export { SOURCES_CHANNEL, type MappingEntry } from './repository.js';
 export { checkSource, discoveryOptions, issuerOf, type SourceCheck } from './check.js';
+export { checkAll as checkSourcesHealth, monitorHealth, probe } from './health.js';
 
 export interface Source {
   id: string;
