@@ -153,6 +153,8 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .option('--jwks-uri <uri>', 'JWK Set URL for private_key_jwt')
     .option('--scope <scopes>', 'space-separated scopes the client may ask for')
     .option('--id-token-alg <alg>', 'ID token signing algorithm (default RS256)')
+    .option('--backchannel-logout-uri <uri>', 'where nixa posts a logout token when the citizen signs out')
+    .addOption(new Option('--subject-type <type>', 'pairwise (default: services cannot correlate) or public').choices(['pairwise', 'public']))
     .option('--from-json <path>', 'read the whole registration from a JSON file ("-" for stdin)')
     .option('--json', 'print the result as JSON')
     .action(async (o: Record<string, string | string[] | boolean | undefined>) => {
@@ -169,6 +171,8 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
             jwks_uri: o.jwksUri,
             scope: o.scope,
             id_token_signed_response_alg: o.idTokenAlg,
+            backchannel_logout_uri: o.backchannelLogoutUri,
+            subject_type: o.subjectType,
           };
       for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
       const result = await addClient(await ctx.db(), input, ctx.actor, clientsOptions(ctx.config));

@@ -59,6 +59,8 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
         .default('client_secret_basic'),
       jwks: jwkSet.optional(),
       jwks_uri: z.url({ error: 'an https URL' }).refine((u) => u.startsWith('https://') || opts.allowHttpLoopback, 'an https URL').optional(),
+      // Where nixa tells the service that the citizen signed out (OpenID Connect Back-Channel Logout).
+      backchannel_logout_uri: redirectUri(opts.allowHttpLoopback).optional(),
       // Pairwise by default: two services cannot correlate a person by sub.
       subject_type: z.enum(['pairwise', 'public'], { error: 'pairwise or public' }).default('pairwise'),
       sector_identifier_uri: z.url({ error: 'an https URL' }).refine((u) => u.startsWith('https://'), 'an https URL').optional(),
@@ -128,6 +130,10 @@ export function toProviderMetadata(clientId: string, c: ClientInput): Record<str
     subject_type: c.subject_type,
   };
   if (c.sector_identifier_uri) meta.sector_identifier_uri = c.sector_identifier_uri;
+  if (c.backchannel_logout_uri) {
+    meta.backchannel_logout_uri = c.backchannel_logout_uri;
+    meta.backchannel_logout_session_required = true;
+  }
   if (c.id_token_signed_response_alg) meta.id_token_signed_response_alg = c.id_token_signed_response_alg;
   if (c.jwks) meta.jwks = c.jwks;
   if (c.jwks_uri) meta.jwks_uri = c.jwks_uri;

@@ -86,6 +86,8 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       claimsParameter: { enabled: true },
+      // Signing out of nixa tells every service of that session, server to server.
+      backchannelLogout: { enabled: true },
       revocation: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -107,6 +109,16 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
+    // oidc-provider refuses to call special-use addresses (SSRF protection). Outside
+    // production the services are on localhost, so there the guard is lifted.
+    ...(config.env !== 'production'
+      ? {
+          fetch: (url: string | URL | Request, init?: RequestInit) => {
+            const { dispatcher: _guard, ...rest } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+            return fetch(url, rest);
+          },
+        }
+      : {}),
     renderError: async (ctx, out, error) => {
       const { vi, en } = describeError(out.error);
       if ((error as { status?: number }).status === undefined || (error as { status: number }).status >= 500) {

@@ -83,7 +83,7 @@ export async function selectSources(db: Queryable): Promise<SourceRow[]> {
 /** A cheap change stamp for polling. */
 export async function sourcesStamp(db: Queryable): Promise<string> {
   const { rows } = await db.query<{ stamp: string | null }>(
-    `SELECT string_agg(id || ':' || version || ':' || health_status, ',' ORDER BY id) AS stamp FROM identity_sources`,
+    `SELECT string_agg(id || ':' || version || ':' || health_status || ':' || coalesce(md5(health_error), ''), ',' ORDER BY id) AS stamp FROM identity_sources`,
   );
   return rows[0]?.stamp ?? '';
 }

@@ -73,7 +73,7 @@ function crossChecks(s: Partial<SourceInput>, ctx: z.RefinementCtx) {
   if (!s.auth_level && s.acr_levels && Object.keys(s.acr_levels).length === 0) {
     ctx.addIssue({ code: 'custom', path: ['acr_levels'], message: 'map at least one acr, or set auth_level' });
   }
-  if (s.auth_level === undefined && s.acr_levels === undefined) {
+  if (s.auth_level == null && s.acr_levels === undefined) {
     ctx.addIssue({ code: 'custom', path: ['auth_level'], message: 'set auth_level, or acr_levels to take the level from the returned acr' });
   }
 }
