@@ -1,37 +1,16 @@
 // The demo service's pages: views/demo-*.html inside views/demo-layout.html, with
 // the same {{escaped}} / {{{raw}}} placeholders as nixa's own pages. Everything
 // that reaches a {{{raw}}} slot is built here from escaped parts.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-import { escapeHtml } from '../pages/index.js';
-import { VIEWS_DIR } from '../paths.js';
-
-const cache = new Map<string, string>();
-
-function template(name: string): string {
-  let t = cache.get(name);
-  if (t === undefined) {
-    t = readFileSync(join(VIEWS_DIR, `demo-${name}.html`), 'utf8');
-    cache.set(name, t);
-  }
-  return t;
-}
-
-function fill(t: string, values: Record<string, unknown>): string {
-  return t
-    .replace(/\{\{\{(\w+)\}\}\}/g, (_, k: string) => String(values[k] ?? ''))
-    .replace(/\{\{(\w+)\}\}/g, (_, k: string) => escapeHtml(values[k]));
-}
+import { escapeHtml, renderFragment, renderInLayout } from '../pages/index.js';
 
 /** A fragment: views/demo-<name>.html without the layout. */
 export function renderPartial(name: string, values: Record<string, unknown> = {}): string {
-  return fill(template(name), values);
+  return renderFragment(`demo-${name}`, values);
 }
 
 /** A page: views/demo-<name>.html inside views/demo-layout.html. */
 export function renderDemoPage(name: string, values: Record<string, unknown> & { title: string }): string {
-  return fill(template('layout'), { ...values, body: fill(template(name), values) });
+  return renderInLayout('demo-layout', `demo-${name}`, values);
 }
 
 // ---------------------------------------------------------------------------

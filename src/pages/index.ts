@@ -36,9 +36,17 @@ export function renderFragment(name: string, values: Record<string, unknown>): s
   return fill(template(name), values);
 }
 
-/** Renders views/<name>.html inside views/layout.html. */
+/**
+ * Renders views/<name>.html inside views/<layout>.html (as {{{body}}}). The demo
+ * service and the simulated sources have layouts of their own.
+ */
+export function renderInLayout(layout: string, name: string, values: Record<string, unknown>): string {
+  return fill(template(layout), { ...values, body: fill(template(name), values) });
+}
+
+/** Renders views/<name>.html inside nixa's layout, views/layout.html. */
 export function renderPage(name: string, values: Record<string, unknown> & { title: string }): string {
-  return fill(template('layout'), { ...values, body: fill(template(name), values) });
+  return renderInLayout('layout', name, values);
 }
 
 export const STYLESHEET = () => readFileSync(join(VIEWS_DIR, 'nixa.css'), 'utf8');
