@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 
 import type { Config } from '../config/index.js';
+import { SIGNED_OUT_PATH } from '../federation/index.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
 import type { Logger } from '../logging/index.js';
 import { SOURCE_PROFILES, startSimulatedSource, type SimulatedSource, type SourceKind } from '../simulated-sources/index.js';
@@ -101,7 +102,7 @@ export async function startSimulatedSources(db: Database, cipher: Cipher, config
               client_secret: secret,
               token_endpoint_auth_method: 'client_secret_basic',
               redirect_uris: [`${config.issuer}${CALLBACK_PATH}`],
-              post_logout_redirect_uris: [`${config.issuer}/`],
+              post_logout_redirect_uris: [`${config.issuer}${SIGNED_OUT_PATH}`],
             },
           ],
           logger,

@@ -5,12 +5,12 @@ import Koa from 'koa';
 
 import type { Config } from '../config/index.js';
 import type { AccountsContext } from '../accounts/index.js';
-import type { Upstream } from '../federation/index.js';
+import { detourThroughSource, returnFromSource, SIGNED_OUT_PATH, type SourceLogoutDeps, type Upstream } from '../federation/index.js';
 import { interactionRoutes } from '../interactions/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import { STYLESHEET } from '../pages/index.js';
+import { renderPage, STYLESHEET } from '../pages/index.js';
 import { pendingMigrations, type Database } from '../storage/index.js';
 import { errorBoundary } from './errors.js';
 import type { ProviderHost } from './provider-host.js';
@@ -33,6 +33,7 @@ export interface HttpDeps {
   sources: SourceRegistry;
   upstream: Upstream;
   accounts: AccountsContext;
+  sourceLogout: SourceLogoutDeps;
 }
 
 export function createHttpApp(deps: HttpDeps): Koa {
@@ -104,9 +105,21 @@ export function createHttpApp(deps: HttpDeps): Koa {
       sources: deps.sources,
       upstream: deps.upstream,
       accounts: deps.accounts,
+      sourceLogout: deps.sourceLogout,
       provider: () => deps.host().provider,
     }),
   );
+  app.use(async function signOutAtSource(ctx, next) {
+    if (ctx.method === 'GET' && ctx.path === SIGNED_OUT_PATH) {
+      const continueTo = await returnFromSource(deps.sourceLogout, ctx);
+      if (continueTo) return ctx.redirect(continueTo);
+      ctx.type = 'html';
+      ctx.body = renderPage('signed-out', { title: 'Đã đăng xuất', clientNameVi: '', clientNameEn: '' });
+      return;
+    }
+    await next();
+    if (ctx.method === 'POST' && ctx.path === '/session/end/confirm') await detourThroughSource(deps.sourceLogout, ctx);
+  });
   app.use((ctx, next) => deps.host().middleware(ctx, next));
   return app;
 }

@@ -8,7 +8,7 @@ import type Koa from 'koa';
 import type { AccountsContext } from '../accounts/index.js';
 import { controlSocketPath, serveControlSocket } from '../cli/main.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
-import { purgeUpstreamLogins, Upstream } from '../federation/index.js';
+import { purgeUpstreamLogins, purgeUpstreamSessions, Upstream, type SourceLogoutDeps } from '../federation/index.js';
 import { monitorHealth, SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
 import { Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
@@ -60,6 +60,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const stopHealth = monitorHealth(sources, logger, config.sourceHealthSeconds);
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`);
     const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash') };
+    const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session };
 
     let shuttingDown = false;
     let host!: ProviderHost;
@@ -73,14 +74,15 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       sources,
       upstream,
       accounts,
+      sourceLogout,
     });
     host = new ProviderHost({ config, db, logger, accounts, pairwiseKey: cipher.derive('pairwise-subject') }, keyring, app);
 
     const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
     const purge = setInterval(() => {
-      Promise.all([purgeExpired(db, config.purge.batchSize), purgeUpstreamLogins(db)])
-        .then(([n, m]) => n + m && logger.debug({ deleted: n + m }, 'expired artifacts purged'))
+      Promise.all([purgeExpired(db, config.purge.batchSize), purgeUpstreamLogins(db), purgeUpstreamSessions(db)])
+        .then((counts) => counts.some(Boolean) && logger.debug({ deleted: counts }, 'expired artifacts purged'))
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'purge failed'));
     }, config.purge.intervalSeconds * 1000);
     purge.unref();

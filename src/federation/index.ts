@@ -4,3 +4,11 @@ export { Upstream, type UpstreamIdentity } from './upstream.js';
 export { FederationError, FAILURE_MESSAGES, type FederationFailure } from './errors.js';
 export { mapClaims, authenticationLevel, sessionLevel } from './mapping.js';
 export { purgeUpstreamLogins } from './transactions.js';
+export {
+  detourThroughSource,
+  purgeUpstreamSessions,
+  rememberSourceSession,
+  returnFromSource,
+  SIGNED_OUT_PATH,
+  type SourceLogoutDeps,
+} from './source-logout.js';

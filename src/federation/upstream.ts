@@ -18,6 +18,8 @@ export interface UpstreamIdentity {
   acr: string | undefined;
   amr: string[];
   interactionUid: string;
+  /** The source's ID token, kept (encrypted) to end the source session at sign-out. */
+  idToken: string;
 }
 
 /** Network failures and timeouts are the source's fault; everything else is a bad answer. */
@@ -171,6 +173,7 @@ export class Upstream {
       acr: typeof idClaims.acr === 'string' ? idClaims.acr : undefined,
       amr: Array.isArray(idClaims.amr) ? idClaims.amr.filter((a): a is string => typeof a === 'string') : [],
       interactionUid: login.interactionUid,
+      idToken: tokens.id_token!,
     };
   }
 }

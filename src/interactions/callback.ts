@@ -6,7 +6,7 @@ import type { Context } from 'koa';
 import { signInFromSource } from '../accounts/index.js';
 import { appendAudit } from '../audit/index.js';
 import { acrFor, AMR_FEDERATED } from '../assurance/index.js';
-import { authenticationLevel, FAILURE_MESSAGES, FederationError, mapClaims, sessionLevel } from '../federation/index.js';
+import { authenticationLevel, FAILURE_MESSAGES, FederationError, mapClaims, rememberSourceSession, sessionLevel } from '../federation/index.js';
 import { renderPage } from '../pages/index.js';
 import type { JourneyDeps } from './journey.js';
 
@@ -73,6 +73,7 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
     }),
   );
   deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
+  await rememberSourceSession(deps.sourceLogout, ctx, source.id, identity.idToken);
   await deps.provider().interactionFinished(
     ctx.req,
     ctx.res,

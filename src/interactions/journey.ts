@@ -3,7 +3,7 @@ import type Provider from 'oidc-provider';
 
 import type { AccountsContext } from '../accounts/index.js';
 import type { Config } from '../config/index.js';
-import type { Upstream } from '../federation/index.js';
+import type { SourceLogoutDeps, Upstream } from '../federation/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import type { SourceRegistry } from '../sources/index.js';
@@ -17,5 +17,6 @@ export interface JourneyDeps {
   sources: SourceRegistry;
   upstream: Upstream;
   accounts: AccountsContext;
+  sourceLogout: SourceLogoutDeps;
   provider: () => Provider;
 }

@@ -43,7 +43,7 @@ async function service(name: string): Promise<{ client: TestClient; config: oidc
   return { client, config: await discover(fed.nixa.config.issuer, client) };
 }
 
-it('ends the nixa session and notifies every service of that session by back-channel logout', async () => {
+it('ends the nixa session and the source session, and notifies every service of that session by back-channel logout', async () => {
   const tax = await service('thue');
   const insurance = await service('bhxh');
   const bystander = await service('khac');
@@ -69,8 +69,16 @@ it('ends the nixa session and notifies every service of that session by back-cha
   expect(html).toContain('Đăng xuất khỏi nixa?');
   const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1]!;
   const action = /action="([^"]+)"/.exec(html)![1]!;
-  const done = await a.agent.submit(new URL(action, page.url), { xsrf, logout: 'yes' }, 'http://localhost:');
+  const atSource = await a.agent.submit(new URL(action, page.url), { xsrf, logout: 'yes' }, tax.client.redirectUri.replace('/callback', '/'));
+  // The source supports RP-initiated logout: the browser signs out there too, then comes back.
+  expect(atSource.url.startsWith(fed.sources.citizen_id.issuer)).toBe(true);
+  const sourcePage = await atSource.res.text();
+  expect(sourcePage).toContain('Đăng xuất khỏi nguồn này?');
+  const sourceXsrf = /name="xsrf" value="([^"]+)"/.exec(sourcePage)![1]!;
+  const sourceAction = /action="([^"]+)"/.exec(sourcePage)![1]!;
+  const done = await a.agent.submit(new URL(sourceAction, atSource.url), { xsrf: sourceXsrf, logout: 'yes' }, tax.client.redirectUri.replace('/callback', '/'));
   expect(done.stoppedAt).toContain('state=da-dang-xuat');
+  expect((await tdb.db.query('SELECT 1 FROM upstream_sessions')).rows).toHaveLength(1); // only the bystander's
 
   const jwks = createRemoteJWKSet(new URL(`${fed.nixa.config.issuer}/jwks`));
   const paths = received.map((r) => r.path).sort();
@@ -84,7 +92,8 @@ it('ends the nixa session and notifies every service of that session by back-cha
     expect(payload).not.toHaveProperty('nonce');
   }
 
-  // The session is gone: the next sign-in at the tax service shows the chooser again.
-  const again = await federatedSignIn(tax.config, tax.client.redirectUri, { agent: a.agent });
-  expect(again.page!.html).toContain('name="source"');
+  // Both sessions are gone: the next sign-in shows nixa's chooser, then the source's picker again.
+  const again = await federatedSignIn(tax.config, tax.client.redirectUri, { agent: a.agent, source: 'citizen_id' });
+  expect(again.pages).toEqual(['chooser']);
+  expect(again.page!.html).toContain('name="citizen"');
 });

@@ -6,6 +6,7 @@ import * as oidc from 'openid-client';
 
 import type { Nixa } from '../../src/app/index.js';
 import { simulatedSourceRegistration, SIMULATED_SOURCE_IDS } from '../../src/app/dev-sources.js';
+import { SIGNED_OUT_PATH } from '../../src/federation/index.js';
 import { CALLBACK_PATH } from '../../src/interactions/index.js';
 import { startSimulatedSource, type SimulatedSource, type SourceKind } from '../../src/simulated-sources/index.js';
 import { addSource } from '../../src/sources/index.js';
@@ -33,6 +34,7 @@ export async function startFederation(tdb: TestDatabase, env: Record<string, str
           client_secret: secret,
           token_endpoint_auth_method: 'client_secret_basic',
           redirect_uris: [`${nixa.config.issuer}${CALLBACK_PATH}`],
+          post_logout_redirect_uris: [`${nixa.config.issuer}${SIGNED_OUT_PATH}`],
         },
       ],
     });
