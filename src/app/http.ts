@@ -10,7 +10,7 @@ import { interactionRoutes } from '../interactions/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import { renderPage, STYLESHEET } from '../pages/index.js';
+import { language, renderPage, STYLESHEET } from '../pages/index.js';
 import { pendingMigrations, type Database } from '../storage/index.js';
 import { errorBoundary } from './errors.js';
 import type { ProviderHost } from './provider-host.js';
@@ -53,6 +53,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
       logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
     }
   });
+  // Outside the error boundary, so that error pages get the language switch too.
+  app.use(language);
   app.use(errorBoundary(logger));
   app.use(async function securityHeaders(ctx, next) {
     await next();

@@ -50,3 +50,5 @@ export function renderPage(name: string, values: Record<string, unknown> & { tit
 }
 
 export const STYLESHEET = () => readFileSync(join(VIEWS_DIR, 'nixa.css'), 'utf8');
+
+export { language, LANGUAGE_COOKIE, LANGUAGE_PATH } from './language.js';
