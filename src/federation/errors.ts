@@ -4,6 +4,7 @@ import { NixaError } from '../errors/index.js';
 
 export type FederationFailure =
   | 'source-unavailable'
+  | 'source-maintenance'
   | 'source-timeout'
   | 'denied'
   | 'state-mismatch'
@@ -28,7 +29,7 @@ export class FederationError extends NixaError {
   ) {
     super(`${reason}: ${detail}`);
     this.code = `NIXA-FED-${reason}`;
-    this.status = reason === 'source-unavailable' || reason === 'source-timeout' ? 502 : 400;
+    this.status = reason === 'source-unavailable' || reason === 'source-timeout' ? 502 : reason === 'source-maintenance' ? 503 : 400;
   }
 }
 
@@ -36,6 +37,10 @@ export const FAILURE_MESSAGES: Record<FederationFailure, { vi: string; en: strin
   'source-unavailable': {
     vi: 'Nguồn định danh bạn chọn hiện không phản hồi. Bạn có thể chọn nguồn khác hoặc thử lại sau.',
     en: 'The identity source you chose is not responding. Choose another source or try again later.',
+  },
+  'source-maintenance': {
+    vi: 'Nguồn định danh bạn chọn đang bảo trì theo kế hoạch. Bạn có thể chọn nguồn khác hoặc thử lại sau.',
+    en: 'The identity source you chose is down for planned maintenance. Choose another source or try again later.',
   },
   'source-timeout': {
     vi: 'Nguồn định danh bạn chọn phản hồi quá chậm. Bạn có thể chọn nguồn khác hoặc thử lại sau.',

@@ -66,6 +66,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
   const min = requiredLevel(details.params);
   const csrf = csrfToken(deps.keyring.snapshot.cookieKeys, details.uid);
   const none = offered.length === 0;
+  const noneAvailable = !none && offered.every((s) => availability(s) !== 'available');
   ctx.type = 'html';
   ctx.body = renderPage('chooser', {
     title: 'Đăng nhập',
@@ -78,7 +79,9 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
       ? `<div class="notice" role="alert"><p>${escapeHtml(notice.vi)}</p><p lang="en">${escapeHtml(notice.en)}</p></div>`
       : none
         ? `<div class="notice" role="alert"><p>Không có nguồn định danh nào đáp ứng mức độ đảm bảo dịch vụ yêu cầu.</p><p lang="en">No identity source can reach the assurance level this service asks for.</p></div>`
-        : '',
+        : noneAvailable
+          ? `<div class="notice" role="alert"><p>Hiện không có nguồn định danh nào sử dụng được. Hãy thử lại sau ít phút.</p><p lang="en">No identity source can be used right now. Please try again in a few minutes.</p></div>`
+          : '',
     sources: offered.map(sourceButton).join('\n'),
     testLogin: deps.config.testLogin ? renderFragment('test-login', { uid: details.uid, csrf }) : '',
   });
@@ -89,8 +92,9 @@ export async function chooseSource(deps: JourneyDeps, ctx: Context, details: Det
   const id = String(body.source ?? '');
   const source = offeredSources(deps, details.params).find((s) => s.id === id);
   if (!source) throw new InvalidInputError('source', 'is not one of the sources offered for this sign-in');
-  if (availability(source) !== 'available') {
-    throw new FederationError('source-unavailable', `source ${availability(source)}`, source.id, details.uid);
+  const state = availability(source);
+  if (state !== 'available') {
+    throw new FederationError(state === 'maintenance' ? 'source-maintenance' : 'source-unavailable', `source ${state}`, source.id, details.uid);
   }
   ctx.redirect((await deps.upstream.begin(deps.db, source, details.uid, deps.config.ttl.Interaction, reauthenticate(details.params))).href);
   ctx.status = 303;

@@ -98,7 +98,7 @@ export function parseSourceUpdate(current: SourceInput, patch: unknown, opts: { 
   if (!partial.success) fail(partial.error);
   if (partial.data.id !== undefined && partial.data.id !== current.id) throw new InvalidInputError('id', 'cannot be changed');
   const merged = { ...current, ...partial.data };
-  // Switching to private_key_jwt drops the stored secret.
-  if (merged.auth_method === 'private_key_jwt') delete merged.client_secret;
+  // Switching to private_key_jwt drops the stored secret; a new one sent with it is refused below.
+  if (merged.auth_method === 'private_key_jwt' && partial.data.client_secret === undefined) delete merged.client_secret;
   return parseSourceInput(merged, opts);
 }

@@ -1,0 +1,223 @@
+// `nixa sources …`, run in-process as operators would run it: register from a
+// JSON file, list, show (never the secret), update with --set and --if-version,
+// disable, and test a source's discovery document and JWKS.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { simulatedSourceRegistration } from '../../src/app/dev-sources.js';
+import { cliContext, runCli } from '../../src/cli/main.js';
+import { startSimulatedSource, type SimulatedSource } from '../../src/simulated-sources/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { freePort, testConfig } from '../support/nixa.js';
+
+let tdb: TestDatabase;
+const dir = mkdtempSync(join(tmpdir(), 'nixa-sources-cli-'));
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await tdb?.drop();
+});
+
+async function nixa(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const ctx = cliContext(testConfig(), 'cli:test', tdb.db);
+  const code = await runCli(argv, { out: (t) => (stdout += t), err: (t) => (stderr += t) }, ctx);
+  return { code, stdout, stderr };
+}
+
+let files = 0;
+function jsonFile(value: unknown): string {
+  files += 1;
+  const path = join(dir, `registration-${files}.json`);
+  writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
+  return path;
+}
+
+const secretOf = () => `bi-mat-${randomBytes(18).toString('base64url')}`;
+
+/** Registers a source through the command; returns its id and secret. */
+async function added(id: string, issuer = `https://id.${id}.example.vn`, kind: 'bank' | 'telecom' | 'citizen_id' = 'bank') {
+  const secret = secretOf();
+  const r = await nixa('sources', 'add', '--from-json', jsonFile({ ...simulatedSourceRegistration(kind, issuer, secret), id }));
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return { id, secret, out: r.stdout };
+}
+
+async function auditEvents(id: string) {
+  const { rows } = await tdb.db.query<{ event: string; actor: string; details: Record<string, unknown> }>(
+    'SELECT event, actor, details FROM audit_events WHERE subject = $1 ORDER BY seq',
+    [id],
+  );
+  return rows;
+}
+
+describe('nixa sources add, list and show', () => {
+  it('registers a source from a JSON file and prints it without its secret', async () => {
+    const { id, secret, out } = await added('ngan-hang-a');
+    expect(out).toContain('id:              ngan-hang-a (bank)');
+    expect(out).toContain('name:            Ngân hàng (mô phỏng) / Bank, simulated (simulated)');
+    expect(out).toContain('discovery:       https://id.ngan-hang-a.example.vn/.well-known/openid-configuration');
+    expect(out).toContain('client:          nixa (client_secret_basic, secret stored encrypted)');
+    expect(out).toContain('levels:          proofing substantial; authentication from acr (urn:vn:bank:loa:substantial=substantial), at most substantial');
+    expect(out).not.toContain(secret);
+    expect((await auditEvents(id)).map((e) => [e.event, e.actor])).toEqual([['SOURCE_ADDED', 'cli:test']]);
+  });
+
+  it('lists sources with their Vietnamese name, status, health and version', async () => {
+    await added('nha-mang-a', 'https://id.nha-mang-a.example.vn', 'telecom');
+    const r = await nixa('sources', 'list');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^ID +KIND +NAME +STATUS +HEALTH +VERSION$/);
+    expect(r.stdout).toMatch(/nha-mang-a +telecom +Nhà mạng \(mô phỏng\) +enabled +unknown +1/);
+    const json = JSON.parse((await nixa('sources', 'list', '--json')).stdout) as { id: string; hasClientSecret: boolean; clientSecret?: string }[];
+    const entry = json.find((s) => s.id === 'nha-mang-a')!;
+    expect(entry.hasClientSecret).toBe(true);
+    expect(entry).not.toHaveProperty('clientSecret');
+  });
+
+  it('shows one source, as text or JSON, saying the secret is stored encrypted and never printing it', async () => {
+    const { id, secret } = await added('ngan-hang-b');
+    const text = await nixa('sources', 'show', id);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('secret stored encrypted');
+    expect(text.stdout).toContain('status:          enabled; health unknown');
+    expect(text.stdout).toContain('version:         1');
+    const json = await nixa('sources', 'show', id, '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ id, hasClientSecret: true, authMethod: 'client_secret_basic' });
+    for (const out of [text.stdout, text.stderr, json.stdout, json.stderr]) expect(out).not.toContain(secret);
+    expect(JSON.parse(json.stdout)).not.toHaveProperty('clientSecret');
+  });
+
+  it('reports an unknown source id with exit 1', async () => {
+    const r = await nixa('sources', 'show', 'khong-co');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/identity source "khong-co" not found/);
+  });
+
+  it('refuses a file that is not JSON with exit 2, naming --from-json, and writes nothing', async () => {
+    const before = (await nixa('sources', 'list', '--json')).stdout;
+    const path = jsonFile('{ "id": "ngan-hang-hong", ');
+    const r = await nixa('sources', 'add', '--from-json', path);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--from-json: ${path} is not valid JSON`);
+    expect((await nixa('sources', 'list', '--json')).stdout).toBe(before);
+  });
+
+  it('refuses a missing file with exit 2, naming --from-json', async () => {
+    const r = await nixa('sources', 'add', '--from-json', join(dir, 'khong-ton-tai.json'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--from-json: cannot read/);
+  });
+
+  it('refuses an invalid registration with exit 2, naming the field', async () => {
+    const reg = { ...simulatedSourceRegistration('bank', 'http://id.ngan-hang-c.example.vn', secretOf()), id: 'ngan-hang-c' };
+    const r = await nixa('sources', 'add', '--from-json', jsonFile(reg));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/discovery_url: an https URL/);
+    expect(r.stderr).toContain('NIXA-INP-001');
+    expect((await nixa('sources', 'show', 'ngan-hang-c')).code).toBe(1);
+  });
+});
+
+describe('nixa sources update and disable', () => {
+  it('puts a source in maintenance with a Vietnamese message given as a plain string', async () => {
+    const { id } = await added('ngan-hang-d');
+    const r = await nixa('sources', 'update', id, '--set', 'maintenance=true', '--set', 'maintenance_message_vi=Bảo trì đến 22:00', '--reason', 'bảo trì định kỳ');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('status:          enabled, in maintenance');
+    expect(r.stdout).toContain('version:         2');
+    const shown = JSON.parse((await nixa('sources', 'show', id, '--json')).stdout) as { maintenance: unknown };
+    expect(shown.maintenance).toEqual({ on: true, message: { vi: 'Bảo trì đến 22:00', en: null } });
+    expect((await nixa('sources', 'list')).stdout).toMatch(new RegExp(`${id} +bank +Ngân hàng \\(mô phỏng\\) +maintenance +unknown +2`));
+    const events = await auditEvents(id);
+    expect(events.map((e) => e.event)).toEqual(['SOURCE_ADDED', 'SOURCE_UPDATED']);
+    expect(events[1]!.details).toEqual({ changed: ['maintenance', 'maintenance_message_vi'], reason: 'bảo trì định kỳ' });
+  });
+
+  it('refuses an update on a stale --if-version with exit 1 and a clear message, changing nothing', async () => {
+    const { id } = await added('ngan-hang-e');
+    expect((await nixa('sources', 'update', id, '--set', 'timeout_ms=4000', '--if-version', '1')).code).toBe(0);
+    const stale = await nixa('sources', 'update', id, '--set', 'maintenance=true', '--if-version', '1');
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain(`identity source "${id}" was changed by someone else (version 2, you had 1); reload and try again`);
+    expect(stale.stdout).toBe('');
+    const shown = JSON.parse((await nixa('sources', 'show', id, '--json')).stdout) as { version: number; timeoutMs: number; maintenance: { on: boolean } };
+    expect(shown).toMatchObject({ version: 2, timeoutMs: 4000, maintenance: { on: false } });
+    expect((await auditEvents(id)).map((e) => e.event)).toEqual(['SOURCE_ADDED', 'SOURCE_UPDATED']);
+  });
+
+  it('refuses an update with nothing to change, or a --set without a field, with exit 2', async () => {
+    const { id } = await added('ngan-hang-f');
+    const none = await nixa('sources', 'update', id);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--set: give at least one field/);
+    const bad = await nixa('sources', 'update', id, '--set', '=true');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--set: "=true" must look like field=value/);
+    const unknown = await nixa('sources', 'update', id, '--set', 'colour=blue');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown field\(s\): colour/);
+    expect(JSON.parse((await nixa('sources', 'show', id, '--json')).stdout).version).toBe(1);
+  });
+
+  it('disables a source: listed as disabled and audited as SOURCE_DISABLED with the reason', async () => {
+    const { id } = await added('ngan-hang-g');
+    const r = await nixa('sources', 'disable', id, '--reason', 'hợp đồng kết thúc');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`disabled ${id}\n`);
+    expect((await nixa('sources', 'list')).stdout).toMatch(new RegExp(`${id} +bank +Ngân hàng \\(mô phỏng\\) +disabled`));
+    expect((await nixa('sources', 'show', id)).stdout).toContain('status:          disabled');
+    const events = await auditEvents(id);
+    expect(events.map((e) => e.event)).toEqual(['SOURCE_ADDED', 'SOURCE_DISABLED']);
+    expect(events[1]!.details).toEqual({ changed: ['enabled'], reason: 'hợp đồng kết thúc' });
+  });
+});
+
+describe('nixa sources test', () => {
+  let live: SimulatedSource;
+
+  beforeAll(async () => {
+    live = await startSimulatedSource({
+      kind: 'bank',
+      clients: [{ client_id: 'nixa', client_secret: secretOf(), token_endpoint_auth_method: 'client_secret_basic', redirect_uris: ['http://127.0.0.1:1/federation/callback'] }],
+    });
+  });
+
+  afterAll(async () => {
+    await live?.close();
+  });
+
+  it('reports every check ok for a live source and exits 0', async () => {
+    const { id } = await added('ngan-hang-song', live.issuer);
+    const r = await nixa('sources', 'test', id);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    for (const step of ['discovery', 'endpoints', 'pkce', 'scopes', 'jwks']) {
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ok +${step} `)));
+    }
+    expect(r.stdout).toContain(`issuer ${live.issuer}`);
+    expect(r.stdout).toMatch(/jwks +[1-9]\d* key\(s\)/);
+    expect(r.stdout).not.toContain('FAIL');
+    expect(lines.at(-1)).toBe('source reachable and well-formed');
+  });
+
+  it('reports a FAIL discovery line and exits 1 when nothing listens at the discovery URL', async () => {
+    const port = await freePort();
+    const { id } = await added('ngan-hang-tat', `http://127.0.0.1:${port}`);
+    const r = await nixa('sources', 'test', id);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL +discovery +\S/m);
+    expect(r.stdout).not.toMatch(/^ok /m);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('source has problems (see FAIL lines)');
+  });
+});
