@@ -9,6 +9,12 @@ import { openPostgres, type Database, type Queryable, type QueryResult } from '.
 export interface StatementCounts {
   /** Statements by their first keyword, BEGIN and COMMIT included. */
   byVerb: Record<string, number>;
+  /**
+   * The same by the table they act on (SELECTs: their outer FROM), then verb.
+   * A SELECT without a table is named by its function, e.g. "pg_advisory_xact_lock()";
+   * BEGIN, COMMIT and ROLLBACK are "(transaction)".
+   */
+  byTable: Record<string, Record<string, number>>;
   transactions: number;
   /** Rows that INSERT, UPDATE and DELETE statements reported affected. */
   rowsWritten: number;
@@ -16,13 +22,49 @@ export interface StatementCounts {
 
 const WRITES = new Set(['INSERT', 'UPDATE', 'DELETE']);
 
-export function totalStatements(c: StatementCounts): number {
+export function totalStatements(c: Pick<StatementCounts, 'byVerb'>): number {
   return Object.values(c.byVerb).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * What a statement acts on, for StatementCounts.byTable. oidc-provider's models
+ * share oidc_payloads: a statement naming its model ($1) counts as "oidc_payloads
+ * (Model)", e.g. "oidc_payloads (Session)".
+ */
+export function statementTable(verb: string, sql: string, params?: unknown[]): string {
+  const table = statementTableName(verb, sql);
+  const model = params?.[0];
+  if (table === 'oidc_payloads' && /\bmodel\b/i.test(sql) && typeof model === 'string' && /^[A-Z]\w*$/.test(model)) return `${table} (${model})`;
+  return table;
+}
+
+function statementTableName(verb: string, sql: string): string {
+  const name = (re: RegExp, text = sql) => re.exec(text)?.[1]?.toLowerCase();
+  switch (verb) {
+    case 'INSERT':
+      return name(/^\s*INSERT\s+INTO\s+([A-Za-z_][\w.]*)/i) ?? '?';
+    case 'UPDATE':
+      return name(/^\s*UPDATE\s+([A-Za-z_][\w.]*)/i) ?? '?';
+    case 'DELETE':
+      return name(/^\s*DELETE\s+FROM\s+([A-Za-z_][\w.]*)/i) ?? '?';
+    case 'SELECT': {
+      // Parenthesised parts (function arguments, subqueries) may hold FROMs of their own.
+      let outer = sql;
+      for (let prev = ''; prev !== outer; ) [prev, outer] = [outer, outer.replace(/\([^()]*\)/g, '()')];
+      return name(/\bFROM\s+([A-Za-z_][\w.]*)/i, outer) ?? (name(/^\s*SELECT\s+([A-Za-z_]\w*)\s*\(/i, outer)?.concat('()') ?? '(no table)');
+    }
+    case 'BEGIN':
+    case 'COMMIT':
+    case 'ROLLBACK':
+      return '(transaction)';
+    default:
+      return '?';
+  }
 }
 
 export class MeteredDatabase implements Database {
   readonly engine = 'postgres' as const;
-  #counts: StatementCounts = { byVerb: {}, transactions: 0, rowsWritten: 0 };
+  #counts: StatementCounts = { byVerb: {}, byTable: {}, transactions: 0, rowsWritten: 0 };
   #generation = 0;
 
   private constructor(
@@ -63,29 +105,34 @@ export class MeteredDatabase implements Database {
   }
 
   counts(): StatementCounts {
-    return { ...this.#counts, byVerb: { ...this.#counts.byVerb } };
+    const byTable = Object.fromEntries(Object.entries(this.#counts.byTable).map(([table, verbs]) => [table, { ...verbs }]));
+    return { ...this.#counts, byVerb: { ...this.#counts.byVerb }, byTable };
   }
 
   /** What was counted since an earlier counts() snapshot. */
   countsSince(before: StatementCounts): StatementCounts {
     const now = this.#counts;
-    const byVerb = Object.fromEntries(Object.entries(now.byVerb).map(([verb, n]) => [verb, n - (before.byVerb[verb] ?? 0)]));
-    return { byVerb, transactions: now.transactions - before.transactions, rowsWritten: now.rowsWritten - before.rowsWritten };
+    const diff = (a: Record<string, number>, b: Record<string, number> | undefined) =>
+      Object.fromEntries(Object.entries(a).map(([verb, n]) => [verb, n - (b?.[verb] ?? 0)]));
+    const byTable = Object.fromEntries(Object.entries(now.byTable).map(([table, verbs]) => [table, diff(verbs, before.byTable[table])]));
+    return { byVerb: diff(now.byVerb, before.byVerb), byTable, transactions: now.transactions - before.transactions, rowsWritten: now.rowsWritten - before.rowsWritten };
   }
 
-  #tally(verb: string): void {
+  #tally(verb: string, table: string): void {
     this.#counts.byVerb[verb] = (this.#counts.byVerb[verb] ?? 0) + 1;
+    const verbs = (this.#counts.byTable[table] ??= {});
+    verbs[verb] = (verbs[verb] ?? 0) + 1;
   }
 
-  #count<R>(sql: string, res: QueryResult<R>): QueryResult<R> {
+  #count<R>(sql: string, params: unknown[] | undefined, res: QueryResult<R>): QueryResult<R> {
     const verb = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? '?';
-    this.#tally(verb);
+    this.#tally(verb, statementTable(verb, sql, params));
     if (WRITES.has(verb)) this.#counts.rowsWritten += res.rowCount;
     return res;
   }
 
   async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    return this.#count(sql, await this.pool.query<R>(sql, params));
+    return this.#count(sql, params, await this.pool.query<R>(sql, params));
   }
 
   exec(sql: string): Promise<void> {
@@ -94,18 +141,18 @@ export class MeteredDatabase implements Database {
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     this.#counts.transactions += 1;
-    this.#tally('BEGIN');
+    this.#tally('BEGIN', '(transaction)');
     try {
       const out = await this.pool.transaction((tx) =>
         fn({
-          query: async <R>(sql: string, params?: unknown[]) => this.#count(sql, await tx.query<R>(sql, params)),
+          query: async <R>(sql: string, params?: unknown[]) => this.#count(sql, params, await tx.query<R>(sql, params)),
           exec: (sql) => tx.exec(sql),
         }),
       );
-      this.#tally('COMMIT');
+      this.#tally('COMMIT', '(transaction)');
       return out;
     } catch (err) {
-      this.#tally('ROLLBACK');
+      this.#tally('ROLLBACK', '(transaction)');
       throw err;
     }
   }

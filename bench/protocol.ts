@@ -1,9 +1,34 @@
 // What the orchestrator (run.ts) and the load driver (driver/main.ts) say to each
 // other over the child_process IPC channel. Plain JSON: no functions, no classes.
 
-export type ScenarioName = 'discovery' | 'jwks' | 'client_credentials' | 'authorization_code';
+export type ScenarioName = 'discovery' | 'jwks' | 'client_credentials' | 'authorization_code' | 'federated_sign_in';
 
-export const SCENARIOS: readonly ScenarioName[] = ['discovery', 'jwks', 'client_credentials', 'authorization_code'];
+/** The scenarios both providers run, compared nixa/baseline. */
+export const SCENARIOS = ['discovery', 'jwks', 'client_credentials', 'authorization_code'] as const satisfies readonly ScenarioName[];
+
+export type ComparedScenario = (typeof SCENARIOS)[number];
+
+/** Whole sign-ins, driven by sign-in loops rather than autocannon. */
+export type SignInScenario = Extract<ScenarioName, 'authorization_code' | 'federated_sign_in'>;
+
+export const isSignIn = (s: ScenarioName): s is SignInScenario => s === 'authorization_code' || s === 'federated_sign_in';
+
+/**
+ * nixa's side of the federated sign-in: an upstream identity source registered in
+ * nixa, the seeded citizens it lets the picker choose, and a service asking for
+ * attributes that need the citizen's consent. Only nixa has one.
+ */
+export interface FederationInfo {
+  /** nixa's id of the source: the chooser button's value. */
+  sourceId: string;
+  /** http://127.0.0.1:<port>, the source's issuer. */
+  sourceOrigin: string;
+  /** Picker keys of the citizens the source knows; loop i signs in citizens[i % length]. */
+  citizens: string[];
+  /** A confidential service registered with `scope`, so that consent is asked once per citizen. */
+  client: { clientId: string; secret: string; redirectUri: string };
+  scope: string;
+}
 
 /** A provider under test, as the driver needs to know it. */
 export interface TargetInfo {
@@ -14,6 +39,7 @@ export interface TargetInfo {
   webClient: { clientId: string; secret: string; redirectUri: string };
   /** Confidential client allowed only the client_credentials grant. */
   serviceClient: { clientId: string; secret: string };
+  federation?: FederationInfo;
 }
 
 /** Every job stops by itself: after a number of seconds or of completed operations. */
@@ -22,13 +48,19 @@ export type Limit = { seconds: number } | { count: number };
 export interface Job {
   scenario: ScenarioName;
   target: TargetInfo;
-  /** Connections for a single-request scenario, sign-in loops for the round trip. */
+  /** Connections for a single-request scenario, sign-in loops for the round trips. */
   concurrency: number;
   limit: Limit;
+  /**
+   * federated_sign_in only. Seeding: operation n signs citizens[n] in for the first
+   * time and must meet (and accept) nixa's consent page. Otherwise a consent page
+   * fails the sign-in: the citizens are returning ones whose consent is remembered.
+   */
+  seedConsent?: boolean;
 }
 
 export interface Measurement {
-  /** Operations that succeeded: HTTP requests, or whole sign-ins for the round trip. */
+  /** Operations that succeeded: HTTP requests, or whole sign-ins for the round trips. */
   completed: number;
   seconds: number;
   perSecond: number;

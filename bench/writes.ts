@@ -3,12 +3,13 @@
 import type { BenchDatabase, RowCounts, WriteCounters } from './bench-database.js';
 import type { DriverProcess } from './driver-process.js';
 import { totalStatements, type StatementCounts } from './metered-database.js';
-import type { BenchSettings } from './settings.js';
+import type { Job, SignInScenario } from './protocol.js';
 import type { NixaTarget } from './targets/nixa.js';
 
 type PerSignIn<T> = { [K in keyof T]: number };
 
 export interface WritesPerSignIn {
+  scenario: SignInScenario;
   signIns: number;
   /** Rows written to nixa's tables (pg_stat_user_tables), per sign-in. */
   rows: PerSignIn<RowCounts> & { total: number };
@@ -18,20 +19,31 @@ export interface WritesPerSignIn {
   databaseRows: number;
   /** Rows the INSERT/UPDATE/DELETE statements reported affected: a cross-check of `rows.total`. */
   rowsReportedByStatements: number;
-  /** Rows the sign-ins leave in oidc_payloads for the periodic purge to delete later. */
+  /** Rows the sign-ins leave for nixa's periodic purge to delete once expired (PURGED_TABLES). */
   rowsLeftForPurge: number;
+  /** The same by table, for the tables the sign-ins left rows in. */
+  rowsLeftForPurgeByTable: Record<string, number>;
   statements: number;
   statementsByVerb: Record<string, number>;
+  /** Statements by the table they act on, then verb (see StatementCounts.byTable). */
+  statementsByTable: Record<string, Record<string, number>>;
   transactions: number;
+  /** Federated only: requests the identity source answered per sign-in, the browser's and nixa's. */
+  sourceRequests?: Record<string, number>;
 }
 
 const sum = (r: RowCounts) => r.inserted + r.updated + r.deleted;
 
+/** The tables whose expired rows nixa's purge deletes (src/app/index.ts). */
+const PURGED_TABLES = ['oidc_payloads', 'upstream_logins', 'upstream_sessions'];
+
+/** Runs `signIns` sign-ins of `job` (its limit replaced) on nixa and counts what they wrote. */
 export async function measureWritesPerSignIn(
   nixa: NixaTarget,
   bench: BenchDatabase,
   driver: DriverProcess,
-  settings: BenchSettings,
+  job: Omit<Job, 'limit'> & { scenario: SignInScenario },
+  signIns: number,
 ): Promise<WritesPerSignIn> {
   // Retire nixa's connections so that everything before this point is counted...
   const settle = async () => bench.waitForExit(await nixa.db.replacePool());
@@ -39,17 +51,17 @@ export async function measureWritesPerSignIn(
   const before = await bench.writeCounters();
   const statementsBefore = nixa.db.counts();
 
-  const n = settings.writeSignIns;
-  await driver.run({ scenario: 'authorization_code', target: nixa.info, concurrency: settings.signInLoops, limit: { count: n } });
+  const n = signIns;
+  await driver.run({ ...job, limit: { count: n } });
 
   const statements = nixa.db.countsSince(statementsBefore);
   // ...and again so that everything the sign-ins did is counted, nothing later.
   await settle();
   const after = await bench.writeCounters();
-  return perSignIn(before, after, n, statements);
+  return { scenario: job.scenario, ...perSignIn(before, after, n, statements) };
 }
 
-function perSignIn(before: WriteCounters, after: WriteCounters, n: number, statements: StatementCounts): WritesPerSignIn {
+function perSignIn(before: WriteCounters, after: WriteCounters, n: number, statements: StatementCounts): Omit<WritesPerSignIn, 'scenario'> {
   const per = (x: number) => x / n;
   const delta = (a: RowCounts, b: RowCounts | undefined): RowCounts => ({
     inserted: a.inserted - (b?.inserted ?? 0),
@@ -72,16 +84,26 @@ function perSignIn(before: WriteCounters, after: WriteCounters, n: number, state
       hotUpdated: per(counts.hotUpdated - (before.tables[name]?.hotUpdated ?? 0)),
     };
   }
-  const payloads = tables.oidc_payloads;
+  const leftForPurge = Object.fromEntries(
+    PURGED_TABLES.filter((t) => tables[t]).map((t) => [t, tables[t]!.inserted - tables[t]!.deleted] as const),
+  );
+  const perVerb = (counts: Record<string, number>) =>
+    Object.fromEntries(Object.entries(counts).filter(([, c]) => c > 0).map(([verb, c]) => [verb, per(c)]));
   return {
     signIns: n,
     rows: { inserted: per(rows.inserted), updated: per(rows.updated), deleted: per(rows.deleted), total: per(sum(rows)) },
     tables,
     databaseRows: per(sum(delta(after.database, before.database))),
     rowsReportedByStatements: per(statements.rowsWritten),
-    rowsLeftForPurge: payloads ? payloads.inserted - payloads.deleted : 0,
+    rowsLeftForPurge: Object.values(leftForPurge).reduce((a, b) => a + b, 0),
+    rowsLeftForPurgeByTable: leftForPurge,
     statements: per(totalStatements(statements)),
-    statementsByVerb: Object.fromEntries(Object.entries(statements.byVerb).filter(([, c]) => c > 0).map(([verb, c]) => [verb, per(c)])),
+    statementsByVerb: perVerb(statements.byVerb),
+    statementsByTable: Object.fromEntries(
+      Object.entries(statements.byTable)
+        .map(([table, verbs]) => [table, perVerb(verbs)] as const)
+        .filter(([, verbs]) => Object.keys(verbs).length > 0),
+    ),
     transactions: per(statements.transactions),
   };
 }

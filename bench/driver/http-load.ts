@@ -1,7 +1,7 @@
 // Single-request scenarios, driven by autocannon over keep-alive connections.
 import autocannon from 'autocannon';
 
-import type { Job, Measurement, ScenarioName, TargetInfo } from '../protocol.js';
+import type { Job, Measurement, ScenarioName, SignInScenario, TargetInfo } from '../protocol.js';
 import { summarize } from './summary.js';
 
 type Request = Pick<autocannon.Options, 'method' | 'headers' | 'body'> & { path: string };
@@ -12,7 +12,7 @@ export function basicAuth(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
 }
 
-function requestFor(scenario: Exclude<ScenarioName, 'authorization_code'>, target: TargetInfo): Request {
+function requestFor(scenario: Exclude<ScenarioName, SignInScenario>, target: TargetInfo): Request {
   switch (scenario) {
     case 'discovery':
       return { path: '/.well-known/openid-configuration' };
@@ -31,7 +31,7 @@ function requestFor(scenario: Exclude<ScenarioName, 'authorization_code'>, targe
   }
 }
 
-export async function httpLoad(job: Job & { scenario: Exclude<ScenarioName, 'authorization_code'> }): Promise<Measurement> {
+export async function httpLoad(job: Job & { scenario: Exclude<ScenarioName, SignInScenario> }): Promise<Measurement> {
   const { path, ...request } = requestFor(job.scenario, job.target);
   const limit = 'count' in job.limit ? { amount: job.limit.count } : { duration: job.limit.seconds };
   // autocannon's own histogram keeps whole milliseconds; sub-millisecond

@@ -1,12 +1,13 @@
 // The load driver: a separate process, so that generating load does not share an
 // event loop with the servers it measures. Runs one job per IPC message and
 // replies with a Measurement; exits when the orchestrator goes away.
-import type { DriverReply, Job } from '../protocol.js';
+import { isSignIn, type DriverReply, type Job } from '../protocol.js';
 import { httpLoad } from './http-load.js';
 import { signInLoad } from './sign-in-load.js';
 
 function run(job: Job) {
-  return job.scenario === 'authorization_code' ? signInLoad(job) : httpLoad({ ...job, scenario: job.scenario });
+  const { scenario } = job;
+  return isSignIn(scenario) ? signInLoad(job) : httpLoad({ ...job, scenario });
 }
 
 /** fetch() reports network failures as "fetch failed" with the reason in `cause`. */

@@ -19,3 +19,17 @@ export const SERVICE_CLIENT = {
   scope: 'openid',
   token_endpoint_auth_method: 'client_secret_basic',
 } as const;
+
+/**
+ * nixa only: the service of the federated sign-in. It asks for the profile
+ * attributes, which nixa shares only with the citizen's consent (asked once,
+ * then remembered); the baseline has no upstream to sign in through.
+ */
+export const FEDERATED_CLIENT = {
+  client_id: 'bench-federated',
+  name: 'Benchmark federated service',
+  redirect_uris: [REDIRECT_URI],
+  grant_types: ['authorization_code'],
+  scope: 'openid profile',
+  token_endpoint_auth_method: 'client_secret_basic',
+} as const;

@@ -17,6 +17,8 @@ export interface NixaTarget {
   info: TargetInfo;
   config: Config;
   db: MeteredDatabase;
+  /** The running instance: its cipher and source registry, for registering an identity source. */
+  instance: Nixa;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,9 @@ export async function startNixaTarget(bench: BenchDatabase): Promise<NixaTarget>
     // The purge deletes expired codes and tokens every minute by default; inside
     // a two-minute run it would land in some measurements and not others.
     NIXA_PURGE_INTERVAL_SECONDS: '3600',
+    // Likewise the identity sources' health probe, which writes identity_sources
+    // every 30 s by default. Unprobed, a source counts as available.
+    NIXA_SOURCE_HEALTH_SECONDS: '3600',
   });
   if (config.database.kind !== 'postgres') throw new Error('the benchmark runs nixa on PostgreSQL');
 
@@ -63,6 +68,7 @@ export async function startNixaTarget(bench: BenchDatabase): Promise<NixaTarget>
       },
       config,
       db,
+      instance: nixa,
       close,
     };
   } catch (err) {
