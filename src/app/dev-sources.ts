@@ -22,8 +22,9 @@ export function simulatedSourceRegistration(kind: SourceKind, issuer: string, cl
   const common = {
     id: SIMULATED_SOURCE_IDS[kind],
     kind,
+    // The profiles' English names already say "simulated".
     name_vi: `${profile.name.vi} (mô phỏng)`,
-    name_en: `${profile.name.en} (simulated)`,
+    name_en: profile.name.en,
     discovery_url: `${issuer}/.well-known/openid-configuration`,
     client_id: 'nixa',
     auth_method: 'client_secret_basic',

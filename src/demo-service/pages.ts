@@ -34,6 +34,8 @@ const LABELS: Record<string, { vi: string; en: string }> = {
   family_name: { vi: 'Họ', en: 'Family name' },
   birthdate: { vi: 'Ngày sinh', en: 'Date of birth' },
   gender: { vi: 'Giới tính', en: 'Gender' },
+  place_of_origin: { vi: 'Quê quán', en: 'Place of origin' },
+  national_id: { vi: 'Số định danh cá nhân', en: 'Personal identification number' },
   email: { vi: 'Thư điện tử', en: 'Email' },
   email_verified: { vi: 'Thư điện tử đã xác minh', en: 'Email verified' },
   phone_number: { vi: 'Số điện thoại', en: 'Phone number' },
@@ -46,6 +48,18 @@ const ACR: Record<string, { vi: string; en: string }> = {
   'urn:nixa:test': {
     vi: 'Đăng nhập thử nghiệm — không xác minh danh tính, không có giá trị pháp lý.',
     en: 'Test sign-in — identity not verified, no legal value.',
+  },
+  'urn:nixa:loa:low': {
+    vi: 'Mức thấp — danh tính do nguồn như nhà mạng xác nhận.',
+    en: 'Low — identity vouched for by a source such as a telecom operator.',
+  },
+  'urn:nixa:loa:substantial': {
+    vi: 'Mức đáng kể — danh tính đã được xác minh (ví dụ eKYC của ngân hàng).',
+    en: 'Substantial — identity verified (e.g. by a bank’s eKYC).',
+  },
+  'urn:nixa:loa:high': {
+    vi: 'Mức cao — danh tính đã được xác minh với cơ sở dữ liệu quốc gia về dân cư.',
+    en: 'High — identity verified against the national population database.',
   },
 };
 
@@ -73,8 +87,11 @@ function formatValue(key: string, value: unknown): string {
     return value.map((v) => `<code>${escapeHtml(v)}</code>`).join(', ');
   }
   if (typeof value === 'boolean') return value ? 'có <span lang="en">(yes)</span>' : 'không <span lang="en">(no)</span>';
+  if (key === 'address' && value !== null && typeof value === 'object' && 'formatted' in value) return escapeHtml((value as { formatted: unknown }).formatted);
   if (value !== null && typeof value === 'object') return `<code>${escapeHtml(JSON.stringify(value))}</code>`;
-  return `<code>${escapeHtml(value)}</code>`;
+  if (key === 'gender') return value === 'male' ? 'Nam <span lang="en">(male)</span>' : value === 'female' ? 'Nữ <span lang="en">(female)</span>' : escapeHtml(value);
+  // Text in the page font: monospace fonts lack Vietnamese letters with two marks (ầ, ố).
+  return typeof value === 'string' && !/^[\x21-\x7e]+$/.test(value) ? escapeHtml(value) : `<code>${escapeHtml(value)}</code>`;
 }
 
 /** Table rows for the claims, known claims first in a fixed order, the rest by name. */

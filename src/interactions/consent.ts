@@ -12,6 +12,7 @@ import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
+/** In the order a person reads their details, not alphabetically. */
 const LABELS: Record<string, { vi: string; en: string }> = {
   name: { vi: 'Họ và tên', en: 'Full name' },
   birthdate: { vi: 'Ngày sinh', en: 'Date of birth' },
@@ -22,10 +23,18 @@ const LABELS: Record<string, { vi: string; en: string }> = {
   national_id: { vi: 'Số định danh cá nhân', en: 'Personal identification number' },
 };
 
+const order = (claim: string) => {
+  const i = Object.keys(LABELS).indexOf(claim);
+  return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+};
+
 function display(claim: string, value: unknown): string {
   if (value === undefined || value === null) return 'Chưa có <span lang="en">(not on record)</span>';
   if (claim === 'gender') return value === 'male' ? 'Nam <span lang="en">(male)</span>' : value === 'female' ? 'Nữ <span lang="en">(female)</span>' : escapeHtml(value);
   if (claim === 'address') return escapeHtml((value as { formatted?: string }).formatted ?? '');
+  if (claim === 'birthdate' && typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    return escapeHtml(value.split('-').reverse().join('/')); // dd/mm/yyyy, as Vietnamese documents write it
+  }
   // Shown masked: the page may be seen over the citizen's shoulder.
   if (claim === 'national_id') return escapeHtml(maskNationalId(String(value)));
   return escapeHtml(value);
@@ -72,7 +81,8 @@ export async function showConsent(deps: JourneyDeps, ctx: Context, details: Deta
     uid: details.uid,
     csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
     clientName,
-    rows: claims
+    rows: [...claims]
+      .sort((a, b) => order(a) - order(b))
       .map((c) => `        <tr><th scope="row">${escapeHtml(LABELS[c]?.vi ?? c)} <span lang="en">(${escapeHtml(LABELS[c]?.en ?? c)})</span></th><td>${display(c, values[c])}</td></tr>`)
       .join('\n'),
   });

@@ -125,7 +125,10 @@ function assertSameOrigin(ctx: Context): void {
   const site = ctx.get('Sec-Fetch-Site');
   // Not ctx.origin: since Koa 3 that is the request's Origin header, not this server's origin.
   const own = `${ctx.protocol}://${ctx.host}`;
-  if ((origin && origin !== own) || (site && site !== 'same-origin' && site !== 'none')) {
+  // A page sent with Referrer-Policy: no-referrer makes browsers post with "Origin: null";
+  // then Sec-Fetch-Site (set by the browser, not scriptable) is what tells.
+  const originOk = !origin || origin === own || (origin === 'null' && site === 'same-origin');
+  if (!originOk || (site && site !== 'same-origin' && site !== 'none')) {
     throw new PickerError(403, 'invalid_request', 'the form must be posted from this source’s own page');
   }
 }

@@ -77,7 +77,13 @@ export async function selectSource(db: Queryable, id: string): Promise<SourceRow
 }
 
 export async function selectSources(db: Queryable): Promise<SourceRow[]> {
-  return (await db.query<SourceRow>('SELECT * FROM identity_sources ORDER BY kind, id')).rows;
+  // The order citizens see on the chooser: the national source first.
+  return (
+    await db.query<SourceRow>(
+      `SELECT * FROM identity_sources
+       ORDER BY array_position(ARRAY['citizen_id', 'bank', 'telecom', 'other'], kind), id`,
+    )
+  ).rows;
 }
 
 /** A cheap change stamp for polling. */

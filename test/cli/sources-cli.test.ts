@@ -62,7 +62,7 @@ describe('nixa sources add, list and show', () => {
   it('registers a source from a JSON file and prints it without its secret', async () => {
     const { id, secret, out } = await added('ngan-hang-a');
     expect(out).toContain('id:              ngan-hang-a (bank)');
-    expect(out).toContain('name:            Ngân hàng (mô phỏng) / Bank, simulated (simulated)');
+    expect(out).toContain('name:            Ngân hàng (mô phỏng) / Bank, simulated');
     expect(out).toContain('discovery:       https://id.ngan-hang-a.example.vn/.well-known/openid-configuration');
     expect(out).toContain('client:          nixa (client_secret_basic, secret stored encrypted)');
     expect(out).toContain('levels:          proofing substantial; authentication from acr (urn:vn:bank:loa:substantial=substantial), at most substantial');

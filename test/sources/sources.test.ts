@@ -76,7 +76,7 @@ describe('registering an identity source', () => {
     expect(added).toMatchObject({
       id,
       kind: 'bank',
-      name: { vi: 'Ngân hàng (mô phỏng)', en: 'Bank, simulated (simulated)' },
+      name: { vi: 'Ngân hàng (mô phỏng)', en: 'Bank, simulated' },
       discoveryUrl: input.discovery_url,
       clientId: 'nixa',
       authMethod: 'client_secret_basic',
