@@ -55,14 +55,26 @@ async function write(ctx: AccountsContext, tx: Queryable, accountId: string, att
  * then creates, links or refuses, all in one transaction. A refusal writes only its
  * security event, never a half-made account.
  */
-export async function signInFromSource(ctx: AccountsContext, a: SourceAssertion, now = new Date()): Promise<SignInOutcome> {
+export async function signInFromSource(
+  ctx: AccountsContext,
+  a: SourceAssertion,
+  /** Written as the SIGN_IN audit event in the same transaction as the account change. */
+  signIn: Record<string, unknown> = {},
+  now = new Date(),
+): Promise<SignInOutcome> {
+  const audited = async (tx: Queryable, o: Extract<SignInOutcome, { outcome: 'signed-in' }>) => {
+    await appendAudit(tx, { event: 'SIGN_IN', actor: `source:${a.sourceId}`, subject: o.accountId, details: { ...signIn, created: o.created, linked: o.linked } });
+    return o;
+  };
   const nid = a.attributes.national_id;
   if (nid === undefined) {
     // A returning citizen whose source does not repeat the number is found by the link.
     const linked = await repo.accountByLink(ctx.db, a.sourceId, a.subject);
     if (linked) {
-      await repo.recordLink(ctx.db, a.sourceId, a.subject, linked);
-      return { outcome: 'signed-in', accountId: linked, created: false, linked: false };
+      return ctx.db.transaction(async (tx) => {
+        await repo.recordLink(tx, a.sourceId, a.subject, linked);
+        return audited(tx, { outcome: 'signed-in', accountId: linked, created: false, linked: false });
+      });
     }
     return { outcome: 'refused', reason: a.authoritativeFor.includes('national_id') ? 'missing-claims' : 'not-linkable', detail: 'no national ID asserted' };
   }
@@ -89,14 +101,19 @@ export async function signInFromSource(ctx: AccountsContext, a: SourceAssertion,
         await write(ctx, tx, id, decision.attributes);
         await repo.recordLink(tx, a.sourceId, a.subject, id);
         await appendAudit(tx, { event: 'ACCOUNT_CREATED', actor: `source:${a.sourceId}`, subject: id, details: { nationalId: maskNationalId(nid), level: a.proofingLevel } });
-        return { outcome: 'signed-in', accountId: id, created: true, linked: false } as const;
+        return audited(tx, { outcome: 'signed-in', accountId: id, created: true, linked: false });
       }
       case 'link': {
         const isNewLink = !existing!.linkedSources.some((l) => l.sourceId === a.sourceId);
-        await write(ctx, tx, decision.accountId, [...decision.add, ...decision.update]);
+        // A returning citizen mostly re-asserts what is stored: refresh only its verification time.
+        const same = (u: StoredAttribute) =>
+          existing!.attributes.some((e) => e.name === u.name && e.value === u.value && e.sourceId === u.sourceId && e.level === u.level);
+        const reverified = decision.update.filter(same);
+        await write(ctx, tx, decision.accountId, [...decision.add, ...decision.update.filter((u) => !same(u))]);
+        await repo.touchAttributes(tx, decision.accountId, reverified.map((u) => u.name), now);
         await repo.recordLink(tx, a.sourceId, a.subject, decision.accountId);
         if (isNewLink) await appendAudit(tx, { event: 'ACCOUNT_LINKED', actor: `source:${a.sourceId}`, subject: decision.accountId, details: { added: decision.add.map((x) => x.name) } });
-        return { outcome: 'signed-in', accountId: decision.accountId, created: false, linked: isNewLink } as const;
+        return audited(tx, { outcome: 'signed-in', accountId: decision.accountId, created: false, linked: isNewLink });
       }
       case 'refuse': {
         if (decision.reason === 'conflict') {

@@ -58,3 +58,9 @@ export async function recordLink(tx: Queryable, sourceId: string, subject: strin
 export async function isEnabled(db: Queryable, accountId: string): Promise<boolean> {
   return (await db.query('SELECT 1 FROM accounts WHERE id = $1 AND disabled_at IS NULL', [accountId])).rows.length === 1;
 }
+
+/** Marks attributes as verified again now, without rewriting their values. */
+export async function touchAttributes(tx: Queryable, accountId: string, names: string[], at: Date): Promise<void> {
+  if (!names.length) return;
+  await tx.query('UPDATE account_attributes SET verified_at = $3 WHERE account_id = $1 AND name = ANY($2::text[])', [accountId, names, at]);
+}

@@ -8,6 +8,7 @@ import { appendAudit } from '../audit/index.js';
 import { acrFor, AMR_FEDERATED } from '../assurance/index.js';
 import { authenticationLevel, FAILURE_MESSAGES, FederationError, mapClaims, rememberSourceSession, sessionLevel } from '../federation/index.js';
 import { renderPage } from '../pages/index.js';
+import { rememberedGrant } from './consent.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
@@ -53,31 +54,22 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   }
   const { source } = identity;
   const attributes = mapClaims(source.claimMapping, identity.claims);
-  const outcome = await signInFromSource(deps.accounts, {
-    sourceId: source.id,
-    proofingLevel: source.proofingLevel,
-    authoritativeFor: source.authoritativeFor,
-    subject: identity.subject,
-    attributes,
-  });
-  if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid);
-
   const level = sessionLevel(source.proofingLevel, authenticationLevel(source, identity.acr));
   const amr = [...new Set([...identity.amr, AMR_FEDERATED])];
-  await deps.db.transaction((tx) =>
-    appendAudit(tx, {
-      event: 'SIGN_IN',
-      actor: `source:${source.id}`,
-      subject: outcome.accountId,
-      details: { level, amr, client: String(details.params.client_id), created: outcome.created, linked: outcome.linked },
-    }),
+  const outcome = await signInFromSource(
+    deps.accounts,
+    { sourceId: source.id, proofingLevel: source.proofingLevel, authoritativeFor: source.authoritativeFor, subject: identity.subject, attributes },
+    { level, amr, client: String(details.params.client_id) },
   );
+  if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid);
+
   deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
   await rememberSourceSession(deps.sourceLogout, ctx, source.id, identity.idToken);
+  const grantId = await rememberedGrant(deps, details, outcome.accountId);
   await deps.provider().interactionFinished(
     ctx.req,
     ctx.res,
-    { login: { accountId: outcome.accountId, acr: acrFor(level), amr, remember: true } },
+    { login: { accountId: outcome.accountId, acr: acrFor(level), amr, remember: true }, ...(grantId ? { consent: { grantId } } : {}) },
     { mergeWithLastSubmission: false },
   );
 }

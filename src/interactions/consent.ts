@@ -40,18 +40,41 @@ function display(claim: string, value: unknown): string {
   return escapeHtml(value);
 }
 
+type ClaimsParam = Parameters<typeof requestedClaims>[1];
+
+function claimsParameter(details: Details): ClaimsParam {
+  try {
+    return details.params.claims ? (JSON.parse(String(details.params.claims)) as ClaimsParam) : undefined;
+  } catch {
+    return undefined; // oidc-provider already refused malformed claims parameters
+  }
+}
+
 /** What this sign-in asks to share: claims of allowed, requested scopes and the claims parameter, minus sub. */
-async function requested(deps: JourneyDeps, details: Details): Promise<{ claims: string[]; clientName: string }> {
+async function requested(deps: JourneyDeps, details: Details): Promise<{ claims: string[]; clientName: string; allowedScopes?: string[] }> {
   const client = await deps.provider().Client.find(String(details.params.client_id));
   const scopes = String(details.params.scope ?? '').split(' ');
-  let claimsParam: Parameters<typeof requestedClaims>[1];
-  try {
-    claimsParam = details.params.claims ? JSON.parse(String(details.params.claims)) : undefined;
-  } catch {
-    claimsParam = undefined; // oidc-provider already refused malformed claims parameters
-  }
-  const claims = requestedClaims(scopes, claimsParam, client?.scope?.split(' ')).filter((c) => c !== 'sub' && c !== 'phone_number_verified');
-  return { claims, clientName: client?.clientName ?? client?.clientId ?? '' };
+  const allowedScopes = client?.scope?.split(' ');
+  const claims = requestedClaims(scopes, claimsParameter(details), allowedScopes).filter((c) => c !== 'sub' && c !== 'phone_number_verified');
+  return { claims, clientName: client?.clientName ?? client?.clientId ?? '', ...(allowedScopes ? { allowedScopes } : {}) };
+}
+
+/**
+ * At login: when the citizen already agreed to everything this service asks, the
+ * grant is made right away, so the sign-in does not go round a second time only
+ * to find consent already given. Returns the grant id, or undefined to ask.
+ */
+export async function rememberedGrant(deps: JourneyDeps, details: Details, accountId: string): Promise<string | undefined> {
+  const clientId = String(details.params.client_id);
+  const { claims, allowedScopes } = await requested(deps, details);
+  if (!consentDiff(claims, await grantedClaims(deps.db, accountId, clientId)).satisfied) return undefined;
+  const grant = new (deps.provider().Grant)({ accountId, clientId });
+  const scopes = String(details.params.scope ?? '').split(' ').filter((s) => s && (!allowedScopes || allowedScopes.includes(s)));
+  if (scopes.length) grant.addOIDCScope(scopes.join(' '));
+  const asked = claimsParameter(details);
+  const named = [...Object.keys(asked?.id_token ?? {}), ...Object.keys(asked?.userinfo ?? {})];
+  if (named.length) grant.addOIDCClaims(named);
+  return grant.save();
 }
 
 async function grantAndFinish(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {

@@ -100,3 +100,23 @@ describe('linking identities into one account', () => {
     expect(audit).not.toMatch(/\d{12}/);
   });
 });
+
+describe('a returning citizen', () => {
+  it('refreshes when each attribute was last verified, keeping values and provenance', async () => {
+    await subAt(configA, serviceA, 'citizen_id', 'dang-thi-ngoc-ha');
+    const [signIn] = await one<{ subject: string }>(`SELECT subject FROM audit_events WHERE event = 'SIGN_IN' ORDER BY seq DESC LIMIT 1`);
+    const read = () =>
+      one<{ name: string; value: string; source_id: string; level: string; verified_at: Date }>(
+        'SELECT name, value, source_id, level, verified_at FROM account_attributes WHERE account_id = $1 ORDER BY name',
+        [signIn!.subject],
+      );
+    const before = await read();
+    expect(before.length).toBeGreaterThan(3);
+    await new Promise((r) => setTimeout(r, 20));
+    await subAt(configA, serviceA, 'citizen_id', 'dang-thi-ngoc-ha');
+    const after = await read();
+    // Values are compared as stored (the ID number's envelope is rewritten only if the number changes).
+    expect(after.map(({ verified_at: _v, ...rest }) => rest)).toEqual(before.map(({ verified_at: _v, ...rest }) => rest));
+    for (const [i, a] of after.entries()) expect(new Date(a.verified_at).getTime()).toBeGreaterThan(new Date(before[i]!.verified_at).getTime());
+  });
+});
