@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { startNixa } from '../../src/app/index.js';
-import { cliContext, runCli } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logging/index.js';
+import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
-import { freePort, TEST_MASTER_KEY, testConfig } from '../support/nixa.js';
+import { freePort, TEST_MASTER_KEY } from '../support/nixa.js';
 
 let tdb: TestDatabase;
 
@@ -23,13 +23,7 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-async function nixa(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const ctx = cliContext(testConfig(), 'cli:test', tdb.db);
-  const code = await runCli(argv, { out: (t) => (stdout += t), err: (t) => (stderr += t) }, ctx);
-  return { code, stdout, stderr };
-}
+const nixa = cliRunner(() => tdb.db);
 
 async function count(table: string): Promise<number> {
   const { rows } = await tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);

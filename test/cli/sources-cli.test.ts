@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { simulatedSourceRegistration } from '../../src/app/dev-sources.js';
-import { cliContext, runCli } from '../../src/cli/main.js';
 import { startSimulatedSource, type SimulatedSource } from '../../src/simulated-sources/index.js';
+import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { freePort, testConfig } from '../support/nixa.js';
+import { freePort } from '../support/nixa.js';
 
 let tdb: TestDatabase;
 const dir = mkdtempSync(join(tmpdir(), 'nixa-sources-cli-'));
@@ -23,13 +23,7 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-async function nixa(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const ctx = cliContext(testConfig(), 'cli:test', tdb.db);
-  const code = await runCli(argv, { out: (t) => (stdout += t), err: (t) => (stderr += t) }, ctx);
-  return { code, stdout, stderr };
-}
+const nixa = cliRunner(() => tdb.db);
 
 let files = 0;
 function jsonFile(value: unknown): string {
