@@ -1,18 +1,38 @@
-// Assurance levels, ordered low < substantial < high. The assurance issue adds the
-// full policy (factors, step-up); federation needs the order and the acr values.
-export const LEVELS = ['low', 'substantial', 'high'] as const;
-export type Level = (typeof LEVELS)[number];
-
-export const rank = (l: Level): number => LEVELS.indexOf(l);
-export const lowest = (...ls: Level[]): Level => ls.reduce((a, b) => (rank(a) <= rank(b) ? a : b));
-export const atLeast = (l: Level, min: Level): boolean => rank(l) >= rank(min);
-
-/** The acr value nixa states for a level. */
-export const acrFor = (l: Level): string => `urn:nixa:loa:${l}`;
-export const ACR_VALUES = LEVELS.map(acrFor);
-export function levelOfAcr(acr: string): Level | undefined {
-  return LEVELS.find((l) => acrFor(l) === acr);
-}
-
-/** amr value nixa adds for a login federated from an identity source (not in RFC 8176). */
-export const AMR_FEDERATED = 'fed';
+// Assurance: the ordered levels and their acr values, the factors nixa checks with
+// their amr values, and the policy table saying what a session is worth and what
+// can raise it. The vocabulary and the policy live in policy.ts (pure data and
+// functions); this is the folder's public face.
+export {
+  ACR_VALUES,
+  AMR_FEDERATED,
+  DEFAULT_POLICY,
+  DEFAULT_POLICY_DOCUMENT,
+  FACTORS,
+  LEVEL_EQUIVALENTS,
+  LEVELS,
+  acrFor,
+  atLeast,
+  canReach,
+  highest,
+  levelOfAcr,
+  lowest,
+  parseAssurancePolicy,
+  rank,
+  sessionAssurance,
+  sessionAuthenticationLevel,
+  type AssurancePolicy,
+  type AssurancePolicyDocument,
+  type CombinationRule,
+  type Factor,
+  type FactorRule,
+  type FactorUse,
+  type Level,
+  type LevelEquivalent,
+  type PolicyIssue,
+  type Reach,
+  type ReachInput,
+  type SessionAssurance,
+  type SessionInput,
+  type SourceOffer,
+  type StepUpOption,
+} from './policy.js';

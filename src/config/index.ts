@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 
+import { DEFAULT_POLICY, parseAssurancePolicy, type AssurancePolicy } from '../assurance/index.js';
 import { ConfigError } from '../errors/index.js';
 
 export const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
@@ -96,6 +97,7 @@ const schema = z
     NIXA_PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
     NIXA_SHUTDOWN_GRACE_SECONDS: seconds(10),
     NIXA_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(15),
+    NIXA_ASSURANCE_POLICY_FILE: z.string().min(1).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.NIXA_ENV === 'production') {
@@ -159,6 +161,8 @@ export interface Config {
   sourceHealthSeconds: number;
   shutdownGraceSeconds: number;
   clockToleranceSeconds: number;
+  /** What sessions are worth: factors, their amr values and levels, combinations (built in, or NIXA_ASSURANCE_POLICY_FILE). */
+  assurance: AssurancePolicy;
 }
 
 /** Variables nixa reads, for documentation checks and `nixa config`. */
@@ -188,6 +192,29 @@ function readConfigFile(path: string): Record<string, string> {
     out[k] = Array.isArray(v) ? v.join(',') : String(v);
   }
   return out;
+}
+
+/** The assurance policy file, validated whole; the error names the field inside it. */
+function readAssurancePolicy(path: string): AssurancePolicy {
+  const variable = 'NIXA_ASSURANCE_POLICY_FILE';
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(variable, `a readable JSON file (${(err as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(variable, 'a JSON assurance policy (the file is not valid JSON)');
+  }
+  const result = parseAssurancePolicy(parsed);
+  if (!result.ok) {
+    const [first, ...others] = result.issues.map((i) => `${i.field}: ${i.message}`);
+    throw new ConfigError(variable, `is not a valid assurance policy (${path}): ${first}`, others);
+  }
+  return result.policy;
 }
 
 /**
@@ -262,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sourceHealthSeconds: c.NIXA_SOURCE_HEALTH_SECONDS,
     shutdownGraceSeconds: c.NIXA_SHUTDOWN_GRACE_SECONDS,
     clockToleranceSeconds: c.NIXA_CLOCK_TOLERANCE_SECONDS,
+    assurance: c.NIXA_ASSURANCE_POLICY_FILE ? readAssurancePolicy(resolve(cwd, c.NIXA_ASSURANCE_POLICY_FILE)) : DEFAULT_POLICY,
   };
 }
 
