@@ -1,0 +1,23 @@
+// nixa/verify: what a public service needs to check nixa tokens. Published with
+// nixa and kept light on purpose: it imports jose and nothing else from nixa or npm.
+//
+//   const verifier = createVerifier({ issuer: 'https://id.example.gov.vn', audience: 'my-client-id', minimumAcr: 'substantial' });
+//   const result = await verifier.verifyIdToken(idToken);
+//   if (!result.ok) res.setHeader('WWW-Authenticate', verifier.challenge(result));
+export { createVerifier } from './verifier.js';
+export { requireLevel, type GuardOutcome } from './require-level.js';
+export { bearerChallenge } from './challenge.js';
+export { NixaUnavailableError } from './errors.js';
+export type {
+  InsufficientUserAuthentication,
+  InvalidToken,
+  LevelOrAcr,
+  NixaClaims,
+  Requirements,
+  Verifier,
+  VerifierOptions,
+  VerifyFailure,
+  VerifyResult,
+  VerifySuccess,
+} from './types.js';
+export { LEVELS, acrFor, levelOfAcr, type Level } from './levels.js';

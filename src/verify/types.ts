@@ -1,0 +1,108 @@
+// The shapes a service sees: the options it gives, the claims and results it gets back.
+import type { JWTPayload } from 'jose';
+
+import type { Level } from './levels.js';
+
+/** A nixa assurance level, by name (`'high'`) or by its acr value (`'urn:nixa:loa:high'`). */
+export type LevelOrAcr = Level | `urn:nixa:loa:${Level}`;
+
+export interface VerifierOptions {
+  /** nixa's issuer identifier, exactly as in its discovery document, e.g. `https://id.example.gov.vn`. */
+  issuer: string;
+  /**
+   * What the token must be meant for: the service's client_id for ID tokens, its
+   * resource identifier for JWT access tokens. Several values: any one will do.
+   */
+  audience: string | string[];
+  /** The level a token must reach unless a call asks otherwise. Default: low (any nixa level). */
+  minimumAcr?: LevelOrAcr;
+  /** When set, the citizen must have authenticated (`auth_time`) at most this many seconds ago. */
+  maxAge?: number;
+  /** Leeway for exp, nbf, iat and auth_time, for clocks that disagree. Default 15 s, as nixa's. */
+  clockToleranceSeconds?: number;
+  /**
+   * How long the fetched JWKS is used before it is fetched again. This bounds how
+   * long a key revoked at nixa still verifies here. Default 300 s.
+   */
+  jwksCacheSeconds?: number;
+  /**
+   * A token naming a key not in the cached JWKS makes the verifier fetch the JWKS
+   * again, at most once per this many seconds (so forged kids cannot make it hammer
+   * nixa). Default 30 s, never more than jwksCacheSeconds.
+   */
+  jwksCooldownSeconds?: number;
+  /** How long to wait for nixa's discovery document or JWKS. Default 5000 ms. */
+  timeoutMs?: number;
+  /** A fetch to use instead of the global one (an outbound proxy, extra logging). */
+  fetch?: typeof fetch;
+}
+
+/** Per-call requirements; each replaces the verifier's own for this call. */
+export interface Requirements {
+  minimumAcr?: LevelOrAcr;
+  maxAge?: number;
+}
+
+/** The claims of a verified nixa token. Anything else nixa sent is there too. */
+export interface NixaClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  exp: number;
+  iat: number;
+  /** The assurance level reached, as an acr value (`urn:nixa:loa:…`). */
+  acr?: string;
+  /** How the citizen authenticated (RFC 8176 values, plus `fed` for a federated login). */
+  amr?: string[];
+  /** When the citizen last actively authenticated (seconds since the epoch). */
+  auth_time?: number;
+  /** JWT access tokens (RFC 9068): the service the token was issued to. */
+  client_id?: string;
+  scope?: string;
+}
+
+export interface VerifySuccess {
+  ok: true;
+  claims: NixaClaims;
+  acr: string;
+  level: Level;
+}
+
+/** RFC 6750: the token itself cannot be trusted (malformed, badly signed, expired, not for us). */
+export interface InvalidToken {
+  ok: false;
+  error: 'invalid_token';
+  description: string;
+}
+
+/**
+ * RFC 9470: the token is good, but the authentication behind it is below the
+ * level asked for, or older than max_age. The claims are there so that the service
+ * can tell who to send back to nixa.
+ */
+export interface InsufficientUserAuthentication {
+  ok: false;
+  error: 'insufficient_user_authentication';
+  description: string;
+  claims: NixaClaims;
+  /** The token's acr, when it states one. */
+  acr?: string;
+  /** The token's level, when its acr is a nixa level. */
+  level?: Level;
+  /** The acr values that would do (for the challenge's acr_values). */
+  acrValues: string[];
+  /** The max_age asked for, when one was. */
+  maxAge?: number;
+}
+
+export type VerifyFailure = InvalidToken | InsufficientUserAuthentication;
+export type VerifyResult = VerifySuccess | VerifyFailure;
+
+export interface Verifier {
+  readonly issuer: string;
+  /** Checks an ID token (OpenID Connect Core §3.1.3.7) against nixa's keys and the requirements. */
+  verifyIdToken(token: string, requirements?: Requirements): Promise<VerifyResult>;
+  /** Checks a JWT access token (RFC 9068, `typ: at+jwt`) against nixa's keys and the requirements. */
+  verifyAccessToken(token: string, requirements?: Requirements): Promise<VerifyResult>;
+  /** The WWW-Authenticate value for a refused token. */
+  challenge(result: VerifyFailure): string;
+}
