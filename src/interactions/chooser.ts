@@ -2,24 +2,26 @@
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 
-import { atLeast, levelOfAcr, lowest, type Level } from '../assurance/index.js';
+import { atLeast, type Level } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
 import { escapeHtml, renderFragment, renderPage } from '../pages/index.js';
-import { SOURCE_HINT_PARAM } from '../protocol/index.js';
+import { requestedLevel, SOURCE_HINT_PARAM } from '../protocol/index.js';
 import { availability, maxReachableLevel, type Source } from '../sources/index.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
-/** The lowest level the service accepts: the least of its acceptable acr values (nixa's only). */
+/** The level this sign-in asks for (acr_values, an essential acr claim). */
 export function requiredLevel(params: Record<string, unknown>): Level | undefined {
-  const asked = String(params.acr_values ?? '')
-    .split(' ')
-    .map(levelOfAcr)
-    .filter((l): l is Level => l !== undefined);
-  return asked.length ? lowest(...asked) : undefined;
+  let claims: Parameters<typeof requestedLevel>[1];
+  try {
+    claims = params.claims ? JSON.parse(String(params.claims)) : undefined;
+  } catch {
+    claims = undefined; // oidc-provider already refused a malformed claims parameter
+  }
+  return requestedLevel(params, claims);
 }
 
 const LEVEL_NAMES: Record<Level, { vi: string; en: string }> = {
@@ -62,8 +64,20 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     ctx.redirect((await deps.upstream.begin(deps.db, hinted, details.uid, deps.config.ttl.Interaction, reauthenticate(details.params))).href);
     return;
   }
-  const client = await p.Client.find(String(details.params.client_id));
   const min = requiredLevel(details.params);
+  if (offered.length === 0 && min) {
+    // Nothing nixa has can reach the level: say so to the service (OIDC Core §3.1.2.6).
+    await p.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { error: 'unmet_authentication_requirements', error_description: `no identity source can reach assurance level ${min}` },
+      { mergeWithLastSubmission: false },
+    );
+    return;
+  }
+  const client = await p.Client.find(String(details.params.client_id));
+  // Signed in already, but below what this service asks: a step up through a stronger source.
+  const stepUp = Boolean(details.session?.accountId) && !notice && min !== undefined;
   const csrf = csrfToken(deps.keyring.snapshot.cookieKeys, details.uid);
   const none = offered.length === 0;
   const noneAvailable = !none && offered.every((s) => availability(s) !== 'available');
@@ -77,8 +91,10 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     levelEn: min ? ` Assurance level asked: ${LEVEL_NAMES[min].en}.` : '',
     notice: notice
       ? `<div class="notice" role="alert"><p>${escapeHtml(notice.vi)}</p><p lang="en">${escapeHtml(notice.en)}</p></div>`
-      : none
-        ? `<div class="notice" role="alert"><p>Không có nguồn định danh nào đáp ứng mức độ đảm bảo dịch vụ yêu cầu.</p><p lang="en">No identity source can reach the assurance level this service asks for.</p></div>`
+      : stepUp
+        ? `<div class="notice" role="status"><p>Dịch vụ này cần mức độ đảm bảo «${LEVEL_NAMES[min!].vi}», cao hơn lần đăng nhập hiện tại của bạn. Hãy xác thực thêm với một nguồn định danh dưới đây.</p><p lang="en">This service needs assurance level “${LEVEL_NAMES[min!].en}”, above your current sign-in. Confirm who you are with one of the sources below.</p></div>`
+        : none
+        ? `<div class="notice" role="alert"><p>Chưa có nguồn định danh nào được cấu hình.</p><p lang="en">No identity source is configured yet.</p></div>`
         : noneAvailable
           ? `<div class="notice" role="alert"><p>Hiện không có nguồn định danh nào sử dụng được. Hãy thử lại sau ít phút.</p><p lang="en">No identity source can be used right now. Please try again in a few minutes.</p></div>`
           : '',

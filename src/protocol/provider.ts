@@ -1,12 +1,12 @@
 // oidc-provider configured for nixa. Everything protocol-level lives here:
 // PKCE everywhere, exact redirect URIs, the client authentication methods and
 // algorithms nixa allows, TTLs, and the pages the provider renders itself.
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { createHmac } from 'node:crypto';
 
 import { findAccount, type AccountsContext } from '../accounts/index.js';
-import { ACR_VALUES } from '../assurance/index.js';
+import { ACR_VALUES, atLeast, levelOfAcr } from '../assurance/index.js';
 import { SCOPE_CLAIMS } from '../consent/index.js';
 import { clientStore, verifySecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
@@ -16,6 +16,31 @@ import { renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { PostgresAdapter } from './adapter.js';
 import { describeError } from './errors.js';
+import { requestedLevel } from './requested-level.js';
+
+/**
+ * oidc-provider's prompts, with nixa's assurance check: a session below the level
+ * the service asks for must log in again (step up) — at a source that can vouch
+ * higher — instead of being handed a token at a lower level. It replaces
+ * oidc-provider's exact-match acr checks, since nixa's levels are ordered.
+ */
+function interactionPolicyWithAssurance() {
+  const policy = interactionPolicy.base();
+  const login = policy.get('login')!;
+  login.checks.remove('essential_acr');
+  login.checks.remove('essential_acrs');
+  login.checks.add(
+    new interactionPolicy.Check('assurance_too_low', 'the session is below the assurance level the service asks for', async (ctx) => {
+      const { oidc } = ctx;
+      if (!oidc.session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const needed = requestedLevel(oidc.params as Record<string, unknown>, oidc.claims as never, oidc.client?.defaultAcrValues);
+      if (!needed) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const current = oidc.acr ? levelOfAcr(oidc.acr) : undefined;
+      return current && atLeast(current, needed) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    }),
+  );
+  return policy;
+}
 
 export const ASYMMETRIC_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 
@@ -107,6 +132,7 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
       },
     },
     interactions: {
+      policy: interactionPolicyWithAssurance(),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     // oidc-provider refuses to call special-use addresses (SSRF protection). Outside

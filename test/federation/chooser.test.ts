@@ -33,7 +33,6 @@ const NAMES = {
   bank: 'Ngân hàng (mô phỏng)',
 } as const;
 const { citizen_id: CITIZEN_ID, telecom: TELECOM, bank: BANK } = SIMULATED_SOURCE_IDS;
-const NO_SOURCE_VI = 'Không có nguồn định danh nào đáp ứng mức độ đảm bảo dịch vụ yêu cầu.';
 
 interface Page {
   agent: UserAgent;
@@ -127,17 +126,25 @@ describe('which sources the chooser offers', () => {
     expect(await upstreamLogins()).toBe(before);
   });
 
-  it('says in plain words that no source can reach the level when none can', async () => {
+  it('returns unmet_authentication_requirements to the service when no source can reach the level', async () => {
     await withSource(CITIZEN_ID, { enabled: false }, { enabled: true }, async () => {
-      const page = await chooser({ acr_values: 'urn:nixa:loa:high' });
-      expect(offered(page.html)).toEqual([]);
-      expect(page.html).toContain(NO_SOURCE_VI);
-      expect(page.html).toContain('No identity source can reach the assurance level this service asks for.');
+      const agent = new UserAgent();
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: service.redirectUri,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        state: 'can-cao',
+        acr_values: 'urn:nixa:loa:high',
+      });
+      const back = new URL((await agent.follow(url, {}, service.redirectUri)).stoppedAt!);
+      expect(back.searchParams.get('error')).toBe('unmet_authentication_requirements');
+      expect(back.searchParams.get('state')).toBe('can-cao');
     });
-    // Back to normal: the citizen-ID source is offered again, without the notice.
+    // Back to normal: the citizen-ID source is offered again, without any notice.
     const again = await chooser({ acr_values: 'urn:nixa:loa:high' });
     expect(offered(again.html)).toEqual([CITIZEN_ID]);
-    expect(again.html).not.toContain(NO_SOURCE_VI);
+    expect(again.html).not.toContain('role="alert"');
   });
 });
 

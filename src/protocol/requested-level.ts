@@ -1,0 +1,23 @@
+// The assurance level a service asks for: the least of its acceptable nixa acr
+// values (acr_values, or an essential acr in the claims parameter), or its
+// registered default_acr_values. Levels are ordered, so a session at high meets a
+// request for substantial (oidc-provider's own check matches acr values exactly).
+import { levelOfAcr, lowest, type Level } from '../assurance/index.js';
+
+interface AcrClaimRequest {
+  essential?: boolean;
+  value?: string;
+  values?: string[];
+}
+
+function levelsOf(acrs: readonly unknown[]): Level[] {
+  return acrs.map((a) => (typeof a === 'string' ? levelOfAcr(a) : undefined)).filter((l): l is Level => l !== undefined);
+}
+
+export function requestedLevel(params: Record<string, unknown>, claims?: { id_token?: { acr?: AcrClaimRequest | null } }, clientDefaults?: readonly string[]): Level | undefined {
+  const essential = claims?.id_token?.acr;
+  const fromClaims = essential?.essential ? levelsOf(essential.values ?? (essential.value ? [essential.value] : [])) : [];
+  const fromParam = levelsOf(String(params.acr_values ?? '').split(' '));
+  const asked = fromClaims.length ? fromClaims : fromParam.length ? fromParam : levelsOf(clientDefaults ?? []);
+  return asked.length ? lowest(...asked) : undefined;
+}
