@@ -8,6 +8,7 @@ import type Koa from 'koa';
 import type { AccountsContext } from '../accounts/index.js';
 import { controlSocketPath, serveControlSocket } from '../cli/main.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
+import { purgeFactorState } from '../factors/index.js';
 import { purgeUpstreamLogins, purgeUpstreamSessions, Upstream, type SourceLogoutDeps } from '../federation/index.js';
 import { monitorHealth, SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
@@ -81,7 +82,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
     const purge = setInterval(() => {
-      Promise.all([purgeExpired(db, config.purge.batchSize), purgeUpstreamLogins(db), purgeUpstreamSessions(db)])
+      Promise.all([purgeExpired(db, config.purge.batchSize), purgeUpstreamLogins(db), purgeUpstreamSessions(db), purgeFactorState({ db, cipher })])
         .then((counts) => counts.some(Boolean) && logger.debug({ deleted: counts }, 'expired artifacts purged'))
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'purge failed'));
     }, config.purge.intervalSeconds * 1000);

@@ -19,6 +19,13 @@ export const AUDIT_EVENTS = {
   SIGN_IN: 'A citizen signed in through a source (level reached, service)',
   CONSENT_GIVEN: 'A citizen agreed to share attributes with a service',
   CONSENT_REFUSED: 'A citizen refused to share attributes with a service',
+  FACTOR_ENROLLED: 'A citizen added a second factor (an authenticator app after its first correct code)',
+  FACTOR_REMOVED: 'A second factor was removed from an account',
+  FACTOR_USED: 'A second factor was accepted (method; for a recovery code, how many remain)',
+  FACTOR_FAILED: 'A second-factor attempt was refused and counted against the lockout (method and reason; never the code)',
+  ACCOUNT_LOCKED: 'Security: too many failed second-factor attempts; the account, or a client address (details.scope), is locked until the stated time',
+  ACCOUNT_UNLOCKED: 'A second-factor lock was lifted: it expired, or a security officer lifted it (with a reason)',
+  RECOVERY_CODES_ISSUED: 'A new set of single-use recovery codes was issued; any earlier set no longer works',
 } as const;
 
 export type AuditEventName = keyof typeof AUDIT_EVENTS;
