@@ -29,7 +29,7 @@ export function simulatedSourceRegistration(kind: SourceKind, issuer: string, cl
     client_id: 'nixa',
     auth_method: 'client_secret_basic',
     client_secret: clientSecret,
-    timeout_ms: 3000,
+    timeout_ms: 5000,
   };
   switch (kind) {
     case 'citizen_id':

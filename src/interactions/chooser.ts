@@ -55,11 +55,31 @@ export function offeredSources(deps: JourneyDeps, params: Record<string, unknown
   return deps.sources.list().filter((s) => s.enabled && (!min || atLeast(maxReachableLevel(s), min)));
 }
 
-export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details, notice?: { vi: string; en: string }): Promise<void> {
+const notice = (role: 'status' | 'alert', vi: string, en: string) =>
+  `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
+
+/** Why the citizen sees the chooser, when it is not the plain first sign-in. */
+function chooserNotice(c: { stepUp: boolean; min: Level | undefined; none: boolean; noneAvailable: boolean }): string {
+  if (c.stepUp && c.min) {
+    const name = LEVEL_NAMES[c.min];
+    return notice(
+      'status',
+      `Dịch vụ này cần mức độ đảm bảo «${name.vi}», cao hơn lần đăng nhập hiện tại của bạn. Hãy xác thực thêm với một nguồn định danh dưới đây.`,
+      `This service needs assurance level “${name.en}”, above your current sign-in. Confirm who you are with one of the sources below.`,
+    );
+  }
+  if (c.none) return notice('alert', 'Chưa có nguồn định danh nào được cấu hình.', 'No identity source is configured yet.');
+  if (c.noneAvailable) {
+    return notice('alert', 'Hiện không có nguồn định danh nào sử dụng được. Hãy thử lại sau ít phút.', 'No identity source can be used right now. Please try again in a few minutes.');
+  }
+  return '';
+}
+
+export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {
   const p = deps.provider();
   const offered = offeredSources(deps, details.params);
   const hinted = typeof details.params[SOURCE_HINT_PARAM] === 'string' ? offered.find((s) => s.id === details.params[SOURCE_HINT_PARAM]) : undefined;
-  if (hinted && availability(hinted) === 'available' && !notice) {
+  if (hinted && availability(hinted) === 'available') {
     // The service pre-selected a source: go straight there.
     ctx.redirect((await deps.upstream.begin(deps.db, hinted, details.uid, deps.config.ttl.Interaction, reauthenticate(details.params))).href);
     return;
@@ -77,7 +97,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
   }
   const client = await p.Client.find(String(details.params.client_id));
   // Signed in already, but below what this service asks: a step up through a stronger source.
-  const stepUp = Boolean(details.session?.accountId) && !notice && min !== undefined;
+  const stepUp = Boolean(details.session?.accountId) && min !== undefined;
   const csrf = csrfToken(deps.keyring.snapshot.cookieKeys, details.uid);
   const none = offered.length === 0;
   const noneAvailable = !none && offered.every((s) => availability(s) !== 'available');
@@ -89,15 +109,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     clientName: client?.clientName ?? client?.clientId ?? '',
     levelVi: min ? ` Mức độ đảm bảo yêu cầu: ${LEVEL_NAMES[min].vi}.` : '',
     levelEn: min ? ` Assurance level asked: ${LEVEL_NAMES[min].en}.` : '',
-    notice: notice
-      ? `<div class="notice" role="alert"><p>${escapeHtml(notice.vi)}</p><p lang="en">${escapeHtml(notice.en)}</p></div>`
-      : stepUp
-        ? `<div class="notice" role="status"><p>Dịch vụ này cần mức độ đảm bảo «${LEVEL_NAMES[min!].vi}», cao hơn lần đăng nhập hiện tại của bạn. Hãy xác thực thêm với một nguồn định danh dưới đây.</p><p lang="en">This service needs assurance level “${LEVEL_NAMES[min!].en}”, above your current sign-in. Confirm who you are with one of the sources below.</p></div>`
-        : none
-        ? `<div class="notice" role="alert"><p>Chưa có nguồn định danh nào được cấu hình.</p><p lang="en">No identity source is configured yet.</p></div>`
-        : noneAvailable
-          ? `<div class="notice" role="alert"><p>Hiện không có nguồn định danh nào sử dụng được. Hãy thử lại sau ít phút.</p><p lang="en">No identity source can be used right now. Please try again in a few minutes.</p></div>`
-          : '',
+    notice: chooserNotice({ stepUp, min, none, noneAvailable }),
     sources: offered.map(sourceButton).join('\n'),
     testLogin: deps.config.testLogin ? renderFragment('test-login', { uid: details.uid, csrf }) : '',
   });

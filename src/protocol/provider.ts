@@ -33,7 +33,8 @@ function interactionPolicyWithAssurance() {
     new interactionPolicy.Check('assurance_too_low', 'the session is below the assurance level the service asks for', async (ctx) => {
       const { oidc } = ctx;
       if (!oidc.session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      const needed = requestedLevel(oidc.params as Record<string, unknown>, oidc.claims as never, oidc.client?.defaultAcrValues);
+      // A minimum level set per service by its operator comes with the admin issue.
+      const needed = requestedLevel(oidc.params as Record<string, unknown>, oidc.claims as never);
       if (!needed) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const current = oidc.acr ? levelOfAcr(oidc.acr) : undefined;
       return current && atLeast(current, needed) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;

@@ -1,6 +1,6 @@
 // The assurance level a service asks for: the least of its acceptable nixa acr
-// values (acr_values, or an essential acr in the claims parameter), or its
-// registered default_acr_values. Levels are ordered, so a session at high meets a
+// values (acr_values, or an essential acr in the claims parameter), or the given
+// client defaults. Levels are ordered, so a session at high meets a
 // request for substantial (oidc-provider's own check matches acr values exactly).
 import { levelOfAcr, lowest, type Level } from '../assurance/index.js';
 
