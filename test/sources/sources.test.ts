@@ -87,7 +87,7 @@ describe('registering an identity source', () => {
       authLevel: null,
       acrLevels: { 'urn:vn:bank:loa:substantial': 'substantial' },
       maxAuthLevel: 'substantial',
-      timeoutMs: 3000,
+      timeoutMs: 5000,
       enabled: true,
       maintenance: { on: false, message: { vi: null, en: null } },
       health: { status: 'unknown', error: null, checkedAt: null },
