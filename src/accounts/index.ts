@@ -165,6 +165,11 @@ export async function attributeNames(ctx: AccountsContext, id: string): Promise<
   return (await repo.selectAttributes(ctx.db, id)).map((a) => a.name);
 }
 
+/** The account's identity-proofing level: that of the source that vouched for its ID number. */
+export function proofingLevelOf(db: Queryable, accountId: string): Promise<Level> {
+  return repo.proofingLevel(db, accountId);
+}
+
 /** Creates the account if it does not exist (test login only; refused in production by configuration). */
 export async function ensureAccount(db: Queryable, id: string): Promise<void> {
   await db.query('INSERT INTO accounts (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [id]);

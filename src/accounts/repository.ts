@@ -64,3 +64,9 @@ export async function touchAttributes(tx: Queryable, accountId: string, names: s
   if (!names.length) return;
   await tx.query('UPDATE account_attributes SET verified_at = $3 WHERE account_id = $1 AND name = ANY($2::text[])', [accountId, names, at]);
 }
+
+/** The level of the source that vouched for the account's national ID number (low when none did). */
+export async function proofingLevel(db: Queryable, accountId: string): Promise<Level> {
+  const { rows } = await db.query<{ level: Level }>("SELECT level FROM account_attributes WHERE account_id = $1 AND name = 'national_id'", [accountId]);
+  return rows[0]?.level ?? 'low';
+}

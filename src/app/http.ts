@@ -3,6 +3,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 
+import { ACCOUNT_PATH, accountRoutes } from '../my-account/index.js';
 import type { Config } from '../config/index.js';
 import type { AccountsContext } from '../accounts/index.js';
 import { detourThroughSource, returnFromSource, SIGNED_OUT_PATH, type SourceLogoutDeps, type Upstream } from '../federation/index.js';
@@ -97,7 +98,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
 
   // Only nixa's own forms are parsed here; oidc-provider parses its endpoints' bodies itself.
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' }) as Koa.Middleware;
-  app.use((ctx, next) => (ctx.path.startsWith('/interaction/') ? parseForm(ctx, next) : next()));
+  app.use((ctx, next) => (ctx.path.startsWith('/interaction/') || ctx.path.startsWith(`${ACCOUNT_PATH}/`) ? parseForm(ctx, next) : next()));
   app.use(
     interactionRoutes({
       config,
@@ -111,6 +112,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
       provider: () => deps.host().provider,
     }),
   );
+  // The citizen's own page (factors, authenticator-app enrolment), beside the journey.
+  app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider }));
   app.use(async function signOutAtSource(ctx, next) {
     if (ctx.method === 'GET' && ctx.path === SIGNED_OUT_PATH) {
       const continueTo = await returnFromSource(deps.sourceLogout, ctx);

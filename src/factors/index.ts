@@ -6,6 +6,7 @@
 //   recovery codes    issueRecoveryCodes (shown once)
 //   step-up with code checkAllowed (to show a wait) → verifyCode (counts, locks, audits)
 //   other factors     withAttempt(ctx, attempt, verify) puts any check under the same lockout
+import type { Level } from '../assurance/index.js';
 import type { FactorsContext } from './context.js';
 import { withAttempt, type Attempt, type AttemptResult } from './lockout.js';
 import { normalizeRecoveryCode, useRecoveryCodeIn } from './recovery-codes.js';
@@ -83,4 +84,12 @@ export async function listFactors(ctx: FactorsContext, accountId: string): Promi
     totp: totp ? { factorId: totp.id, label: totp.label, enrolledAt: totp.confirmedAt!, lastUsedAt: totp.lastUsedAt } : null,
     recoveryCodesLeft: left,
   };
+}
+
+/**
+ * The level of the session that enrolled the account's confirmed app (the policy's
+ * FactorUse.enrolledAt: the app never vouches above it); undefined without an app.
+ */
+export async function totpEnrolledLevel(ctx: FactorsContext, accountId: string): Promise<Level | undefined> {
+  return (await repo.selectConfirmedTotp(ctx.db, accountId))?.enrolledLevel;
 }

@@ -1,6 +1,7 @@
 // SQL for second factors: authenticator apps, recovery codes, and the failed-attempt
 // counters. Every write that must happen once (a time step accepted, a recovery code
 // used) is a conditional UPDATE, so two instances racing cannot both succeed.
+import type { Level } from '../assurance/index.js';
 import type { Queryable } from '../storage/index.js';
 import { NO_ATTEMPTS, type AttemptScope, type AttemptState } from './attempts.js';
 
@@ -23,6 +24,8 @@ export interface TotpRow {
   confirmedAt: Date | null;
   lastTimeStep: number | null;
   lastUsedAt: Date | null;
+  /** The session level at enrolment: the app never vouches above it. */
+  enrolledLevel: Level;
 }
 
 interface TotpRecord {
@@ -35,9 +38,10 @@ interface TotpRecord {
   confirmed_at: Stamp;
   last_time_step: number | string | null;
   last_used_at: Stamp;
+  enrolled_level: Level;
 }
 
-const TOTP_COLUMNS = 'id, account_id, label, secret_enc, created_at, pending_expires_at, confirmed_at, last_time_step, last_used_at';
+const TOTP_COLUMNS = 'id, account_id, label, secret_enc, created_at, pending_expires_at, confirmed_at, last_time_step, last_used_at, enrolled_level';
 
 const totpRow = (r: TotpRecord): TotpRow => ({
   id: r.id,
@@ -49,6 +53,7 @@ const totpRow = (r: TotpRecord): TotpRow => ({
   confirmedAt: toDate(r.confirmed_at),
   lastTimeStep: r.last_time_step === null ? null : Number(r.last_time_step),
   lastUsedAt: toDate(r.last_used_at),
+  enrolledLevel: r.enrolled_level,
 });
 
 export async function selectConfirmedTotp(db: Queryable, accountId: string): Promise<TotpRow | undefined> {
@@ -70,15 +75,16 @@ export async function selectPendingTotp(db: Queryable, accountId: string, factor
 /** Stores a pending enrolment, replacing any other one of the account (one at a time, whatever the race). */
 export async function upsertPendingTotp(
   tx: Queryable,
-  p: { id: string; accountId: string; label: string; secretEnc: Buffer; createdAt: Date; pendingExpiresAt: Date },
+  p: { id: string; accountId: string; label: string; secretEnc: Buffer; createdAt: Date; pendingExpiresAt: Date; enrolledLevel: Level },
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO totp_factors (id, account_id, label, secret_enc, created_at, pending_expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6)
+    `INSERT INTO totp_factors (id, account_id, label, secret_enc, created_at, pending_expires_at, enrolled_level)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (account_id) WHERE confirmed_at IS NULL DO UPDATE SET
        id = EXCLUDED.id, label = EXCLUDED.label, secret_enc = EXCLUDED.secret_enc,
-       created_at = EXCLUDED.created_at, pending_expires_at = EXCLUDED.pending_expires_at`,
-    [p.id, p.accountId, p.label, p.secretEnc, p.createdAt, p.pendingExpiresAt],
+       created_at = EXCLUDED.created_at, pending_expires_at = EXCLUDED.pending_expires_at,
+       enrolled_level = EXCLUDED.enrolled_level`,
+    [p.id, p.accountId, p.label, p.secretEnc, p.createdAt, p.pendingExpiresAt, p.enrolledLevel],
   );
 }
 

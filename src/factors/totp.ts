@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 
 import { generateSecret, generateURI, verify } from 'otplib';
 
+import type { Level } from '../assurance/index.js';
 import { appendAudit } from '../audit/index.js';
 import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
 import type { Cipher } from '../keys/index.js';
@@ -92,7 +93,14 @@ export interface TotpEnrolment {
  * pending enrolment (replacing any earlier pending one). Nothing is granted until
  * confirmTotpEnrolment, which is where the audit trail records the new factor.
  */
-export async function startTotpEnrolment(ctx: FactorsContext, accountId: string, label: string, now = new Date()): Promise<TotpEnrolment> {
+export async function startTotpEnrolment(
+  ctx: FactorsContext,
+  accountId: string,
+  label: string,
+  now = new Date(),
+  /** The level of the session enrolling the app; the app never vouches above it. */
+  enrolledLevel: Level = 'low',
+): Promise<TotpEnrolment> {
   const shown = checkTotpLabel(label);
   const secret = generateSecret({ length: 20 }); // 160 bits, as RFC 4226 recommends
   const factorId = randomUUID();
@@ -109,6 +117,7 @@ export async function startTotpEnrolment(ctx: FactorsContext, accountId: string,
       secretEnc: ctx.cipher.encrypt(secret, sealedFor(accountId, factorId)),
       createdAt: now,
       pendingExpiresAt: expiresAt,
+      enrolledLevel,
     });
   });
   const otpauthUri = generateURI({

@@ -8,6 +8,7 @@ import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
 import { escapeHtml, renderFragment, renderPage } from '../pages/index.js';
 import { requestedLevel, SOURCE_HINT_PARAM } from '../protocol/index.js';
 import { availability, maxReachableLevel, type Source } from '../sources/index.js';
+import { codeForm, codeOffer } from './code.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
 
@@ -59,9 +60,16 @@ const notice = (role: 'status' | 'alert', vi: string, en: string) =>
   `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
 
 /** Why the citizen sees the chooser, when it is not the plain first sign-in. */
-function chooserNotice(c: { stepUp: boolean; min: Level | undefined; none: boolean; noneAvailable: boolean }): string {
+function chooserNotice(c: { stepUp: boolean; min: Level | undefined; none: boolean; noneAvailable: boolean; code: boolean }): string {
   if (c.stepUp && c.min) {
     const name = LEVEL_NAMES[c.min];
+    if (c.code) {
+      return notice(
+        'status',
+        `Dịch vụ này cần mức độ đảm bảo «${name.vi}», cao hơn lần đăng nhập hiện tại của bạn. Hãy nhập mã từ ứng dụng xác thực, hoặc xác thực thêm với một nguồn định danh dưới đây.`,
+        `This service needs assurance level “${name.en}”, above your current sign-in. Enter the code from your authenticator app, or confirm who you are with one of the sources below.`,
+      );
+    }
     return notice(
       'status',
       `Dịch vụ này cần mức độ đảm bảo «${name.vi}», cao hơn lần đăng nhập hiện tại của bạn. Hãy xác thực thêm với một nguồn định danh dưới đây.`,
@@ -75,7 +83,8 @@ function chooserNotice(c: { stepUp: boolean; min: Level | undefined; none: boole
   return '';
 }
 
-export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {
+/** `codeError`: what went wrong with the code just typed (the chooser is shown again with it). */
+export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details, codeError?: string): Promise<void> {
   const p = deps.provider();
   const offered = offeredSources(deps, details.params);
   const hinted = typeof details.params[SOURCE_HINT_PARAM] === 'string' ? offered.find((s) => s.id === details.params[SOURCE_HINT_PARAM]) : undefined;
@@ -85,7 +94,10 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     return;
   }
   const min = requiredLevel(details.params);
-  if (offered.length === 0 && min) {
+  // Signed in already, but below what this service asks: a step up with a code, or through a stronger source.
+  const stepUp = Boolean(details.session?.accountId) && min !== undefined;
+  const code = stepUp ? await codeOffer(deps, details, min) : undefined;
+  if (offered.length === 0 && min && !code) {
     // Nothing nixa has can reach the level: say so to the service (OIDC Core §3.1.2.6).
     await p.interactionFinished(
       ctx.req,
@@ -96,8 +108,6 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     return;
   }
   const client = await p.Client.find(String(details.params.client_id));
-  // Signed in already, but below what this service asks: a step up through a stronger source.
-  const stepUp = Boolean(details.session?.accountId) && min !== undefined;
   const csrf = csrfToken(deps.keyring.snapshot.cookieKeys, details.uid);
   const none = offered.length === 0;
   const noneAvailable = !none && offered.every((s) => availability(s) !== 'available');
@@ -109,7 +119,10 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     clientName: client?.clientName ?? client?.clientId ?? '',
     levelVi: min ? ` Mức độ đảm bảo yêu cầu: ${LEVEL_NAMES[min].vi}.` : '',
     levelEn: min ? ` Assurance level asked: ${LEVEL_NAMES[min].en}.` : '',
-    notice: chooserNotice({ stepUp, min, none, noneAvailable }),
+    // The code form goes above the sources: it is the quicker way up.
+    notice:
+      chooserNotice({ stepUp, min, none: none && !code, noneAvailable: noneAvailable && !code, code: Boolean(code) }) +
+      (code ? await codeForm(deps, ctx, details, code, codeError) : ''),
     sources: offered.map(sourceButton).join('\n'),
     testLogin: deps.config.testLogin ? renderFragment('test-login', { uid: details.uid, csrf }) : '',
   });

@@ -8,6 +8,7 @@
 //   5 consent             GET  /interaction/:uid   (prompt consent) consent.ts
 //                         POST /interaction/:uid/consent           consent.ts
 //   6 back to the service oidc-provider resumes at /auth/:uid
+//   1b step up with a code POST /interaction/:uid/code             code.ts (form shown by the chooser)
 //   cancel                POST /interaction/:uid/abort            chooser.ts
 //   test login (dev)      POST /interaction/:uid/login            test-login.ts
 //
@@ -19,6 +20,7 @@ import { InvalidInputError } from '../errors/index.js';
 import { FederationError } from '../federation/index.js';
 import { CALLBACK_PATH, completeUpstream, hopToInteraction, renderFailure } from './callback.js';
 import { abort, chooseSource, showChooser } from './chooser.js';
+import { submitCode } from './code.js';
 import { decideConsent, showConsent } from './consent.js';
 import type { JourneyDeps } from './journey.js';
 import { testLogin } from './test-login.js';
@@ -27,7 +29,7 @@ export { CALLBACK_PATH } from './callback.js';
 export { TEST_ACR } from './test-login.js';
 export type { JourneyDeps } from './journey.js';
 
-const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login))?$/;
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login|code))?$/;
 
 export function interactionRoutes(deps: JourneyDeps) {
   return async function journey(ctx: Context, next: Next): Promise<void> {
@@ -60,6 +62,9 @@ export function interactionRoutes(deps: JourneyDeps) {
           return await completeUpstream(deps, ctx, details);
         case 'POST consent':
           return await decideConsent(deps, ctx, details, body);
+        case 'POST code':
+          if (details.prompt.name === 'login') return await submitCode(deps, ctx, details, body);
+          break;
         case 'POST abort':
           return await abort(deps, ctx, details, body);
         case 'POST login':

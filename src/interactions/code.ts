@@ -1,0 +1,135 @@
+// Step-up with a one-time code: a citizen signed in below the level a service asks
+// types a code from their authenticator app (or a recovery code) on the chooser
+// page, instead of signing in again through a stronger source. The assurance
+// policy (config.assurance) decides whether a code can reach the level: an app is
+// worth no more than the session that enrolled it, and the session can rise no
+// higher than the level at which the account's identity was proven.
+//
+//   POST /interaction/:uid/code   method=totp|recovery-code, code → same account, acr/amr raised
+import type { Context } from 'koa';
+
+import { proofingLevelOf } from '../accounts/index.js';
+import { canReach, levelOfAcr, sessionAssurance, type Factor, type Level } from '../assurance/index.js';
+import { InvalidInputError } from '../errors/index.js';
+import { checkAllowed, listFactors, totpEnrolledLevel, verifyCode, waitInWords, type CodeMethod, type FactorsContext } from '../factors/index.js';
+import { escapeHtml, renderFragment } from '../pages/index.js';
+import { requiredLevel, showChooser } from './chooser.js';
+import { rememberedGrant } from './consent.js';
+import { checkCsrf, csrfToken } from './csrf.js';
+import type { JourneyDeps } from './journey.js';
+
+type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
+
+const FACTOR_OF: Record<CodeMethod, Factor> = { totp: 'totp', 'recovery-code': 'recovery_code' };
+
+export const factorsContext = (deps: JourneyDeps): FactorsContext => ({ db: deps.db, cipher: deps.accounts.cipher });
+
+/** What a code can do for this sign-in: which methods reach the level asked, and the session they would raise. */
+export interface CodeOffer {
+  accountId: string;
+  methods: CodeMethod[];
+  proofingLevel: Level;
+  sessionLevel: Level;
+  sessionAmr: string[];
+  /** The level of the session that enrolled the app (recovery codes are issued with it). */
+  enrolledLevel: Level;
+}
+
+/**
+ * The codes to offer a signed-in citizen asked for `min`: none without a confirmed
+ * app, and only the methods the policy says can reach `min` from this session.
+ */
+export async function codeOffer(deps: JourneyDeps, details: Details, min: Level | undefined): Promise<CodeOffer | undefined> {
+  const accountId = details.session?.accountId;
+  if (!accountId || !min) return undefined;
+  const fctx = factorsContext(deps);
+  const enrolledLevel = await totpEnrolledLevel(fctx, accountId);
+  if (!enrolledLevel) return undefined;
+  const proofingLevel = await proofingLevelOf(deps.db, accountId);
+  const sessionLevel = levelOfAcr(String(details.session?.acr ?? '')) ?? 'low';
+  const reaches = (factor: Factor) => {
+    const r = canReach(min, { proofingLevel, sourceAuthLevel: sessionLevel, factors: [], availableFactors: [{ factor, enrolledAt: enrolledLevel }] }, deps.config.assurance);
+    return !r.met && r.options.some((o) => o.sources.length === 0 && o.factors.length > 0);
+  };
+  const methods: CodeMethod[] = [];
+  if (reaches('totp')) methods.push('totp');
+  if (methods.length && reaches('recovery_code') && (await listFactors(fctx, accountId)).recoveryCodesLeft > 0) methods.push('recovery-code');
+  if (!methods.length) return undefined;
+  const amr = details.session?.amr;
+  return { accountId, methods, proofingLevel, sessionLevel, sessionAmr: Array.isArray(amr) ? amr.map(String) : [], enrolledLevel };
+}
+
+const notice = (role: 'status' | 'alert', vi: string, en: string) =>
+  `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
+
+export function waitNotice(seconds: number): string {
+  const w = waitInWords(seconds);
+  return notice(
+    'alert',
+    `Đã nhập sai mã quá nhiều lần. Hãy đợi ${w.vi} rồi thử lại, hoặc xác thực với một nguồn định danh dưới đây.`,
+    `Too many wrong codes. Please wait ${w.en} and try again, or confirm who you are with a source below.`,
+  );
+}
+
+/** The code form shown above the sources (the error of the last attempt, or a wait still due, inside it). */
+export async function codeForm(deps: JourneyDeps, ctx: Context, details: Details, offer: CodeOffer, error?: string): Promise<string> {
+  let codeNotice = error ?? '';
+  if (!error) {
+    const allowed = await checkAllowed(factorsContext(deps), offer.accountId, ctx.ip);
+    if (!allowed.allowed) codeNotice = waitNotice(allowed.retryAfterSeconds);
+  }
+  const csrf = csrfToken(deps.keyring.snapshot.cookieKeys, details.uid);
+  const recovery = offer.methods.includes('recovery-code') ? renderFragment('code-recovery', { uid: details.uid, csrf }) : '';
+  return renderFragment('code', { uid: details.uid, csrf, codeNotice, recovery });
+}
+
+const FAILURES: Record<string, { vi: string; en: string }> = {
+  malformed: { vi: 'Mã không đúng định dạng. Hãy kiểm tra và nhập lại.', en: 'That does not look like a code. Please check it and type it again.' },
+  'not-enrolled': { vi: 'Tài khoản chưa có ứng dụng xác thực.', en: 'This account has no authenticator app.' },
+  'wrong-code': { vi: 'Mã không đúng. Hãy nhập mã mới nhất mà ứng dụng đang hiển thị.', en: 'That code is not right. Enter the latest code the app shows.' },
+  reused: { vi: 'Mã này đã được dùng. Hãy đợi ứng dụng hiển thị mã mới.', en: 'That code was already used. Wait for the app to show a new one.' },
+};
+
+/** POST /interaction/:uid/code: check the code under the lockout; right → the same account at the level reached. */
+export async function submitCode(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
+  checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
+  const method = body.method === 'totp' || body.method === 'recovery-code' ? body.method : undefined;
+  if (!method) throw new InvalidInputError('method', 'must be totp or recovery-code');
+  const offer = await codeOffer(deps, details, requiredLevel(details.params));
+  // Nothing is checked or counted for a method this sign-in does not offer.
+  if (!offer?.methods.includes(method)) throw new InvalidInputError('method', 'a code is not offered for this sign-in');
+  const code = typeof body.code === 'string' ? body.code.slice(0, 64) : '';
+
+  const r = await verifyCode(factorsContext(deps), { accountId: offer.accountId, ip: ctx.ip, method, code, now: new Date() });
+  if (!r.ok) {
+    let error: string;
+    if (r.reason === 'must-wait') {
+      error = waitNotice(r.retryAfterSeconds);
+      ctx.set('Retry-After', String(Math.ceil(r.retryAfterSeconds)));
+    } else {
+      const m = FAILURES[r.reason] ?? FAILURES['wrong-code']!;
+      error = notice('alert', m.vi, m.en) + (r.retryAfterSeconds > 0 ? waitNotice(r.retryAfterSeconds) : '');
+    }
+    await showChooser(deps, ctx, details, error);
+    ctx.status = r.reason === 'must-wait' ? 429 : 400;
+    return;
+  }
+
+  const a = sessionAssurance(
+    {
+      proofingLevel: offer.proofingLevel,
+      sourceAuthLevel: offer.sessionLevel,
+      sourceAmr: offer.sessionAmr,
+      factors: [{ factor: FACTOR_OF[method], enrolledAt: offer.enrolledLevel }],
+    },
+    deps.config.assurance,
+  );
+  deps.logger.info({ method, level: a.level, client: details.params.client_id }, 'step-up with a code');
+  const grantId = await rememberedGrant(deps, details, offer.accountId);
+  await deps.provider().interactionFinished(
+    ctx.req,
+    ctx.res,
+    { login: { accountId: offer.accountId, acr: a.acr, amr: a.amr, remember: true }, ...(grantId ? { consent: { grantId } } : {}) },
+    { mergeWithLastSubmission: false },
+  );
+}
