@@ -5,7 +5,7 @@ import type { JWK } from 'jose';
 
 import { type Config, signedArtifactMaxLifetime } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Database } from '../storage/index.js';
+import { every, serialised, watch, type Database } from '../storage/index.js';
 import type { Cipher } from './cipher.js';
 import { isPublished, type KeyPolicy, planMaintenance } from './lifecycle.js';
 import { changeKeys, KEYS_CHANNEL, keysStamp, listKeys, type StoredKey } from './repository.js';
@@ -42,10 +42,7 @@ export class KeyRing {
   #snapshot: KeySnapshot | undefined;
   #stamp = '';
   #listeners = new Set<(s: KeySnapshot) => void>();
-  #timers: NodeJS.Timeout[] = [];
-  #unlisten: (() => Promise<void>) | undefined;
-  #refreshing: Promise<void> | undefined;
-  #queued: Promise<void> | undefined;
+  #stops: (() => unknown)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -72,27 +69,8 @@ export class KeyRing {
     await this.refresh();
   }
 
-  /**
-   * Reloads keys if anything changed since the last load. A call made while a
-   * reload is in flight cannot share it (that reload may have read the database
-   * before the change being announced), so it queues one more reload after it;
-   * all calls made meanwhile share that second one.
-   */
-  refresh(): Promise<void> {
-    if (!this.#refreshing) {
-      this.#refreshing = this.#reload().finally(() => {
-        this.#refreshing = undefined;
-      });
-      return this.#refreshing;
-    }
-    this.#queued ??= this.#refreshing
-      .catch(() => {})
-      .then(() => {
-        this.#queued = undefined;
-        return this.refresh();
-      });
-    return this.#queued;
-  }
+  /** Reloads keys if anything changed since the last load; calls never overlap (see serialised). */
+  readonly refresh: () => Promise<void> = serialised(() => this.#reload());
 
   async #reload(): Promise<void> {
     const stamp = await keysStamp(this.db);
@@ -143,23 +121,12 @@ export class KeyRing {
   /** Loads keys, subscribes to changes and starts the refresh and maintenance timers. */
   async start(): Promise<void> {
     await this.maintain();
-    this.#unlisten = await this.db.listen(KEYS_CHANNEL, () => {
-      this.refresh().catch((err) => this.logger.error({ err: { message: (err as Error).message } }, 'key reload failed'));
-    });
-    const every = (seconds: number, fn: () => Promise<void>, what: string) => {
-      const t = setInterval(() => {
-        fn().catch((err) => this.logger.error({ err: { message: (err as Error).message } }, `${what} failed`));
-      }, seconds * 1000);
-      t.unref();
-      this.#timers.push(t);
-    };
-    every(this.config.keys.refreshSeconds, () => this.refresh(), 'key reload');
-    every(Math.max(60, this.config.keys.refreshSeconds), () => this.maintain(), 'key maintenance');
+    this.#stops.push(await watch(this.db, KEYS_CHANNEL, this.config.keys.refreshSeconds, this.refresh, this.logger, 'key reload'));
+    this.#stops.push(every(Math.max(60, this.config.keys.refreshSeconds), () => this.maintain(), this.logger, 'key maintenance'));
   }
 
   async stop(): Promise<void> {
-    for (const t of this.#timers) clearInterval(t);
-    this.#timers = [];
-    await this.#unlisten?.();
+    const stops = this.#stops.splice(0);
+    await Promise.all(stops.map((stop) => stop()));
   }
 }

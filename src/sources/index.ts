@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
 import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import type { Database, Queryable } from '../storage/index.js';
+import { serialised, watch, type Database, type Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
 import { parseSourceInput, parseSourceUpdate, type AttributeName, type SourceInput, type SourceKind } from './schema.js';
 
@@ -210,8 +210,7 @@ export async function updateSource(
 export class SourceRegistry {
   #sources: Source[] = [];
   #stamp = '';
-  #timers: NodeJS.Timeout[] = [];
-  #unlisten: (() => Promise<void>) | undefined;
+  #stop: (() => Promise<void>) | undefined;
   #listeners = new Set<(changed: Source[]) => void>();
 
   constructor(
@@ -234,7 +233,10 @@ export class SourceRegistry {
     return () => this.#listeners.delete(fn);
   }
 
-  async refresh(): Promise<void> {
+  /** Reloads if anything changed; calls never overlap, so an older read cannot win over a newer one. */
+  readonly refresh: () => Promise<void> = serialised(() => this.#reload());
+
+  async #reload(): Promise<void> {
     const stamp = await repo.sourcesStamp(this.db);
     if (stamp === this.#stamp) return;
     this.#sources = await listSources(this.db, this.cipher);
@@ -244,11 +246,7 @@ export class SourceRegistry {
 
   async start(): Promise<void> {
     await this.refresh();
-    const reload = () => this.refresh().catch((err) => this.logger.error({ err: { message: (err as Error).message } }, 'source reload failed'));
-    this.#unlisten = await this.db.listen(repo.SOURCES_CHANNEL, () => void reload());
-    const t = setInterval(() => void reload(), this.refreshSeconds * 1000);
-    t.unref();
-    this.#timers.push(t);
+    this.#stop = await watch(this.db, repo.SOURCES_CHANNEL, this.refreshSeconds, this.refresh, this.logger, 'source reload');
   }
 
   /** Records a health check result (shared by all instances through the database). */
@@ -258,8 +256,7 @@ export class SourceRegistry {
   }
 
   async stop(): Promise<void> {
-    for (const t of this.#timers) clearInterval(t);
-    this.#timers = [];
-    await this.#unlisten?.();
+    await this.#stop?.();
+    this.#stop = undefined;
   }
 }

@@ -14,3 +14,4 @@ export function openDatabase(config: Config): Promise<Database> {
     ? openPostgres(config.database.url, config.database.poolSize)
     : openEmbedded(config.database.dataDir);
 }
+export { every, serialised, watch } from './watch.js';
