@@ -6,24 +6,13 @@ import { atLeast, type Level } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
 import { escapeHtml, renderFragment, renderPage } from '../pages/index.js';
-import { requestedLevel, SOURCE_HINT_PARAM } from '../protocol/index.js';
+import { requestedLevelOf, SOURCE_HINT_PARAM } from '../protocol/index.js';
 import { availability, maxReachableLevel, type Source } from '../sources/index.js';
 import { codeForm, codeOffer } from './code.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
-
-/** The level this sign-in asks for (acr_values, an essential acr claim). */
-export function requiredLevel(params: Record<string, unknown>): Level | undefined {
-  let claims: Parameters<typeof requestedLevel>[1];
-  try {
-    claims = params.claims ? JSON.parse(String(params.claims)) : undefined;
-  } catch {
-    claims = undefined; // oidc-provider already refused a malformed claims parameter
-  }
-  return requestedLevel(params, claims);
-}
 
 const LEVEL_NAMES: Record<Level, { vi: string; en: string }> = {
   low: { vi: 'thấp', en: 'low' },
@@ -52,7 +41,7 @@ function reauthenticate(params: Record<string, unknown>): boolean {
 
 /** Sources a service may be offered for this sign-in: enabled, and able to reach the level asked. */
 export function offeredSources(deps: JourneyDeps, params: Record<string, unknown>): Source[] {
-  const min = requiredLevel(params);
+  const min = requestedLevelOf(params);
   return deps.sources.list().filter((s) => s.enabled && (!min || atLeast(maxReachableLevel(s), min)));
 }
 
@@ -93,7 +82,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     ctx.redirect((await deps.upstream.begin(deps.db, hinted, details.uid, deps.config.ttl.Interaction, reauthenticate(details.params))).href);
     return;
   }
-  const min = requiredLevel(details.params);
+  const min = requestedLevelOf(details.params);
   // Signed in already, but below what this service asks: a step up with a code, or through a stronger source.
   const stepUp = Boolean(details.session?.accountId) && min !== undefined;
   const code = stepUp ? await codeOffer(deps, details, min) : undefined;

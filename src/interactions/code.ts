@@ -13,7 +13,8 @@ import { canReach, levelOfAcr, sessionAssurance, type Factor, type Level } from 
 import { InvalidInputError } from '../errors/index.js';
 import { checkAllowed, listFactors, totpEnrolledLevel, verifyCode, waitInWords, type CodeMethod, type FactorsContext } from '../factors/index.js';
 import { escapeHtml, renderFragment } from '../pages/index.js';
-import { requiredLevel, showChooser } from './chooser.js';
+import { requestedLevelOf } from '../protocol/index.js';
+import { showChooser } from './chooser.js';
 import { rememberedGrant } from './consent.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
@@ -95,7 +96,7 @@ export async function submitCode(deps: JourneyDeps, ctx: Context, details: Detai
   checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
   const method = body.method === 'totp' || body.method === 'recovery-code' ? body.method : undefined;
   if (!method) throw new InvalidInputError('method', 'must be totp or recovery-code');
-  const offer = await codeOffer(deps, details, requiredLevel(details.params));
+  const offer = await codeOffer(deps, details, requestedLevelOf(details.params));
   // Nothing is checked or counted for a method this sign-in does not offer.
   if (!offer?.methods.includes(method)) throw new InvalidInputError('method', 'a code is not offered for this sign-in');
   const code = typeof body.code === 'string' ? body.code.slice(0, 64) : '';

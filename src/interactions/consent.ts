@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import { appendAudit } from '../audit/index.js';
 import { consentDiff, grantedClaims, recordConsent, requestedClaims } from '../consent/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
+import { claimsRequest } from '../protocol/index.js';
 import { accountClaims, maskNationalId } from '../accounts/index.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
@@ -40,22 +41,12 @@ function display(claim: string, value: unknown): string {
   return escapeHtml(value);
 }
 
-type ClaimsParam = Parameters<typeof requestedClaims>[1];
-
-function claimsParameter(details: Details): ClaimsParam {
-  try {
-    return details.params.claims ? (JSON.parse(String(details.params.claims)) as ClaimsParam) : undefined;
-  } catch {
-    return undefined; // oidc-provider already refused malformed claims parameters
-  }
-}
-
 /** What this sign-in asks to share: claims of allowed, requested scopes and the claims parameter, minus sub. */
 async function requested(deps: JourneyDeps, details: Details): Promise<{ claims: string[]; clientName: string; allowedScopes?: string[] }> {
   const client = await deps.provider().Client.find(String(details.params.client_id));
   const scopes = String(details.params.scope ?? '').split(' ');
   const allowedScopes = client?.scope?.split(' ');
-  const claims = requestedClaims(scopes, claimsParameter(details), allowedScopes).filter((c) => c !== 'sub' && c !== 'phone_number_verified');
+  const claims = requestedClaims(scopes, claimsRequest(details.params), allowedScopes).filter((c) => c !== 'sub' && c !== 'phone_number_verified');
   return { claims, clientName: client?.clientName ?? client?.clientId ?? '', ...(allowedScopes ? { allowedScopes } : {}) };
 }
 
@@ -71,7 +62,7 @@ export async function rememberedGrant(deps: JourneyDeps, details: Details, accou
   const grant = new (deps.provider().Grant)({ accountId, clientId });
   const scopes = String(details.params.scope ?? '').split(' ').filter((s) => s && (!allowedScopes || allowedScopes.includes(s)));
   if (scopes.length) grant.addOIDCScope(scopes.join(' '));
-  const asked = claimsParameter(details);
+  const asked = claimsRequest(details.params);
   const named = [...Object.keys(asked?.id_token ?? {}), ...Object.keys(asked?.userinfo ?? {})];
   if (named.length) grant.addOIDCClaims(named);
   return grant.save();

@@ -21,3 +21,23 @@ export function requestedLevel(params: Record<string, unknown>, claims?: { id_to
   const asked = fromClaims.length ? fromClaims : fromParam.length ? fromParam : levelsOf(clientDefaults ?? []);
   return asked.length ? lowest(...asked) : undefined;
 }
+
+/** The OIDC `claims` request parameter of an interaction's params (oidc-provider has already refused malformed ones). */
+export interface ClaimsRequest {
+  id_token?: Record<string, unknown> & { acr?: AcrClaimRequest | null };
+  userinfo?: Record<string, unknown>;
+}
+
+export function claimsRequest(params: Record<string, unknown>): ClaimsRequest | undefined {
+  if (!params.claims) return undefined;
+  try {
+    return JSON.parse(String(params.claims)) as ClaimsRequest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The level an interaction asks for, from its params (acr_values, an essential acr claim). */
+export function requestedLevelOf(params: Record<string, unknown>): Level | undefined {
+  return requestedLevel(params, claimsRequest(params));
+}
