@@ -17,6 +17,7 @@ export async function probe(source: Pick<Source, 'discoveryUrl' | 'timeoutMs'>):
   }
 }
 
+/** Probes every enabled source, records the results, then reloads once. */
 export async function checkAll(registry: SourceRegistry, logger: Logger): Promise<void> {
   await Promise.all(
     registry
@@ -27,9 +28,10 @@ export async function checkAll(registry: SourceRegistry, logger: Logger): Promis
         if ((problem === null) !== (s.health.status === 'ok')) {
           logger[problem ? 'warn' : 'info']({ source: s.id, problem }, problem ? 'identity source failing' : 'identity source recovered');
         }
-        await registry.recordHealth(s.id, problem === null, problem);
+        await registry.recordHealth(s.id, problem === null, problem, { reload: false });
       }),
   );
+  await registry.refresh();
 }
 
 /** Runs checkAll every `seconds`; returns a function that stops it. */

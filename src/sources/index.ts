@@ -250,9 +250,9 @@ export class SourceRegistry {
   }
 
   /** Records a health check result (shared by all instances through the database). */
-  async recordHealth(id: string, ok: boolean, error: string | null): Promise<void> {
+  async recordHealth(id: string, ok: boolean, error: string | null, opts: { reload?: boolean } = {}): Promise<void> {
     await repo.recordHealth(this.db, id, ok ? 'ok' : 'failing', ok ? null : error);
-    await this.refresh();
+    if (opts.reload !== false) await this.refresh();
   }
 
   async stop(): Promise<void> {

@@ -95,11 +95,11 @@ export async function sourcesStamp(db: Queryable): Promise<string> {
 }
 
 export async function recordHealth(db: Queryable, id: string, status: 'ok' | 'failing', error: string | null): Promise<void> {
-  const res = await db.query(
-    `UPDATE identity_sources SET health_status = $2, health_error = $3, health_checked_at = now()
-     WHERE id = $1 AND (health_status IS DISTINCT FROM $2 OR health_error IS DISTINCT FROM $3)`,
-    [id, status, error],
+  // One statement: stamp the check, and notify the other instances only when the result changed.
+  await db.query(
+    `WITH old AS (SELECT health_status, health_error FROM identity_sources WHERE id = $1 FOR UPDATE),
+          upd AS (UPDATE identity_sources SET health_status = $2, health_error = $3, health_checked_at = now() WHERE id = $1)
+     SELECT pg_notify($4, $1) FROM old WHERE old.health_status IS DISTINCT FROM $2 OR old.health_error IS DISTINCT FROM $3`,
+    [id, status, error, SOURCES_CHANNEL],
   );
-  await db.query(`UPDATE identity_sources SET health_checked_at = now() WHERE id = $1`, [id]);
-  if (res.rowCount === 1) await db.query(`SELECT pg_notify($1, $2)`, [SOURCES_CHANNEL, id]);
 }
