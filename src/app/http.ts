@@ -11,7 +11,7 @@ import { interactionRoutes } from '../interactions/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import { language, renderPage, STYLESHEET } from '../pages/index.js';
+import { language, renderPage, SCRIPTS, STYLESHEET } from '../pages/index.js';
 import { pendingMigrations, type Database } from '../storage/index.js';
 import { errorBoundary } from './errors.js';
 import type { ProviderHost } from './provider-host.js';
@@ -19,6 +19,9 @@ import type { ProviderHost } from './provider-host.js';
 const CSP = [
   "default-src 'none'",
   "style-src 'self'",
+  // Only the passkey pages run scripts, nixa's own files; they fetch challenges from nixa.
+  "script-src 'self'",
+  "connect-src 'self'",
   "img-src 'self' data:",
   "base-uri 'none'",
   "frame-ancestors 'none'",
@@ -91,8 +94,14 @@ export function createHttpApp(deps: HttpDeps): Koa {
         ctx.set('Cache-Control', 'public, max-age=3600');
         ctx.body = STYLESHEET();
         return;
-      default:
-        return next();
+      default: {
+        const script = SCRIPTS[ctx.path];
+        if (!script) return next();
+        ctx.type = 'text/javascript; charset=utf-8';
+        ctx.set('Cache-Control', 'public, max-age=3600');
+        ctx.body = script();
+        return;
+      }
     }
   });
 
@@ -113,7 +122,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     }),
   );
   // The citizen's own page (factors, authenticator-app enrolment), beside the journey.
-  app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider }));
+  app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys }));
   app.use(async function signOutAtSource(ctx, next) {
     if (ctx.method === 'GET' && ctx.path === SIGNED_OUT_PATH) {
       const continueTo = await returnFromSource(deps.sourceLogout, ctx);

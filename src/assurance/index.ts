@@ -18,6 +18,7 @@ export {
   lowest,
   parseAssurancePolicy,
   rank,
+  raiseSession,
   sessionAssurance,
   sessionAuthenticationLevel,
   type AssurancePolicy,
@@ -33,6 +34,7 @@ export {
   type ReachInput,
   type SessionAssurance,
   type SessionInput,
+  type SessionSoFar,
   type SourceOffer,
   type StepUpOption,
 } from './policy.js';

@@ -459,3 +459,35 @@ function* subsets(n: number, k: number, start = 0, prefix: number[] = []): Gener
   }
   for (let i = start; i < n; i++) yield* subsets(n, k, i + 1, [...prefix, i]);
 }
+
+// ── Raising a session that already stands ───────────────────────────────────
+
+/**
+ * A signed-in session as nixa knows it at step-up. The session itself keeps only
+ * its acr and amr; what its source login alone was worth is recorded beside it
+ * (and assumed low when unknown), because combination rows depend on it and the
+ * acr of a session already raised by a factor would overstate it.
+ */
+export interface SessionSoFar {
+  proofingLevel: Level;
+  /** The level the session stands at now (its acr). */
+  level: Level;
+  /** The authentication level of the session's source login alone. */
+  sourceAuthLevel: Level;
+  amr: readonly string[];
+}
+
+/**
+ * The session after one more factor: never lower than it stood, and otherwise
+ * what the source login and this factor give together (factors used earlier in
+ * the session are not known individually, so they are not combined with this one:
+ * a conservative reading). Capped by identity proofing as always.
+ */
+export function raiseSession(s: SessionSoFar, use: FactorUse, policy: AssurancePolicy): SessionAssurance {
+  const withFactor = sessionAssurance(
+    { proofingLevel: s.proofingLevel, sourceAuthLevel: s.sourceAuthLevel, sourceAmr: s.amr, factors: [use] },
+    policy,
+  );
+  const level = highest(withFactor.level, lowest(s.level, s.proofingLevel));
+  return { ...withFactor, level, acr: acrFor(level), authenticationLevel: highest(withFactor.authenticationLevel, s.level) };
+}

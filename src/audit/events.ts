@@ -25,6 +25,7 @@ export const AUDIT_EVENTS = {
   FACTOR_FAILED: 'A second-factor attempt was refused and counted against the lockout (method and reason; never the code)',
   ACCOUNT_LOCKED: 'Security: too many failed second-factor attempts; the account, or a client address (details.scope), is locked until the stated time',
   ACCOUNT_UNLOCKED: 'A second-factor lock was lifted: it expired, or a security officer lifted it (with a reason)',
+  PASSKEY_COUNTER_REGRESSION: 'Security: a passkey answered with a signature counter that did not rise (a cloned authenticator, or a replayed answer); refused',
   RECOVERY_CODES_ISSUED: 'A new set of single-use recovery codes was issued; any earlier set no longer works',
 } as const;
 

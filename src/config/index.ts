@@ -98,6 +98,8 @@ const schema = z
     NIXA_SHUTDOWN_GRACE_SECONDS: seconds(10),
     NIXA_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(15),
     NIXA_ASSURANCE_POLICY_FILE: z.string().min(1).optional(),
+    NIXA_PASSKEY_RP_ID: z.string().min(1).optional(),
+    NIXA_PASSKEY_ORIGINS: z.string().min(1).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.NIXA_ENV === 'production') {
@@ -163,6 +165,62 @@ export interface Config {
   clockToleranceSeconds: number;
   /** What sessions are worth: factors, their amr values and levels, combinations (built in, or NIXA_ASSURANCE_POLICY_FILE). */
   assurance: AssurancePolicy;
+  /**
+   * Where passkeys are valid (WebAuthn RP ID and the origins of nixa's pages);
+   * undefined when the issuer is an IP address and no RP ID is configured, since
+   * an IP address cannot be an RP ID: nixa then offers no passkeys.
+   */
+  passkeys: PasskeyConfig | undefined;
+}
+
+export interface PasskeyConfig {
+  rpId: string;
+  rpName: string;
+  origins: string[];
+}
+
+const DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const isIpAddress = (host: string) => /^[0-9.]+$/.test(host) || host.includes(':') || host.startsWith('[');
+
+/**
+ * The passkey settings from NIXA_PASSKEY_RP_ID and NIXA_PASSKEY_ORIGINS, by
+ * default the issuer's host name and origin. A browser accepts a passkey only on
+ * an origin whose host is the RP ID or under it, over https (or http on localhost).
+ */
+export function passkeyConfig(
+  issuer: string,
+  env: Config['env'],
+  rpIdInput: string | undefined,
+  originsInput: string | undefined,
+): PasskeyConfig | undefined {
+  const issuerUrl = new URL(issuer);
+  const rpId = (rpIdInput ?? issuerUrl.hostname).toLowerCase();
+  if (!rpIdInput && isIpAddress(rpId)) {
+    if (originsInput) throw new ConfigError('NIXA_PASSKEY_RP_ID', 'is required with NIXA_PASSKEY_ORIGINS when the issuer is an IP address');
+    return undefined;
+  }
+  if (isIpAddress(rpId) || !DOMAIN.test(rpId)) {
+    throw new ConfigError('NIXA_PASSKEY_RP_ID', `a domain name such as id.gov.vn, not an IP address or a URL (got "${rpIdInput}")`);
+  }
+  const origins = (originsInput ?? issuerUrl.origin).split(',').map((o) => o.trim()).filter(Boolean);
+  if (!origins.length) throw new ConfigError('NIXA_PASSKEY_ORIGINS', 'a comma-separated list of origins such as https://id.gov.vn');
+  for (const o of origins) {
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new ConfigError('NIXA_PASSKEY_ORIGINS', `"${o}" is not an origin such as https://id.gov.vn`);
+    }
+    if (u.origin !== o) throw new ConfigError('NIXA_PASSKEY_ORIGINS', `"${o}" must be an origin only: scheme, host and port, no path or slash (${u.origin})`);
+    const httpOk = u.protocol === 'http:' && u.hostname === 'localhost' && env !== 'production';
+    if (u.protocol !== 'https:' && !httpOk) {
+      throw new ConfigError('NIXA_PASSKEY_ORIGINS', `"${o}" must use https${env === 'production' ? '' : ' (http only on localhost)'}`);
+    }
+    if (u.hostname !== rpId && !u.hostname.endsWith(`.${rpId}`)) {
+      throw new ConfigError('NIXA_PASSKEY_ORIGINS', `"${o}" is not on the RP ID ${rpId} or a subdomain of it (NIXA_PASSKEY_RP_ID)`);
+    }
+  }
+  return { rpId, rpName: 'nixa', origins: [...new Set(origins)] };
 }
 
 /** Variables nixa reads, for documentation checks and `nixa config`. */
@@ -290,6 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     shutdownGraceSeconds: c.NIXA_SHUTDOWN_GRACE_SECONDS,
     clockToleranceSeconds: c.NIXA_CLOCK_TOLERANCE_SECONDS,
     assurance: c.NIXA_ASSURANCE_POLICY_FILE ? readAssurancePolicy(resolve(cwd, c.NIXA_ASSURANCE_POLICY_FILE)) : DEFAULT_POLICY,
+    passkeys: passkeyConfig(issuer, c.NIXA_ENV, c.NIXA_PASSKEY_RP_ID, c.NIXA_PASSKEY_ORIGINS),
   };
 }
 

@@ -47,6 +47,26 @@ export {
   type TotpEnrolment,
   type TotpFailure,
 } from './totp.js';
+export {
+  challengeBinding,
+  checkPasskeyName,
+  finishPasskeyRegistration,
+  listPasskeys,
+  PASSKEY_SETTINGS,
+  purgePasskeyChallenges,
+  removePasskey,
+  renamePasskey,
+  startPasskeyAuthentication,
+  startPasskeyRegistration,
+  verifyPasskeyAssertion,
+  type PasskeyFailure,
+  type PasskeyRegistration,
+  type PasskeyRegistrationFailure,
+  type PasskeySettings,
+  type PasskeySummary,
+  type PasskeyUse,
+  type UserVerification,
+} from './passkeys.js';
 export { issueRecoveryCodes, RECOVERY_CODE_COUNT, remainingRecoveryCodes, useRecoveryCode } from './recovery-codes.js';
 
 export type CodeMethod = 'totp' | 'recovery-code';

@@ -23,6 +23,7 @@ import {
   type ScopePolicy,
 } from './attempts.js';
 import { citizen, LOCKOUT_ACTOR, type FactorsContext } from './context.js';
+import { purgeChallenges } from './passkey-repository.js';
 import * as repo from './repository.js';
 
 const addressKeys = new WeakMap<Cipher, Buffer>();
@@ -239,7 +240,7 @@ export function unlockAccount(ctx: FactorsContext, accountId: string, actor: str
   });
 }
 
-/** Background clean-up: expired pending enrolments and counters that remember nothing any more. */
+/** Background clean-up: expired pending enrolments, expired passkey challenges, and counters that remember nothing any more. */
 export function purgeFactorState(ctx: FactorsContext, now = new Date(), batchSize = 500): Promise<number> {
   const p = policyOf(ctx);
   const before = (s: number) => new Date(now.getTime() - s * 1000);
@@ -249,5 +250,5 @@ export function purgeFactorState(ctx: FactorsContext, now = new Date(), batchSiz
       { windowBefore: before(p[scope].windowSeconds), lockEndedBefore: before(p[scope].forgetLocksAfterSeconds) },
     ]),
   ) as Record<AttemptScope, { windowBefore: Date; lockEndedBefore: Date }>;
-  return repo.purge(ctx.db, now, cutoffs, batchSize);
+  return Promise.all([repo.purge(ctx.db, now, cutoffs, batchSize), purgeChallenges(ctx.db, now)]).then(([a, b]) => a + b);
 }

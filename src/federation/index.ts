@@ -8,6 +8,8 @@ export {
   detourThroughSource,
   purgeUpstreamSessions,
   rememberSourceSession,
+  sourceLoginLevel,
+  type SourceLogin,
   returnFromSource,
   SIGNED_OUT_PATH,
   type SourceLogoutDeps,

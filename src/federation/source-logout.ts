@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 
+import type { Level } from '../assurance/index.js';
 import type { Cipher } from '../keys/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { Queryable } from '../storage/index.js';
@@ -27,14 +28,38 @@ export interface SourceLogoutDeps {
   sessionTtlSeconds: number;
 }
 
+export interface SourceLogin {
+  sourceId: string;
+  accountId: string;
+  /** The authentication level the source's login gave (before any factor nixa checked). */
+  authLevel: Level;
+  idToken: string;
+}
+
 /** After an upstream login: remember the source session for this browser. */
-export async function rememberSourceSession(deps: SourceLogoutDeps, ctx: Context, sourceId: string, idToken: string): Promise<void> {
+export async function rememberSourceSession(deps: SourceLogoutDeps, ctx: Context, login: SourceLogin): Promise<void> {
   const id = randomBytes(24).toString('base64url');
   await deps.db.query(
-    `INSERT INTO upstream_sessions (id, source_id, id_token_enc, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))`,
-    [id, sourceId, deps.cipher.encrypt(idToken, aad(id)), deps.sessionTtlSeconds],
+    `INSERT INTO upstream_sessions (id, source_id, account_id, auth_level, id_token_enc, expires_at)
+     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int))`,
+    [id, login.sourceId, login.accountId, login.authLevel, deps.cipher.encrypt(login.idToken, aad(id)), deps.sessionTtlSeconds],
   );
   ctx.cookies.set(UPSTREAM_COOKIE, id, { signed: true, httpOnly: true, sameSite: 'lax', path: '/', maxAge: deps.sessionTtlSeconds * 1000 });
+}
+
+/**
+ * The authentication level of the source login behind this browser's session of
+ * `accountId`; undefined when nixa has no record of one (a test login, an expired
+ * record, another account's login): callers then assume the least.
+ */
+export async function sourceLoginLevel(deps: Pick<SourceLogoutDeps, 'db'>, ctx: Context, accountId: string): Promise<Level | undefined> {
+  const id = ctx.cookies.get(UPSTREAM_COOKIE, { signed: true });
+  if (!id) return undefined;
+  const { rows } = await deps.db.query<{ auth_level: Level | null }>(
+    'SELECT auth_level FROM upstream_sessions WHERE id = $1 AND account_id = $2 AND expires_at > now()',
+    [id, accountId],
+  );
+  return rows[0]?.auth_level ?? undefined;
 }
 
 /**

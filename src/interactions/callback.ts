@@ -54,7 +54,8 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   }
   const { source } = identity;
   const attributes = mapClaims(source.claimMapping, identity.claims);
-  const level = sessionLevel(source.proofingLevel, authenticationLevel(source, identity.acr));
+  const authLevel = authenticationLevel(source, identity.acr);
+  const level = sessionLevel(source.proofingLevel, authLevel);
   const amr = [...new Set([...identity.amr, AMR_FEDERATED])];
   const outcome = await signInFromSource(
     deps.accounts,
@@ -64,7 +65,7 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid);
 
   deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
-  await rememberSourceSession(deps.sourceLogout, ctx, source.id, identity.idToken);
+  await rememberSourceSession(deps.sourceLogout, ctx, { sourceId: source.id, accountId: outcome.accountId, authLevel, idToken: identity.idToken });
   const grantId = await rememberedGrant(deps, details, outcome.accountId);
   await deps.provider().interactionFinished(
     ctx.req,

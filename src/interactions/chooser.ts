@@ -8,9 +8,11 @@ import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
 import { escapeHtml, renderFragment, renderPage } from '../pages/index.js';
 import { requestedLevelOf, SOURCE_HINT_PARAM } from '../protocol/index.js';
 import { availability, maxReachableLevel, type Source } from '../sources/index.js';
-import { codeForm, codeOffer } from './code.js';
+import { codeForm } from './code.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
+import { passkeySection } from './passkey.js';
+import { stepUpOffer } from './step-up.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
@@ -49,14 +51,14 @@ const notice = (role: 'status' | 'alert', vi: string, en: string) =>
   `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
 
 /** Why the citizen sees the chooser, when it is not the plain first sign-in. */
-function chooserNotice(c: { stepUp: boolean; min: Level | undefined; none: boolean; noneAvailable: boolean; code: boolean }): string {
+function chooserNotice(c: { stepUp: boolean; min: Level | undefined; none: boolean; noneAvailable: boolean; factor: boolean }): string {
   if (c.stepUp && c.min) {
     const name = LEVEL_NAMES[c.min];
-    if (c.code) {
+    if (c.factor) {
       return notice(
         'status',
-        `Dịch vụ này cần mức độ đảm bảo «${name.vi}», cao hơn lần đăng nhập hiện tại của bạn. Hãy nhập mã từ ứng dụng xác thực, hoặc xác thực thêm với một nguồn định danh dưới đây.`,
-        `This service needs assurance level “${name.en}”, above your current sign-in. Enter the code from your authenticator app, or confirm who you are with one of the sources below.`,
+        `Dịch vụ này cần mức độ đảm bảo «${name.vi}», cao hơn lần đăng nhập hiện tại của bạn. Hãy xác thực thêm theo một cách dưới đây: không cần đăng nhập lại từ đầu.`,
+        `This service needs assurance level “${name.en}”, above your current sign-in. Confirm who you are in one of the ways below: you do not need to sign in again from the start.`,
       );
     }
     return notice(
@@ -72,8 +74,13 @@ function chooserNotice(c: { stepUp: boolean; min: Level | undefined; none: boole
   return '';
 }
 
-/** `codeError`: what went wrong with the code just typed (the chooser is shown again with it). */
-export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details, codeError?: string): Promise<void> {
+/** What went wrong with the last step-up attempt (the chooser is shown again with it). */
+export interface StepUpErrors {
+  code?: string;
+  passkey?: string;
+}
+
+export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details, errors: StepUpErrors = {}): Promise<void> {
   const p = deps.provider();
   const offered = offeredSources(deps, details.params);
   const hinted = typeof details.params[SOURCE_HINT_PARAM] === 'string' ? offered.find((s) => s.id === details.params[SOURCE_HINT_PARAM]) : undefined;
@@ -83,10 +90,11 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     return;
   }
   const min = requestedLevelOf(details.params);
-  // Signed in already, but below what this service asks: a step up with a code, or through a stronger source.
+  // Signed in already, but below what this service asks: a step up with a passkey
+  // or a code, or through a stronger source.
   const stepUp = Boolean(details.session?.accountId) && min !== undefined;
-  const code = stepUp ? await codeOffer(deps, details, min) : undefined;
-  if (offered.length === 0 && min && !code) {
+  const offer = stepUp ? await stepUpOffer(deps, ctx, details, min) : undefined;
+  if (offered.length === 0 && min && !offer) {
     // Nothing nixa has can reach the level: say so to the service (OIDC Core §3.1.2.6).
     await p.interactionFinished(
       ctx.req,
@@ -108,10 +116,11 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     clientName: client?.clientName ?? client?.clientId ?? '',
     levelVi: min ? ` Mức độ đảm bảo yêu cầu: ${LEVEL_NAMES[min].vi}.` : '',
     levelEn: min ? ` Assurance level asked: ${LEVEL_NAMES[min].en}.` : '',
-    // The code form goes above the sources: it is the quicker way up.
+    // The passkey and the code go above the sources: they are the quicker way up.
     notice:
-      chooserNotice({ stepUp, min, none: none && !code, noneAvailable: noneAvailable && !code, code: Boolean(code) }) +
-      (code ? await codeForm(deps, ctx, details, code, codeError) : ''),
+      chooserNotice({ stepUp, min, none: none && !offer, noneAvailable: noneAvailable && !offer, factor: Boolean(offer) }) +
+      (offer?.passkeys ? passkeySection(deps, details, offer, errors.passkey) : '') +
+      (offer?.codes.length ? await codeForm(deps, ctx, details, offer, errors.code) : ''),
     sources: offered.map(sourceButton).join('\n'),
     testLogin: deps.config.testLogin ? renderFragment('test-login', { uid: details.uid, csrf }) : '',
   });

@@ -8,57 +8,20 @@
 //   POST /interaction/:uid/code   method=totp|recovery-code, code → same account, acr/amr raised
 import type { Context } from 'koa';
 
-import { proofingLevelOf } from '../accounts/index.js';
-import { canReach, levelOfAcr, sessionAssurance, type Factor, type Level } from '../assurance/index.js';
+import type { Factor, SessionAssurance } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
-import { checkAllowed, listFactors, totpEnrolledLevel, verifyCode, waitInWords, type CodeMethod, type FactorsContext } from '../factors/index.js';
+import { checkAllowed, verifyCode, waitInWords, type CodeMethod } from '../factors/index.js';
 import { escapeHtml, renderFragment } from '../pages/index.js';
 import { requestedLevelOf } from '../protocol/index.js';
 import { showChooser } from './chooser.js';
 import { rememberedGrant } from './consent.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
+import { factorsContext, raisedWith, stepUpOffer, type StepUpOffer } from './step-up.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
 const FACTOR_OF: Record<CodeMethod, Factor> = { totp: 'totp', 'recovery-code': 'recovery_code' };
-
-export const factorsContext = (deps: JourneyDeps): FactorsContext => ({ db: deps.db, cipher: deps.accounts.cipher });
-
-/** What a code can do for this sign-in: which methods reach the level asked, and the session they would raise. */
-export interface CodeOffer {
-  accountId: string;
-  methods: CodeMethod[];
-  proofingLevel: Level;
-  sessionLevel: Level;
-  sessionAmr: string[];
-  /** The level of the session that enrolled the app (recovery codes are issued with it). */
-  enrolledLevel: Level;
-}
-
-/**
- * The codes to offer a signed-in citizen asked for `min`: none without a confirmed
- * app, and only the methods the policy says can reach `min` from this session.
- */
-export async function codeOffer(deps: JourneyDeps, details: Details, min: Level | undefined): Promise<CodeOffer | undefined> {
-  const accountId = details.session?.accountId;
-  if (!accountId || !min) return undefined;
-  const fctx = factorsContext(deps);
-  const enrolledLevel = await totpEnrolledLevel(fctx, accountId);
-  if (!enrolledLevel) return undefined;
-  const proofingLevel = await proofingLevelOf(deps.db, accountId);
-  const sessionLevel = levelOfAcr(String(details.session?.acr ?? '')) ?? 'low';
-  const reaches = (factor: Factor) => {
-    const r = canReach(min, { proofingLevel, sourceAuthLevel: sessionLevel, factors: [], availableFactors: [{ factor, enrolledAt: enrolledLevel }] }, deps.config.assurance);
-    return !r.met && r.options.some((o) => o.sources.length === 0 && o.factors.length > 0);
-  };
-  const methods: CodeMethod[] = [];
-  if (reaches('totp')) methods.push('totp');
-  if (methods.length && reaches('recovery_code') && (await listFactors(fctx, accountId)).recoveryCodesLeft > 0) methods.push('recovery-code');
-  if (!methods.length) return undefined;
-  const amr = details.session?.amr;
-  return { accountId, methods, proofingLevel, sessionLevel, sessionAmr: Array.isArray(amr) ? amr.map(String) : [], enrolledLevel };
-}
 
 const notice = (role: 'status' | 'alert', vi: string, en: string) =>
   `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
@@ -73,14 +36,14 @@ export function waitNotice(seconds: number): string {
 }
 
 /** The code form shown above the sources (the error of the last attempt, or a wait still due, inside it). */
-export async function codeForm(deps: JourneyDeps, ctx: Context, details: Details, offer: CodeOffer, error?: string): Promise<string> {
+export async function codeForm(deps: JourneyDeps, ctx: Context, details: Details, offer: StepUpOffer, error?: string): Promise<string> {
   let codeNotice = error ?? '';
   if (!error) {
-    const allowed = await checkAllowed(factorsContext(deps), offer.accountId, ctx.ip);
+    const allowed = await checkAllowed(factorsContext(deps), offer.session.accountId, ctx.ip);
     if (!allowed.allowed) codeNotice = waitNotice(allowed.retryAfterSeconds);
   }
   const csrf = csrfToken(deps.keyring.snapshot.cookieKeys, details.uid);
-  const recovery = offer.methods.includes('recovery-code') ? renderFragment('code-recovery', { uid: details.uid, csrf }) : '';
+  const recovery = offer.codes.includes('recovery-code') ? renderFragment('code-recovery', { uid: details.uid, csrf }) : '';
   return renderFragment('code', { uid: details.uid, csrf, codeNotice, recovery });
 }
 
@@ -96,12 +59,12 @@ export async function submitCode(deps: JourneyDeps, ctx: Context, details: Detai
   checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
   const method = body.method === 'totp' || body.method === 'recovery-code' ? body.method : undefined;
   if (!method) throw new InvalidInputError('method', 'must be totp or recovery-code');
-  const offer = await codeOffer(deps, details, requestedLevelOf(details.params));
+  const offer = await stepUpOffer(deps, ctx, details, requestedLevelOf(details.params));
   // Nothing is checked or counted for a method this sign-in does not offer.
-  if (!offer?.methods.includes(method)) throw new InvalidInputError('method', 'a code is not offered for this sign-in');
+  if (!offer?.codes.includes(method) || !offer.totpEnrolledLevel) throw new InvalidInputError('method', 'a code is not offered for this sign-in');
   const code = typeof body.code === 'string' ? body.code.slice(0, 64) : '';
 
-  const r = await verifyCode(factorsContext(deps), { accountId: offer.accountId, ip: ctx.ip, method, code, now: new Date() });
+  const r = await verifyCode(factorsContext(deps), { accountId: offer.session.accountId, ip: ctx.ip, method, code, now: new Date() });
   if (!r.ok) {
     let error: string;
     if (r.reason === 'must-wait') {
@@ -111,26 +74,22 @@ export async function submitCode(deps: JourneyDeps, ctx: Context, details: Detai
       const m = FAILURES[r.reason] ?? FAILURES['wrong-code']!;
       error = notice('alert', m.vi, m.en) + (r.retryAfterSeconds > 0 ? waitNotice(r.retryAfterSeconds) : '');
     }
-    await showChooser(deps, ctx, details, error);
+    await showChooser(deps, ctx, details, { code: error });
     ctx.status = r.reason === 'must-wait' ? 429 : 400;
     return;
   }
 
-  const a = sessionAssurance(
-    {
-      proofingLevel: offer.proofingLevel,
-      sourceAuthLevel: offer.sessionLevel,
-      sourceAmr: offer.sessionAmr,
-      factors: [{ factor: FACTOR_OF[method], enrolledAt: offer.enrolledLevel }],
-    },
-    deps.config.assurance,
-  );
-  deps.logger.info({ method, level: a.level, client: details.params.client_id }, 'step-up with a code');
-  const grantId = await rememberedGrant(deps, details, offer.accountId);
+  await finishStepUp(deps, ctx, details, offer, raisedWith(deps, offer.session, FACTOR_OF[method], offer.totpEnrolledLevel), method);
+}
+
+/** The same account, at the level the factor raised it to; consent as remembered. */
+export async function finishStepUp(deps: JourneyDeps, ctx: Context, details: Details, offer: StepUpOffer, a: SessionAssurance, method: string): Promise<void> {
+  deps.logger.info({ method, level: a.level, client: details.params.client_id }, 'step-up');
+  const grantId = await rememberedGrant(deps, details, offer.session.accountId);
   await deps.provider().interactionFinished(
     ctx.req,
     ctx.res,
-    { login: { accountId: offer.accountId, acr: a.acr, amr: a.amr, remember: true }, ...(grantId ? { consent: { grantId } } : {}) },
+    { login: { accountId: offer.session.accountId, acr: a.acr, amr: a.amr, remember: true }, ...(grantId ? { consent: { grantId } } : {}) },
     { mergeWithLastSubmission: false },
   );
 }

@@ -9,6 +9,8 @@
 //                         POST /interaction/:uid/consent           consent.ts
 //   6 back to the service oidc-provider resumes at /auth/:uid
 //   1b step up with a code POST /interaction/:uid/code             code.ts (form shown by the chooser)
+//   1c step up, passkey   POST /interaction/:uid/passkey/options  passkey.ts (challenge for the page's script)
+//                         POST /interaction/:uid/passkey          passkey.ts (the authenticator's answer)
 //   cancel                POST /interaction/:uid/abort            chooser.ts
 //   test login (dev)      POST /interaction/:uid/login            test-login.ts
 //
@@ -21,6 +23,7 @@ import { FederationError } from '../federation/index.js';
 import { CALLBACK_PATH, completeUpstream, hopToInteraction, renderFailure } from './callback.js';
 import { abort, chooseSource, showChooser } from './chooser.js';
 import { submitCode } from './code.js';
+import { passkeyOptions, submitPasskey } from './passkey.js';
 import { decideConsent, showConsent } from './consent.js';
 import type { JourneyDeps } from './journey.js';
 import { testLogin } from './test-login.js';
@@ -29,7 +32,7 @@ export { CALLBACK_PATH } from './callback.js';
 export { TEST_ACR } from './test-login.js';
 export type { JourneyDeps } from './journey.js';
 
-const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login|code))?$/;
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login|code|passkey|passkey\/options))?$/;
 
 export function interactionRoutes(deps: JourneyDeps) {
   return async function journey(ctx: Context, next: Next): Promise<void> {
@@ -64,6 +67,12 @@ export function interactionRoutes(deps: JourneyDeps) {
           return await decideConsent(deps, ctx, details, body);
         case 'POST code':
           if (details.prompt.name === 'login') return await submitCode(deps, ctx, details, body);
+          break;
+        case 'POST passkey/options':
+          if (details.prompt.name === 'login') return await passkeyOptions(deps, ctx, details, body);
+          break;
+        case 'POST passkey':
+          if (details.prompt.name === 'login') return await submitPasskey(deps, ctx, details, body);
           break;
         case 'POST abort':
           return await abort(deps, ctx, details, body);

@@ -1,115 +1,91 @@
-// The citizen's own page, /account: the second factors the account holds, and
-// adding an authenticator app (QR code, first code, then ten recovery codes shown
-// once). It lives outside oidc-provider's routes and finds nixa's sign-in session
-// through the provider's session cookie, signed with the same keys as every
-// cookie of the Koa app (see app/provider-host.ts).
+// The citizen's own page, /account: the second factors the account holds —
+// passkeys (passkeys.ts), an authenticator app with its recovery codes — and the
+// ways to add, replace and remove them. It lives outside oidc-provider's routes
+// and finds nixa's sign-in session through the provider's session cookie, signed
+// with the same keys as every cookie of the Koa app (see app/provider-host.ts).
 //
-//   GET  /account                 the factors, and "set up an authenticator app" when the session allows
-//   POST /account/totp            start an enrolment: QR code, secret, code field
-//   POST /account/totp/confirm    first code → the app is the account's; ten recovery codes, once
+//   GET  /account                       the factors, and what this session may do with them
+//   POST /account/totp                  start an app enrolment: QR code, secret, code field
+//   POST /account/totp/confirm          first code → the app is the account's; ten recovery codes, once
+//   POST /account/totp/remove           remove the app (and its recovery codes)
+//   POST /account/recovery-codes        a new set of ten, shown once; the old set stops working
+//   POST /account/passkeys…             see passkeys.ts
 //
 // Every POST carries a CSRF token bound to the session; every answer is no-store.
+// Adding, removing or replacing a factor needs a session at ENROLMENT_LEVEL.
 import type { Context, Next } from 'koa';
-import type Provider from 'oidc-provider';
 
-import { accountClaims, type AccountsContext } from '../accounts/index.js';
-import { atLeast, levelOfAcr, type Level } from '../assurance/index.js';
+import { atLeast } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import {
   confirmTotpEnrolment,
   groupSecret,
   issueRecoveryCodes,
   listFactors,
+  removeTotp,
   startTotpEnrolment,
   TOTP_SETTINGS,
-  type FactorsContext,
 } from '../factors/index.js';
-import { checkCsrf, csrfToken } from '../interactions/csrf.js';
-import type { KeyRing } from '../keys/index.js';
-import type { Logger } from '../logging/index.js';
+import { checkCsrf } from '../interactions/csrf.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
-import type { Queryable } from '../storage/index.js';
+import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
+import {
+  ACCOUNT_PATH,
+  citizenSession,
+  csrfFor,
+  dateVi,
+  ENROLMENT_LEVEL,
+  factorsOf,
+  html,
+  LEVEL_WORDS,
+  mayChangeFactors,
+  notice,
+  refused,
+  type AccountDeps,
+  type CitizenSession,
+} from './session.js';
 
-export const ACCOUNT_PATH = '/account';
+export { ACCOUNT_PATH, citizenSession, ENROLMENT_LEVEL, type AccountDeps, type CitizenSession } from './session.js';
 
-/** oidc-provider's session cookie (its default name, which nixa does not change). */
-const SESSION_COOKIE = '_session';
-
-/** A session must stand at least here to add a factor (a factor is worth no more than the session that enrolled it). */
-export const ENROLMENT_LEVEL: Level = 'substantial';
-
-export interface AccountDeps {
-  accounts: AccountsContext;
-  keyring: KeyRing;
-  logger: Logger;
-  provider: () => Provider;
-}
-
-export interface CitizenSession {
-  /** The session cookie's value: CSRF tokens of /account are bound to it. */
-  id: string;
-  accountId: string;
-  /** The session's level (from its acr); low when the acr is not one of nixa's levels. */
-  level: Level;
-  amr: string[];
-}
-
-/** The nixa sign-in session of this browser, if any. */
-export async function citizenSession(deps: AccountDeps, ctx: Context): Promise<CitizenSession | undefined> {
-  const id = ctx.cookies.get(SESSION_COOKIE, { signed: true });
-  if (!id) return undefined;
-  const session = await deps.provider().Session.find(id);
-  if (!session?.accountId) return undefined;
-  return { id, accountId: session.accountId, level: levelOfAcr(session.acr ?? '') ?? 'low', amr: session.amr ?? [] };
-}
-
-const factorsOf = (deps: AccountDeps): FactorsContext => ({ db: deps.accounts.db, cipher: deps.accounts.cipher });
-const csrfFor = (deps: AccountDeps, s: CitizenSession) => csrfToken(deps.keyring.snapshot.cookieKeys, `account:${s.id}`);
-
-const LEVEL_WORDS: Record<Level, { vi: string; en: string }> = {
-  low: { vi: 'thấp', en: 'low' },
-  substantial: { vi: 'đáng kể', en: 'substantial' },
-  high: { vi: 'cao', en: 'high' },
-};
-
-const notice = (role: 'status' | 'alert', vi: string, en: string) =>
-  `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
-
-const dateVi = (d: Date) => d.toISOString().slice(0, 10);
-
-/** What the authenticator app is called in the citizen's app: their name, never an ID number. */
-async function appLabel(deps: AccountDeps, accountId: string): Promise<string> {
-  const name = (await accountClaims(deps.accounts, accountId)).name;
-  return typeof name === 'string' && name && !/[\p{Cc}:]/u.test(name) && !/\d{9,}/.test(name) ? name.slice(0, 64) : 'Tài khoản nixa';
-}
-
-function html(ctx: Context, status: number, body: string): void {
-  ctx.status = status;
-  ctx.type = 'html';
-  ctx.body = body;
-}
-
-async function showAccount(deps: AccountDeps, ctx: Context, s: CitizenSession): Promise<void> {
+async function appSection(deps: AccountDeps, s: CitizenSession): Promise<string> {
   const f = await listFactors(factorsOf(deps), s.accountId);
-  const level = LEVEL_WORDS[s.level];
-  let app: string;
+  const csrf = escapeHtml(csrfFor(deps, s));
+  const canChange = atLeast(s.level, ENROLMENT_LEVEL);
   if (f.totp) {
-    app = `<p>Ứng dụng xác thực: <strong>${escapeHtml(f.totp.label)}</strong>, thiết lập ngày ${dateVi(f.totp.enrolledAt)}. <span lang="en">(Authenticator app: ${escapeHtml(f.totp.label)}, set up on ${dateVi(f.totp.enrolledAt)}.)</span></p>
-      <p>Mã khôi phục còn lại: ${f.recoveryCodesLeft} <span lang="en">(Recovery codes left: ${f.recoveryCodesLeft})</span></p>`;
-  } else if (atLeast(s.level, ENROLMENT_LEVEL)) {
-    app = `<p>Bạn chưa có ứng dụng xác thực. <span lang="en">(You have no authenticator app yet.)</span></p>
+    const manage = canChange
+      ? `<form method="post" action="${ACCOUNT_PATH}/recovery-codes" class="inline">
+          <input type="hidden" name="csrf" value="${csrf}">
+          <button type="submit" class="secondary">Tạo bộ mã khôi phục mới <span lang="en">(Issue new recovery codes)</span></button>
+        </form>
+        <form method="post" action="${ACCOUNT_PATH}/totp/remove" class="inline">
+          <input type="hidden" name="csrf" value="${csrf}">
+          <button type="submit" class="secondary">Gỡ ứng dụng xác thực <span lang="en">(Remove the authenticator app)</span></button>
+        </form>`
+      : '';
+    return `<p>Ứng dụng xác thực: <strong>${escapeHtml(f.totp.label)}</strong>, thiết lập ngày ${dateVi(f.totp.enrolledAt)}. <span lang="en">(Authenticator app: ${escapeHtml(f.totp.label)}, set up on ${dateVi(f.totp.enrolledAt)}.)</span></p>
+      <p>Mã khôi phục còn lại: ${f.recoveryCodesLeft} <span lang="en">(Recovery codes left: ${f.recoveryCodesLeft})</span></p>
+      ${manage}`;
+  }
+  if (canChange) {
+    return `<p>Bạn chưa có ứng dụng xác thực. <span lang="en">(You have no authenticator app yet.)</span></p>
       <form method="post" action="${ACCOUNT_PATH}/totp">
-        <input type="hidden" name="csrf" value="${escapeHtml(csrfFor(deps, s))}">
+        <input type="hidden" name="csrf" value="${csrf}">
         <button type="submit">Thiết lập ứng dụng xác thực <span lang="en">(Set up an authenticator app)</span></button>
       </form>`;
-  } else {
-    app = notice(
-      'status',
-      `Để thiết lập ứng dụng xác thực, hãy đăng nhập với mức độ đảm bảo «${LEVEL_WORDS[ENROLMENT_LEVEL].vi}» trở lên (ví dụ qua ứng dụng định danh điện tử). Lần đăng nhập hiện tại ở mức «${level.vi}».`,
-      `To set up an authenticator app, sign in at assurance level “${LEVEL_WORDS[ENROLMENT_LEVEL].en}” or above (for example through the citizen ID app). This sign-in is at “${level.en}”.`,
-    );
   }
-  html(ctx, 200, renderPage('account', { title: 'Tài khoản của bạn', levelVi: level.vi, levelEn: level.en, app }));
+  const level = LEVEL_WORDS[s.level];
+  return notice(
+    'status',
+    `Để thiết lập ứng dụng xác thực, hãy đăng nhập với mức độ đảm bảo «${LEVEL_WORDS[ENROLMENT_LEVEL].vi}» trở lên (ví dụ qua ứng dụng định danh điện tử). Lần đăng nhập hiện tại ở mức «${level.vi}».`,
+    `To set up an authenticator app, sign in at assurance level “${LEVEL_WORDS[ENROLMENT_LEVEL].en}” or above (for example through the citizen ID app). This sign-in is at “${level.en}”.`,
+  );
+}
+
+/** The account page; `message` is the outcome of what the citizen just did. */
+async function showAccount(deps: AccountDeps, ctx: Context, s: CitizenSession, message = '', passkeyMessage = ''): Promise<void> {
+  const level = LEVEL_WORDS[s.level];
+  const [passkeys, app] = await Promise.all([passkeysSection(deps, s, passkeyMessage), appSection(deps, s)]);
+  html(ctx, ctx.status === 404 ? 200 : ctx.status, renderPage('account', { title: 'Tài khoản của bạn', levelVi: level.vi, levelEn: level.en, message, passkeys, app }));
 }
 
 /** The page asking for the app's first code; the QR code and secret only right after starting. */
@@ -139,28 +115,10 @@ function enrolmentPage(
   });
 }
 
-/** Whether the session may add a factor; if not, answers with a page saying why. */
-function mayEnrol(ctx: Context, s: CitizenSession): boolean {
-  if (atLeast(s.level, ENROLMENT_LEVEL)) return true;
-  html(
-    ctx,
-    403,
-    renderPage('account-refused', {
-      title: 'Chưa thể thiết lập',
-      notice: notice(
-        'alert',
-        `Chỉ có thể thiết lập ứng dụng xác thực sau khi đăng nhập ở mức độ đảm bảo «${LEVEL_WORDS[ENROLMENT_LEVEL].vi}» trở lên.`,
-        `An authenticator app can be set up only after signing in at assurance level “${LEVEL_WORDS[ENROLMENT_LEVEL].en}” or above.`,
-      ),
-    }),
-  );
-  return false;
-}
-
 async function startEnrolment(deps: AccountDeps, ctx: Context, s: CitizenSession): Promise<void> {
-  if (!mayEnrol(ctx, s)) return;
+  if (!mayChangeFactors(ctx, s)) return;
   // The session's level is stored with the app: it will never vouch above it.
-  const e = await startTotpEnrolment(factorsOf(deps), s.accountId, await appLabel(deps, s.accountId), new Date(), s.level);
+  const e = await startTotpEnrolment(factorsOf(deps), s.accountId, await displayName(deps, s.accountId), new Date(), s.level);
   html(ctx, 200, enrolmentPage(deps, s, e.factorId, { qrDataUri: e.qrDataUri, secret: e.secret }));
 }
 
@@ -174,50 +132,99 @@ const CONFIRM_FAILURES = {
   'not-found': { vi: 'Không tìm thấy lần thiết lập này. Hãy bắt đầu lại.', en: 'This set-up was not found. Please start again.' },
 } as const;
 
+function recoveryCodesPage(ctx: Context, codes: string[], first: boolean): void {
+  html(
+    ctx,
+    200,
+    renderPage('account-recovery-codes', {
+      title: 'Mã khôi phục',
+      intro: first
+        ? notice('status', 'Ứng dụng xác thực đã được thiết lập.', 'The authenticator app is set up.')
+        : notice('status', 'Đã tạo bộ mã khôi phục mới. Các mã cũ không còn dùng được.', 'A new set of recovery codes was issued. The old codes no longer work.'),
+      codes: codes.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('\n'),
+    }),
+  );
+}
+
 async function confirmEnrolment(deps: AccountDeps, ctx: Context, s: CitizenSession, body: Record<string, unknown>): Promise<void> {
-  if (!mayEnrol(ctx, s)) return;
+  if (!mayChangeFactors(ctx, s)) return;
   const factorId = String(body.factorId ?? '');
   if (!/^[0-9a-f-]{36}$/.test(factorId)) throw new InvalidInputError('factorId', 'is not an enrolment of this account');
   const code = String(body.code ?? '').slice(0, 32);
   const r = await confirmTotpEnrolment(factorsOf(deps), s.accountId, factorId, code);
   if (!r.ok) {
     const m = CONFIRM_FAILURES[r.reason];
-    if (r.reason === 'expired' || r.reason === 'not-found') {
-      html(ctx, 400, renderPage('account-refused', { title: 'Chưa thiết lập được', notice: `${notice('alert', m.vi, m.en)}<p><a href="${ACCOUNT_PATH}">Quay lại tài khoản <span lang="en">(Back to your account)</span></a></p>` }));
-      return;
-    }
+    if (r.reason === 'expired' || r.reason === 'not-found') return refused(ctx, 400, 'Chưa thiết lập được', notice('alert', m.vi, m.en));
     html(ctx, 400, enrolmentPage(deps, s, factorId, { error: notice('alert', m.vi, m.en) }));
     return;
   }
   const codes = await issueRecoveryCodes(factorsOf(deps), s.accountId);
   deps.logger.info({ account: s.accountId, level: s.level }, 'authenticator app enrolled');
-  html(
+  recoveryCodesPage(ctx, codes, true);
+}
+
+async function removeApp(deps: AccountDeps, ctx: Context, s: CitizenSession): Promise<void> {
+  if (!mayChangeFactors(ctx, s)) return;
+  if (!(await removeTotp(factorsOf(deps), s.accountId))) {
+    return refused(ctx, 404, 'Không tìm thấy', notice('alert', 'Tài khoản không có ứng dụng xác thực.', 'This account has no authenticator app.'));
+  }
+  deps.logger.info({ account: s.accountId }, 'authenticator app removed');
+  await showAccount(
+    deps,
     ctx,
-    200,
-    renderPage('account-recovery-codes', {
-      title: 'Mã khôi phục',
-      codes: codes.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('\n'),
-    }),
+    s,
+    notice('status', 'Đã gỡ ứng dụng xác thực. Mã từ ứng dụng đó không còn dùng được.', 'The authenticator app was removed. Its codes no longer work.'),
   );
+}
+
+async function reissueRecoveryCodes(deps: AccountDeps, ctx: Context, s: CitizenSession): Promise<void> {
+  if (!mayChangeFactors(ctx, s)) return;
+  // Recovery codes stand in for the app: without one they would be a factor on their own.
+  if (!(await listFactors(factorsOf(deps), s.accountId)).totp) {
+    return refused(ctx, 409, 'Chưa thể tạo mã', notice('alert', 'Hãy thiết lập ứng dụng xác thực trước.', 'Set up an authenticator app first.'));
+  }
+  recoveryCodesPage(ctx, await issueRecoveryCodes(factorsOf(deps), s.accountId), false);
 }
 
 function signedOut(ctx: Context): void {
   html(ctx, 401, renderPage('account-signed-out', { title: 'Tài khoản của bạn' }));
 }
 
+const PASSKEY_ROUTE = /^POST \/passkeys\/([^/]{1,64})\/(rename|remove)$/;
+const ROUTES = ['GET ', 'HEAD ', 'POST /totp', 'POST /totp/confirm', 'POST /totp/remove', 'POST /recovery-codes', 'POST /passkeys/options', 'POST /passkeys'];
+
 /** The /account pages. */
 export function accountRoutes(deps: AccountDeps) {
   return async function account(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== ACCOUNT_PATH && !ctx.path.startsWith(`${ACCOUNT_PATH}/`)) return next();
     const route = `${ctx.method} ${ctx.path.slice(ACCOUNT_PATH.length)}`;
-    if (!['GET ', 'HEAD ', 'POST /totp', 'POST /totp/confirm'].includes(route)) return next();
+    const passkeyChange = PASSKEY_ROUTE.exec(route);
+    if (!ROUTES.includes(route) && !passkeyChange) return next();
     ctx.set('Cache-Control', 'no-store');
     const s = await citizenSession(deps, ctx);
     if (!s) return signedOut(ctx);
     if (route === 'GET ' || route === 'HEAD ') return showAccount(deps, ctx, s);
     const body = ((ctx.request as { body?: Record<string, unknown> }).body ?? {}) as Record<string, unknown>;
     checkCsrf(deps.keyring.snapshot.cookieKeys, `account:${s.id}`, body.csrf);
-    if (route === 'POST /totp') return startEnrolment(deps, ctx, s);
-    return confirmEnrolment(deps, ctx, s, body);
+    if (passkeyChange) {
+      const message = await changePasskey(deps, ctx, s, passkeyChange[1]!, passkeyChange[2] as 'rename' | 'remove', body);
+      return message === undefined ? undefined : showAccount(deps, ctx, s, '', message);
+    }
+    switch (route) {
+      case 'POST /totp':
+        return startEnrolment(deps, ctx, s);
+      case 'POST /totp/confirm':
+        return confirmEnrolment(deps, ctx, s, body);
+      case 'POST /totp/remove':
+        return removeApp(deps, ctx, s);
+      case 'POST /recovery-codes':
+        return reissueRecoveryCodes(deps, ctx, s);
+      case 'POST /passkeys/options':
+        return registrationOptions(deps, ctx, s);
+      case 'POST /passkeys': {
+        const message = await addPasskey(deps, ctx, s, body);
+        return message === undefined ? undefined : showAccount(deps, ctx, s, '', message);
+      }
+    }
   };
 }

@@ -1,7 +1,8 @@
 // Server-rendered pages: HTML templates in views/ with {{escaped}} and {{{raw}}}
 // placeholders, inside one bilingual layout (Vietnamese first, English beside).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 import { VIEWS_DIR } from '../paths.js';
 
@@ -50,5 +51,19 @@ export function renderPage(name: string, values: Record<string, unknown> & { tit
 }
 
 export const STYLESHEET = () => readFileSync(join(VIEWS_DIR, 'nixa.css'), 'utf8');
+
+/**
+ * The scripts nixa's pages use, by asset path: only the passkey pages need any.
+ * webauthn.js is @simplewebauthn/browser's own bundle, served as it is shipped.
+ */
+export const SCRIPTS: Readonly<Record<string, () => string>> = {
+  '/assets/passkeys.js': () => readFileSync(join(VIEWS_DIR, 'passkeys.js'), 'utf8'),
+  '/assets/webauthn.js': () => readFileSync(join(webauthnBrowserRoot(), 'dist', 'bundle', 'index.umd.min.js'), 'utf8'),
+};
+
+function webauthnBrowserRoot(): string {
+  // The package exports only its entry points: find its folder from the CommonJS one (script/index.js).
+  return dirname(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')));
+}
 
 export { language, LANGUAGE_COOKIE, LANGUAGE_PATH } from './language.js';

@@ -1,0 +1,95 @@
+// What every /account page needs: the citizen's nixa session (found through the
+// provider's session cookie), CSRF tokens bound to it, and the small pieces of
+// page the factor sections share.
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+
+import type { AccountsContext } from '../accounts/index.js';
+import { atLeast, levelOfAcr, type Level } from '../assurance/index.js';
+import type { FactorsContext, PasskeySettings } from '../factors/index.js';
+import { csrfToken } from '../interactions/csrf.js';
+import type { KeyRing } from '../keys/index.js';
+import type { Logger } from '../logging/index.js';
+import { escapeHtml, renderPage } from '../pages/index.js';
+
+export const ACCOUNT_PATH = '/account';
+
+/** oidc-provider's session cookie (its default name, which nixa does not change). */
+const SESSION_COOKIE = '_session';
+
+/**
+ * A session must stand at least here to add or remove a factor, or to replace the
+ * recovery codes: a factor is worth no more than the session that enrolled it, and
+ * a weaker session (a borrowed SIM card) must not be able to strip the citizen's.
+ */
+export const ENROLMENT_LEVEL: Level = 'substantial';
+
+export interface AccountDeps {
+  accounts: AccountsContext;
+  keyring: KeyRing;
+  logger: Logger;
+  provider: () => Provider;
+  /** undefined: this deployment offers no passkeys (see NIXA_PASSKEY_RP_ID). */
+  passkeys?: PasskeySettings;
+}
+
+export interface CitizenSession {
+  /** The session cookie's value: CSRF tokens of /account are bound to it. */
+  id: string;
+  accountId: string;
+  /** The session's level (from its acr); low when the acr is not one of nixa's levels. */
+  level: Level;
+  amr: string[];
+}
+
+/** The nixa sign-in session of this browser, if any. */
+export async function citizenSession(deps: AccountDeps, ctx: Context): Promise<CitizenSession | undefined> {
+  const id = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+  if (!id) return undefined;
+  const session = await deps.provider().Session.find(id);
+  if (!session?.accountId) return undefined;
+  return { id, accountId: session.accountId, level: levelOfAcr(session.acr ?? '') ?? 'low', amr: session.amr ?? [] };
+}
+
+export const factorsOf = (deps: AccountDeps): FactorsContext => ({ db: deps.accounts.db, cipher: deps.accounts.cipher, passkeys: deps.passkeys });
+export const csrfFor = (deps: AccountDeps, s: CitizenSession) => csrfToken(deps.keyring.snapshot.cookieKeys, `account:${s.id}`);
+
+export const LEVEL_WORDS: Record<Level, { vi: string; en: string }> = {
+  low: { vi: 'thấp', en: 'low' },
+  substantial: { vi: 'đáng kể', en: 'substantial' },
+  high: { vi: 'cao', en: 'high' },
+};
+
+export const notice = (role: 'status' | 'alert', vi: string, en: string) =>
+  `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
+
+export const dateVi = (d: Date) => d.toISOString().slice(0, 10);
+
+export function html(ctx: Context, status: number, body: string): void {
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.body = body;
+}
+
+export const backToAccount = `<p><a href="${ACCOUNT_PATH}">Quay lại tài khoản <span lang="en">(Back to your account)</span></a></p>`;
+
+/** A page saying why something was refused, with the way back. */
+export function refused(ctx: Context, status: number, title: string, message: string): void {
+  html(ctx, status, renderPage('account-refused', { title, notice: message + backToAccount }));
+}
+
+/** Whether the session may change the account's factors; if not, answers with a page saying why. */
+export function mayChangeFactors(ctx: Context, s: CitizenSession): boolean {
+  if (atLeast(s.level, ENROLMENT_LEVEL)) return true;
+  refused(
+    ctx,
+    403,
+    'Chưa thể thay đổi',
+    notice(
+      'alert',
+      `Chỉ có thể thêm, gỡ hoặc thay đổi phương thức xác thực sau khi đăng nhập ở mức độ đảm bảo «${LEVEL_WORDS[ENROLMENT_LEVEL].vi}» trở lên.`,
+      `Second factors can be added, removed or changed only after signing in at assurance level “${LEVEL_WORDS[ENROLMENT_LEVEL].en}” or above.`,
+    ),
+  );
+  return false;
+}
