@@ -3,7 +3,7 @@
 // see every request, discovery included.
 //
 //   requestLog        path and status only (query strings carry codes)
-//   securityHeaders   CSP default-src 'none'; style-src 'self' (and form-action), on every answer
+//   securityHeaders   CSP default-src 'none'; style-src 'self' (no form-action: see below), on every answer
 //   errorBoundary     the source's own routes' errors become a page or JSON
 //   control           POST /__sim/misbehave (loopback only; works while "down")
 //   outage            "down": 503 for everything else
@@ -26,19 +26,14 @@ import type { SimulatedClient } from './provider.js';
 import { Forger, wrongKeySigning } from './signing-keys.js';
 
 /**
- * Browsers apply form-action to the redirects that follow a form post too, and
- * the picker's (and the logout page's) post ends at a relying party's registered
- * redirect URI on another origin: allow exactly those origins.
+ * No form-action: Chrome applies it to every redirect that follows a form post,
+ * and the picker's post goes on through nixa (the source's relying party) to
+ * whichever service the citizen came from, when nixa needs no page of its own in
+ * between (consent already given). A source cannot know those origins; nixa's
+ * own pages leave form-action out for the same reason.
  */
-export function contentSecurityPolicy(clients: readonly SimulatedClient[]): string {
-  const targets = new Set(clients.flatMap((c) => [...c.redirect_uris, ...(c.post_logout_redirect_uris ?? [])]).map((u) => new URL(u).origin));
-  return [
-    "default-src 'none'",
-    "style-src 'self'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-    ["form-action 'self'", ...targets].join(' '),
-  ].join('; ');
+export function contentSecurityPolicy(): string {
+  return ["default-src 'none'", "style-src 'self'", "base-uri 'none'", "frame-ancestors 'none'"].join('; ');
 }
 
 export interface SourceAppDeps {
@@ -52,7 +47,7 @@ export interface SourceAppDeps {
 export function assembleSourceApp({ provider, clients, profile, state, logger }: SourceAppDeps): void {
   const pipeline: Middleware[] = [
     requestLog(logger),
-    securityHeaders(contentSecurityPolicy(clients)),
+    securityHeaders(contentSecurityPolicy()),
     errorBoundary(profile, logger),
     onPath('/__sim/misbehave', bodyParser({ enableTypes: ['json'], jsonLimit: '4kb' }) as Middleware),
     controlEndpoint(state),

@@ -1,0 +1,172 @@
+// Passkeys in a real browser: Debian's Chromium with its virtual authenticator
+// over CDP (WebAuthn.enable, WebAuthn.addVirtualAuthenticator), talking to nixa's
+// own pages and scripts under nixa's CSP. A citizen signs in through Citizen ID
+// (proven at high), adds a passkey at /account; another day signs in through
+// Telecom (low); the service asks for high and the passkey raises the session:
+// the service's token says acr high with amr hwk and user.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import * as oidc from 'openid-client';
+
+import { createLogger, silentLogger } from '../../src/logging/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startFederation, type Federation } from '../support/federation.js';
+import { freePort } from '../support/nixa.js';
+import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { hasChromium, launchChromium, screenshot, skipReason, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+
+if (!hasChromium) console.warn(`test/browser/passkey.test.ts ${skipReason}`);
+
+const describeInChromium = hasChromium ? describe : describe.skip;
+const title = `passkey step-up in Chromium with a virtual authenticator${skipReason ? ` (${skipReason})` : ''}`;
+
+describeInChromium(title, () => {
+  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
+  let tdb: TestDatabase | undefined;
+  let fed: Federation | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let problems: PageProblems;
+  let service: TestClient;
+  let config: oidc.Configuration;
+  let nixa: string;
+  let callback: Server | undefined;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    // On localhost: an IP address cannot be a WebAuthn RP ID; passkeys default to the issuer's host.
+    const port = await freePort();
+    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}` }, { logger });
+    nixa = fed.nixa.config.issuer;
+    // The service's redirect URI: a real server that only says "ok"; the test redeems the code.
+    callback = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+    await new Promise<void>((resolve) => callback!.listen(0, '127.0.0.1', resolve));
+    const redirectUri = `http://localhost:${(callback.address() as AddressInfo).port}/callback`;
+    const registered = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công', redirect_uris: [redirectUri] });
+    service = { ...registered, redirectUri };
+    config = await discover(nixa, service);
+    browser = await launchChromium();
+    context = await vietnameseContext(browser);
+    context.setDefaultTimeout(15_000);
+    problems = await watchProblems(context);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    callback?.closeAllConnections();
+    await new Promise((resolve) => (callback ? callback.close(resolve) : resolve(undefined)));
+    await fed?.close();
+    await tdb?.drop();
+  }, 60_000);
+
+  async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const shot = await screenshot(page, `failed-passkey-${name}`).catch(() => 'none');
+      const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(no page)');
+      throw new Error(`step "${name}" failed at ${page.url()}: ${(err as Error).message}\nscreenshot: ${shot}\npage text: ${text.slice(0, 1500)}\nconsole errors: ${problems.consoleErrors.join('\n') || 'none'}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** The service sends the browser to nixa; returns what the test needs to redeem the code. */
+  async function authorize(page: Page, extra: Record<string, string> = {}) {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: service.redirectUri,
+      scope: 'openid profile',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      ...extra,
+    });
+    await page.goto(url.href);
+    return { verifier, state };
+  }
+
+  /** Waits for the browser to land on the service, then redeems the code as the service would. */
+  async function landed(page: Page, a: { verifier: string; state: string }) {
+    await page.waitForURL((u) => u.href.startsWith(service.redirectUri));
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: a.verifier, expectedState: a.state });
+    return tokens.claims()!;
+  }
+
+  /** Chooser → source → test citizen → (consent when first asked). */
+  async function throughSource(page: Page, source: RegExp, citizen: string) {
+    await page.getByRole('button', { name: source }).click();
+    await page.getByRole('radio', { name: citizen, exact: true }).check();
+    await page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click();
+    await page.waitForURL((u) => u.origin === nixa || u.href.startsWith(service.redirectUri));
+    const consent = page.getByRole('button', { name: /^Đồng ý chia sẻ/ });
+    if (new URL(page.url()).origin === nixa && (await consent.count())) await consent.click();
+  }
+
+  async function virtualAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable', { enableUI: false });
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+    });
+    return { cdp, authenticatorId };
+  }
+
+  it('adds a passkey after a Citizen ID sign-in, then raises a later Telecom sign-in to high with it', async () => {
+    const page = await context.newPage();
+    const { cdp, authenticatorId } = await virtualAuthenticator(page);
+
+    const first = await step(page, '01-citizen-id', async () => {
+      const a = await authorize(page);
+      await throughSource(page, /^Cơ sở dữ liệu quốc gia về dân cư/, 'Hoàng Minh Đức');
+      return landed(page, a);
+    });
+    expect(first.acr).toBe('urn:nixa:loa:high');
+
+    await step(page, '02-account-add-passkey', async () => {
+      await page.goto(`${nixa}/account`);
+      await page.getByRole('heading', { level: 2, name: /^Khóa truy cập/ }).waitFor();
+      await page.getByLabel(/^Tên khóa truy cập/).fill('Điện thoại của Đức');
+      await screenshot(page, 'passkey-01-account');
+      await page.getByRole('button', { name: /^Thêm khóa truy cập/ }).click();
+      await page.getByText('Đã thêm khóa truy cập.').waitFor();
+      await page.getByText('Điện thoại của Đức', { exact: true }).waitFor();
+      await screenshot(page, 'passkey-02-added');
+    });
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    expect(credentials).toHaveLength(1);
+
+    // Another day: the browser has forgotten nixa's session (the authenticator keeps its key).
+    await context.clearCookies();
+    const low = await step(page, '03-telecom', async () => {
+      const a = await authorize(page);
+      await throughSource(page, /^Nhà mạng/, 'Hoàng Minh Đức');
+      return landed(page, a);
+    });
+    expect(low.acr).toBe('urn:nixa:loa:low');
+    expect(low.sub).toBe(first.sub);
+
+    const high = await step(page, '04-step-up', async () => {
+      const a = await authorize(page, { acr_values: 'urn:nixa:loa:high' });
+      const button = page.getByRole('button', { name: /^Xác thực bằng khóa truy cập/ });
+      await button.waitFor();
+      await page.getByText(/cao hơn lần đăng nhập hiện tại/).waitFor();
+      await screenshot(page, 'passkey-03-step-up-chooser');
+      await button.click();
+      return landed(page, a);
+    });
+    expect(high.acr).toBe('urn:nixa:loa:high');
+    expect(high.amr).toEqual(expect.arrayContaining(['hwk', 'user', 'mfa', 'fed']));
+    expect(high.sub).toBe(first.sub);
+    const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    expect(after.credentials[0]!.signCount).toBeGreaterThan(credentials[0]!.signCount);
+
+    expect(problems.cspViolations).toEqual([]);
+    expect(problems.pageErrors).toEqual([]);
+    expect(problems.consoleErrors).toEqual([]);
+    await page.close();
+  }, 120_000);
+});
