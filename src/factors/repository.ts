@@ -122,6 +122,12 @@ export async function deleteTotp(tx: Queryable, accountId: string): Promise<stri
 
 // --- recovery codes -----------------------------------------------------------
 
+/** Deletes the account's recovery codes (they stand in for the app being removed); returns how many were unused. */
+export async function deleteRecoveryCodes(tx: Queryable, accountId: string): Promise<number> {
+  const { rows } = await tx.query<{ unused: boolean }>('DELETE FROM recovery_codes WHERE account_id = $1 RETURNING used_at IS NULL AS unused', [accountId]);
+  return rows.filter((r) => r.unused).length;
+}
+
 /** Replaces the account's recovery codes with new hashes; returns how many unused old ones stopped working. */
 export async function replaceRecoveryCodes(
   tx: Queryable,

@@ -192,16 +192,20 @@ export function verifyTotp(ctx: FactorsContext, accountId: string, code: string,
   return ctx.db.transaction((tx) => checkTotpIn(tx, ctx.cipher, accountId, code, now));
 }
 
-/** Removes the account's authenticator app (and any enrolment in progress); false if it had none. */
+/**
+ * Removes the account's authenticator app (and any enrolment in progress) with
+ * its recovery codes, which only stand in for it; false if it had none.
+ */
 export async function removeTotp(ctx: FactorsContext, accountId: string, actor = citizen(accountId), reason?: string): Promise<boolean> {
   return ctx.db.transaction(async (tx) => {
     const factorId = await repo.deleteTotp(tx, accountId);
     if (!factorId) return false;
+    const recoveryCodesDeleted = await repo.deleteRecoveryCodes(tx, accountId);
     await appendAudit(tx, {
       event: 'FACTOR_REMOVED',
       actor,
       subject: accountId,
-      details: { method: 'totp', factorId, ...(reason ? { reason } : {}) },
+      details: { method: 'totp', factorId, recoveryCodesDeleted, ...(reason ? { reason } : {}) },
     });
     return true;
   });

@@ -19,6 +19,7 @@ import {
   levelOfAcr,
   lowest,
   parseAssurancePolicy,
+  raiseSession,
   rank,
   sessionAssurance,
   type Factor,
@@ -180,6 +181,34 @@ describe('mfa', () => {
 
   it('lists methods in the order they were used', () => {
     expect(session('telecom', [use('totp'), use('passkey_uv')]).amr).toEqual(['sms', 'fed', 'otp', 'hwk', 'user', 'mfa']);
+  });
+});
+
+describe('raising a session that already stands (step-up on a signed-in session)', () => {
+  // What nixa knows at step-up: the session's level and amr, and the level its
+  // source login alone gave. Accounts proven at high unless said otherwise.
+  const raise = (sourceAuthLevel: Level, level: Level, amr: string[], factor: Factor, enrolledAt: Level = 'high', proofingLevel: Level = 'high') =>
+    raiseSession({ proofingLevel, level, sourceAuthLevel, amr }, { factor, enrolledAt }, DEFAULT_POLICY);
+
+  it.each<[string, ReturnType<typeof raise>, Level, string[]]>([
+    ['Telecom + passkey with verification → high', raise('low', 'low', ['sms', 'fed'], 'passkey_uv'), 'high', ['sms', 'fed', 'hwk', 'user', 'mfa']],
+    ['Telecom + passkey without verification → substantial', raise('low', 'low', ['sms', 'fed'], 'passkey'), 'substantial', ['sms', 'fed', 'hwk', 'mfa']],
+    ['Bank + passkey without verification → high (combination row)', raise('substantial', 'substantial', ['pwd', 'face', 'fed'], 'passkey'), 'high', ['pwd', 'face', 'fed', 'hwk', 'mfa']],
+    // The session's acr says substantial, but only because of the app: the
+    // combination row needs the source login itself at substantial.
+    ['Telecom raised by an app, then a passkey without verification → still substantial', raise('low', 'substantial', ['sms', 'fed', 'otp', 'mfa'], 'passkey'), 'substantial', ['sms', 'fed', 'otp', 'mfa', 'hwk']],
+    ['an app never lowers a session already at high', raise('high', 'high', ['pwd', 'otp', 'fed'], 'totp'), 'high', ['pwd', 'otp', 'fed', 'mfa']],
+    ['a passkey enrolled at substantial lifts Telecom only to substantial', raise('low', 'low', ['sms', 'fed'], 'passkey_uv', 'substantial'), 'substantial', ['sms', 'fed', 'hwk', 'user', 'mfa']],
+    ['an unknown source login counts as low', raise('low', 'low', [], 'passkey'), 'substantial', ['fed', 'hwk', 'mfa']],
+  ])('%s', (_, got, level, amr) => {
+    expect(got.level).toBe(level);
+    expect(got.acr).toBe(acrFor(level));
+    expect(got.amr).toEqual(amr);
+  });
+
+  it('is capped by identity proofing: a Telecom-only account stays low with any passkey', () => {
+    expect(raise('low', 'low', ['sms', 'fed'], 'passkey_uv', 'high', 'low').level).toBe('low');
+    expect(raise('substantial', 'substantial', ['pwd', 'fed'], 'passkey_uv', 'high', 'substantial').level).toBe('substantial');
   });
 });
 

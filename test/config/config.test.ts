@@ -112,6 +112,37 @@ describe('configuration', () => {
     });
   });
 
+  describe('passkeys', () => {
+    it('default to the issuer: its host name is the RP ID and its origin the only origin', () => {
+      expect(loadConfig({}).passkeys).toEqual({ rpId: 'localhost', rpName: 'nixa', origins: ['http://localhost:3000'] });
+      expect(loadConfig({ NIXA_ISSUER: 'https://id.gov.vn' }).passkeys).toEqual({ rpId: 'id.gov.vn', rpName: 'nixa', origins: ['https://id.gov.vn'] });
+    });
+
+    it('are not offered on an issuer that is an IP address, unless an RP ID is given', () => {
+      expect(loadConfig({ NIXA_ISSUER: 'http://127.0.0.1:3000' }).passkeys).toBeUndefined();
+      expect(loadConfig({ NIXA_ISSUER: 'http://127.0.0.1:3000', NIXA_PASSKEY_RP_ID: 'localhost', NIXA_PASSKEY_ORIGINS: 'http://localhost:3000' }).passkeys?.rpId).toBe('localhost');
+    });
+
+    it('accept origins on subdomains of the RP ID', () => {
+      const c = loadConfig({ NIXA_ISSUER: 'https://dangnhap.id.gov.vn', NIXA_PASSKEY_RP_ID: 'ID.gov.vn', NIXA_PASSKEY_ORIGINS: 'https://dangnhap.id.gov.vn, https://id.gov.vn' });
+      expect(c.passkeys).toEqual({ rpId: 'id.gov.vn', rpName: 'nixa', origins: ['https://dangnhap.id.gov.vn', 'https://id.gov.vn'] });
+    });
+
+    it.each<[string, Record<string, string>, string, RegExp]>([
+      ['an IP address as RP ID', { NIXA_PASSKEY_RP_ID: '10.0.0.1' }, 'NIXA_PASSKEY_RP_ID', /not an IP address/],
+      ['a URL as RP ID', { NIXA_PASSKEY_RP_ID: 'https://id.gov.vn' }, 'NIXA_PASSKEY_RP_ID', /domain name/],
+      ['an origin on another domain', { NIXA_PASSKEY_RP_ID: 'id.gov.vn', NIXA_PASSKEY_ORIGINS: 'https://id.gov.vn.evil.example' }, 'NIXA_PASSKEY_ORIGINS', /not on the RP ID id.gov.vn/],
+      ['an origin with a path', { NIXA_PASSKEY_RP_ID: 'id.gov.vn', NIXA_PASSKEY_ORIGINS: 'https://id.gov.vn/login' }, 'NIXA_PASSKEY_ORIGINS', /origin only/],
+      ['plain http off localhost', { NIXA_PASSKEY_RP_ID: 'id.gov.vn', NIXA_PASSKEY_ORIGINS: 'http://id.gov.vn' }, 'NIXA_PASSKEY_ORIGINS', /must use https/],
+      ['not a URL', { NIXA_PASSKEY_ORIGINS: 'id.gov.vn' }, 'NIXA_PASSKEY_ORIGINS', /is not an origin/],
+      ['origins without an RP ID on an IP issuer', { NIXA_ISSUER: 'http://127.0.0.1:3000', NIXA_PASSKEY_ORIGINS: 'http://localhost:3000' }, 'NIXA_PASSKEY_RP_ID', /is required/],
+    ])('refuse %s, naming the variable', (_, env, variable, message) => {
+      const err = configError(env);
+      expect(err.variable).toBe(variable);
+      expect(err.message).toMatch(message);
+    });
+  });
+
   it('keeps a retired signing key published for the longest signed-token lifetime plus clock tolerance', () => {
     const c = loadConfig({ NIXA_TTL_ID_TOKEN: '900', NIXA_TTL_ACCESS_TOKEN: '300', NIXA_CLOCK_TOLERANCE_SECONDS: '15' });
     expect(signedArtifactMaxLifetime(c)).toBe(915);

@@ -173,7 +173,7 @@ describe('enrolling an authenticator app', () => {
     expect(await verifyTotp(ctx, id, await codeAt(secret, at(60)), at(60))).toEqual({ ok: false, reason: 'not-enrolled' });
     expect((await auditOf(id)).map((e) => [e.event, e.details])).toEqual([
       ['FACTOR_ENROLLED', { method: 'totp', factorId }],
-      ['FACTOR_REMOVED', { method: 'totp', factorId }],
+      ['FACTOR_REMOVED', { method: 'totp', factorId, recoveryCodesDeleted: 0 }],
     ]);
     await expect(startTotpEnrolment(ctx, id, 'Điện thoại mới', at(90))).resolves.toMatchObject({ secret: expect.any(String) });
   });

@@ -137,6 +137,30 @@ describe('/account', () => {
     expect(listed.html).not.toContain(codes[0]!);
     // A second app while one exists is refused.
     expect((await post(agent, '/account/totp', { csrf })).res.status).toBe(409);
+
+    // A new set of recovery codes replaces the old one, shown once.
+    const reissued = await post(agent, '/account/recovery-codes', { csrf });
+    expect(reissued.res.status).toBe(200);
+    const fresh = [...reissued.html.matchAll(/<li><code>([0-9A-Z]{5}-[0-9A-Z]{5})<\/code><\/li>/g)].map((m) => m[1]);
+    expect(fresh).toHaveLength(10);
+    expect(fresh).not.toContain(codes[0]);
+    expect(reissued.html).toContain('Các mã cũ không còn dùng được');
+    const unused = async () => (await tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM recovery_codes WHERE used_at IS NULL')).rows[0]!.n;
+    expect(await unused()).toBe(10);
+
+    // Removing the app: the account lists none, and its recovery codes go with it.
+    const removed = await post(agent, '/account/totp/remove', { csrf });
+    expect(removed.res.status).toBe(200);
+    expect(removed.html).toContain('Đã gỡ ứng dụng xác thực');
+    expect(removed.html).toContain('Set up an authenticator app');
+    expect(await totpRows()).toBe(0);
+    expect(await unused()).toBe(0);
+    const { rows: audit } = await tdb.db.query<{ details: { recoveryCodesDeleted: number } }>("SELECT details FROM audit_events WHERE event = 'FACTOR_REMOVED'");
+    expect(audit.map((a) => a.details.recoveryCodesDeleted)).toEqual([10]);
+    // Nothing left to remove or reissue: refused, nothing written.
+    expect((await post(agent, '/account/totp/remove', { csrf })).res.status).toBe(404);
+    expect((await post(agent, '/account/recovery-codes', { csrf })).res.status).toBe(409);
+    expect((await post(agent, '/account/recovery-codes', {})).res.status).toBe(400);
   });
 
   it('refuses enrolment in a session below substantial, and says why', async () => {
