@@ -22,6 +22,7 @@ export const AUDIT_EVENTS = {
   FACTOR_ENROLLED: 'A citizen added a second factor (an authenticator app after its first correct code)',
   FACTOR_REMOVED: 'A second factor was removed from an account',
   FACTOR_USED: 'A second factor was accepted (method; for a recovery code, how many remain)',
+  STEP_UP: 'A signed-in citizen raised their session with a second factor instead of signing in again (method, level reached, service)',
   FACTOR_FAILED: 'A second-factor attempt was refused and counted against the lockout (method and reason; never the code)',
   ACCOUNT_LOCKED: 'Security: too many failed second-factor attempts; the account, or a client address (details.scope), is locked until the stated time',
   ACCOUNT_UNLOCKED: 'A second-factor lock was lifted: it expired, or a security officer lifted it (with a reason)',

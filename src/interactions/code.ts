@@ -9,6 +9,7 @@
 import type { Context } from 'koa';
 
 import type { Factor, SessionAssurance } from '../assurance/index.js';
+import { appendAudit } from '../audit/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { checkAllowed, verifyCode, waitInWords, type CodeMethod } from '../factors/index.js';
 import { escapeHtml, renderFragment } from '../pages/index.js';
@@ -85,6 +86,14 @@ export async function submitCode(deps: JourneyDeps, ctx: Context, details: Detai
 /** The same account, at the level the factor raised it to; consent as remembered. */
 export async function finishStepUp(deps: JourneyDeps, ctx: Context, details: Details, offer: StepUpOffer, a: SessionAssurance, method: string): Promise<void> {
   deps.logger.info({ method, level: a.level, client: details.params.client_id }, 'step-up');
+  await deps.db.transaction((tx) =>
+    appendAudit(tx, {
+      event: 'STEP_UP',
+      actor: `account:${offer.session.accountId}`,
+      subject: offer.session.accountId,
+      details: { method, from: offer.session.level, level: a.level, client: String(details.params.client_id) },
+    }),
+  );
   const grantId = await rememberedGrant(deps, details, offer.session.accountId);
   await deps.provider().interactionFinished(
     ctx.req,
