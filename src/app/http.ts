@@ -12,6 +12,7 @@ import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { language, renderPage, SCRIPTS, STYLESHEET } from '../pages/index.js';
+import { metricsEndpoint, type Metrics } from '../metrics/index.js';
 import { pendingMigrations, type Database } from '../storage/index.js';
 import { errorBoundary } from './errors.js';
 import type { ProviderHost } from './provider-host.js';
@@ -38,6 +39,7 @@ export interface HttpDeps {
   upstream: Upstream;
   accounts: AccountsContext;
   sourceLogout: SourceLogoutDeps;
+  metrics: Metrics;
 }
 
 export function createHttpApp(deps: HttpDeps): Koa {
@@ -69,6 +71,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     if (config.issuer.startsWith('https://')) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
   });
 
+  const serveMetrics = metricsEndpoint(deps.metrics, config.metricsToken, config.env !== 'production');
   app.use(async function operations(ctx, next) {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     switch (ctx.path) {
@@ -82,6 +85,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
         ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', checks };
         return;
       }
+      case '/metrics':
+        return serveMetrics(ctx);
       case '/jwks':
         // Served from the key ring, not the provider, so that next keys are published
         // before they sign and a revoked key disappears the moment the ring reloads.
@@ -118,6 +123,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
       upstream: deps.upstream,
       accounts: deps.accounts,
       sourceLogout: deps.sourceLogout,
+      metrics: deps.metrics,
       provider: () => deps.host().provider,
     }),
   );

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 
 import type { AccountsContext } from '../accounts/index.js';
+import { auditChainLength } from '../audit/index.js';
 import { controlSocketPath, serveControlSocket } from '../cli/main.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
 import { purgeFactorState } from '../factors/index.js';
@@ -14,7 +15,8 @@ import { monitorHealth, SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
 import { Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
-import { purgeExpired } from '../protocol/index.js';
+import { countActiveSessions, purgeExpired } from '../protocol/index.js';
+import { createMetrics, type Metrics } from '../metrics/index.js';
 import { migrate, openDatabase, type Database } from '../storage/index.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
 import { createHttpApp } from './http.js';
@@ -34,6 +36,7 @@ export interface Nixa {
   sources: SourceRegistry;
   /** The demo service's registration, when NIXA_DEMO is on. */
   demo: DemoCredentials | undefined;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -62,6 +65,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`);
     const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash') };
     const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session };
+    const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });
 
     let shuttingDown = false;
     let host!: ProviderHost;
@@ -76,8 +80,13 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       upstream,
       accounts,
       sourceLogout,
+      metrics,
     });
-    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey: cipher.derive('pairwise-subject') }, keyring, app);
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey: cipher.derive('pairwise-subject') }, keyring, app, (provider) =>
+      provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
+        metrics.tokensIssued.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') }),
+      ),
+    );
 
     const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
@@ -126,7 +135,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         logger.info('nixa stopped');
       })());
 
-    return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, close };
+    return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, metrics, close };
   } catch (err) {
     if (closeDb) await db.close().catch(() => {});
     throw err;

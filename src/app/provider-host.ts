@@ -19,6 +19,8 @@ export class ProviderHost {
     private readonly deps: ProviderDeps,
     keyring: KeyRing,
     private readonly app: Koa,
+    /** Called with every provider built, to listen to its events (metrics). */
+    private readonly observe: (provider: Provider) => void = () => {},
   ) {
     this.#apply(keyring.snapshot);
     this.#unsubscribe = keyring.onChange((s) => this.#apply(s));
@@ -51,6 +53,7 @@ export class ProviderHost {
       return;
     }
     this.buildError = undefined;
+    this.observe(provider);
     this.#provider = provider;
     this.#middleware = mount(provider);
     this.#stamp = snapshot.signingStamp;

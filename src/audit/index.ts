@@ -56,3 +56,9 @@ export async function listAudit(db: Queryable, opts: { subject?: string; limit?:
   );
   return rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
 }
+
+/** How many events the trail holds (for the audit-chain-length gauge). */
+export async function auditChainLength(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: string | number | null }>('SELECT max(seq) AS n FROM audit_events');
+  return Number(rows[0]?.n ?? 0);
+}

@@ -100,6 +100,7 @@ const schema = z
     NIXA_ASSURANCE_POLICY_FILE: z.string().min(1).optional(),
     NIXA_PASSKEY_RP_ID: z.string().min(1).optional(),
     NIXA_PASSKEY_ORIGINS: z.string().min(1).optional(),
+    NIXA_METRICS_TOKEN: z.string().min(24, 'at least 24 characters (a random bearer token for the Prometheus scraper)').optional(),
   })
   .superRefine((c, ctx) => {
     if (c.NIXA_ENV === 'production') {
@@ -171,6 +172,8 @@ export interface Config {
    * an IP address cannot be an RP ID: nixa then offers no passkeys.
    */
   passkeys: PasskeyConfig | undefined;
+  /** The bearer token Prometheus must send to GET /metrics; unset: loopback only, and nothing in production. */
+  metricsToken: string | undefined;
 }
 
 export interface PasskeyConfig {
@@ -349,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     clockToleranceSeconds: c.NIXA_CLOCK_TOLERANCE_SECONDS,
     assurance: c.NIXA_ASSURANCE_POLICY_FILE ? readAssurancePolicy(resolve(cwd, c.NIXA_ASSURANCE_POLICY_FILE)) : DEFAULT_POLICY,
     passkeys: passkeyConfig(issuer, c.NIXA_ENV, c.NIXA_PASSKEY_RP_ID, c.NIXA_PASSKEY_ORIGINS),
+    metricsToken: c.NIXA_METRICS_TOKEN,
   };
 }
 

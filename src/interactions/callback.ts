@@ -7,6 +7,7 @@ import { signInFromSource } from '../accounts/index.js';
 import { appendAudit } from '../audit/index.js';
 import { acrFor, AMR_FEDERATED } from '../assurance/index.js';
 import { authenticationLevel, FAILURE_MESSAGES, FederationError, mapClaims, rememberSourceSession, sessionLevel } from '../federation/index.js';
+import { recordSignIn } from '../metrics/index.js';
 import { renderPage } from '../pages/index.js';
 import { rememberedGrant } from './consent.js';
 import type { JourneyDeps } from './journey.js';
@@ -45,9 +46,13 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   const callback = new URL(deps.upstream.callbackUrl);
   callback.search = ctx.querystring;
   let identity;
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
   try {
     identity = await deps.upstream.finish(deps.db, callback, details.uid);
+    deps.metrics?.upstreamSeconds.observe({ source: identity.source.id, outcome: 'ok' }, seconds());
   } catch (err) {
+    deps.metrics?.upstreamSeconds.observe({ source: (err instanceof FederationError && err.sourceId) || 'unknown', outcome: err instanceof FederationError ? err.reason : 'error' }, seconds());
     // Two tabs racing with one callback: the second is a replay too.
     if (err instanceof FederationError && err.reason === 'replayed') await replayed(deps, err.sourceId ?? 'unknown', details.uid);
     throw err;
@@ -65,6 +70,7 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid);
 
   deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
+  recordSignIn(deps.metrics, source.id, level);
   await rememberSourceSession(deps.sourceLogout, ctx, { sourceId: source.id, accountId: outcome.accountId, authLevel, idToken: identity.idToken });
   const grantId = await rememberedGrant(deps, details, outcome.accountId);
   await deps.provider().interactionFinished(

@@ -12,6 +12,7 @@ import type { Factor, SessionAssurance } from '../assurance/index.js';
 import { appendAudit } from '../audit/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { checkAllowed, verifyCode, waitInWords, type CodeMethod } from '../factors/index.js';
+import { recordFailure, recordStepUp } from '../metrics/index.js';
 import { escapeHtml, renderFragment } from '../pages/index.js';
 import { requestedLevelOf } from '../protocol/index.js';
 import { showChooser } from './chooser.js';
@@ -67,6 +68,7 @@ export async function submitCode(deps: JourneyDeps, ctx: Context, details: Detai
 
   const r = await verifyCode(factorsContext(deps), { accountId: offer.session.accountId, ip: ctx.ip, method, code, now: new Date() });
   if (!r.ok) {
+    recordFailure(deps.metrics, `factor:${r.reason}`);
     let error: string;
     if (r.reason === 'must-wait') {
       error = waitNotice(r.retryAfterSeconds);
@@ -86,6 +88,7 @@ export async function submitCode(deps: JourneyDeps, ctx: Context, details: Detai
 /** The same account, at the level the factor raised it to; consent as remembered. */
 export async function finishStepUp(deps: JourneyDeps, ctx: Context, details: Details, offer: StepUpOffer, a: SessionAssurance, method: string): Promise<void> {
   deps.logger.info({ method, level: a.level, client: details.params.client_id }, 'step-up');
+  recordStepUp(deps.metrics, method, a.level);
   await deps.db.transaction((tx) =>
     appendAudit(tx, {
       event: 'STEP_UP',

@@ -19,6 +19,7 @@
 import type { Context, Next } from 'koa';
 
 import { InvalidInputError } from '../errors/index.js';
+import { recordFailure } from '../metrics/index.js';
 import { FederationError } from '../federation/index.js';
 import { CALLBACK_PATH, completeUpstream, hopToInteraction, renderFailure } from './callback.js';
 import { abort, chooseSource, showChooser } from './chooser.js';
@@ -84,6 +85,7 @@ export function interactionRoutes(deps: JourneyDeps) {
     } catch (err) {
       if (!(err instanceof FederationError)) throw err;
       deps.logger.warn({ reason: err.reason, source: err.sourceId, detail: err.detail }, 'upstream sign-in failed');
+      recordFailure(deps.metrics, err.reason);
       renderFailure(ctx, err);
     }
   };

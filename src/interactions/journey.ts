@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js';
 import type { SourceLogoutDeps, Upstream } from '../federation/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
+import type { Metrics } from '../metrics/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { Database } from '../storage/index.js';
 
@@ -18,5 +19,7 @@ export interface JourneyDeps {
   upstream: Upstream;
   accounts: AccountsContext;
   sourceLogout: SourceLogoutDeps;
+  /** Absent in tools that run the journey without a server (none yet). */
+  metrics?: Metrics;
   provider: () => Provider;
 }

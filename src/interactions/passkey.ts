@@ -10,6 +10,7 @@ import type { Context } from 'koa';
 import { atLeast } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { startPasskeyAuthentication, verifyPasskeyAssertion, waitInWords, type PasskeyFailure } from '../factors/index.js';
+import { recordFailure } from '../metrics/index.js';
 import { escapeHtml, renderFragment } from '../pages/index.js';
 import { requestedLevelOf } from '../protocol/index.js';
 import { showChooser } from './chooser.js';
@@ -88,6 +89,7 @@ export async function submitPasskey(deps: JourneyDeps, ctx: Context, details: De
   });
   let error: string | undefined;
   if (!r.ok) {
+    recordFailure(deps.metrics, `factor:${r.reason}`);
     if (r.reason === 'must-wait') {
       const w = waitInWords(r.retryAfterSeconds);
       error = notice(`Đã có quá nhiều lần xác thực không thành công. Hãy đợi ${w.vi} rồi thử lại.`, `Too many failed attempts. Please wait ${w.en} and try again.`);

@@ -99,6 +99,12 @@ export async function revokeGrant(db: Queryable, grantId: string): Promise<numbe
  * Deletes expired rows in small batches, skipping rows another instance is
  * touching, so that no statement holds many locks or runs for long.
  */
+/** Sign-in sessions that have not expired (for the active-sessions gauge). */
+export async function countActiveSessions(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM oidc_payloads WHERE model = 'Session' AND (expires_at IS NULL OR expires_at > now())");
+  return rows[0]?.n ?? 0;
+}
+
 export async function purgeExpired(db: Queryable, batchSize: number): Promise<number> {
   let total = 0;
   for (;;) {

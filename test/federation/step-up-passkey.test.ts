@@ -190,6 +190,7 @@ describe('passkeys: adding one at /account and stepping up with it', () => {
     expect(await events(s, 'FACTOR_USED')).toBeGreaterThanOrEqual(1);
     const { rows: stepUps } = await s.tdb.db.query<{ details: Record<string, string> }>("SELECT details FROM audit_events WHERE event = 'STEP_UP'");
     expect(stepUps.map((r) => r.details)).toEqual([{ method: 'passkey', from: 'low', level: 'high', client: s.portal.clientId }]);
+    expect((await s.fed.nixa.metrics.stepUps.get()).values).toEqual([expect.objectContaining({ labels: { method: 'passkey', level: 'high' }, value: 1 })]);
 
     // The session is at high now: asked again, nothing more is asked.
     const again = await federatedSignIn(s.config, s.portal.redirectUri, { agent: at.agent, extra: HIGH });
