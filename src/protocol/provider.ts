@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import { findAccount, type AccountsContext } from '../accounts/index.js';
 import { ACR_VALUES, atLeast, levelOfAcr } from '../assurance/index.js';
 import { SCOPE_CLAIMS } from '../consent/index.js';
-import { clientStore, verifySecret } from '../clients/index.js';
+import { clientStore, NIXA_CLIENT_METADATA, verifySecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { KeySnapshot } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
@@ -16,7 +16,7 @@ import { renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { PostgresAdapter } from './adapter.js';
 import { describeError } from './errors.js';
-import { requestedLevel } from './requested-level.js';
+import { requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
 
 /**
  * oidc-provider's prompts, with nixa's assurance check: a session below the level
@@ -33,7 +33,7 @@ function interactionPolicyWithAssurance() {
     new interactionPolicy.Check('assurance_too_low', 'the session is below the assurance level the service asks for', async (ctx) => {
       const { oidc } = ctx;
       if (!oidc.session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      // A minimum level set per service by its operator comes with the admin issue.
+      // What the service asked, raised to its registered minimum (see SERVICE_MINIMUM_PARAM).
       const needed = requestedLevel(oidc.params as Record<string, unknown>, oidc.claims as never);
       if (!needed) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const current = oidc.acr ? levelOfAcr(oidc.acr) : undefined;
@@ -97,7 +97,17 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
     },
     // Consented claims go in the ID token too, so a service needs no userinfo call.
     conformIdTokenClaims: false,
-    extraParams: [SOURCE_HINT_PARAM],
+    extraParams: {
+      [SOURCE_HINT_PARAM]: null,
+      // The service's registered minimum level rides with the request (requested-level.ts
+      // says why); whatever a request carried under this name is replaced, never trusted.
+      [SERVICE_MINIMUM_PARAM]: (ctx, _value, client) => {
+        const minimum = (client as unknown as { min_level?: string }).min_level;
+        (ctx.oidc.params as Record<string, unknown>)[SERVICE_MINIMUM_PARAM] = minimum;
+      },
+    },
+    // min_level and api_resource: nixa's own, from the clients table (validated when the operator set them).
+    extraClientMetadata: { properties: [...NIXA_CLIENT_METADATA] },
     subjectTypes: ['public', 'pairwise'],
     // Two services cannot correlate a person by sub: HMAC of the sector and account.
     pairwiseIdentifier: (_ctx, accountId, client) =>
