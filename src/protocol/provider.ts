@@ -14,6 +14,7 @@ import type { KeySnapshot } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
+import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthentication, resourceIndicators } from './access-tokens.js';
 import { PostgresAdapter } from './adapter.js';
 import { describeError } from './errors.js';
 import { requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
@@ -44,6 +45,7 @@ function interactionPolicyWithAssurance() {
 }
 
 export const ASYMMETRIC_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+const CLIENT_AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
 
 export interface ProviderDeps {
   config: Config;
@@ -74,7 +76,15 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
     responseTypes: ['code'],
     // Exact redirect URI matching, always: never fall back to the only registered one.
     allowOmittingSingleRegisteredRedirectUri: false,
-    clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'none'],
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
+    // RFC 8414 §2: without these, a service must guess how to authenticate at
+    // introspection and revocation (oidc-provider omits them; they are the token endpoint's).
+    discovery: {
+      introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      introspection_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
+      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      revocation_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
+    },
     enabledJWA: {
       clientAuthSigningAlgValues: ASYMMETRIC_ALGS as never,
       idTokenSigningAlgValues: config.keys.signingAlgs as never,
@@ -108,6 +118,7 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
     },
     // min_level and api_resource: nixa's own, from the clients table (validated when the operator set them).
     extraClientMetadata: { properties: [...NIXA_CLIENT_METADATA] },
+    extraTokenClaims,
     subjectTypes: ['public', 'pairwise'],
     // Two services cannot correlate a person by sub: HMAC of the sector and account.
     pairwiseIdentifier: (_ctx, accountId, client) =>
@@ -120,7 +131,8 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
+      resourceIndicators: resourceIndicators(config.ttl.AccessToken),
       claimsParameter: { enabled: true },
       // Signing out of nixa tells every service of that session, server to server.
       backchannelLogout: { enabled: true },
@@ -173,6 +185,8 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
     return this.clientSecret ? verifySecret(this.clientSecret, actual) : Promise.resolve(false);
   } as never;
+
+  provider.use(introspectionAuthentication);
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     logger.error({ err: { name: err.name, message: err.message, stack: err.stack }, path: ctx.path }, 'provider server_error');
