@@ -381,7 +381,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
       await revokeKey(await ctx.db(), ctx.cipher(), kid, ctx.actor, o.reason);
       io.out(
         `revoked ${kid}: removed from JWKS; its private part is destroyed.\n` +
-          'ID tokens it signed no longer verify at relying parties that refresh JWKS; opaque access and refresh tokens are not signed and stay valid.\n',
+          'ID tokens and JWT access tokens it signed no longer verify at services that refresh JWKS; opaque access and refresh tokens are not signed and stay valid.\n',
       );
     });
 
