@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { addClient, clientsOptions, rotateClientSecret, showClient } from '../clients/index.js';
+import { addClient, clientsOptions, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import { NotFoundError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
@@ -18,7 +18,12 @@ export interface DemoCredentials {
   redirectUri: string;
   postLogoutRedirectUri: string;
   origin: string;
+  /** The demo's own API (its /records data), registered as its api_resource. */
+  apiResource: string;
 }
+
+/** The demo's API: under its own origin, so that the page's server calls it like any other API. */
+const demoApi = (origin: string) => `${origin}/api`;
 
 export function demoOrigin(config: Config): string {
   return `http://localhost:${config.port + DEMO_PORT_OFFSET}`;
@@ -35,10 +40,18 @@ export async function seedDemo(db: Database, config: Config, logger: Logger): Pr
     redirectUri: `${origin}/callback`,
     postLogoutRedirectUri: `${origin}/`,
     origin,
+    apiResource: demoApi(origin),
   });
   try {
-    await showClient(db, DEMO_CLIENT_ID);
-    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoCredentials;
+    const registered = await showClient(db, DEMO_CLIENT_ID);
+    // Registered before the demo had an API (or for another port): register it now.
+    if (registered.apiResource !== demoApi(origin)) {
+      await updateClient(db, DEMO_CLIENT_ID, { api_resource: demoApi(origin) }, 'system:demo', clientsOptions(config));
+    }
+    if (existsSync(file)) {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<DemoCredentials, 'apiResource'>;
+      return { ...saved, apiResource: demoApi(origin) };
+    }
     // Registered earlier but the secret file is gone: issue a new secret.
     const { secret } = await rotateClientSecret(db, DEMO_CLIENT_ID, 'system:demo');
     writeFileSync(file, JSON.stringify(creds(secret), null, 2), { mode: 0o600 });
@@ -56,6 +69,7 @@ export async function seedDemo(db: Database, config: Config, logger: Logger): Pr
       grant_types: ['authorization_code', 'refresh_token'],
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'openid offline_access profile phone address national_id',
+      api_resource: demoApi(origin),
     },
     'system:demo',
     clientsOptions(config),

@@ -9,6 +9,7 @@ export const AUDIT_EVENTS = {
   CLIENT_ADDED: 'Relying party registered',
   CLIENT_DISABLED: 'Relying party disabled: it can no longer authenticate or start sign-ins',
   CLIENT_SECRET_ROTATED: 'Relying party secret replaced; the old one stops working at once',
+  CLIENT_UPDATED: 'Relying party policy changed: minimum assurance level or API (the details list each change)',
   SOURCE_ADDED: 'Identity source registered',
   SOURCE_UPDATED: 'Identity source changed (the details list which fields)',
   SOURCE_DISABLED: 'Identity source disabled: no longer offered to citizens',

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 
 import { Command, CommanderError, Option } from 'commander';
 
-import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, type ClientView } from '../clients/index.js';
+import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient, type ClientView } from '../clients/index.js';
 import { CONFIG_VARIABLES, type Config } from '../config/index.js';
 import { ERROR_CATALOGUE, InvalidInputError, NixaError } from '../errors/index.js';
 import { type Cipher, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
@@ -73,6 +73,8 @@ function describeClient(c: ClientView): string {
     `post-logout URIs: ${c.postLogoutRedirectUris.join(' ') || '-'}`,
     `scopes:           ${c.scope}`,
     `ID token alg:     ${c.idTokenSigningAlg}`,
+    `minimum level:    ${c.minLevel ?? '-'}`,
+    `API (resource):   ${c.apiResource ?? '-'}`,
     `created:          ${c.createdAt}`,
     `updated:          ${c.updatedAt} (version ${c.version})`,
   ].join('\n') + '\n';
@@ -155,6 +157,8 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .option('--id-token-alg <alg>', 'ID token signing algorithm (default RS256)')
     .option('--backchannel-logout-uri <uri>', 'where nixa posts a logout token when the citizen signs out')
     .addOption(new Option('--subject-type <type>', 'pairwise (default: services cannot correlate) or public').choices(['pairwise', 'public']))
+    .option('--min-level <level>', 'least assurance level of every sign-in: low, substantial or high')
+    .option('--api-resource <uri>', "the service's API (resource indicator) it may get JWT access tokens for")
     .option('--from-json <path>', 'read the whole registration from a JSON file ("-" for stdin)')
     .option('--json', 'print the result as JSON')
     .action(async (o: Record<string, string | string[] | boolean | undefined>) => {
@@ -173,6 +177,8 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
             id_token_signed_response_alg: o.idTokenAlg,
             backchannel_logout_uri: o.backchannelLogoutUri,
             subject_type: o.subjectType,
+            min_level: o.minLevel,
+            api_resource: o.apiResource,
           };
       for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
       const result = await addClient(await ctx.db(), input, ctx.actor, clientsOptions(ctx.config));
@@ -190,7 +196,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .action(async (o: { json?: boolean }) => {
       const list = await listClients(await ctx.db());
       if (o.json) return printJson(io, list);
-      io.out(table(list.map((c) => ({ CLIENT_ID: c.clientId, NAME: c.name, STATUS: c.status, AUTH: c.tokenEndpointAuthMethod, GRANTS: c.grantTypes.join(',') }))));
+      io.out(table(list.map((c) => ({ CLIENT_ID: c.clientId, NAME: c.name, STATUS: c.status, AUTH: c.tokenEndpointAuthMethod, GRANTS: c.grantTypes.join(','), 'MIN LEVEL': c.minLevel ?? '-' }))));
     });
 
   clients
@@ -199,6 +205,29 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .option('--json', 'print as JSON')
     .action(async (id: string, o: { json?: boolean }) => {
       const c = await showClient(await ctx.db(), id);
+      if (o.json) printJson(io, c);
+      else io.out(describeClient(c));
+    });
+
+  clients
+    .command('update <clientId>')
+    .description("change a relying party's minimum assurance level or API; takes effect at once")
+    .option('--min-level <level>', 'low, substantial or high; "none" removes the minimum')
+    .option('--api-resource <uri>', 'resource indicator of the service\'s API; "none" removes it')
+    .option('--if-version <n>', 'refuse if the client changed since you read this version', (v) => Number(v))
+    .option('--reason <text>', 'why (kept in the audit trail)')
+    .option('--json', 'print the result as JSON')
+    .action(async (id: string, o: { minLevel?: string; apiResource?: string; ifVersion?: number; reason?: string; json?: boolean }) => {
+      const clear = (v: string | undefined) => (v === 'none' ? null : v);
+      const patch: Record<string, unknown> = {};
+      if (o.minLevel !== undefined) patch.min_level = clear(o.minLevel);
+      if (o.apiResource !== undefined) patch.api_resource = clear(o.apiResource);
+      if (!Object.keys(patch).length) throw new InvalidInputError('--min-level', 'give --min-level or --api-resource (or both)');
+      const c = await updateClient(await ctx.db(), id, patch, ctx.actor, {
+        ...clientsOptions(ctx.config),
+        ...(o.ifVersion !== undefined ? { expectedVersion: o.ifVersion } : {}),
+        ...(o.reason ? { reason: o.reason } : {}),
+      });
       if (o.json) printJson(io, c);
       else io.out(describeClient(c));
     });
@@ -352,7 +381,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
       await revokeKey(await ctx.db(), ctx.cipher(), kid, ctx.actor, o.reason);
       io.out(
         `revoked ${kid}: removed from JWKS; its private part is destroyed.\n` +
-          'ID tokens it signed no longer verify at relying parties that refresh JWKS; opaque access and refresh tokens are not signed and stay valid.\n',
+          'ID tokens and JWT access tokens it signed no longer verify at services that refresh JWKS; opaque access and refresh tokens are not signed and stay valid.\n',
       );
     });
 

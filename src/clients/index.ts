@@ -1,14 +1,15 @@
 // Relying parties as data: registration, listing, disabling and secret rotation,
 // each change written with its audit event in one transaction.
+import type { Level } from '../assurance/index.js';
 import { appendAudit } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
 import type { Database, Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
-import { parseClientInput, toProviderMetadata } from './schema.js';
+import { parseClientInput, parseClientUpdate, toProviderMetadata } from './schema.js';
 import { generateSecret, hashSecret } from './secrets.js';
 
-export { parseClientInput, SUPPORTED_SCOPES, AUTH_METHODS, GRANT_TYPES } from './schema.js';
+export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, GRANT_TYPES } from './schema.js';
 export { verifySecret } from './secrets.js';
 
 export interface ClientView {
@@ -21,6 +22,10 @@ export interface ClientView {
   postLogoutRedirectUris: string[];
   scope: string;
   idTokenSigningAlg: string;
+  /** The least assurance level every sign-in to this service reaches, whatever it asks. */
+  minLevel: Level | null;
+  /** The service's API (RFC 8707 resource indicator) it may ask JWT access tokens for. */
+  apiResource: string | null;
   createdAt: string;
   updatedAt: string;
   version: number;
@@ -45,6 +50,8 @@ function view(r: repo.ClientRow): ClientView {
     postLogoutRedirectUris: m.post_logout_redirect_uris,
     scope: m.scope,
     idTokenSigningAlg: m.id_token_signed_response_alg ?? 'RS256',
+    minLevel: (r.min_level as Level | null) ?? null,
+    apiResource: r.api_resource ?? null,
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
     version: r.version,
@@ -56,16 +63,32 @@ export interface ClientStore {
   findMetadata(clientId: string): Promise<Record<string, unknown> | undefined>;
 }
 
+/**
+ * nixa's own client metadata, beside oidc-provider's (its extraClientMetadata):
+ * `min_level` (a Level) and `api_resource` (a resource indicator), absent when unset.
+ */
+export const NIXA_CLIENT_METADATA = ['min_level', 'api_resource'] as const;
+
 export function clientStore(db: Queryable): ClientStore {
   return {
     async findMetadata(clientId) {
       const row = await repo.selectEnabledClient(db, clientId);
       if (!row) return undefined;
+      const metadata: Record<string, unknown> = { ...row.metadata };
       // oidc-provider wants client_secret for secret-based methods; it holds the
       // argon2 hash, and src/protocol replaces the comparison with argon2.verify.
-      return row.secret_hash ? { ...row.metadata, client_secret: row.secret_hash } : row.metadata;
+      if (row.secret_hash) metadata.client_secret = row.secret_hash;
+      if (row.min_level) metadata.min_level = row.min_level;
+      if (row.api_resource) metadata.api_resource = row.api_resource;
+      return metadata;
     },
   };
+}
+
+async function checkApiFree(tx: Queryable, apiResource: string | null | undefined, clientId: string): Promise<void> {
+  // The unique index refuses it too; this check names the field and the owner.
+  const owner = apiResource ? await repo.selectApiOwner(tx, apiResource, clientId) : undefined;
+  if (owner) throw new InvalidInputError('api_resource', `"${apiResource}" is already the API of service "${owner}"`);
 }
 
 export interface ClientsOptions {
@@ -91,14 +114,23 @@ export async function addClient(
   const secretHash = secret ? await hashSecret(secret) : null;
   const metadata = toProviderMetadata(clientId, c);
   return db.transaction(async (tx) => {
-    if (!(await repo.insertClient(tx, { clientId, name: c.name, metadata, secretHash }))) {
+    await checkApiFree(tx, c.api_resource, clientId);
+    const policy = { minLevel: c.min_level ?? null, apiResource: c.api_resource ?? null };
+    if (!(await repo.insertClient(tx, { clientId, name: c.name, metadata, secretHash, ...policy }))) {
       throw new InvalidInputError('client_id', `"${clientId}" is already registered`);
     }
     await appendAudit(tx, {
       event: 'CLIENT_ADDED',
       actor,
       subject: clientId,
-      details: { name: c.name, method: c.token_endpoint_auth_method, grantTypes: c.grant_types, redirectUris: c.redirect_uris },
+      details: {
+        name: c.name,
+        method: c.token_endpoint_auth_method,
+        grantTypes: c.grant_types,
+        redirectUris: c.redirect_uris,
+        ...(c.min_level ? { minLevel: c.min_level } : {}),
+        ...(c.api_resource ? { apiResource: c.api_resource } : {}),
+      },
     });
     const row = (await repo.selectClient(tx, clientId))!;
     return secret ? { client: view(row), secret } : { client: view(row) };
@@ -113,6 +145,41 @@ export async function showClient(db: Queryable, clientId: string): Promise<Clien
   const row = await repo.selectClient(db, clientId);
   if (!row) throw new NotFoundError('client', clientId);
   return view(row);
+}
+
+/**
+ * Changes the service's minimum level and/or API (`null` clears one). Takes effect
+ * on the next request at every instance: the provider reads clients from the table.
+ */
+export async function updateClient(
+  db: Database,
+  clientId: string,
+  patch: unknown,
+  actor: string,
+  opts: ClientsOptions & { expectedVersion?: number; reason?: string },
+): Promise<ClientView> {
+  const p = parseClientUpdate(patch, opts);
+  return db.transaction(async (tx) => {
+    const row = await repo.selectClient(tx, clientId);
+    if (!row) throw new NotFoundError('client', clientId);
+    if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) {
+      throw new StateError(`client "${clientId}" was changed by someone else (version ${row.version}, you had ${opts.expectedVersion}); reload and try again`);
+    }
+    const before = { minLevel: row.min_level, apiResource: row.api_resource };
+    const after = {
+      minLevel: p.min_level === undefined ? before.minLevel : p.min_level,
+      apiResource: p.api_resource === undefined ? before.apiResource : p.api_resource,
+    };
+    await checkApiFree(tx, after.apiResource, clientId);
+    if (!(await repo.updatePolicy(tx, clientId, row.version, after))) {
+      throw new StateError(`client "${clientId}" was changed by someone else; reload and try again`);
+    }
+    const changed = Object.fromEntries(
+      (Object.keys(after) as (keyof typeof after)[]).filter((k) => after[k] !== before[k]).map((k) => [k, { from: before[k], to: after[k] }]),
+    );
+    await appendAudit(tx, { event: 'CLIENT_UPDATED', actor, subject: clientId, details: { changed, reason: opts.reason ?? null } });
+    return view((await repo.selectClient(tx, clientId))!);
+  });
 }
 
 export async function disableClient(db: Database, clientId: string, actor: string, reason?: string): Promise<ClientView> {

@@ -10,16 +10,49 @@ export interface ClientRow {
   updated_at: Date | string;
   disabled_at: Date | string | null;
   version: number;
+  min_level: string | null;
+  api_resource: string | null;
 }
 
 export async function insertClient(
   tx: Queryable,
-  c: { clientId: string; name: string; metadata: Record<string, unknown>; secretHash: string | null },
+  c: {
+    clientId: string;
+    name: string;
+    metadata: Record<string, unknown>;
+    secretHash: string | null;
+    minLevel: string | null;
+    apiResource: string | null;
+  },
 ): Promise<boolean> {
   const res = await tx.query(
-    `INSERT INTO clients (client_id, name, metadata, secret_hash) VALUES ($1, $2, $3::jsonb, $4)
+    `INSERT INTO clients (client_id, name, metadata, secret_hash, min_level, api_resource) VALUES ($1, $2, $3::jsonb, $4, $5, $6)
      ON CONFLICT (client_id) DO NOTHING`,
-    [c.clientId, c.name, JSON.stringify(c.metadata), c.secretHash],
+    [c.clientId, c.name, JSON.stringify(c.metadata), c.secretHash, c.minLevel, c.apiResource],
+  );
+  return res.rowCount === 1;
+}
+
+/** The service whose API this resource indicator names, other than `except`. */
+export async function selectApiOwner(db: Queryable, apiResource: string, except?: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ client_id: string }>(
+    'SELECT client_id FROM clients WHERE api_resource = $1 AND client_id IS DISTINCT FROM $2',
+    [apiResource, except ?? null],
+  );
+  return rows[0]?.client_id;
+}
+
+/** Sets the service's minimum level and API; refused (false) if the row changed since `version`. */
+export async function updatePolicy(
+  tx: Queryable,
+  clientId: string,
+  version: number,
+  p: { minLevel: string | null; apiResource: string | null },
+): Promise<boolean> {
+  const res = await tx.query(
+    `UPDATE clients SET min_level = $3, api_resource = $4, updated_at = now(), version = version + 1
+     WHERE client_id = $1 AND version = $2`,
+    [clientId, version, p.minLevel, p.apiResource],
   );
   return res.rowCount === 1;
 }

@@ -2,6 +2,7 @@
 // Errors name the field the operator got wrong.
 import { z } from 'zod';
 
+import { LEVELS } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 
 export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id'] as const;
@@ -34,6 +35,45 @@ const redirectUri = (allowHttpLoopback: boolean) =>
     }
     if (u.hostname.includes('*')) ctx.addIssue({ code: 'custom', message: `"${v}": wildcards are not allowed` });
   });
+
+/**
+ * The service's API as an RFC 8707 resource indicator: an absolute URL without a
+ * fragment (§2), https (plain http only for localhost outside production), no
+ * query (§2 says it SHOULD NOT have one; nixa compares indicators exactly).
+ */
+const apiResource = (allowHttpLoopback: boolean) =>
+  z.string().superRefine((v, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not an absolute URL` });
+      return;
+    }
+    if (v.includes('#')) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain a fragment` });
+    if (u.search) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain a query` });
+    if (u.username || u.password) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain credentials` });
+    const httpOk = allowHttpLoopback && u.protocol === 'http:' && isLoopback(u);
+    if (u.protocol !== 'https:' && !httpOk) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" must use https${allowHttpLoopback ? ' (http is accepted only for localhost)' : ''}` });
+    }
+  });
+
+/** The least assurance level the service accepts, whatever its requests ask. */
+const minLevel = z.enum(LEVELS, { error: `one of ${LEVELS.join(', ')}` });
+
+/** What `nixa clients update` may change (null clears a value). */
+export function clientUpdateSchema(opts: { allowHttpLoopback: boolean }) {
+  return z
+    .object({
+      min_level: minLevel.nullable().optional(),
+      api_resource: apiResource(opts.allowHttpLoopback).nullable().optional(),
+    })
+    .strict()
+    .refine((p) => Object.keys(p).length > 0, { message: 'give at least one field to change (min_level, api_resource)' });
+}
+
+export type ClientUpdate = z.output<ReturnType<typeof clientUpdateSchema>>;
 
 const jwkSet = z.object({
   keys: z
@@ -68,6 +108,9 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
         .string()
         .refine((a) => signingAlgs.includes(a), { message: `one of the configured signing algorithms: ${signingAlgs.join(', ')}` })
         .optional(),
+      min_level: minLevel.optional(),
+      // The service's own API, for which it may ask JWT access tokens (resource=…).
+      api_resource: apiResource(opts.allowHttpLoopback).optional(),
       scope: z
         .string()
         .default('openid')
@@ -101,9 +144,7 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
 
 export type ClientInput = z.output<ReturnType<typeof clientInputSchema>>;
 
-/** Validates operator input; throws InvalidInputError naming the first bad field. */
-export function parseClientInput(input: unknown, opts: { allowHttpLoopback: boolean; signingAlgs?: readonly string[] }): ClientInput {
-  const res = clientInputSchema(opts).safeParse(input);
+function parsed<T>(res: z.ZodSafeParseResult<T>): T {
   if (!res.success) {
     const issue = res.error.issues[0]!;
     const field = issue.path.length
@@ -113,6 +154,16 @@ export function parseClientInput(input: unknown, opts: { allowHttpLoopback: bool
     throw new InvalidInputError(field, message);
   }
   return res.data;
+}
+
+/** Validates operator input; throws InvalidInputError naming the first bad field. */
+export function parseClientInput(input: unknown, opts: { allowHttpLoopback: boolean; signingAlgs?: readonly string[] }): ClientInput {
+  return parsed(clientInputSchema(opts).safeParse(input));
+}
+
+/** Validates a change to a registration; throws InvalidInputError naming the first bad field. */
+export function parseClientUpdate(input: unknown, opts: { allowHttpLoopback: boolean }): ClientUpdate {
+  return parsed(clientUpdateSchema(opts).safeParse(input));
 }
 
 /** oidc-provider client metadata for a validated registration (without the secret). */

@@ -4,7 +4,10 @@
 //
 // Routes:  GET /            home, or the signed-in page when there is a session
 //          GET /login       starts a sign-in at nixa
-//          GET /callback    nixa's answer: redeems the code, then back to /
+//          GET /callback    nixa's answer: redeems the code, then back to / (or /records)
+//          GET /records     the citizen's records (hồ sơ), read from the API below;
+//                           needs level high: steps up at nixa when the API says so
+//          GET /api/records the demo's API: a JWT access token at level high (records-api.ts)
 //          POST /logout     ends the local session and asks nixa to end its own
 //          GET /assets/nixa.css
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -17,7 +20,8 @@ import type { DemoCredentials } from '../app/demo.js';
 import type { Logger } from '../logging/index.js';
 import { STYLESHEET } from '../pages/index.js';
 import { isUnreachable, type NixaClient } from './nixa-client.js';
-import { claimRows, claimsToShow, describeAcr, renderDemoPage, renderPartial } from './pages.js';
+import { claimRows, claimsToShow, describeAcr, recordRows, renderDemoPage, renderPartial } from './pages.js';
+import { challengeParams, createRecordsApi, RECORDS_PATH, type RecordsAnswer } from './records-api.js';
 
 export interface DemoAppDeps {
   issuer: string;
@@ -33,6 +37,11 @@ const SESSION_COOKIE = 'demo_session';
 const LOGOUT_COOKIE = 'demo_logout';
 const TX_SECONDS = 10 * 60;
 const SESSION_SECONDS = 60 * 60;
+/** A token this recent that the API still refuses is not worth another round trip to nixa. */
+const FRESH_TOKEN_SECONDS = 60;
+
+/** Where a sign-in returns to. */
+type ReturnTo = '/' | '/records';
 
 /** A sign-in in progress: what /callback must check nixa's answer against. */
 interface Transaction {
@@ -40,6 +49,9 @@ interface Transaction {
   nonce: string;
   verifier: string;
   exp: number;
+  returnTo: ReturnTo;
+  /** The acr_values asked for (a step-up), or '' for none. */
+  asked: string;
 }
 
 /**
@@ -54,6 +66,11 @@ interface Session {
   /** Ties the sign-out form to this session (cross-site request forgery). */
   csrf: string;
   exp: number;
+  /** Names the access token for the demo's API, kept on the server (apiTokens). */
+  tokenRef?: string;
+  /** When that token was obtained, and the acr_values its sign-in asked for ('' for none). */
+  tokenAt?: number;
+  asked?: string;
 }
 
 interface PendingLogout {
@@ -61,7 +78,7 @@ interface PendingLogout {
   exp: number;
 }
 
-type ErrorKind = 'cancelled' | 'state' | 'expired' | 'unavailable' | 'logout_unavailable' | 'refused' | 'token' | 'invalid' | 'csrf' | 'bad_request' | 'not_found' | 'server';
+type ErrorKind = 'cancelled' | 'state' | 'expired' | 'unavailable' | 'logout_unavailable' | 'refused' | 'token' | 'invalid' | 'level' | 'api' | 'csrf' | 'bad_request' | 'not_found' | 'server';
 
 const ERRORS: Record<ErrorKind, { status: number; headingVi: string; headingEn: string; messageVi: string; messageEn: string }> = {
   cancelled: {
@@ -120,6 +137,20 @@ const ERRORS: Record<ErrorKind, { status: number; headingVi: string; headingEn: 
     messageVi: 'Dịch vụ không xác minh được kết quả đăng nhập từ nixa, nên không đăng nhập cho bạn.',
     messageEn: 'The service could not verify the sign-in result from nixa, so it did not sign you in.',
   },
+  level: {
+    status: 403,
+    headingVi: 'Chưa đạt mức độ đảm bảo cần thiết',
+    headingEn: 'The assurance level needed was not reached',
+    messageVi: 'Trang hồ sơ cần mức độ đảm bảo cao. nixa đã xác thực bạn nhưng chưa đạt mức này, nên dịch vụ không hiển thị hồ sơ.',
+    messageEn: 'The records page needs assurance level high. nixa signed you in, but not at that level, so the service does not show your records.',
+  },
+  api: {
+    status: 502,
+    headingVi: 'Không đọc được hồ sơ',
+    headingEn: 'Your records could not be read',
+    messageVi: 'Máy chủ hồ sơ của dịch vụ không chấp nhận yêu cầu. Vui lòng thử lại sau.',
+    messageEn: 'The service’s records server did not accept the request. Please try again later.',
+  },
   csrf: {
     status: 403,
     headingVi: 'Biểu mẫu đã hết hạn',
@@ -165,6 +196,21 @@ const now = () => Math.floor(Date.now() / 1000);
 
 export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps): Koa {
   const app = new Koa();
+  const recordsApi = createRecordsApi({ issuer, apiResource: credentials.apiResource });
+  const recordsUrl = new URL(RECORDS_PATH, credentials.origin);
+  /**
+   * Access tokens for the API, kept on the server: DEMO ONLY in process memory
+   * (gone on restart, like the sessions); the browser holds only a random reference.
+   */
+  const apiTokens = new Map<string, { token: string; exp: number }>();
+  const keepToken = (token: string, expiresIn: number | undefined): string => {
+    const t = now();
+    for (const [ref, v] of apiTokens) if (v.exp <= t) apiTokens.delete(ref);
+    if (apiTokens.size >= 10_000) apiTokens.delete(apiTokens.keys().next().value!);
+    const ref = randomBytes(16).toString('base64url');
+    apiTokens.set(ref, { token, exp: t + (expiresIn ?? 600) });
+    return ref;
+  };
   app.silent = true;
   // Signed cookies with a random per-process key: sessions end when the demo restarts. Fine for a demo.
   app.keys = [randomBytes(32).toString('base64url')];
@@ -273,6 +319,10 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
         return login(ctx);
       case 'GET /callback':
         return callback(ctx);
+      case 'GET /records':
+        return records(ctx);
+      case `GET ${RECORDS_PATH}`:
+        return recordsApi(ctx);
       case 'POST /logout':
         return parseForm(ctx, () => logout(ctx));
       case 'GET /logout':
@@ -286,7 +336,7 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
   });
 
   app.use(async function notFound(ctx) {
-    if (['/', '/login', '/callback', '/assets/nixa.css'].includes(ctx.path)) {
+    if (['/', '/login', '/callback', '/records', RECORDS_PATH, '/assets/nixa.css'].includes(ctx.path)) {
       ctx.status = 405;
       ctx.set('Allow', 'GET, HEAD');
       return;
@@ -327,7 +377,12 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
     });
   }
 
-  async function login(ctx: Context): Promise<void> {
+  function login(ctx: Context): Promise<void> {
+    return startSignIn(ctx, '/', '');
+  }
+
+  /** To nixa: a sign-in, or a step-up when acrValues is set; back at `returnTo`. */
+  async function startSignIn(ctx: Context, returnTo: ReturnTo, acrValues: string): Promise<void> {
     const config = await nixa.get();
     if (!config) return errorPage(ctx, 'unavailable');
     const tx: Transaction = {
@@ -335,8 +390,13 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
       nonce: oidc.randomNonce(),
       verifier: oidc.randomPKCECodeVerifier(),
       exp: now() + TX_SECONDS,
+      returnTo,
+      asked: acrValues,
     };
     const url = oidc.buildAuthorizationUrl(config, {
+      // An access token for the demo's own API (RFC 8707), which the records page calls.
+      resource: credentials.apiResource,
+      ...(acrValues ? { acr_values: acrValues } : {}),
       redirect_uri: credentials.redirectUri,
       // Enough to show what nixa shares after consent; the ID number is left out on purpose.
       scope: 'openid profile phone',
@@ -401,17 +461,68 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
       return errorPage(ctx, 'invalid');
     }
 
+    const previous = readCookie<Session>(ctx, SESSION_COOKIE);
+    if (previous?.tokenRef) apiTokens.delete(previous.tokenRef);
     const session: Session = {
       claims: claimsToShow(tokens.claims() ?? {}),
       idToken: tokens.id_token!,
       csrf: randomBytes(16).toString('base64url'),
       exp: now() + SESSION_SECONDS,
+      tokenRef: keepToken(tokens.access_token, tokens.expires_in),
+      tokenAt: now(),
+      asked: tx.asked ?? '',
     };
     writeCookie(ctx, SESSION_COOKIE, session, SESSION_SECONDS);
     logger.info({ acr: session.claims.acr }, 'demo service: signed in');
     // Post/redirect/get: the code leaves the address bar and a reload does not replay it.
     ctx.status = 303;
-    ctx.redirect('/');
+    ctx.redirect(tx.returnTo === '/records' ? '/records' : '/');
+  }
+
+  /**
+   * The records page: the server calls the demo's API with the citizen's access
+   * token, as a real service's front end calls its back end. When the API answers
+   * insufficient_user_authentication (RFC 9470), the citizen is sent to nixa to
+   * step up to the acr_values it names, and comes back here.
+   */
+  async function records(ctx: Context): Promise<void> {
+    const session = readCookie<Session>(ctx, SESSION_COOKIE);
+    const stored = session?.tokenRef ? apiTokens.get(session.tokenRef) : undefined;
+    if (!session || !stored || stored.exp <= now()) return startSignIn(ctx, '/records', '');
+
+    let res: Response;
+    try {
+      res = await fetch(recordsUrl, { headers: { authorization: `Bearer ${stored.token}`, accept: 'application/json' }, signal: AbortSignal.timeout(5_000) });
+    } catch (err) {
+      logger.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'demo service: records API unreachable');
+      return errorPage(ctx, 'api');
+    }
+    if (res.status === 200) {
+      const answer = (await res.json()) as RecordsAnswer;
+      const acr = describeAcr(answer.acr);
+      page(ctx, 'records', {
+        title: 'Hồ sơ của bạn',
+        acr: answer.acr,
+        acrVi: acr.vi,
+        acrEn: acr.en,
+        authentication: claimRows({ amr: answer.amr, ...(answer.auth_time !== undefined ? { auth_time: answer.auth_time } : {}) }),
+        records: recordRows(answer.records),
+      });
+      return;
+    }
+    if (res.status === 503) return errorPage(ctx, 'unavailable');
+    const challenge = challengeParams(res.headers.get('www-authenticate'));
+    const fresh = now() - (session.tokenAt ?? 0) < FRESH_TOKEN_SECONDS;
+    if (res.status === 401 && challenge.error === 'insufficient_user_authentication' && challenge.acr_values) {
+      // Asked for exactly this already and still refused: going round again would loop.
+      if (session.asked === challenge.acr_values) return errorPage(ctx, 'level');
+      logger.info({ acrValues: challenge.acr_values }, 'demo service: the API asks for a step-up');
+      return startSignIn(ctx, '/records', challenge.acr_values);
+    }
+    // An expired or revoked token: a new sign-in (nixa's session makes it quick), unless it is brand new.
+    if (res.status === 401 && !fresh) return startSignIn(ctx, '/records', '');
+    logger.warn({ status: res.status, error: challenge.error }, 'demo service: the records API refused the token');
+    return errorPage(ctx, 'api', safeCode(challenge.error));
   }
 
   async function logout(ctx: Context): Promise<void> {
@@ -425,6 +536,7 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
     if (typeof csrf !== 'string' || !equal(csrf, session.csrf)) return errorPage(ctx, 'csrf');
 
     clearCookie(ctx, SESSION_COOKIE);
+    if (session.tokenRef) apiTokens.delete(session.tokenRef);
     const config = await nixa.get();
     if (!config) {
       // Signed out here; nixa's own session ends when it expires or at nixa's next sign-out.

@@ -108,3 +108,14 @@ export function claimRows(claims: Record<string, unknown>): string {
     })
     .join('\n');
 }
+
+/** Table rows for the records the demo's API returned (escaped: the API is another server). */
+export function recordRows(records: { number: string; kind: { vi: string; en: string }; status: { vi: string; en: string }; date: string }[]): string {
+  return records
+    .map(
+      (r) =>
+        `        <tr><td><code>${escapeHtml(r.number)}</code></td><td>${escapeHtml(r.kind.vi)} <span lang="en">(${escapeHtml(r.kind.en)})</span></td>` +
+        `<td>${escapeHtml(r.status.vi)} <span lang="en">(${escapeHtml(r.status.en)})</span></td><td><time datetime="${escapeHtml(r.date)}">${escapeHtml(r.date.split('-').reverse().join('/'))}</time></td></tr>`,
+    )
+    .join('\n');
+}

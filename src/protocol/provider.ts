@@ -8,15 +8,16 @@ import { createHmac } from 'node:crypto';
 import { findAccount, type AccountsContext } from '../accounts/index.js';
 import { ACR_VALUES, atLeast, levelOfAcr } from '../assurance/index.js';
 import { SCOPE_CLAIMS } from '../consent/index.js';
-import { clientStore, verifySecret } from '../clients/index.js';
+import { clientStore, NIXA_CLIENT_METADATA, verifySecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { KeySnapshot } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
+import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthentication, resourceIndicators } from './access-tokens.js';
 import { PostgresAdapter } from './adapter.js';
 import { describeError } from './errors.js';
-import { requestedLevel } from './requested-level.js';
+import { requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
 
 /**
  * oidc-provider's prompts, with nixa's assurance check: a session below the level
@@ -33,7 +34,7 @@ function interactionPolicyWithAssurance() {
     new interactionPolicy.Check('assurance_too_low', 'the session is below the assurance level the service asks for', async (ctx) => {
       const { oidc } = ctx;
       if (!oidc.session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      // A minimum level set per service by its operator comes with the admin issue.
+      // What the service asked, raised to its registered minimum (see SERVICE_MINIMUM_PARAM).
       const needed = requestedLevel(oidc.params as Record<string, unknown>, oidc.claims as never);
       if (!needed) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const current = oidc.acr ? levelOfAcr(oidc.acr) : undefined;
@@ -44,6 +45,7 @@ function interactionPolicyWithAssurance() {
 }
 
 export const ASYMMETRIC_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+const CLIENT_AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
 
 export interface ProviderDeps {
   config: Config;
@@ -74,7 +76,15 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
     responseTypes: ['code'],
     // Exact redirect URI matching, always: never fall back to the only registered one.
     allowOmittingSingleRegisteredRedirectUri: false,
-    clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'none'],
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
+    // RFC 8414 §2: without these, a service must guess how to authenticate at
+    // introspection and revocation (oidc-provider omits them; they are the token endpoint's).
+    discovery: {
+      introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      introspection_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
+      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      revocation_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
+    },
     enabledJWA: {
       clientAuthSigningAlgValues: ASYMMETRIC_ALGS as never,
       idTokenSigningAlgValues: config.keys.signingAlgs as never,
@@ -97,7 +107,18 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
     },
     // Consented claims go in the ID token too, so a service needs no userinfo call.
     conformIdTokenClaims: false,
-    extraParams: [SOURCE_HINT_PARAM],
+    extraParams: {
+      [SOURCE_HINT_PARAM]: null,
+      // The service's registered minimum level rides with the request (requested-level.ts
+      // says why); whatever a request carried under this name is replaced, never trusted.
+      [SERVICE_MINIMUM_PARAM]: (ctx, _value, client) => {
+        const minimum = (client as unknown as { min_level?: string }).min_level;
+        (ctx.oidc.params as Record<string, unknown>)[SERVICE_MINIMUM_PARAM] = minimum;
+      },
+    },
+    // min_level and api_resource: nixa's own, from the clients table (validated when the operator set them).
+    extraClientMetadata: { properties: [...NIXA_CLIENT_METADATA] },
+    extraTokenClaims,
     subjectTypes: ['public', 'pairwise'],
     // Two services cannot correlate a person by sub: HMAC of the sector and account.
     pairwiseIdentifier: (_ctx, accountId, client) =>
@@ -110,7 +131,8 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
+      resourceIndicators: resourceIndicators(config.ttl.AccessToken),
       claimsParameter: { enabled: true },
       // Signing out of nixa tells every service of that session, server to server.
       backchannelLogout: { enabled: true },
@@ -163,6 +185,8 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {
     return this.clientSecret ? verifySecret(this.clientSecret, actual) : Promise.resolve(false);
   } as never;
+
+  provider.use(introspectionAuthentication);
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     logger.error({ err: { name: err.name, message: err.message, stack: err.stack }, path: ctx.path }, 'provider server_error');

@@ -1,8 +1,25 @@
-// The assurance level a service asks for: the least of its acceptable nixa acr
-// values (acr_values, or an essential acr in the claims parameter), or the given
-// client defaults. Levels are ordered, so a session at high meets a
-// request for substantial (oidc-provider's own check matches acr values exactly).
-import { levelOfAcr, lowest, type Level } from '../assurance/index.js';
+// The assurance level a sign-in needs: the least of the service's acceptable nixa
+// acr values (acr_values, or an essential acr in the claims parameter), raised to
+// the minimum its operator set (`nixa clients update --min-level`). Levels are
+// ordered, so a session at high meets a request for substantial (oidc-provider's
+// own check matches acr values exactly).
+import { highest, LEVELS, levelOfAcr, lowest, type Level } from '../assurance/index.js';
+
+/**
+ * Where the service's minimum travels with the request. Not a parameter services
+ * send: provider.ts declares it as an extra parameter whose check always replaces
+ * whatever came in with the value registered for the client, so it is stored with
+ * the request, seen by the interaction policy and in every interaction's params,
+ * and every reader of the asked level (chooser, step-up, consent) gets the minimum
+ * from this one function without looking the client up.
+ */
+export const SERVICE_MINIMUM_PARAM = 'nixa_service_min_level';
+
+/** The service's registered minimum, as carried in the request's params. */
+export function serviceMinimum(params: Record<string, unknown>): Level | undefined {
+  const v = params[SERVICE_MINIMUM_PARAM];
+  return (LEVELS as readonly unknown[]).includes(v) ? (v as Level) : undefined;
+}
 
 interface AcrClaimRequest {
   essential?: boolean;
@@ -14,12 +31,14 @@ function levelsOf(acrs: readonly unknown[]): Level[] {
   return acrs.map((a) => (typeof a === 'string' ? levelOfAcr(a) : undefined)).filter((l): l is Level => l !== undefined);
 }
 
-export function requestedLevel(params: Record<string, unknown>, claims?: { id_token?: { acr?: AcrClaimRequest | null } }, clientDefaults?: readonly string[]): Level | undefined {
+/** The level a sign-in needs: what the service asked for, but never below its registered minimum. */
+export function requestedLevel(params: Record<string, unknown>, claims?: { id_token?: { acr?: AcrClaimRequest | null } }): Level | undefined {
   const essential = claims?.id_token?.acr;
   const fromClaims = essential?.essential ? levelsOf(essential.values ?? (essential.value ? [essential.value] : [])) : [];
   const fromParam = levelsOf(String(params.acr_values ?? '').split(' '));
-  const asked = fromClaims.length ? fromClaims : fromParam.length ? fromParam : levelsOf(clientDefaults ?? []);
-  return asked.length ? lowest(...asked) : undefined;
+  const asked = fromClaims.length ? fromClaims : fromParam;
+  const levels = [...(asked.length ? [lowest(...asked)] : []), ...[serviceMinimum(params)].filter((l): l is Level => l !== undefined)];
+  return levels.length ? highest(...levels) : undefined;
 }
 
 /** The OIDC `claims` request parameter of an interaction's params (oidc-provider has already refused malformed ones). */
@@ -37,7 +56,7 @@ export function claimsRequest(params: Record<string, unknown>): ClaimsRequest | 
   }
 }
 
-/** The level an interaction asks for, from its params (acr_values, an essential acr claim). */
+/** The level an interaction needs, from its params (acr_values, an essential acr claim, the service's minimum). */
 export function requestedLevelOf(params: Record<string, unknown>): Level | undefined {
   return requestedLevel(params, claimsRequest(params));
 }

@@ -115,6 +115,69 @@ describe('nixa clients', () => {
   });
 });
 
+describe('nixa clients: minimum level and API', () => {
+  it('registers a minimum level and an API, shows them, and changes them with an audited update', async () => {
+    const add = await nixa(
+      'clients', 'add', '--client-id', 'dvc-dat-dai', '--name', 'Đăng ký đất đai', '--redirect-uri', 'https://datdai.gov.vn/cb',
+      '--min-level', 'substantial', '--api-resource', 'https://datdai.gov.vn/api',
+    );
+    expect(add.code).toBe(0);
+    expect(add.stdout).toContain('minimum level:    substantial');
+    expect(add.stdout).toContain('API (resource):   https://datdai.gov.vn/api');
+    expect((await nixa('clients', 'list')).stdout).toMatch(/dvc-dat-dai +Đăng ký đất đai +enabled +client_secret_basic +authorization_code +substantial/);
+
+    const up = await nixa('clients', 'update', 'dvc-dat-dai', '--min-level', 'high', '--reason', 'hồ sơ địa chính cần mức cao', '--json');
+    expect(up.code).toBe(0);
+    expect(JSON.parse(up.stdout)).toMatchObject({ minLevel: 'high', apiResource: 'https://datdai.gov.vn/api', version: 2 });
+    const cleared = await nixa('clients', 'update', 'dvc-dat-dai', '--api-resource', 'none');
+    expect(cleared.stdout).toContain('API (resource):   -');
+    expect(cleared.stdout).toContain('minimum level:    high');
+
+    const { rows } = await tdb.db.query<{ event: string; details: Record<string, unknown> }>(
+      `SELECT event, details FROM audit_events WHERE subject = 'dvc-dat-dai' ORDER BY seq`,
+    );
+    expect(rows.map((r) => r.event)).toEqual(['CLIENT_ADDED', 'CLIENT_UPDATED', 'CLIENT_UPDATED']);
+    expect(rows[0]!.details).toMatchObject({ minLevel: 'substantial', apiResource: 'https://datdai.gov.vn/api' });
+    expect(rows[1]!.details).toEqual({ changed: { minLevel: { from: 'substantial', to: 'high' } }, reason: 'hồ sơ địa chính cần mức cao' });
+    expect(rows[2]!.details).toEqual({ changed: { apiResource: { from: 'https://datdai.gov.vn/api', to: null } }, reason: null });
+  });
+
+  it.each([
+    [['add', '--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb', '--min-level', 'cao'], 'min_level', /one of low, substantial, high/],
+    [['add', '--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb', '--api-resource', 'http://a.gov.vn/api'], 'api_resource', /must use https/],
+    [['add', '--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb', '--api-resource', 'https://a.gov.vn/api#v1'], 'api_resource', /fragment/],
+    [['add', '--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb', '--api-resource', 'https://a.gov.vn/api?v=1'], 'api_resource', /query/],
+    [['add', '--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb', '--api-resource', '/api'], 'api_resource', /not an absolute URL/],
+    [['update', 'dvc-dat-dai', '--min-level', 'extreme'], 'min_level', /one of low, substantial, high/],
+    [['update', 'dvc-dat-dai'], '--min-level', /give --min-level or --api-resource/],
+  ])('refuses %j naming %s, and writes nothing', async (args, field, problem) => {
+    const [clients, events] = [await count('clients'), await count('audit_events')];
+    const r = await nixa('clients', ...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${field}:`);
+    expect(r.stderr).toMatch(problem);
+    expect(await count('clients')).toBe(clients);
+    expect(await count('audit_events')).toBe(events);
+  });
+
+  it("refuses another service's API, and a stale --if-version", async () => {
+    await nixa('clients', 'add', '--client-id', 'dvc-ho-tich', '--name', 'Hộ tịch', '--redirect-uri', 'https://hotich.gov.vn/cb', '--api-resource', 'https://hotich.gov.vn/api');
+    const taken = await nixa('clients', 'add', '--name', 'Kẻ mạo danh', '--redirect-uri', 'https://gia.example/cb', '--api-resource', 'https://hotich.gov.vn/api');
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toMatch(/api_resource: "https:\/\/hotich.gov.vn\/api" is already the API of service "dvc-ho-tich"/);
+    const stolen = await nixa('clients', 'update', 'dvc-dat-dai', '--api-resource', 'https://hotich.gov.vn/api');
+    expect(stolen.code).toBe(2);
+    expect(stolen.stderr).toMatch(/api_resource: .* already the API of service "dvc-ho-tich"/);
+
+    const stale = await nixa('clients', 'update', 'dvc-ho-tich', '--min-level', 'high', '--if-version', '7');
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/changed by someone else \(version 1, you had 7\)/);
+    const missing = await nixa('clients', 'update', 'khong-co', '--min-level', 'high');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/client "khong-co" not found/);
+  });
+});
+
 describe('nixa keys', () => {
   it('lists, rotates and revokes keys with an audited reason', async () => {
     // Keys are created by an instance's first maintenance; do the same here.

@@ -246,7 +246,7 @@ describe('demo public service while nixa is unreachable', () => {
     const origin = `http://localhost:${demoPort}`;
     down = await startDemoService({
       issuer: `http://127.0.0.1:${nixaPort}`, // nothing listens there
-      credentials: { clientId: 'demo-service', clientSecret: 'unused', redirectUri: `${origin}/callback`, postLogoutRedirectUri: `${origin}/`, origin },
+      credentials: { clientId: 'demo-service', clientSecret: 'unused', redirectUri: `${origin}/callback`, postLogoutRedirectUri: `${origin}/`, origin, apiResource: `${origin}/api` },
       port: demoPort,
       host: '127.0.0.1',
       logger: silentLogger,
@@ -294,13 +294,14 @@ describe('demo public service when nixa stops in the middle of a sign-in', () =>
         grant_types: ['authorization_code'],
         token_endpoint_auth_method: 'client_secret_basic',
         scope: 'openid profile phone',
+        api_resource: `${origin}/api`,
       },
       'test',
       { allowHttpLoopback: true },
     );
     demo2 = await startDemoService({
       issuer: nixa2.config.issuer,
-      credentials: { clientId: `demo-service-stops-${process.pid}`, clientSecret: secret!, redirectUri, postLogoutRedirectUri: `${origin}/`, origin },
+      credentials: { clientId: `demo-service-stops-${process.pid}`, clientSecret: secret!, redirectUri, postLogoutRedirectUri: `${origin}/`, origin, apiResource: `${origin}/api` },
       port,
       host: '127.0.0.1',
       logger: silentLogger,
