@@ -356,6 +356,7 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
         acrEn: acr.en,
         rows: claimRows(session.claims),
         csrf: session.csrf,
+        accountUrl: `${issuer}/account`,
       });
       return;
     }
