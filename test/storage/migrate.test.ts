@@ -8,8 +8,13 @@ import { createTestDatabase } from '../support/database.js';
 const ALL = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
 
 describe('migrations', () => {
+  // 0006 and 0007 are reserved for branches developed alongside 0008 (issue 5);
+  // drop this list once they are merged.
+  const RESERVED = [6, 7];
   it('are numbered without gaps from 0001', () => {
-    expect(ALL.map((f) => Number(f.slice(0, 4)))).toEqual(ALL.map((_, i) => i + 1));
+    const numbers = [...new Set([...ALL.map((f) => Number(f.slice(0, 4))), ...RESERVED])].sort((a, b) => a - b);
+    expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+    expect(new Set(ALL.map((f) => f.slice(0, 4))).size).toBe(ALL.length);
   });
 
   it('apply every file once, record it, and do nothing the second time', async () => {
