@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 
 import type { Database } from '../storage/index.js';
+import { appendAudit } from './append.js';
 import type { ChainRow } from './chain.js';
 import { checkpointsAfter, eventsAfter, type StoredCheckpoint } from './repository.js';
 
@@ -71,4 +72,9 @@ export async function exportTrail(
     checkpoints += rows.length;
   }
   return { from: range.from.toISOString(), to: range.to.toISOString(), events, checkpoints, firstSeq, lastSeq, sha256: digest.digest('hex') };
+}
+
+/** The export is an admin action: recorded with its range and digest (retention checks it). */
+export async function recordExport(db: Database, summary: ExportSummary, actor: string, reason?: string): Promise<void> {
+  await db.transaction((tx) => appendAudit(tx, { event: 'AUDIT_EXPORTED', actor, ...(reason ? { reason } : {}), details: { ...summary } }));
 }

@@ -15,7 +15,7 @@ export { appendAudit, type AuditEvent } from './append.js';
 export { canonicalJson, eventHash, GENESIS, ChainWalker, type ChainRow, type ChainBreak } from './chain.js';
 export { createCheckpoint, checkCheckpoint, CHECKPOINT_TYP, type CheckpointClaims } from './checkpoint.js';
 export { verifyTrail, type VerifyReport, type VerifyProblem } from './verify.js';
-export { exportTrail, type ExportSummary } from './export.js';
+export { exportTrail, recordExport, type ExportSummary } from './export.js';
 export { planPrune, prunePartitions, parseMonth, MIN_ONLINE_MONTHS } from './retention.js';
 export { listPartitions, ensurePartitions, type Partition, type StoredCheckpoint } from './repository.js';
 export { redactDetails, redactText } from './redact.js';

@@ -11,6 +11,8 @@ import {
   eventHash,
   exportTrail,
   listPartitions,
+  prunePartitions,
+  recordExport,
   verifyTrail,
   GENESIS,
   type ChainRow,
@@ -193,6 +195,31 @@ describe('the audit trail', () => {
     expect(text).not.toMatch(/"d":|private/);
     const none = await exportTrail(tdb.db, { from: new Date('2020-01-01'), to: new Date('2020-02-01') }, () => {});
     expect(none).toMatchObject({ events: 0, checkpoints: 0, firstSeq: null });
+  });
+
+  it('removes a whole old month once checkpointed and exported, and verify starts after it', async () => {
+    await withKeys(tdb.db);
+    const key = await activeSigningKey(tdb.db, cipher, 'ES256');
+    for (let i = 0; i < 5; i++) await tdb.db.transaction((tx) => appendAudit(tx, signIn(i)));
+    const now = new Date();
+    const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    const later = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 14, 3));
+    const thisPartition = (await listPartitions(tdb.db)).find((p) => p.from === monthStart.toISOString())!;
+
+    // Fourteen months pass: new events land in later months (the head's time only moves forward).
+    await tdb.db.query('UPDATE audit_chain_head SET at = $1', [later]);
+    const prune = () => prunePartitions(tdb.db, { before: nextMonth, reason: 'lưu trữ 12 tháng', actor: 'cli:test', now: later });
+    await expect(prune()).rejects.toThrow(/not covered by a signed checkpoint/);
+    await createCheckpoint(tdb.db, key, config.issuer);
+    await expect(prune()).rejects.toThrow(/has not been exported in full: run nixa audit export --from/);
+    await recordExport(tdb.db, await exportTrail(tdb.db, { from: monthStart, to: nextMonth }, () => {}), 'cli:test');
+    expect((await prune()).map((p) => p.name)).toEqual([thisPartition.name]);
+    await tdb.db.transaction((tx) => appendAudit(tx, signIn(6)));
+    const report = await verifyTrail(tdb.db);
+    expect(report).toMatchObject({ ok: true, firstSeq: thisPartition.lastSeq! + 1, checkpoints: 1 });
+    const { rows } = await tdb.db.query<{ reason: string; details: Record<string, unknown> }>(`SELECT reason, details FROM audit_events WHERE event = 'AUDIT_PRUNED'`);
+    expect(rows).toEqual([{ reason: 'lưu trữ 12 tháng', details: expect.objectContaining({ lastSeq: thisPartition.lastSeq, events: thisPartition.events }) }]);
   });
 
   it('keeps month partitions ahead, and creates a missing one on demand', async () => {
