@@ -2,7 +2,7 @@
 // possible: events are queued on the caller's transaction and chained just before
 // it commits, so a sign-in holds the lock for two short statements, not for the
 // rest of its transaction. A change and its event still commit together or not at all.
-import type { Queryable } from '../storage/index.js';
+import type { Database, Queryable } from '../storage/index.js';
 import { eventHash, type ChainRow } from './chain.js';
 import type { AuditEventName } from './events.js';
 import { redactDetails, redactText } from './redact.js';
@@ -25,8 +25,8 @@ const queues = new WeakMap<Queryable, Pending[]>();
 
 /**
  * Appends an event within the caller's transaction. On a transaction handle the
- * event is chained at commit; on any other handle it is chained at once, and the
- * caller must be inside a transaction (the head lock is transaction-scoped).
+ * event is chained at commit; given the database, in a transaction of its own;
+ * on any other handle at once (the caller must then be inside a transaction).
  */
 export async function appendAudit(tx: Queryable, e: AuditEvent): Promise<void> {
   // Copied and cleaned now: the caller may change its objects before commit.
@@ -38,7 +38,10 @@ export async function appendAudit(tx: Queryable, e: AuditEvent): Promise<void> {
     details: redactDetails(e.details ?? {}) as Record<string, unknown>,
   };
   if (!tx.beforeCommit) {
-    await chain(tx, [pending]);
+    // Given the database itself, not a transaction: the head lock needs one.
+    const db = tx as Partial<Database>;
+    if (typeof db.transaction === 'function') await db.transaction((t) => chain(t, [pending]));
+    else await chain(tx, [pending]);
     return;
   }
   let queue = queues.get(tx);
