@@ -6,14 +6,14 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 
 import type { AccountsContext } from '../accounts/index.js';
-import { auditChainLength } from '../audit/index.js';
+import { auditChainLength, startAuditJobs } from '../audit/index.js';
 import { controlSocketPath, serveControlSocket } from '../cli/main.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
 import { purgeFactorState } from '../factors/index.js';
 import { purgeUpstreamLogins, purgeUpstreamSessions, Upstream, type SourceLogoutDeps } from '../federation/index.js';
 import { monitorHealth, SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
-import { Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
+import { activeSigningKey, Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { countActiveSessions, purgeExpired } from '../protocol/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
@@ -62,6 +62,8 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const sources = new SourceRegistry(db, cipher, logger, config.keys.refreshSeconds);
     await sources.start();
     const stopHealth = monitorHealth(sources, logger, config.sourceHealthSeconds);
+    // Audit partitions ahead of time and signed checkpoints (src/audit).
+    const stopAudit = await startAuditJobs({ db, config, logger, signingKey: () => activeSigningKey(db, cipher, config.keys.signingAlgs[0]!) });
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`);
     const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash') };
     const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session };
@@ -129,6 +131,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         host.close();
         await stopControl?.();
         stopHealth();
+        stopAudit();
         await sources.stop();
         await keyring.stop();
         if (closeDb) await db.close();

@@ -29,6 +29,8 @@ export const AUDIT_EVENTS = {
   ACCOUNT_UNLOCKED: 'A second-factor lock was lifted: it expired, or a security officer lifted it (with a reason)',
   PASSKEY_COUNTER_REGRESSION: 'Security: a passkey answered with a signature counter that did not rise (a cloned authenticator, or a replayed answer); refused',
   RECOVERY_CODES_ISSUED: 'A new set of single-use recovery codes was issued; any earlier set no longer works',
+  AUDIT_EXPORTED: 'An operator exported the audit trail between two times (details: range, seq range, sha256 of the file)',
+  AUDIT_PRUNED: 'Retention removed a whole month of the audit trail, already checkpointed and exported (details: the last removed event\'s seq and hash)',
 } as const;
 
 export type AuditEventName = keyof typeof AUDIT_EVENTS;

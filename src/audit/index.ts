@@ -1,43 +1,27 @@
-// The audit trail: append-only, each event carrying the hash of the previous one
-// so that a rewritten or deleted row breaks the chain. Appends happen inside the
-// caller's transaction, so a change and its event are written together or not at all.
-import { createHash } from 'node:crypto';
-
-import type { Queryable } from '../storage/index.js';
-import type { AuditEventName } from './events.js';
+// The audit trail: append-only, partitioned by month, each event carrying the hash
+// of the previous one so that a rewritten or removed row breaks the chain, with
+// periodic checkpoints signed by nixa's key so that even a rewrite of the whole
+// chain is caught by anyone holding an earlier checkpoint. Appends happen inside
+// the caller's transaction (append.ts).
+import type { Config } from '../config/index.js';
+import type { SigningKey } from '../keys/index.js';
+import type { Logger } from '../logging/index.js';
+import { every, type Database, type Queryable } from '../storage/index.js';
+import { createCheckpoint } from './checkpoint.js';
+import { ensurePartitions, eventsBySubject, readHead } from './repository.js';
 
 export { AUDIT_EVENTS, type AuditEventName } from './events.js';
+export { appendAudit, type AuditEvent } from './append.js';
+export { canonicalJson, eventHash, GENESIS, ChainWalker, type ChainRow, type ChainBreak } from './chain.js';
+export { createCheckpoint, checkCheckpoint, CHECKPOINT_TYP, type CheckpointClaims } from './checkpoint.js';
+export { verifyTrail, type VerifyReport, type VerifyProblem } from './verify.js';
+export { exportTrail, recordExport, type ExportSummary } from './export.js';
+export { planPrune, prunePartitions, parseMonth, MIN_ONLINE_MONTHS } from './retention.js';
+export { listPartitions, ensurePartitions, type Partition, type StoredCheckpoint } from './repository.js';
+export { redactDetails, redactText } from './redact.js';
 
-export interface AuditEvent {
-  event: AuditEventName;
-  /** Who acted: 'cli:<os user>', 'system:rotation', an operator id later. */
-  actor: string;
-  /** What it was done to: a kid, a client id. Never a full ID number or a secret. */
-  subject?: string;
-  details?: Record<string, unknown>;
-}
-
-const GENESIS = '0'.repeat(64);
-const CHAIN_LOCK = 7_415_002;
-
-export function eventHash(prevHash: string, at: string, e: AuditEvent): string {
-  return createHash('sha256')
-    .update(JSON.stringify([prevHash, at, e.event, e.actor, e.subject ?? null, e.details ?? {}]))
-    .digest('hex');
-}
-
-/** Appends an event; must run inside a transaction (the chain lock is transaction-scoped). */
-export async function appendAudit(tx: Queryable, e: AuditEvent): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [CHAIN_LOCK]);
-  const prev = await tx.query<{ hash: string }>('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1');
-  const prevHash = prev.rows[0]?.hash ?? GENESIS;
-  const at = new Date().toISOString();
-  await tx.query(
-    `INSERT INTO audit_events (at, event, actor, subject, details, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)`,
-    [at, e.event, e.actor, e.subject ?? null, JSON.stringify(e.details ?? {}), prevHash, eventHash(prevHash, at, e)],
-  );
-}
+/** Month partitions exist this far ahead, so appends never have to create one. */
+export const PARTITION_LEAD_DAYS = 45;
 
 export interface StoredAuditEvent {
   seq: number;
@@ -45,20 +29,50 @@ export interface StoredAuditEvent {
   event: string;
   actor: string;
   subject: string | null;
+  reason: string | null;
   details: Record<string, unknown>;
 }
 
 export async function listAudit(db: Queryable, opts: { subject?: string; limit?: number } = {}): Promise<StoredAuditEvent[]> {
-  const { rows } = await db.query<StoredAuditEvent & { at: Date | string }>(
-    `SELECT seq, at, event, actor, subject, details FROM audit_events
-     WHERE ($1::text IS NULL OR subject = $1) ORDER BY seq DESC LIMIT $2`,
-    [opts.subject ?? null, opts.limit ?? 100],
-  );
-  return rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+  return (await eventsBySubject(db, opts.subject ?? null, opts.limit ?? 100)).map((r) => ({
+    seq: r.seq,
+    at: r.at,
+    event: r.event,
+    actor: r.actor,
+    subject: r.subject,
+    reason: r.reason,
+    details: r.details,
+  }));
 }
 
-/** How many events the trail holds (for the audit-chain-length gauge). */
+export const partitionsAhead = (db: Queryable, now = new Date()) => ensurePartitions(db, new Date(now.getTime() + PARTITION_LEAD_DAYS * 86_400_000));
+
+/**
+ * The periodic job of every instance: partitions ahead of time, and a signed
+ * checkpoint when events were appended since the last one (instances take turns
+ * on a lock, so there is one checkpoint per period, not one per instance).
+ */
+export async function startAuditJobs(deps: {
+  db: Database;
+  config: Config;
+  logger: Logger;
+  signingKey: () => Promise<SigningKey>;
+}): Promise<() => void> {
+  const { db, config, logger } = deps;
+  await partitionsAhead(db);
+  return every(
+    config.audit.checkpointSeconds,
+    async () => {
+      await partitionsAhead(db);
+      const c = await createCheckpoint(db, await deps.signingKey(), config.issuer);
+      if (c) logger.info({ checkpoint: c.id, seq: c.seq, kid: c.kid }, 'audit checkpoint signed');
+    },
+    logger,
+    'audit checkpoint',
+  );
+}
+
+/** The seq of the last event: the chain's length (for the metrics gauge), read from the head row. */
 export async function auditChainLength(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ n: string | number | null }>('SELECT max(seq) AS n FROM audit_events');
-  return Number(rows[0]?.n ?? 0);
+  return (await readHead(db)).seq;
 }

@@ -11,6 +11,7 @@ import { ERROR_CATALOGUE, InvalidInputError, NixaError } from '../errors/index.j
 import { type Cipher, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
 import { addSource, checkSource, getSource, listSources, sourcesOptions, updateSource, viewSource, type Source } from '../sources/index.js';
 import { migrate, redactUrl, type Database } from '../storage/index.js';
+import { AuditTrailBroken, registerAuditCommands } from './audit.js';
 
 /** `sources test` found problems: exit 1 without another message. */
 class SourceTestFailed extends Error {}
@@ -27,6 +28,8 @@ export interface CliContext {
   cipher(): Cipher;
   /** Who is acting, for the audit trail, e.g. "cli:alice". */
   actor: string;
+  /** The operator's working directory, for relative file names (the server's differs). */
+  cwd?: string;
 }
 
 /** Exit codes: 0 done, 1 failed (nixa error), 2 bad usage or input. */
@@ -40,7 +43,7 @@ export async function runCli(argv: string[], io: CliIo, ctx: CliContext): Promis
       // commander already printed the message; help and version are not failures.
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.help' ? 0 : 2;
     }
-    if (err instanceof SourceTestFailed) return 1;
+    if (err instanceof SourceTestFailed || err instanceof AuditTrailBroken) return 1;
     if (err instanceof NixaError) {
       io.err(`nixa: ${err.message} [${err.code}]\n`);
       return err instanceof InvalidInputError || err.status === 400 ? 2 : 1;
@@ -110,7 +113,7 @@ function keyRows(keys: KeyView[]) {
 
 function buildProgram(io: CliIo, ctx: CliContext): Command {
   const program = new Command('nixa')
-    .description('Operate nixa: database migrations, relying parties (clients) and signing keys.')
+    .description('Operate nixa: database migrations, relying parties (clients), identity sources, signing keys and the audit trail.')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)');
@@ -384,6 +387,8 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
           'ID tokens and JWT access tokens it signed no longer verify at services that refresh JWKS; opaque access and refresh tokens are not signed and stay valid.\n',
       );
     });
+
+  registerAuditCommands(program, io, ctx);
 
   return program;
 }

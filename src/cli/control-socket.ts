@@ -12,6 +12,8 @@ import { runCli, type CliContext } from './commands.js';
 interface Request {
   argv: string[];
   actor: string;
+  /** The command's working directory, so that file names mean what the operator meant. */
+  cwd?: string;
 }
 
 interface Response {
@@ -50,7 +52,7 @@ export async function serveControlSocket(path: string, ctx: Omit<CliContext, 'ac
         return;
       }
       const res: Response = { code: 0, stdout: '', stderr: '' };
-      runCli(req.argv, { out: (t) => (res.stdout += t), err: (t) => (res.stderr += t) }, { ...ctx, actor: req.actor })
+      runCli(req.argv, { out: (t) => (res.stdout += t), err: (t) => (res.stderr += t) }, { ...ctx, actor: req.actor, ...(typeof req.cwd === 'string' ? { cwd: req.cwd } : {}) })
         .then((code) => {
           res.code = code;
           logger.info({ command: req.argv.slice(0, 2).join(' '), actor: req.actor, code }, 'cli command served');

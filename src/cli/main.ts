@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const actor = `cli:${userInfo().username}`;
   if (config.database.kind === 'embedded') {
-    const res = await sendToServer(controlSocketPath(config.dataDir), { argv, actor });
+    const res = await sendToServer(controlSocketPath(config.dataDir), { argv, actor, cwd: process.cwd() });
     if (res) {
       io.out(res.stdout);
       io.err(res.stderr);

@@ -95,6 +95,7 @@ const schema = z
     NIXA_SOURCE_HEALTH_SECONDS: seconds(30),
     NIXA_PURGE_INTERVAL_SECONDS: seconds(60),
     NIXA_PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+    NIXA_AUDIT_CHECKPOINT_SECONDS: seconds(600).pipe(z.number().min(10, 'at least 10 seconds').max(DAY, 'at most 86400 seconds (a day)')),
     NIXA_SHUTDOWN_GRACE_SECONDS: seconds(10),
     NIXA_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(15),
     NIXA_ASSURANCE_POLICY_FILE: z.string().min(1).optional(),
@@ -160,6 +161,8 @@ export interface Config {
     refreshSeconds: number;
   };
   purge: { intervalSeconds: number; batchSize: number };
+  /** How often a signed checkpoint of the audit trail is made (when there are new events). */
+  audit: { checkpointSeconds: number };
   /** How often each instance checks that identity sources answer. */
   sourceHealthSeconds: number;
   shutdownGraceSeconds: number;
@@ -347,6 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       refreshSeconds: c.NIXA_KEYS_REFRESH_SECONDS,
     },
     purge: { intervalSeconds: c.NIXA_PURGE_INTERVAL_SECONDS, batchSize: c.NIXA_PURGE_BATCH_SIZE },
+    audit: { checkpointSeconds: c.NIXA_AUDIT_CHECKPOINT_SECONDS },
     sourceHealthSeconds: c.NIXA_SOURCE_HEALTH_SECONDS,
     shutdownGraceSeconds: c.NIXA_SHUTDOWN_GRACE_SECONDS,
     clockToleranceSeconds: c.NIXA_CLOCK_TOLERANCE_SECONDS,

@@ -1,8 +1,10 @@
 // Signing and cookie keys: generated, encrypted at rest, rotated on a schedule or
 // on demand, revoked in an emergency.
+import type { JWK } from 'jose';
+
 import type { Config } from '../config/index.js';
 import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
-import type { Database } from '../storage/index.js';
+import type { Database, Queryable } from '../storage/index.js';
 import type { Cipher } from './cipher.js';
 import { type KeyState, planRevocation, planRotation, type KeyStep } from './lifecycle.js';
 import { keyPolicies } from './keyring.js';
@@ -90,4 +92,20 @@ export async function revokeKey(db: Database, cipher: Cipher, kid: string, actor
   if (failure === 'not-found') throw new NotFoundError('key', kid);
   if (failure === 'already-revoked') throw new StateError(`key "${kid}" is already revoked`);
   return steps;
+}
+
+export interface SigningKey {
+  kid: string;
+  alg: string;
+  privateJwk: JWK;
+  publicJwk: JWK;
+}
+
+/** The key that signs now for `alg`, decrypted (audit checkpoints are signed with it). */
+export async function activeSigningKey(db: Queryable, cipher: Cipher, alg: string): Promise<SigningKey> {
+  const key = (await listKeys(db)).find((k) => k.use === 'sig' && k.alg === alg && k.state === 'active');
+  if (!key?.privateEnc || !key.publicJwk) {
+    throw new StateError(`there is no active ${alg} signing key: start nixa once, or run nixa keys rotate`);
+  }
+  return { kid: key.kid, alg, privateJwk: JSON.parse(cipher.decrypt(key.privateEnc, `key:${key.kid}`)) as JWK, publicJwk: key.publicJwk };
 }

@@ -1,6 +1,6 @@
 // SQL for the keys table. Every change runs in one transaction with its audit
 // event and a NOTIFY that tells every instance to reload.
-import type { JWK } from 'jose';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 
 import { appendAudit, type AuditEventName } from '../audit/index.js';
 import type { Database, Queryable } from '../storage/index.js';
@@ -89,6 +89,9 @@ async function applyStep(tx: Queryable, cipher: Cipher, step: KeyStep, actor: st
         [kid, step.use, step.alg, step.state, g.publicJwk ? JSON.stringify(g.publicJwk) : null, cipher.encrypt(g.privateMaterial, `key:${kid}`)],
       );
       Object.assign(details, { use: step.use, alg: step.alg, state: step.state });
+      // The trail vouches for the key: an audit checkpoint signed by it stays
+      // checkable after the key is deleted (src/audit/verify.ts).
+      if (g.publicJwk) details.jkt = await calculateJwkThumbprint(g.publicJwk);
       if (step.state === 'active') {
         await appendAudit(tx, { event: 'KEY_CREATED', actor, subject: kid, details });
         await appendAudit(tx, { event: 'KEY_ACTIVATED', actor, subject: kid, details: { alg: step.alg, use: step.use } });

@@ -11,6 +11,12 @@ export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Only on a transaction's handle: runs fn inside the transaction just before
+   * COMMIT (never on rollback), in registration order. The audit trail uses it to
+   * take its chain lock as late as possible.
+   */
+  beforeCommit?(fn: () => Promise<void>): void;
 }
 
 export interface Database extends Queryable {

@@ -28,14 +28,18 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
       await db.exec(sql);
     },
     transaction(fn) {
-      return db.transaction(async (tx) =>
-        fn({
+      return db.transaction(async (tx) => {
+        const hooks: (() => Promise<void>)[] = [];
+        const out = await fn({
           query: async (sql, params) => convert(await tx.query(sql, params ?? [], { parsers: PARSERS })),
           exec: async (sql) => {
             await tx.exec(sql);
           },
-        }),
-      );
+          beforeCommit: (hook) => void hooks.push(hook),
+        });
+        for (const hook of hooks) await hook();
+        return out;
+      });
     },
     async listen(channel, onNotify) {
       const unsubscribe = await db.listen(channel, onNotify);

@@ -38,13 +38,16 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
+        const hooks: (() => Promise<void>)[] = [];
         const tx: Queryable = {
           query: (sql, params) => run(client, sql, params),
           exec: async (sql) => {
             await client.query(sql);
           },
+          beforeCommit: (hook) => void hooks.push(hook),
         };
         const out = await fn(tx);
+        for (const hook of hooks) await hook();
         await client.query('COMMIT');
         return out;
       } catch (err) {
