@@ -4,7 +4,7 @@
 import type { Context } from 'koa';
 
 import { appendAudit } from '../audit/index.js';
-import { consentDiff, grantedClaims, recordConsent, requestedClaims } from '../consent/index.js';
+import { claimLabel, consentDiff, grantedClaims, inReadingOrder, recordConsent, requestedClaims } from '../consent/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { claimsRequest } from '../protocol/index.js';
 import { accountClaims, maskNationalId } from '../accounts/index.js';
@@ -12,22 +12,6 @@ import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
-
-/** In the order a person reads their details, not alphabetically. */
-const LABELS: Record<string, { vi: string; en: string }> = {
-  name: { vi: 'Họ và tên', en: 'Full name' },
-  birthdate: { vi: 'Ngày sinh', en: 'Date of birth' },
-  gender: { vi: 'Giới tính', en: 'Gender' },
-  place_of_origin: { vi: 'Quê quán', en: 'Place of origin' },
-  address: { vi: 'Nơi thường trú', en: 'Permanent address' },
-  phone_number: { vi: 'Số điện thoại', en: 'Phone number' },
-  national_id: { vi: 'Số định danh cá nhân', en: 'Personal identification number' },
-};
-
-const order = (claim: string) => {
-  const i = Object.keys(LABELS).indexOf(claim);
-  return i < 0 ? Number.MAX_SAFE_INTEGER : i;
-};
 
 function display(claim: string, value: unknown): string {
   if (value === undefined || value === null) return 'Chưa có <span lang="en">(not on record)</span>';
@@ -95,9 +79,8 @@ export async function showConsent(deps: JourneyDeps, ctx: Context, details: Deta
     uid: details.uid,
     csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
     clientName,
-    rows: [...claims]
-      .sort((a, b) => order(a) - order(b))
-      .map((c) => `        <tr><th scope="row">${escapeHtml(LABELS[c]?.vi ?? c)} <span lang="en">(${escapeHtml(LABELS[c]?.en ?? c)})</span></th><td>${display(c, values[c])}</td></tr>`)
+    rows: inReadingOrder(claims)
+      .map((c) => `        <tr><th scope="row">${escapeHtml(claimLabel(c).vi)} <span lang="en">(${escapeHtml(claimLabel(c).en)})</span></th><td>${display(c, values[c])}</td></tr>`)
       .join('\n'),
   });
 }
