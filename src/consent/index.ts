@@ -1,4 +1,4 @@
 // Consent: what a service may see, when the citizen must be asked, and what they agreed to.
 export * from './policy.js';
 export { CLAIM_LABELS, claimLabel, inReadingOrder } from './labels.js';
-export { grantedClaims, recordConsent } from './store.js';
+export { consentsOf, deleteConsent, grantedClaims, recordConsent, type StoredConsent } from './store.js';
