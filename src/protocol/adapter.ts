@@ -96,6 +96,39 @@ export async function revokeGrant(db: Queryable, grantId: string): Promise<numbe
 }
 
 /**
+ * Deletes every grant the account holds for the client, and everything issued
+ * under them (codes, access and refresh tokens), in one statement: the consent
+ * they stood for was withdrawn. oidc-provider keeps accountId and clientId only
+ * inside a Grant's JSON payload. Returns how many grants there were.
+ */
+export async function revokeGrantsOf(db: Queryable, accountId: string, clientId: string): Promise<number> {
+  const { rows } = await db.query<{ grants: number }>(
+    `WITH revoked AS (
+       DELETE FROM oidc_payloads WHERE grant_id IN (
+         SELECT id FROM oidc_payloads WHERE model = 'Grant' AND payload->>'accountId' = $1 AND payload->>'clientId' = $2)
+       RETURNING model)
+     SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants FROM revoked`,
+    [accountId, clientId],
+  );
+  return rows[0]?.grants ?? 0;
+}
+
+/**
+ * The sid each live sign-in session of the account gave the client (oidc-provider
+ * keeps one per session and client under `authorizations`): what a back-channel
+ * logout token names so that the service ends the matching session of its own.
+ */
+export async function sessionSidsFor(db: Queryable, accountId: string, clientId: string): Promise<string[]> {
+  const { rows } = await db.query<{ sid: string }>(
+    `SELECT DISTINCT payload->'authorizations'->$2::text->>'sid' AS sid FROM oidc_payloads
+     WHERE model = 'Session' AND payload->>'accountId' = $1 AND (expires_at IS NULL OR expires_at > now())
+       AND payload->'authorizations'->$2::text->>'sid' IS NOT NULL`,
+    [accountId, clientId],
+  );
+  return rows.map((r) => r.sid);
+}
+
+/**
  * Deletes expired rows in small batches, skipping rows another instance is
  * touching, so that no statement holds many locks or runs for long.
  */
