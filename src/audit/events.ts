@@ -20,6 +20,7 @@ export const AUDIT_EVENTS = {
   SIGN_IN: 'A citizen signed in through a source (level reached, service)',
   CONSENT_GIVEN: 'A citizen agreed to share attributes with a service',
   CONSENT_REFUSED: 'A citizen refused to share attributes with a service',
+  CONSENT_WITHDRAWN: 'A citizen withdrew consent from a service at /account: its grants and tokens revoked (subject: the account; details: client, claims)',
   FACTOR_ENROLLED: 'A citizen added a second factor (an authenticator app after its first correct code)',
   FACTOR_REMOVED: 'A second factor was removed from an account',
   FACTOR_USED: 'A second factor was accepted (method; for a recovery code, how many remain)',

@@ -1,6 +1,7 @@
 // The citizen's own page, /account: the second factors the account holds —
 // passkeys (passkeys.ts), an authenticator app with its recovery codes — and the
-// ways to add, replace and remove them. It lives outside oidc-provider's routes
+// ways to add, replace and remove them; and the services the citizen shares
+// information with, each consent withdrawable (consents.ts). It lives outside oidc-provider's routes
 // and finds nixa's sign-in session through the provider's session cookie, signed
 // with the same keys as every cookie of the Koa app (see app/provider-host.ts).
 //
@@ -10,9 +11,11 @@
 //   POST /account/totp/remove           remove the app (and its recovery codes)
 //   POST /account/recovery-codes        a new set of ten, shown once; the old set stops working
 //   POST /account/passkeys…             see passkeys.ts
+//   POST /account/consents/:id/withdraw see consents.ts
 //
 // Every POST carries a CSRF token bound to the session; every answer is no-store.
-// Adding, removing or replacing a factor needs a session at ENROLMENT_LEVEL.
+// Adding, removing or replacing a factor needs a session at ENROLMENT_LEVEL;
+// withdrawing a consent needs none (it only takes away).
 import type { Context, Next } from 'koa';
 
 import { atLeast } from '../assurance/index.js';
@@ -28,6 +31,7 @@ import {
 } from '../factors/index.js';
 import { checkCsrf } from '../interactions/csrf.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
+import { consentsSection, withdrawConsent } from './consents.js';
 import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
 import {
   ACCOUNT_PATH,
@@ -82,10 +86,21 @@ async function appSection(deps: AccountDeps, s: CitizenSession): Promise<string>
 }
 
 /** The account page; `message` is the outcome of what the citizen just did. */
-async function showAccount(deps: AccountDeps, ctx: Context, s: CitizenSession, message = '', passkeyMessage = ''): Promise<void> {
+async function showAccount(
+  deps: AccountDeps,
+  ctx: Context,
+  s: CitizenSession,
+  message = '',
+  passkeyMessage = '',
+  consentMessage = '',
+): Promise<void> {
   const level = LEVEL_WORDS[s.level];
-  const [passkeys, app] = await Promise.all([passkeysSection(deps, s, passkeyMessage), appSection(deps, s)]);
-  html(ctx, ctx.status === 404 ? 200 : ctx.status, renderPage('account', { title: 'Tài khoản của bạn', levelVi: level.vi, levelEn: level.en, message, passkeys, app }));
+  const [passkeys, app, consents] = await Promise.all([passkeysSection(deps, s, passkeyMessage), appSection(deps, s), consentsSection(deps, s, consentMessage)]);
+  html(
+    ctx,
+    ctx.status === 404 ? 200 : ctx.status,
+    renderPage('account', { title: 'Tài khoản của bạn', levelVi: level.vi, levelEn: level.en, message, passkeys, app, consents }),
+  );
 }
 
 /** The page asking for the app's first code; the QR code and secret only right after starting. */
@@ -191,6 +206,8 @@ function signedOut(ctx: Context): void {
 }
 
 const PASSKEY_ROUTE = /^POST \/passkeys\/([^/]{1,64})\/(rename|remove)$/;
+// Any length and character here: consents.ts refuses what is not a client id, with a page.
+const WITHDRAW_ROUTE = /^POST \/consents\/([^/]+)\/withdraw$/;
 const ROUTES = ['GET ', 'HEAD ', 'POST /totp', 'POST /totp/confirm', 'POST /totp/remove', 'POST /recovery-codes', 'POST /passkeys/options', 'POST /passkeys'];
 
 /** The /account pages. */
@@ -199,7 +216,8 @@ export function accountRoutes(deps: AccountDeps) {
     if (ctx.path !== ACCOUNT_PATH && !ctx.path.startsWith(`${ACCOUNT_PATH}/`)) return next();
     const route = `${ctx.method} ${ctx.path.slice(ACCOUNT_PATH.length)}`;
     const passkeyChange = PASSKEY_ROUTE.exec(route);
-    if (!ROUTES.includes(route) && !passkeyChange) return next();
+    const withdrawal = WITHDRAW_ROUTE.exec(route);
+    if (!ROUTES.includes(route) && !passkeyChange && !withdrawal) return next();
     ctx.set('Cache-Control', 'no-store');
     const s = await citizenSession(deps, ctx);
     if (!s) return signedOut(ctx);
@@ -209,6 +227,10 @@ export function accountRoutes(deps: AccountDeps) {
     if (passkeyChange) {
       const message = await changePasskey(deps, ctx, s, passkeyChange[1]!, passkeyChange[2] as 'rename' | 'remove', body);
       return message === undefined ? undefined : showAccount(deps, ctx, s, '', message);
+    }
+    if (withdrawal) {
+      const message = await withdrawConsent(deps, ctx, s, withdrawal[1]!);
+      return message === undefined ? undefined : showAccount(deps, ctx, s, '', '', message);
     }
     switch (route) {
       case 'POST /totp':
