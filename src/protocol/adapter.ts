@@ -128,16 +128,16 @@ export async function sessionSidsFor(db: Queryable, accountId: string, clientId:
   return rows.map((r) => r.sid);
 }
 
-/**
- * Deletes expired rows in small batches, skipping rows another instance is
- * touching, so that no statement holds many locks or runs for long.
- */
 /** Sign-in sessions that have not expired (for the active-sessions gauge). */
 export async function countActiveSessions(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM oidc_payloads WHERE model = 'Session' AND (expires_at IS NULL OR expires_at > now())");
   return rows[0]?.n ?? 0;
 }
 
+/**
+ * Deletes expired rows in small batches, skipping rows another instance is
+ * touching, so that no statement holds many locks or runs for long.
+ */
 export async function purgeExpired(db: Queryable, batchSize: number): Promise<number> {
   let total = 0;
   for (;;) {
