@@ -199,7 +199,7 @@ export async function accountById(ctx: AccountsContext, accountId: string, actor
 
 // --- Suspension.
 
-interface ChangeInput {
+export interface AccountChangeInput {
   accountId: string;
   actor: string;
   reason: string;
@@ -235,7 +235,7 @@ const changeOf = (a: repo.AccountRecord): AccountChange => ({
  * ACCOUNT_SUSPENDED with the reason and what was revoked.
  * @throws InvalidInputError (field named); NotFoundError; ConflictError when expectedVersion is stale; StateError when already suspended. Nothing is written then.
  */
-export async function suspendAccount(ctx: AccountsContext, input: ChangeInput, now = new Date()): Promise<Suspension> {
+export async function suspendAccount(ctx: AccountsContext, input: AccountChangeInput, now = new Date()): Promise<Suspension> {
   const accountId = checkAccountId(input.accountId);
   const reason = checkReason(input.reason);
   const actor = checkActor(input.actor);
@@ -256,7 +256,7 @@ export async function suspendAccount(ctx: AccountsContext, input: ChangeInput, n
  * Recorded as ACCOUNT_REINSTATED with the reason.
  * @throws InvalidInputError (field named); NotFoundError; ConflictError when expectedVersion is stale; StateError when not suspended. Nothing is written then.
  */
-export async function reinstateAccount(ctx: AccountsContext, input: ChangeInput): Promise<AccountChange> {
+export async function reinstateAccount(ctx: AccountsContext, input: AccountChangeInput): Promise<AccountChange> {
   const accountId = checkAccountId(input.accountId);
   const reason = checkReason(input.reason);
   const actor = checkActor(input.actor);

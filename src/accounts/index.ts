@@ -23,6 +23,7 @@ export {
   reinstateAccount,
   suspendAccount,
   type AccountChange,
+  type AccountChangeInput,
   type AccountSummary,
   type LinkedSourceSummary,
   type Suspension,
