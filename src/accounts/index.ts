@@ -12,9 +12,23 @@ import type { Database, Queryable } from '../storage/index.js';
 import { decideLink, type AttributeName, type StoredAttribute } from './linking.js';
 import { checkNationalId, maskNationalId, nationalIdHash } from './national-id.js';
 import * as repo from './repository.js';
+import { sealed, unsealed } from './sealing.js';
 
 export { checkNationalId, maskNationalId } from './national-id.js';
 export type { AttributeName } from './linking.js';
+export {
+  accountById,
+  lookUpAccount,
+  MIN_REASON_LENGTH,
+  reinstateAccount,
+  suspendAccount,
+  type AccountChange,
+  type AccountChangeInput,
+  type AccountSummary,
+  type LinkedSourceSummary,
+  type Suspension,
+} from './administration.js';
+export type { Revoked } from './repository.js';
 
 export interface SourceAssertion {
   sourceId: string;
@@ -26,7 +40,7 @@ export interface SourceAssertion {
 
 export type SignInOutcome =
   | { outcome: 'signed-in'; accountId: string; created: boolean; linked: boolean }
-  | { outcome: 'refused'; reason: 'invalid-national-id' | 'link-conflict' | 'not-linkable' | 'missing-claims'; detail: string };
+  | { outcome: 'refused'; reason: 'invalid-national-id' | 'link-conflict' | 'not-linkable' | 'missing-claims' | 'account-suspended'; detail: string };
 
 export interface AccountsContext {
   db: Database;
@@ -34,13 +48,6 @@ export interface AccountsContext {
   /** Key of the national ID hash; derived from the master key so every instance agrees. */
   pepper: Buffer;
 }
-
-// The ID number is the one attribute encrypted at rest: it is the key to a person
-// across every public service.
-const sealed = (c: Cipher, accountId: string, a: StoredAttribute) =>
-  a.name === 'national_id' ? `enc:${c.encrypt(a.value, `attr:${accountId}:national_id`).toString('base64')}` : a.value;
-const unsealed = (c: Cipher, accountId: string, name: string, stored: string) =>
-  stored.startsWith('enc:') ? c.decrypt(Buffer.from(stored.slice(4), 'base64'), `attr:${accountId}:${name}`) : stored;
 
 async function loadAttributes(ctx: AccountsContext, db: Queryable, accountId: string): Promise<StoredAttribute[]> {
   return (await repo.selectAttributes(db, accountId)).map(({ stored, ...a }) => ({ ...a, value: unsealed(ctx.cipher, accountId, a.name, stored) }));
@@ -66,12 +73,18 @@ export async function signInFromSource(
     await appendAudit(tx, { event: 'SIGN_IN', actor: `source:${a.sourceId}`, subject: o.accountId, details: { ...signIn, created: o.created, linked: o.linked } });
     return o;
   };
+  // A suspended account signs in nowhere: the refusal is its only record (not even the link's last login moves).
+  const suspended = async (tx: Queryable, accountId: string) => {
+    await appendAudit(tx, { event: 'SIGN_IN_REFUSED', actor: `source:${a.sourceId}`, subject: accountId, details: { ...signIn, reason: 'account-suspended' } });
+    return { outcome: 'refused', reason: 'account-suspended', detail: 'the account is suspended' } as const;
+  };
   const nid = a.attributes.national_id;
   if (nid === undefined) {
     // A returning citizen whose source does not repeat the number is found by the link.
     const linked = await repo.accountByLink(ctx.db, a.sourceId, a.subject);
     if (linked) {
       return ctx.db.transaction(async (tx) => {
+        if (!(await repo.isEnabledForSignIn(tx, linked))) return suspended(tx, linked);
         await repo.recordLink(tx, a.sourceId, a.subject, linked);
         return audited(tx, { outcome: 'signed-in', accountId: linked, created: false, linked: false });
       });
@@ -86,6 +99,8 @@ export async function signInFromSource(
   return ctx.db.transaction(async (tx) => {
     await repo.lockNationalId(tx, hash);
     const accountId = await repo.accountByNationalIdHash(tx, hash);
+    // Before linking is even decided: a suspension is not lifted by signing in through another source.
+    if (accountId && !(await repo.isEnabledForSignIn(tx, accountId))) return suspended(tx, accountId);
     const existing = accountId
       ? { accountId, attributes: await loadAttributes(ctx, tx, accountId), linkedSources: await repo.selectLinks(tx, accountId) }
       : undefined;

@@ -59,6 +59,16 @@ export async function isEnabled(db: Queryable, accountId: string): Promise<boole
   return (await db.query('SELECT 1 FROM accounts WHERE id = $1 AND disabled_at IS NULL', [accountId])).rows.length === 1;
 }
 
+/**
+ * isEnabled for a sign-in's transaction: the share lock makes a suspension being
+ * committed at this instant wait for the sign-in, or the sign-in wait for it and
+ * see it, never both pass each other.
+ */
+export async function isEnabledForSignIn(tx: Queryable, accountId: string): Promise<boolean> {
+  const { rows } = await tx.query<{ disabled: boolean }>('SELECT disabled_at IS NOT NULL AS disabled FROM accounts WHERE id = $1 FOR SHARE', [accountId]);
+  return rows[0]?.disabled === false;
+}
+
 /** Marks attributes as verified again now, without rewriting their values. */
 export async function touchAttributes(tx: Queryable, accountId: string, names: string[], at: Date): Promise<void> {
   if (!names.length) return;
@@ -69,4 +79,116 @@ export async function touchAttributes(tx: Queryable, accountId: string, names: s
 export async function proofingLevel(db: Queryable, accountId: string): Promise<Level> {
   const { rows } = await db.query<{ level: Level }>("SELECT level FROM account_attributes WHERE account_id = $1 AND name = 'national_id'", [accountId]);
   return rows[0]?.level ?? 'low';
+}
+
+// --- Administration: what a security officer sees and changes (administration.ts).
+
+export interface AccountRecord {
+  id: string;
+  createdAt: Date;
+  disabledAt: Date | null;
+  version: number;
+}
+
+interface AccountRecordRow {
+  id: string;
+  created_at: Date | string;
+  disabled_at: Date | string | null;
+  version: number;
+}
+
+const accountRecord = (r: AccountRecordRow): AccountRecord => ({
+  id: r.id,
+  createdAt: new Date(r.created_at),
+  disabledAt: r.disabled_at === null ? null : new Date(r.disabled_at),
+  version: Number(r.version),
+});
+
+/** The account row; `forUpdate` holds it until the transaction ends, so two officers' changes queue. */
+export async function selectAccount(db: Queryable, accountId: string, forUpdate = false): Promise<AccountRecord | undefined> {
+  const { rows } = await db.query<AccountRecordRow>(
+    `SELECT id, created_at, disabled_at, version FROM accounts WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [accountId],
+  );
+  return rows[0] ? accountRecord(rows[0]) : undefined;
+}
+
+/** Suspends (a time) or reinstates (null); undefined if the row is no longer at `version`. */
+export async function setDisabledAt(tx: Queryable, accountId: string, version: number, disabledAt: Date | null): Promise<AccountRecord | undefined> {
+  const { rows } = await tx.query<AccountRecordRow>(
+    `UPDATE accounts SET disabled_at = $3, version = version + 1 WHERE id = $1 AND version = $2
+     RETURNING id, created_at, disabled_at, version`,
+    [accountId, version, disabledAt],
+  );
+  return rows[0] ? accountRecord(rows[0]) : undefined;
+}
+
+export interface LinkRecord {
+  sourceId: string;
+  linkedAt: Date;
+  lastLoginAt: Date;
+}
+
+export async function selectLinkTimes(db: Queryable, accountId: string): Promise<LinkRecord[]> {
+  const { rows } = await db.query<{ source_id: string; linked_at: Date | string; last_login_at: Date | string }>(
+    'SELECT source_id, linked_at, last_login_at FROM linked_identities WHERE account_id = $1 ORDER BY linked_at, source_id',
+    [accountId],
+  );
+  return rows.map((r) => ({ sourceId: r.source_id, linkedAt: new Date(r.linked_at), lastLoginAt: new Date(r.last_login_at) }));
+}
+
+export interface FactorCounts {
+  passkeys: number;
+  authenticatorApp: boolean;
+  recoveryCodesLeft: number;
+  /** The end of the second-factor lock on the account, if one is stored (it may have expired). */
+  lockedUntil: Date | null;
+}
+
+/**
+ * Counts of the account's second factors, read straight from the factors' tables
+ * (migrations 0004–0006): an officer needs how many, never which or their secrets.
+ */
+export async function countFactors(db: Queryable, accountId: string): Promise<FactorCounts> {
+  const { rows } = await db.query<{ passkeys: number; totp: boolean; codes: number; locked_until: Date | string | null }>(
+    `SELECT (SELECT count(*)::int FROM passkeys WHERE account_id = $1) AS passkeys,
+            EXISTS (SELECT 1 FROM totp_factors WHERE account_id = $1 AND confirmed_at IS NOT NULL) AS totp,
+            (SELECT count(*)::int FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL) AS codes,
+            (SELECT locked_until FROM factor_attempts WHERE scope = 'account' AND key = $1) AS locked_until`,
+    [accountId],
+  );
+  const r = rows[0]!;
+  return {
+    passkeys: Number(r.passkeys),
+    authenticatorApp: r.totp === true,
+    recoveryCodesLeft: Number(r.codes),
+    lockedUntil: r.locked_until === null ? null : new Date(r.locked_until),
+  };
+}
+
+export interface Revoked {
+  sessions: number;
+  grants: number;
+  /** Authorization codes, access and refresh tokens issued under those grants. */
+  tokens: number;
+}
+
+/**
+ * Ends everything oidc-provider holds for the account, so that its tokens stop
+ * working at once: every grant (found by the accountId in its payload) with all
+ * it issued (by grant_id, as adapter.ts's revokeGrant), and every session. Tokens
+ * always belong to a grant, so the grant_id sweep reaches them all. Self-contained
+ * JWT access tokens cannot be recalled; they expire on their own.
+ */
+export async function revokeProtocolState(tx: Queryable, accountId: string): Promise<Revoked> {
+  const grants = (
+    await tx.query<{ id: string }>(`SELECT id FROM oidc_payloads WHERE model = 'Grant' AND payload ->> 'accountId' = $1`, [accountId])
+  ).rows.map((r) => r.id);
+  let tokens = 0;
+  if (grants.length) {
+    const { rows } = await tx.query<{ model: string }>('DELETE FROM oidc_payloads WHERE grant_id = ANY($1::text[]) RETURNING model', [grants]);
+    tokens = rows.filter((r) => r.model !== 'Grant').length;
+  }
+  const sessions = await tx.query(`DELETE FROM oidc_payloads WHERE model = 'Session' AND payload ->> 'accountId' = $1`, [accountId]);
+  return { sessions: sessions.rowCount, grants: grants.length, tokens };
 }

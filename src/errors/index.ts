@@ -54,6 +54,24 @@ export class StateError extends NixaError {
   override readonly status = 409;
 }
 
+/**
+ * Someone else changed the record since the caller read it (optimistic
+ * concurrency): the caller held `expected`, the record is at `current`. An HTTP
+ * layer answers 409, or 412 when the version came in If-Match. Nothing was written.
+ */
+export class ConflictError extends NixaError {
+  readonly code = 'NIXA-CNF-001';
+  override readonly status = 409;
+  constructor(
+    readonly what: string,
+    readonly id: string,
+    readonly expected: number,
+    readonly current: number,
+  ) {
+    super(`${what} "${id}" was changed by someone else (version ${current}, you had ${expected}); reload and try again`);
+  }
+}
+
 /** The master key cannot decrypt stored key material: wrong key or tampered row. */
 export class MasterKeyError extends NixaError {
   readonly code = 'NIXA-KEY-001';
@@ -71,6 +89,7 @@ export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-INP-001': 'Operator input was refused; the message names the field and what it expects. Nothing was written.',
   'NIXA-NTF-001': 'The named client, key or record does not exist.',
   'NIXA-STA-001': 'The record is in a state that does not allow this operation (e.g. a disabled client, a deleted key).',
+  'NIXA-CNF-001': 'The record was changed by someone else since the version the caller read; reload and try again. Nothing was written.',
   'NIXA-KEY-001': 'Stored key material cannot be decrypted: the master key is wrong or the row was tampered with.',
   'NIXA-DB-001': 'The database is unreachable or its schema is older or newer than this build.',
 };

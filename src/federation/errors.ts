@@ -14,7 +14,8 @@ export type FederationFailure =
   | 'missing-claims'
   | 'invalid-national-id'
   | 'link-conflict'
-  | 'not-linkable';
+  | 'not-linkable'
+  | 'account-suspended';
 
 export class FederationError extends NixaError {
   readonly code: string;
@@ -29,7 +30,8 @@ export class FederationError extends NixaError {
   ) {
     super(`${reason}: ${detail}`);
     this.code = `NIXA-FED-${reason}`;
-    this.status = reason === 'source-unavailable' || reason === 'source-timeout' ? 502 : reason === 'source-maintenance' ? 503 : 400;
+    this.status =
+      reason === 'source-unavailable' || reason === 'source-timeout' ? 502 : reason === 'source-maintenance' ? 503 : reason === 'account-suspended' ? 403 : 400;
   }
 }
 
@@ -82,4 +84,14 @@ export const FAILURE_MESSAGES: Record<FederationFailure, { vi: string; en: strin
     vi: 'Nguồn định danh này không xác minh số định danh cá nhân, nên không thể dùng để đăng nhập lần đầu. Hãy chọn nguồn khác.',
     en: 'This identity source does not verify the personal identification number, so it cannot be used for a first sign-in. Choose another source.',
   },
+  'account-suspended': {
+    vi: 'Tài khoản nixa của bạn đang bị tạm khóa, nên bạn không thể đăng nhập vào dịch vụ công bằng nixa. Chưa có thông tin nào được chia sẻ. Nếu bạn cho rằng đây là nhầm lẫn, hãy liên hệ bộ phận hỗ trợ của nixa.',
+    en: 'Your nixa account is suspended, so you cannot sign in to public services with nixa. Nothing has been shared. If you think this is a mistake, contact nixa support.',
+  },
 };
+
+/**
+ * Failures another source cannot fix: every source leads to the same account, so
+ * the page does not offer one.
+ */
+export const NO_OTHER_SOURCE: ReadonlySet<FederationFailure> = new Set(['account-suspended']);

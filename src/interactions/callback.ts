@@ -6,7 +6,7 @@ import type { Context } from 'koa';
 import { signInFromSource } from '../accounts/index.js';
 import { appendAudit } from '../audit/index.js';
 import { acrFor, AMR_FEDERATED } from '../assurance/index.js';
-import { authenticationLevel, FAILURE_MESSAGES, FederationError, mapClaims, rememberSourceSession, sessionLevel } from '../federation/index.js';
+import { authenticationLevel, FAILURE_MESSAGES, FederationError, mapClaims, NO_OTHER_SOURCE, rememberSourceSession, sessionLevel } from '../federation/index.js';
 import { recordSignIn } from '../metrics/index.js';
 import { renderPage } from '../pages/index.js';
 import { rememberedGrant } from './consent.js';
@@ -81,7 +81,7 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   );
 }
 
-/** The page for a failed upstream login: what happened, in plain words, and a way to try another source. */
+/** The page for a failed upstream login: what happened, in plain words, and a way to try another source when one could help. */
 export function renderFailure(ctx: Context, err: FederationError): void {
   const m = FAILURE_MESSAGES[err.reason];
   ctx.status = err.status;
@@ -91,8 +91,10 @@ export function renderFailure(ctx: Context, err: FederationError): void {
     messageVi: m.vi,
     messageEn: m.en,
     code: err.code,
-    retry: err.interactionUid
-      ? `<p><a class="button" href="/interaction/${encodeURIComponent(err.interactionUid)}">Chọn nguồn định danh khác <span lang="en">(Choose another identity source)</span></a></p>`
-      : '<p>Hãy quay lại trang của dịch vụ để bắt đầu lại. <span lang="en">(Go back to the service to start again.)</span></p>',
+    retry: NO_OTHER_SOURCE.has(err.reason)
+      ? '<p>Bạn có thể đóng trang này và quay lại trang của dịch vụ. <span lang="en">(You can close this page and go back to the service.)</span></p>'
+      : err.interactionUid
+        ? `<p><a class="button" href="/interaction/${encodeURIComponent(err.interactionUid)}">Chọn nguồn định danh khác <span lang="en">(Choose another identity source)</span></a></p>`
+        : '<p>Hãy quay lại trang của dịch vụ để bắt đầu lại. <span lang="en">(Go back to the service to start again.)</span></p>',
   });
 }
