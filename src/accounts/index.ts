@@ -189,3 +189,12 @@ export function proofingLevelOf(db: Queryable, accountId: string): Promise<Level
 export async function ensureAccount(db: Queryable, id: string): Promise<void> {
   await db.query('INSERT INTO accounts (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [id]);
 }
+
+/**
+ * The account of a national ID number, for commands run on the server (the first
+ * security officer is named by their number); undefined when nobody with that
+ * number has signed in yet. The caller validates and audits.
+ */
+export async function accountIdByNationalId(ctx: AccountsContext, nationalId: string): Promise<string | undefined> {
+  return repo.accountByNationalIdHash(ctx.db, nationalIdHash(nationalId, ctx.pepper));
+}

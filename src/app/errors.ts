@@ -2,7 +2,8 @@
 // a bilingual page for browsers. Unexpected errors are logged, never shown.
 import type { Context, Next } from 'koa';
 
-import { NixaError } from '../errors/index.js';
+import { ADMIN_API_PREFIX } from '../admin/index.js';
+import { InvalidInputError, NixaError, UnauthenticatedError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { renderPage } from '../pages/index.js';
 
@@ -20,8 +21,10 @@ export function errorBoundary(logger: Logger) {
         logger.error({ err: { name: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack }, path: ctx.path }, 'request failed');
       }
       ctx.status = status;
+      if (err instanceof UnauthenticatedError) ctx.set('WWW-Authenticate', err.challenge);
       const message = known && status < 500 ? err.message : status < 500 ? 'The request is not valid.' : 'nixa could not complete this request.';
-      if (ctx.accepts('html', 'json') === 'html') {
+      // The admin API always answers JSON; pages answer browsers with a page.
+      if (!ctx.path.startsWith(ADMIN_API_PREFIX) && ctx.accepts('html', 'json') === 'html') {
         ctx.type = 'html';
         ctx.body = renderPage('error', {
           title: 'Lỗi',
@@ -30,7 +33,7 @@ export function errorBoundary(logger: Logger) {
           error: code,
         });
       } else {
-        ctx.body = { error: code, message };
+        ctx.body = { error: code, message, ...(err instanceof InvalidInputError ? { field: err.field } : {}) };
       }
     }
   };

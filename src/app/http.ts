@@ -3,6 +3,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 
+import { adminApi } from '../admin/index.js';
 import { ACCOUNT_PATH, accountRoutes } from '../my-account/index.js';
 import type { Config } from '../config/index.js';
 import type { AccountsContext } from '../accounts/index.js';
@@ -127,6 +128,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
       provider: () => deps.host().provider,
     }),
   );
+  // The admin API: operators (JWT for the admin resource, level high) and machine clients.
+  app.use(adminApi({ config, db, cipher: deps.accounts.cipher, keyring, accounts: deps.accounts, provider: () => deps.host().provider }));
   // The citizen's own page (factors, authenticator-app enrolment), beside the journey.
   app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys }));
   app.use(async function signOutAtSource(ctx, next) {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 
 import { Command, CommanderError, Option } from 'commander';
 
+import { bootstrapSecurityOfficer, listOperators } from '../admin/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient, type ClientView } from '../clients/index.js';
 import { CONFIG_VARIABLES, type Config } from '../config/index.js';
 import { ERROR_CATALOGUE, InvalidInputError, NixaError } from '../errors/index.js';
@@ -386,6 +387,28 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
         `revoked ${kid}: removed from JWKS; its private part is destroyed.\n` +
           'ID tokens and JWT access tokens it signed no longer verify at services that refresh JWKS; opaque access and refresh tokens are not signed and stay valid.\n',
       );
+    });
+
+  const operators = program.command('operators').description('operators (nixa accounts with roles) of the admin console and API');
+  operators
+    .command('bootstrap')
+    .description('make the first security officer: the person with this ID number, who has signed in once (refused once one exists)')
+    .requiredOption('--national-id <number>', 'their 12-digit personal identification number')
+    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .action(async (o: { nationalId: string; reason: string }) => {
+      const db = await ctx.db();
+      const accounts = { db, cipher: ctx.cipher(), pepper: ctx.cipher().derive('national-id-hash') };
+      const { accountId } = await bootstrapSecurityOfficer(accounts, { nationalId: o.nationalId, reason: o.reason, actor: ctx.actor });
+      io.out(`account ${accountId} is now a security officer; they grant every further role in the console (never their own)\n`);
+    });
+  operators
+    .command('list')
+    .description('operators and their roles')
+    .option('--json', 'print as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const list = await listOperators(await ctx.db());
+      if (o.json) return printJson(io, list);
+      io.out(table(list.flatMap((op) => op.roles.map((r) => ({ ACCOUNT: op.accountId, ROLE: r.role, 'GRANTED BY': r.grantedBy, AT: r.grantedAt.slice(0, 19) })))));
     });
 
   registerAuditCommands(program, io, ctx);

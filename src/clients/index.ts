@@ -3,7 +3,7 @@
 import type { Level } from '../assurance/index.js';
 import { appendAudit } from '../audit/index.js';
 import type { Config } from '../config/index.js';
-import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
+import { ConflictError, InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
 import type { Database, Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
 import { parseClientInput, parseClientUpdate, toProviderMetadata } from './schema.js';
@@ -107,6 +107,7 @@ export async function addClient(
   input: unknown,
   actor: string,
   opts: ClientsOptions,
+  reason?: string,
 ): Promise<{ client: ClientView; secret?: string }> {
   const c = parseClientInput(input, opts);
   const clientId = c.client_id ?? `svc-${generateSecret().slice(0, 16)}`;
@@ -123,6 +124,7 @@ export async function addClient(
       event: 'CLIENT_ADDED',
       actor,
       subject: clientId,
+      ...(reason ? { reason } : {}),
       details: {
         name: c.name,
         method: c.token_endpoint_auth_method,
@@ -163,7 +165,7 @@ export async function updateClient(
     const row = await repo.selectClient(tx, clientId);
     if (!row) throw new NotFoundError('client', clientId);
     if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) {
-      throw new StateError(`client "${clientId}" was changed by someone else (version ${row.version}, you had ${opts.expectedVersion}); reload and try again`);
+      throw new ConflictError('client', clientId, opts.expectedVersion, row.version);
     }
     const before = { minLevel: row.min_level, apiResource: row.api_resource };
     const after = {
@@ -172,7 +174,7 @@ export async function updateClient(
     };
     await checkApiFree(tx, after.apiResource, clientId);
     if (!(await repo.updatePolicy(tx, clientId, row.version, after))) {
-      throw new StateError(`client "${clientId}" was changed by someone else; reload and try again`);
+      throw new ConflictError('client', clientId, row.version, row.version + 1);
     }
     const changed = Object.fromEntries(
       (Object.keys(after) as (keyof typeof after)[]).filter((k) => after[k] !== before[k]).map((k) => [k, { from: before[k], to: after[k] }]),
@@ -192,7 +194,7 @@ export async function disableClient(db: Database, clientId: string, actor: strin
   });
 }
 
-export async function rotateClientSecret(db: Database, clientId: string, actor: string): Promise<{ client: ClientView; secret: string }> {
+export async function rotateClientSecret(db: Database, clientId: string, actor: string, reason?: string): Promise<{ client: ClientView; secret: string }> {
   const row = await repo.selectClient(db, clientId);
   if (!row) throw new NotFoundError('client', clientId);
   if (row.disabled_at) throw new StateError(`client "${clientId}" is disabled`);
@@ -205,7 +207,7 @@ export async function rotateClientSecret(db: Database, clientId: string, actor: 
   const hash = await hashSecret(secret);
   return db.transaction(async (tx) => {
     if (!(await repo.replaceSecretHash(tx, clientId, hash))) throw new StateError(`client "${clientId}" changed meanwhile; try again`);
-    await appendAudit(tx, { event: 'CLIENT_SECRET_ROTATED', actor, subject: clientId });
+    await appendAudit(tx, { event: 'CLIENT_SECRET_ROTATED', actor, subject: clientId, ...(reason ? { reason } : {}) });
     return { client: view((await repo.selectClient(tx, clientId))!), secret };
   });
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 import { LEVELS } from '../assurance/index.js';
+import { ADMIN_SCOPES } from '../admin/roles.js';
 import { InvalidInputError } from '../errors/index.js';
 
 export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id'] as const;
@@ -114,8 +115,8 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       scope: z
         .string()
         .default('openid')
-        .refine((s) => s.split(' ').every((x) => (SUPPORTED_SCOPES as readonly string[]).includes(x)), {
-          message: `space-separated scopes from: ${SUPPORTED_SCOPES.join(', ')}`,
+        .refine((s) => s.split(' ').every((x) => (SUPPORTED_SCOPES as readonly string[]).includes(x) || ADMIN_SCOPES.includes(x)), {
+          message: `space-separated scopes from: ${SUPPORTED_SCOPES.join(', ')}, or admin scopes (${ADMIN_SCOPES.join(', ')}) for a machine client`,
         }),
     })
     .strict()
@@ -126,6 +127,11 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       }
       if (!interactive && c.grant_types.includes('refresh_token')) {
         ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'refresh_token needs authorization_code' });
+      }
+      // Admin access is for an operator's automation: a confidential client with
+      // client_credentials only, so no citizen's sign-in ever carries admin scopes.
+      if (c.scope.split(' ').some((x) => ADMIN_SCOPES.includes(x)) && (c.grant_types.length !== 1 || c.grant_types[0] !== 'client_credentials')) {
+        ctx.addIssue({ code: 'custom', path: ['scope'], message: 'admin scopes are for machine clients: grant_types must be exactly client_credentials' });
       }
       if (c.token_endpoint_auth_method === 'none' && c.grant_types.includes('client_credentials')) {
         ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'a public client (none) cannot use client_credentials' });

@@ -54,6 +54,24 @@ export class StateError extends NixaError {
   override readonly status = 409;
 }
 
+/** No valid credentials: the answer carries a WWW-Authenticate challenge (RFC 6750, RFC 9470). */
+export class UnauthenticatedError extends NixaError {
+  readonly code = 'NIXA-AUTH-001';
+  override readonly status = 401;
+  constructor(
+    message: string,
+    readonly challenge: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The caller is known but may not do this (a missing role or scope, a role change on oneself). */
+export class ForbiddenError extends NixaError {
+  readonly code = 'NIXA-AUTH-002';
+  override readonly status = 403;
+}
+
 /**
  * Someone else changed the record since the caller read it (optimistic
  * concurrency): the caller held `expected`, the record is at `current`. An HTTP
@@ -61,7 +79,8 @@ export class StateError extends NixaError {
  */
 export class ConflictError extends NixaError {
   readonly code = 'NIXA-CNF-001';
-  override readonly status = 409;
+  // Precondition Failed: the version the change was based on (If-Match) is not the current one.
+  override readonly status = 412;
   constructor(
     readonly what: string,
     readonly id: string,
@@ -92,4 +111,6 @@ export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-CNF-001': 'The record was changed by someone else since the version the caller read; reload and try again. Nothing was written.',
   'NIXA-KEY-001': 'Stored key material cannot be decrypted: the master key is wrong or the row was tampered with.',
   'NIXA-DB-001': 'The database is unreachable or its schema is older or newer than this build.',
+  'NIXA-AUTH-001': 'Admin API: no valid bearer token, or a sign-in below level high (WWW-Authenticate says which).',
+  'NIXA-AUTH-002': 'Admin API: the caller may not do this (no role or scope for it, or a role change on their own account).',
 };

@@ -6,6 +6,7 @@ import Provider, { interactionPolicy, type Configuration, type KoaContextWithOID
 import { createHmac } from 'node:crypto';
 
 import { findAccount, type AccountsContext } from '../accounts/index.js';
+import { ADMIN_SCOPES } from '../admin/roles.js';
 import { ACR_VALUES, atLeast, levelOfAcr } from '../assurance/index.js';
 import { SCOPE_CLAIMS } from '../consent/index.js';
 import { clientStore, NIXA_CLIENT_METADATA, verifySecret } from '../clients/index.js';
@@ -93,7 +94,8 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
       authorizationSigningAlgValues: config.keys.signingAlgs as never,
       requestObjectSigningAlgValues: ASYMMETRIC_ALGS as never,
     },
-    scopes: ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id'],
+    // Admin scopes are for machine clients (client_credentials) only; clients/schema.ts enforces it.
+    scopes: ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id', ...ADMIN_SCOPES],
     // acr/amr/auth_time say how the citizen signed in; services need them in every ID token.
     acrValues: config.testLogin ? [...ACR_VALUES, 'urn:nixa:test'] : ACR_VALUES,
     claims: {

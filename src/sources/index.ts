@@ -3,7 +3,7 @@
 import { appendAudit } from '../audit/index.js';
 import { lowest, type Level } from '../assurance/index.js';
 import type { Config } from '../config/index.js';
-import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
+import { ConflictError, InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
 import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { serialised, watch, type Database, type Queryable } from '../storage/index.js';
@@ -155,11 +155,17 @@ export function viewSource(s: Source): SourceView {
   return { ...rest, hasClientSecret: clientSecret !== undefined };
 }
 
-export async function addSource(db: Database, cipher: Cipher, input: unknown, actor: string, opts: SourcesOptions): Promise<Source> {
+export async function addSource(db: Database, cipher: Cipher, input: unknown, actor: string, opts: SourcesOptions & { reason?: string }): Promise<Source> {
   const i = parseSourceInput(input, opts);
   return db.transaction(async (tx) => {
     if (!(await repo.insertSource(tx, i.id, toValues(i, cipher)))) throw new InvalidInputError('id', `"${i.id}" is already registered`);
-    await appendAudit(tx, { event: 'SOURCE_ADDED', actor, subject: i.id, details: { kind: i.kind, discoveryUrl: i.discovery_url, authMethod: i.auth_method } });
+    await appendAudit(tx, {
+      event: 'SOURCE_ADDED',
+      actor,
+      subject: i.id,
+      ...(opts.reason ? { reason: opts.reason } : {}),
+      details: { kind: i.kind, discoveryUrl: i.discovery_url, authMethod: i.auth_method },
+    });
     return toSource((await repo.selectSource(tx, i.id))!, cipher);
   });
 }
@@ -189,11 +195,11 @@ export async function updateSource(
   return db.transaction(async (tx) => {
     const current = await getSource(tx, cipher, id);
     if (opts.expectedVersion !== undefined && opts.expectedVersion !== current.version) {
-      throw new StateError(`identity source "${id}" was changed by someone else (version ${current.version}, you had ${opts.expectedVersion}); reload and try again`);
+      throw new ConflictError('identity source', id, opts.expectedVersion, current.version);
     }
     const next = parseSourceUpdate(toInput(current), patch, opts);
     if (!(await repo.updateSource(tx, id, current.version, toValues(next, cipher)))) {
-      throw new StateError(`identity source "${id}" was changed by someone else; reload and try again`);
+      throw new ConflictError('identity source', id, current.version, current.version + 1);
     }
     const changed = Object.keys(patch as object).map((k) => (k === 'client_secret' ? 'client_secret (new value not logged)' : k));
     await appendAudit(tx, {

@@ -277,7 +277,7 @@ describe('suspending and reinstating an account', () => {
     const before = await snapshot();
     const err = await reinstateAccount(ctx, { accountId: id, actor: OFFICER, reason: REASON, expectedVersion: seen.version }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConflictError);
-    expect(err).toMatchObject({ code: 'NIXA-CNF-001', status: 409, expected: seen.version, current: seen.version + 1 });
+    expect(err).toMatchObject({ code: 'NIXA-CNF-001', status: 412, expected: seen.version, current: seen.version + 1 });
     const err2 = await suspendAccount(ctx, { accountId: id, actor: OFFICER, reason: REASON, expectedVersion: seen.version }).catch((e: unknown) => e);
     expect(err2).toBeInstanceOf(ConflictError);
     expect(await snapshot()).toEqual(before);

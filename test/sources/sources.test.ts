@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { simulatedSourceRegistration } from '../../src/app/dev-sources.js';
-import { InvalidInputError, StateError } from '../../src/errors/index.js';
+import { ConflictError, InvalidInputError, StateError } from '../../src/errors/index.js';
 import { Cipher } from '../../src/keys/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { addSource, getSource, SourceRegistry, updateSource, type Source } from '../../src/sources/index.js';
@@ -192,7 +192,7 @@ describe('changing an identity source', () => {
     expect(moved.version).toBe(2);
     const events = await count('audit_events');
     const stale = updateSource(tdb.db, cipher, current.id, { maintenance: true }, 'cli:bob', { ...PROD, expectedVersion: 1 });
-    await expect(stale).rejects.toBeInstanceOf(StateError);
+    await expect(stale).rejects.toBeInstanceOf(ConflictError);
     await expect(stale).rejects.toThrow(`identity source "${current.id}" was changed by someone else (version 2, you had 1); reload and try again`);
     const after = await getSource(tdb.db, cipher, current.id);
     expect(after).toEqual(moved);

@@ -1,0 +1,308 @@
+// The admin API (JSON, under /admin/api/v1): one table of routes, each naming the
+// permission it needs; the OpenAPI document (openapi.ts) describes the same table
+// and a test keeps the two equal. Every change takes a reason and is written with
+// its audit event in one transaction (the services called here do that).
+import { bodyParser } from '@koa/bodyparser';
+import type { Context, Middleware, Next } from 'koa';
+import type Provider from 'oidc-provider';
+
+import type { AccountsContext } from '../accounts/index.js';
+import { verifyTrail } from '../audit/index.js';
+import type { Config } from '../config/index.js';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors/index.js';
+import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
+import { listKeyViews, revokeKey, rotateKeys, type Cipher, type KeyRing } from '../keys/index.js';
+import { addSource, checkSource, getSource, listSources, sourcesOptions, updateSource, viewSource } from '../sources/index.js';
+import type { Database } from '../storage/index.js';
+import { checkReason, grantRole, listOperators, revokeRole } from './operators.js';
+import { principalOf } from './principal.js';
+import { actorOf, allows, permissionsOf, type Permission, type Principal } from './roles.js';
+
+export const ADMIN_API_PREFIX = '/admin/api/v1';
+
+export interface AdminDeps {
+  config: Config;
+  db: Database;
+  cipher: Cipher;
+  keyring: KeyRing;
+  accounts: AccountsContext;
+  provider: () => Provider;
+}
+
+interface Call {
+  deps: AdminDeps;
+  ctx: Context;
+  principal: Principal;
+  params: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  /** OpenAPI path template: `/keys/{kid}/revoke`. */
+  path: string;
+  /** undefined: any authenticated caller. */
+  permission?: Permission;
+  summary: string;
+  handle(c: Call): Promise<unknown>;
+}
+
+const keyView = async (deps: AdminDeps) => ({ keys: await listKeyViews(deps.db, true) });
+
+const BASE_ROUTES: Route[] = [
+  {
+    method: 'GET',
+    path: '/me',
+    summary: 'Who is calling, and what they may do',
+    handle: async ({ principal }) => ({ ...principal, permissions: [...permissionsOf(principal)].sort() }),
+  },
+  { method: 'GET', path: '/keys', permission: 'keys:read', summary: 'Signing and cookie keys with their lifecycle', handle: ({ deps }) => keyView(deps) },
+  {
+    method: 'POST',
+    path: '/keys/rotate',
+    permission: 'keys:write',
+    summary: 'Rotate now: the next key starts signing, the active one retires',
+    handle: async ({ deps, principal, body }) => {
+      checkReason(body.reason);
+      const use = body.use === undefined ? undefined : body.use === 'sig' || body.use === 'cookie' ? body.use : bad('use', 'sig or cookie');
+      const alg = body.alg === undefined ? undefined : typeof body.alg === 'string' ? body.alg : bad('alg', 'an algorithm name such as ES256');
+      const steps = await rotateKeys(deps.db, deps.cipher, deps.config, actorOf(principal), { ...(alg ? { alg } : {}), ...(use ? { use } : {}) });
+      await deps.keyring.refresh();
+      return { steps, ...(await keyView(deps)) };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/keys/{kid}/revoke',
+    permission: 'keys:write',
+    summary: 'Revoke a compromised key: out of JWKS at once, private part destroyed',
+    handle: async ({ deps, principal, params, body }) => {
+      const steps = await revokeKey(deps.db, deps.cipher, params.kid!, actorOf(principal), checkReason(body.reason));
+      await deps.keyring.refresh();
+      return { steps, ...(await keyView(deps)) };
+    },
+  },
+  { method: 'GET', path: '/operators', permission: 'operators:read', summary: 'Operators and their roles', handle: async ({ deps }) => ({ operators: await listOperators(deps.db) }) },
+  {
+    method: 'POST',
+    path: '/operators/{accountId}/roles',
+    permission: 'operators:write',
+    summary: 'Grant a role (a security officer, never on their own account)',
+    handle: ({ deps, principal, params, body }) => grantRole(deps.db, principal, { accountId: params.accountId!, role: body.role, reason: body.reason }),
+  },
+  {
+    method: 'POST',
+    path: '/operators/{accountId}/roles/{role}/revoke',
+    permission: 'operators:write',
+    summary: 'Take a role away (a security officer, never on their own account)',
+    handle: ({ deps, principal, params, body }) => revokeRole(deps.db, principal, { accountId: params.accountId!, role: params.role, reason: body.reason }),
+  },
+  {
+    method: 'GET',
+    path: '/audit/verify',
+    permission: 'audit:read',
+    summary: 'Walk the audit chain and its signed checkpoints; name the first broken link',
+    handle: ({ deps }) => verifyTrail(deps.db),
+  },
+];
+
+// ── Sources and services: versioned records ─────────────────────────────────
+// A record is read with its version as ETag; a change must send it back in
+// If-Match, so that two operators cannot silently overwrite each other.
+
+function versioned<T extends { version: number }>(ctx: Context, record: T): T {
+  ctx.set('ETag', `"${record.version}"`);
+  return record;
+}
+
+/** The version an update is based on, from If-Match; a change without one is refused (428). */
+function ifMatch(ctx: Context): number {
+  const header = ctx.get('If-Match');
+  if (!header) {
+    throw Object.assign(new InvalidInputError('If-Match', 'send the ETag of the version you read, so that nobody else’s change is overwritten'), { status: 428 });
+  }
+  const m = /^(?:W\/)?"(\d{1,9})"$/.exec(header.trim());
+  if (!m) throw new InvalidInputError('If-Match', 'the ETag as nixa sent it, e.g. "3"');
+  return Number(m[1]);
+}
+
+const sourcesOpts = (deps: AdminDeps) => sourcesOptions(deps.config);
+
+async function changeSource(c: Call, patch: Record<string, unknown>): Promise<unknown> {
+  const reason = checkReason(c.body.reason);
+  const s = await updateSource(c.deps.db, c.deps.cipher, c.params.id!, patch, actorOf(c.principal), { ...sourcesOpts(c.deps), expectedVersion: ifMatch(c.ctx), reason });
+  return versioned(c.ctx, viewSource(s));
+}
+
+const SOURCE_ROUTES: Route[] = [
+  {
+    method: 'GET',
+    path: '/sources',
+    permission: 'sources:read',
+    summary: 'Identity sources (never their secrets), with health',
+    handle: async ({ deps }) => ({ sources: (await listSources(deps.db, deps.cipher)).map(viewSource) }),
+  },
+  {
+    method: 'POST',
+    path: '/sources',
+    permission: 'sources:write',
+    summary: 'Register an identity source (the registration as for `nixa sources add`, plus a reason)',
+    handle: async (c) => {
+      const { reason, ...registration } = c.body;
+      const s = await addSource(c.deps.db, c.deps.cipher, registration, actorOf(c.principal), { ...sourcesOpts(c.deps), reason: checkReason(reason) });
+      c.ctx.status = 201;
+      return versioned(c.ctx, viewSource(s));
+    },
+  },
+  {
+    method: 'GET',
+    path: '/sources/{id}',
+    permission: 'sources:read',
+    summary: 'One identity source; its version is the ETag',
+    handle: async (c) => versioned(c.ctx, viewSource(await getSource(c.deps.db, c.deps.cipher, c.params.id!))),
+  },
+  {
+    method: 'POST',
+    path: '/sources/{id}',
+    permission: 'sources:write',
+    summary: 'Change fields of a source (If-Match: its version)',
+    handle: (c) => {
+      const { reason: _reason, ...patch } = c.body;
+      if (!Object.keys(patch).length) bad('(body)', 'give at least one field to change, and a reason');
+      return changeSource(c, patch);
+    },
+  },
+  { method: 'POST', path: '/sources/{id}/enable', permission: 'sources:write', summary: 'Offer the source to citizens again (If-Match)', handle: (c) => changeSource(c, { enabled: true }) },
+  { method: 'POST', path: '/sources/{id}/disable', permission: 'sources:write', summary: 'Stop offering the source (If-Match)', handle: (c) => changeSource(c, { enabled: false }) },
+  {
+    method: 'POST',
+    path: '/sources/{id}/test',
+    permission: 'sources:read',
+    summary: 'Test the connection: discovery, JWKS, each check named',
+    handle: async ({ deps, params }) => checkSource(await getSource(deps.db, deps.cipher, params.id!)),
+  },
+];
+
+const CLIENT_ROUTES: Route[] = [
+  { method: 'GET', path: '/clients', permission: 'clients:read', summary: 'Relying parties (never their secrets)', handle: async ({ deps }) => ({ clients: await listClients(deps.db) }) },
+  {
+    method: 'POST',
+    path: '/clients',
+    permission: 'clients:write',
+    summary: 'Register a relying party (as for `nixa clients add --from-json`, plus a reason); a secret is returned once',
+    handle: async (c) => {
+      const { reason, ...registration } = c.body;
+      const why = checkReason(reason);
+      const { client, secret } = await addClient(c.deps.db, registration, actorOf(c.principal), clientsOptions(c.deps.config), why);
+      c.ctx.status = 201;
+      return { ...versioned(c.ctx, await showClient(c.deps.db, client.clientId)), ...(secret ? { clientSecret: secret } : {}) };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/clients/{id}',
+    permission: 'clients:read',
+    summary: 'One relying party; its version is the ETag',
+    handle: async (c) => versioned(c.ctx, await showClient(c.deps.db, c.params.id!)),
+  },
+  {
+    method: 'POST',
+    path: '/clients/{id}',
+    permission: 'clients:write',
+    summary: 'Set the minimum level or the API resource (If-Match: its version)',
+    handle: async (c) => {
+      const { reason, ...patch } = c.body;
+      const why = checkReason(reason);
+      const client = await updateClient(c.deps.db, c.params.id!, patch, actorOf(c.principal), {
+        ...clientsOptions(c.deps.config),
+        expectedVersion: ifMatch(c.ctx),
+        reason: why,
+      });
+      return versioned(c.ctx, client);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/clients/{id}/disable',
+    permission: 'clients:write',
+    summary: 'Disable the relying party at once',
+    handle: async (c) => versioned(c.ctx, await disableClient(c.deps.db, c.params.id!, actorOf(c.principal), checkReason(c.body.reason))),
+  },
+  {
+    method: 'POST',
+    path: '/clients/{id}/rotate-secret',
+    permission: 'clients:write',
+    summary: 'A new secret, returned once; the old one stops working at once',
+    handle: async (c) => {
+      const { client, secret } = await rotateClientSecret(c.deps.db, c.params.id!, actorOf(c.principal), checkReason(c.body.reason));
+      return { ...versioned(c.ctx, client), clientSecret: secret };
+    },
+  },
+];
+
+function bad(field: string, problem: string): never {
+  throw new InvalidInputError(field, problem);
+}
+
+export const ROUTES: readonly Route[] = [...BASE_ROUTES, ...SOURCE_ROUTES, ...CLIENT_ROUTES];
+
+const SEGMENT = /^[A-Za-z0-9._~-]{1,128}$/;
+
+/** The route for a method and path below the prefix, with its path parameters. */
+export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } | undefined {
+  const parts = path.split('/').slice(1);
+  for (const route of ROUTES) {
+    if (route.method !== method) continue;
+    const template = route.path.split('/').slice(1);
+    if (template.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    const ok = template.every((t, i) => {
+      let p: string;
+      try {
+        p = decodeURIComponent(parts[i]!);
+      } catch {
+        return false; // not valid percent-encoding: matches no route
+      }
+      if (t.startsWith('{')) {
+        params[t.slice(1, -1)] = p;
+        return SEGMENT.test(p);
+      }
+      return t === p;
+    });
+    if (ok) return { route, params };
+  }
+  return undefined;
+}
+
+const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }) as Middleware;
+
+export function adminApi(deps: AdminDeps): Middleware {
+  return async function admin(ctx: Context, next: Next): Promise<void> {
+    if (!ctx.path.startsWith(`${ADMIN_API_PREFIX}/`)) return next();
+    const path = ctx.path.slice(ADMIN_API_PREFIX.length);
+    ctx.set('Cache-Control', 'no-store');
+    if (path === '/openapi.json' && ctx.method === 'GET') {
+      const { openApiDocument } = await import('./openapi.js');
+      ctx.body = openApiDocument(deps.config.issuer);
+      return;
+    }
+    const match = matchRoute(ctx.method, path);
+    if (!match) throw new NotFoundError('admin API route', `${ctx.method} ${path}`);
+    const principal = await principalOf(
+      { db: deps.db, keyring: deps.keyring, issuer: deps.config.issuer, clockToleranceSeconds: deps.config.clockToleranceSeconds, provider: deps.provider },
+      ctx,
+    );
+    if (match.route.permission && !allows(principal, match.route.permission)) {
+      throw new ForbiddenError(`this needs the permission ${match.route.permission}`);
+    }
+    let body: Record<string, unknown> = {};
+    if (ctx.method === 'POST') {
+      if (!ctx.is('application/json')) throw new InvalidInputError('(body)', 'send a JSON object with Content-Type: application/json');
+      await parseJson(ctx, async () => {});
+      const parsed = (ctx.request as { body?: unknown }).body;
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidInputError('(body)', 'a JSON object');
+      body = parsed as Record<string, unknown>;
+    }
+    ctx.body = await match.route.handle({ deps, ctx, principal, params: match.params, body });
+  };
+}

@@ -1,0 +1,367 @@
+// The admin API over real HTTP: operators call it with the JWT access token nixa
+// issues for the admin resource after a sign-in at high (here through the
+// simulated Citizen ID source), machines with a client_credentials token whose
+// scopes name admin permissions. The first security officer is made with
+// `nixa operators bootstrap`; after that only a security officer grants roles,
+// never on their own account. Every change is audited with its reason.
+import type * as oidc from 'openid-client';
+
+import { accountIdByNationalId } from '../../src/accounts/index.js';
+import { ROUTES, adminResource } from '../../src/admin/index.js';
+import { openApiDocument } from '../../src/admin/openapi.js';
+import { addClient } from '../../src/clients/index.js';
+import { cliRunner } from '../support/cli.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
+import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+
+const HIGH = 'urn:nixa:loa:high';
+// Test citizens of the simulated sources (README: Test citizens).
+const AN = { key: 'nguyen-van-an', nid: '001085004217' };
+const CUONG = { key: 'le-hoang-cuong', nid: '048201007396' };
+
+let tdb: TestDatabase;
+let fed: Federation;
+let consoleClient: TestClient;
+let config: oidc.Configuration;
+let api: string;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  fed = await startFederation(tdb);
+  const issuer = fed.nixa.config.issuer;
+  // Stands in for the console: the one service whose API is the admin API.
+  consoleClient = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Bảng điều khiển nixa', api_resource: adminResource(issuer) });
+  config = await discover(issuer, consoleClient);
+  api = `${issuer}/admin/api/v1`;
+});
+afterAll(async () => {
+  await fed?.close();
+  await tdb?.drop();
+});
+
+/** An operator's access token for the admin API, after a sign-in through `source`. */
+async function operatorToken(citizen: string, source: 'citizen_id' | 'telecom' = 'citizen_id'): Promise<string> {
+  const s = await federatedSignIn(config, consoleClient.redirectUri, {
+    source,
+    citizen,
+    consent: 'accept',
+    extra: { resource: adminResource(fed.nixa.config.issuer), ...(source === 'citizen_id' ? { acr_values: HIGH } : {}) },
+  });
+  return (await redeemFederated(config, s)).access_token;
+}
+
+async function call(token: string | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${api}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: string; field?: string; message?: string }, challenge: res.headers.get('www-authenticate') };
+}
+
+const auditCount = async (event?: string) =>
+  (await tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events${event ? ' WHERE event = $1' : ''}`, event ? [event] : [])).rows[0]!.n;
+const accountOf = async (nid: string) =>
+  (await accountIdByNationalId({ db: tdb.db, cipher: fed.nixa.cipher, pepper: fed.nixa.cipher.derive('national-id-hash') }, nid))!;
+
+describe('the admin API', () => {
+  let officer: string;
+  let cuong: string;
+
+  it('refuses a call without a token, with a bad one, or from a sign-in below high', async () => {
+    const none = await call(undefined, 'GET', '/me');
+    expect(none.status).toBe(401);
+    expect(none.challenge).toBe('Bearer realm="nixa admin"');
+    const garbage = await call('not-a-token', 'GET', '/me');
+    expect(garbage.status).toBe(401);
+    expect(garbage.challenge).toContain('error="invalid_token"');
+
+    const low = await operatorToken(CUONG.key, 'telecom');
+    const refused = await call(low, 'GET', '/me');
+    expect(refused.status).toBe(401);
+    expect(refused.challenge).toContain('error="insufficient_user_authentication"');
+    expect(refused.challenge).toContain(`acr_values="${HIGH}"`);
+  });
+
+  it('shows an operator without a role nothing', async () => {
+    const token = await operatorToken(CUONG.key);
+    for (const path of ['/me', '/keys', '/operators']) {
+      const r = await call(token, 'GET', path);
+      expect(r.status).toBe(403);
+      expect(r.body.message).toBe('this account holds no operator role');
+    }
+  });
+
+  it('makes the first security officer with `nixa operators bootstrap`, and only the first', async () => {
+    await operatorToken(AN.key); // An has signed in once
+    const nixa = cliRunner(() => tdb.db);
+    const bad = await nixa('operators', 'bootstrap', '--national-id', '123', '--reason', 'Khởi tạo hệ thống');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--national-id');
+    const short = await nixa('operators', 'bootstrap', '--national-id', AN.nid, '--reason', 'vì');
+    expect(short.stderr).toContain('--reason');
+    expect(await auditCount('OPERATOR_ROLE_GRANTED')).toBe(0);
+
+    const ok = await nixa('operators', 'bootstrap', '--national-id', AN.nid, '--reason', 'Khởi tạo hệ thống: cán bộ an ninh đầu tiên');
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    officer = await accountOf(AN.nid);
+    cuong = await accountOf(CUONG.nid);
+    expect(ok.stdout).toContain(`account ${officer} is now a security officer`);
+    const { rows } = await tdb.db.query<{ actor: string; details: Record<string, unknown>; reason: string }>(
+      "SELECT actor, details, reason FROM audit_events WHERE event = 'OPERATOR_ROLE_GRANTED'",
+    );
+    expect(rows).toEqual([{ actor: 'cli:test', details: { role: 'security-officer', bootstrap: true, nationalId: expect.not.stringContaining(AN.nid) }, reason: 'Khởi tạo hệ thống: cán bộ an ninh đầu tiên' }]);
+
+    const again = await nixa('operators', 'bootstrap', '--national-id', CUONG.nid, '--reason', 'Một cán bộ an ninh nữa');
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('a security officer already exists');
+    expect((await nixa('operators', 'list')).stdout).toContain('security-officer');
+  });
+
+  it('lets the security officer see keys, rotate them and revoke one, each audited with its reason', async () => {
+    const token = await operatorToken(AN.key);
+    const me = await call(token, 'GET', '/me');
+    expect(me.body).toMatchObject({ kind: 'operator', accountId: officer, roles: ['security-officer'] });
+
+    const before = await auditCount();
+    const noReason = await call(token, 'POST', '/keys/rotate', {});
+    expect(noReason.status).toBe(400);
+    expect(noReason.body).toMatchObject({ error: 'NIXA-INP-001', field: 'reason' });
+    const badUse = await call(token, 'POST', '/keys/rotate', { reason: 'Định kỳ hằng quý', use: 'everything' });
+    expect(badUse.body.field).toBe('use');
+    expect(await auditCount()).toBe(before);
+
+    const rotated = await call(token, 'POST', '/keys/rotate', { reason: 'Xoay khóa định kỳ hằng quý', use: 'sig' });
+    expect(rotated.status).toBe(200);
+    expect((await tdb.db.query<{ actor: string }>("SELECT DISTINCT actor FROM audit_events WHERE event = 'KEY_ACTIVATED' AND seq > $1", [before])).rows).toEqual([{ actor: `operator:${officer}` }]);
+
+    const keys = (await call(token, 'GET', '/keys')).body.keys as { kid: string; state: string; use: string }[];
+    const retired = keys.find((k) => k.state === 'retired' && k.use === 'sig')!;
+    const jwks = async () => ((await (await fetch(`${fed.nixa.config.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    expect(await jwks()).toContain(retired.kid);
+    const revoked = await call(token, 'POST', `/keys/${retired.kid}/revoke`, { reason: 'Nghi lộ khóa bí mật trên máy chủ cũ' });
+    expect(revoked.status).toBe(200);
+    expect(await jwks()).not.toContain(retired.kid);
+    expect((await tdb.db.query("SELECT 1 FROM audit_events WHERE event = 'KEY_REVOKED' AND subject = $1", [retired.kid])).rows).toHaveLength(1);
+    const twice = await call(token, 'POST', `/keys/${retired.kid}/revoke`, { reason: 'Nghi lộ khóa bí mật trên máy chủ cũ' });
+    expect(twice.status).toBe(409);
+    const unknown = await call(token, 'POST', '/keys/no-such-kid/revoke', { reason: 'Nghi lộ khóa bí mật trên máy chủ cũ' });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('grants and takes away roles: only by a security officer, never on their own account', async () => {
+    const token = await operatorToken(AN.key);
+    const self = await call(token, 'POST', `/operators/${officer}/roles`, { role: 'auditor', reason: 'Tự cấp thêm quyền đọc' });
+    expect(self.status).toBe(403);
+    expect(self.body.message).toContain('own account');
+    const badRole = await call(token, 'POST', `/operators/${cuong}/roles`, { role: 'root', reason: 'Phân công vận hành dịch vụ' });
+    expect(badRole.body).toMatchObject({ error: 'NIXA-INP-001', field: 'role' });
+    const nobody = await call(token, 'POST', '/operators/00000000-0000-4000-8000-000000000000/roles', { role: 'auditor', reason: 'Phân công kiểm toán nội bộ' });
+    expect(nobody.status).toBe(404);
+
+    const granted = await call(token, 'POST', `/operators/${cuong}/roles`, { role: 'service-operator', reason: 'Phân công vận hành dịch vụ công' });
+    expect(granted.status).toBe(200);
+    expect((granted.body.roles as { role: string }[]).map((r) => r.role)).toEqual(['service-operator']);
+    expect((await call(token, 'POST', `/operators/${cuong}/roles`, { role: 'service-operator', reason: 'Phân công vận hành dịch vụ công' })).status).toBe(409);
+
+    // The service operator: no keys, and no role changes, not even his own.
+    const cuongToken = await operatorToken(CUONG.key);
+    expect((await call(cuongToken, 'GET', '/me')).body).toMatchObject({ roles: ['service-operator'], permissions: ['clients:read', 'clients:write'] });
+    expect((await call(cuongToken, 'GET', '/keys')).status).toBe(403);
+    expect((await call(cuongToken, 'POST', '/keys/rotate', { reason: 'Tôi muốn xoay khóa' })).status).toBe(403);
+    const selfGrant = await call(cuongToken, 'POST', `/operators/${cuong}/roles`, { role: 'security-officer', reason: 'Tự nâng quyền của mình' });
+    expect(selfGrant.status).toBe(403);
+
+    const taken = await call(token, 'POST', `/operators/${cuong}/roles/service-operator/revoke`, { reason: 'Hết nhiệm vụ vận hành' });
+    expect(taken.status).toBe(200);
+    // At once: the same token now shows nothing.
+    expect((await call(cuongToken, 'GET', '/me')).status).toBe(403);
+    expect((await call(token, 'POST', `/operators/${cuong}/roles/service-operator/revoke`, { reason: 'Hết nhiệm vụ vận hành' })).status).toBe(404);
+    const { rows } = await tdb.db.query<{ event: string; actor: string; reason: string }>(
+      "SELECT event, actor, reason FROM audit_events WHERE subject = $1 AND event LIKE 'OPERATOR_ROLE_%' ORDER BY seq",
+      [cuong],
+    );
+    expect(rows).toEqual([
+      { event: 'OPERATOR_ROLE_GRANTED', actor: `operator:${officer}`, reason: 'Phân công vận hành dịch vụ công' },
+      { event: 'OPERATOR_ROLE_REVOKED', actor: `operator:${officer}`, reason: 'Hết nhiệm vụ vận hành' },
+    ]);
+  });
+
+  it('gives a machine client exactly what its admin scopes name', async () => {
+    const issuer = fed.nixa.config.issuer;
+    const { secret } = await addClient(
+      tdb.db,
+      { client_id: 'giam-sat-khoa', name: 'Giám sát khóa', grant_types: ['client_credentials'], scope: 'admin:keys:read admin:audit:read' },
+      'test',
+      { allowHttpLoopback: true },
+    );
+    const tokenRes = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`giam-sat-khoa:${secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'admin:keys:read admin:audit:read' }),
+    });
+    const machine = ((await tokenRes.json()) as { access_token: string }).access_token;
+    expect((await call(machine, 'GET', '/me')).body).toMatchObject({ kind: 'machine', clientId: 'giam-sat-khoa', permissions: ['audit:read', 'keys:read'] });
+    expect((await call(machine, 'GET', '/keys')).status).toBe(200);
+    const verify = await call(machine, 'GET', '/audit/verify');
+    expect(verify.status).toBe(200);
+    expect(verify.body.ok).toBe(true);
+    expect((await call(machine, 'POST', '/keys/rotate', { reason: 'Máy tự xoay khóa' })).status).toBe(403);
+    expect((await call(machine, 'GET', '/operators')).status).toBe(403);
+
+    // Admin scopes are refused on a client that signs citizens in.
+    await expect(
+      addClient(tdb.db, { name: 'Cổng lạ', redirect_uris: ['https://cong.example.vn/cb'], scope: 'openid admin:keys:write' }, 'test', { allowHttpLoopback: true }),
+    ).rejects.toMatchObject({ field: 'scope' });
+  });
+
+  it('answers malformed requests with an error naming what is wrong', async () => {
+    const token = await operatorToken(AN.key);
+    expect((await call(token, 'POST', '/keys/rotate', '{"reason": ', {})).status).toBe(400);
+    const notJson = await call(token, 'POST', '/keys/rotate', 'reason=x', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(notJson.body).toMatchObject({ field: '(body)' });
+    const array = await call(token, 'POST', '/keys/rotate', []);
+    expect(array.body).toMatchObject({ field: '(body)' });
+    const huge = await call(token, 'POST', '/keys/rotate', { reason: 'x'.repeat(100_000) });
+    expect(huge.status).toBe(413);
+    const route = await call(token, 'DELETE', '/keys');
+    expect(route.status).toBe(404);
+    expect(route.body.error).toBe('NIXA-NTF-001');
+    const hostile = await call(token, 'POST', `/keys/${encodeURIComponent('../../etc')}/revoke`, { reason: 'Nghi lộ khóa bí mật' });
+    expect(hostile.status).toBe(404);
+    const broken = await call(token, 'POST', '/keys/%E0%A4%A/revoke', { reason: 'Nghi lộ khóa bí mật' });
+    expect(broken.status).toBe(404);
+  });
+});
+
+describe('sources and services through the admin API', () => {
+  let machine: string;
+  const etag = (r: Response) => r.headers.get('etag');
+  async function raw(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${machine}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { res, body: (await res.json()) as Record<string, unknown> & { error?: string; field?: string; version?: number } };
+  }
+
+  beforeAll(async () => {
+    const scope = 'admin:sources:read admin:sources:write admin:clients:read admin:clients:write';
+    const { secret } = await addClient(tdb.db, { client_id: 'tu-dong-hoa', name: 'Tự động hóa vận hành', grant_types: ['client_credentials'], scope }, 'test', {
+      allowHttpLoopback: true,
+    });
+    const tokenRes = await fetch(`${fed.nixa.config.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`tu-dong-hoa:${secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+    });
+    machine = ((await tokenRes.json()) as { access_token: string }).access_token;
+  });
+
+  it('disables and enables a source only with the version read (If-Match), refusing a stale one without writing', async () => {
+    const list = await raw('GET', '/sources');
+    expect((list.body.sources as { id: string; hasClientSecret: boolean }[]).map((x) => x.id)).toEqual(expect.arrayContaining(['sim-citizen-id', 'sim-telecom', 'sim-bank']));
+    expect(JSON.stringify(list.body)).not.toMatch(/clientSecret"\s*:\s*"/);
+    const read = await raw('GET', '/sources/sim-bank');
+    const version = etag(read.res)!;
+    expect(version).toBe(`"${read.body.version}"`);
+
+    const before = await auditCount();
+    const noMatch = await raw('POST', '/sources/sim-bank/disable', { reason: 'Ngân hàng bảo trì hệ thống' });
+    expect(noMatch.res.status).toBe(428);
+    expect(noMatch.body.field).toBe('If-Match');
+    const stale = await raw('POST', '/sources/sim-bank/disable', { reason: 'Ngân hàng bảo trì hệ thống' }, { 'if-match': `"${Number(read.body.version) - 1}"` });
+    expect(stale.res.status).toBe(412);
+    expect(stale.body.error).toBe('NIXA-CNF-001');
+    const badField = await raw('POST', '/sources/sim-bank', { reason: 'Đổi tên hiển thị', name_vi: '' }, { 'if-match': version });
+    expect(badField.res.status).toBe(400);
+    expect(badField.body.field).toBe('name_vi');
+    expect(await auditCount()).toBe(before);
+
+    const disabled = await raw('POST', '/sources/sim-bank/disable', { reason: 'Ngân hàng bảo trì hệ thống' }, { 'if-match': version });
+    expect(disabled.res.status).toBe(200);
+    expect(disabled.body.enabled).toBe(false);
+    expect(etag(disabled.res)).not.toBe(version);
+    // The change read before is now stale for everyone else.
+    expect((await raw('POST', '/sources/sim-bank/enable', { reason: 'Ngân hàng hoạt động lại' }, { 'if-match': version })).res.status).toBe(412);
+    const enabled = await raw('POST', '/sources/sim-bank/enable', { reason: 'Ngân hàng hoạt động lại' }, { 'if-match': etag(disabled.res)! });
+    expect(enabled.body.enabled).toBe(true);
+    const { rows } = await tdb.db.query<{ event: string; actor: string }>(
+      "SELECT event, actor FROM audit_events WHERE subject = 'sim-bank' AND seq > (SELECT max(seq) - 2 FROM audit_events) ORDER BY seq",
+    );
+    expect(rows).toEqual([
+      { event: 'SOURCE_DISABLED', actor: 'client:tu-dong-hoa' },
+      { event: 'SOURCE_UPDATED', actor: 'client:tu-dong-hoa' },
+    ]);
+
+    const tested = await raw('POST', '/sources/sim-citizen-id/test', {});
+    expect(tested.body.ok).toBe(true);
+    expect((await raw('GET', '/sources/no-such-source')).res.status).toBe(404);
+  });
+
+  it('registers a service, sets its minimum level with the version read, rotates its secret and disables it, each with its reason', async () => {
+    const bad = await raw('POST', '/clients', { reason: 'Đăng ký cổng thuế', name: 'Cổng thuế', redirect_uris: ['ftp://x'] });
+    expect(bad.res.status).toBe(400);
+    expect(bad.body.field).toMatch(/^redirect_uris/);
+    const noReason = await raw('POST', '/clients', { name: 'Cổng thuế', redirect_uris: ['https://thue.example.vn/cb'] });
+    expect(noReason.body.field).toBe('reason');
+
+    const created = await raw('POST', '/clients', { reason: 'Đăng ký cổng thuế điện tử', client_id: 'cong-thue', name: 'Cổng thuế', redirect_uris: ['https://thue.example.vn/cb'] });
+    expect(created.res.status).toBe(201);
+    expect(created.body.clientSecret).toEqual(expect.any(String));
+    const secret = String(created.body.clientSecret);
+    // The secret is shown once: never again.
+    const shown = await raw('GET', '/clients/cong-thue');
+    expect(JSON.stringify(shown.body)).not.toContain(secret);
+
+    const wrongLevel = await raw('POST', '/clients/cong-thue', { reason: 'Yêu cầu mức cao', min_level: 'very-high' }, { 'if-match': etag(shown.res)! });
+    expect(wrongLevel.body.field).toBe('min_level');
+    const raised = await raw('POST', '/clients/cong-thue', { reason: 'Hồ sơ thuế cần mức cao', min_level: 'high' }, { 'if-match': etag(shown.res)! });
+    expect(raised.res.status).toBe(200);
+    expect(raised.body.minLevel).toBe('high');
+    const lost = await raw('POST', '/clients/cong-thue', { reason: 'Hạ xuống mức đáng kể', min_level: 'substantial' }, { 'if-match': etag(shown.res)! });
+    expect(lost.res.status).toBe(412);
+    expect((await raw('GET', '/clients/cong-thue')).body.minLevel).toBe('high');
+
+    const rotated = await raw('POST', '/clients/cong-thue/rotate-secret', { reason: 'Nghi lộ bí mật của cổng thuế' });
+    expect(rotated.body.clientSecret).not.toBe(secret);
+    const disabled = await raw('POST', '/clients/cong-thue/disable', { reason: 'Ngừng cổng thuế cũ' });
+    expect(disabled.body.status).toBe('disabled');
+    const { rows } = await tdb.db.query<{ event: string; reason: string | null; details: Record<string, unknown> }>(
+      "SELECT event, reason, details FROM audit_events WHERE subject = 'cong-thue' ORDER BY seq",
+    );
+    expect(rows.map((r) => [r.event, r.reason ?? r.details.reason])).toEqual([
+      ['CLIENT_ADDED', 'Đăng ký cổng thuế điện tử'],
+      ['CLIENT_UPDATED', 'Hồ sơ thuế cần mức cao'],
+      ['CLIENT_SECRET_ROTATED', 'Nghi lộ bí mật của cổng thuế'],
+      ['CLIENT_DISABLED', 'Ngừng cổng thuế cũ'],
+    ]);
+  });
+
+  it('refuses an operator without the permission (a service operator cannot touch sources)', async () => {
+    const officerToken = await operatorToken(AN.key);
+    const cuong = await accountOf(CUONG.nid);
+    await call(officerToken, 'POST', `/operators/${cuong}/roles`, { role: 'service-operator', reason: 'Phân công vận hành dịch vụ công' });
+    const token = await operatorToken(CUONG.key);
+    expect((await call(token, 'GET', '/clients')).status).toBe(200);
+    expect((await call(token, 'GET', '/sources')).status).toBe(403);
+    expect((await call(token, 'POST', '/sources/sim-bank/disable', { reason: 'Thử tắt nguồn ngân hàng' }, { 'if-match': '"1"' })).status).toBe(403);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('describes exactly the routes the API serves', async () => {
+    const doc = openApiDocument('https://id.example.vn');
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    const served = ROUTES.map((r) => `${r.method} ${r.path}`).sort();
+    expect(documented).toEqual(served);
+    for (const r of ROUTES.filter((x) => x.method === 'POST')) {
+      expect(doc.paths[r.path]![r.method.toLowerCase()]).toHaveProperty('requestBody');
+    }
+    const served2 = await (await fetch(`${api}/openapi.json`)).json();
+    expect(served2).toMatchObject({ openapi: '3.1.0', servers: [{ url: api }] });
+  });
+});
