@@ -7,7 +7,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 
 import type { AccountsContext } from '../accounts/index.js';
-import { verifyTrail } from '../audit/index.js';
+import { AUDIT_EVENTS, searchAudit, verifyTrail } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
@@ -104,7 +104,57 @@ const BASE_ROUTES: Route[] = [
     summary: 'Walk the audit chain and its signed checkpoints; name the first broken link',
     handle: ({ deps }) => verifyTrail(deps.db),
   },
+  {
+    method: 'GET',
+    path: '/audit/events',
+    permission: 'audit:read',
+    summary: 'Search the audit trail (from, to, event, actor, subject; newest first, `limit` a page, `before` the `next` of the previous page)',
+    handle: ({ deps, ctx }) => searchAudit(deps.db, auditFilter(ctx.query), auditLimit(ctx.query.limit)),
+  },
 ];
+
+/** One query parameter as a string (a repeated one is refused), or undefined when absent or empty. */
+function queryParam(query: Context['query'], name: string): string | undefined {
+  const v = query[name];
+  if (Array.isArray(v)) bad(name, 'give it once');
+  return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+}
+
+function auditFilter(query: Context['query']) {
+  const time = (name: string) => {
+    const v = queryParam(query, name);
+    if (v === undefined) return undefined;
+    const d = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(v) ? new Date(v) : new Date(NaN);
+    return Number.isNaN(d.getTime()) ? bad(name, 'a date (2025-03-01) or an ISO 8601 time with its offset (2025-03-01T08:00:00+07:00)') : d;
+  };
+  const text = (name: string) => {
+    const v = queryParam(query, name);
+    return v !== undefined && v.length > 200 ? bad(name, 'at most 200 characters') : v;
+  };
+  const event = text('event');
+  if (event !== undefined && !(event in AUDIT_EVENTS)) bad('event', 'an event name from the catalogue, e.g. KEY_ACTIVATED');
+  const before = queryParam(query, 'before');
+  if (before !== undefined && !/^[1-9]\d{0,15}$/.test(before)) bad('before', 'the `next` seq of the previous page');
+  const from = time('from');
+  const to = time('to');
+  if (from && to && from >= to) bad('to', 'after from');
+  const actor = text('actor');
+  const subject = text('subject');
+  return {
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
+    ...(event ? { event } : {}),
+    ...(actor ? { actor } : {}),
+    ...(subject ? { subject } : {}),
+    ...(before ? { beforeSeq: Number(before) } : {}),
+  };
+}
+
+function auditLimit(input: unknown): number {
+  if (input === undefined || input === '') return 50;
+  const n = typeof input === 'string' && /^\d{1,4}$/.test(input) ? Number(input) : NaN;
+  return n >= 1 && n <= 500 ? n : bad('limit', 'a number from 1 to 500');
+}
 
 // ── Sources and services: versioned records ─────────────────────────────────
 // A record is read with its version as ETag; a change must send it back in

@@ -61,6 +61,19 @@ const error = {
   },
 };
 
+/** Query parameters of the routes that take some, by "METHOD path". */
+const QUERY_PARAMETERS: Readonly<Record<string, object[]>> = {
+  'GET /audit/events': [
+    { name: 'from', in: 'query', schema: { type: 'string' }, description: 'Events at or after this time (a date, or ISO 8601 with its offset)' },
+    { name: 'to', in: 'query', schema: { type: 'string' }, description: 'Events before this time' },
+    { name: 'event', in: 'query', schema: { type: 'string' }, description: 'An event name of the catalogue (KEY_ACTIVATED, …)' },
+    { name: 'actor', in: 'query', schema: { type: 'string' }, description: 'Who acted: operator:<account>, client:<id>, cli:<user>, system:…' },
+    { name: 'subject', in: 'query', schema: { type: 'string' }, description: 'What was acted on: an account id, client id, source id or kid' },
+    { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+    { name: 'before', in: 'query', schema: { type: 'integer' }, description: 'The `next` of the previous page: events with a smaller seq' },
+  ],
+};
+
 function operation(r: Route) {
   const key = `${r.method} ${r.path}`;
   const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9._~-]{1,128}$' } }));
@@ -70,10 +83,11 @@ function operation(r: Route) {
     summary: r.summary,
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, ''),
     ...(r.permission ? { 'x-nixa-permission': r.permission } : {}),
-    ...(params.length || NEEDS_IF_MATCH.has(key)
+    ...(params.length || NEEDS_IF_MATCH.has(key) || QUERY_PARAMETERS[key]
       ? {
           parameters: [
             ...params,
+            ...(QUERY_PARAMETERS[key] ?? []),
             ...(NEEDS_IF_MATCH.has(key) ? [{ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' }, description: 'The ETag of the version read' }] : []),
           ],
         }
@@ -81,7 +95,7 @@ function operation(r: Route) {
     ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: body } } } } : {}),
     responses: {
       200: { description: 'Done', content: { 'application/json': { schema: { type: 'object' } } } },
-      ...(body ? { 400: problem('A field is wrong (named in `field`)') } : {}),
+      ...(body || QUERY_PARAMETERS[key] ? { 400: problem('A field is wrong (named in `field`)') } : {}),
       401: problem('No valid bearer token, or a sign-in below level high (WWW-Authenticate says which)'),
       403: problem('The caller lacks the permission, or tries to change their own roles'),
       ...(r.path.includes('{') ? { 404: problem('No such record') } : {}),
