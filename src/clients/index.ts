@@ -7,7 +7,7 @@ import { ConflictError, InvalidInputError, NotFoundError, StateError } from '../
 import type { Database, Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
 import { parseClientInput, parseClientUpdate, toProviderMetadata } from './schema.js';
-import { generateSecret, hashSecret } from './secrets.js';
+import { generateSecret, hashSecret, verifySecret } from './secrets.js';
 
 export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, GRANT_TYPES } from './schema.js';
 export { verifySecret } from './secrets.js';
@@ -210,4 +210,64 @@ export async function rotateClientSecret(db: Database, clientId: string, actor: 
     await appendAudit(tx, { event: 'CLIENT_SECRET_ROTATED', actor, subject: clientId, ...(reason ? { reason } : {}) });
     return { client: view((await repo.selectClient(tx, clientId))!), secret };
   });
+}
+
+/**
+ * nixa's own clients (the console), registered by nixa at every start: the
+ * registration is made to match `input` whole (CLIENT_UPDATED listing what
+ * changed, nothing written when nothing did), and the secret is set to the one
+ * given (which nixa derives rather than stores; CLIENT_SECRET_ROTATED when it
+ * changed). Returns what was done.
+ */
+export async function ensureClient(
+  db: Database,
+  input: Record<string, unknown> & { client_id: string },
+  secret: string,
+  actor: string,
+  opts: ClientsOptions,
+  reason: string,
+): Promise<{ added: boolean; updated: string[]; secretSet: boolean; disabled: boolean }> {
+  const c = parseClientInput(input, opts);
+  const clientId = input.client_id;
+  const metadata = toProviderMetadata(clientId, c);
+  const existing = await repo.selectClient(db, clientId);
+  const hash = () => hashSecret(secret);
+  if (!existing) {
+    const secretHash = await hash();
+    await db.transaction(async (tx) => {
+      await checkApiFree(tx, c.api_resource, clientId);
+      if (!(await repo.insertClient(tx, { clientId, name: c.name, metadata, secretHash, minLevel: c.min_level ?? null, apiResource: c.api_resource ?? null }))) {
+        throw new StateError(`client "${clientId}" was registered meanwhile; start again`);
+      }
+      await appendAudit(tx, { event: 'CLIENT_ADDED', actor, subject: clientId, reason, details: { name: c.name, method: c.token_endpoint_auth_method, grantTypes: c.grant_types, redirectUris: c.redirect_uris } });
+    });
+    return { added: true, updated: [], secretSet: true, disabled: false };
+  }
+  const want = { name: c.name, metadata, minLevel: c.min_level ?? null, apiResource: c.api_resource ?? null };
+  const have = { name: existing.name, metadata: existing.metadata, minLevel: existing.min_level, apiResource: existing.api_resource };
+  const updated = (Object.keys(want) as (keyof typeof want)[]).filter((k) => canonical(want[k]) !== canonical(have[k]));
+  if (updated.length) {
+    await db.transaction(async (tx) => {
+      await checkApiFree(tx, want.apiResource, clientId);
+      if (!(await repo.replaceRegistration(tx, clientId, existing.version, want))) throw new ConflictError('client', clientId, existing.version, existing.version + 1);
+      await appendAudit(tx, { event: 'CLIENT_UPDATED', actor, subject: clientId, reason, details: { changed: updated } });
+    });
+  }
+  // A disabled client stays disabled (an operator's decision) and keeps its hash.
+  const secretSet = !existing.disabled_at && (!existing.secret_hash || !(await verifySecret(existing.secret_hash, secret)));
+  if (secretSet) {
+    const secretHash = await hash();
+    await db.transaction(async (tx) => {
+      if (!(await repo.replaceSecretHash(tx, clientId, secretHash))) throw new StateError(`client "${clientId}" changed meanwhile; start again`);
+      await appendAudit(tx, { event: 'CLIENT_SECRET_ROTATED', actor, subject: clientId, reason });
+    });
+  }
+  return { added: false, updated, secretSet, disabled: Boolean(existing.disabled_at) };
+}
+
+/** JSON with object keys sorted: jsonb does not keep key order. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : x,
+  );
 }
