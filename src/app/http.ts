@@ -4,6 +4,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 
 import { adminApi } from '../admin/index.js';
+import { consoleRoutes, type ConsoleClient } from '../console/index.js';
 import { ACCOUNT_PATH, accountRoutes } from '../my-account/index.js';
 import type { Config } from '../config/index.js';
 import type { AccountsContext } from '../accounts/index.js';
@@ -41,6 +42,8 @@ export interface HttpDeps {
   accounts: AccountsContext;
   sourceLogout: SourceLogoutDeps;
   metrics: Metrics;
+  /** The admin console's registration as a relying party of this nixa. */
+  console: ConsoleClient;
 }
 
 export function createHttpApp(deps: HttpDeps): Koa {
@@ -130,6 +133,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
   );
   // The admin API: operators (JWT for the admin resource, level high) and machine clients.
   app.use(adminApi({ config, db, cipher: deps.accounts.cipher, keyring, accounts: deps.accounts, provider: () => deps.host().provider }));
+  // The admin console: a relying party of this nixa, calling the admin API over HTTP.
+  app.use(consoleRoutes({ issuer: config.issuer, client: deps.console, cipher: deps.accounts.cipher, logger }));
   // The citizen's own page (factors, authenticator-app enrolment), beside the journey.
   app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys }));
   app.use(async function signOutAtSource(ctx, next) {

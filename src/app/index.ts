@@ -8,6 +8,7 @@ import type Koa from 'koa';
 import type { AccountsContext } from '../accounts/index.js';
 import { auditChainLength, startAuditJobs } from '../audit/index.js';
 import { controlSocketPath, serveControlSocket } from '../cli/main.js';
+import { consoleClient, registerConsoleClient } from '../console/index.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
 import { purgeFactorState } from '../factors/index.js';
 import { purgeUpstreamLogins, purgeUpstreamSessions, Upstream, type SourceLogoutDeps } from '../federation/index.js';
@@ -83,6 +84,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       accounts,
       sourceLogout,
       metrics,
+      console: consoleClient(config, cipher),
     });
     host = new ProviderHost({ config, db, logger, accounts, pairwiseKey: cipher.derive('pairwise-subject') }, keyring, app, (provider) =>
       provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
@@ -90,6 +92,8 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       ),
     );
 
+    // Always, production too: operators sign in to the console through this nixa.
+    await registerConsoleClient(db, config, cipher, logger);
     const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
     const purge = setInterval(() => {

@@ -9,11 +9,12 @@ import type * as oidc from 'openid-client';
 import { accountIdByNationalId } from '../../src/accounts/index.js';
 import { ROUTES, adminResource } from '../../src/admin/index.js';
 import { openApiDocument } from '../../src/admin/openapi.js';
-import { addClient } from '../../src/clients/index.js';
+import { addClient, updateClient } from '../../src/clients/index.js';
+import { consoleClient } from '../../src/console/index.js';
 import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
-import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { discover, type TestClient } from '../support/relying-party.js';
 
 const HIGH = 'urn:nixa:loa:high';
 // Test citizens of the simulated sources (README: Test citizens).
@@ -22,7 +23,7 @@ const CUONG = { key: 'le-hoang-cuong', nid: '048201007396' };
 
 let tdb: TestDatabase;
 let fed: Federation;
-let consoleClient: TestClient;
+let console_: TestClient;
 let config: oidc.Configuration;
 let api: string;
 
@@ -30,9 +31,10 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   fed = await startFederation(tdb);
   const issuer = fed.nixa.config.issuer;
-  // Stands in for the console: the one service whose API is the admin API.
-  consoleClient = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Bảng điều khiển nixa', api_resource: adminResource(issuer) });
-  config = await discover(issuer, consoleClient);
+  // The console's own registration (nixa makes it at start): the one service whose API is the admin API.
+  const c = consoleClient(fed.nixa.config, fed.nixa.cipher);
+  console_ = { clientId: c.clientId, secret: c.clientSecret, redirectUri: c.redirectUri };
+  config = await discover(issuer, console_);
   api = `${issuer}/admin/api/v1`;
 });
 afterAll(async () => {
@@ -42,7 +44,7 @@ afterAll(async () => {
 
 /** An operator's access token for the admin API, after a sign-in through `source`. */
 async function operatorToken(citizen: string, source: 'citizen_id' | 'telecom' = 'citizen_id'): Promise<string> {
-  const s = await federatedSignIn(config, consoleClient.redirectUri, {
+  const s = await federatedSignIn(config, console_.redirectUri, {
     source,
     citizen,
     consent: 'accept',
@@ -77,7 +79,11 @@ describe('the admin API', () => {
     expect(garbage.status).toBe(401);
     expect(garbage.challenge).toContain('error="invalid_token"');
 
+    // The console is registered with minimum level high, so nixa never issues it a
+    // low token; lift that for a moment to see the API refuse one on its own.
+    await updateClient(tdb.db, 'nixa-console', { min_level: null }, 'test', { allowHttpLoopback: true });
     const low = await operatorToken(CUONG.key, 'telecom');
+    await updateClient(tdb.db, 'nixa-console', { min_level: 'high' }, 'test', { allowHttpLoopback: true });
     const refused = await call(low, 'GET', '/me');
     expect(refused.status).toBe(401);
     expect(refused.challenge).toContain('error="insufficient_user_authentication"');
@@ -208,6 +214,20 @@ describe('the admin API', () => {
     const verify = await call(machine, 'GET', '/audit/verify');
     expect(verify.status).toBe(200);
     expect(verify.body.ok).toBe(true);
+    // The trail searched: newest first, a page at a time, filters combined.
+    const page1 = await call(machine, 'GET', '/audit/events?event=OPERATOR_ROLE_GRANTED&limit=1');
+    expect(page1.status).toBe(200);
+    const events = page1.body.events as { seq: number; event: string; actor: string }[];
+    expect(events).toHaveLength(1);
+    expect(events[0]!.event).toBe('OPERATOR_ROLE_GRANTED');
+    const page2 = await call(machine, 'GET', `/audit/events?event=OPERATOR_ROLE_GRANTED&limit=1&before=${String(page1.body.next)}`);
+    expect((page2.body.events as { seq: number; actor: string }[])[0]).toMatchObject({ actor: 'cli:test' });
+    expect((page2.body.events as { seq: number }[])[0]!.seq).toBeLessThan(events[0]!.seq);
+    const byActor = await call(machine, 'GET', `/audit/events?actor=cli:test&subject=${officer}&from=2000-01-01&to=2999-01-01`);
+    expect((byActor.body.events as { event: string }[]).map((e) => e.event)).toEqual(['OPERATOR_ROLE_GRANTED']);
+    expect((await call(machine, 'GET', '/audit/events?from=yesterday')).body).toMatchObject({ error: 'NIXA-INP-001', field: 'from' });
+    expect((await call(machine, 'GET', '/audit/events?event=NOT_AN_EVENT')).body).toMatchObject({ field: 'event' });
+    expect((await call(machine, 'GET', '/audit/events?limit=0')).body).toMatchObject({ field: 'limit' });
     expect((await call(machine, 'POST', '/keys/rotate', { reason: 'Máy tự xoay khóa' })).status).toBe(403);
     expect((await call(machine, 'GET', '/operators')).status).toBe(403);
 
