@@ -16,6 +16,9 @@ const STATE_WORDS: Record<string, [string, string]> = {
   revoked: ['đã thu hồi', 'revoked'],
 };
 
+/** Newest first; keys made at the same moment in lifecycle order. */
+const STATE_ORDER = ['next', 'active', 'retired', 'deleted', 'revoked'];
+
 function timeline(k: KeyView): string {
   const now = Date.now();
   const step = (vi: string, en: string, at: string | null, o: { future?: boolean; cls?: string; extra?: string } = {}) =>
@@ -40,7 +43,7 @@ function keysPage(c: Call, keys: KeyView[], o: { notice?: string; errors?: Field
   const sections = [...groups.entries()]
     .map(([g, ks]) => {
       const items = ks
-        .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
+        .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state))
         .map(
           (k) => `<li class="key state-${e(k.state)}"><h3><code>${e(k.kid)}</code> · ${STATE_WORDS[k.state] ? t(...STATE_WORDS[k.state]!) : e(k.state)}</h3>${timeline(k)}
           ${write && k.state !== 'revoked' ? `<form method="post" action="${CONSOLE_PATH}/keys/${e(k.kid)}/revoke" class="inline">${csrfInput(c.csrf)}<button type="submit" class="secondary">${t('Thu hồi khóa này…', 'Revoke this key…')}</button></form>` : ''}</li>`,
