@@ -44,12 +44,42 @@ export const REQUEST_BODIES: Readonly<Record<string, object>> = {
     properties: { reason, min_level: { enum: ['low', 'substantial', 'high', null] }, api_resource: { type: ['string', 'null'], format: 'uri' } },
     additionalProperties: false,
   },
+  'POST /accounts/lookup': {
+    type: 'object',
+    required: ['national_id', 'reason'],
+    properties: { national_id: { type: 'string', pattern: '^[0-9]{12}$' }, reason },
+    additionalProperties: false,
+  },
+  'POST /accounts/{id}/view': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
+  'POST /accounts/{id}/suspend': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
+  'POST /accounts/{id}/reinstate': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
+  'POST /accounts/{id}/unlock-factors': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
   'POST /clients/{id}/disable': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
   'POST /clients/{id}/rotate-secret': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
 };
 
 /** Routes whose changes must carry the record's version in If-Match. */
-const NEEDS_IF_MATCH = new Set(['POST /sources/{id}', 'POST /sources/{id}/enable', 'POST /sources/{id}/disable', 'POST /clients/{id}']);
+const NEEDS_IF_MATCH = new Set([
+  'POST /sources/{id}',
+  'POST /sources/{id}/enable',
+  'POST /sources/{id}/disable',
+  'POST /clients/{id}',
+  'POST /accounts/{id}/suspend',
+  'POST /accounts/{id}/reinstate',
+]);
+
+/** Query parameters of the GET routes that take any. */
+const QUERY_PARAMETERS: Readonly<Record<string, { name: string; description: string; schema: object }[]>> = {
+  'GET /audit/events': [
+    { name: 'from', description: 'Events at or after this time (ISO 8601)', schema: { type: 'string', format: 'date-time' } },
+    { name: 'to', description: 'Events before this time (ISO 8601)', schema: { type: 'string', format: 'date-time' } },
+    { name: 'event', description: 'One event name of the catalogue', schema: { type: 'string' } },
+    { name: 'actor', description: 'operator:<account>, client:<id>, cli:<user>, account:<id>, system:…', schema: { type: 'string' } },
+    { name: 'subject', description: 'What it was done to: an account, a client id, a kid, a source id', schema: { type: 'string' } },
+    { name: 'limit', description: 'At most this many (1–500, default 50)', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+    { name: 'before', description: 'The next page: the `next` of the previous answer', schema: { type: 'integer' } },
+  ],
+};
 
 const error = {
   type: 'object',
@@ -70,10 +100,11 @@ function operation(r: Route) {
     summary: r.summary,
     operationId: key.replace(/[^A-Za-z0-9]+/g, '_').replace(/^_|_$/g, ''),
     ...(r.permission ? { 'x-nixa-permission': r.permission } : {}),
-    ...(params.length || NEEDS_IF_MATCH.has(key)
+    ...(params.length || NEEDS_IF_MATCH.has(key) || QUERY_PARAMETERS[key]
       ? {
           parameters: [
             ...params,
+            ...(QUERY_PARAMETERS[key] ?? []).map((q) => ({ ...q, in: 'query', required: false })),
             ...(NEEDS_IF_MATCH.has(key) ? [{ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' }, description: 'The ETag of the version read' }] : []),
           ],
         }

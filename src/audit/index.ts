@@ -8,7 +8,9 @@ import type { SigningKey } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { every, type Database, type Queryable } from '../storage/index.js';
 import { createCheckpoint } from './checkpoint.js';
-import { ensurePartitions, eventsBySubject, readHead } from './repository.js';
+import { ensurePartitions, readHead, searchEvents, type AuditQuery } from './repository.js';
+
+export type { AuditQuery } from './repository.js';
 
 export { AUDIT_EVENTS, type AuditEventName } from './events.js';
 export { appendAudit, type AuditEvent } from './append.js';
@@ -33,16 +35,14 @@ export interface StoredAuditEvent {
   details: Record<string, unknown>;
 }
 
-export async function listAudit(db: Queryable, opts: { subject?: string; limit?: number } = {}): Promise<StoredAuditEvent[]> {
-  return (await eventsBySubject(db, opts.subject ?? null, opts.limit ?? 100)).map((r) => ({
-    seq: r.seq,
-    at: r.at,
-    event: r.event,
-    actor: r.actor,
-    subject: r.subject,
-    reason: r.reason,
-    details: r.details,
-  }));
+/**
+ * Searches the trail for auditors, newest first, `limit` at a time; `next` is the
+ * `beforeSeq` of the following page.
+ */
+export async function searchAudit(db: Queryable, q: AuditQuery): Promise<{ events: StoredAuditEvent[]; next?: number }> {
+  const rows = await searchEvents(db, { ...q, limit: q.limit + 1 });
+  const events = rows.slice(0, q.limit).map((r) => ({ seq: r.seq, at: r.at, event: r.event, actor: r.actor, subject: r.subject, reason: r.reason, details: r.details }));
+  return rows.length > q.limit ? { events, next: events[events.length - 1]!.seq } : { events };
 }
 
 export const partitionsAhead = (db: Queryable, now = new Date()) => ensurePartitions(db, new Date(now.getTime() + PARTITION_LEAD_DAYS * 86_400_000));

@@ -352,6 +352,70 @@ describe('sources and services through the admin API', () => {
   });
 });
 
+describe('citizens’ accounts and the audit trail through the admin API', () => {
+  it('looks an account up only with a reason, always audited, the number masked; suspends and reinstates with the version read', async () => {
+    const token = await operatorToken(AN.key);
+    const before = await auditCount();
+    const noReason = await call(token, 'POST', '/accounts/lookup', { national_id: CUONG.nid });
+    expect(noReason.body).toMatchObject({ error: 'NIXA-INP-001', field: 'reason' });
+    const badNumber = await call(token, 'POST', '/accounts/lookup', { national_id: 48201007396, reason: 'Hỗ trợ công dân qua tổng đài' });
+    expect(badNumber.body.field).toBe('national_id');
+    expect(await auditCount()).toBe(before);
+
+    const res = await fetch(`${api}/accounts/lookup`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ national_id: CUONG.nid, reason: 'Hỗ trợ công dân qua tổng đài 1022' }),
+    });
+    const found = (await res.json()) as { accountId: string; nationalId: string; version: number; linkedSources: { sourceId: string }[] };
+    expect(res.status).toBe(200);
+    expect(found.nationalId).not.toContain(CUONG.nid);
+    expect(JSON.stringify(found)).not.toContain(CUONG.nid);
+    expect(found.linkedSources.map((l) => l.sourceId)).toEqual(expect.arrayContaining(['sim-citizen-id']));
+    const { rows } = await tdb.db.query<{ actor: string; reason: string }>("SELECT actor, reason FROM audit_events WHERE event = 'ACCOUNT_LOOKED_UP' ORDER BY seq DESC LIMIT 1");
+    expect(rows).toEqual([{ actor: `operator:${await accountOf(AN.nid)}`, reason: 'Hỗ trợ công dân qua tổng đài 1022' }]);
+    const version = res.headers.get('etag')!;
+
+    const id = found.accountId;
+    expect((await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' })).status).toBe(428);
+    expect((await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' }, { 'if-match': `"${found.version + 5}"` })).status).toBe(412);
+    const suspended = await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' }, { 'if-match': version });
+    expect(suspended.status).toBe(200);
+    expect(suspended.body.suspended).toBe(true);
+    const again = await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' }, { 'if-match': `"${suspended.body.version}"` });
+    expect(again.status).toBe(409);
+    const back = await call(token, 'POST', `/accounts/${id}/reinstate`, { reason: 'Công dân đã xác minh trực tiếp' }, { 'if-match': `"${suspended.body.version}"` });
+    expect(back.body.suspended).toBe(false);
+    expect((await call(token, 'POST', `/accounts/${id}/unlock-factors`, { reason: 'Công dân đã xác minh trực tiếp' })).status).toBe(409);
+  });
+
+  it('searches the audit trail by event, actor and time, page by page, and names a bad filter', async () => {
+    const token = await operatorToken(AN.key);
+    const officerActor = `operator:${await accountOf(AN.nid)}`;
+    const all = await call(token, 'GET', `/audit/events?actor=${encodeURIComponent(officerActor)}&limit=500`);
+    const events = all.body.events as { seq: number; event: string; actor: string }[];
+    expect(events.length).toBeGreaterThan(3);
+    expect(events.every((e) => e.actor === officerActor)).toBe(true);
+    expect(events.map((e) => e.seq)).toEqual([...events.map((e) => e.seq)].sort((a, b) => b - a));
+
+    const first = await call(token, 'GET', `/audit/events?actor=${encodeURIComponent(officerActor)}&limit=2`);
+    expect(first.body.events).toHaveLength(2);
+    const second = await call(token, 'GET', `/audit/events?actor=${encodeURIComponent(officerActor)}&limit=2&before=${first.body.next}`);
+    expect((second.body.events as { seq: number }[])[0]!.seq).toBe(events[2]!.seq);
+
+    const granted = await call(token, 'GET', '/audit/events?event=OPERATOR_ROLE_GRANTED');
+    expect((granted.body.events as { event: string }[]).every((e) => e.event === 'OPERATOR_ROLE_GRANTED')).toBe(true);
+    const future = await call(token, 'GET', `/audit/events?from=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`);
+    expect(future.body.events).toEqual([]);
+
+    expect((await call(token, 'GET', '/audit/events?event=NOT_AN_EVENT')).body.field).toBe('event');
+    expect((await call(token, 'GET', '/audit/events?from=yesterday')).body.field).toBe('from');
+    expect((await call(token, 'GET', '/audit/events?from=2026-11-02&to=2026-11-01')).body.field).toBe('to');
+    expect((await call(token, 'GET', '/audit/events?limit=0')).body.field).toBe('limit');
+    expect((await call(token, 'GET', '/audit/events?limit=5&limit=6')).body.field).toBe('limit');
+  });
+});
+
 describe('the OpenAPI document', () => {
   it('describes exactly the routes the API serves', async () => {
     const doc = openApiDocument('https://id.example.vn');
