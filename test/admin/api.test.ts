@@ -326,6 +326,29 @@ describe('sources and services through the admin API', () => {
     expect(lost.res.status).toBe(412);
     expect((await raw('GET', '/clients/cong-thue')).body.minLevel).toBe('high');
 
+    // The registration itself: redirect URIs and scopes, validated whole, exactly as when registering.
+    let current = await raw('GET', '/clients/cong-thue');
+    const moved = await raw(
+      'POST',
+      '/clients/cong-thue',
+      { reason: 'Cổng thuế chuyển sang tên miền mới', redirect_uris: ['https://thuedientu.example.vn/cb'], scope: 'openid profile' },
+      { 'if-match': etag(current.res)! },
+    );
+    expect(moved.res.status).toBe(200);
+    expect(moved.body).toMatchObject({ redirectUris: ['https://thuedientu.example.vn/cb'], scope: 'openid profile', minLevel: 'high' });
+    current = moved;
+    for (const [patch, field] of [
+      [{ redirect_uris: ['https://*.example.vn/cb'] }, 'redirect_uris[0]'],
+      [{ redirect_uris: [] }, 'redirect_uris'],
+      [{ scope: 'openid admin:keys:write' }, 'scope'],
+      [{ grant_types: ['client_credentials'] }, 'grant_types'],
+      [{ token_endpoint_auth_method: 'none' }, 'token_endpoint_auth_method'],
+    ] as const) {
+      const refused = await raw('POST', '/clients/cong-thue', { reason: 'Thử thay đổi không hợp lệ', ...patch }, { 'if-match': etag(current.res)! });
+      expect([refused.res.status, refused.body.field]).toEqual([400, field]);
+    }
+    expect((await raw('GET', '/clients/cong-thue')).body.version).toBe(current.body.version);
+
     const rotated = await raw('POST', '/clients/cong-thue/rotate-secret', { reason: 'Nghi lộ bí mật của cổng thuế' });
     expect(rotated.body.clientSecret).not.toBe(secret);
     const disabled = await raw('POST', '/clients/cong-thue/disable', { reason: 'Ngừng cổng thuế cũ' });
@@ -336,6 +359,7 @@ describe('sources and services through the admin API', () => {
     expect(rows.map((r) => [r.event, r.reason ?? r.details.reason])).toEqual([
       ['CLIENT_ADDED', 'Đăng ký cổng thuế điện tử'],
       ['CLIENT_UPDATED', 'Hồ sơ thuế cần mức cao'],
+      ['CLIENT_UPDATED', 'Cổng thuế chuyển sang tên miền mới'],
       ['CLIENT_SECRET_ROTATED', 'Nghi lộ bí mật của cổng thuế'],
       ['CLIENT_DISABLED', 'Ngừng cổng thuế cũ'],
     ]);
