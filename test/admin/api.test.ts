@@ -7,7 +7,7 @@
 import type * as oidc from 'openid-client';
 
 import { accountIdByNationalId } from '../../src/accounts/index.js';
-import { ROUTES, adminResource } from '../../src/admin/index.js';
+import { ADMIN_SCOPES, ROUTES, adminResource } from '../../src/admin/index.js';
 import { openApiDocument } from '../../src/admin/openapi.js';
 import { addClient } from '../../src/clients/index.js';
 import { cliRunner } from '../support/cli.js';
@@ -437,6 +437,44 @@ describe('citizens’ accounts and the audit trail through the admin API', () =>
     expect((await call(token, 'GET', '/audit/events?from=2026-11-02&to=2026-11-01')).body.field).toBe('to');
     expect((await call(token, 'GET', '/audit/events?limit=0')).body.field).toBe('limit');
     expect((await call(token, 'GET', '/audit/events?limit=5&limit=6')).body.field).toBe('limit');
+  });
+});
+
+describe('every route, the same way', () => {
+  const sample = (path: string) =>
+    path.replace('{kid}', 'no-such-kid').replace('{id}', 'sim-citizen-id').replace('{accountId}', '00000000-0000-4000-8000-000000000000').replace('{role}', 'auditor');
+  async function machineWith(clientId: string, scope: string): Promise<string> {
+    const { secret } = await addClient(tdb.db, { client_id: clientId, name: clientId, grant_types: ['client_credentials'], scope }, 'test', { allowHttpLoopback: true });
+    const res = await fetch(`${fed.nixa.config.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+    });
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  it('refuses a caller without the route’s permission with 403, writing nothing', async () => {
+    const reader = await machineWith('chi-doc-nhat-ky', 'admin:audit:read');
+    const before = await auditCount();
+    for (const r of ROUTES.filter((x) => x.permission && x.permission !== 'audit:read')) {
+      const res = await call(reader, r.method, sample(r.path), r.method === 'POST' ? { reason: 'Thử quyền truy cập' } : undefined, { 'if-match': '"1"' });
+      expect([`${r.method} ${r.path}`, res.status]).toEqual([`${r.method} ${r.path}`, 403]);
+    }
+    expect(await auditCount()).toBe(before);
+  });
+
+  it('refuses every change without its required fields, naming one, writing nothing', async () => {
+    const all = await machineWith('toan-quyen', ADMIN_SCOPES.join(' '));
+    const doc = openApiDocument(fed.nixa.config.issuer);
+    const before = await auditCount();
+    for (const r of ROUTES.filter((x) => x.method === 'POST' && !x.path.startsWith('/operators'))) {
+      const schema = (doc.paths[r.path]!.post as { requestBody: { content: { 'application/json': { schema: { required?: string[] } } } } }).requestBody.content['application/json'].schema;
+      if (!schema.required?.length) continue;
+      const res = await call(all, 'POST', sample(r.path), {}, { 'if-match': '"1"' });
+      expect([`${r.method} ${r.path}`, res.status]).toEqual([`${r.method} ${r.path}`, 400]);
+      expect(res.body.field).toEqual(expect.any(String));
+    }
+    expect(await auditCount()).toBe(before);
   });
 });
 
