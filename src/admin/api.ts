@@ -7,9 +7,11 @@ import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 
 import type { AccountsContext } from '../accounts/index.js';
+import { accountById, lookUpAccount, reinstateAccount, suspendAccount } from '../accounts/index.js';
 import { AUDIT_EVENTS, searchAudit, verifyTrail } from '../audit/index.js';
 import type { Config } from '../config/index.js';
-import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors/index.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
+import { unlockAccount } from '../factors/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
 import { listKeyViews, revokeKey, rotateKeys, type Cipher, type KeyRing } from '../keys/index.js';
 import { addSource, checkSource, getSource, listSources, sourcesOptions, updateSource, viewSource } from '../sources/index.js';
@@ -104,57 +106,7 @@ const BASE_ROUTES: Route[] = [
     summary: 'Walk the audit chain and its signed checkpoints; name the first broken link',
     handle: ({ deps }) => verifyTrail(deps.db),
   },
-  {
-    method: 'GET',
-    path: '/audit/events',
-    permission: 'audit:read',
-    summary: 'Search the audit trail (from, to, event, actor, subject; newest first, `limit` a page, `before` the `next` of the previous page)',
-    handle: ({ deps, ctx }) => searchAudit(deps.db, auditFilter(ctx.query), auditLimit(ctx.query.limit)),
-  },
 ];
-
-/** One query parameter as a string (a repeated one is refused), or undefined when absent or empty. */
-function queryParam(query: Context['query'], name: string): string | undefined {
-  const v = query[name];
-  if (Array.isArray(v)) bad(name, 'give it once');
-  return typeof v === 'string' && v.trim() ? v.trim() : undefined;
-}
-
-function auditFilter(query: Context['query']) {
-  const time = (name: string) => {
-    const v = queryParam(query, name);
-    if (v === undefined) return undefined;
-    const d = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(v) ? new Date(v) : new Date(NaN);
-    return Number.isNaN(d.getTime()) ? bad(name, 'a date (2025-03-01) or an ISO 8601 time with its offset (2025-03-01T08:00:00+07:00)') : d;
-  };
-  const text = (name: string) => {
-    const v = queryParam(query, name);
-    return v !== undefined && v.length > 200 ? bad(name, 'at most 200 characters') : v;
-  };
-  const event = text('event');
-  if (event !== undefined && !(event in AUDIT_EVENTS)) bad('event', 'an event name from the catalogue, e.g. KEY_ACTIVATED');
-  const before = queryParam(query, 'before');
-  if (before !== undefined && !/^[1-9]\d{0,15}$/.test(before)) bad('before', 'the `next` seq of the previous page');
-  const from = time('from');
-  const to = time('to');
-  if (from && to && from >= to) bad('to', 'after from');
-  const actor = text('actor');
-  const subject = text('subject');
-  return {
-    ...(from ? { from } : {}),
-    ...(to ? { to } : {}),
-    ...(event ? { event } : {}),
-    ...(actor ? { actor } : {}),
-    ...(subject ? { subject } : {}),
-    ...(before ? { beforeSeq: Number(before) } : {}),
-  };
-}
-
-function auditLimit(input: unknown): number {
-  if (input === undefined || input === '') return 50;
-  const n = typeof input === 'string' && /^\d{1,4}$/.test(input) ? Number(input) : NaN;
-  return n >= 1 && n <= 500 ? n : bad('limit', 'a number from 1 to 500');
-}
 
 // ── Sources and services: versioned records ─────────────────────────────────
 // A record is read with its version as ETag; a change must send it back in
@@ -290,11 +242,109 @@ const CLIENT_ROUTES: Route[] = [
   },
 ];
 
+// ── Citizens' accounts and the audit trail ──────────────────────────────────
+// Looking a person up is itself recorded (with the reason), so it is a POST that
+// carries the reason, and the ID number never appears in a URL or a log line.
+
+const ACCOUNT_ROUTES: Route[] = [
+  {
+    method: 'POST',
+    path: '/accounts/lookup',
+    permission: 'accounts:read',
+    summary: 'Find an account by national ID number, with a stated reason (always audited; the number is shown masked)',
+    handle: async ({ deps, ctx, principal, body }) => {
+      if (typeof body.national_id !== 'string') bad('national_id', 'the 12-digit personal identification number, as a string');
+      return versioned(ctx, await lookUpAccount(deps.accounts, { nationalId: body.national_id, actor: actorOf(principal), reason: String(body.reason ?? '') }));
+    },
+  },
+  {
+    method: 'POST',
+    path: '/accounts/{id}/view',
+    permission: 'accounts:read',
+    summary: 'One account by its id, with a stated reason (audited)',
+    handle: async ({ deps, ctx, principal, params, body }) => versioned(ctx, await accountById(deps.accounts, params.id!, actorOf(principal), String(body.reason ?? ''))),
+  },
+  {
+    method: 'POST',
+    path: '/accounts/{id}/suspend',
+    permission: 'accounts:write',
+    summary: 'Suspend an account (If-Match): its sessions and tokens end at once, it cannot sign in',
+    handle: async ({ deps, ctx, principal, params, body }) =>
+      versioned(ctx, await suspendAccount(deps.accounts, { accountId: params.id!, actor: actorOf(principal), reason: String(body.reason ?? ''), expectedVersion: ifMatch(ctx) })),
+  },
+  {
+    method: 'POST',
+    path: '/accounts/{id}/reinstate',
+    permission: 'accounts:write',
+    summary: 'Lift a suspension (If-Match)',
+    handle: async ({ deps, ctx, principal, params, body }) =>
+      versioned(ctx, await reinstateAccount(deps.accounts, { accountId: params.id!, actor: actorOf(principal), reason: String(body.reason ?? ''), expectedVersion: ifMatch(ctx) })),
+  },
+  {
+    method: 'POST',
+    path: '/accounts/{id}/unlock-factors',
+    permission: 'accounts:write',
+    summary: 'Lift a second-factor lockout before it expires (a citizen who proved who they are another way)',
+    handle: async ({ deps, principal, params, body }) => {
+      const reason = checkReason(body.reason);
+      if (!(await unlockAccount({ db: deps.db, cipher: deps.cipher }, params.id!, actorOf(principal), reason))) {
+        throw new StateError('this account has no second-factor lock in force');
+      }
+      return { accountId: params.id, unlocked: true };
+    },
+  },
+];
+
+const isoTime = (field: string, v: unknown): Date | undefined => {
+  if (v === undefined || v === '') return undefined;
+  const d = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(v) ? new Date(v) : undefined;
+  if (!d || Number.isNaN(d.getTime())) bad(field, 'a date or time in ISO 8601, e.g. 2026-11-01 or 2026-11-01T08:00:00Z');
+  return d;
+};
+const text = (field: string, v: unknown): string | undefined => {
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string' || v.length > 200) bad(field, 'at most 200 characters');
+  return v;
+};
+const whole = (field: string, v: unknown, min: number, max: number): number | undefined => {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || n < min || n > max) bad(field, `a whole number from ${min} to ${max}`);
+  return n;
+};
+
+const AUDIT_ROUTES: Route[] = [
+  {
+    method: 'GET',
+    path: '/audit/events',
+    permission: 'audit:read',
+    summary: 'Search the audit trail, newest first (from, to, event, actor, subject, limit, before)',
+    handle: async ({ deps, ctx }) => {
+      const q = ctx.query;
+      const event = text('event', q.event);
+      if (event && !(event in AUDIT_EVENTS)) bad('event', `one of the event names in the catalogue (${Object.keys(AUDIT_EVENTS).length} names; README: Audit trail)`);
+      const from = isoTime('from', q.from);
+      const to = isoTime('to', q.to);
+      if (from && to && from >= to) bad('to', 'after from');
+      const before = whole('before', q.before, 1, Number.MAX_SAFE_INTEGER);
+      return searchAudit(deps.db, {
+        ...(from ? { from } : {}),
+        ...(to ? { to } : {}),
+        ...(event ? { event } : {}),
+        ...(text('actor', q.actor) ? { actor: String(q.actor) } : {}),
+        ...(text('subject', q.subject) ? { subject: String(q.subject) } : {}),
+        ...(before ? { beforeSeq: before } : {}),
+        limit: whole('limit', q.limit, 1, 500) ?? 50,
+      });
+    },
+  },
+];
+
 function bad(field: string, problem: string): never {
   throw new InvalidInputError(field, problem);
 }
 
-export const ROUTES: readonly Route[] = [...BASE_ROUTES, ...SOURCE_ROUTES, ...CLIENT_ROUTES];
+export const ROUTES: readonly Route[] = [...BASE_ROUTES, ...SOURCE_ROUTES, ...CLIENT_ROUTES, ...ACCOUNT_ROUTES, ...AUDIT_ROUTES];
 
 const SEGMENT = /^[A-Za-z0-9._~-]{1,128}$/;
 

@@ -44,12 +44,42 @@ export const REQUEST_BODIES: Readonly<Record<string, object>> = {
     properties: { reason, min_level: { enum: ['low', 'substantial', 'high', null] }, api_resource: { type: ['string', 'null'], format: 'uri' } },
     additionalProperties: false,
   },
+  'POST /accounts/lookup': {
+    type: 'object',
+    required: ['national_id', 'reason'],
+    properties: { national_id: { type: 'string', pattern: '^[0-9]{12}$' }, reason },
+    additionalProperties: false,
+  },
+  'POST /accounts/{id}/view': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
+  'POST /accounts/{id}/suspend': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
+  'POST /accounts/{id}/reinstate': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
+  'POST /accounts/{id}/unlock-factors': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
   'POST /clients/{id}/disable': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
   'POST /clients/{id}/rotate-secret': { type: 'object', required: ['reason'], properties: { reason }, additionalProperties: false },
 };
 
 /** Routes whose changes must carry the record's version in If-Match. */
-const NEEDS_IF_MATCH = new Set(['POST /sources/{id}', 'POST /sources/{id}/enable', 'POST /sources/{id}/disable', 'POST /clients/{id}']);
+const NEEDS_IF_MATCH = new Set([
+  'POST /sources/{id}',
+  'POST /sources/{id}/enable',
+  'POST /sources/{id}/disable',
+  'POST /clients/{id}',
+  'POST /accounts/{id}/suspend',
+  'POST /accounts/{id}/reinstate',
+]);
+
+/** Query parameters of the GET routes that take any. */
+const QUERY_PARAMETERS: Readonly<Record<string, { name: string; description: string; schema: object }[]>> = {
+  'GET /audit/events': [
+    { name: 'from', description: 'Events at or after this time (ISO 8601)', schema: { type: 'string', format: 'date-time' } },
+    { name: 'to', description: 'Events before this time (ISO 8601)', schema: { type: 'string', format: 'date-time' } },
+    { name: 'event', description: 'One event name of the catalogue', schema: { type: 'string' } },
+    { name: 'actor', description: 'operator:<account>, client:<id>, cli:<user>, account:<id>, system:…', schema: { type: 'string' } },
+    { name: 'subject', description: 'What it was done to: an account, a client id, a kid, a source id', schema: { type: 'string' } },
+    { name: 'limit', description: 'At most this many (1–500, default 50)', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+    { name: 'before', description: 'The next page: the `next` of the previous answer', schema: { type: 'integer' } },
+  ],
+};
 
 const error = {
   type: 'object',
@@ -59,19 +89,6 @@ const error = {
     message: { type: 'string' },
     field: { type: 'string', description: 'The field that was wrong, for NIXA-INP-001' },
   },
-};
-
-/** Query parameters of the routes that take some, by "METHOD path". */
-const QUERY_PARAMETERS: Readonly<Record<string, object[]>> = {
-  'GET /audit/events': [
-    { name: 'from', in: 'query', schema: { type: 'string' }, description: 'Events at or after this time (a date, or ISO 8601 with its offset)' },
-    { name: 'to', in: 'query', schema: { type: 'string' }, description: 'Events before this time' },
-    { name: 'event', in: 'query', schema: { type: 'string' }, description: 'An event name of the catalogue (KEY_ACTIVATED, …)' },
-    { name: 'actor', in: 'query', schema: { type: 'string' }, description: 'Who acted: operator:<account>, client:<id>, cli:<user>, system:…' },
-    { name: 'subject', in: 'query', schema: { type: 'string' }, description: 'What was acted on: an account id, client id, source id or kid' },
-    { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
-    { name: 'before', in: 'query', schema: { type: 'integer' }, description: 'The `next` of the previous page: events with a smaller seq' },
-  ],
 };
 
 function operation(r: Route) {
@@ -87,7 +104,7 @@ function operation(r: Route) {
       ? {
           parameters: [
             ...params,
-            ...(QUERY_PARAMETERS[key] ?? []),
+            ...(QUERY_PARAMETERS[key] ?? []).map((q) => ({ ...q, in: 'query', required: false })),
             ...(NEEDS_IF_MATCH.has(key) ? [{ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' }, description: 'The ETag of the version read' }] : []),
           ],
         }
@@ -95,7 +112,7 @@ function operation(r: Route) {
     ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: body } } } } : {}),
     responses: {
       200: { description: 'Done', content: { 'application/json': { schema: { type: 'object' } } } },
-      ...(body || QUERY_PARAMETERS[key] ? { 400: problem('A field is wrong (named in `field`)') } : {}),
+      ...(body ? { 400: problem('A field is wrong (named in `field`)') } : {}),
       401: problem('No valid bearer token, or a sign-in below level high (WWW-Authenticate says which)'),
       403: problem('The caller lacks the permission, or tries to change their own roles'),
       ...(r.path.includes('{') ? { 404: problem('No such record') } : {}),

@@ -8,7 +8,9 @@ import type { SigningKey } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { every, type Database, type Queryable } from '../storage/index.js';
 import { createCheckpoint } from './checkpoint.js';
-import { ensurePartitions, eventsBySubject, readHead, searchEvents, type AuditFilter } from './repository.js';
+import { ensurePartitions, readHead, searchEvents, type AuditQuery } from './repository.js';
+
+export type { AuditQuery } from './repository.js';
 
 export { AUDIT_EVENTS, type AuditEventName } from './events.js';
 export { appendAudit, type AuditEvent } from './append.js';
@@ -17,7 +19,7 @@ export { createCheckpoint, checkCheckpoint, CHECKPOINT_TYP, type CheckpointClaim
 export { verifyTrail, type VerifyReport, type VerifyProblem } from './verify.js';
 export { exportTrail, recordExport, type ExportSummary } from './export.js';
 export { planPrune, prunePartitions, parseMonth, MIN_ONLINE_MONTHS } from './retention.js';
-export { listPartitions, ensurePartitions, type AuditFilter, type Partition, type StoredCheckpoint } from './repository.js';
+export { listPartitions, ensurePartitions, type Partition, type StoredCheckpoint } from './repository.js';
 export { redactDetails, redactText } from './redact.js';
 
 /** Month partitions exist this far ahead, so appends never have to create one. */
@@ -33,26 +35,14 @@ export interface StoredAuditEvent {
   details: Record<string, unknown>;
 }
 
-export async function listAudit(db: Queryable, opts: { subject?: string; limit?: number } = {}): Promise<StoredAuditEvent[]> {
-  return (await eventsBySubject(db, opts.subject ?? null, opts.limit ?? 100)).map((r) => ({
-    seq: r.seq,
-    at: r.at,
-    event: r.event,
-    actor: r.actor,
-    subject: r.subject,
-    reason: r.reason,
-    details: r.details,
-  }));
-}
-
 /**
- * The trail searched by time range, event, actor and subject, newest first, a
- * page at a time: `next` is the seq to pass as `beforeSeq` for the page after.
+ * Searches the trail for auditors, newest first, `limit` at a time; `next` is the
+ * `beforeSeq` of the following page.
  */
-export async function searchAudit(db: Queryable, filter: AuditFilter, limit: number): Promise<{ events: StoredAuditEvent[]; next?: number }> {
-  const rows = await searchEvents(db, filter, limit + 1);
-  const events = rows.slice(0, limit).map((r) => ({ seq: r.seq, at: r.at, event: r.event, actor: r.actor, subject: r.subject, reason: r.reason, details: r.details }));
-  return rows.length > limit ? { events, next: events[events.length - 1]!.seq } : { events };
+export async function searchAudit(db: Queryable, q: AuditQuery): Promise<{ events: StoredAuditEvent[]; next?: number }> {
+  const rows = await searchEvents(db, { ...q, limit: q.limit + 1 });
+  const events = rows.slice(0, q.limit).map((r) => ({ seq: r.seq, at: r.at, event: r.event, actor: r.actor, subject: r.subject, reason: r.reason, details: r.details }));
+  return rows.length > q.limit ? { events, next: events[events.length - 1]!.seq } : { events };
 }
 
 export const partitionsAhead = (db: Queryable, now = new Date()) => ensurePartitions(db, new Date(now.getTime() + PARTITION_LEAD_DAYS * 86_400_000));

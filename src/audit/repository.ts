@@ -95,33 +95,26 @@ export async function eventsAfter(
   return rows.map(fromRow);
 }
 
-export interface AuditFilter {
+export interface AuditQuery {
   from?: Date;
   to?: Date;
   event?: string;
   actor?: string;
   subject?: string;
-  /** Only events before this seq (the next page of a newest-first search). */
+  /** Keyset pagination, newest first: events with a smaller seq. */
   beforeSeq?: number;
+  limit: number;
 }
 
-/** Events matching every given filter, newest first (keyset pagination on seq). */
-export async function searchEvents(db: Queryable, f: AuditFilter, limit: number): Promise<ChainRow[]> {
+/** Events matching every given filter, newest first (the time range bounds the partitions read). */
+export async function searchEvents(db: Queryable, q: AuditQuery): Promise<ChainRow[]> {
   const { rows } = await db.query<EventRow>(
     `SELECT ${COLUMNS} FROM audit_events
      WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)
        AND ($3::text IS NULL OR event = $3) AND ($4::text IS NULL OR actor = $4) AND ($5::text IS NULL OR subject = $5)
        AND ($6::bigint IS NULL OR seq < $6)
      ORDER BY seq DESC LIMIT $7`,
-    [f.from ?? null, f.to ?? null, f.event ?? null, f.actor ?? null, f.subject ?? null, f.beforeSeq ?? null, limit],
-  );
-  return rows.map(fromRow);
-}
-
-export async function eventsBySubject(db: Queryable, subject: string | null, limit: number): Promise<ChainRow[]> {
-  const { rows } = await db.query<EventRow>(
-    `SELECT ${COLUMNS} FROM audit_events WHERE ($1::text IS NULL OR subject = $1) ORDER BY seq DESC LIMIT $2`,
-    [subject, limit],
+    [q.from ?? null, q.to ?? null, q.event ?? null, q.actor ?? null, q.subject ?? null, q.beforeSeq ?? null, q.limit],
   );
   return rows.map(fromRow);
 }

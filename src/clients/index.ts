@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
 import { ConflictError, InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
 import type { Database, Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
-import { parseClientInput, parseClientUpdate, toProviderMetadata } from './schema.js';
+import { inputOfMetadata, parseClientInput, parseClientUpdate, toProviderMetadata } from './schema.js';
 import { generateSecret, hashSecret, verifySecret } from './secrets.js';
 
 export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, GRANT_TYPES } from './schema.js';
@@ -150,8 +150,12 @@ export async function showClient(db: Queryable, clientId: string): Promise<Clien
 }
 
 /**
- * Changes the service's minimum level and/or API (`null` clears one). Takes effect
- * on the next request at every instance: the provider reads clients from the table.
+ * Changes a registration: redirect URIs, scopes, keys (jwks or jwks_uri), name,
+ * back-channel logout URI, minimum level, API (`null` clears an optional one).
+ * The changed registration is validated whole, as a new one would be, so every
+ * rule still holds together (exact redirect URIs, admin scopes only on machine
+ * clients, …). Takes effect on the next request at every instance: the provider
+ * reads clients from the table.
  */
 export async function updateClient(
   db: Database,
@@ -160,24 +164,36 @@ export async function updateClient(
   actor: string,
   opts: ClientsOptions & { expectedVersion?: number; reason?: string },
 ): Promise<ClientView> {
-  const p = parseClientUpdate(patch, opts);
+  const p = parseClientUpdate(patch, opts) as Record<string, unknown>;
   return db.transaction(async (tx) => {
     const row = await repo.selectClient(tx, clientId);
     if (!row) throw new NotFoundError('client', clientId);
     if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) {
       throw new ConflictError('client', clientId, opts.expectedVersion, row.version);
     }
-    const before = { minLevel: row.min_level, apiResource: row.api_resource };
-    const after = {
-      minLevel: p.min_level === undefined ? before.minLevel : p.min_level,
-      apiResource: p.api_resource === undefined ? before.apiResource : p.api_resource,
-    };
-    await checkApiFree(tx, after.apiResource, clientId);
-    if (!(await repo.updatePolicy(tx, clientId, row.version, after))) {
-      throw new ConflictError('client', clientId, row.version, row.version + 1);
+    const before = inputOfMetadata(row.metadata as Record<string, unknown>, row.name, { minLevel: row.min_level, apiResource: row.api_resource });
+    const merged: Record<string, unknown> = { ...before };
+    for (const [k, v] of Object.entries(p)) {
+      if (v === null) delete merged[k];
+      else merged[k] = v;
     }
+    const next = parseClientInput(merged, opts);
+    await checkApiFree(tx, next.api_resource ?? null, clientId);
+    const updated = await repo.updateRegistration(tx, clientId, row.version, {
+      name: next.name,
+      metadata: toProviderMetadata(clientId, next),
+      minLevel: next.min_level ?? null,
+      apiResource: next.api_resource ?? null,
+    });
+    if (!updated) throw new ConflictError('client', clientId, row.version, row.version + 1);
+    // Named as the CLI and the API name them; keys by their kids (public, but long).
+    const shown = (k: string, v: unknown) =>
+      k === 'jwks' ? ((v as { keys?: { kid?: string }[] } | undefined)?.keys ?? []).map((key) => key.kid ?? '(no kid)') : (v ?? null);
+    const NAMES: Record<string, string> = { min_level: 'minLevel', api_resource: 'apiResource' };
     const changed = Object.fromEntries(
-      (Object.keys(after) as (keyof typeof after)[]).filter((k) => after[k] !== before[k]).map((k) => [k, { from: before[k], to: after[k] }]),
+      Object.keys(p)
+        .filter((k) => JSON.stringify(before[k] ?? null) !== JSON.stringify(merged[k] ?? null))
+        .map((k) => [NAMES[k] ?? k, { from: shown(k, before[k]), to: shown(k, merged[k]) }]),
     );
     await appendAudit(tx, { event: 'CLIENT_UPDATED', actor, subject: clientId, details: { changed, reason: opts.reason ?? null } });
     return view((await repo.selectClient(tx, clientId))!);

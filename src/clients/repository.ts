@@ -43,16 +43,17 @@ export async function selectApiOwner(db: Queryable, apiResource: string, except?
 }
 
 /** Sets the service's minimum level and API; refused (false) if the row changed since `version`. */
-export async function updatePolicy(
+/** Replaces a registration's name, metadata and policy if it is still at `version`; false otherwise. */
+export async function updateRegistration(
   tx: Queryable,
   clientId: string,
   version: number,
-  p: { minLevel: string | null; apiResource: string | null },
+  r: { name: string; metadata: Record<string, unknown>; minLevel: string | null; apiResource: string | null },
 ): Promise<boolean> {
   const res = await tx.query(
-    `UPDATE clients SET min_level = $3, api_resource = $4, updated_at = now(), version = version + 1
+    `UPDATE clients SET name = $3, metadata = $4::jsonb, min_level = $5, api_resource = $6, updated_at = now(), version = version + 1
      WHERE client_id = $1 AND version = $2`,
-    [clientId, version, p.minLevel, p.apiResource],
+    [clientId, version, r.name, JSON.stringify(r.metadata), r.minLevel, r.apiResource],
   );
   return res.rowCount === 1;
 }

@@ -63,15 +63,40 @@ const apiResource = (allowHttpLoopback: boolean) =>
 /** The least assurance level the service accepts, whatever its requests ask. */
 const minLevel = z.enum(LEVELS, { error: `one of ${LEVELS.join(', ')}` });
 
-/** What `nixa clients update` may change (null clears a value). */
+/**
+ * The fields of a registration that may change (null clears an optional one).
+ * The client id, grant types, authentication method and subject type stay: a
+ * service that needs other ones is registered anew, so that secrets, keys and
+ * pairwise subjects never change meaning under a running integration.
+ */
+export const UPDATABLE_FIELDS = [
+  'name',
+  'redirect_uris',
+  'post_logout_redirect_uris',
+  'scope',
+  'jwks',
+  'jwks_uri',
+  'backchannel_logout_uri',
+  'min_level',
+  'api_resource',
+] as const;
+
+/** What an update may carry; each field is then checked again with the whole registration (clientInputSchema). */
 export function clientUpdateSchema(opts: { allowHttpLoopback: boolean }) {
   return z
     .object({
+      name: z.string().optional(),
+      redirect_uris: z.array(z.string(), { error: 'a list of URIs' }).optional(),
+      post_logout_redirect_uris: z.array(z.string(), { error: 'a list of URIs' }).optional(),
+      scope: z.string({ error: 'space-separated scopes' }).optional(),
+      jwks: z.unknown().optional(),
+      jwks_uri: z.string().nullable().optional(),
+      backchannel_logout_uri: z.string().nullable().optional(),
       min_level: minLevel.nullable().optional(),
       api_resource: apiResource(opts.allowHttpLoopback).nullable().optional(),
     })
     .strict()
-    .refine((p) => Object.keys(p).length > 0, { message: 'give at least one field to change (min_level, api_resource)' });
+    .refine((p) => Object.keys(p).length > 0, { message: `give at least one field to change (${UPDATABLE_FIELDS.join(', ')})` });
 }
 
 export type ClientUpdate = z.output<ReturnType<typeof clientUpdateSchema>>;
@@ -150,14 +175,14 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
 
 export type ClientInput = z.output<ReturnType<typeof clientInputSchema>>;
 
-function parsed<T>(res: z.ZodSafeParseResult<T>): T {
+function parsed<T>(res: z.ZodSafeParseResult<T>, unknownField = 'is not a field of a registration'): T {
   if (!res.success) {
     const issue = res.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') throw new InvalidInputError([...issue.path, issue.keys[0]].join('.'), unknownField);
     const field = issue.path.length
       ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('')
       : 'input';
-    const message = issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message;
-    throw new InvalidInputError(field, message);
+    throw new InvalidInputError(field, issue.message);
   }
   return res.data;
 }
@@ -169,7 +194,32 @@ export function parseClientInput(input: unknown, opts: { allowHttpLoopback: bool
 
 /** Validates a change to a registration; throws InvalidInputError naming the first bad field. */
 export function parseClientUpdate(input: unknown, opts: { allowHttpLoopback: boolean }): ClientUpdate {
-  return parsed(clientUpdateSchema(opts).safeParse(input));
+  return parsed(
+    clientUpdateSchema(opts).safeParse(input),
+    `cannot be changed: only ${UPDATABLE_FIELDS.join(', ')} can; a service that needs another one is registered anew`,
+  );
+}
+
+/** The registration a stored client was made from (the inverse of toProviderMetadata), to apply a change to. */
+export function inputOfMetadata(meta: Record<string, unknown>, name: string, policy: { minLevel: string | null; apiResource: string | null }): Record<string, unknown> {
+  const pick = (k: string) => (meta[k] === undefined ? {} : { [k]: meta[k] });
+  return {
+    client_id: meta.client_id,
+    name,
+    redirect_uris: meta.redirect_uris ?? [],
+    post_logout_redirect_uris: meta.post_logout_redirect_uris ?? [],
+    grant_types: meta.grant_types,
+    token_endpoint_auth_method: meta.token_endpoint_auth_method,
+    scope: meta.scope,
+    subject_type: meta.subject_type,
+    ...pick('sector_identifier_uri'),
+    ...pick('backchannel_logout_uri'),
+    ...pick('id_token_signed_response_alg'),
+    ...pick('jwks'),
+    ...pick('jwks_uri'),
+    ...(policy.minLevel ? { min_level: policy.minLevel } : {}),
+    ...(policy.apiResource ? { api_resource: policy.apiResource } : {}),
+  };
 }
 
 /** oidc-provider client metadata for a validated registration (without the secret). */

@@ -7,7 +7,7 @@
 import type * as oidc from 'openid-client';
 
 import { accountIdByNationalId } from '../../src/accounts/index.js';
-import { ROUTES, adminResource } from '../../src/admin/index.js';
+import { ADMIN_SCOPES, ROUTES, adminResource } from '../../src/admin/index.js';
 import { openApiDocument } from '../../src/admin/openapi.js';
 import { addClient, updateClient } from '../../src/clients/index.js';
 import { consoleClient } from '../../src/console/index.js';
@@ -214,20 +214,6 @@ describe('the admin API', () => {
     const verify = await call(machine, 'GET', '/audit/verify');
     expect(verify.status).toBe(200);
     expect(verify.body.ok).toBe(true);
-    // The trail searched: newest first, a page at a time, filters combined.
-    const page1 = await call(machine, 'GET', '/audit/events?event=OPERATOR_ROLE_GRANTED&limit=1');
-    expect(page1.status).toBe(200);
-    const events = page1.body.events as { seq: number; event: string; actor: string }[];
-    expect(events).toHaveLength(1);
-    expect(events[0]!.event).toBe('OPERATOR_ROLE_GRANTED');
-    const page2 = await call(machine, 'GET', `/audit/events?event=OPERATOR_ROLE_GRANTED&limit=1&before=${String(page1.body.next)}`);
-    expect((page2.body.events as { seq: number; actor: string }[])[0]).toMatchObject({ actor: 'cli:test' });
-    expect((page2.body.events as { seq: number }[])[0]!.seq).toBeLessThan(events[0]!.seq);
-    const byActor = await call(machine, 'GET', `/audit/events?actor=cli:test&subject=${officer}&from=2000-01-01&to=2999-01-01`);
-    expect((byActor.body.events as { event: string }[]).map((e) => e.event)).toEqual(['OPERATOR_ROLE_GRANTED']);
-    expect((await call(machine, 'GET', '/audit/events?from=yesterday')).body).toMatchObject({ error: 'NIXA-INP-001', field: 'from' });
-    expect((await call(machine, 'GET', '/audit/events?event=NOT_AN_EVENT')).body).toMatchObject({ field: 'event' });
-    expect((await call(machine, 'GET', '/audit/events?limit=0')).body).toMatchObject({ field: 'limit' });
     expect((await call(machine, 'POST', '/keys/rotate', { reason: 'Máy tự xoay khóa' })).status).toBe(403);
     expect((await call(machine, 'GET', '/operators')).status).toBe(403);
 
@@ -346,6 +332,29 @@ describe('sources and services through the admin API', () => {
     expect(lost.res.status).toBe(412);
     expect((await raw('GET', '/clients/cong-thue')).body.minLevel).toBe('high');
 
+    // The registration itself: redirect URIs and scopes, validated whole, exactly as when registering.
+    let current = await raw('GET', '/clients/cong-thue');
+    const moved = await raw(
+      'POST',
+      '/clients/cong-thue',
+      { reason: 'Cổng thuế chuyển sang tên miền mới', redirect_uris: ['https://thuedientu.example.vn/cb'], scope: 'openid profile' },
+      { 'if-match': etag(current.res)! },
+    );
+    expect(moved.res.status).toBe(200);
+    expect(moved.body).toMatchObject({ redirectUris: ['https://thuedientu.example.vn/cb'], scope: 'openid profile', minLevel: 'high' });
+    current = moved;
+    for (const [patch, field] of [
+      [{ redirect_uris: ['https://*.example.vn/cb'] }, 'redirect_uris[0]'],
+      [{ redirect_uris: [] }, 'redirect_uris'],
+      [{ scope: 'openid admin:keys:write' }, 'scope'],
+      [{ grant_types: ['client_credentials'] }, 'grant_types'],
+      [{ token_endpoint_auth_method: 'none' }, 'token_endpoint_auth_method'],
+    ] as const) {
+      const refused = await raw('POST', '/clients/cong-thue', { reason: 'Thử thay đổi không hợp lệ', ...patch }, { 'if-match': etag(current.res)! });
+      expect([refused.res.status, refused.body.field]).toEqual([400, field]);
+    }
+    expect((await raw('GET', '/clients/cong-thue')).body.version).toBe(current.body.version);
+
     const rotated = await raw('POST', '/clients/cong-thue/rotate-secret', { reason: 'Nghi lộ bí mật của cổng thuế' });
     expect(rotated.body.clientSecret).not.toBe(secret);
     const disabled = await raw('POST', '/clients/cong-thue/disable', { reason: 'Ngừng cổng thuế cũ' });
@@ -356,6 +365,7 @@ describe('sources and services through the admin API', () => {
     expect(rows.map((r) => [r.event, r.reason ?? r.details.reason])).toEqual([
       ['CLIENT_ADDED', 'Đăng ký cổng thuế điện tử'],
       ['CLIENT_UPDATED', 'Hồ sơ thuế cần mức cao'],
+      ['CLIENT_UPDATED', 'Cổng thuế chuyển sang tên miền mới'],
       ['CLIENT_SECRET_ROTATED', 'Nghi lộ bí mật của cổng thuế'],
       ['CLIENT_DISABLED', 'Ngừng cổng thuế cũ'],
     ]);
@@ -369,6 +379,108 @@ describe('sources and services through the admin API', () => {
     expect((await call(token, 'GET', '/clients')).status).toBe(200);
     expect((await call(token, 'GET', '/sources')).status).toBe(403);
     expect((await call(token, 'POST', '/sources/sim-bank/disable', { reason: 'Thử tắt nguồn ngân hàng' }, { 'if-match': '"1"' })).status).toBe(403);
+  });
+});
+
+describe('citizens’ accounts and the audit trail through the admin API', () => {
+  it('looks an account up only with a reason, always audited, the number masked; suspends and reinstates with the version read', async () => {
+    const token = await operatorToken(AN.key);
+    const before = await auditCount();
+    const noReason = await call(token, 'POST', '/accounts/lookup', { national_id: CUONG.nid });
+    expect(noReason.body).toMatchObject({ error: 'NIXA-INP-001', field: 'reason' });
+    const badNumber = await call(token, 'POST', '/accounts/lookup', { national_id: 48201007396, reason: 'Hỗ trợ công dân qua tổng đài' });
+    expect(badNumber.body.field).toBe('national_id');
+    expect(await auditCount()).toBe(before);
+
+    const res = await fetch(`${api}/accounts/lookup`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ national_id: CUONG.nid, reason: 'Hỗ trợ công dân qua tổng đài 1022' }),
+    });
+    const found = (await res.json()) as { accountId: string; nationalId: string; version: number; linkedSources: { sourceId: string }[] };
+    expect(res.status).toBe(200);
+    expect(found.nationalId).not.toContain(CUONG.nid);
+    expect(JSON.stringify(found)).not.toContain(CUONG.nid);
+    expect(found.linkedSources.map((l) => l.sourceId)).toEqual(expect.arrayContaining(['sim-citizen-id']));
+    const { rows } = await tdb.db.query<{ actor: string; reason: string }>("SELECT actor, reason FROM audit_events WHERE event = 'ACCOUNT_LOOKED_UP' ORDER BY seq DESC LIMIT 1");
+    expect(rows).toEqual([{ actor: `operator:${await accountOf(AN.nid)}`, reason: 'Hỗ trợ công dân qua tổng đài 1022' }]);
+    const version = res.headers.get('etag')!;
+
+    const id = found.accountId;
+    expect((await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' })).status).toBe(428);
+    expect((await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' }, { 'if-match': `"${found.version + 5}"` })).status).toBe(412);
+    const suspended = await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' }, { 'if-match': version });
+    expect(suspended.status).toBe(200);
+    expect(suspended.body.suspended).toBe(true);
+    const again = await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' }, { 'if-match': `"${suspended.body.version}"` });
+    expect(again.status).toBe(409);
+    const back = await call(token, 'POST', `/accounts/${id}/reinstate`, { reason: 'Công dân đã xác minh trực tiếp' }, { 'if-match': `"${suspended.body.version}"` });
+    expect(back.body.suspended).toBe(false);
+    expect((await call(token, 'POST', `/accounts/${id}/unlock-factors`, { reason: 'Công dân đã xác minh trực tiếp' })).status).toBe(409);
+  });
+
+  it('searches the audit trail by event, actor and time, page by page, and names a bad filter', async () => {
+    const token = await operatorToken(AN.key);
+    const officerActor = `operator:${await accountOf(AN.nid)}`;
+    const all = await call(token, 'GET', `/audit/events?actor=${encodeURIComponent(officerActor)}&limit=500`);
+    const events = all.body.events as { seq: number; event: string; actor: string }[];
+    expect(events.length).toBeGreaterThan(3);
+    expect(events.every((e) => e.actor === officerActor)).toBe(true);
+    expect(events.map((e) => e.seq)).toEqual([...events.map((e) => e.seq)].sort((a, b) => b - a));
+
+    const first = await call(token, 'GET', `/audit/events?actor=${encodeURIComponent(officerActor)}&limit=2`);
+    expect(first.body.events).toHaveLength(2);
+    const second = await call(token, 'GET', `/audit/events?actor=${encodeURIComponent(officerActor)}&limit=2&before=${first.body.next}`);
+    expect((second.body.events as { seq: number }[])[0]!.seq).toBe(events[2]!.seq);
+
+    const granted = await call(token, 'GET', '/audit/events?event=OPERATOR_ROLE_GRANTED');
+    expect((granted.body.events as { event: string }[]).every((e) => e.event === 'OPERATOR_ROLE_GRANTED')).toBe(true);
+    const future = await call(token, 'GET', `/audit/events?from=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`);
+    expect(future.body.events).toEqual([]);
+
+    expect((await call(token, 'GET', '/audit/events?event=NOT_AN_EVENT')).body.field).toBe('event');
+    expect((await call(token, 'GET', '/audit/events?from=yesterday')).body.field).toBe('from');
+    expect((await call(token, 'GET', '/audit/events?from=2026-11-02&to=2026-11-01')).body.field).toBe('to');
+    expect((await call(token, 'GET', '/audit/events?limit=0')).body.field).toBe('limit');
+    expect((await call(token, 'GET', '/audit/events?limit=5&limit=6')).body.field).toBe('limit');
+  });
+});
+
+describe('every route, the same way', () => {
+  const sample = (path: string) =>
+    path.replace('{kid}', 'no-such-kid').replace('{id}', 'sim-citizen-id').replace('{accountId}', '00000000-0000-4000-8000-000000000000').replace('{role}', 'auditor');
+  async function machineWith(clientId: string, scope: string): Promise<string> {
+    const { secret } = await addClient(tdb.db, { client_id: clientId, name: clientId, grant_types: ['client_credentials'], scope }, 'test', { allowHttpLoopback: true });
+    const res = await fetch(`${fed.nixa.config.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+    });
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  it('refuses a caller without the route’s permission with 403, writing nothing', async () => {
+    const reader = await machineWith('chi-doc-nhat-ky', 'admin:audit:read');
+    const before = await auditCount();
+    for (const r of ROUTES.filter((x) => x.permission && x.permission !== 'audit:read')) {
+      const res = await call(reader, r.method, sample(r.path), r.method === 'POST' ? { reason: 'Thử quyền truy cập' } : undefined, { 'if-match': '"1"' });
+      expect([`${r.method} ${r.path}`, res.status]).toEqual([`${r.method} ${r.path}`, 403]);
+    }
+    expect(await auditCount()).toBe(before);
+  });
+
+  it('refuses every change without its required fields, naming one, writing nothing', async () => {
+    const all = await machineWith('toan-quyen', ADMIN_SCOPES.join(' '));
+    const doc = openApiDocument(fed.nixa.config.issuer);
+    const before = await auditCount();
+    for (const r of ROUTES.filter((x) => x.method === 'POST' && !x.path.startsWith('/operators'))) {
+      const schema = (doc.paths[r.path]!.post as { requestBody: { content: { 'application/json': { schema: { required?: string[] } } } } }).requestBody.content['application/json'].schema;
+      if (!schema.required?.length) continue;
+      const res = await call(all, 'POST', sample(r.path), {}, { 'if-match': '"1"' });
+      expect([`${r.method} ${r.path}`, res.status]).toEqual([`${r.method} ${r.path}`, 400]);
+      expect(res.body.field).toEqual(expect.any(String));
+    }
+    expect(await auditCount()).toBe(before);
   });
 });
 
