@@ -265,7 +265,7 @@ export async function ensureClient(
   if (updated.length) {
     await db.transaction(async (tx) => {
       await checkApiFree(tx, want.apiResource, clientId);
-      if (!(await repo.replaceRegistration(tx, clientId, existing.version, want))) throw new ConflictError('client', clientId, existing.version, existing.version + 1);
+      if (!(await repo.updateRegistration(tx, clientId, existing.version, want))) throw new ConflictError('client', clientId, existing.version, existing.version + 1);
       await appendAudit(tx, { event: 'CLIENT_UPDATED', actor, subject: clientId, reason, details: { changed: updated } });
     });
   }

@@ -94,17 +94,3 @@ export async function replaceSecretHash(tx: Queryable, clientId: string, secretH
   return res.rowCount === 1;
 }
 
-/** Replaces a registration whole (name, metadata, policy); refused (false) if the row changed since `version`. */
-export async function replaceRegistration(
-  tx: Queryable,
-  clientId: string,
-  version: number,
-  c: { name: string; metadata: Record<string, unknown>; minLevel: string | null; apiResource: string | null },
-): Promise<boolean> {
-  const res = await tx.query(
-    `UPDATE clients SET name = $3, metadata = $4::jsonb, min_level = $5, api_resource = $6, updated_at = now(), version = version + 1
-     WHERE client_id = $1 AND version = $2`,
-    [clientId, version, c.name, JSON.stringify(c.metadata), c.minLevel, c.apiResource],
-  );
-  return res.rowCount === 1;
-}
