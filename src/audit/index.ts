@@ -8,6 +8,7 @@ import type { SigningKey } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { every, type Database, type Queryable } from '../storage/index.js';
 import { createCheckpoint } from './checkpoint.js';
+import type { ChainRow } from './chain.js';
 import { ensurePartitions, readHead, searchEvents, type AuditQuery } from './repository.js';
 
 export type { AuditQuery } from './repository.js';
@@ -25,15 +26,8 @@ export { redactDetails, redactText } from './redact.js';
 /** Month partitions exist this far ahead, so appends never have to create one. */
 export const PARTITION_LEAD_DAYS = 45;
 
-export interface StoredAuditEvent {
-  seq: number;
-  at: string;
-  event: string;
-  actor: string;
-  subject: string | null;
-  reason: string | null;
-  details: Record<string, unknown>;
-}
+/** An event as the trail's readers see it: the chained row without its hashes. */
+export type StoredAuditEvent = Pick<ChainRow, 'seq' | 'at' | 'event' | 'actor' | 'subject' | 'reason' | 'details'>;
 
 /**
  * Searches the trail for auditors, newest first, `limit` at a time; `next` is the

@@ -1,20 +1,13 @@
 // The audit trail in the console: search by time, event, actor and subject,
 // newest first, a page at a time (GET /audit/events).
-import { AUDIT_EVENTS } from '../audit/index.js';
+import { AUDIT_EVENTS, type StoredAuditEvent } from '../audit/index.js';
 import { escapeHtml as e } from '../pages/index.js';
 import type { ConsoleRoute } from './app.js';
 import { alertBox, errorsOf, field, formatTime, t } from './pages.js';
 import { CONSOLE_PATH } from './registration.js';
 
-interface AuditEvent {
-  seq: number;
-  at: string;
-  event: string;
-  actor: string;
-  subject: string | null;
-  reason: string | null;
-  details: Record<string, unknown>;
-}
+/** What GET /audit/events answers, event by event. */
+type AuditEvent = StoredAuditEvent;
 
 const FILTERS = ['from', 'to', 'event', 'actor', 'subject'] as const;
 
