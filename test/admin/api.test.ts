@@ -417,6 +417,20 @@ describe('citizens’ accounts and the audit trail through the admin API', () =>
     const back = await call(token, 'POST', `/accounts/${id}/reinstate`, { reason: 'Công dân đã xác minh trực tiếp' }, { 'if-match': `"${suspended.body.version}"` });
     expect(back.body.suspended).toBe(false);
     expect((await call(token, 'POST', `/accounts/${id}/unlock-factors`, { reason: 'Công dân đã xác minh trực tiếp' })).status).toBe(409);
+
+    // Viewing by id is a lookup too: audited with its reason.
+    const viewed = await call(token, 'POST', `/accounts/${id}/view`, { reason: 'Kiểm tra sau khi mở lại tài khoản' });
+    expect(viewed.body).toMatchObject({ accountId: id, suspended: false });
+    // A citizen locked out of second factors (five wrong codes), unlocked after proving who they are at a counter.
+    await tdb.db.query(
+      `INSERT INTO factor_attempts (scope, key, failures, window_started_at, last_failure_at, locked_until, lock_count, last_lock_ends_at, updated_at)
+       VALUES ('account', $1, 5, now(), now(), now() + interval '5 minutes', 1, now() + interval '5 minutes', now())`,
+      [id],
+    );
+    const unlocked = await call(token, 'POST', `/accounts/${id}/unlock-factors`, { reason: 'Công dân đã xác minh trực tiếp tại quầy' });
+    expect(unlocked.body).toEqual({ accountId: id, unlocked: true });
+    const { rows: lifted } = await tdb.db.query<{ actor: string }>("SELECT actor FROM audit_events WHERE event = 'ACCOUNT_UNLOCKED' AND subject = $1", [id]);
+    expect(lifted).toEqual([{ actor: `operator:${await accountOf(AN.nid)}` }]);
   });
 
   it('searches the audit trail by event, actor and time, page by page, and names a bad filter', async () => {
