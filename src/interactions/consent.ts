@@ -93,10 +93,11 @@ export async function decideConsent(deps: JourneyDeps, ctx: Context, details: De
   if (body.decision === 'accept') {
     await deps.db.transaction(async (tx) => {
       await recordConsent(tx, accountId, clientId, claims);
-      await appendAudit(tx, { event: 'CONSENT_GIVEN', actor: `account:${accountId}`, subject: clientId, details: { claims } });
+      // Subject: the account, as for every event of a citizen's (their history is one query); the service in details.
+      await appendAudit(tx, { event: 'CONSENT_GIVEN', actor: `account:${accountId}`, subject: accountId, details: { client: clientId, claims } });
     });
     return grantAndFinish(deps, ctx, details);
   }
-  await deps.db.transaction((tx) => appendAudit(tx, { event: 'CONSENT_REFUSED', actor: `account:${accountId}`, subject: clientId, details: { claims } }));
+  await deps.db.transaction((tx) => appendAudit(tx, { event: 'CONSENT_REFUSED', actor: `account:${accountId}`, subject: accountId, details: { client: clientId, claims } }));
   await deps.provider().interactionFinished(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User refused to share the requested attributes' }, { mergeWithLastSubmission: false });
 }
