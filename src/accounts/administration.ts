@@ -5,9 +5,9 @@
 // The officer sees the ID number masked, the sources linked and what each vouches
 // for, and how many second factors the account holds — never attribute values,
 // factor secrets or the full number.
-import { appendAudit } from '../audit/index.js';
+import { appendAudit, checkReason } from '../audit/index.js';
 import type { Level } from '../assurance/index.js';
-import { ConflictError, InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
+import { ConflictError, InvalidInputError, lostRace, NotFoundError, StateError } from '../errors/index.js';
 import type { Queryable } from '../storage/index.js';
 import type { AccountsContext } from './index.js';
 import type { AttributeName } from './linking.js';
@@ -16,8 +16,6 @@ import * as repo from './repository.js';
 import { unsealed } from './sealing.js';
 
 /** Shortest reason accepted once trimmed: long enough to say why, not "test" or "check". */
-export const MIN_REASON_LENGTH = 10;
-const MAX_REASON_LENGTH = 1000;
 const MAX_ACTOR_LENGTH = 200;
 const MAX_ACCOUNT_ID_LENGTH = 200;
 
@@ -64,14 +62,6 @@ export interface Suspension extends AccountChange {
 }
 
 // --- Input checks (pure): each refusal names the field, and nothing is written.
-
-function checkReason(reason: unknown): string {
-  if (typeof reason !== 'string') throw new InvalidInputError('reason', 'is required: say why, in at least 10 characters');
-  const r = reason.trim();
-  if (Array.from(r).length < MIN_REASON_LENGTH) throw new InvalidInputError('reason', `must say why in at least ${MIN_REASON_LENGTH} characters`);
-  if (Array.from(r).length > MAX_REASON_LENGTH) throw new InvalidInputError('reason', `must be at most ${MAX_REASON_LENGTH} characters`);
-  return r;
-}
 
 function checkActor(actor: unknown): string {
   if (typeof actor !== 'string' || actor.trim() === '' || actor.length > MAX_ACTOR_LENGTH) {
@@ -244,7 +234,7 @@ export async function suspendAccount(ctx: AccountsContext, input: AccountChangeI
     const before = await lockForChange(tx, accountId, expectedVersion, false);
     // The row lock makes this update certain; the version guard is a second line.
     const after = await repo.setDisabledAt(tx, accountId, before.version, now);
-    if (!after) throw new ConflictError('account', accountId, before.version, before.version + 1);
+    if (!after) throw lostRace('account', accountId, input.expectedVersion, before.version);
     const revoked = await repo.revokeProtocolState(tx, accountId);
     await appendAudit(tx, { event: 'ACCOUNT_SUSPENDED', actor, subject: accountId, reason, details: { version: after.version, revoked } });
     return { ...changeOf(after), revoked };
@@ -264,7 +254,7 @@ export async function reinstateAccount(ctx: AccountsContext, input: AccountChang
   return ctx.db.transaction(async (tx) => {
     const before = await lockForChange(tx, accountId, expectedVersion, true);
     const after = await repo.setDisabledAt(tx, accountId, before.version, null);
-    if (!after) throw new ConflictError('account', accountId, before.version, before.version + 1);
+    if (!after) throw lostRace('account', accountId, input.expectedVersion, before.version);
     await appendAudit(tx, {
       event: 'ACCOUNT_REINSTATED',
       actor,

@@ -19,7 +19,6 @@ export type { AttributeName } from './linking.js';
 export {
   accountById,
   lookUpAccount,
-  MIN_REASON_LENGTH,
   reinstateAccount,
   suspendAccount,
   type AccountChange,
@@ -198,3 +197,6 @@ export async function ensureAccount(db: Queryable, id: string): Promise<void> {
 export async function accountIdByNationalId(ctx: AccountsContext, nationalId: string): Promise<string | undefined> {
   return repo.accountByNationalIdHash(ctx.db, nationalIdHash(nationalId, ctx.pepper));
 }
+
+/** Whether the account exists and is not suspended (the admin API checks its operators with it on every call). */
+export const accountIsEnabled = (db: Queryable, accountId: string): Promise<boolean> => repo.isEnabled(db, accountId);

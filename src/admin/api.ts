@@ -8,17 +8,17 @@ import type Provider from 'oidc-provider';
 
 import type { AccountsContext } from '../accounts/index.js';
 import { accountById, lookUpAccount, reinstateAccount, suspendAccount } from '../accounts/index.js';
-import { AUDIT_EVENTS, searchAudit, verifyTrail } from '../audit/index.js';
+import { AUDIT_EVENTS, checkReason, searchAudit, verifyTrail } from '../audit/index.js';
 import type { Config } from '../config/index.js';
-import { ForbiddenError, InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, PreconditionRequiredError, StateError } from '../errors/index.js';
 import { unlockAccount } from '../factors/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
 import { listKeyViews, revokeKey, rotateKeys, type Cipher, type KeyRing } from '../keys/index.js';
 import { addSource, checkSource, getSource, listSources, sourcesOptions, updateSource, viewSource } from '../sources/index.js';
 import type { Database } from '../storage/index.js';
-import { checkReason, grantRole, listOperators, revokeRole } from './operators.js';
-import { principalOf } from './principal.js';
-import { actorOf, allows, permissionsOf, type Permission, type Principal } from './roles.js';
+import { grantRole, listOperators, revokeRole } from './operators.js';
+import { adminResource, CONSOLE_CLIENT_ID, principalOf } from './principal.js';
+import { ADMIN_SCOPES, actorOf, allows, permissionsOf, type Permission, type Principal } from './roles.js';
 
 export const ADMIN_API_PREFIX = '/admin/api/v1';
 
@@ -121,7 +121,7 @@ function versioned<T extends { version: number }>(ctx: Context, record: T): T {
 function ifMatch(ctx: Context): number {
   const header = ctx.get('If-Match');
   if (!header) {
-    throw Object.assign(new InvalidInputError('If-Match', 'send the ETag of the version you read, so that nobody else’s change is overwritten'), { status: 428 });
+    throw new PreconditionRequiredError('If-Match: send the ETag of the version you read, so that nobody else’s change is overwritten');
   }
   const m = /^(?:W\/)?"(\d{1,9})"$/.exec(header.trim());
   if (!m) throw new InvalidInputError('If-Match', 'the ETag as nixa sent it, e.g. "3"');
@@ -179,11 +179,30 @@ const SOURCE_ROUTES: Route[] = [
   {
     method: 'POST',
     path: '/sources/{id}/test',
-    permission: 'sources:read',
+    // A write permission: it makes nixa fetch from the source's URLs.
+    permission: 'sources:write',
     summary: 'Test the connection: discovery, JWKS, each check named',
     handle: async ({ deps, params }) => checkSource(await getSource(deps.db, deps.cipher, params.id!)),
   },
 ];
+
+const hasAdminScope = (scope: unknown) => typeof scope === 'string' && scope.split(' ').some((s) => ADMIN_SCOPES.includes(s));
+
+/**
+ * What clients:write does not cover. nixa's console is registered by nixa itself
+ * and never changed through the API (its redirect URIs and secret are the keys to
+ * every operator's admin token), and the admin API belongs to it alone. A client
+ * with admin scopes holds admin powers: only a security officer, who grants
+ * powers to people, may create one, change one or receive its secret.
+ */
+async function guardClient(c: Call, clientId: string | undefined, change: Record<string, unknown>): Promise<void> {
+  if (clientId === CONSOLE_CLIENT_ID) throw new ForbiddenError('nixa’s console is registered and kept by nixa itself');
+  if (change.api_resource === adminResource(c.deps.config.issuer)) throw new ForbiddenError('the admin API belongs to nixa’s console');
+  const current = clientId ? await showClient(c.deps.db, clientId) : undefined;
+  if ((hasAdminScope(change.scope) || hasAdminScope(current?.scope)) && !allows(c.principal, 'operators:write')) {
+    throw new ForbiddenError('only a security officer registers or changes a machine client with admin scopes');
+  }
+}
 
 const CLIENT_ROUTES: Route[] = [
   { method: 'GET', path: '/clients', permission: 'clients:read', summary: 'Relying parties (never their secrets)', handle: async ({ deps }) => ({ clients: await listClients(deps.db) }) },
@@ -195,6 +214,7 @@ const CLIENT_ROUTES: Route[] = [
     handle: async (c) => {
       const { reason, ...registration } = c.body;
       const why = checkReason(reason);
+      await guardClient(c, undefined, registration);
       const { client, secret } = await addClient(c.deps.db, registration, actorOf(c.principal), clientsOptions(c.deps.config), why);
       c.ctx.status = 201;
       return { ...versioned(c.ctx, await showClient(c.deps.db, client.clientId)), ...(secret ? { clientSecret: secret } : {}) };
@@ -211,10 +231,11 @@ const CLIENT_ROUTES: Route[] = [
     method: 'POST',
     path: '/clients/{id}',
     permission: 'clients:write',
-    summary: 'Set the minimum level or the API resource (If-Match: its version)',
+    summary: 'Change the registration: name, redirect URIs, scopes, keys, minimum level, API (If-Match: its version)',
     handle: async (c) => {
       const { reason, ...patch } = c.body;
       const why = checkReason(reason);
+      await guardClient(c, c.params.id, patch);
       const client = await updateClient(c.deps.db, c.params.id!, patch, actorOf(c.principal), {
         ...clientsOptions(c.deps.config),
         expectedVersion: ifMatch(c.ctx),
@@ -228,7 +249,11 @@ const CLIENT_ROUTES: Route[] = [
     path: '/clients/{id}/disable',
     permission: 'clients:write',
     summary: 'Disable the relying party at once',
-    handle: async (c) => versioned(c.ctx, await disableClient(c.deps.db, c.params.id!, actorOf(c.principal), checkReason(c.body.reason))),
+    handle: async (c) => {
+      const reason = checkReason(c.body.reason);
+      await guardClient(c, c.params.id, {});
+      return versioned(c.ctx, await disableClient(c.deps.db, c.params.id!, actorOf(c.principal), reason));
+    },
   },
   {
     method: 'POST',
@@ -236,7 +261,9 @@ const CLIENT_ROUTES: Route[] = [
     permission: 'clients:write',
     summary: 'A new secret, returned once; the old one stops working at once',
     handle: async (c) => {
-      const { client, secret } = await rotateClientSecret(c.deps.db, c.params.id!, actorOf(c.principal), checkReason(c.body.reason));
+      const reason = checkReason(c.body.reason);
+      await guardClient(c, c.params.id, {});
+      const { client, secret } = await rotateClientSecret(c.deps.db, c.params.id!, actorOf(c.principal), reason);
       return { ...versioned(c.ctx, client), clientSecret: secret };
     },
   },
@@ -254,7 +281,7 @@ const ACCOUNT_ROUTES: Route[] = [
     summary: 'Find an account by national ID number, with a stated reason (always audited; the number is shown masked)',
     handle: async ({ deps, ctx, principal, body }) => {
       if (typeof body.national_id !== 'string') bad('national_id', 'the 12-digit personal identification number, as a string');
-      return versioned(ctx, await lookUpAccount(deps.accounts, { nationalId: body.national_id, actor: actorOf(principal), reason: String(body.reason ?? '') }));
+      return versioned(ctx, await lookUpAccount(deps.accounts, { nationalId: body.national_id, actor: actorOf(principal), reason: checkReason(body.reason) }));
     },
   },
   {
@@ -262,7 +289,7 @@ const ACCOUNT_ROUTES: Route[] = [
     path: '/accounts/{id}/view',
     permission: 'accounts:read',
     summary: 'One account by its id, with a stated reason (audited)',
-    handle: async ({ deps, ctx, principal, params, body }) => versioned(ctx, await accountById(deps.accounts, params.id!, actorOf(principal), String(body.reason ?? ''))),
+    handle: async ({ deps, ctx, principal, params, body }) => versioned(ctx, await accountById(deps.accounts, params.id!, actorOf(principal), checkReason(body.reason))),
   },
   {
     method: 'POST',
@@ -270,7 +297,7 @@ const ACCOUNT_ROUTES: Route[] = [
     permission: 'accounts:write',
     summary: 'Suspend an account (If-Match): its sessions and tokens end at once, it cannot sign in',
     handle: async ({ deps, ctx, principal, params, body }) =>
-      versioned(ctx, await suspendAccount(deps.accounts, { accountId: params.id!, actor: actorOf(principal), reason: String(body.reason ?? ''), expectedVersion: ifMatch(ctx) })),
+      versioned(ctx, await suspendAccount(deps.accounts, { accountId: params.id!, actor: actorOf(principal), reason: checkReason(body.reason), expectedVersion: ifMatch(ctx) })),
   },
   {
     method: 'POST',
@@ -278,7 +305,7 @@ const ACCOUNT_ROUTES: Route[] = [
     permission: 'accounts:write',
     summary: 'Lift a suspension (If-Match)',
     handle: async ({ deps, ctx, principal, params, body }) =>
-      versioned(ctx, await reinstateAccount(deps.accounts, { accountId: params.id!, actor: actorOf(principal), reason: String(body.reason ?? ''), expectedVersion: ifMatch(ctx) })),
+      versioned(ctx, await reinstateAccount(deps.accounts, { accountId: params.id!, actor: actorOf(principal), reason: checkReason(body.reason), expectedVersion: ifMatch(ctx) })),
   },
   {
     method: 'POST',

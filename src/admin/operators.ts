@@ -3,7 +3,7 @@
 // officers through the admin API, never on their own account. Each change is
 // written with its audit event, both or neither.
 import { accountIdByNationalId, checkNationalId, maskNationalId, type AccountsContext } from '../accounts/index.js';
-import { appendAudit } from '../audit/index.js';
+import { appendAudit, checkReason } from '../audit/index.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
 import type { Database, Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
@@ -14,20 +14,10 @@ export interface Operator {
   roles: { role: Role; grantedBy: string; grantedAt: string; reason: string }[];
 }
 
-/** A reason an operator gives for a change: at least 10 characters, recorded in the audit trail. */
-export function checkReason(input: unknown, field = 'reason'): string {
-  const reason = typeof input === 'string' ? input.trim() : '';
-  if (reason.length < 10) throw new InvalidInputError(field, 'say why, in at least 10 characters (it is recorded in the audit trail)');
-  if (reason.length > 500) throw new InvalidInputError(field, 'at most 500 characters');
-  return reason;
-}
-
 export function checkRole(input: unknown, field = 'role'): Role {
   if (!(ROLES as readonly unknown[]).includes(input)) throw new InvalidInputError(field, `one of ${ROLES.join(', ')}`);
   return input as Role;
 }
-
-export const rolesOf = (db: Queryable, accountId: string) => repo.rolesOf(db, accountId);
 
 export async function listOperators(db: Queryable): Promise<Operator[]> {
   const byAccount = new Map<string, Operator>();
@@ -92,6 +82,7 @@ export async function grantRole(db: Database, by: Principal, input: { accountId:
   await db.transaction(async (tx) => {
     if (!(await repo.accountExists(tx, input.accountId))) throw new NotFoundError('account', input.accountId);
     await repo.lockRoles(tx);
+    await stillSecurityOfficer(tx, by);
     if (!(await repo.insertRole(tx, { accountId: input.accountId, role, grantedBy: actorOf(by), reason }))) {
       throw new StateError(`the account already holds the role ${role}`);
     }
@@ -106,10 +97,22 @@ export async function revokeRole(db: Database, by: Principal, input: { accountId
   const reason = checkReason(input.reason);
   await db.transaction(async (tx) => {
     await repo.lockRoles(tx);
+    await stillSecurityOfficer(tx, by);
     if (!(await repo.deleteRole(tx, input.accountId, role))) throw new NotFoundError(`role ${role} of account`, input.accountId);
     await appendAudit(tx, { event: 'OPERATOR_ROLE_REVOKED', actor: actorOf(by), subject: input.accountId, reason, details: { role } });
   });
   return operatorOf(db, input.accountId);
+}
+
+/**
+ * The caller's roles were read before the lock: read them again under it, so that
+ * two officers taking each other's role at the same moment cannot both succeed
+ * and leave nobody able to grant roles.
+ */
+async function stillSecurityOfficer(tx: Queryable, by: Principal): Promise<void> {
+  if (by.kind !== 'operator' || !(await repo.rolesOf(tx, by.accountId)).includes('security-officer')) {
+    throw new ForbiddenError('only a security officer can grant or take away roles (yours was taken away meanwhile)');
+  }
 }
 
 async function operatorOf(db: Queryable, accountId: string): Promise<Operator> {

@@ -8,12 +8,20 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
+import { accountIsEnabled } from '../accounts/index.js';
 import { acrFor, levelOfAcr } from '../assurance/index.js';
 import { ForbiddenError, UnauthenticatedError } from '../errors/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Queryable } from '../storage/index.js';
 import { rolesOf } from './repository.js';
 import type { Principal } from './roles.js';
+
+/**
+ * The console: the one service whose tokens for the admin API are accepted from
+ * operators. nixa registers it itself at every start (src/console), and the admin
+ * API refuses to change it, so nobody can point its redirect URIs elsewhere.
+ */
+export const CONSOLE_CLIENT_ID = 'nixa-console';
 
 /** The admin API as a resource (RFC 8707): the audience of operators' access tokens. */
 export const adminResource = (issuer: string) => `${issuer}/admin/api`;
@@ -54,7 +62,10 @@ async function operator(deps: PrincipalDeps, token: string): Promise<Principal> 
       `Bearer ${REALM}, error="insufficient_user_authentication", error_description="sign in at level high", acr_values="${acrFor('high')}"`,
     );
   }
+  if (payload.client_id !== CONSOLE_CLIENT_ID) throw invalidToken('operators call the admin API through the console');
   const accountId = String(payload.sub ?? '');
+  // A suspended operator's token cannot be recalled (it is a JWT): refuse it here, at once.
+  if (!(await accountIsEnabled(deps.db, accountId))) throw new ForbiddenError('this account is suspended');
   const roles = await rolesOf(deps.db, accountId);
   if (!roles.length) throw new ForbiddenError('this account holds no operator role');
   return { kind: 'operator', accountId, roles };

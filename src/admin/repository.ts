@@ -35,7 +35,7 @@ export async function deleteRole(tx: Queryable, accountId: string, role: Role): 
   return (await tx.query('DELETE FROM operator_roles WHERE account_id = $1 AND role = $2', [accountId, role])).rowCount === 1;
 }
 
-/** Serialises bootstraps and role changes, so "the first security officer" and "the last one" are decided once. */
+/** Serialises bootstraps and role changes, so "the first security officer" is decided once, and so is whether the caller is still an officer. */
 export async function lockRoles(tx: Queryable): Promise<void> {
   await tx.query('LOCK TABLE operator_roles IN SHARE ROW EXCLUSIVE MODE');
 }

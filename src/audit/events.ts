@@ -9,7 +9,7 @@ export const AUDIT_EVENTS = {
   CLIENT_ADDED: 'Relying party registered',
   CLIENT_DISABLED: 'Relying party disabled: it can no longer authenticate or start sign-ins',
   CLIENT_SECRET_ROTATED: 'Relying party secret replaced; the old one stops working at once',
-  CLIENT_UPDATED: 'Relying party policy changed: minimum assurance level or API (the details list each change)',
+  CLIENT_UPDATED: 'Relying party registration changed: name, redirect URIs, scopes, keys, minimum level or API (the details list each change)',
   OPERATOR_ROLE_GRANTED: 'An operator role was granted to an account (by a security officer, or the first security officer by `nixa operators bootstrap` on the server), with the reason',
   OPERATOR_ROLE_REVOKED: 'An operator role was taken from an account by a security officer, with the reason',
   SOURCE_ADDED: 'Identity source registered',

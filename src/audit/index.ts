@@ -22,6 +22,7 @@ export { exportTrail, recordExport, type ExportSummary } from './export.js';
 export { planPrune, prunePartitions, parseMonth, MIN_ONLINE_MONTHS } from './retention.js';
 export { listPartitions, ensurePartitions, type Partition, type StoredCheckpoint } from './repository.js';
 export { redactDetails, redactText } from './redact.js';
+export { checkReason, MAX_REASON_LENGTH, MIN_REASON_LENGTH } from './reason.js';
 
 /** Month partitions exist this far ahead, so appends never have to create one. */
 export const PARTITION_LEAD_DAYS = 45;

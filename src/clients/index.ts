@@ -3,7 +3,7 @@
 import type { Level } from '../assurance/index.js';
 import { appendAudit } from '../audit/index.js';
 import type { Config } from '../config/index.js';
-import { ConflictError, InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
+import { ConflictError, InvalidInputError, lostRace, NotFoundError, StateError } from '../errors/index.js';
 import type { Database, Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
 import { inputOfMetadata, parseClientInput, parseClientUpdate, toProviderMetadata } from './schema.js';
@@ -185,7 +185,7 @@ export async function updateClient(
       minLevel: next.min_level ?? null,
       apiResource: next.api_resource ?? null,
     });
-    if (!updated) throw new ConflictError('client', clientId, row.version, row.version + 1);
+    if (!updated) throw lostRace('client', clientId, opts.expectedVersion, row.version);
     // Named as the CLI and the API name them; keys by their kids (public, but long).
     const shown = (k: string, v: unknown) =>
       k === 'jwks' ? ((v as { keys?: { kid?: string }[] } | undefined)?.keys ?? []).map((key) => key.kid ?? '(no kid)') : (v ?? null);
@@ -265,7 +265,7 @@ export async function ensureClient(
   if (updated.length) {
     await db.transaction(async (tx) => {
       await checkApiFree(tx, want.apiResource, clientId);
-      if (!(await repo.updateRegistration(tx, clientId, existing.version, want))) throw new ConflictError('client', clientId, existing.version, existing.version + 1);
+      if (!(await repo.updateRegistration(tx, clientId, existing.version, want))) throw lostRace('client', clientId, undefined, existing.version);
       await appendAudit(tx, { event: 'CLIENT_UPDATED', actor, subject: clientId, reason, details: { changed: updated } });
     });
   }

@@ -2,14 +2,14 @@
 // every start, in production too. Its secret is derived from the master key, so
 // every instance knows it without storing it; the clients table holds only its
 // hash, as for any client, and it is set again when the master key changed.
-import { adminResource } from '../admin/index.js';
+import { adminResource, CONSOLE_CLIENT_ID } from '../admin/index.js';
 import { clientsOptions, ensureClient } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Database } from '../storage/index.js';
 
-export const CONSOLE_CLIENT_ID = 'nixa-console';
+export { CONSOLE_CLIENT_ID };
 export const CONSOLE_PATH = '/console';
 
 export interface ConsoleClient {

@@ -66,6 +66,24 @@ export class UnauthenticatedError extends NixaError {
   }
 }
 
+/**
+ * Someone else's change committed between reading a record and writing it back.
+ * Based on a version the caller named, that is a ConflictError (412); without
+ * one (a command run without --if-version, nixa's own start-up), the record
+ * changed meanwhile: a StateError, try again.
+ */
+export function lostRace(what: string, id: string, expected: number | undefined, read: number): NixaError {
+  return expected === undefined
+    ? new StateError(`${what} "${id}" changed while this change was being made; try again`)
+    : new ConflictError(what, id, expected, read + 1);
+}
+
+/** A change to a versioned record came without the version it was based on (HTTP If-Match). */
+export class PreconditionRequiredError extends NixaError {
+  readonly code = 'NIXA-CNF-002';
+  override readonly status = 428;
+}
+
 /** The caller is known but may not do this (a missing role or scope, a role change on oneself). */
 export class ForbiddenError extends NixaError {
   readonly code = 'NIXA-AUTH-002';
@@ -74,8 +92,9 @@ export class ForbiddenError extends NixaError {
 
 /**
  * Someone else changed the record since the caller read it (optimistic
- * concurrency): the caller held `expected`, the record is at `current`. An HTTP
- * layer answers 409, or 412 when the version came in If-Match. Nothing was written.
+ * concurrency): the caller held `expected`, the record is at `current`. HTTP 412
+ * (Precondition Failed: the version in If-Match is not the current one). Nothing
+ * was written.
  */
 export class ConflictError extends NixaError {
   readonly code = 'NIXA-CNF-001';
@@ -111,6 +130,7 @@ export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-CNF-001': 'The record was changed by someone else since the version the caller read; reload and try again. Nothing was written.',
   'NIXA-KEY-001': 'Stored key material cannot be decrypted: the master key is wrong or the row was tampered with.',
   'NIXA-DB-001': 'The database is unreachable or its schema is older or newer than this build.',
+  'NIXA-CNF-002': 'A change to a versioned record came without the version it was based on (If-Match): read the record, then send its ETag.',
   'NIXA-AUTH-001': 'Admin API: no valid bearer token, or a sign-in below level high (WWW-Authenticate says which).',
   'NIXA-AUTH-002': 'Admin API: the caller may not do this (no role or scope for it, or a role change on their own account).',
 };

@@ -53,7 +53,6 @@ export {
   finishPasskeyRegistration,
   listPasskeys,
   PASSKEY_SETTINGS,
-  purgePasskeyChallenges,
   removePasskey,
   renamePasskey,
   startPasskeyAuthentication,

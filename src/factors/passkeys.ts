@@ -333,7 +333,6 @@ export function removePasskey(ctx: FactorsContext, accountId: string, passkeyId:
   });
 }
 
-export const purgePasskeyChallenges = (ctx: FactorsContext, now = new Date()) => repo.purgeChallenges(ctx.db, now);
 
 // ── What a browser may post ─────────────────────────────────────────────────
 

@@ -9,6 +9,7 @@ import type { Context } from 'koa';
 
 import { appendAudit } from '../audit/index.js';
 import { showClient } from '../clients/index.js';
+import { NotFoundError } from '../errors/index.js';
 import { claimLabel, consentsOf, deleteConsent, inReadingOrder } from '../consent/index.js';
 import { escapeHtml } from '../pages/index.js';
 import { revokeGrantsOf, sessionSidsFor } from '../protocol/index.js';
@@ -21,8 +22,10 @@ const CLIENT_ID = /^[A-Za-z0-9._-]{3,64}$/;
 async function serviceName(deps: AccountDeps, clientId: string): Promise<string> {
   try {
     return (await showClient(deps.accounts.db, clientId)).name;
-  } catch {
-    return clientId;
+  } catch (err) {
+    // A service removed since: its id says which it was. Anything else is a real failure.
+    if (err instanceof NotFoundError) return clientId;
+    throw err;
   }
 }
 

@@ -3,7 +3,7 @@
 import { appendAudit } from '../audit/index.js';
 import { lowest, type Level } from '../assurance/index.js';
 import type { Config } from '../config/index.js';
-import { ConflictError, InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
+import { ConflictError, InvalidInputError, lostRace, NotFoundError, StateError } from '../errors/index.js';
 import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { serialised, watch, type Database, type Queryable } from '../storage/index.js';
@@ -199,7 +199,7 @@ export async function updateSource(
     }
     const next = parseSourceUpdate(toInput(current), patch, opts);
     if (!(await repo.updateSource(tx, id, current.version, toValues(next, cipher)))) {
-      throw new ConflictError('identity source', id, current.version, current.version + 1);
+      throw lostRace('identity source', id, opts.expectedVersion, current.version);
     }
     const changed = Object.keys(patch as object).map((k) => (k === 'client_secret' ? 'client_secret (new value not logged)' : k));
     await appendAudit(tx, {

@@ -278,7 +278,7 @@ describe('sources and services through the admin API', () => {
     const before = await auditCount();
     const noMatch = await raw('POST', '/sources/sim-bank/disable', { reason: 'Ngân hàng bảo trì hệ thống' });
     expect(noMatch.res.status).toBe(428);
-    expect(noMatch.body.field).toBe('If-Match');
+    expect(noMatch.body.error).toBe('NIXA-CNF-002');
     const stale = await raw('POST', '/sources/sim-bank/disable', { reason: 'Ngân hàng bảo trì hệ thống' }, { 'if-match': `"${Number(read.body.version) - 1}"` });
     expect(stale.res.status).toBe(412);
     expect(stale.body.error).toBe('NIXA-CNF-001');
@@ -346,7 +346,7 @@ describe('sources and services through the admin API', () => {
     for (const [patch, field] of [
       [{ redirect_uris: ['https://*.example.vn/cb'] }, 'redirect_uris[0]'],
       [{ redirect_uris: [] }, 'redirect_uris'],
-      [{ scope: 'openid admin:keys:write' }, 'scope'],
+      [{ scope: 'openid telepathy' }, 'scope'],
       [{ grant_types: ['client_credentials'] }, 'grant_types'],
       [{ token_endpoint_auth_method: 'none' }, 'token_endpoint_auth_method'],
     ] as const) {
@@ -369,6 +369,26 @@ describe('sources and services through the admin API', () => {
       ['CLIENT_SECRET_ROTATED', 'Nghi lộ bí mật của cổng thuế'],
       ['CLIENT_DISABLED', 'Ngừng cổng thuế cũ'],
     ]);
+  });
+
+  it('keeps nixa’s console and admin powers out of reach of clients:write', async () => {
+    const admin = adminResource(fed.nixa.config.issuer);
+    const machineClient = { reason: 'Tự động hóa sao lưu khóa', name: 'Sao lưu', grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic' };
+    const adminScoped = await raw('POST', '/clients', { ...machineClient, scope: 'admin:keys:write' });
+    expect([adminScoped.res.status, adminScoped.body.error]).toEqual([403, 'NIXA-AUTH-002']);
+    const ownsAdminApi = await raw('POST', '/clients', { reason: 'Cổng giả mạo bảng điều khiển', name: 'Giả', redirect_uris: ['https://gia.example.vn/cb'], api_resource: admin });
+    expect(ownsAdminApi.res.status).toBe(403);
+    const console = await raw('GET', '/clients/nixa-console');
+    for (const [path, body] of [
+      ['/clients/nixa-console', { reason: 'Thêm địa chỉ chuyển hướng', redirect_uris: ['https://gia.example.vn/cb'] }],
+      ['/clients/nixa-console/rotate-secret', { reason: 'Lấy bí mật của bảng điều khiển' }],
+      ['/clients/nixa-console/disable', { reason: 'Tắt bảng điều khiển' }],
+      ['/clients/giam-sat-khoa/rotate-secret', { reason: 'Lấy bí mật của máy có quyền quản trị' }],
+    ] as const) {
+      const r = await raw('POST', path, body, { 'if-match': etag(console.res)! });
+      expect([path, r.res.status]).toEqual([path, 403]);
+    }
+    expect((await raw('GET', '/clients/nixa-console')).body.version).toBe(console.body.version);
   });
 
   it('refuses an operator without the permission (a service operator cannot touch sources)', async () => {
@@ -407,11 +427,17 @@ describe('citizens’ accounts and the audit trail through the admin API', () =>
     const version = res.headers.get('etag')!;
 
     const id = found.accountId;
+    // Cường is a service operator (granted above); a token he holds when suspended stops working at once.
+    const cuongToken = await operatorToken(CUONG.key);
+    expect((await call(cuongToken, 'GET', '/me')).status).toBe(200);
     expect((await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' })).status).toBe(428);
     expect((await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' }, { 'if-match': `"${found.version + 5}"` })).status).toBe(412);
     const suspended = await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' }, { 'if-match': version });
     expect(suspended.status).toBe(200);
     expect(suspended.body.suspended).toBe(true);
+    const refusedAfter = await call(cuongToken, 'GET', '/me');
+    expect([refusedAfter.status, refusedAfter.body.message]).toEqual([403, 'this account is suspended']);
+    expect((await call(token, 'POST', `/accounts/${id}/view`, { reason: {} })).body.field).toBe('reason');
     const again = await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Nghi bị chiếm đoạt tài khoản' }, { 'if-match': `"${suspended.body.version}"` });
     expect(again.status).toBe(409);
     const back = await call(token, 'POST', `/accounts/${id}/reinstate`, { reason: 'Công dân đã xác minh trực tiếp' }, { 'if-match': `"${suspended.body.version}"` });
