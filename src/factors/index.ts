@@ -13,7 +13,7 @@ import { normalizeRecoveryCode, useRecoveryCodeIn } from './recovery-codes.js';
 import * as repo from './repository.js';
 import { checkTotpIn, type TotpFailure } from './totp.js';
 
-export type { FactorsContext } from './context.js';
+export { citizen, type FactorsContext } from './context.js';
 export {
   LOCKOUT_POLICY,
   lockSeconds,

@@ -5,7 +5,7 @@ import type { InteractionResults } from 'oidc-provider';
 import { atLeast, type Level } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
-import { escapeHtml, renderFragment, renderPage } from '../pages/index.js';
+import { escapeHtml, notice, renderFragment, renderPage } from '../pages/index.js';
 import { requestedLevelOf, SOURCE_HINT_PARAM } from '../protocol/index.js';
 import { availability, maxReachableLevel, type Source } from '../sources/index.js';
 import { codeForm } from './code.js';
@@ -46,9 +46,6 @@ export function offeredSources(deps: JourneyDeps, params: Record<string, unknown
   const min = requestedLevelOf(params);
   return deps.sources.list().filter((s) => s.enabled && (!min || atLeast(maxReachableLevel(s), min)));
 }
-
-const notice = (role: 'status' | 'alert', vi: string, en: string) =>
-  `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
 
 /** Why the citizen sees the chooser, when it is not the plain first sign-in. */
 function chooserNotice(c: { stepUp: boolean; min: Level | undefined; none: boolean; noneAvailable: boolean; factor: boolean }): string {

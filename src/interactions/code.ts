@@ -11,9 +11,9 @@ import type { Context } from 'koa';
 import type { Factor, SessionAssurance } from '../assurance/index.js';
 import { appendAudit } from '../audit/index.js';
 import { InvalidInputError } from '../errors/index.js';
-import { checkAllowed, verifyCode, waitInWords, type CodeMethod } from '../factors/index.js';
+import { checkAllowed, citizen, verifyCode, waitInWords, type CodeMethod } from '../factors/index.js';
 import { recordFailure, recordStepUp } from '../metrics/index.js';
-import { escapeHtml, renderFragment } from '../pages/index.js';
+import { notice, renderFragment } from '../pages/index.js';
 import { requestedLevelOf } from '../protocol/index.js';
 import { showChooser } from './chooser.js';
 import { rememberedGrant } from './consent.js';
@@ -24,9 +24,6 @@ import { factorsContext, raisedWith, stepUpOffer, type StepUpOffer } from './ste
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
 const FACTOR_OF: Record<CodeMethod, Factor> = { totp: 'totp', 'recovery-code': 'recovery_code' };
-
-const notice = (role: 'status' | 'alert', vi: string, en: string) =>
-  `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
 
 export function waitNotice(seconds: number): string {
   const w = waitInWords(seconds);
@@ -92,7 +89,7 @@ export async function finishStepUp(deps: JourneyDeps, ctx: Context, details: Det
   await deps.db.transaction((tx) =>
     appendAudit(tx, {
       event: 'STEP_UP',
-      actor: `account:${offer.session.accountId}`,
+      actor: citizen(offer.session.accountId),
       subject: offer.session.accountId,
       details: { method, from: offer.session.level, level: a.level, client: String(details.params.client_id) },
     }),

@@ -11,7 +11,7 @@ import { atLeast } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { startPasskeyAuthentication, verifyPasskeyAssertion, waitInWords, type PasskeyFailure } from '../factors/index.js';
 import { recordFailure } from '../metrics/index.js';
-import { escapeHtml, renderFragment } from '../pages/index.js';
+import { notice, renderFragment } from '../pages/index.js';
 import { requestedLevelOf } from '../protocol/index.js';
 import { showChooser } from './chooser.js';
 import { finishStepUp } from './code.js';
@@ -21,7 +21,7 @@ import { factorsContext, interactionBinding, raisedWith, stepUpOffer, type StepU
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
-const notice = (vi: string, en: string) => `<div class="notice" role="alert"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
+const alert = (vi: string, en: string) => notice('alert', vi, en);
 
 /** The passkey button of the step-up chooser. */
 export function passkeySection(deps: JourneyDeps, details: Details, offer: StepUpOffer, error?: string): string {
@@ -92,17 +92,17 @@ export async function submitPasskey(deps: JourneyDeps, ctx: Context, details: De
     recordFailure(deps.metrics, `factor:${r.reason}`);
     if (r.reason === 'must-wait') {
       const w = waitInWords(r.retryAfterSeconds);
-      error = notice(`Đã có quá nhiều lần xác thực không thành công. Hãy đợi ${w.vi} rồi thử lại.`, `Too many failed attempts. Please wait ${w.en} and try again.`);
+      error = alert(`Đã có quá nhiều lần xác thực không thành công. Hãy đợi ${w.vi} rồi thử lại.`, `Too many failed attempts. Please wait ${w.en} and try again.`);
       ctx.set('Retry-After', String(Math.ceil(r.retryAfterSeconds)));
     } else {
       const m = r.reason === 'not-verified' ? NOT_VERIFIED : FAILURES[r.reason];
-      error = notice(m.vi, m.en);
+      error = alert(m.vi, m.en);
     }
   } else {
     const a = raisedWith(deps, offer.session, r.use!.userVerified ? 'passkey_uv' : 'passkey', r.use!.enrolledLevel);
     // Defensive: the offer asked for verification wherever the level needs it.
     if (atLeast(a.level, offer.min)) return finishStepUp(deps, ctx, details, offer, a, 'passkey');
-    error = notice(NOT_VERIFIED.vi, NOT_VERIFIED.en);
+    error = alert(NOT_VERIFIED.vi, NOT_VERIFIED.en);
   }
   await showChooser(deps, ctx, details, { passkey: error });
   ctx.status = !r.ok && r.reason === 'must-wait' ? 429 : 400;

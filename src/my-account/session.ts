@@ -10,7 +10,7 @@ import type { FactorsContext, PasskeySettings } from '../factors/index.js';
 import { csrfToken } from '../interactions/csrf.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import { escapeHtml, renderPage } from '../pages/index.js';
+import { notice, renderPage } from '../pages/index.js';
 
 export const ACCOUNT_PATH = '/account';
 
@@ -60,8 +60,7 @@ export const LEVEL_WORDS: Record<Level, { vi: string; en: string }> = {
   high: { vi: 'cao', en: 'high' },
 };
 
-export const notice = (role: 'status' | 'alert', vi: string, en: string) =>
-  `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
+export { notice };
 
 export const dateVi = (d: Date) => d.toISOString().slice(0, 10);
 

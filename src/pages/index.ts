@@ -50,6 +50,10 @@ export function renderPage(name: string, values: Record<string, unknown> & { tit
   return renderInLayout('layout', name, values);
 }
 
+/** A bilingual notice: Vietnamese, then English; `alert` for errors a screen reader must say at once. */
+export const notice = (role: 'status' | 'alert', vi: string, en: string): string =>
+  `<div class="notice" role="${role}"><p>${escapeHtml(vi)}</p><p lang="en">${escapeHtml(en)}</p></div>`;
+
 export const STYLESHEET = () => readFileSync(join(VIEWS_DIR, 'nixa.css'), 'utf8');
 
 /**
