@@ -8,6 +8,8 @@
 import { appendAudit, checkReason } from '../audit/index.js';
 import type { Level } from '../assurance/index.js';
 import { ConflictError, InvalidInputError, lostRace, NotFoundError, StateError } from '../errors/index.js';
+// The adapter directly, not protocol/index.js: the provider configuration imports accounts.
+import { deleteSessionsOf, revokeGrantsOf } from '../protocol/adapter.js';
 import type { Queryable } from '../storage/index.js';
 import type { AccountsContext } from './index.js';
 import type { AttributeName } from './linking.js';
@@ -15,7 +17,7 @@ import { checkNationalId, maskNationalId, nationalIdHash } from './national-id.j
 import * as repo from './repository.js';
 import { unsealed } from './sealing.js';
 
-/** Shortest reason accepted once trimmed: long enough to say why, not "test" or "check". */
+/** Longest actor and account id accepted (reasons follow audit/reason.ts). */
 const MAX_ACTOR_LENGTH = 200;
 const MAX_ACCOUNT_ID_LENGTH = 200;
 
@@ -235,7 +237,9 @@ export async function suspendAccount(ctx: AccountsContext, input: AccountChangeI
     // The row lock makes this update certain; the version guard is a second line.
     const after = await repo.setDisabledAt(tx, accountId, before.version, now);
     if (!after) throw lostRace('account', accountId, input.expectedVersion, before.version);
-    const revoked = await repo.revokeProtocolState(tx, accountId);
+    // Everything oidc-provider holds for the account: its grants with all they issued, and its sessions.
+    const { grants, tokens } = await revokeGrantsOf(tx, accountId);
+    const revoked: repo.Revoked = { sessions: await deleteSessionsOf(tx, accountId), grants, tokens };
     await appendAudit(tx, { event: 'ACCOUNT_SUSPENDED', actor, subject: accountId, reason, details: { version: after.version, revoked } });
     return { ...changeOf(after), revoked };
   });

@@ -173,22 +173,3 @@ export interface Revoked {
   tokens: number;
 }
 
-/**
- * Ends everything oidc-provider holds for the account, so that its tokens stop
- * working at once: every grant (found by the accountId in its payload) with all
- * it issued (by grant_id, as adapter.ts's revokeGrant), and every session. Tokens
- * always belong to a grant, so the grant_id sweep reaches them all. Self-contained
- * JWT access tokens cannot be recalled; they expire on their own.
- */
-export async function revokeProtocolState(tx: Queryable, accountId: string): Promise<Revoked> {
-  const grants = (
-    await tx.query<{ id: string }>(`SELECT id FROM oidc_payloads WHERE model = 'Grant' AND payload ->> 'accountId' = $1`, [accountId])
-  ).rows.map((r) => r.id);
-  let tokens = 0;
-  if (grants.length) {
-    const { rows } = await tx.query<{ model: string }>('DELETE FROM oidc_payloads WHERE grant_id = ANY($1::text[]) RETURNING model', [grants]);
-    tokens = rows.filter((r) => r.model !== 'Grant').length;
-  }
-  const sessions = await tx.query(`DELETE FROM oidc_payloads WHERE model = 'Session' AND payload ->> 'accountId' = $1`, [accountId]);
-  return { sessions: sessions.rowCount, grants: grants.length, tokens };
-}

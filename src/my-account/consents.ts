@@ -111,7 +111,7 @@ export async function withdrawConsent(deps: AccountDeps, ctx: Context, s: Citize
   const outcome = await deps.accounts.db.transaction(async (tx) => {
     const claims = await deleteConsent(tx, s.accountId, clientId);
     if (!claims) return undefined;
-    const grants = await revokeGrantsOf(tx, s.accountId, clientId);
+    const { grants } = await revokeGrantsOf(tx, s.accountId, clientId);
     await appendAudit(tx, { event: 'CONSENT_WITHDRAWN', actor: `account:${s.accountId}`, subject: s.accountId, details: { client: clientId, claims } });
     return { grants };
   });
