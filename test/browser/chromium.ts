@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM_PATH);
@@ -93,4 +93,42 @@ export async function watchProblems(context: BrowserContext): Promise<PageProble
   context.pages().forEach(watch);
   context.on('page', watch);
   return problems;
+}
+
+/**
+ * The `step` of a browser walk: runs one named step and, when it fails, saves a
+ * screenshot (test-output/browser/failed-<prefix><name>.png) and says where the
+ * browser was, what the page showed and which console errors were seen.
+ */
+export function stepper(prefix: string, problems: () => Pick<PageProblems, 'consoleErrors'> | undefined) {
+  return async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const shot = await screenshot(page, `failed-${prefix}${name}`).catch(() => 'none');
+      const text = await page
+        .locator('body')
+        .innerText({ timeout: 2_000 })
+        .catch(() => '(no page)');
+      throw new Error(
+        `step "${name}" failed at ${page.url()}: ${(err as Error).message}\n` +
+          `screenshot: ${shot}\npage text: ${text.slice(0, 1500)}\nconsole errors: ${problems()?.consoleErrors.join('\n') || 'none'}`,
+        { cause: err },
+      );
+    }
+  };
+}
+
+/**
+ * Chromium's virtual authenticator on this page (CDP WebAuthn domain, no browser
+ * UI): a platform authenticator with resident keys that verifies the person, as
+ * a phone or laptop with a fingerprint reader does.
+ */
+export async function addVirtualAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+  });
+  return { cdp, authenticatorId };
 }

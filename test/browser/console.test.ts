@@ -21,7 +21,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFederation, type Federation } from '../support/federation.js';
 import { freePort } from '../support/nixa.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { hasChromium, launchChromium, screenshot, skipReason, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { addVirtualAuthenticator, hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
 
 if (!hasChromium) console.warn(`test/browser/console.test.ts ${skipReason}`);
 
@@ -88,15 +88,7 @@ describeInChromium(title, () => {
     return context;
   }
 
-  async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      const shot = await screenshot(page, `failed-console-${name}`).catch(() => 'none');
-      const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(no page)');
-      throw new Error(`step "${name}" failed at ${page.url()}: ${(err as Error).message}\nscreenshot: ${shot}\npage text: ${text.slice(0, 1500)}`, { cause: err });
-    }
-  }
+  const step = stepper('console-', () => ({ consoleErrors: problems.flatMap((p) => p.consoleErrors) }));
 
   /** nixa's chooser → the simulated source → a test citizen → consent when first asked → back. */
   async function throughSource(page: Page, source: RegExp, citizen: string, until: (u: URL) => boolean) {
@@ -113,11 +105,7 @@ describeInChromium(title, () => {
 
   it('a security officer signs in with a passkey, onboards a fourth source, tests it, enables it, sees it on the chooser and rotates a key', async () => {
     const an = await (await newContext()).newPage();
-    const cdp = await an.context().newCDPSession(an);
-    await cdp.send('WebAuthn.enable', { enableUI: false });
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
-    });
+    await addVirtualAuthenticator(an);
 
     await step(an, '01-an-no-role', async () => {
       await an.goto(`${nixa}/console`);

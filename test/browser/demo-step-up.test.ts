@@ -11,7 +11,7 @@ import { createLogger, silentLogger } from '../../src/logging/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFederation, type Federation } from '../support/federation.js';
 import { freePort } from '../support/nixa.js';
-import { hasChromium, launchChromium, screenshot, skipReason, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { addVirtualAuthenticator, hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
 
 if (!hasChromium) console.warn(`test/browser/demo-step-up.test.ts ${skipReason}`);
 
@@ -48,15 +48,7 @@ describeInChromium(title, () => {
     await tdb?.drop();
   }, 60_000);
 
-  async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      const shot = await screenshot(page, `failed-demo-step-up-${name}`).catch(() => 'none');
-      const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(no page)');
-      throw new Error(`step "${name}" failed at ${page.url()}: ${(err as Error).message}\nscreenshot: ${shot}\npage text: ${text.slice(0, 1500)}`, { cause: err });
-    }
-  }
+  const step = stepper('demo-step-up-', () => problems);
 
   /** From the demo's home page through nixa and a source, back to the demo signed in. */
   async function signInToDemo(page: Page, source: RegExp, citizen: string) {
@@ -75,11 +67,7 @@ describeInChromium(title, () => {
 
   it('raises a Telecom sign-in to high with the passkey added after a Citizen ID sign-in, and shows the records', async () => {
     const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable', { enableUI: false });
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
-    });
+    await addVirtualAuthenticator(page);
 
     expect(await step(page, '01-citizen-id', () => signInToDemo(page, /^Cơ sở dữ liệu quốc gia về dân cư/, 'Phạm Thị Dung'))).toBe('urn:nixa:loa:high');
 

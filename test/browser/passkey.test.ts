@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 
 import { createLogger, silentLogger } from '../../src/logging/index.js';
@@ -15,7 +15,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFederation, type Federation } from '../support/federation.js';
 import { freePort } from '../support/nixa.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { hasChromium, launchChromium, screenshot, skipReason, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { addVirtualAuthenticator, hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
 
 if (!hasChromium) console.warn(`test/browser/passkey.test.ts ${skipReason}`);
 
@@ -61,17 +61,7 @@ describeInChromium(title, () => {
     await tdb?.drop();
   }, 60_000);
 
-  async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      const shot = await screenshot(page, `failed-passkey-${name}`).catch(() => 'none');
-      const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(no page)');
-      throw new Error(`step "${name}" failed at ${page.url()}: ${(err as Error).message}\nscreenshot: ${shot}\npage text: ${text.slice(0, 1500)}\nconsole errors: ${problems.consoleErrors.join('\n') || 'none'}`, {
-        cause: err,
-      });
-    }
-  }
+  const step = stepper('passkey-', () => problems);
 
   /** The service sends the browser to nixa; returns what the test needs to redeem the code. */
   async function authorize(page: Page, extra: Record<string, string> = {}) {
@@ -106,18 +96,10 @@ describeInChromium(title, () => {
     if (new URL(page.url()).origin === nixa && (await consent.count())) await consent.click();
   }
 
-  async function virtualAuthenticator(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable', { enableUI: false });
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
-    });
-    return { cdp, authenticatorId };
-  }
 
   it('adds a passkey after a Citizen ID sign-in, then raises a later Telecom sign-in to high with it', async () => {
     const page = await context.newPage();
-    const { cdp, authenticatorId } = await virtualAuthenticator(page);
+    const { cdp, authenticatorId } = await addVirtualAuthenticator(page);
 
     const first = await step(page, '01-citizen-id', async () => {
       const a = await authorize(page);

@@ -18,7 +18,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFederation, type Federation } from '../support/federation.js';
 import { freePort } from '../support/nixa.js';
 import { waitFor } from '../support/wait.js';
-import { hasChromium, launchChromium, screenshot, skipReason, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
 
 if (!hasChromium) console.warn(`test/browser/sign-in.test.ts ${skipReason}`);
 
@@ -73,23 +73,7 @@ describeInChromium(title, () => {
     if (failures.length) throw new Error(`cleanup failed: ${failures.join('; ')}`);
   }, 60_000);
 
-  /** Runs one step of the walk; on failure, saves a screenshot and says where the browser was and what it showed. */
-  async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      const shot = await screenshot(page, `failed-${name}`).catch(() => 'none');
-      const text = await page
-        .locator('body')
-        .innerText({ timeout: 2_000 })
-        .catch(() => '(no page)');
-      throw new Error(
-        `step "${name}" failed at ${page.url()}: ${(err as Error).message}\n` +
-          `screenshot: ${shot}\npage text: ${text.slice(0, 1500)}\nconsole errors: ${problems.consoleErrors.join('\n') || 'none'}`,
-        { cause: err },
-      );
-    }
-  }
+  const step = stepper('', () => problems);
 
   /**
    * Does `act` (a click, a key press) and waits until the browser has left the
