@@ -8,8 +8,8 @@
 import { appendAudit, checkReason } from '../audit/index.js';
 import type { Level } from '../assurance/index.js';
 import { ConflictError, InvalidInputError, lostRace, NotFoundError, StateError } from '../errors/index.js';
-// The adapter directly, not protocol/index.js: the provider configuration imports accounts.
-import { deleteSessionsOf, revokeGrantsOf } from '../protocol/adapter.js';
+// Not protocol/index.js: that loads oidc-provider, whose configuration imports accounts.
+import { deleteSessionsOf, revokeGrantsOf } from '../protocol/revocation.js';
 import type { Queryable } from '../storage/index.js';
 import type { AccountsContext } from './index.js';
 import type { AttributeName } from './linking.js';

@@ -1,4 +1,5 @@
 // The OpenID Connect protocol engine (oidc-provider) with nixa's storage and keys.
 export { buildProvider, SOURCE_HINT_PARAM, type ProviderDeps } from './provider.js';
-export { countActiveSessions, PostgresAdapter, purgeExpired, deleteSessionsOf, revokeGrant, revokeGrantsOf, sessionSidsFor } from './adapter.js';
+export { countActiveSessions, PostgresAdapter, purgeExpired, revokeGrant, sessionSidsFor } from './adapter.js';
+export { deleteSessionsOf, revokeGrantsOf } from './revocation.js';
 export { claimsRequest, requestedLevel, requestedLevelOf, serviceMinimum, SERVICE_MINIMUM_PARAM, type ClaimsRequest } from './requested-level.js';

@@ -1,0 +1,28 @@
+// Ending what oidc-provider stored for an account: SQL on its payload table only,
+// with no import of oidc-provider itself, so that the command line and the
+// accounts service can use it without loading the protocol engine.
+import type { Queryable } from '../storage/index.js';
+
+/**
+ * Deletes every grant the account holds (for one client, or for all), and
+ * everything issued under them (codes, access and refresh tokens), in one
+ * statement: a consent withdrawn, an account suspended. oidc-provider keeps
+ * accountId and clientId only inside a Grant's JSON payload. Self-contained JWT
+ * access tokens cannot be recalled; they expire on their own.
+ */
+export async function revokeGrantsOf(db: Queryable, accountId: string, clientId?: string): Promise<{ grants: number; tokens: number }> {
+  const { rows } = await db.query<{ grants: number; tokens: number }>(
+    `WITH revoked AS (
+       DELETE FROM oidc_payloads WHERE grant_id IN (
+         SELECT id FROM oidc_payloads WHERE model = 'Grant' AND payload->>'accountId' = $1 AND ($2::text IS NULL OR payload->>'clientId' = $2))
+       RETURNING model)
+     SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants, count(*) FILTER (WHERE model <> 'Grant')::int AS tokens FROM revoked`,
+    [accountId, clientId ?? null],
+  );
+  return { grants: rows[0]?.grants ?? 0, tokens: rows[0]?.tokens ?? 0 };
+}
+
+/** Ends every sign-in session of the account (the browser is signed out everywhere). Returns how many. */
+export async function deleteSessionsOf(db: Queryable, accountId: string): Promise<number> {
+  return (await db.query(`DELETE FROM oidc_payloads WHERE model = 'Session' AND payload->>'accountId' = $1`, [accountId])).rowCount;
+}
