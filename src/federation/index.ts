@@ -5,7 +5,8 @@ export { FederationError, FAILURE_MESSAGES, NO_OTHER_SOURCE, type FederationFail
 export { mapClaims, authenticationLevel, sessionLevel } from './mapping.js';
 export { purgeUpstreamLogins } from './transactions.js';
 export {
-  detourThroughSource,
+  signOutAtSource,
+  signOutMethod,
   purgeUpstreamSessions,
   rememberSourceSession,
   sourceLoginLevel,
