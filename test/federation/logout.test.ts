@@ -226,6 +226,27 @@ it('leaves the browser at the service with its state when the source does not se
   expect(again.page!.html).toContain('name="source"');
 });
 
+it('does not send the browser into a source in maintenance: it offers a link and goes on to the service', async () => {
+  const s = await service('bao-tri');
+  const agent = new RecordingAgent();
+  const signIn = await federatedSignIn(s.config, s.client.redirectUri, { agent, source: 'citizen_id', citizen: 'nguyen-van-an', consent: 'accept' });
+  await redeemFederated(s.config, signIn);
+  await updateSource(tdb.db, fed.nixa.cipher, SIMULATED_SOURCE_IDS.citizen_id, { maintenance: true }, 'test', OPTS);
+  await fed.nixa.sources.refresh();
+  try {
+    const from = agent.seen.length;
+    const out = await signOutAtNixa(agent, s, 'bao-tri');
+    const page = await out.res.text();
+    expect(page).not.toContain('id="source-sign-out"');
+    expect(page).not.toMatch(JWT);
+    expect(/<a class="button" href="([^"]+)">/.exec(page)?.[1]?.replaceAll('&amp;', '&')).toBe(`${s.postLogout}?state=bao-tri`);
+    expect(agent.seen.slice(from).some((r) => r.url.startsWith(fed.sources.citizen_id.issuer))).toBe(false);
+  } finally {
+    await updateSource(tdb.db, fed.nixa.cipher, SIMULATED_SOURCE_IDS.citizen_id, { maintenance: false }, 'test', OPTS);
+    await fed.nixa.sources.refresh();
+  }
+});
+
 it('refuses a source registration whose logout method is unknown, naming the field, and keeps a known one', async () => {
   const registration = { ...simulatedSourceRegistration('citizen_id', 'http://localhost:1', 'a-secret-of-enough-length'), id: 'nguon-thu' };
   await expect(addSource(tdb.db, fed.nixa.cipher, { ...registration, logout: 'get' }, 'test', OPTS)).rejects.toThrow(InvalidInputError);
