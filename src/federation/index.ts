@@ -6,7 +6,6 @@ export { mapClaims, authenticationLevel, sessionLevel } from './mapping.js';
 export { purgeUpstreamLogins } from './transactions.js';
 export {
   signOutAtSource,
-  signOutMethod,
   purgeUpstreamSessions,
   rememberSourceSession,
   sourceLoginLevel,
