@@ -30,6 +30,8 @@ export function simulatedSourceRegistration(kind: SourceKind, issuer: string, cl
     auth_method: 'client_secret_basic',
     client_secret: clientSecret,
     timeout_ms: 5000,
+    // The simulated sources share nixa's site (localhost), so their session cookie rides a POST from nixa's page.
+    logout: 'post',
   };
   switch (kind) {
     case 'citizen_id':

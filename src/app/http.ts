@@ -8,7 +8,7 @@ import { consoleRoutes, type ConsoleClient } from '../console/index.js';
 import { ACCOUNT_PATH, accountRoutes } from '../my-account/index.js';
 import type { Config } from '../config/index.js';
 import type { AccountsContext } from '../accounts/index.js';
-import { detourThroughSource, returnFromSource, SIGNED_OUT_PATH, type SourceLogoutDeps, type Upstream } from '../federation/index.js';
+import { returnFromSource, signOutAtSource, SIGNED_OUT_PATH, type SourceLogoutDeps, type Upstream } from '../federation/index.js';
 import { interactionRoutes } from '../interactions/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
@@ -22,7 +22,9 @@ import type { ProviderHost } from './provider-host.js';
 const CSP = [
   "default-src 'none'",
   "style-src 'self'",
-  // Only the passkey pages run scripts, nixa's own files; they fetch challenges from nixa.
+  // Only nixa's own script files run: the passkey pages (which fetch challenges from
+  // nixa) and the sign-out page that posts on to the source. No form-action: that
+  // page's form goes to the source's end_session_endpoint.
   "script-src 'self'",
   "connect-src 'self'",
   "img-src 'self' data:",
@@ -137,7 +139,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(consoleRoutes({ issuer: config.issuer, client: deps.console, cipher: deps.accounts.cipher, logger }));
   // The citizen's own page (factors, authenticator-app enrolment), beside the journey.
   app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys }));
-  app.use(async function signOutAtSource(ctx, next) {
+  app.use(async function signOutAtSources(ctx, next) {
     if (ctx.method === 'GET' && ctx.path === SIGNED_OUT_PATH) {
       const continueTo = await returnFromSource(deps.sourceLogout, ctx);
       if (continueTo) return ctx.redirect(continueTo);
@@ -146,7 +148,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
       return;
     }
     await next();
-    if (ctx.method === 'POST' && ctx.path === '/session/end/confirm') await detourThroughSource(deps.sourceLogout, ctx);
+    if (ctx.method === 'POST' && ctx.path === '/session/end/confirm') await signOutAtSource(deps.sourceLogout, ctx);
   });
   app.use((ctx, next) => deps.host().middleware(ctx, next));
   return app;

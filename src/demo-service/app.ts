@@ -56,13 +56,11 @@ interface Transaction {
 
 /**
  * The signed-in session. DEMO ONLY: the whole session lives in a signed (not
- * encrypted) cookie holding just the claims to show and the ID token for logout.
- * A real service keeps sessions server-side and never sends the ID token back to
- * the browser.
+ * encrypted) cookie holding just the claims to show. A real service keeps
+ * sessions server-side. No ID token: sign-out names the service by client_id.
  */
 interface Session {
   claims: Record<string, unknown>;
-  idToken: string;
   /** Ties the sign-out form to this session (cross-site request forgery). */
   csrf: string;
   exp: number;
@@ -466,7 +464,6 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
     if (previous?.tokenRef) apiTokens.delete(previous.tokenRef);
     const session: Session = {
       claims: claimsToShow(tokens.claims() ?? {}),
-      idToken: tokens.id_token!,
       csrf: randomBytes(16).toString('base64url'),
       exp: now() + SESSION_SECONDS,
       tokenRef: keepToken(tokens.access_token, tokens.expires_in),
@@ -545,8 +542,10 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
     }
     const pending: PendingLogout = { state: oidc.randomState(), exp: now() + TX_SECONDS };
     writeCookie(ctx, LOGOUT_COOKIE, pending, TX_SECONDS);
+    // client_id (added by openid-client), not id_token_hint: nixa's ID token carries the
+    // citizen's consented claims, and this is a URL (browser history, access logs). nixa
+    // asks the citizen to confirm either way.
     const url = oidc.buildEndSessionUrl(config, {
-      id_token_hint: session.idToken,
       post_logout_redirect_uri: credentials.postLogoutRedirectUri,
       state: pending.state,
       ui_locales: 'vi en',

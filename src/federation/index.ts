@@ -5,7 +5,7 @@ export { FederationError, FAILURE_MESSAGES, NO_OTHER_SOURCE, type FederationFail
 export { mapClaims, authenticationLevel, sessionLevel } from './mapping.js';
 export { purgeUpstreamLogins } from './transactions.js';
 export {
-  detourThroughSource,
+  signOutAtSource,
   purgeUpstreamSessions,
   rememberSourceSession,
   sourceLoginLevel,

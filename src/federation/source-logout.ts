@@ -1,21 +1,37 @@
 // Signing out at the source too. After an upstream login nixa remembers, in a
-// signed cookie pointing at an encrypted row, which source the citizen used and
-// the ID token it issued. When the citizen signs out of nixa, the browser makes a
-// detour through the source's end_session_endpoint (where the source supports
-// RP-initiated logout) before going on to the service's post-logout URI.
+// signed cookie pointing at a row, which source the citizen used and what it needs
+// to sign the browser out there: the source's session id (sid), and its ID token
+// (encrypted) only for a source signed out by POST, since that token carries the
+// citizen's ID number, name, birthdate and address.
+//
+// When the citizen signs out of nixa (one confirmation, oidc-provider's page), nixa
+// ends its own session first, then, by the source's registration (`logout`):
+//   post  a page of nixa's posts id_token_hint to the source's end_session_endpoint
+//         (a URL would put the token in the browser history and the source's logs);
+//         the source ends its session without asking again and comes back to
+//         nixa's signed-out path, which sends the browser on to the service;
+//   hint  GET with client_id and logout_hint (the sid), no token; the source asks;
+//   link  the source would not send the browser back: nixa's page says so, links
+//         to the source's sign-out (new tab) and goes on to the service.
+// A source that is down, in maintenance or unreachable is never where the browser
+// is sent: the citizen always reaches the service's post-logout page.
 import { randomBytes } from 'node:crypto';
 
+import { decodeJwt } from 'jose';
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 
 import type { Level } from '../assurance/index.js';
 import type { Cipher } from '../keys/index.js';
-import type { SourceRegistry } from '../sources/index.js';
+import { escapeHtml, renderPage } from '../pages/index.js';
+import { availability, type LogoutMethod, type Source, type SourceRegistry } from '../sources/index.js';
 import type { Queryable } from '../storage/index.js';
 import type { Upstream } from './upstream.js';
 
 export const UPSTREAM_COOKIE = 'nixa_upstream';
 export const SIGNED_OUT_PATH = '/federation/signed-out';
+/** How long nixa waits for a source to send the browser back after signing out. */
+const RETURN_SECONDS = 3600;
 
 const aad = (id: string) => `upstream-session:${id}`;
 
@@ -39,12 +55,27 @@ export interface SourceLogin {
 /** After an upstream login: remember the source session for this browser. */
 export async function rememberSourceSession(deps: SourceLogoutDeps, ctx: Context, login: SourceLogin): Promise<void> {
   const id = randomBytes(24).toString('base64url');
+  const keepToken = deps.sources.get(login.sourceId)?.logout === 'post';
   await deps.db.query(
-    `INSERT INTO upstream_sessions (id, source_id, account_id, auth_level, id_token_enc, expires_at)
-     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int))`,
-    [id, login.sourceId, login.accountId, login.authLevel, deps.cipher.encrypt(login.idToken, aad(id)), deps.sessionTtlSeconds],
+    `INSERT INTO upstream_sessions (id, source_id, account_id, auth_level, id_token_enc, source_sid, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::int))`,
+    [
+      id,
+      login.sourceId,
+      login.accountId,
+      login.authLevel,
+      keepToken ? deps.cipher.encrypt(login.idToken, aad(id)) : null,
+      sessionIdOf(login.idToken) ?? null,
+      deps.sessionTtlSeconds,
+    ],
   );
   ctx.cookies.set(UPSTREAM_COOKIE, id, { signed: true, httpOnly: true, sameSite: 'lax', path: '/', maxAge: deps.sessionTtlSeconds * 1000 });
+}
+
+/** The source's session id (sid) from its (already verified) ID token: an opaque value, no personal data. */
+function sessionIdOf(idToken: string): string | undefined {
+  const { sid } = decodeJwt(idToken);
+  return typeof sid === 'string' && /^[\w.~-]{1,200}$/.test(sid) ? sid : undefined;
 }
 
 /**
@@ -63,44 +94,106 @@ export async function sourceLoginLevel(deps: Pick<SourceLogoutDeps, 'db'>, ctx: 
 }
 
 /**
- * Runs after oidc-provider handled POST /session/end/confirm. If the citizen chose
- * to sign out and their source supports it, the redirect to the service is kept
- * for later and the browser is sent to the source's end_session_endpoint first.
+ * How the browser is signed out of a source: by its registration, except that a
+ * source down or in maintenance only gets a link (the browser would be stranded
+ * there), and POST needs the token kept at login (the registration may have
+ * changed since).
  */
-export async function detourThroughSource(deps: SourceLogoutDeps, ctx: Context): Promise<void> {
+export function signOutMethod(source: Source, hasIdToken: boolean): LogoutMethod {
+  if (availability(source) !== 'available' || source.logout === 'link') return 'link';
+  return source.logout === 'post' && hasIdToken ? 'post' : 'hint';
+}
+
+/**
+ * Runs after oidc-provider handled POST /session/end/confirm: nixa's session has
+ * ended and the response redirects to the service. If the citizen chose to sign
+ * out and their source supports it, the browser goes through the source first.
+ */
+export async function signOutAtSource(deps: SourceLogoutDeps, ctx: Context): Promise<void> {
   const id = ctx.cookies.get(UPSTREAM_COOKIE, { signed: true });
-  const signedOut = Boolean((ctx as { oidc?: { params?: { logout?: unknown } } }).oidc?.params?.logout);
+  const oidcCtx = (ctx as { oidc?: { params?: { logout?: unknown }; client?: { clientName?: string } } }).oidc;
   const location = ctx.response.get('Location');
-  if (!id || !signedOut || !location) return;
+  if (!id || !oidcCtx?.params?.logout || !location) return;
   ctx.cookies.set(UPSTREAM_COOKIE, null, { path: '/' });
-  const { rows } = await deps.db.query<{ source_id: string; id_token_enc: Uint8Array }>(
-    'SELECT source_id, id_token_enc FROM upstream_sessions WHERE id = $1 AND expires_at > now()',
+  // The record leaves the database now, the source's ID token with it, whatever happens next.
+  const { rows } = await deps.db.query<{ source_id: string; id_token_enc: Uint8Array | null; source_sid: string | null }>(
+    'DELETE FROM upstream_sessions WHERE id = $1 AND expires_at > now() RETURNING source_id, id_token_enc, source_sid',
     [id],
   );
   const row = rows[0];
   const source = row ? deps.sources.get(row.source_id) : undefined;
   if (!row || !source?.enabled) return;
-  let endSession: URL;
+  let config: oidc.Configuration;
   try {
-    const config = await deps.upstream.configuration(source);
-    if (!config.serverMetadata().end_session_endpoint) return;
-    endSession = oidc.buildEndSessionUrl(config, {
-      id_token_hint: deps.cipher.decrypt(row.id_token_enc, aad(id)),
-      post_logout_redirect_uri: `${deps.issuer}${SIGNED_OUT_PATH}`,
-      state: id,
-    });
+    config = await deps.upstream.configuration(source);
   } catch {
     // The source is unreachable: nixa's own sign-out has happened; do not hold the citizen up.
     return;
   }
-  await deps.db.query('UPDATE upstream_sessions SET continue_to = $2 WHERE id = $1', [id, location]);
-  ctx.redirect(endSession.href);
+  const endSession = config.serverMetadata().end_session_endpoint;
+  if (!endSession) return;
+
+  const method = signOutMethod(source, row.id_token_enc !== null);
+  if (method === 'link') {
+    const name = oidcCtx.client?.clientName;
+    return page(ctx, 'source-still-signed-in', {
+      title: 'Đã đăng xuất',
+      ...sourceNames(source),
+      clientNameVi: name ? ` và khỏi dịch vụ ${name}` : '',
+      clientNameEn: name ? ` and so has your session at ${name}` : '',
+      // No hint at all: the citizen opens it in a new tab and the source asks them.
+      sourceUrl: oidc.buildEndSessionUrl(config, {}).href,
+      continueTo: location,
+    });
+  }
+  const state = randomBytes(24).toString('base64url');
+  await deps.db.query(
+    `INSERT INTO upstream_sessions (id, source_id, continue_to, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))`,
+    [state, source.id, location, RETURN_SECONDS],
+  );
+  const back = `${deps.issuer}${SIGNED_OUT_PATH}`;
+  if (method === 'hint') {
+    const params: Record<string, string> = { post_logout_redirect_uri: back, state };
+    if (row.source_sid) params.logout_hint = row.source_sid;
+    ctx.redirect(oidc.buildEndSessionUrl(config, params).href);
+    return;
+  }
+  const fields = {
+    id_token_hint: deps.cipher.decrypt(row.id_token_enc!, aad(id)),
+    client_id: source.clientId,
+    post_logout_redirect_uri: back,
+    state,
+  };
+  return page(ctx, 'source-sign-out', {
+    title: 'Đang đăng xuất',
+    ...sourceNames(source),
+    action: endSession,
+    fields: Object.entries(fields)
+      .map(([k, v]) => `<input type="hidden" name="${k}" value="${escapeHtml(v)}">`)
+      .join(''),
+  });
+}
+
+const sourceNames = (s: Source) => ({ sourceNameVi: s.name.vi, sourceNameEn: s.name.en });
+
+/** Answers the confirmation's POST with a page of nixa's instead of its redirect. */
+function page(ctx: Context, view: string, values: Record<string, unknown> & { title: string }): void {
+  ctx.remove('Location');
+  ctx.status = 200;
+  ctx.type = 'html';
+  // The POST page holds the source's ID token: never cached, never shown again by Back.
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = renderPage(view, values);
 }
 
 /** GET /federation/signed-out: back from the source; on to where nixa's sign-out was going. */
 export async function returnFromSource(deps: SourceLogoutDeps, ctx: Context): Promise<string | undefined> {
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
-  const { rows } = await deps.db.query<{ continue_to: string | null }>('DELETE FROM upstream_sessions WHERE id = $1 RETURNING continue_to', [state]);
+  // Only a sign-out's own record: a state naming a live source session ends nothing.
+  const { rows } = await deps.db.query<{ continue_to: string | null }>(
+    'DELETE FROM upstream_sessions WHERE id = $1 AND continue_to IS NOT NULL RETURNING continue_to',
+    [state],
+  );
   return rows[0]?.continue_to ?? undefined;
 }
 

@@ -57,10 +57,12 @@ export const notice = (role: 'status' | 'alert', vi: string, en: string): string
 export const STYLESHEET = () => readFileSync(join(VIEWS_DIR, 'nixa.css'), 'utf8');
 
 /**
- * The scripts nixa's pages use, by asset path: only the passkey pages need any.
- * webauthn.js is @simplewebauthn/browser's own bundle, served as it is shipped.
+ * The scripts nixa's pages use, by asset path: the passkey pages, and the page that
+ * posts the sign-out on to an identity source (sign-out.js). webauthn.js is
+ * @simplewebauthn/browser's own bundle, served as it is shipped.
  */
 export const SCRIPTS: Readonly<Record<string, () => string>> = {
+  '/assets/sign-out.js': () => readFileSync(join(VIEWS_DIR, 'sign-out.js'), 'utf8'),
   '/assets/passkeys.js': () => readFileSync(join(VIEWS_DIR, 'passkeys.js'), 'utf8'),
   '/assets/webauthn.js': () => readFileSync(join(webauthnBrowserRoot(), 'dist', 'bundle', 'index.umd.min.js'), 'utf8'),
 };

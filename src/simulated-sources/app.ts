@@ -11,6 +11,7 @@
 //   assets            /assets/source.css
 //   forms             parses the picker's form posts (oidc-provider parses its own)
 //   interactions      the picker: GET /interaction/:uid, POST …/pick, …/refuse
+//   logoutByPost      POST /session/end, as RP-Initiated Logout requires (see below)
 //   forgeIdTokens     "wrong-key": re-signs ID tokens leaving the token endpoint
 //   (oidc-provider)   discovery, /auth, /token, /me, /jwks, /session/end, …
 import { bodyParser } from '@koa/bodyparser';
@@ -65,6 +66,7 @@ export function assembleSourceApp({ provider, clients, profile, state, logger }:
     assets,
     onPath('/interaction/', bodyParser({ enableTypes: ['form'], formLimit: '4kb', encoding: 'utf-8' }) as Middleware),
     interactionRoutes({ provider, profile, state }),
+    logoutByPost(),
     wrongKeySigning(state, new Forger()),
   ];
   for (const middleware of pipeline) provider.use(middleware);
@@ -72,6 +74,30 @@ export function assembleSourceApp({ provider, clients, profile, state, logger }:
 
 function onPath(prefix: string, middleware: Middleware): Middleware {
   return (ctx, next) => (ctx.path.startsWith(prefix) && ctx.method === 'POST' ? middleware(ctx, next) : next());
+}
+
+/**
+ * OpenID RP-Initiated Logout 1.0 §2: the OP MUST accept POST at its logout
+ * endpoint, and nixa posts the ID token there rather than put it in a URL.
+ * oidc-provider serves POST only with SameSite=None session cookies
+ * (enableHttpPostMethods), which a source on plain-http localhost cannot set; it
+ * shares nixa's site there, so its Lax cookie rides the POST anyway. The form's
+ * fields are handed, as they are, to the GET route (inside this process only).
+ */
+function logoutByPost(): Middleware {
+  const parse = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' }) as Middleware;
+  return async function endSessionByPost(ctx, next) {
+    if (ctx.method !== 'POST' || ctx.path !== '/session/end') return next();
+    await parse(ctx, async () => {});
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries((ctx.request as { body?: Record<string, unknown> }).body ?? {})) {
+      // Repeated fields stay repeated: oidc-provider refuses them as it would in a URL.
+      for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string') query.append(name, v);
+    }
+    ctx.method = 'GET';
+    ctx.querystring = query.toString();
+    return next();
+  };
 }
 
 function requestLog(logger: Logger): Middleware {

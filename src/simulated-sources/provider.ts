@@ -106,6 +106,7 @@ export function buildSourceProvider(deps: SourceProviderDeps): Provider {
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
+          if (await endedOnHint(ctx, configuration)) return;
           ctx.type = 'html';
           ctx.body = renderSourcePage(profile, 'logout', { title: 'Đăng xuất', form, clientId: ctx.oidc.client?.clientId ?? '' });
         },
@@ -139,6 +140,26 @@ export function buildSourceProvider(deps: SourceProviderDeps): Provider {
     });
   }
   return provider;
+}
+
+/**
+ * Like most real providers, a source does not ask again when its relying party
+ * proves by a valid id_token_hint (checked by oidc-provider before this runs) that
+ * the citizen signed out there: it ends the session at once and sends the browser
+ * back. Without the hint (client_id and logout_hint only), it asks.
+ */
+async function endedOnHint(ctx: KoaContextWithOIDC, configuration: Configuration): Promise<boolean> {
+  const sub = ctx.oidc.entities.IdTokenHint?.payload.sub;
+  const session = ctx.oidc.session;
+  if (typeof sub !== 'string' || !session?.accountId || sub !== session.accountId) return false;
+  await session.destroy();
+  ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), null, configuration.cookies?.long);
+  const { post_logout_redirect_uri: back, state } = ctx.oidc.params as { post_logout_redirect_uri?: string; state?: string };
+  const target = new URL(back ?? ctx.oidc.urlFor('end_session_success'));
+  if (back && state !== undefined) target.searchParams.set('state', state);
+  ctx.status = 303;
+  ctx.redirect(target.href);
+  return true;
 }
 
 function toClientMetadata(c: SimulatedClient, profile: SourceProfile): ClientMetadata {

@@ -8,9 +8,9 @@ import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { serialised, watch, type Database, type Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
-import { parseSourceInput, parseSourceUpdate, type AttributeName, type SourceInput, type SourceKind } from './schema.js';
+import { parseSourceInput, parseSourceUpdate, type AttributeName, type LogoutMethod, type SourceInput, type SourceKind } from './schema.js';
 
-export { ATTRIBUTES, SOURCE_KINDS, type AttributeName, type SourceKind } from './schema.js';
+export { ATTRIBUTES, LOGOUT_METHODS, SOURCE_KINDS, type AttributeName, type LogoutMethod, type SourceKind } from './schema.js';
 export { SOURCES_CHANNEL, type MappingEntry } from './repository.js';
 export { checkSource, discoveryOptions, issuerOf, type SourceCheck } from './check.js';
 export { checkAll as checkSourcesHealth, monitorHealth, probe } from './health.js';
@@ -34,6 +34,8 @@ export interface Source {
   useUserinfo: boolean;
   timeoutMs: number;
   enabled: boolean;
+  /** How the browser is signed out of the source (schema.ts, LOGOUT_METHODS). */
+  logout: LogoutMethod;
   maintenance: { on: boolean; message: { vi: string | null; en: string | null } };
   health: { status: 'unknown' | 'ok' | 'failing'; error: string | null; checkedAt: string | null };
   version: number;
@@ -76,6 +78,7 @@ function toSource(r: repo.SourceRow, cipher: Cipher): Source {
     useUserinfo: r.use_userinfo,
     timeoutMs: r.timeout_ms,
     enabled: r.enabled,
+    logout: r.logout,
     maintenance: { on: r.maintenance, message: { vi: r.maintenance_message_vi, en: r.maintenance_message_en } },
     health: {
       status: r.health_status,
@@ -107,6 +110,7 @@ function toInput(s: Source): SourceInput {
     use_userinfo: s.useUserinfo,
     timeout_ms: s.timeoutMs,
     enabled: s.enabled,
+    logout: s.logout,
     maintenance: s.maintenance.on,
     maintenance_message_vi: s.maintenance.message.vi,
     maintenance_message_en: s.maintenance.message.en,
@@ -133,6 +137,8 @@ function toValues(i: SourceInput, cipher: Cipher): repo.SourceValues {
     use_userinfo: i.use_userinfo ?? false,
     timeout_ms: i.timeout_ms ?? 5000,
     enabled: i.enabled ?? true,
+    // Without a word from the operator, the way that works whatever the source's cookies.
+    logout: i.logout ?? 'hint',
     maintenance: i.maintenance ?? false,
     maintenance_message_vi: i.maintenance_message_vi ?? null,
     maintenance_message_en: i.maintenance_message_en ?? null,

@@ -1,7 +1,7 @@
 // SQL for identity_sources. Changes notify every instance, which reloads its registry.
 import type { Level } from '../assurance/index.js';
 import type { Queryable } from '../storage/index.js';
-import type { AttributeName, SourceKind } from './schema.js';
+import type { AttributeName, LogoutMethod, SourceKind } from './schema.js';
 
 export const SOURCES_CHANNEL = 'nixa_sources';
 
@@ -27,6 +27,7 @@ export interface SourceRow {
   use_userinfo: boolean;
   timeout_ms: number;
   enabled: boolean;
+  logout: LogoutMethod;
   maintenance: boolean;
   maintenance_message_vi: string | null;
   maintenance_message_en: string | null;
@@ -41,7 +42,7 @@ export interface SourceRow {
 const COLUMNS = [
   'kind', 'name_vi', 'name_en', 'logo', 'discovery_url', 'client_id', 'auth_method', 'client_secret_enc', 'scopes',
   'claim_mapping', 'authoritative_for', 'proofing_level', 'auth_level', 'acr_levels', 'max_auth_level', 'use_userinfo',
-  'timeout_ms', 'enabled', 'maintenance', 'maintenance_message_vi', 'maintenance_message_en',
+  'timeout_ms', 'enabled', 'maintenance', 'maintenance_message_vi', 'maintenance_message_en', 'logout',
 ] as const;
 type Column = (typeof COLUMNS)[number];
 export type SourceValues = Pick<SourceRow, Column>;

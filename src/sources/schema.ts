@@ -9,6 +9,14 @@ export const ATTRIBUTES = ['national_id', 'full_name', 'birthdate', 'gender', 'p
 export type AttributeName = (typeof ATTRIBUTES)[number];
 export const SOURCE_KINDS = ['citizen_id', 'telecom', 'bank', 'other'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
+/**
+ * How nixa signs the browser out of the source (OpenID RP-Initiated Logout):
+ * post = its ID token as id_token_hint by POST; hint = client_id and logout_hint by
+ * GET (the source asks the citizen itself); link = the source does not send the
+ * browser back, so nixa finishes and offers a link. See federation/source-logout.ts.
+ */
+export const LOGOUT_METHODS = ['post', 'hint', 'link'] as const;
+export type LogoutMethod = (typeof LOGOUT_METHODS)[number];
 
 const level = z.enum(LEVELS, { error: `one of ${LEVELS.join(', ')}` });
 const attribute = z.enum(ATTRIBUTES, { error: `one of ${ATTRIBUTES.join(', ')}` });
@@ -52,6 +60,7 @@ function fields(allowHttpLoopback: boolean) {
     use_userinfo: z.boolean().optional(),
     timeout_ms: z.number().int().min(100).max(60_000).optional(),
     enabled: z.boolean().optional(),
+    logout: z.enum(LOGOUT_METHODS, { error: `one of ${LOGOUT_METHODS.join(', ')}` }).optional(),
     maintenance: z.boolean().optional(),
     maintenance_message_vi: z.string().max(500).nullable().optional(),
     maintenance_message_en: z.string().max(500).nullable().optional(),

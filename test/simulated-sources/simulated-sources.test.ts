@@ -253,14 +253,15 @@ describe('protocol rules a standard OP enforces', () => {
     expect(await again.step.res.text()).toContain('name="citizen"');
   });
 
-  it('ends the session on RP-initiated logout and returns to the registered post-logout URI', async () => {
+  it('asks before ending the session on RP-initiated logout without an ID token, and returns to the registered post-logout URI', async () => {
     const agent = new UserAgent();
     const { flow, callback } = await signIn(config, 'citizen_id', 'nguyen-van-an', agent);
-    const tokens = await redeem(config, flow, callback);
-    const logoutUrl = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: POST_LOGOUT_URI, state: 'bye' });
+    await redeem(config, flow, callback);
+    const logoutUrl = oidc.buildEndSessionUrl(config, { post_logout_redirect_uri: POST_LOGOUT_URI, state: 'bye' });
     const confirm = await agent.follow(logoutUrl, {}, POST_LOGOUT_URI);
     const html = await confirm.res.text();
     expect(html).toContain('<html lang="vi">');
+    expect(html).toContain('Đăng xuất khỏi nguồn này?');
     const action = /<form id="op.logoutForm" method="post" action="([^"]+)"/.exec(html)?.[1];
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
     expect(action && xsrf).toBeTruthy();
@@ -269,6 +270,26 @@ describe('protocol rules a standard OP enforces', () => {
     // The session is gone: the picker shows again without prompt=login.
     const next = await authorize(config, 'citizen_id', agent);
     expect(next.step.stoppedAt).toBeUndefined();
+  });
+
+  it('ends the session at once on a POST with a valid id_token_hint (RP-Initiated Logout §2), without asking again', async () => {
+    const agent = new UserAgent();
+    const { flow, callback } = await signIn(config, 'citizen_id', 'nguyen-van-an', agent);
+    const tokens = await redeem(config, flow, callback);
+    const endSession = config.serverMetadata().end_session_endpoint!;
+    const done = await agent.submit(endSession, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: POST_LOGOUT_URI, state: 'bye' }, POST_LOGOUT_URI);
+    expect(done.stoppedAt).toBe(`${POST_LOGOUT_URI}?state=bye`);
+    const next = await authorize(config, 'citizen_id', agent);
+    expect(next.step.stoppedAt).toBeUndefined();
+    expect(await next.step.res.text()).toContain('name="citizen"');
+    // Another citizen's ID token ends nothing: the source asks this browser's citizen itself.
+    const other = await signIn(config, 'citizen_id', 'tran-thi-binh');
+    const foreign = (await redeem(config, other.flow, other.callback)).id_token!;
+    const mine = await signIn(config, 'citizen_id', 'nguyen-van-an', agent);
+    await redeem(config, mine.flow, mine.callback);
+    const asked = await agent.submit(endSession, { id_token_hint: foreign, post_logout_redirect_uri: POST_LOGOUT_URI, state: 'bye' }, POST_LOGOUT_URI);
+    expect(asked.stoppedAt).toBeUndefined();
+    expect(await asked.res.text()).toContain('Đăng xuất khỏi nguồn này?');
   });
 
   it('refuses a picker post from another origin', async () => {
