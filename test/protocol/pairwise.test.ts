@@ -58,8 +58,8 @@ afterAll(async () => {
 });
 
 /** Signs the citizen in to the service and returns the `sub` of its ID token (checked equal at userinfo). */
-async function subAt(c: TestClient, account = CITIZEN): Promise<string> {
-  const config = await discover(nixa.config.issuer, c);
+async function subAt(c: TestClient, account = CITIZEN, at: Nixa = nixa): Promise<string> {
+  const config = await discover(at.config.issuer, c);
   const tokens = await redeem(config, await signIn(config, c, { account }));
   const sub = tokens.claims()!.sub;
   const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, sub);
@@ -86,6 +86,13 @@ describe('pairwise subjects without a sector_identifier_uri: one sector per serv
     expect(atTax).not.toBe(atInsurance);
     expect([atTax, atInsurance]).not.toContain(CITIZEN);
     expect(await subAt(tax)).toBe(atTax);
+    // Another instance of this deployment (same master key, same database) gives the same.
+    const second = await startTestNixa(tdb.db);
+    try {
+      expect(await subAt(tax, CITIZEN, second)).toBe(atTax);
+    } finally {
+      await second.close();
+    }
   });
 
   it('gives a service registered later on another service’s host none of that service’s subjects', async () => {
