@@ -79,6 +79,7 @@ function describeClient(c: ClientView): string {
     `ID token alg:     ${c.idTokenSigningAlg}`,
     `minimum level:    ${c.minLevel ?? '-'}`,
     `API (resource):   ${c.apiResource ?? '-'}`,
+    `subjects:         ${c.subjectType === 'public' ? 'public (the account id)' : `pairwise, sector: ${c.sectorIdentifierUri ?? 'this service alone'}`}`,
     `created:          ${c.createdAt}`,
     `updated:          ${c.updatedAt} (version ${c.version})`,
   ].join('\n') + '\n';
@@ -161,6 +162,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .option('--id-token-alg <alg>', 'ID token signing algorithm (default RS256)')
     .option('--backchannel-logout-uri <uri>', 'where nixa posts a logout token when the citizen signs out')
     .addOption(new Option('--subject-type <type>', 'pairwise (default: services cannot correlate) or public').choices(['pairwise', 'public']))
+    .option('--sector-identifier-uri <uri>', 'https URL of a JSON array listing the redirect URIs of the services that share pairwise subjects with this one')
     .option('--min-level <level>', 'least assurance level of every sign-in: low, substantial or high')
     .option('--api-resource <uri>', "the service's API (resource indicator) it may get JWT access tokens for")
     .option('--from-json <path>', 'read the whole registration from a JSON file ("-" for stdin)')
@@ -181,6 +183,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
             id_token_signed_response_alg: o.idTokenAlg,
             backchannel_logout_uri: o.backchannelLogoutUri,
             subject_type: o.subjectType,
+            sector_identifier_uri: o.sectorIdentifierUri,
             min_level: o.minLevel,
             api_resource: o.apiResource,
           };

@@ -6,11 +6,13 @@ import type { Config } from '../config/index.js';
 import { ConflictError, InvalidInputError, lostRace, NotFoundError, StateError } from '../errors/index.js';
 import type { Database, Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
-import { inputOfMetadata, parseClientInput, parseClientUpdate, toProviderMetadata } from './schema.js';
+import { inputOfMetadata, parseClientInput, parseClientUpdate, toProviderMetadata, type ClientInput } from './schema.js';
+import { checkSectorDocument } from './sector-document.js';
 import { generateSecret, hashSecret, verifySecret } from './secrets.js';
 
 export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, GRANT_TYPES } from './schema.js';
 export { verifySecret } from './secrets.js';
+export { pairwiseSector } from './sector.js';
 
 export interface ClientView {
   clientId: string;
@@ -26,6 +28,10 @@ export interface ClientView {
   minLevel: Level | null;
   /** The service's API (RFC 8707 resource indicator) it may ask JWT access tokens for. */
   apiResource: string | null;
+  /** pairwise: a sub of the service's own (or of its sector); public: the account id. */
+  subjectType: 'pairwise' | 'public';
+  /** The sector document that makes the service one sector with others (pairwise only). */
+  sectorIdentifierUri: string | null;
   createdAt: string;
   updatedAt: string;
   version: number;
@@ -39,6 +45,8 @@ function view(r: repo.ClientRow): ClientView {
     post_logout_redirect_uris: string[];
     scope: string;
     id_token_signed_response_alg?: string;
+    subject_type?: 'pairwise' | 'public';
+    sector_identifier_uri?: string;
   };
   return {
     clientId: r.client_id,
@@ -52,6 +60,8 @@ function view(r: repo.ClientRow): ClientView {
     idTokenSigningAlg: m.id_token_signed_response_alg ?? 'RS256',
     minLevel: (r.min_level as Level | null) ?? null,
     apiResource: r.api_resource ?? null,
+    subjectType: m.subject_type ?? 'public',
+    sectorIdentifierUri: m.sector_identifier_uri ?? null,
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
     version: r.version,
@@ -96,6 +106,26 @@ export interface ClientsOptions {
   allowHttpLoopback: boolean;
   /** Algorithms nixa has keys for (NIXA_SIGNING_ALGS); a client may choose one for its ID tokens. Default: RS256 only. */
   signingAlgs?: readonly string[];
+  /** How long a registration waits for the service's sector document (default 5 s). */
+  sectorFetchTimeoutMs?: number;
+  /** How the sector document is fetched (default: the global fetch); tests reach a local server through it. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * A service with a sector_identifier_uri must be listed, every redirect URI of it,
+ * in that document: checked when it is registered and whenever a redirect URI is
+ * added (those it had were checked then). Outside any transaction: a slow
+ * document holds no lock, and a refusal leaves nothing written.
+ */
+async function checkSector(c: ClientInput, opts: ClientsOptions, stored?: Record<string, unknown>): Promise<void> {
+  if (!c.sector_identifier_uri) return;
+  const checked = stored?.sector_identifier_uri === c.sector_identifier_uri ? ((stored.redirect_uris as string[] | undefined) ?? []) : [];
+  if (checked.length && c.redirect_uris.every((u) => checked.includes(u))) return;
+  await checkSectorDocument(c.sector_identifier_uri, c.redirect_uris, {
+    ...(opts.sectorFetchTimeoutMs ? { timeoutMs: opts.sectorFetchTimeoutMs } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
 }
 
 export function clientsOptions(config: Config): ClientsOptions {
@@ -110,6 +140,7 @@ export async function addClient(
   reason?: string,
 ): Promise<{ client: ClientView; secret?: string }> {
   const c = parseClientInput(input, opts);
+  await checkSector(c, opts);
   const clientId = c.client_id ?? `svc-${generateSecret().slice(0, 16)}`;
   const secret = c.token_endpoint_auth_method === 'client_secret_basic' ? generateSecret() : undefined;
   const secretHash = secret ? await hashSecret(secret) : null;
@@ -165,19 +196,21 @@ export async function updateClient(
   opts: ClientsOptions & { expectedVersion?: number; reason?: string },
 ): Promise<ClientView> {
   const p = parseClientUpdate(patch, opts) as Record<string, unknown>;
+  const row = await repo.selectClient(db, clientId);
+  if (!row) throw new NotFoundError('client', clientId);
+  if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) {
+    throw new ConflictError('client', clientId, opts.expectedVersion, row.version);
+  }
+  const before = inputOfMetadata(row.metadata as Record<string, unknown>, row.name, { minLevel: row.min_level, apiResource: row.api_resource });
+  const merged: Record<string, unknown> = { ...before };
+  for (const [k, v] of Object.entries(p)) {
+    if (v === null) delete merged[k];
+    else merged[k] = v;
+  }
+  const next = parseClientInput(merged, opts);
+  await checkSector(next, opts, row.metadata);
+  // The write below is refused if the row changed since it was read (its version).
   return db.transaction(async (tx) => {
-    const row = await repo.selectClient(tx, clientId);
-    if (!row) throw new NotFoundError('client', clientId);
-    if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) {
-      throw new ConflictError('client', clientId, opts.expectedVersion, row.version);
-    }
-    const before = inputOfMetadata(row.metadata as Record<string, unknown>, row.name, { minLevel: row.min_level, apiResource: row.api_resource });
-    const merged: Record<string, unknown> = { ...before };
-    for (const [k, v] of Object.entries(p)) {
-      if (v === null) delete merged[k];
-      else merged[k] = v;
-    }
-    const next = parseClientInput(merged, opts);
     await checkApiFree(tx, next.api_resource ?? null, clientId);
     const updated = await repo.updateRegistration(tx, clientId, row.version, {
       name: next.name,
@@ -247,6 +280,7 @@ export async function ensureClient(
   const clientId = input.client_id;
   const metadata = toProviderMetadata(clientId, c);
   const existing = await repo.selectClient(db, clientId);
+  await checkSector(c, opts, existing?.metadata);
   const hash = () => hashSecret(secret);
   if (!existing) {
     const secretHash = await hash();

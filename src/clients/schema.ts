@@ -60,6 +60,25 @@ const apiResource = (allowHttpLoopback: boolean) =>
     }
   });
 
+/**
+ * Where the service's sector document is: an absolute https URL without fragment
+ * or credentials, in every environment (OpenID Connect Registration §2 says https,
+ * and oidc-provider refuses to load a client with any other). Fetched and checked
+ * at registration (sector-document.ts).
+ */
+const sectorIdentifierUri = z.string().superRefine((v, ctx) => {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not an absolute URL` });
+    return;
+  }
+  if (v.includes('#')) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain a fragment` });
+  if (u.username || u.password) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain credentials` });
+  if (u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `"${v}" must use https, also for localhost` });
+});
+
 /** The least assurance level the service accepts, whatever its requests ask. */
 const minLevel = z.enum(LEVELS, { error: `one of ${LEVELS.join(', ')}` });
 
@@ -129,7 +148,8 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       backchannel_logout_uri: redirectUri(opts.allowHttpLoopback).optional(),
       // Pairwise by default: two services cannot correlate a person by sub.
       subject_type: z.enum(['pairwise', 'public'], { error: 'pairwise or public' }).default('pairwise'),
-      sector_identifier_uri: z.url({ error: 'an https URL' }).refine((u) => u.startsWith('https://'), 'an https URL').optional(),
+      // Services that are one sector share pairwise subjects (OIDC Core §8.1); see sector.ts.
+      sector_identifier_uri: sectorIdentifierUri.optional(),
       id_token_signed_response_alg: z
         .string()
         .refine((a) => signingAlgs.includes(a), { message: `one of the configured signing algorithms: ${signingAlgs.join(', ')}` })
@@ -166,6 +186,9 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       }
       if (c.jwks && c.jwks_uri) {
         ctx.addIssue({ code: 'custom', path: ['jwks_uri'], message: 'give jwks or jwks_uri, not both' });
+      }
+      if (c.sector_identifier_uri && c.subject_type !== 'pairwise') {
+        ctx.addIssue({ code: 'custom', path: ['sector_identifier_uri'], message: 'only used with subject_type pairwise' });
       }
       if (c.token_endpoint_auth_method !== 'private_key_jwt' && (c.jwks || c.jwks_uri)) {
         ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'only used with private_key_jwt' });

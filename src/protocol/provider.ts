@@ -9,7 +9,7 @@ import { findAccount, type AccountsContext } from '../accounts/index.js';
 import { ADMIN_SCOPES } from '../admin/roles.js';
 import { ACR_VALUES, atLeast, levelOfAcr } from '../assurance/index.js';
 import { SCOPE_CLAIMS } from '../consent/index.js';
-import { clientStore, NIXA_CLIENT_METADATA, verifySecret } from '../clients/index.js';
+import { clientStore, NIXA_CLIENT_METADATA, pairwiseSector, verifySecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { KeySnapshot } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
@@ -122,9 +122,15 @@ export function buildProvider({ config, db, logger, accounts, pairwiseKey }: Pro
     extraClientMetadata: { properties: [...NIXA_CLIENT_METADATA] },
     extraTokenClaims,
     subjectTypes: ['public', 'pairwise'],
-    // Two services cannot correlate a person by sub: HMAC of the sector and account.
+    // Two services cannot correlate a person by sub: HMAC, under a key of this
+    // deployment's own, of the service's sector and the account. The sector is the
+    // service unless it registered a sector_identifier_uri (src/clients/sector.ts),
+    // never oidc-provider's default, the host of its redirect URIs.
     pairwiseIdentifier: (_ctx, accountId, client) =>
-      createHmac('sha256', pairwiseKey).update(`${client.sectorIdentifier}\0${accountId}`).digest('base64url'),
+      createHmac('sha256', pairwiseKey).update(`${pairwiseSector(client)}\0${accountId}`).digest('base64url'),
+    // The sector document was fetched and checked when the service was registered
+    // (src/clients/sector-document.ts); a sign-in does not depend on it being up.
+    sectorIdentifierUriValidate: () => false,
     ttl: {
       ...config.ttl,
     },

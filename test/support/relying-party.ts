@@ -20,7 +20,8 @@ export async function registerTestClient(
   options: ClientsOptions = { allowHttpLoopback: true, signingAlgs: ['ES256', 'RS256'] },
 ): Promise<TestClient> {
   counter += 1;
-  const redirectUri = `http://localhost:${9000 + counter}/callback`;
+  // The first redirect URI the test gave, or one of its own on a port no other test client uses.
+  const redirectUri = (overrides.redirect_uris as string[] | undefined)?.[0] ?? `http://localhost:${9000 + counter}/callback`;
   const { client, secret } = await addClient(
     db,
     {
