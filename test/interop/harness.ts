@@ -228,7 +228,7 @@ export async function walk(browser: Browser, start: Page, doneOrigin: string, an
       // LemonLDAP's "Do you want to logout?" (action="#", hidden confirm).
       answered.push(`sign-out@${at.origin}`);
       const action = logoutForm.action && logoutForm.action !== '#' ? new URL(logoutForm.action, at) : at;
-      const yes = logoutForm.html.includes('name="logout"') || page.html.includes('name="logout"') ? { logout: 'yes' } : {};
+      const yes: Record<string, string> = logoutForm.html.includes('name="logout"') || page.html.includes('name="logout"') ? { logout: 'yes' } : {};
       page = logoutForm.method === 'post' ? await browser.submit(action, { ...logoutForm.fields, ...yes }) : await browser.go(action);
     } else if (a.signOut && forms.length === 1 && forms[0]!.method === 'post' && new URL(forms[0]!.action, at).origin !== at.origin) {
       // A page that only posts the browser on to another site (a sign-out sent by POST).
