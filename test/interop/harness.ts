@@ -42,7 +42,8 @@ export const lemonldapSkipReason = skipReasonFor(
 export function runScript(relativePath: string, args: string[], timeoutMs = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('bash', [`${HERE}${relativePath}`, ...args], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${relativePath} ${args[0] ?? ''} failed (${err.message.split('\n')[0]}):\n${stdout}\n${stderr}`.slice(0, 4000)));
+      if (err && err.killed) reject(new Error(`${relativePath} did not finish in ${timeoutMs} ms; it got to:\n${stdout}\n${stderr}`.slice(0, 4000)));
+      else if (err) reject(new Error(`${relativePath} ${args[0] ?? ''} failed (${err.message.split('\n')[0]}):\n${stdout}\n${stderr}`.slice(0, 4000)));
       else resolve(stdout);
     });
   });
@@ -125,6 +126,12 @@ function navigate(url: URL, init: RequestInit): Promise<Response> {
 export class Browser {
   readonly agent = new UserAgent(navigate);
   readonly trail: { method: string; url: string; status: number }[] = [];
+  /**
+   * A URL prefix the browser does not go to (a relying party's redirect URI with no
+   * server behind it): a redirect there ends the navigation as a page of status 0
+   * whose url is where it would have gone.
+   */
+  stopAt?: string;
 
   async request(url: string | URL, init: RequestInit = {}): Promise<Response> {
     const res = await this.agent.request(url, init);
@@ -148,6 +155,7 @@ export class Browser {
         location = unescape(refresh);
       }
       current = new URL(location, current);
+      if (this.stopAt && current.href.startsWith(this.stopAt)) return { status: 0, url: current.href, html: '' };
       res = await this.request(current);
     }
     throw new Error(`more than 20 redirects from ${String(url)}`);

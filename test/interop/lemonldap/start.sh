@@ -20,10 +20,12 @@ ROTATE=/usr/share/lemonldap-ng/bin/rotateOidcKeys
 for f in "$CLI" "$ROTATE" /usr/sbin/llng-fastcgi-server; do [ -x "$f" ] || { echo "$f missing (apt-get install lemonldap-ng lemonldap-ng-fastcgi-server)" >&2; exit 1; }; done
 for c in nginx jq curl setpriv; do command -v "$c" >/dev/null || { echo "$c not found" >&2; exit 1; }; done
 mkdir -p "$STATE/run" "$STATE/nginx-tmp"
+step() { echo "[lemonldap $(date +%T.%N | cut -c1-12)] $*"; }
 # the CLI switches to www-data and reads the merge file from here
 chmod 755 "$STATE"
 chown www-data:www-data "$STATE/run"
 
+step "merging the configuration"
 # ---- configuration (merged into LemonLDAP's one configuration; a new lmConf-N.json each run)
 latest_conf() { ls "$CONFDIR"/lmConf-*.json | sed 's/.*lmConf-\([0-9]*\)\.json/\1/' | sort -n | tail -1; }
 if [ "$(jq -r '.oidcServicePrivateKeySig // empty' "$CONFDIR/lmConf-$(latest_conf).json")" = "" ]; then
@@ -56,6 +58,7 @@ chown www-data "$MERGE"; chmod 600 "$MERGE"
 "$CLI" -yes 1 merge "$MERGE" > "$STATE/cli.log" 2>&1 || { cat "$STATE/cli.log" >&2; exit 1; }
 chown www-data:www-data "$CONFDIR"/lmConf-*.json; chmod 640 "$CONFDIR"/lmConf-*.json
 
+step "starting the FastCGI portal"
 # ---- FastCGI portal, as www-data, in the foreground of its own session ($! is the manager)
 rm -f "$STATE/run/llng.sock"
 ( cd / && exec setsid setpriv --reuid=www-data --regid=www-data --init-groups \
@@ -66,6 +69,7 @@ echo $! > "$STATE/llng-fastcgi.pid"
 for _ in $(seq 1 100); do [ -S "$STATE/run/llng.sock" ] && break; sleep 0.1; done
 [ -S "$STATE/run/llng.sock" ] || { echo "FastCGI socket did not appear:" >&2; tail -20 "$STATE/llng-fastcgi.log" >&2; exit 1; }
 
+step "starting nginx"
 # ---- nginx, own config and pid file (not /etc/nginx/nginx.conf)
 cat > "$STATE/nginx.conf" <<NGINX
 user www-data;
@@ -106,13 +110,23 @@ http {
   }
 }
 NGINX
-nginx -c "$STATE/nginx.conf" -e "$STATE/nginx-error.log" 2>/dev/null || nginx -c "$STATE/nginx.conf"
+# nginx keeps its stderr after daemonizing: not the caller's pipe, or the caller waits for ever
+nginx -c "$STATE/nginx.conf" < /dev/null > /dev/null 2>> "$STATE/nginx-error.log"
 for _ in $(seq 1 50); do [ -s "$STATE/nginx.pid" ] && break; sleep 0.1; done
 [ -s "$STATE/nginx.pid" ] || { echo "nginx did not start:" >&2; cat "$STATE/nginx-error.log" >&2; exit 1; }
 
-for _ in $(seq 1 50); do
-  curl -sf --max-time 2 "$BASE/.well-known/openid-configuration" > "$STATE/discovery.json" 2>/dev/null && break
-  sleep 0.2
+step "waiting for discovery"
+# The portal's first answer compiles its configuration: slow on a busy machine, and a
+# client giving up early would only queue more work for the two workers. Wait long
+# for an answer, retry quickly while nginx refuses; 45 s in all.
+deadline=$((SECONDS + 45))
+while [ "$SECONDS" -lt "$deadline" ]; do
+  curl -sS -f --max-time 30 "$BASE/.well-known/openid-configuration" > "$STATE/discovery.json" 2>> "$STATE/curl.log" && break
+  sleep 0.25
 done
-[ -s "$STATE/discovery.json" ] || { echo "discovery not reachable:" >&2; tail -20 "$STATE/llng-fastcgi.log" >&2; exit 1; }
+if [ ! -s "$STATE/discovery.json" ]; then
+  echo "discovery not reachable at $BASE:" >&2
+  tail -5 "$STATE/curl.log" >&2; tail -20 "$STATE/llng-fastcgi.log" "$STATE/nginx-error.log" >&2
+  exit 1
+fi
 echo "lemonldap issuer $(jq -r .issuer "$STATE/discovery.json"), fastcgi $(cat "$STATE/llng-fastcgi.pid"), nginx $(cat "$STATE/nginx.pid")"
