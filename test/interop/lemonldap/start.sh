@@ -38,6 +38,10 @@ MERGE="$STATE/llng-merge.json"
 jq -n --arg portal "$BASE/" --arg iss "$BASE" --arg cid "$CLIENT_ID" --arg sec "$CLIENT_SECRET" \
       --arg ruri "$REDIRECT_URI" --arg pluri "$POST_LOGOUT_URI" --arg domain "$HOST" '{
   portal: $portal, domain: $domain, securedCookie: 0, https: 0,
+  # For prompt=login LemonLDAP re-authenticates only when its login is older than this
+  # (default 5 s, and within it answers from the old session). A day makes it the
+  # source that ignores prompt=login, so the tests see nixa refuse the stale auth_time.
+  portalForceAuthnInterval: 86400,
   issuerDBOpenIDConnectActivation: 1, issuerDBOpenIDConnectPath: "^/oauth2/",
   oidcServiceMetaDataIssuer: $iss, oidcServiceAllowAuthorizationCodeFlow: 1,
   oidcRPMetaDataOptions: { rp1: {
