@@ -1,8 +1,13 @@
 // A minimal browser for protocol tests: follows redirects by hand and keeps
 // cookies per origin, so each step of a sign-in can be observed.
 
+/** How a UserAgent sends one request (no redirect following); fetch unless told otherwise. */
+export type Transport = (url: URL, init: RequestInit) => Promise<Response>;
+
 export class UserAgent {
   readonly cookies = new Map<string, Map<string, string>>();
+
+  constructor(private readonly transport: Transport = (url, init) => fetch(url, { ...init, redirect: 'manual' })) {}
 
   private jar(url: URL): Map<string, string> {
     let jar = this.cookies.get(url.host);
@@ -19,7 +24,7 @@ export class UserAgent {
     const jar = this.jar(u);
     const headers = new Headers(init.headers);
     if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(u, { ...init, headers, redirect: 'manual' });
+    const res = await this.transport(u, { ...init, headers });
     for (const c of res.headers.getSetCookie()) {
       const [pair, ...attrs] = c.split(';');
       const eq = pair!.indexOf('=');
