@@ -111,8 +111,8 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
     startedAt: identity.login.startedAt,
     now: Math.floor(Date.now() / 1000),
   });
-  if (!verdict.ok) await refuseAnswer(deps, identity, details, verdict);
-  const { authLevel, level, authTime } = verdict as Extract<AnswerVerdict, { ok: true }>;
+  if (!verdict.ok) return refuseAnswer(deps, identity, details, verdict);
+  const { authLevel, level, authTime } = verdict;
   const attributes = mapClaims(source.claimMapping, identity.claims);
   const amr = [...new Set([...identity.amr, AMR_FEDERATED])];
   const outcome = await signInFromSource(
