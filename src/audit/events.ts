@@ -19,6 +19,8 @@ export const AUDIT_EVENTS = {
   ACCOUNT_LINKED: 'A source identity was linked to an existing account (same national ID)',
   LINK_CONFLICT: 'Security: a source asserted attributes that conflict with the account for that national ID; sign-in refused',
   UPSTREAM_REPLAY: 'Security: an identity source callback was replayed or forged; refused',
+  UPSTREAM_STATE_FOREIGN: 'Security: a browser presented the callback state of another browser\'s sign-in (actor: the sign-in that presented it; details: the source and sign-in it belongs to); refused without spending it, so the citizen\'s own callback still works',
+  UPSTREAM_ASSURANCE_REFUSED: 'A source\'s answer did not give what the service asked (details.reason: insufficient-level with the level asked and reached, or stale-authentication with prompt/max_age and the age of its auth_time); nothing was linked or stated, and that source is not offered again in the sign-in',
   ACCOUNT_LOOKED_UP: 'An operator looked an account up, by ID number or account id, with a stated reason (details: masked number, whether found); looking a person up is itself sensitive',
   ACCOUNT_SUSPENDED: 'A security officer suspended an account (with a reason): its sessions and grants were revoked, and it cannot sign in until reinstated',
   ACCOUNT_REINSTATED: 'A security officer lifted an account\'s suspension (with a reason); the citizen may sign in again',

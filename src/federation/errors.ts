@@ -12,6 +12,8 @@ export type FederationFailure =
   | 'expired'
   | 'bad-response'
   | 'missing-claims'
+  | 'insufficient-level'
+  | 'stale-authentication'
   | 'invalid-national-id'
   | 'link-conflict'
   | 'not-linkable'
@@ -31,7 +33,29 @@ export class FederationError extends NixaError {
     super(`${reason}: ${detail}`);
     this.code = `NIXA-FED-${reason}`;
     this.status =
-      reason === 'source-unavailable' || reason === 'source-timeout' ? 502 : reason === 'source-maintenance' ? 503 : reason === 'account-suspended' ? 403 : 400;
+      reason === 'source-unavailable' || reason === 'source-timeout'
+        ? 502
+        : reason === 'source-maintenance'
+          ? 503
+          : reason === 'account-suspended' || reason === 'insufficient-level' || reason === 'stale-authentication'
+            ? 403
+            : 400;
+  }
+}
+
+/**
+ * A callback state presented in a sign-in other than the one that started the
+ * upstream login: someone learnt a citizen's callback URL. Refused without spending
+ * the state, so the citizen's own callback still works; the source did nothing wrong.
+ */
+export class ForeignStateError extends FederationError {
+  constructor(
+    /** The sign-in that presented the state. */
+    presentedIn: string | undefined,
+    /** The upstream login the state belongs to. */
+    readonly owner: { interactionUid: string; sourceId: string },
+  ) {
+    super('state-mismatch', 'state of another browser’s sign-in presented; not spent', undefined, presentedIn);
   }
 }
 
@@ -71,6 +95,14 @@ export const FAILURE_MESSAGES: Record<FederationFailure, { vi: string; en: strin
   'missing-claims': {
     vi: 'Nguồn định danh không cung cấp đủ thông tin cần thiết để đăng nhập.',
     en: 'The identity source did not provide the information needed to sign you in.',
+  },
+  'insufficient-level': {
+    vi: 'Nguồn định danh này không xác nhận được mức độ đảm bảo mà dịch vụ cần, nên nixa không đăng nhập bạn bằng nguồn này. Chưa có thông tin nào được chia sẻ.',
+    en: 'This identity source could not confirm the assurance level the service needs, so nixa did not sign you in with it. Nothing has been shared.',
+  },
+  'stale-authentication': {
+    vi: 'Dịch vụ yêu cầu bạn xác thực lại ngay lúc này, nhưng nguồn định danh chỉ xác nhận một lần đăng nhập trước đó, nên nixa không dùng được. Hãy đăng xuất khỏi nguồn định danh rồi thử lại, hoặc chọn nguồn khác.',
+    en: 'The service needs you to authenticate again now, but the identity source only confirmed an earlier sign-in, so nixa cannot use it. Sign out at the identity source and try again, or choose another source.',
   },
   'invalid-national-id': {
     vi: 'Số định danh cá nhân do nguồn định danh cung cấp không khớp với ngày sinh hoặc giới tính, nên nixa không thể dùng.',

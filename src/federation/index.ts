@@ -1,9 +1,9 @@
 // Federation: signing in at upstream identity sources and turning what they assert
 // into nixa's attributes and assurance levels.
 export { Upstream, type UpstreamIdentity } from './upstream.js';
-export { FederationError, FAILURE_MESSAGES, NO_OTHER_SOURCE, type FederationFailure } from './errors.js';
-export { mapClaims, authenticationLevel, sessionLevel } from './mapping.js';
-export { purgeUpstreamLogins } from './transactions.js';
+export { FederationError, FAILURE_MESSAGES, ForeignStateError, NO_OTHER_SOURCE, type FederationFailure } from './errors.js';
+export { acrValuesFor, authenticationLevel, CLOCK_TOLERANCE_SECONDS, confirmAnswer, mapClaims, sessionLevel, type AnswerVerdict, type UpstreamAsk } from './mapping.js';
+export { markRefused, purgeUpstreamLogins, sourcesRefused } from './transactions.js';
 export {
   signOutAtSource,
   purgeUpstreamSessions,

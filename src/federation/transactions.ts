@@ -1,6 +1,9 @@
 // Upstream logins in flight, in PostgreSQL so that any instance can receive the
-// callback. Each state is single-use: taking it is one conditional UPDATE.
+// callback. Each state is single-use and bound to the sign-in (the browser) that
+// started it: taking it is one conditional UPDATE that checks both, so another
+// browser presenting a citizen's state cannot spend it.
 import type { Queryable } from '../storage/index.js';
+import type { FederationFailure } from './errors.js';
 
 export interface UpstreamLogin {
   state: string;
@@ -8,6 +11,11 @@ export interface UpstreamLogin {
   sourceId: string;
   nonce: string;
   codeVerifier: string;
+}
+
+export interface TakenLogin extends UpstreamLogin {
+  /** When nixa sent the browser to the source (seconds since the epoch, database clock). */
+  startedAt: number;
 }
 
 export async function saveUpstreamLogin(db: Queryable, l: UpstreamLogin, ttlSeconds: number): Promise<void> {
@@ -18,24 +26,51 @@ export async function saveUpstreamLogin(db: Queryable, l: UpstreamLogin, ttlSeco
   );
 }
 
-export type TakeResult = { status: 'ok'; login: UpstreamLogin } | { status: 'unknown' | 'replayed' | 'expired'; login?: UpstreamLogin };
+export type TakeResult =
+  | { status: 'ok'; login: TakenLogin }
+  | { status: 'unknown' }
+  /** The state belongs to another browser's sign-in: it was not spent, and its status is not told. */
+  | { status: 'foreign'; login: TakenLogin }
+  | { status: 'replayed' | 'expired'; login: TakenLogin };
 
-/** Takes a state once. A second take reports 'replayed'. */
-export async function takeUpstreamLogin(db: Queryable, state: string): Promise<TakeResult> {
+const COLUMNS = `state, interaction_uid, source_id, nonce, code_verifier, extract(epoch from created_at)::float8 AS started_at`;
+
+/**
+ * Takes a state once, for the sign-in `interactionUid` (the one this browser's
+ * interaction cookie belongs to). A second take reports 'replayed'; a take from
+ * another sign-in reports 'foreign' and leaves the state for its owner.
+ */
+export async function takeUpstreamLogin(db: Queryable, state: string, interactionUid: string): Promise<TakeResult> {
   const taken = await db.query<Row>(
     `UPDATE upstream_logins SET consumed_at = now()
-     WHERE state = $1 AND consumed_at IS NULL AND expires_at > now()
-     RETURNING state, interaction_uid, source_id, nonce, code_verifier`,
-    [state],
+     WHERE state = $1 AND interaction_uid = $2 AND consumed_at IS NULL AND expires_at > now()
+     RETURNING ${COLUMNS}`,
+    [state, interactionUid],
   );
   if (taken.rows[0]) return { status: 'ok', login: fromRow(taken.rows[0]) };
   const { rows } = await db.query<Row & { consumed: boolean }>(
-    `SELECT state, interaction_uid, source_id, nonce, code_verifier, consumed_at IS NOT NULL AS consumed
-     FROM upstream_logins WHERE state = $1`,
+    `SELECT ${COLUMNS}, consumed_at IS NOT NULL AS consumed FROM upstream_logins WHERE state = $1`,
     [state],
   );
-  if (!rows[0]) return { status: 'unknown' };
-  return { status: rows[0].consumed ? 'replayed' : 'expired', login: fromRow(rows[0]) };
+  const row = rows[0];
+  if (!row) return { status: 'unknown' };
+  const login = fromRow(row);
+  if (login.interactionUid !== interactionUid) return { status: 'foreign', login };
+  return { status: row.consumed ? 'replayed' : 'expired', login };
+}
+
+/** Records that nixa refused the source's answer to this login (see sourcesRefused). */
+export async function markRefused(db: Queryable, state: string, reason: FederationFailure): Promise<void> {
+  await db.query('UPDATE upstream_logins SET refused_for = $2 WHERE state = $1', [state, reason]);
+}
+
+/** The sources whose answer nixa refused in this sign-in: sending the citizen there again would fail the same way. */
+export async function sourcesRefused(db: Queryable, interactionUid: string): Promise<Set<string>> {
+  const { rows } = await db.query<{ source_id: string }>(
+    'SELECT DISTINCT source_id FROM upstream_logins WHERE interaction_uid = $1 AND refused_for IS NOT NULL',
+    [interactionUid],
+  );
+  return new Set(rows.map((r) => r.source_id));
 }
 
 export async function purgeUpstreamLogins(db: Queryable): Promise<number> {
@@ -49,12 +84,14 @@ interface Row {
   source_id: string;
   nonce: string;
   code_verifier: string;
+  started_at: number;
 }
 
-const fromRow = (r: Row): UpstreamLogin => ({
+const fromRow = (r: Row): TakenLogin => ({
   state: r.state,
   interactionUid: r.interaction_uid,
   sourceId: r.source_id,
   nonce: r.nonce,
   codeVerifier: r.code_verifier,
+  startedAt: Number(r.started_at),
 });

@@ -8,7 +8,8 @@ import type { KeyRing } from '../keys/index.js';
 import { discoveryOptions, issuerOf } from '../sources/index.js';
 import type { Source, SourceRegistry } from '../sources/index.js';
 import type { Queryable } from '../storage/index.js';
-import { FederationError, type FederationFailure } from './errors.js';
+import { FederationError, ForeignStateError, type FederationFailure } from './errors.js';
+import { acrValuesFor, type UpstreamAsk } from './mapping.js';
 import { saveUpstreamLogin, takeUpstreamLogin, type UpstreamLogin } from './transactions.js';
 
 export interface UpstreamIdentity {
@@ -17,7 +18,11 @@ export interface UpstreamIdentity {
   claims: Record<string, unknown>;
   acr: string | undefined;
   amr: string[];
+  /** When the citizen authenticated at the source (its auth_time), when it said. */
+  authTime: number | undefined;
   interactionUid: string;
+  /** The upstream login this answers: its state, and when nixa sent the browser to the source. */
+  login: { state: string; startedAt: number };
   /** The source's ID token, kept (encrypted) to end the source session at sign-out. */
   idToken: string;
 }
@@ -93,11 +98,11 @@ export class Upstream {
   }
 
   /**
-   * Starts a login at the source; returns the URL to send the browser to. With
-   * `reauthenticate` (the service sent prompt=login or max_age) the source must
-   * authenticate the citizen again rather than reuse its own session.
+   * Starts a login at the source; returns the URL to send the browser to. What the
+   * service asked goes along: the level as the source's own acr values, prompt=login
+   * and max_age as they came. The answer is checked against the same ask (confirmAnswer).
    */
-  async begin(db: Queryable, source: Source, interactionUid: string, ttlSeconds: number, reauthenticate = false): Promise<URL> {
+  async begin(db: Queryable, source: Source, interactionUid: string, ttlSeconds: number, ask: UpstreamAsk): Promise<URL> {
     let config: oidc.Configuration;
     try {
       config = await this.configuration(source);
@@ -112,6 +117,7 @@ export class Upstream {
       sourceId: source.id,
     };
     await saveUpstreamLogin(db, login, ttlSeconds);
+    const acrValues = acrValuesFor(source, ask.level);
     return oidc.buildAuthorizationUrl(config, {
       redirect_uri: this.callbackUrl,
       scope: source.scopes.join(' '),
@@ -120,27 +126,26 @@ export class Upstream {
       nonce: login.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(login.codeVerifier),
       code_challenge_method: 'S256',
-      ...(reauthenticate ? { prompt: 'login' } : {}),
+      ...(acrValues.length ? { acr_values: acrValues.join(' ') } : {}),
+      ...(ask.login ? { prompt: 'login' } : {}),
+      ...(ask.maxAge !== undefined ? { max_age: String(ask.maxAge) } : {}),
     });
   }
 
   /**
    * Completes a login from the source's callback. `browserInteraction` is the
    * sign-in this browser is in (from nixa's interaction cookie): a callback
-   * carrying another browser's state is refused.
+   * carrying another browser's state is refused before the state is spent, so
+   * the citizen it belongs to can still use it.
    */
-  async finish(db: Queryable, callback: URL, browserInteraction: string | undefined): Promise<UpstreamIdentity> {
+  async finish(db: Queryable, callback: URL, browserInteraction: string): Promise<UpstreamIdentity> {
     const state = callback.searchParams.get('state');
     if (!state) throw new FederationError('state-mismatch', 'callback without state', undefined, browserInteraction);
-    const taken = await takeUpstreamLogin(db, state);
-    if (taken.status !== 'ok') {
-      const reason = taken.status === 'unknown' ? 'state-mismatch' : taken.status;
-      throw new FederationError(reason, `state ${taken.status}`, taken.login?.sourceId, browserInteraction);
-    }
+    const taken = await takeUpstreamLogin(db, state, browserInteraction);
+    if (taken.status === 'foreign') throw new ForeignStateError(browserInteraction, taken.login);
+    if (taken.status === 'unknown') throw new FederationError('state-mismatch', 'state unknown', undefined, browserInteraction);
+    if (taken.status !== 'ok') throw new FederationError(taken.status, `state ${taken.status}`, taken.login.sourceId, browserInteraction);
     const login = taken.login;
-    if (login.interactionUid !== browserInteraction) {
-      throw new FederationError('state-mismatch', 'state belongs to another browser sign-in', login.sourceId, browserInteraction);
-    }
     const error = callback.searchParams.get('error');
     if (error) {
       throw new FederationError(error === 'access_denied' ? 'denied' : 'bad-response', `source returned error=${error.slice(0, 64)}`, login.sourceId, login.interactionUid);
@@ -172,7 +177,9 @@ export class Upstream {
       claims,
       acr: typeof idClaims.acr === 'string' ? idClaims.acr : undefined,
       amr: Array.isArray(idClaims.amr) ? idClaims.amr.filter((a): a is string => typeof a === 'string') : [],
+      authTime: typeof idClaims.auth_time === 'number' && Number.isFinite(idClaims.auth_time) ? Math.floor(idClaims.auth_time) : undefined,
       interactionUid: login.interactionUid,
+      login: { state: login.state, startedAt: login.startedAt },
       idToken: tokens.id_token!,
     };
   }

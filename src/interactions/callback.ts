@@ -6,9 +6,21 @@ import type { Context } from 'koa';
 import { signInFromSource } from '../accounts/index.js';
 import { appendAudit } from '../audit/index.js';
 import { acrFor, AMR_FEDERATED } from '../assurance/index.js';
-import { authenticationLevel, FAILURE_MESSAGES, FederationError, mapClaims, NO_OTHER_SOURCE, rememberSourceSession, sessionLevel } from '../federation/index.js';
+import {
+  confirmAnswer,
+  FAILURE_MESSAGES,
+  FederationError,
+  ForeignStateError,
+  mapClaims,
+  markRefused,
+  NO_OTHER_SOURCE,
+  rememberSourceSession,
+  type AnswerVerdict,
+  type UpstreamIdentity,
+} from '../federation/index.js';
 import { recordSignIn } from '../metrics/index.js';
 import { renderPage } from '../pages/index.js';
+import { requestedAuthentication } from '../protocol/index.js';
 import { rememberedGrant } from './consent.js';
 import type { JourneyDeps } from './journey.js';
 
@@ -40,6 +52,42 @@ async function replayed(deps: JourneyDeps, sourceId: string, interactionUid: str
   throw new FederationError('replayed', 'callback state already used', sourceId);
 }
 
+/**
+ * Someone presented a citizen's callback state in a sign-in of their own (they
+ * learnt the callback URL). The state was not spent; the event names the sign-in
+ * that presented it, not the source, which did nothing wrong.
+ */
+async function foreignState(deps: JourneyDeps, err: ForeignStateError): Promise<void> {
+  await deps.db.transaction((tx) =>
+    appendAudit(tx, {
+      event: 'UPSTREAM_STATE_FOREIGN',
+      actor: `interaction:${err.interactionUid ?? 'unknown'}`,
+      details: { source: err.owner.sourceId, owner_interaction: err.owner.interactionUid },
+    }),
+  );
+}
+
+/**
+ * The source answered, but not with what the service asked (the level, or a fresh
+ * authentication): nothing is linked or stated. The refusal is recorded against
+ * this upstream login, so the chooser does not send the citizen back to the same
+ * source in this sign-in (which is what looped before), and audited as the source's.
+ */
+async function refuseAnswer(deps: JourneyDeps, identity: UpstreamIdentity, details: Details, verdict: Extract<AnswerVerdict, { ok: false }>): Promise<never> {
+  if (verdict.reason !== 'bad-response') {
+    const reason = verdict.reason;
+    await deps.db.transaction(async (tx) => {
+      await markRefused(tx, identity.login.state, reason);
+      await appendAudit(tx, {
+        event: 'UPSTREAM_ASSURANCE_REFUSED',
+        actor: `source:${identity.source.id}`,
+        details: { reason, client: String(details.params.client_id), interaction: details.uid, ...verdict.facts },
+      });
+    });
+  }
+  throw new FederationError(verdict.reason, verdict.detail, identity.source.id, details.uid);
+}
+
 /** GET /interaction/:uid/upstream: complete the upstream login, link the account, finish the login step. */
 export async function completeUpstream(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {
   // openid-client checks the callback against the redirect URI it was sent to.
@@ -53,14 +101,19 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
     deps.metrics?.upstreamSeconds.observe({ source: identity.source.id, outcome: 'ok' }, seconds());
   } catch (err) {
     deps.metrics?.upstreamSeconds.observe({ source: (err instanceof FederationError && err.sourceId) || 'unknown', outcome: err instanceof FederationError ? err.reason : 'error' }, seconds());
+    if (err instanceof ForeignStateError) await foreignState(deps, err);
     // Two tabs racing with one callback: the second is a replay too.
-    if (err instanceof FederationError && err.reason === 'replayed') await replayed(deps, err.sourceId ?? 'unknown', details.uid);
+    else if (err instanceof FederationError && err.reason === 'replayed') await replayed(deps, err.sourceId ?? 'unknown', details.uid);
     throw err;
   }
   const { source } = identity;
+  const verdict = confirmAnswer(source, identity, requestedAuthentication(details.params), {
+    startedAt: identity.login.startedAt,
+    now: Math.floor(Date.now() / 1000),
+  });
+  if (!verdict.ok) return refuseAnswer(deps, identity, details, verdict);
+  const { authLevel, level, authTime } = verdict;
   const attributes = mapClaims(source.claimMapping, identity.claims);
-  const authLevel = authenticationLevel(source, identity.acr);
-  const level = sessionLevel(source.proofingLevel, authLevel);
   const amr = [...new Set([...identity.amr, AMR_FEDERATED])];
   const outcome = await signInFromSource(
     deps.accounts,
@@ -76,7 +129,12 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   await deps.provider().interactionFinished(
     ctx.req,
     ctx.res,
-    { login: { accountId: outcome.accountId, acr: acrFor(level), amr, remember: true }, ...(grantId ? { consent: { grantId } } : {}) },
+    {
+      // auth_time: when the citizen authenticated at the source, as it said; nixa
+      // heard of it later, and a service's max_age is about the authentication.
+      login: { accountId: outcome.accountId, acr: acrFor(level), amr, remember: true, ...(authTime !== undefined ? { ts: authTime } : {}) },
+      ...(grantId ? { consent: { grantId } } : {}),
+    },
     { mergeWithLastSubmission: false },
   );
 }

@@ -4,9 +4,9 @@ import type { InteractionResults } from 'oidc-provider';
 
 import { atLeast, type Level } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
-import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
+import { FAILURE_MESSAGES, FederationError, sourcesRefused } from '../federation/index.js';
 import { escapeHtml, notice, renderFragment, renderPage } from '../pages/index.js';
-import { requestedLevelOf, SOURCE_HINT_PARAM } from '../protocol/index.js';
+import { requestedAuthentication, requestedLevelOf, SOURCE_HINT_PARAM } from '../protocol/index.js';
 import { availability, maxReachableLevel, type Source } from '../sources/index.js';
 import { codeForm } from './code.js';
 import { checkCsrf, csrfToken } from './csrf.js';
@@ -36,15 +36,16 @@ function sourceButton(s: Source): string {
   return `        <li class="unavailable" aria-disabled="true">${logo}${escapeHtml(s.name.vi)} <span lang="en">(${escapeHtml(s.name.en)})</span> — ${why}</li>`;
 }
 
-/** Whether the service demands a fresh authentication (then the source must not reuse its session either). */
-function reauthenticate(params: Record<string, unknown>): boolean {
-  return String(params.prompt ?? '').split(' ').includes('login') || params.max_age !== undefined;
-}
-
-/** Sources a service may be offered for this sign-in: enabled, and able to reach the level asked. */
-export function offeredSources(deps: JourneyDeps, params: Record<string, unknown>): Source[] {
-  const min = requestedLevelOf(params);
-  return deps.sources.list().filter((s) => s.enabled && (!min || atLeast(maxReachableLevel(s), min)));
+/**
+ * Sources a service may be offered for this sign-in: enabled, able to reach the
+ * level asked, and not one whose answer nixa already refused in this sign-in
+ * (below the level, or not fresh): sending the citizen there again would only
+ * repeat it.
+ */
+export async function offeredSources(deps: JourneyDeps, details: Pick<Details, 'uid' | 'params'>): Promise<{ sources: Source[]; refused: Set<string> }> {
+  const min = requestedLevelOf(details.params);
+  const refused = await sourcesRefused(deps.db, details.uid);
+  return { sources: deps.sources.list().filter((s) => s.enabled && !refused.has(s.id) && (!min || atLeast(maxReachableLevel(s), min))), refused };
 }
 
 /** Why the citizen sees the chooser, when it is not the plain first sign-in. */
@@ -79,11 +80,11 @@ export interface StepUpErrors {
 
 export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details, errors: StepUpErrors = {}): Promise<void> {
   const p = deps.provider();
-  const offered = offeredSources(deps, details.params);
+  const { sources: offered, refused } = await offeredSources(deps, details);
   const hinted = typeof details.params[SOURCE_HINT_PARAM] === 'string' ? offered.find((s) => s.id === details.params[SOURCE_HINT_PARAM]) : undefined;
   if (hinted && availability(hinted) === 'available') {
     // The service pre-selected a source: go straight there.
-    ctx.redirect((await deps.upstream.begin(deps.db, hinted, details.uid, deps.config.ttl.Interaction, reauthenticate(details.params))).href);
+    ctx.redirect((await deps.upstream.begin(deps.db, hinted, details.uid, deps.config.ttl.Interaction, requestedAuthentication(details.params))).href);
     return;
   }
   const min = requestedLevelOf(details.params);
@@ -91,12 +92,16 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
   // or a code, or through a stronger source.
   const stepUp = Boolean(details.session?.accountId) && min !== undefined;
   const offer = stepUp ? await stepUpOffer(deps, ctx, details, min) : undefined;
-  if (offered.length === 0 && min && !offer) {
-    // Nothing nixa has can reach the level: say so to the service (OIDC Core §3.1.2.6).
+  if (offered.length === 0 && (min || refused.size) && !offer) {
+    // Nothing nixa has can reach the level, or every source that could was tried
+    // and fell short: say so to the service (OIDC Core §3.1.2.6).
     await p.interactionFinished(
       ctx.req,
       ctx.res,
-      { error: 'unmet_authentication_requirements', error_description: `no identity source can reach assurance level ${min}` },
+      {
+        error: 'unmet_authentication_requirements',
+        error_description: min ? `no identity source can reach assurance level ${min}` : 'no identity source could authenticate the citizen as asked',
+      },
       { mergeWithLastSubmission: false },
     );
     return;
@@ -126,13 +131,13 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
 export async function chooseSource(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
   checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
   const id = String(body.source ?? '');
-  const source = offeredSources(deps, details.params).find((s) => s.id === id);
+  const source = (await offeredSources(deps, details)).sources.find((s) => s.id === id);
   if (!source) throw new InvalidInputError('source', 'is not one of the sources offered for this sign-in');
   const state = availability(source);
   if (state !== 'available') {
     throw new FederationError(state === 'maintenance' ? 'source-maintenance' : 'source-unavailable', `source ${state}`, source.id, details.uid);
   }
-  ctx.redirect((await deps.upstream.begin(deps.db, source, details.uid, deps.config.ttl.Interaction, reauthenticate(details.params))).href);
+  ctx.redirect((await deps.upstream.begin(deps.db, source, details.uid, deps.config.ttl.Interaction, requestedAuthentication(details.params))).href);
   ctx.status = 303;
 }
 

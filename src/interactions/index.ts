@@ -4,7 +4,8 @@
 //   1 choose a source     GET  /interaction/:uid   (prompt login)  chooser.ts
 //   2 go to the source    POST /interaction/:uid/source           chooser.ts → federation/upstream.ts
 //   3 source callback     GET  /federation/callback               callback.ts (hops to 4 for the cookie)
-//   4 link the account    GET  /interaction/:uid/upstream         callback.ts → accounts/ (linking rule)
+//   4 link the account    GET  /interaction/:uid/upstream         callback.ts → federation/mapping.ts (the answer gives
+//                                                                  the level and freshness asked) → accounts/ (linking rule)
 //   5 consent             GET  /interaction/:uid   (prompt consent) consent.ts
 //                         POST /interaction/:uid/consent           consent.ts
 //   6 back to the service oidc-provider resumes at /auth/:uid

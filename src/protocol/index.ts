@@ -2,4 +2,13 @@
 export { buildProvider, SOURCE_HINT_PARAM, type ProviderDeps } from './provider.js';
 export { countActiveSessions, PostgresAdapter, purgeExpired, revokeGrant, sessionSidsFor } from './adapter.js';
 export { deleteSessionsOf, revokeGrantsOf } from './revocation.js';
-export { claimsRequest, requestedLevel, requestedLevelOf, serviceMinimum, SERVICE_MINIMUM_PARAM, type ClaimsRequest } from './requested-level.js';
+export {
+  claimsRequest,
+  requestedAuthentication,
+  requestedLevel,
+  requestedLevelOf,
+  serviceMinimum,
+  SERVICE_MINIMUM_PARAM,
+  type ClaimsRequest,
+  type RequestedAuthentication,
+} from './requested-level.js';

@@ -60,3 +60,22 @@ export function claimsRequest(params: Record<string, unknown>): ClaimsRequest | 
 export function requestedLevelOf(params: Record<string, unknown>): Level | undefined {
   return requestedLevel(params, claimsRequest(params));
 }
+
+/** What a sign-in asks of the authentication itself: a level, and whether it must be fresh. */
+export interface RequestedAuthentication {
+  level: Level | undefined;
+  /** prompt=login: the citizen must authenticate during this sign-in. */
+  login: boolean;
+  /** max_age: the authentication must be at most this many seconds old. */
+  maxAge: number | undefined;
+}
+
+export function requestedAuthentication(params: Record<string, unknown>): RequestedAuthentication {
+  // oidc-provider has already refused a max_age that is not a non-negative integer.
+  const maxAge = params.max_age === undefined || params.max_age === null || params.max_age === '' ? undefined : Number(params.max_age);
+  return {
+    level: requestedLevelOf(params),
+    login: String(params.prompt ?? '').split(' ').includes('login'),
+    maxAge: maxAge !== undefined && Number.isInteger(maxAge) && maxAge >= 0 ? maxAge : undefined,
+  };
+}

@@ -8,6 +8,7 @@
 //   control           POST /__sim/misbehave (loopback only; works while "down")
 //   outage            "down": 503 for everything else
 //   latency           "delay": sleep before anything answers
+//   recordAuthorization  keeps the parameters of each authorization request (for tests)
 //   assets            /assets/source.css
 //   forms             parses the picker's form posts (oidc-provider parses its own)
 //   interactions      the picker: GET /interaction/:uid, POST …/pick, …/refuse
@@ -24,6 +25,7 @@ import { controlEndpoint, latency, outage, type MisbehaviourState } from './misb
 import { renderSourcePage, SOURCE_STYLESHEET } from './pages.js';
 import type { SourceProfile } from './profiles.js';
 import type { SimulatedClient } from './provider.js';
+import { recordAuthorizationRequests, type AuthorizationRequests } from './requests.js';
 import { Forger, wrongKeySigning } from './signing-keys.js';
 
 /**
@@ -43,9 +45,10 @@ export interface SourceAppDeps {
   profile: SourceProfile;
   state: MisbehaviourState;
   logger: Logger;
+  requests: AuthorizationRequests;
 }
 
-export function assembleSourceApp({ provider, clients, profile, state, logger }: SourceAppDeps): void {
+export function assembleSourceApp({ provider, clients, profile, state, logger, requests }: SourceAppDeps): void {
   const pipeline: Middleware[] = [
     requestLog(logger),
     securityHeaders(contentSecurityPolicy()),
@@ -63,6 +66,7 @@ export function assembleSourceApp({ provider, clients, profile, state, logger }:
       }),
     ),
     latency(state),
+    recordAuthorizationRequests(requests),
     assets,
     onPath('/interaction/', bodyParser({ enableTypes: ['form'], formLimit: '4kb', encoding: 'utf-8' }) as Middleware),
     interactionRoutes({ provider, profile, state }),

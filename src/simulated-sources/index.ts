@@ -14,6 +14,7 @@ import { MemoryStore } from './memory-adapter.js';
 import { MisbehaviourState, type Misbehaviour } from './misbehaviour.js';
 import { buildSourceProvider, droppableClaims, type SimulatedClient } from './provider.js';
 import { profileFor, SOURCE_PROFILES, type ClaimValue, type SourceKind, type SourceProfile } from './profiles.js';
+import { AuthorizationRequests } from './requests.js';
 import { createSigningKey } from './signing-keys.js';
 
 export { TEST_CITIZENS, SOURCE_PROFILES };
@@ -40,6 +41,8 @@ export interface SimulatedSource {
   /** The address actually listened on, e.g. http://127.0.0.1:4001. */
   url: string;
   misbehave(m: Misbehaviour): void;
+  /** The parameters of the authorization requests this source received, oldest first (the last 100). */
+  authorizationRequests(): URLSearchParams[];
   close(): Promise<void>;
 }
 
@@ -51,6 +54,7 @@ export async function startSimulatedSource(o: SimulatedSourceOptions): Promise<S
   const state = new MisbehaviourState(droppableClaims(profile), logger);
   const store = new MemoryStore();
   const signingKey = await createSigningKey();
+  const requests = new AuthorizationRequests();
 
   // Listen first: with port 0 the issuer's port is known only once bound.
   const server = createServer();
@@ -80,7 +84,7 @@ export async function startSimulatedSource(o: SimulatedSourceOptions): Promise<S
 
   try {
     const provider = buildSourceProvider({ issuer, profile, clients: o.clients, signingKey, state, store, logger });
-    assembleSourceApp({ provider, clients: o.clients, profile, state, logger });
+    assembleSourceApp({ provider, clients: o.clients, profile, state, logger, requests });
     // oidc-provider validates static clients when they are first used; do it now so
     // a bad registration stops start-up instead of failing the first sign-in.
     for (const [i, c] of o.clients.entries()) {
@@ -100,6 +104,7 @@ export async function startSimulatedSource(o: SimulatedSourceOptions): Promise<S
     issuer,
     url,
     misbehave: (m) => void state.set(m),
+    authorizationRequests: () => requests.list(),
     close,
   };
 }

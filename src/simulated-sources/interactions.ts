@@ -95,12 +95,17 @@ export function interactionRoutes({ provider, profile, state }: InteractionDeps)
     const accountId = subjectFor(profile, citizen);
     const grant = new provider.Grant({ accountId, clientId });
     grant.addOIDCScope(String(details.params.scope ?? 'openid'));
+    const misbehaviour = state.current;
     await finish(ctx, provider, {
       login: {
         accountId,
         // acr and amr are fixed when the citizen signs in, so drop-claim takes them out here.
-        ...(state.drops('acr') ? {} : { acr: profile.acr }),
+        // A source with one way of signing in answers its own acr whatever acr_values
+        // asked (OIDC Core §3.1.2.1: acr_values is a request, not a demand); "acr" makes it answer another.
+        ...(state.drops('acr') ? {} : { acr: misbehaviour.mode === 'acr' ? misbehaviour.acr : profile.acr }),
         ...(state.drops('amr') ? {} : { amr: [...profile.amr] }),
+        // auth_time: now, unless the source is told to answer from an old session.
+        ...(misbehaviour.mode === 'stale-auth-time' ? { ts: Math.floor(Date.now() / 1000) - misbehaviour.seconds } : {}),
       },
       consent: { grantId: await grant.save() },
     });

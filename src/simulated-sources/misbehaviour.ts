@@ -9,6 +9,8 @@
 //   wrong-key   signing-keys.ts re-signs ID tokens at the token endpoint
 //   drop-claim  provider.ts (findAccount) for the source's claims;
 //               interactions.ts for acr and amr, which are fixed at sign-in
+//   acr, stale-auth-time
+//               interactions.ts, where the sign-in's acr and time are set
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -21,7 +23,17 @@ export type Misbehaviour =
   | { mode: 'delay'; ms: number } // every endpoint answers after ms
   | { mode: 'wrong-key' } // ID tokens signed with a key NOT in the published JWKS (same kid)
   | { mode: 'drop-claim'; claim: string } // omit one claim from ID token and userinfo
-  | { mode: 'down' }; // every request answers 503
+  | { mode: 'down' } // every request answers 503
+  // The source answers every sign-in with this acr, whatever acr_values asked: a
+  // source that cannot, or does not, reach the level it was asked for.
+  | { mode: 'acr'; acr: string }
+  // The source says the citizen signed in `seconds` ago, whatever prompt=login or
+  // max_age asked: a source that answers from its old session (LemonLDAP ignores
+  // prompt=login while it has one).
+  | { mode: 'stale-auth-time'; seconds: number };
+
+/** Longest a stale sign-in can be made to look: ten days. */
+export const MAX_STALE_SECONDS = 10 * 24 * 3600;
 
 /** Long enough to trip any sensible timeout, short enough not to hang a test run. */
 export const MAX_DELAY_MS = 120_000;
@@ -33,6 +45,8 @@ const schema = z.discriminatedUnion('mode', [
   z.strictObject({ mode: z.literal('wrong-key') }),
   z.strictObject({ mode: z.literal('drop-claim'), claim: z.string() }),
   z.strictObject({ mode: z.literal('down') }),
+  z.strictObject({ mode: z.literal('acr'), acr: z.string().min(1).max(200) }),
+  z.strictObject({ mode: z.literal('stale-auth-time'), seconds: z.number().int().min(1).max(MAX_STALE_SECONDS) }),
 ]);
 
 /**
@@ -45,7 +59,7 @@ export function parseMisbehaviour(input: unknown, droppable: readonly string[]):
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.length ? issue.path.join('.') : 'mode';
-    throw new InvalidInputError(field, `${issue?.message ?? 'invalid'} (modes: normal, deny, delay+ms, wrong-key, drop-claim+claim, down)`);
+    throw new InvalidInputError(field, `${issue?.message ?? 'invalid'} (modes: normal, deny, delay+ms, wrong-key, drop-claim+claim, down, acr+acr, stale-auth-time+seconds)`);
   }
   const m = parsed.data;
   if (m.mode === 'drop-claim' && !droppable.includes(m.claim)) {

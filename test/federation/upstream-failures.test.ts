@@ -116,6 +116,46 @@ describe('upstream failures', () => {
     expect(still).toHaveLength(1);
   });
 
+  it("another browser presenting a citizen's callback in its own sign-in is refused without spending it; the citizen's own callback then succeeds", async () => {
+    const issuer = fed.nixa.config.issuer;
+    // The citizen (browser A) signs in at the source; the source sends A back to nixa's callback.
+    const a = await federatedSignIn(config, service.redirectUri, { source: 'citizen_id' });
+    const pick = /action="(\/interaction\/[^"]+\/pick)"/.exec(a.page!.html)![1]!;
+    const back = await a.agent.submit(new URL(pick, a.page!.url), { citizen: 'dang-thi-ngoc-ha' }, `${issuer}/federation/callback`);
+    const callback = new URL(back.stoppedAt!);
+    expect(callback.searchParams.get('state')).toBeTruthy();
+
+    // Someone who learnt that URL (browser B, its own cookies) presents it in a sign-in of their own.
+    const b = await federatedSignIn(config, service.redirectUri, {});
+    const uidB = new URL(b.page!.url).pathname.split('/')[2]!;
+    const before = await state();
+    const audit = async (event: string) =>
+      (await tdb.db.query<{ actor: string; subject: string | null; details: Record<string, unknown> }>('SELECT actor, subject, details FROM audit_events WHERE event = $1 ORDER BY seq', [event])).rows;
+    const replaysBefore = (await audit('UPSTREAM_REPLAY')).length;
+    const foreignBefore = (await audit('UPSTREAM_STATE_FOREIGN')).length;
+    const attempt = await b.agent.follow(`${issuer}/interaction/${uidB}/upstream${callback.search}`);
+    expect(attempt.res.status).toBe(400);
+    expect(await attempt.res.text()).toContain('NIXA-FED-state-mismatch');
+    expect(await state()).toEqual(before);
+    const { rows: unspent } = await tdb.db.query('SELECT 1 FROM upstream_logins WHERE state = $1 AND consumed_at IS NULL', [callback.searchParams.get('state')]);
+    expect(unspent).toHaveLength(1);
+
+    // The citizen's own callback still works, and nothing blames the source.
+    const done = await a.agent.follow(callback, {}, service.redirectUri);
+    const html = await done.res.text();
+    expect(html).not.toContain('NIXA-FED-');
+    expect(html).toContain('name="decision"');
+    expect((await audit('UPSTREAM_REPLAY')).length).toBe(replaysBefore);
+    const foreign = (await audit('UPSTREAM_STATE_FOREIGN')).slice(foreignBefore);
+    expect(foreign).toHaveLength(1);
+    expect(foreign[0]!.actor).toBe(`interaction:${uidB}`);
+    expect(foreign[0]!.actor).not.toMatch(/^source:/);
+    expect(foreign[0]!.details).toMatchObject({ source: SIMULATED_SOURCE_IDS.citizen_id });
+    const failed = log.lines().filter((l) => l.msg === 'upstream sign-in failed' && l.reason === 'state-mismatch').at(-1)!;
+    expect(failed.source).toBeUndefined();
+    expect(String(failed.detail)).toMatch(/another browser/);
+  });
+
   it('a replayed callback is refused and recorded as a security event', async () => {
     const s = await federatedSignIn(config, service.redirectUri, { source: 'citizen_id', citizen: 'pham-thi-dung', consent: 'accept' });
     expect(s.stoppedAt).toBeDefined();

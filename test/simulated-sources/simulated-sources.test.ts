@@ -415,6 +415,27 @@ describe('misbehaviours', () => {
     expect(payload.amr).toEqual(['pwd', 'otp']);
   });
 
+  it('acr: the ID token states the acr it is told to, whatever acr_values asked; the request is kept for tests', async () => {
+    source.misbehave({ mode: 'acr', acr: 'urn:vn:dancu:loa:substantial' });
+    const { flow, step } = await authorize(config, 'citizen_id', new UserAgent(), { acr_values: 'urn:vn:dancu:loa:high' });
+    expect(source.authorizationRequests().at(-1)!.get('acr_values')).toBe('urn:vn:dancu:loa:high');
+    const pick = /action="(\/interaction\/[^"]+\/pick)"/.exec(await step.res.text())![1]!;
+    const done = await flow.agent.submit(new URL(pick, step.url), { citizen: 'nguyen-van-an' }, REDIRECT_URI);
+    const payload = await verifyIdToken(source, (await redeem(config, flow, new URL(done.stoppedAt!))).id_token!);
+    expect(payload.acr).toBe('urn:vn:dancu:loa:substantial');
+  });
+
+  it('stale-auth-time: the ID token says the citizen signed in that long ago, even when prompt=login and max_age asked for a fresh sign-in', async () => {
+    source.misbehave({ mode: 'stale-auth-time', seconds: 3600 });
+    const { flow, step } = await authorize(config, 'citizen_id', new UserAgent(), { prompt: 'login', max_age: '60' });
+    const pick = /action="(\/interaction\/[^"]+\/pick)"/.exec(await step.res.text())![1]!;
+    const done = await flow.agent.submit(new URL(pick, step.url), { citizen: 'nguyen-van-an' }, REDIRECT_URI);
+    const payload = await verifyIdToken(source, (await redeem(config, flow, new URL(done.stoppedAt!))).id_token!);
+    expect(Math.floor(Date.now() / 1000) - (payload.auth_time as number)).toBeGreaterThanOrEqual(3599);
+    expect(Math.floor(Date.now() / 1000) - (payload.auth_time as number)).toBeLessThan(3620);
+    expect(() => source.misbehave({ mode: 'stale-auth-time', seconds: 0 })).toThrow(/seconds/);
+  });
+
   it('drop-claim refuses sub and claims the source does not have', () => {
     expect(() => source.misbehave({ mode: 'drop-claim', claim: 'sub' })).toThrow(/claim/);
     expect(() => source.misbehave({ mode: 'drop-claim', claim: 'phone_number' })).toThrow(/so_dinh_danh/);
