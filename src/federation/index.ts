@@ -2,7 +2,7 @@
 // into nixa's attributes and assurance levels.
 export { Upstream, type UpstreamIdentity } from './upstream.js';
 export { FederationError, FAILURE_MESSAGES, ForeignStateError, NO_OTHER_SOURCE, type FederationFailure } from './errors.js';
-export { acrValuesFor, authenticationLevel, CLOCK_TOLERANCE_SECONDS, confirmAnswer, mapClaims, sessionLevel, type AnswerVerdict, type UpstreamAsk } from './mapping.js';
+export { acrValuesFor, authenticationLevel, confirmAnswer, mapClaims, sessionLevel, type AnswerVerdict, type UpstreamAsk } from './mapping.js';
 export { markRefused, purgeUpstreamLogins, sourcesRefused } from './transactions.js';
 export {
   signOutAtSource,

@@ -58,11 +58,6 @@ export function acrValuesFor(source: Pick<Source, 'authLevel' | 'acrLevels' | 'm
     .map(([acr]) => acr);
 }
 
-/**
- * How far a source's clock and nixa's may differ when comparing auth_time. Small:
- * a source session this much older than the request still passes prompt=login.
- */
-export const CLOCK_TOLERANCE_SECONDS = 10;
 
 export type AnswerVerdict =
   | { ok: true; authLevel: Level; level: Level; authTime: number | undefined }
@@ -80,7 +75,7 @@ export function confirmAnswer(
   source: Pick<Source, 'authLevel' | 'acrLevels' | 'maxAuthLevel' | 'proofingLevel'>,
   answer: { acr: string | undefined; authTime: number | undefined },
   ask: UpstreamAsk,
-  clock: { startedAt: number; now: number },
+  clock: { startedAt: number; now: number; toleranceSeconds: number },
 ): AnswerVerdict {
   const authLevel = authenticationLevel(source, answer.acr);
   const level = sessionLevel(source.proofingLevel, authLevel);
@@ -93,7 +88,10 @@ export function confirmAnswer(
     };
   }
   const authTime = answer.authTime;
-  if (authTime !== undefined && authTime > clock.now + CLOCK_TOLERANCE_SECONDS) {
+  // How far a source's clock and nixa's may differ (NIXA_CLOCK_TOLERANCE_SECONDS): a
+  // source session this much older than the request still passes prompt=login.
+  const tolerance = clock.toleranceSeconds;
+  if (authTime !== undefined && authTime > clock.now + tolerance) {
     return { ok: false, reason: 'bad-response', detail: `auth_time ${authTime - clock.now}s in the future`, facts: {} };
   }
   if (ask.login || ask.maxAge !== undefined) {
@@ -102,10 +100,10 @@ export function confirmAnswer(
       return { ok: false, reason: 'stale-authentication', detail: 'a fresh authentication was asked and the source sent no auth_time', facts: { ...asked, age: null } };
     }
     const age = clock.now - authTime;
-    if (ask.login && authTime < Math.floor(clock.startedAt) - CLOCK_TOLERANCE_SECONDS) {
+    if (ask.login && authTime < Math.floor(clock.startedAt) - tolerance) {
       return { ok: false, reason: 'stale-authentication', detail: `prompt=login, and the source's auth_time is ${age}s old, before nixa sent the citizen there`, facts: { ...asked, age } };
     }
-    if (ask.maxAge !== undefined && age > ask.maxAge + CLOCK_TOLERANCE_SECONDS) {
+    if (ask.maxAge !== undefined && age > ask.maxAge + tolerance) {
       return { ok: false, reason: 'stale-authentication', detail: `max_age ${ask.maxAge}, and the source's auth_time is ${age}s old`, facts: { ...asked, age } };
     }
   }

@@ -110,6 +110,7 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   const verdict = confirmAnswer(source, identity, requestedAuthentication(details.params), {
     startedAt: identity.login.startedAt,
     now: Math.floor(Date.now() / 1000),
+    toleranceSeconds: deps.config.clockToleranceSeconds,
   });
   if (!verdict.ok) return refuseAnswer(deps, identity, details, verdict);
   const { authLevel, level, authTime } = verdict;

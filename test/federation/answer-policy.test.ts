@@ -1,6 +1,6 @@
 // What nixa asks a source for and whether its answer gives it: pure functions,
 // no HTTP (the journey over HTTP is in upstream-assurance.test.ts).
-import { acrValuesFor, CLOCK_TOLERANCE_SECONDS, confirmAnswer, type UpstreamAsk } from '../../src/federation/index.js';
+import { acrValuesFor, confirmAnswer, type UpstreamAsk } from '../../src/federation/index.js';
 import { FAILURE_MESSAGES, type FederationFailure } from '../../src/federation/index.js';
 import { requestedAuthentication } from '../../src/protocol/index.js';
 
@@ -12,7 +12,7 @@ const vneid = {
 };
 const ask = (a: Partial<UpstreamAsk>): UpstreamAsk => ({ level: undefined, login: false, maxAge: undefined, ...a });
 const T = 1_800_000_000;
-const clock = { startedAt: T, now: T + 20 };
+const clock = { startedAt: T, now: T + 20, toleranceSeconds: 15 };
 
 describe('acrValuesFor', () => {
   it('lists the acr values reaching the level, the least demanding first', () => {
@@ -53,7 +53,7 @@ describe('confirmAnswer: the level', () => {
 });
 
 describe('confirmAnswer: a fresh authentication', () => {
-  const tol = CLOCK_TOLERANCE_SECONDS;
+  const tol = clock.toleranceSeconds;
   const verdict = (authTime: number | undefined, a: Partial<UpstreamAsk>) => confirmAnswer(vneid, { acr: 'urn:vn:dancu:loa:high', authTime }, ask(a), clock);
 
   it('prompt=login: an auth_time before nixa sent the citizen to the source is stale (beyond the clock tolerance)', () => {
