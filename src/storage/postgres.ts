@@ -144,7 +144,10 @@ class Listener {
       this.#handlers.set(channel, set);
     }
     set.add(onNotify);
-    this.#ready ??= this.#connect().then(() => void (this.state = 'listening'));
+    this.#ready ??= this.#connect().then(() => {
+      // Unless the connection was already lost again (then it is 'reconnecting').
+      if (this.state === 'idle') this.state = 'listening';
+    });
     try {
       await this.#ready;
     } catch (err) {
