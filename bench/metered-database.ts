@@ -4,7 +4,7 @@
 // Replacing the pool is how the benchmark reads exact row counters: PostgreSQL
 // publishes a busy backend's statistics at most once a second, and an idle one's
 // only after ~10 s, but an exiting one's at once (see BenchDatabase.waitForExit).
-import { openPostgres, type Database, type Queryable, type QueryResult } from '../src/storage/index.js';
+import { openPostgres, type Database, type ListenState, type Queryable, type QueryResult } from '../src/storage/index.js';
 
 export interface StatementCounts {
   /** Statements by their first keyword, BEGIN and COMMIT included. */
@@ -155,6 +155,10 @@ export class MeteredDatabase implements Database {
       this.#tally('ROLLBACK', '(transaction)');
       throw err;
     }
+  }
+
+  listenState(): ListenState {
+    return this.events.listenState();
   }
 
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {

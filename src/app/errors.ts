@@ -3,7 +3,7 @@
 import type { Context, Next } from 'koa';
 
 import { ADMIN_API_PREFIX } from '../admin/index.js';
-import { InvalidInputError, NixaError, UnauthenticatedError } from '../errors/index.js';
+import { InvalidInputError, NixaError, StorageUnavailableError, UnauthenticatedError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { renderPage } from '../pages/index.js';
 
@@ -17,7 +17,12 @@ export function errorBoundary(logger: Logger) {
       const oidc = err as { status?: number; error?: string; expose?: boolean };
       const status = known ? err.status : (oidc.status ?? 500);
       const code = known ? err.code : (oidc.error ?? 'server_error');
-      if (status >= 500) {
+      if (err instanceof StorageUnavailableError || code === 'temporarily_unavailable') {
+        // A lost database connection (failover, restart): expected now and then, and the
+        // stack says nothing more than the message. The caller may simply try again.
+        logger.warn({ err: { name: (err as Error).name, message: (err as Error).message }, path: ctx.path }, 'request failed: database unavailable');
+        ctx.set('Retry-After', '1');
+      } else if (status >= 500) {
         logger.error({ err: { name: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack }, path: ctx.path }, 'request failed');
       }
       ctx.status = status;

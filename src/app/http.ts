@@ -165,6 +165,9 @@ async function readiness(db: Database, keyring: KeyRing, config: Config, shuttin
     checks.database = `unreachable: ${(err as Error).message}`;
     checks.migrations = 'unknown';
   }
+  // Without LISTEN, key revocations and source changes made elsewhere reach this
+  // instance only by polling: not ready until the connection is back.
+  checks.notifications = db.listenState() === 'reconnecting' ? 'reconnecting: the LISTEN connection was lost' : 'ok';
   const signing = keyring.snapshot.providerJwks.filter((k) => !k.key_ops).map((k) => k.alg);
   const missing = config.keys.signingAlgs.filter((a) => !signing.includes(a));
   checks.signingKeys = missing.length ? `no active key for ${missing.join(', ')}` : 'ok';

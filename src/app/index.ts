@@ -51,7 +51,7 @@ export interface StartOptions {
 
 export async function startNixa(config: Config, opts: StartOptions = {}): Promise<Nixa> {
   const logger = opts.logger ?? createLogger(config.logLevel);
-  const db = opts.db ?? (await openDatabase(config));
+  const db = opts.db ?? (await openDatabase(config, logger));
   const closeDb = opts.closeDatabase ?? !opts.db;
   try {
     const report = await migrate(db);

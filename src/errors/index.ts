@@ -121,6 +121,17 @@ export class StorageError extends NixaError {
   override readonly status = 503;
 }
 
+/**
+ * The database connection was lost or refused while serving a request (a
+ * failover, a restart, a pooler cutting it). Whatever the request was writing
+ * rolled back with its transaction; nothing is retried behind the caller's back.
+ * HTTP 503: try again in a moment.
+ */
+export class StorageUnavailableError extends NixaError {
+  readonly code = 'NIXA-DB-002';
+  override readonly status = 503;
+}
+
 /** Short catalogue for README and `nixa errors`. */
 export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-CFG-001': 'A configuration variable is missing or malformed; the message names it. nixa does not start.',
@@ -130,6 +141,7 @@ export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-CNF-001': 'The record was changed by someone else since the version the caller read; reload and try again. Nothing was written.',
   'NIXA-KEY-001': 'Stored key material cannot be decrypted: the master key is wrong or the row was tampered with.',
   'NIXA-DB-001': 'The database is unreachable or its schema is older or newer than this build.',
+  'NIXA-DB-002': 'The database connection was lost or refused during the request (failover, restart): nothing was half-written; try again in a moment. HTTP 503.',
   'NIXA-CNF-002': 'A change to a versioned record came without the version it was based on (If-Match): read the record, then send its ETag.',
   'NIXA-AUTH-001': 'Admin API: no valid bearer token, or a sign-in below level high (WWW-Authenticate says which).',
   'NIXA-AUTH-002': 'Admin API: the caller may not do this (no role or scope for it, or a role change on their own account).',

@@ -6,7 +6,34 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 
 import type { ClientStore } from '../clients/index.js';
-import type { Queryable } from '../storage/index.js';
+import { StorageUnavailableError } from '../errors/index.js';
+import type { Database, Queryable } from '../storage/index.js';
+
+/**
+ * The database as the provider sees it: a lost connection becomes the OAuth
+ * error RFC 6749 §4.1.2.1 names for it, temporarily_unavailable with HTTP 503,
+ * which oidc-provider renders (a redirect to the service, a JSON answer, or the
+ * error page) like any other protocol error. Left alone it would be an opaque
+ * server_error 500. Everything the provider reads or writes (adapter, clients,
+ * accounts) goes through this handle.
+ */
+export function providerStorage(db: Database): Database {
+  const translate = (err: unknown): never => {
+    if (!(err instanceof StorageUnavailableError)) throw err;
+    const e = new errors.TemporarilyUnavailable('nixa is temporarily unable to handle this request; try again in a moment', { cause: err });
+    Object.assign(e, { status: 503, statusCode: 503 });
+    throw e;
+  };
+  return {
+    ...db,
+    query: <R>(sql: string, params?: unknown[]) => db.query<R>(sql, params).catch(translate),
+    exec: (sql) => db.exec(sql).catch(translate),
+    transaction: (fn) => db.transaction(fn).catch(translate),
+    listen: (channel, onNotify) => db.listen(channel, onNotify),
+    listenState: () => db.listenState(),
+    close: () => db.close(),
+  };
+}
 
 interface PayloadRow {
   payload: AdapterPayload;

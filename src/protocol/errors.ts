@@ -13,6 +13,10 @@ const MESSAGES: Record<string, { vi: string; en: string }> = {
     vi: 'Yêu cầu đăng nhập không hợp lệ. Hãy quay lại trang của dịch vụ và thử lại.',
     en: 'The sign-in request is not valid. Go back to the service and try again.',
   },
+  temporarily_unavailable: {
+    vi: 'nixa tạm thời không xử lý được yêu cầu này. Hãy thử lại sau ít phút.',
+    en: 'nixa is temporarily unable to handle this request. Please try again in a few minutes.',
+  },
   session_not_found: {
     vi: 'Phiên đăng nhập đã hết hạn hoặc không tìm thấy. Hãy bắt đầu lại từ trang của dịch vụ.',
     en: 'Your sign-in session expired or was not found. Start again from the service.',

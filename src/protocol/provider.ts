@@ -16,7 +16,7 @@ import type { Logger } from '../logging/index.js';
 import { renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthentication, resourceIndicators } from './access-tokens.js';
-import { PostgresAdapter } from './adapter.js';
+import { PostgresAdapter, providerStorage } from './adapter.js';
 import { describeError } from './errors.js';
 import { requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
 
@@ -60,7 +60,9 @@ export interface ProviderDeps {
 /** The authorization parameter a service uses to pre-select an identity source. */
 export const SOURCE_HINT_PARAM = 'idp_hint';
 
-export function buildProvider({ config, db, logger, accounts, pairwiseKey }: ProviderDeps, keys: KeySnapshot): Provider {
+export function buildProvider({ config, db: database, logger, accounts: accountsContext, pairwiseKey }: ProviderDeps, keys: KeySnapshot): Provider {
+  const db = providerStorage(database);
+  const accounts = { ...accountsContext, db: providerStorage(accountsContext.db) };
   const clients = clientStore(db);
   const configuration: Configuration = {
     adapter: (name: string) => new PostgresAdapter(name, db, clients),

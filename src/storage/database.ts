@@ -19,11 +19,23 @@ export interface Queryable {
   beforeCommit?(fn: () => Promise<void>): void;
 }
 
+/**
+ * The state of this process's LISTEN subscriptions: 'idle' before the first,
+ * 'reconnecting' while the connection carrying them is down (changes made by
+ * other instances reach this one only through polling meanwhile).
+ */
+export type ListenState = 'idle' | 'listening' | 'reconnecting';
+
 export interface Database extends Queryable {
   readonly engine: 'postgres' | 'embedded';
   /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
+  /**
+   * Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. After
+   * a lost LISTEN connection is re-established, onNotify is called once with an
+   * empty payload: whatever was announced meanwhile is lost, so re-read.
+   */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  listenState(): ListenState;
   close(): Promise<void>;
 }

@@ -45,6 +45,8 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
       const unsubscribe = await db.listen(channel, onNotify);
       return unsubscribe;
     },
+    // In-process: there is no connection to lose.
+    listenState: () => 'listening',
     async close() {
       if (!db.closed) await db.close();
     },

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { StorageError } from '../errors/index.js';
+import { StorageError, StorageUnavailableError } from '../errors/index.js';
 import { MIGRATIONS_DIR } from '../paths.js';
 import type { Database, Queryable } from './database.js';
 
@@ -91,7 +91,9 @@ export async function pendingMigrations(db: Queryable): Promise<string[]> {
     rows = (await db.query<{ version: number; name: string; checksum: string }>(
       'SELECT version, name, checksum FROM schema_migrations',
     )).rows;
-  } catch {
+  } catch (err) {
+    // No database at all is not "every migration pending": readiness must say unreachable.
+    if (err instanceof StorageUnavailableError) throw err;
     return migrations.map((m) => m.name);
   }
   checkHistory(migrations, rows);

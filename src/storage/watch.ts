@@ -1,5 +1,6 @@
 // Keeping an in-memory view in step with the database: reload on NOTIFY from any
-// instance (or the CLI), and by polling as a safety net. Shared by the key ring
+// instance (or the CLI), after the LISTEN connection comes back from a cut (what
+// was announced meanwhile is lost), and by polling as a safety net. Shared by the key ring
 // and the source registry.
 import type { Logger } from '../logging/index.js';
 import type { Database } from './database.js';

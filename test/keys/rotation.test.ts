@@ -362,6 +362,7 @@ function instrumented(db: Database) {
         state.notifications += 1;
         onNotify(payload);
       }),
+    listenState: () => db.listenState(),
     close: () => db.close(),
   };
   return { db: wrapped, state };
