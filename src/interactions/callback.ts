@@ -9,12 +9,13 @@ import { acrFor, AMR_FEDERATED } from '../assurance/index.js';
 import { authenticationLevel, FAILURE_MESSAGES, FederationError, mapClaims, NO_OTHER_SOURCE, rememberSourceSession, sessionLevel } from '../federation/index.js';
 import { recordSignIn } from '../metrics/index.js';
 import { renderPage } from '../pages/index.js';
+import { SOURCE_CALLBACK_PATH } from '../sources/index.js';
 import { rememberedGrant } from './consent.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
-export const CALLBACK_PATH = '/federation/callback';
+export const CALLBACK_PATH = SOURCE_CALLBACK_PATH;
 
 /** GET /federation/callback: find which sign-in the state belongs to, and hop there. */
 export async function hopToInteraction(deps: JourneyDeps, ctx: Context): Promise<void> {
