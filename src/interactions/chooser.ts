@@ -2,6 +2,7 @@
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 
+import { linkedSourceIds } from '../accounts/index.js';
 import { atLeast, type Level } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
@@ -41,10 +42,21 @@ function reauthenticate(params: Record<string, unknown>): boolean {
   return String(params.prompt ?? '').split(' ').includes('login') || params.max_age !== undefined;
 }
 
-/** Sources a service may be offered for this sign-in: enabled, and able to reach the level asked. */
-export function offeredSources(deps: JourneyDeps, params: Record<string, unknown>): Source[] {
+/**
+ * Sources a service may be offered for this sign-in: enabled, and able to reach
+ * the level asked. A step-up-only source links no one, so it is offered only to
+ * a signed-in citizen whose account it is already linked to (`linked`).
+ */
+export function offeredSources(deps: JourneyDeps, params: Record<string, unknown>, linked: ReadonlySet<string> = new Set()): Source[] {
   const min = requestedLevelOf(params);
-  return deps.sources.list().filter((s) => s.enabled && (!min || atLeast(maxReachableLevel(s), min)));
+  return deps.sources
+    .list()
+    .filter((s) => s.enabled && (!min || atLeast(maxReachableLevel(s), min)) && (s.role !== 'step-up-only' || linked.has(s.id)));
+}
+
+/** The sources the session's account is linked to; none before a first sign-in. */
+async function linkedToSession(deps: JourneyDeps, details: Details): Promise<ReadonlySet<string>> {
+  return details.session?.accountId ? linkedSourceIds(deps.db, details.session.accountId) : new Set();
 }
 
 /** Why the citizen sees the chooser, when it is not the plain first sign-in. */
@@ -79,7 +91,7 @@ export interface StepUpErrors {
 
 export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details, errors: StepUpErrors = {}): Promise<void> {
   const p = deps.provider();
-  const offered = offeredSources(deps, details.params);
+  const offered = offeredSources(deps, details.params, await linkedToSession(deps, details));
   const hinted = typeof details.params[SOURCE_HINT_PARAM] === 'string' ? offered.find((s) => s.id === details.params[SOURCE_HINT_PARAM]) : undefined;
   if (hinted && availability(hinted) === 'available') {
     // The service pre-selected a source: go straight there.
@@ -126,7 +138,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
 export async function chooseSource(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
   checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
   const id = String(body.source ?? '');
-  const source = offeredSources(deps, details.params).find((s) => s.id === id);
+  const source = offeredSources(deps, details.params, await linkedToSession(deps, details)).find((s) => s.id === id);
   if (!source) throw new InvalidInputError('source', 'is not one of the sources offered for this sign-in');
   const state = availability(source);
   if (state !== 'available') {
