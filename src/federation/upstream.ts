@@ -4,7 +4,7 @@
 import * as oidc from 'openid-client';
 
 import type { KeyRing } from '../keys/index.js';
-import { clientAuthentication, discoveryOptions, issuerOf } from '../sources/index.js';
+import { clientAuthentication, discoveryOptions, issuerOf, oauthError } from '../sources/index.js';
 import type { Source, SourceRegistry } from '../sources/index.js';
 import type { Queryable } from '../storage/index.js';
 import { authorizationFailure, FederationError, type FederationFailure } from './errors.js';
@@ -36,15 +36,16 @@ function classify(err: unknown): FederationFailure {
   if (typeof status === 'number' && status >= 500) return 'source-unavailable';
   // An OAuth error answer (invalid_client above all): the source refused nixa's
   // request, a connection problem at nixa's end, not an answer failing validation.
-  if (err instanceof oidc.ResponseBodyError || err instanceof oidc.WWWAuthenticateChallengeError) return 'source-refused';
+  if (oauthError(err)) return 'source-refused';
   return 'bad-response';
 }
 
 const describe = (err: unknown) => {
-  const e = err as Error & { code?: string; cause?: unknown; error?: unknown };
+  const e = err as Error & { code?: string; cause?: unknown };
   const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
-  // The OAuth error code (e.g. invalid_client) is what an operator needs; its description may echo input, so not logged.
-  const oauth = typeof e.error === 'string' ? ` (${e.error.slice(0, 64)})` : '';
+  // The OAuth error code (e.g. invalid_client) is what an operator needs.
+  const refused = oauthError(err);
+  const oauth = refused ? ` (${(refused.error ?? `HTTP ${refused.status}`).slice(0, 64)})` : '';
   return `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}${oauth}${cause}`;
 };
 

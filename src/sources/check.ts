@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
 import * as oidc from 'openid-client';
 
-import { clientAuthentication } from './client-auth.js';
+import { clientAuthentication, oauthError } from './client-auth.js';
 import type { Source } from './index.js';
 
 /** The one redirect URI nixa registers at every source (nixa's federation callback). */
@@ -57,16 +57,6 @@ const message = (err: unknown) => {
   const e = err as Error & { cause?: { message?: string } };
   return `${e.message}${e.cause?.message ? `: ${e.cause.message}` : ''}`;
 };
-
-/** The OAuth error code of a refused request, from the body or the WWW-Authenticate challenge. */
-function oauthError(err: unknown): { error: string | undefined; status: number } | undefined {
-  if (err instanceof oidc.ResponseBodyError) return { error: err.error, status: err.status };
-  if (err instanceof oidc.WWWAuthenticateChallengeError) {
-    const error = err.cause.map((c) => c.parameters.error).find((e) => typeof e === 'string');
-    return { error, status: err.status };
-  }
-  return undefined;
-}
 
 /**
  * Are nixa's client credentials accepted? A token request with a code that cannot

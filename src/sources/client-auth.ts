@@ -38,3 +38,17 @@ function secretOf(source: Pick<Source, 'id' | 'authMethod' | 'clientSecret'>): s
   if (source.clientSecret === undefined) throw new StateError(`source "${source.id}" uses ${source.authMethod} but has no client secret`);
   return source.clientSecret;
 }
+
+/**
+ * The OAuth error a source answered nixa with (RFC 6749 §5.2), from the body or
+ * the WWW-Authenticate challenge; undefined when the failure was not an OAuth
+ * error answer. Its error_description is left out: it may echo what was sent.
+ */
+export function oauthError(err: unknown): { error: string | undefined; status: number } | undefined {
+  if (err instanceof oidc.ResponseBodyError) return { error: err.error, status: err.status };
+  if (err instanceof oidc.WWWAuthenticateChallengeError) {
+    const error = err.cause.map((c) => c.parameters.error).find((e) => typeof e === 'string');
+    return { error, status: err.status };
+  }
+  return undefined;
+}

@@ -13,7 +13,7 @@ import { parseSourceInput, parseSourceUpdate, type AttributeName, type AuthMetho
 export { ATTRIBUTES, AUTH_METHODS, SOURCE_KINDS, SOURCE_ROLES, type AttributeName, type AuthMethod, type SourceKind, type SourceRole } from './schema.js';
 export { SOURCES_CHANNEL, type MappingEntry } from './repository.js';
 export { checkSource, discoveryOptions, issuerOf, SOURCE_CALLBACK_PATH, type CheckStep, type SourceCheck } from './check.js';
-export { clientAuthentication } from './client-auth.js';
+export { clientAuthentication, oauthError } from './client-auth.js';
 export { checkAll as checkSourcesHealth, monitorHealth, probe } from './health.js';
 
 export interface Source {

@@ -11,10 +11,10 @@ import { simulatedSourceRegistration } from '../../src/app/dev-sources.js';
 import { SIGNED_OUT_PATH } from '../../src/federation/index.js';
 import { CALLBACK_PATH } from '../../src/interactions/index.js';
 import { startSimulatedSource, type SimulatedSource } from '../../src/simulated-sources/index.js';
-import { addSource } from '../../src/sources/index.js';
+import { addSource, updateSource } from '../../src/sources/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated } from '../support/federation.js';
-import { startTestNixa } from '../support/nixa.js';
+import { capturingLogger, startTestNixa } from '../support/nixa.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import type { Nixa } from '../../src/app/index.js';
 
@@ -27,10 +27,11 @@ let postOnly: SimulatedSource;
 let wrongSecret: SimulatedSource;
 let service: TestClient;
 let config: oidc.Configuration;
+const log = capturingLogger();
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  nixa = await startTestNixa(tdb.db, { NIXA_TEST_LOGIN: 'false' });
+  nixa = await startTestNixa(tdb.db, { NIXA_TEST_LOGIN: 'false' }, { logger: log.logger });
   source = await startSimulatedSource({
     kind: 'bank',
     clients: [
@@ -130,4 +131,21 @@ it('shows a source refusing nixa’s client credentials (invalid_client) as that
   expect(s.page!.html).not.toMatch(/chữ ký|signature/);
   expect(s.page!.html).toMatch(/href="\/interaction\/[^"]+">Chọn nguồn định danh khác/);
   expect(await count()).toBe(before);
+  // The operator's log says which OAuth error the source gave.
+  const logged = log.lines().filter((l) => l.msg === 'upstream sign-in failed' && l.reason === 'source-refused');
+  expect(logged.map((l) => l.detail)).toContainEqual(expect.stringContaining('(invalid_client)'));
+});
+
+it('shows an error the source sends back to the callback (it does not accept nixa as a client) as the source refusing nixa, not as a bad answer', async () => {
+  // The citizen is at the source's page; the source sends them back with an OAuth error instead of a code.
+  const atSource = await federatedSignIn(config, service.redirectUri, { source: 'bank' });
+  expect(atSource.page!.url).toContain(new URL(source.issuer).port);
+  const { rows } = await tdb.db.query<{ state: string }>('SELECT state FROM upstream_logins ORDER BY created_at DESC LIMIT 1');
+  const back = await atSource.agent.follow(`${nixa.config.issuer}${CALLBACK_PATH}?error=unauthorized_client&state=${rows[0]!.state}`);
+  expect(back.res.status).toBe(502);
+  const html = await back.res.text();
+  expect(html).toContain('NIXA-FED-source-refused');
+  expect(html).not.toContain('NIXA-FED-bad-response');
+  const logged = log.lines().filter((l) => l.msg === 'upstream sign-in failed' && l.reason === 'source-refused');
+  expect(logged.map((l) => l.detail)).toContainEqual('source returned error=unauthorized_client');
 });
