@@ -35,6 +35,11 @@ export interface SourceAssertion {
   authoritativeFor: AttributeName[];
   subject: string;
   attributes: Partial<Record<AttributeName, string>>;
+  /**
+   * A step-up-only source: it never creates or links an account, whatever it
+   * asserts; only a (source, subject) already linked signs in.
+   */
+  stepUpOnly?: boolean;
 }
 
 export type SignInOutcome =
@@ -77,7 +82,7 @@ export async function signInFromSource(
     await appendAudit(tx, { event: 'SIGN_IN_REFUSED', actor: `source:${a.sourceId}`, subject: accountId, details: { ...signIn, reason: 'account-suspended' } });
     return { outcome: 'refused', reason: 'account-suspended', detail: 'the account is suspended' } as const;
   };
-  const nid = a.attributes.national_id;
+  const nid = a.stepUpOnly ? undefined : a.attributes.national_id;
   if (nid === undefined) {
     // A returning citizen whose source does not repeat the number is found by the link.
     const linked = await repo.accountByLink(ctx.db, a.sourceId, a.subject);
@@ -88,6 +93,7 @@ export async function signInFromSource(
         return audited(tx, { outcome: 'signed-in', accountId: linked, created: false, linked: false });
       });
     }
+    if (a.stepUpOnly) return { outcome: 'refused', reason: 'not-linkable', detail: 'a step-up-only source is not linked to an account under this subject' };
     return { outcome: 'refused', reason: a.authoritativeFor.includes('national_id') ? 'missing-claims' : 'not-linkable', detail: 'no national ID asserted' };
   }
   const gender = a.attributes.gender === 'male' || a.attributes.gender === 'female' ? a.attributes.gender : undefined;
@@ -144,6 +150,11 @@ export async function signInFromSource(
       }
     }
   });
+}
+
+/** The sources an account is linked to (for offering step-up-only sources). */
+export async function linkedSourceIds(db: Queryable, accountId: string): Promise<Set<string>> {
+  return new Set((await repo.selectLinks(db, accountId)).map((l) => l.sourceId));
 }
 
 /** Attributes as OpenID Connect claims; the provider releases only what scopes and consent allow. */

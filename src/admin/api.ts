@@ -14,7 +14,7 @@ import { ForbiddenError, InvalidInputError, NotFoundError, PreconditionRequiredE
 import { unlockAccount } from '../factors/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
 import { listKeyViews, revokeKey, rotateKeys, type Cipher, type KeyRing } from '../keys/index.js';
-import { addSource, checkSource, getSource, listSources, sourcesOptions, updateSource, viewSource } from '../sources/index.js';
+import { addSource, checkSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, updateSource, viewSource } from '../sources/index.js';
 import type { Database } from '../storage/index.js';
 import { grantRole, listOperators, revokeRole } from './operators.js';
 import { adminResource, CONSOLE_CLIENT_ID, principalOf } from './principal.js';
@@ -182,7 +182,11 @@ const SOURCE_ROUTES: Route[] = [
     // A write permission: it makes nixa fetch from the source's URLs.
     permission: 'sources:write',
     summary: 'Test the connection: discovery, JWKS, each check named',
-    handle: async ({ deps, params }) => checkSource(await getSource(deps.db, deps.cipher, params.id!)),
+    handle: async ({ deps, params }) =>
+      checkSource(await getSource(deps.db, deps.cipher, params.id!), {
+        redirectUri: `${deps.config.issuer}${SOURCE_CALLBACK_PATH}`,
+        signingKeys: () => deps.keyring.snapshot.providerJwks,
+      }),
   },
 ];
 

@@ -48,10 +48,11 @@ const STEP2: FieldSpec[] = [
     type: 'select',
     options: [
       { value: 'client_secret_basic', vi: 'Mật khẩu khách (client_secret_basic)', en: '' },
+      { value: 'client_secret_post', vi: 'Mật khẩu khách trong thân yêu cầu (client_secret_post)', en: '' },
       { value: 'private_key_jwt', vi: 'Khóa ký của nixa (private_key_jwt)', en: '' },
     ],
   },
-  { name: 'client_secret', vi: 'Mật khẩu khách', en: 'Client secret', type: 'password', hint: ['Chỉ với client_secret_basic; được mã hóa khi lưu và không bao giờ hiển thị lại.', 'Only with client_secret_basic; stored encrypted, never shown again.'] },
+  { name: 'client_secret', vi: 'Mật khẩu khách', en: 'Client secret', type: 'password', hint: ['Với client_secret_basic hoặc client_secret_post; được mã hóa khi lưu và không bao giờ hiển thị lại.', 'With client_secret_basic or client_secret_post; stored encrypted, never shown again.'] },
   { name: 'scopes', vi: 'Phạm vi (scope) cần xin', en: 'Scopes to ask for', required: true, hint: ['Cách nhau bởi dấu cách, có openid.', 'Space-separated, including openid.'] },
   { name: 'timeout_ms', vi: 'Thời gian chờ tối đa (mili giây)', en: 'Timeout (milliseconds)', type: 'number' },
 ];
@@ -223,13 +224,24 @@ function refusedPage(c: Call, a: ApiAnswer<unknown>): void {
   c.page('console-refused', { title: 'Không thực hiện được', alert: alertBox(explain(a)) }, a.status >= 500 ? 502 : a.status);
 }
 
-function testResult(a: ApiAnswer<{ ok: boolean; steps: { name: string; ok: boolean; detail: string }[] }>): string {
+type TestAnswer = ApiAnswer<{ ok: boolean; steps: { name: string; status: 'ok' | 'warning' | 'fail'; detail: string }[] }>;
+
+// The same marks as `nixa sources test` prints.
+const STEP_MARKS = { ok: 'ok', warning: 'WARN', fail: 'FAIL' } as const;
+
+function testResult(a: TestAnswer): string {
   if (a.status !== 200) return alertBox(explain(a));
+  // A warning (e.g. a scope the source does not advertise) does not stop sign-ins: shown as such, not as a failure.
   const rows = a.body.steps
-    .map((s) => `<tr><th scope="row"><code>${e(s.name)}</code></th><td class="${s.ok ? 'ok' : 'fail'}">${s.ok ? 'ok' : 'FAIL'}</td><td class="api-words">${e(s.detail)}</td></tr>`)
+    .map((s) => `<tr><th scope="row"><code>${e(s.name)}</code></th><td class="${e(s.status)}">${STEP_MARKS[s.status]}</td><td class="api-words">${e(s.detail)}</td></tr>`)
     .join('');
-  const summary = a.body.ok ? t('Kết nối tốt: mọi bước đều đạt.', 'The connection works: every check passed.') : t('Có bước không đạt: xem bảng dưới.', 'Some checks failed: see below.');
-  return `<div role="status" class="test-result ${a.body.ok ? 'ok' : 'fail'}"><p>${summary}</p>
+  const warned = a.body.steps.some((s) => s.status === 'warning');
+  const summary = !a.body.ok
+    ? t('Có bước không đạt: xem bảng dưới.', 'Some checks failed: see below.')
+    : warned
+      ? t('Kết nối dùng được, có cảnh báo: xem bảng dưới.', 'The connection works, with warnings: see below.')
+      : t('Kết nối tốt: mọi bước đều đạt.', 'The connection works: every check passed.');
+  return `<div role="status" class="test-result ${!a.body.ok ? 'fail' : warned ? 'warning' : 'ok'}"><p>${summary}</p>
   <table class="data"><caption>${t('Kết quả từng bước', 'Each check')}</caption><thead><tr><th scope="col">${t('Bước', 'Check')}</th><th scope="col">${t('Kết quả', 'Result')}</th><th scope="col">${t('Chi tiết', 'Detail')}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
@@ -284,7 +296,7 @@ export const SOURCE_ROUTES: ConsoleRoute[] = [
     method: 'POST',
     path: '/sources/:id/test',
     handle: async (c) => {
-      const result = await c.api<{ ok: boolean; steps: { name: string; ok: boolean; detail: string }[] }>('POST', `/sources/${seg(c.params.id!)}/test`, { body: {} });
+      const result: TestAnswer = await c.api('POST', `/sources/${seg(c.params.id!)}/test`, { body: {} });
       return sourcePage(c, { test: testResult(result) });
     },
   },

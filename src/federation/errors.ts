@@ -6,6 +6,7 @@ export type FederationFailure =
   | 'source-unavailable'
   | 'source-maintenance'
   | 'source-timeout'
+  | 'source-refused'
   | 'denied'
   | 'state-mismatch'
   | 'replayed'
@@ -33,7 +34,7 @@ export class FederationError extends NixaError {
     super(`${reason}: ${detail}`);
     this.code = `NIXA-FED-${reason}`;
     this.status =
-      reason === 'source-unavailable' || reason === 'source-timeout'
+      reason === 'source-unavailable' || reason === 'source-timeout' || reason === 'source-refused'
         ? 502
         : reason === 'source-maintenance'
           ? 503
@@ -71,6 +72,13 @@ export const FAILURE_MESSAGES: Record<FederationFailure, { vi: string; en: strin
   'source-timeout': {
     vi: 'Nguồn định danh bạn chọn phản hồi quá chậm. Bạn có thể chọn nguồn khác hoặc thử lại sau.',
     en: 'The identity source you chose took too long to answer. Choose another source or try again later.',
+  },
+  // The source answered with an OAuth error (invalid_client above all): it does not
+  // accept nixa's credentials or request. That is nixa's configuration, not the
+  // citizen's doing, and not an untrustworthy answer.
+  'source-refused': {
+    vi: 'Nguồn định danh bạn chọn đã từ chối kết nối của nixa. Đây là lỗi cấu hình phía nixa, không phải do bạn. Bạn có thể chọn nguồn khác hoặc thử lại sau.',
+    en: 'The identity source you chose refused nixa’s connection. This is a configuration problem at nixa, not something you did. Choose another source or try again later.',
   },
   denied: {
     vi: 'Bạn đã hủy đăng nhập tại nguồn định danh. Chưa có thông tin nào được chia sẻ.',
@@ -121,6 +129,17 @@ export const FAILURE_MESSAGES: Record<FederationFailure, { vi: string; en: strin
     en: 'Your nixa account is suspended, so you cannot sign in to public services with nixa. Nothing has been shared. If you think this is a mistake, contact nixa support.',
   },
 };
+
+/**
+ * The failure for an error the source sent back to nixa's callback (RFC 6749
+ * §4.1.2.1): the citizen cancelled, the source is down, or it refused nixa's
+ * request (unknown client, scope, redirect URI…), which is nixa's configuration.
+ */
+export function authorizationFailure(error: string): FederationFailure {
+  if (error === 'access_denied') return 'denied';
+  if (error === 'server_error' || error === 'temporarily_unavailable') return 'source-unavailable';
+  return 'source-refused';
+}
 
 /**
  * Failures another source cannot fix: every source leads to the same account, so

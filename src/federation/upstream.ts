@@ -1,14 +1,13 @@
 // Signing in at an upstream identity source with openid-client v6: authorization
 // code + PKCE + state + nonce, the ID token's signature checked against the
 // source's JWKS, userinfo when configured, and a timeout on every call.
-import { importJWK } from 'jose';
 import * as oidc from 'openid-client';
 
 import type { KeyRing } from '../keys/index.js';
-import { discoveryOptions, issuerOf } from '../sources/index.js';
+import { clientAuthentication, discoveryOptions, issuerOf, oauthError } from '../sources/index.js';
 import type { Source, SourceRegistry } from '../sources/index.js';
 import type { Queryable } from '../storage/index.js';
-import { FederationError, ForeignStateError, type FederationFailure } from './errors.js';
+import { authorizationFailure, FederationError, ForeignStateError, type FederationFailure } from './errors.js';
 import { acrValuesFor, type UpstreamAsk } from './mapping.js';
 import { saveUpstreamLogin, takeUpstreamLogin, type UpstreamLogin } from './transactions.js';
 
@@ -40,13 +39,19 @@ function classify(err: unknown): FederationFailure {
   }
   const status = (err as { status?: number; cause?: { status?: number } }).cause?.status ?? (err as { status?: number }).status;
   if (typeof status === 'number' && status >= 500) return 'source-unavailable';
+  // An OAuth error answer (invalid_client above all): the source refused nixa's
+  // request, a connection problem at nixa's end, not an answer failing validation.
+  if (oauthError(err)) return 'source-refused';
   return 'bad-response';
 }
 
 const describe = (err: unknown) => {
   const e = err as Error & { code?: string; cause?: unknown };
   const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
-  return `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}${cause}`;
+  // The OAuth error code (e.g. invalid_client) is what an operator needs.
+  const refused = oauthError(err);
+  const oauth = refused ? ` (${(refused.error ?? `HTTP ${refused.status}`).slice(0, 64)})` : '';
+  return `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}${oauth}${cause}`;
 };
 
 export class Upstream {
@@ -78,7 +83,7 @@ export class Upstream {
   }
 
   async #discover(source: Source): Promise<oidc.Configuration> {
-    const auth = source.authMethod === 'client_secret_basic' ? oidc.ClientSecretBasic(source.clientSecret!) : await this.#privateKeyJwt();
+    const auth = await clientAuthentication(source, () => this.keyring.snapshot.providerJwks);
     const options = discoveryOptions(source);
     const config = await oidc.discovery(issuerOf(source.discoveryUrl), source.clientId, undefined, auth, {
       ...options,
@@ -86,15 +91,6 @@ export class Upstream {
     });
     config.timeout = Math.ceil(source.timeoutMs / 1000);
     return config;
-  }
-
-  /** private_key_jwt with nixa's active signing key; the source fetches nixa's JWKS to check it. */
-  async #privateKeyJwt(): Promise<oidc.ClientAuth> {
-    const jwks = this.keyring.snapshot.providerJwks;
-    const active = jwks.find((k) => !k.key_ops && k.alg === 'ES256') ?? jwks.find((k) => !k.key_ops && k.alg === 'RS256');
-    if (!active) throw new FederationError('source-unavailable', 'no active signing key for private_key_jwt');
-    const key = (await importJWK(active, active.alg)) as oidc.PrivateKey['key'];
-    return oidc.PrivateKeyJwt({ key, kid: active.kid });
   }
 
   /**
@@ -148,7 +144,7 @@ export class Upstream {
     const login = taken.login;
     const error = callback.searchParams.get('error');
     if (error) {
-      throw new FederationError(error === 'access_denied' ? 'denied' : 'bad-response', `source returned error=${error.slice(0, 64)}`, login.sourceId, login.interactionUid);
+      throw new FederationError(authorizationFailure(error), `source returned error=${error.slice(0, 64)}`, login.sourceId, login.interactionUid);
     }
     const source = this.registry.get(login.sourceId);
     if (!source?.enabled) throw new FederationError('source-unavailable', 'source disabled during the login', login.sourceId, login.interactionUid);

@@ -21,12 +21,13 @@ import {
 import { recordSignIn } from '../metrics/index.js';
 import { renderPage } from '../pages/index.js';
 import { requestedAuthentication } from '../protocol/index.js';
+import { SOURCE_CALLBACK_PATH } from '../sources/index.js';
 import { rememberedGrant } from './consent.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
-export const CALLBACK_PATH = '/federation/callback';
+export const CALLBACK_PATH = SOURCE_CALLBACK_PATH;
 
 /** GET /federation/callback: find which sign-in the state belongs to, and hop there. */
 export async function hopToInteraction(deps: JourneyDeps, ctx: Context): Promise<void> {
@@ -118,7 +119,7 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   const amr = [...new Set([...identity.amr, AMR_FEDERATED])];
   const outcome = await signInFromSource(
     deps.accounts,
-    { sourceId: source.id, proofingLevel: source.proofingLevel, authoritativeFor: source.authoritativeFor, subject: identity.subject, attributes },
+    { sourceId: source.id, proofingLevel: source.proofingLevel, authoritativeFor: source.authoritativeFor, subject: identity.subject, attributes, stepUpOnly: source.role === 'step-up-only' },
     { level, amr, client: String(details.params.client_id) },
   );
   if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid);

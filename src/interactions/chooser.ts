@@ -2,6 +2,7 @@
 import type { Context } from 'koa';
 import type { InteractionResults } from 'oidc-provider';
 
+import { linkedSourceIds } from '../accounts/index.js';
 import { atLeast, type Level } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError, sourcesRefused } from '../federation/index.js';
@@ -40,12 +41,21 @@ function sourceButton(s: Source): string {
  * Sources a service may be offered for this sign-in: enabled, able to reach the
  * level asked, and not one whose answer nixa already refused in this sign-in
  * (below the level, or not fresh): sending the citizen there again would only
- * repeat it.
+ * repeat it. A step-up-only source links no one, so it is offered only to a
+ * signed-in citizen whose account it is already linked to.
  */
-export async function offeredSources(deps: JourneyDeps, details: Pick<Details, 'uid' | 'params'>): Promise<{ sources: Source[]; refused: Set<string> }> {
+export async function offeredSources(deps: JourneyDeps, details: Pick<Details, 'uid' | 'params' | 'session'>): Promise<{ sources: Source[]; refused: Set<string> }> {
   const min = requestedLevelOf(details.params);
-  const refused = await sourcesRefused(deps.db, details.uid);
-  return { sources: deps.sources.list().filter((s) => s.enabled && !refused.has(s.id) && (!min || atLeast(maxReachableLevel(s), min))), refused };
+  const [refused, linked] = await Promise.all([sourcesRefused(deps.db, details.uid), linkedToSession(deps, details)]);
+  const sources = deps.sources
+    .list()
+    .filter((s) => s.enabled && !refused.has(s.id) && (!min || atLeast(maxReachableLevel(s), min)) && (s.role !== 'step-up-only' || linked.has(s.id)));
+  return { sources, refused };
+}
+
+/** The sources the session's account is linked to; none before a first sign-in. */
+async function linkedToSession(deps: JourneyDeps, details: Pick<Details, 'session'>): Promise<ReadonlySet<string>> {
+  return details.session?.accountId ? linkedSourceIds(deps.db, details.session.accountId) : new Set();
 }
 
 /** Why the citizen sees the chooser, when it is not the plain first sign-in. */

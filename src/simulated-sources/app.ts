@@ -67,6 +67,7 @@ export function assembleSourceApp({ provider, clients, profile, state, logger, r
     ),
     latency(state),
     recordAuthorizationRequests(requests),
+    secretInBodyOnly(clients),
     assets,
     onPath('/interaction/', bodyParser({ enableTypes: ['form'], formLimit: '4kb', encoding: 'utf-8' }) as Middleware),
     interactionRoutes({ provider, profile, state }),
@@ -74,6 +75,36 @@ export function assembleSourceApp({ provider, clients, profile, state, logger, r
     wrongKeySigning(state, new Forger()),
   ];
   for (const middleware of pipeline) provider.use(middleware);
+}
+
+/**
+ * oidc-provider takes client_secret_basic and client_secret_post alike from a
+ * client registered for either. A client registered for client_secret_post is
+ * held to it here, so that the source stands in for LemonLDAP 2.16, which does
+ * not URL-decode the Basic header (RFC 6749 §2.3.1) and so refuses a client id
+ * with "-" sent that way: an invalid_client, as that source answers.
+ */
+function secretInBodyOnly(clients: readonly SimulatedClient[]): Middleware {
+  const postOnly = new Set(clients.filter((c) => c.token_endpoint_auth_method === 'client_secret_post').map((c) => c.client_id));
+  return async function refuseBasicForPostClients(ctx, next) {
+    const basic = /^basic\s+(\S+)$/i.exec(ctx.get('authorization'));
+    if (postOnly.size && ctx.method === 'POST' && ctx.path === '/token' && basic) {
+      const raw = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      const encoded = raw.slice(0, Math.max(raw.indexOf(':'), 0)).replace(/\+/g, ' ');
+      let id = encoded;
+      try {
+        id = decodeURIComponent(encoded);
+      } catch {
+        // not form-encoded: oidc-provider answers it
+      }
+      if (postOnly.has(id)) {
+        ctx.status = 401;
+        ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
+        return;
+      }
+    }
+    await next();
+  };
 }
 
 function onPath(prefix: string, middleware: Middleware): Middleware {

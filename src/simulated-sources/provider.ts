@@ -20,7 +20,7 @@ export interface SimulatedClient {
   client_id: string;
   client_secret?: string;
   jwks_uri?: string;
-  token_endpoint_auth_method: 'client_secret_basic' | 'private_key_jwt';
+  token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
 }
@@ -85,7 +85,8 @@ export function buildSourceProvider(deps: SourceProviderDeps): Provider {
     pkce: { required: () => true },
     responseTypes: ['code'],
     allowOmittingSingleRegisteredRedirectUri: false,
-    clientAuthMethods: ['client_secret_basic', 'private_key_jwt'],
+    // Each client is held to the one method it registered (oidc-provider refuses the others as invalid_client).
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     scopes: ['openid', profile.scope],
     claims: { sid: null, iss: null, openid: ['sub', 'acr', 'amr', 'auth_time'], [profile.scope]: [...profile.claimNames] },
     // Release the scope's claims in the ID token too, not only at userinfo: nixa reads them there.

@@ -8,21 +8,24 @@ import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { serialised, watch, type Database, type Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
-import { parseSourceInput, parseSourceUpdate, type AttributeName, type LogoutMethod, type SourceInput, type SourceKind } from './schema.js';
+import { parseSourceInput, parseSourceUpdate, type AttributeName, type AuthMethod, type LogoutMethod, type SourceInput, type SourceKind, type SourceRole } from './schema.js';
 
-export { ATTRIBUTES, LOGOUT_METHODS, SOURCE_KINDS, type AttributeName, type LogoutMethod, type SourceKind } from './schema.js';
+export { ATTRIBUTES, AUTH_METHODS, LOGOUT_METHODS, SOURCE_KINDS, SOURCE_ROLES, type AttributeName, type AuthMethod, type LogoutMethod, type SourceKind, type SourceRole } from './schema.js';
 export { SOURCES_CHANNEL, type MappingEntry } from './repository.js';
-export { checkSource, discoveryOptions, issuerOf, type SourceCheck } from './check.js';
+export { checkSource, discoveryOptions, issuerOf, SOURCE_CALLBACK_PATH, type CheckStep, type SourceCheck } from './check.js';
+export { clientAuthentication, oauthError } from './client-auth.js';
 export { checkAll as checkSourcesHealth, monitorHealth, probe } from './health.js';
 
 export interface Source {
   id: string;
   kind: SourceKind;
+  /** 'step-up-only': never creates or links an account; offered only to raise a session of an account already linked to it. */
+  role: SourceRole;
   name: { vi: string; en: string };
   logo: string | null;
   discoveryUrl: string;
   clientId: string;
-  authMethod: 'client_secret_basic' | 'private_key_jwt';
+  authMethod: AuthMethod;
   clientSecret: string | undefined;
   scopes: string[];
   claimMapping: Partial<Record<AttributeName, repo.MappingEntry>>;
@@ -62,6 +65,7 @@ function toSource(r: repo.SourceRow, cipher: Cipher): Source {
   return {
     id: r.id,
     kind: r.kind,
+    role: r.role,
     name: { vi: r.name_vi, en: r.name_en },
     logo: r.logo,
     discoveryUrl: r.discovery_url,
@@ -93,6 +97,7 @@ function toInput(s: Source): SourceInput {
   return {
     id: s.id,
     kind: s.kind,
+    role: s.role,
     name_vi: s.name.vi,
     name_en: s.name.en,
     logo: s.logo,
@@ -120,6 +125,7 @@ function toInput(s: Source): SourceInput {
 function toValues(i: SourceInput, cipher: Cipher): repo.SourceValues {
   return {
     kind: i.kind,
+    role: i.role ?? 'identity',
     name_vi: i.name_vi,
     name_en: i.name_en,
     logo: i.logo ?? null,
@@ -170,7 +176,7 @@ export async function addSource(db: Database, cipher: Cipher, input: unknown, ac
       actor,
       subject: i.id,
       ...(opts.reason ? { reason: opts.reason } : {}),
-      details: { kind: i.kind, discoveryUrl: i.discovery_url, authMethod: i.auth_method },
+      details: { kind: i.kind, role: i.role ?? 'identity', discoveryUrl: i.discovery_url, authMethod: i.auth_method },
     });
     return toSource((await repo.selectSource(tx, i.id))!, cipher);
   });

@@ -1,7 +1,7 @@
 // SQL for identity_sources. Changes notify every instance, which reloads its registry.
 import type { Level } from '../assurance/index.js';
 import type { Queryable } from '../storage/index.js';
-import type { AttributeName, LogoutMethod, SourceKind } from './schema.js';
+import type { AttributeName, AuthMethod, LogoutMethod, SourceKind, SourceRole } from './schema.js';
 
 export const SOURCES_CHANNEL = 'nixa_sources';
 
@@ -10,12 +10,13 @@ export type MappingEntry = string | { claim: string; values?: Record<string, str
 export interface SourceRow {
   id: string;
   kind: SourceKind;
+  role: SourceRole;
   name_vi: string;
   name_en: string;
   logo: string | null;
   discovery_url: string;
   client_id: string;
-  auth_method: 'client_secret_basic' | 'private_key_jwt';
+  auth_method: AuthMethod;
   client_secret_enc: Uint8Array | null;
   scopes: string[];
   claim_mapping: Partial<Record<AttributeName, MappingEntry>>;
@@ -40,7 +41,7 @@ export interface SourceRow {
 }
 
 const COLUMNS = [
-  'kind', 'name_vi', 'name_en', 'logo', 'discovery_url', 'client_id', 'auth_method', 'client_secret_enc', 'scopes',
+  'kind', 'role', 'name_vi', 'name_en', 'logo', 'discovery_url', 'client_id', 'auth_method', 'client_secret_enc', 'scopes',
   'claim_mapping', 'authoritative_for', 'proofing_level', 'auth_level', 'acr_levels', 'max_auth_level', 'use_userinfo',
   'timeout_ms', 'enabled', 'maintenance', 'maintenance_message_vi', 'maintenance_message_en', 'logout',
 ] as const;

@@ -17,6 +17,20 @@ export type SourceKind = (typeof SOURCE_KINDS)[number];
  */
 export const LOGOUT_METHODS = ['post', 'hint', 'link'] as const;
 export type LogoutMethod = (typeof LOGOUT_METHODS)[number];
+/**
+ * How nixa authenticates to a source's token endpoint. client_secret_post exists
+ * for sources that do not URL-decode the Basic header (RFC 6749 §2.3.1), as
+ * LemonLDAP 2.16: there a client id with "-" is refused as invalid_client.
+ */
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+/**
+ * What a source is for. nixa links accounts by the national ID number, so an
+ * identity source must vouch for it; a step-up-only source does not, and only
+ * raises the level of an account it is already linked to (see README).
+ */
+export const SOURCE_ROLES = ['identity', 'step-up-only'] as const;
+export type SourceRole = (typeof SOURCE_ROLES)[number];
 
 const level = z.enum(LEVELS, { error: `one of ${LEVELS.join(', ')}` });
 const attribute = z.enum(ATTRIBUTES, { error: `one of ${ATTRIBUTES.join(', ')}` });
@@ -38,6 +52,7 @@ function fields(allowHttpLoopback: boolean) {
   return {
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, '2 to 41 lowercase letters, digits or dashes'),
     kind: z.enum(SOURCE_KINDS, { error: `one of ${SOURCE_KINDS.join(', ')}` }),
+    role: z.enum(SOURCE_ROLES, { error: 'identity or step-up-only' }).optional(),
     name_vi: z.string().trim().min(1, 'is required').max(120),
     name_en: z.string().trim().min(1, 'is required').max(120),
     logo: z
@@ -48,7 +63,7 @@ function fields(allowHttpLoopback: boolean) {
       .optional(),
     discovery_url: httpsUrl(allowHttpLoopback),
     client_id: z.string().min(1, 'is required').max(200),
-    auth_method: z.enum(['client_secret_basic', 'private_key_jwt'], { error: 'client_secret_basic or private_key_jwt' }),
+    auth_method: z.enum(AUTH_METHODS, { error: AUTH_METHODS.join(', ').replace(/, (?=[^,]*$)/, ' or ') }),
     client_secret: z.string().min(16, 'at least 16 characters').max(500).optional(),
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'scope tokens')).refine((s) => s.includes('openid'), 'must include openid'),
     claim_mapping: z.partialRecord(attribute, mappingEntry).refine((m) => Object.keys(m).length > 0, 'map at least one attribute'),
@@ -68,8 +83,8 @@ function fields(allowHttpLoopback: boolean) {
 }
 
 function crossChecks(s: Partial<SourceInput>, ctx: z.RefinementCtx) {
-  if (s.auth_method === 'client_secret_basic' && s.client_secret === undefined) {
-    ctx.addIssue({ code: 'custom', path: ['client_secret'], message: 'is required for client_secret_basic' });
+  if ((s.auth_method === 'client_secret_basic' || s.auth_method === 'client_secret_post') && s.client_secret === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['client_secret'], message: `is required for ${s.auth_method}` });
   }
   if (s.auth_method === 'private_key_jwt' && s.client_secret !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['client_secret'], message: 'is not used with private_key_jwt (nixa signs with its own key)' });
@@ -77,6 +92,15 @@ function crossChecks(s: Partial<SourceInput>, ctx: z.RefinementCtx) {
   for (const a of s.authoritative_for ?? []) {
     if (s.claim_mapping && !(a in s.claim_mapping)) {
       ctx.addIssue({ code: 'custom', path: ['authoritative_for'], message: `"${a}" has no entry in claim_mapping` });
+    }
+  }
+  // A source nixa cannot link anyone through would be offered to citizens only to refuse them.
+  if ((s.role ?? 'identity') === 'identity' && s.claim_mapping) {
+    const why = 'nixa links accounts by the national ID number; or set role "step-up-only" for a source that only raises the level of accounts it is already linked to';
+    if (!('national_id' in s.claim_mapping)) {
+      ctx.addIssue({ code: 'custom', path: ['claim_mapping', 'national_id'], message: `name the claim carrying the national ID number: ${why}` });
+    } else if (s.authoritative_for && !s.authoritative_for.includes('national_id')) {
+      ctx.addIssue({ code: 'custom', path: ['authoritative_for'], message: `must include national_id: ${why}` });
     }
   }
   if (!s.auth_level && s.acr_levels && Object.keys(s.acr_levels).length === 0) {

@@ -11,6 +11,7 @@ import { ADMIN_SCOPES, ROUTES, adminResource } from '../../src/admin/index.js';
 import { openApiDocument } from '../../src/admin/openapi.js';
 import { addClient, updateClient } from '../../src/clients/index.js';
 import { consoleClient } from '../../src/console/index.js';
+import { getSource, updateSource } from '../../src/sources/index.js';
 import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
@@ -306,6 +307,27 @@ describe('sources and services through the admin API', () => {
     const tested = await raw('POST', '/sources/sim-citizen-id/test', {});
     expect(tested.body.ok).toBe(true);
     expect((await raw('GET', '/sources/no-such-source')).res.status).toBe(404);
+  });
+
+  it('tests a source’s connection: the client credentials are checked, a refused secret fails the test, naming the check', async () => {
+    type Check = { ok: boolean; steps: { name: string; status: string; detail: string }[] };
+    const good = (await raw('POST', '/sources/sim-telecom/test', {})).body as unknown as Check;
+    expect(good.ok).toBe(true);
+    expect(good.steps.find((x) => x.name === 'credentials')).toMatchObject({ status: 'ok' });
+    const kept = (await getSource(tdb.db, fed.nixa.cipher, 'sim-telecom')).clientSecret!;
+    const wrong = `khong-dung-${kept}`;
+    await updateSource(tdb.db, fed.nixa.cipher, 'sim-telecom', { client_secret: wrong }, 'test', { allowHttpLoopback: true });
+    try {
+      const tested = await raw('POST', '/sources/sim-telecom/test', {});
+      expect(tested.res.status).toBe(200);
+      const bad = tested.body as unknown as Check;
+      expect(bad.ok).toBe(false);
+      expect(bad.steps.find((x) => x.name === 'credentials')).toMatchObject({ status: 'fail', detail: expect.stringContaining('invalid_client') });
+      expect(bad.steps.filter((x) => x.status === 'fail').map((x) => x.name)).toEqual(['credentials']);
+      expect(JSON.stringify(tested.body)).not.toContain(wrong);
+    } finally {
+      await updateSource(tdb.db, fed.nixa.cipher, 'sim-telecom', { client_secret: kept }, 'test', { allowHttpLoopback: true });
+    }
   });
 
   it('registers a service, sets its minimum level with the version read, rotates its secret and disables it, each with its reason', async () => {

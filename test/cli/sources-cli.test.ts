@@ -36,9 +36,9 @@ function jsonFile(value: unknown): string {
 const secretOf = () => `bi-mat-${randomBytes(18).toString('base64url')}`;
 
 /** Registers a source through the command; returns its id and secret. */
-async function added(id: string, issuer = `https://id.${id}.example.vn`, kind: 'bank' | 'telecom' | 'citizen_id' = 'bank') {
-  const secret = secretOf();
-  const r = await nixa('sources', 'add', '--from-json', jsonFile({ ...simulatedSourceRegistration(kind, issuer, secret), id }));
+async function added(id: string, issuer = `https://id.${id}.example.vn`, kind: 'bank' | 'telecom' | 'citizen_id' = 'bank', overrides: Record<string, unknown> = {}) {
+  const secret = typeof overrides.client_secret === 'string' ? overrides.client_secret : secretOf();
+  const r = await nixa('sources', 'add', '--from-json', jsonFile({ ...simulatedSourceRegistration(kind, issuer, secret), id, ...overrides }));
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return { id, secret, out: r.stdout };
@@ -177,12 +177,19 @@ describe('nixa sources update and disable', () => {
 });
 
 describe('nixa sources test', () => {
+  // The source knows nixa by its secret; a registration with another secret must not pass.
+  const secret = secretOf();
+  const postSecret = secretOf();
   let live: SimulatedSource;
 
   beforeAll(async () => {
     live = await startSimulatedSource({
       kind: 'bank',
-      clients: [{ client_id: 'nixa', client_secret: secretOf(), token_endpoint_auth_method: 'client_secret_basic', redirect_uris: ['http://127.0.0.1:1/federation/callback'] }],
+      clients: [
+        { client_id: 'nixa', client_secret: secret, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: ['http://127.0.0.1:1/federation/callback'] },
+        // Like LemonLDAP: the secret in the request body, and a client id with a dash.
+        { client_id: 'nixa-prod', client_secret: postSecret, token_endpoint_auth_method: 'client_secret_post', redirect_uris: ['http://127.0.0.1:1/federation/callback'] },
+      ],
     });
   });
 
@@ -190,19 +197,59 @@ describe('nixa sources test', () => {
     await live?.close();
   });
 
-  it('reports every check ok for a live source and exits 0', async () => {
-    const { id } = await added('ngan-hang-song', live.issuer);
+  const STEPS = ['discovery', 'endpoints', 'pkce', 'scopes', 'jwks', 'credentials'];
+
+  it('reports every check ok for a live source, the client credentials included, and exits 0', async () => {
+    const { id } = await added('ngan-hang-song', live.issuer, 'bank', { client_secret: secret });
     const r = await nixa('sources', 'test', id);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    for (const step of ['discovery', 'endpoints', 'pkce', 'scopes', 'jwks']) {
+    for (const step of STEPS) {
       expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^ok +${step} `)));
     }
     expect(r.stdout).toContain(`issuer ${live.issuer}`);
     expect(r.stdout).toMatch(/jwks +[1-9]\d* key\(s\)/);
+    expect(r.stdout).toMatch(/^ok +credentials +.*invalid_grant/m);
     expect(r.stdout).not.toContain('FAIL');
+    expect(r.stdout).not.toContain('WARN');
     expect(lines.at(-1)).toBe('source reachable and well-formed');
+    expect(r.stdout).not.toContain(secret);
+  });
+
+  it('fails the credentials check, and exits 1, when the source refuses nixa\'s client secret', async () => {
+    const wrong = secretOf();
+    const { id } = await added('ngan-hang-sai-khoa', live.issuer, 'bank', { client_secret: wrong });
+    const r = await nixa('sources', 'test', id);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL +credentials +the source refused nixa's client credentials \(invalid_client\)/m);
+    // The rest of the source is fine: only the credentials line fails.
+    for (const step of STEPS.slice(0, -1)) expect(r.stdout).toMatch(new RegExp(`^ok +${step} `, 'm'));
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('source has problems (see FAIL lines)');
+    expect(r.stdout).not.toContain(wrong);
+    expect(r.stdout).not.toContain(secret);
+  });
+
+  it('checks a client_secret_post source whose client id has a dash: ok with its secret, FAIL when sent as client_secret_basic', async () => {
+    const post = await added('ngan-hang-post', live.issuer, 'bank', { client_id: 'nixa-prod', auth_method: 'client_secret_post', client_secret: postSecret });
+    const ok = await nixa('sources', 'test', post.id);
+    expect(ok.stdout).toMatch(/^ok +credentials /m);
+    expect(ok.code).toBe(0);
+    const basic = await added('ngan-hang-post-basic', live.issuer, 'bank', { client_id: 'nixa-prod', auth_method: 'client_secret_basic', client_secret: postSecret });
+    const refused = await nixa('sources', 'test', basic.id);
+    expect(refused.stdout).toMatch(/^FAIL +credentials +.*invalid_client/m);
+    expect(refused.code).toBe(1);
+  });
+
+  it('reports a scope the source does not advertise as a warning, and exits 0', async () => {
+    const { id } = await added('ngan-hang-them-scope', live.issuer, 'bank', { client_secret: secret, scopes: ['openid', 'kyc', 'so_tai_khoan'] });
+    const r = await nixa('sources', 'test', id);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^WARN +scopes +not advertised: so_tai_khoan/m);
+    expect(r.stdout).toMatch(/^ok +credentials /m);
+    expect(r.stdout).not.toContain('FAIL');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('source reachable and well-formed, with warnings (see WARN lines)');
   });
 
   it('reports a FAIL discovery line and exits 1 when nothing listens at the discovery URL', async () => {

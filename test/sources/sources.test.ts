@@ -147,6 +147,20 @@ describe('registering an identity source', () => {
     ['an unknown proofing level', 'proofing_level', set({ proofing_level: 'very-high' }), /one of low, substantial, high/],
     ['an unknown level inside acr_levels', 'acr_levels.urn:vn:bank:loa:substantial', set({ acr_levels: { 'urn:vn:bank:loa:substantial': 'medium' } }), /one of low, substantial, high/],
     ['an unknown field "colour" (named in the message)', 'input', set({ colour: 'blue' }), /unknown field\(s\): colour/],
+    ['client_secret_post without a secret', 'client_secret', (i) => ({ ...drop('client_secret')(i), auth_method: 'client_secret_post' }), /required for client_secret_post/],
+    [
+      'an identity source with no claim carrying the national ID number',
+      'claim_mapping.national_id',
+      set({ claim_mapping: { full_name: 'name', birthdate: 'birthdate' }, authoritative_for: ['full_name', 'birthdate'] }),
+      /nixa links accounts by the national ID number.*role "step-up-only"/,
+    ],
+    [
+      'an identity source that maps the national ID number without vouching for it',
+      'authoritative_for',
+      set({ authoritative_for: ['full_name', 'birthdate'] }),
+      /must include national_id.*role "step-up-only"/,
+    ],
+    ['an unknown role', 'role', set({ role: 'login-only' }), /identity or step-up-only/],
   ])('refuses %s, naming the field %s, and writes nothing', async (_what, field, change, problem) => {
     const { input, id } = bankRegistration();
     const patched = change(input);
@@ -159,6 +173,27 @@ describe('registering an identity source', () => {
     expect(await count('identity_sources')).toBe(sources);
     expect(await count('audit_events')).toBe(events);
     expect(await count('identity_sources', 'id = $1', [id])).toBe(0);
+  });
+
+  it('registers a source that sends the client secret in the request body (client_secret_post), with a client id containing dashes', async () => {
+    const { input, id, secret } = bankRegistration({ auth_method: 'client_secret_post', client_id: 'nixa-prod' });
+    const added = await addSource(tdb.db, cipher, input, 'test', PROD);
+    expect(added).toMatchObject({ id, authMethod: 'client_secret_post', clientId: 'nixa-prod', clientSecret: secret, role: 'identity' });
+    expect((await getSource(tdb.db, cipher, id)).authMethod).toBe('client_secret_post');
+  });
+
+  it('registers a source that asserts no national ID number when it is marked step-up-only, and keeps the mark', async () => {
+    const { input, id } = bankRegistration({
+      role: 'step-up-only',
+      claim_mapping: { full_name: 'name', birthdate: 'birthdate' },
+      authoritative_for: [],
+    });
+    const added = await addSource(tdb.db, cipher, input, 'test', PROD);
+    expect(added).toMatchObject({ id, role: 'step-up-only', authoritativeFor: [] });
+    // Turning it into an identity source needs the number's claim: refused, naming it, and nothing changes.
+    const err = await refusal(() => updateSource(tdb.db, cipher, id, { role: 'identity' }, 'test', PROD));
+    expect(err.field).toBe('claim_mapping.national_id');
+    expect(await getSource(tdb.db, cipher, id)).toEqual(added);
   });
 
   it('refuses to register the same id twice and keeps the first registration untouched', async () => {
