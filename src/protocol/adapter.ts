@@ -6,7 +6,18 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 
 import type { ClientStore } from '../clients/index.js';
-import type { Queryable } from '../storage/index.js';
+import { hasNul, type Queryable } from '../storage/index.js';
+
+/**
+ * Every request parameter the provider looks up or stores passes through here,
+ * and PostgreSQL cannot hold NUL (nor does any id nixa issues have one). Such a
+ * parameter makes the request malformed: oidc-provider answers invalid_request
+ * in each endpoint's standard form (a redirect to a trusted redirect URI, a plain
+ * page otherwise, JSON at /token, introspection, revocation and userinfo).
+ */
+function refuseNul(...values: unknown[]): void {
+  if (values.some(hasNul)) throw new errors.InvalidRequest('request parameters must not contain the NUL character');
+}
 
 interface PayloadRow {
   payload: AdapterPayload;
@@ -22,6 +33,7 @@ export class PostgresAdapter implements Adapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     if (this.model === 'Client') throw new Error('clients are managed with `nixa clients`, not by the provider');
+    refuseNul(id, payload);
     // A Grant is its own grant; indexing it by grant_id lets one statement revoke it with its tokens.
     const grantId = this.model === 'Grant' ? id : (payload.grantId ?? null);
     // expiresIn may be fractional (a replay record lives until a client assertion's
@@ -37,6 +49,7 @@ export class PostgresAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    refuseNul(id);
     if (this.model === 'Client') return this.clients.findMetadata(id);
     return this.one('id = $2', id);
   }
@@ -50,6 +63,7 @@ export class PostgresAdapter implements Adapter {
   }
 
   private async one(where: string, value: string): Promise<AdapterPayload | undefined> {
+    refuseNul(value);
     const { rows } = await this.db.query<PayloadRow>(
       // floor, not a bare ::bigint cast (which rounds): epoch seconds as oidc-provider counts them.
       `SELECT payload, floor(extract(epoch FROM consumed_at))::bigint AS consumed FROM oidc_payloads
@@ -67,6 +81,7 @@ export class PostgresAdapter implements Adapter {
    * (RFC 9700 §4.14, §2.2.2) and the request fails with invalid_grant.
    */
   async consume(id: string): Promise<void> {
+    refuseNul(id);
     const won = await this.db.query(
       `UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`,
       [this.model, id],
@@ -81,10 +96,12 @@ export class PostgresAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
+    refuseNul(id);
     await this.db.query('DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [this.model, id]);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    refuseNul(grantId);
     await this.db.query('DELETE FROM oidc_payloads WHERE model = $1 AND grant_id = $2', [this.model, grantId]);
   }
 }

@@ -7,6 +7,7 @@ import { openPostgres } from './postgres.js';
 export type { Database, Queryable, QueryResult } from './database.js';
 export { migrate, pendingMigrations, type MigrationReport } from './migrate.js';
 export { redactUrl } from './postgres.js';
+export { hasNul } from './text.js';
 export { openPostgres, openEmbedded };
 
 export function openDatabase(config: Config): Promise<Database> {

@@ -3,6 +3,7 @@ import pg from 'pg';
 
 import { StorageError } from '../errors/index.js';
 import type { Database, Queryable, QueryResult } from './database.js';
+import { asStorageError } from './text.js';
 
 // Timestamps and bigints come back as strings/Dates by default; nixa stores
 // epoch seconds in bigint columns and wants numbers (they fit in 2^53).
@@ -21,7 +22,9 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
   }
 
   const run = async <R>(client: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<R>> => {
-    const res = await client.query(sql, params as unknown[]);
+    const res = await client.query(sql, params as unknown[]).catch((err: unknown) => {
+      throw asStorageError(err);
+    });
     return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
   };
 
