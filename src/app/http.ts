@@ -78,18 +78,20 @@ export function createHttpApp(deps: HttpDeps): Koa {
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('X-Frame-Options', 'DENY');
     if (config.issuer.startsWith('https://')) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    // Only a successful answer that chose its own caching (JWKS, style sheet) is
+    // cached; an error never is, nor does it keep a route's wider policy.
+    const forError = () => {
+      ctx.set('Content-Security-Policy', CSP);
+      ctx.set('Cache-Control', 'no-store');
+    };
     try {
       await next();
-    } finally {
-      // Only a successful answer that chose its own caching (JWKS, style sheet) is
-      // cached; an error never is, nor does it keep a route's wider policy.
-      if (ctx.status >= 400) {
-        ctx.set('Content-Security-Policy', CSP);
-        ctx.set('Cache-Control', 'no-store');
-      } else if (!ctx.response.get('Cache-Control')) {
-        ctx.set('Cache-Control', 'no-store');
-      }
+    } catch (err) {
+      forError();
+      throw err;
     }
+    if (ctx.status >= 400) forError();
+    else if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
   });
 
   const serveMetrics = metricsEndpoint(deps.metrics, config.metricsToken, config.env !== 'production');

@@ -407,7 +407,9 @@ describe('form posts from another site', () => {
     const { agent, uid, csrf } = await startInteraction();
     const res = await agent.request(`${issuer}/interaction/${uid}/login`, form({ csrf, account: 'test-citizen-1' }, headers));
     expect(res.status).toBe(403);
-    expectPlainPage(res, await res.text());
+    const html = await res.text();
+    expectPlainPage(res, html);
+    expect(html).toContain('NIXA-CSRF-001');
     const { rows } = await tdb.db.query<{ result: unknown }>("SELECT payload->'result' AS result FROM oidc_payloads WHERE model = 'Interaction' AND id = $1", [uid]);
     expect(rows[0]?.result ?? null).toBeNull();
   });
