@@ -10,7 +10,7 @@ import type { AccountsContext } from '../accounts/index.js';
 import { accountById, lookUpAccount, reinstateAccount, suspendAccount } from '../accounts/index.js';
 import { AUDIT_EVENTS, checkReason, searchAudit, verifyTrail } from '../audit/index.js';
 import type { Config } from '../config/index.js';
-import { ForbiddenError, InvalidInputError, NotFoundError, PreconditionRequiredError, StateError } from '../errors/index.js';
+import { ForbiddenError, InvalidInputError, NotFoundError, PreconditionRequiredError, refuseControlCharacters, StateError } from '../errors/index.js';
 import { unlockAccount } from '../factors/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
 import { listKeyViews, revokeKey, rotateKeys, type Cipher, type KeyRing } from '../keys/index.js';
@@ -433,6 +433,7 @@ export function adminApi(deps: AdminDeps): Middleware {
       const parsed = (ctx.request as { body?: unknown }).body;
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidInputError('(body)', 'a JSON object');
       body = parsed as Record<string, unknown>;
+      refuseControlCharacters(body);
     }
     ctx.body = await match.route.handle({ deps, ctx, principal, params: match.params, body });
   };

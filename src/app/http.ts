@@ -1,21 +1,24 @@
 // The HTTP surface, in order: logging, errors, security headers, operations
-// endpoints, JWKS, nixa's own pages, then the OpenID Connect protocol engine.
+// endpoints, JWKS, the edge checks (cross-site forms, malformed parameters),
+// nixa's own pages, then the OpenID Connect protocol engine.
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 
-import { adminApi } from '../admin/index.js';
-import { consoleRoutes, type ConsoleClient } from '../console/index.js';
+import { ADMIN_API_PREFIX, adminApi } from '../admin/index.js';
+import { CONSOLE_PATH, consoleRoutes, type ConsoleClient } from '../console/index.js';
 import { ACCOUNT_PATH, accountRoutes } from '../my-account/index.js';
 import type { Config } from '../config/index.js';
 import type { AccountsContext } from '../accounts/index.js';
 import { returnFromSource, signOutAtSource, SIGNED_OUT_PATH, type SourceLogoutDeps, type Upstream } from '../federation/index.js';
-import { interactionRoutes } from '../interactions/index.js';
+import { CALLBACK_PATH, interactionRoutes } from '../interactions/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { language, renderPage, SCRIPTS, STYLESHEET } from '../pages/index.js';
 import { metricsEndpoint, type Metrics } from '../metrics/index.js';
 import { pendingMigrations, type Database } from '../storage/index.js';
+import { NotFoundError } from '../errors/index.js';
+import { refuseCrossSiteForms, refuseMalformedParameters } from './edge.js';
 import { errorBoundary } from './errors.js';
 import type { ProviderHost } from './provider-host.js';
 
@@ -69,12 +72,28 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(language);
   app.use(errorBoundary(logger));
   app.use(async function securityHeaders(ctx, next) {
-    await next();
-    if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
+    // Set before the route runs: a route may widen them (oidc-provider's form_post
+    // page adds its script's hash to script-src), and an error answered by the
+    // boundary above keeps them.
+    ctx.set('Content-Security-Policy', CSP);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('X-Frame-Options', 'DENY');
     if (config.issuer.startsWith('https://')) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    // Only a successful answer that chose its own caching (JWKS, style sheet) is
+    // cached; an error never is, nor does it keep a route's wider policy.
+    const forError = () => {
+      ctx.set('Content-Security-Policy', CSP);
+      ctx.set('Cache-Control', 'no-store');
+    };
+    try {
+      await next();
+    } catch (err) {
+      forError();
+      throw err;
+    }
+    if (ctx.status >= 400) forError();
+    else if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
   });
 
   const serveMetrics = metricsEndpoint(deps.metrics, config.metricsToken, config.env !== 'production');
@@ -116,9 +135,30 @@ export function createHttpApp(deps: HttpDeps): Koa {
     }
   });
 
-  // Only nixa's own forms are parsed here; oidc-provider parses its endpoints' bodies itself.
+  // nixa's own routes. Their forms are parsed here (oidc-provider parses its
+  // endpoints' bodies itself), so that the edge sees every field a handler will.
+  const isInteraction = (path: string) => path.startsWith('/interaction/');
+  const isUnder = (prefix: string) => (path: string) => path === prefix || path.startsWith(`${prefix}/`);
+  const isAccount = isUnder(ACCOUNT_PATH);
+  const isConsole = isUnder(CONSOLE_PATH);
+  const ownRoute = (path: string) =>
+    isInteraction(path) || isAccount(path) || isConsole(path) || path.startsWith(`${ADMIN_API_PREFIX}/`) || path === CALLBACK_PATH || path === SIGNED_OUT_PATH;
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' }) as Koa.Middleware;
-  app.use((ctx, next) => (ctx.path.startsWith('/interaction/') || ctx.path.startsWith(`${ACCOUNT_PATH}/`) ? parseForm(ctx, next) : next()));
+  const parseConsoleForm = bodyParser({ enableTypes: ['form'], formLimit: '64kb', encoding: 'utf-8' }) as Koa.Middleware;
+  const noop = async () => {};
+  // Form posts that act with the citizen's or operator's cookies: from nixa's own pages only.
+  // /session/end/confirm is the sign-out form nixa renders for oidc-provider.
+  app.use(
+    refuseCrossSiteForms(
+      [new URL(config.issuer).origin, ...(config.passkeys?.origins ?? [])],
+      (path) => isInteraction(path) || isAccount(path) || isConsole(path) || path === '/session/end/confirm',
+    ),
+  );
+  app.use(
+    refuseMalformedParameters(ownRoute, (ctx) =>
+      isInteraction(ctx.path) || isAccount(ctx.path) ? parseForm(ctx, noop) : isConsole(ctx.path) ? parseConsoleForm(ctx, noop) : noop(),
+    ),
+  );
   app.use(
     interactionRoutes({
       config,
@@ -151,6 +191,10 @@ export function createHttpApp(deps: HttpDeps): Koa {
     if (ctx.method === 'POST' && ctx.path === '/session/end/confirm') await signOutAtSource(deps.sourceLogout, ctx);
   });
   app.use((ctx, next) => deps.host().middleware(ctx, next));
+  // Nothing answered: the boundary says so in its words (a plain page for a browser).
+  app.use((ctx) => {
+    throw new NotFoundError('page', ctx.path);
+  });
   return app;
 }
 

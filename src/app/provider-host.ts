@@ -14,6 +14,7 @@ export class ProviderHost {
   #middleware!: Koa.Middleware;
   #stamp = '';
   #unsubscribe: () => void;
+  readonly #origin: string;
 
   constructor(
     private readonly deps: ProviderDeps,
@@ -22,6 +23,7 @@ export class ProviderHost {
     /** Called with every provider built, to listen to its events (metrics). */
     private readonly observe: (provider: Provider) => void = () => {},
   ) {
+    this.#origin = new URL(deps.config.issuer).origin;
     this.#apply(keyring.snapshot);
     this.#unsubscribe = keyring.onChange((s) => this.#apply(s));
   }
@@ -33,7 +35,17 @@ export class ProviderHost {
     return this.#provider;
   }
 
-  readonly middleware: Koa.Middleware = (ctx, next) => this.#middleware(ctx, next);
+  /**
+   * oidc-provider builds every URL it publishes (discovery, form actions, the
+   * audiences it accepts in client assertions) from the request's href, that is
+   * from the Host header (or X-Forwarded-Host, or an absolute request target). The
+   * issuer is fixed configuration: the provider sees the issuer's origin, so that
+   * `Host: evil.example` cannot make it name evil.example's endpoints.
+   */
+  readonly middleware: Koa.Middleware = (ctx, next) => {
+    Object.defineProperty(ctx.request, 'href', { value: `${this.#origin}${ctx.path}${ctx.search}`, configurable: true });
+    return this.#middleware(ctx, next);
+  };
 
   #apply(snapshot: KeySnapshot): void {
     // Cookies are signed by the outer Koa app's keys; updating them in place is enough.

@@ -110,6 +110,18 @@ export class ConflictError extends NixaError {
   }
 }
 
+/**
+ * A form was posted to one of nixa's pages from another site (Origin or
+ * Sec-Fetch-Site says so): refused before anything is read or changed.
+ */
+export class CrossSiteRequestError extends NixaError {
+  readonly code = 'NIXA-CSRF-001';
+  override readonly status = 403;
+  constructor() {
+    super('This form was sent from another site, so nixa did nothing with it.');
+  }
+}
+
 /** The master key cannot decrypt stored key material: wrong key or tampered row. */
 export class MasterKeyError extends NixaError {
   readonly code = 'NIXA-KEY-001';
@@ -145,4 +157,7 @@ export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-CNF-002': 'A change to a versioned record came without the version it was based on (If-Match): read the record, then send its ETag.',
   'NIXA-AUTH-001': 'Admin API: no valid bearer token, or a sign-in below level high (WWW-Authenticate says which).',
   'NIXA-AUTH-002': 'Admin API: the caller may not do this (no role or scope for it, or a role change on their own account).',
+  'NIXA-CSRF-001': "A form was posted to one of nixa's pages from another site (Origin, Sec-Fetch-Site); nothing was done.",
 };
+
+export { CONTROL_CHARACTER, fieldWithControlCharacter, refuseControlCharacters } from './control-characters.js';

@@ -7,7 +7,7 @@ import { errors } from 'oidc-provider';
 
 import type { ClientStore } from '../clients/index.js';
 import { StorageUnavailableError } from '../errors/index.js';
-import type { Database, Queryable } from '../storage/index.js';
+import { hasNul, type Database, type Queryable } from '../storage/index.js';
 
 /**
  * The database as the provider sees it: a lost connection becomes the OAuth
@@ -35,6 +35,17 @@ export function providerStorage(db: Database): Database {
   };
 }
 
+/**
+ * Every request parameter the provider looks up or stores passes through here,
+ * and PostgreSQL cannot hold NUL (nor does any id nixa issues have one). Such a
+ * parameter makes the request malformed: oidc-provider answers invalid_request
+ * in each endpoint's standard form (a redirect to a trusted redirect URI, a plain
+ * page otherwise, JSON at /token, introspection, revocation and userinfo).
+ */
+function refuseNul(...values: unknown[]): void {
+  if (values.some(hasNul)) throw new errors.InvalidRequest('request parameters must not contain the NUL character');
+}
+
 interface PayloadRow {
   payload: AdapterPayload;
   consumed: number | null;
@@ -49,6 +60,7 @@ export class PostgresAdapter implements Adapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     if (this.model === 'Client') throw new Error('clients are managed with `nixa clients`, not by the provider');
+    refuseNul(id, payload);
     // A Grant is its own grant; indexing it by grant_id lets one statement revoke it with its tokens.
     const grantId = this.model === 'Grant' ? id : (payload.grantId ?? null);
     // expiresIn may be fractional (a replay record lives until a client assertion's
@@ -64,6 +76,7 @@ export class PostgresAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    refuseNul(id);
     if (this.model === 'Client') return this.clients.findMetadata(id);
     return this.one('id = $2', id);
   }
@@ -77,6 +90,7 @@ export class PostgresAdapter implements Adapter {
   }
 
   private async one(where: string, value: string): Promise<AdapterPayload | undefined> {
+    refuseNul(value);
     const { rows } = await this.db.query<PayloadRow>(
       // floor, not a bare ::bigint cast (which rounds): epoch seconds as oidc-provider counts them.
       `SELECT payload, floor(extract(epoch FROM consumed_at))::bigint AS consumed FROM oidc_payloads
@@ -94,6 +108,7 @@ export class PostgresAdapter implements Adapter {
    * (RFC 9700 §4.14, §2.2.2) and the request fails with invalid_grant.
    */
   async consume(id: string): Promise<void> {
+    refuseNul(id);
     const won = await this.db.query(
       `UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`,
       [this.model, id],
@@ -108,10 +123,12 @@ export class PostgresAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
+    refuseNul(id);
     await this.db.query('DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [this.model, id]);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    refuseNul(grantId);
     await this.db.query('DELETE FROM oidc_payloads WHERE model = $1 AND grant_id = $2', [this.model, grantId]);
   }
 }

@@ -189,7 +189,9 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = true;
+  // Only X-Forwarded-* from a proxy nixa is told to trust; the URLs the provider
+  // builds come from the issuer whatever the request says (app/provider-host.ts).
+  provider.proxy = config.trustProxy;
 
   // The stored "client_secret" is an argon2 hash (see src/clients): compare with argon2.
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, actual: string) {

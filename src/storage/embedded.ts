@@ -6,6 +6,11 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 
 import type { Database, QueryResult } from './database.js';
+import { asStorageError } from './text.js';
+
+const rethrow = (err: unknown): never => {
+  throw asStorageError(err);
+};
 
 export async function openEmbedded(dataDir: string | undefined): Promise<Database> {
   // undefined → in memory (tests without a PostgreSQL server).
@@ -22,7 +27,7 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
   return {
     engine: 'embedded',
     async query(sql, params) {
-      return convert(await db.query(sql, params ?? [], { parsers: PARSERS }));
+      return convert(await db.query(sql, params ?? [], { parsers: PARSERS }).catch(rethrow));
     },
     async exec(sql) {
       await db.exec(sql);
@@ -31,7 +36,7 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
       return db.transaction(async (tx) => {
         const hooks: (() => Promise<void>)[] = [];
         const out = await fn({
-          query: async (sql, params) => convert(await tx.query(sql, params ?? [], { parsers: PARSERS })),
+          query: async (sql, params) => convert(await tx.query(sql, params ?? [], { parsers: PARSERS }).catch(rethrow)),
           exec: async (sql) => {
             await tx.exec(sql);
           },

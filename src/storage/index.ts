@@ -8,6 +8,7 @@ import { openPostgres } from './postgres.js';
 export type { Database, ListenState, Queryable, QueryResult } from './database.js';
 export { migrate, pendingMigrations, type MigrationReport } from './migrate.js';
 export { isConnectionLoss, redactUrl } from './postgres.js';
+export { hasNul } from './text.js';
 export { openPostgres, openEmbedded };
 
 export function openDatabase(config: Config, logger?: Logger): Promise<Database> {

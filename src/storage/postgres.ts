@@ -8,6 +8,7 @@ import pg from 'pg';
 import { StorageError, StorageUnavailableError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
 import type { Database, ListenState, Queryable, QueryResult } from './database.js';
+import { asStorageError } from './text.js';
 
 // Timestamps and bigints come back as strings/Dates by default; nixa stores
 // epoch seconds in bigint columns and wants numbers (they fit in 2^53).
@@ -58,7 +59,7 @@ export async function openPostgres(url: string, poolSize = 10, logger: Logger = 
           broken ??= err as Error;
           throw unavailable(err);
         }
-        throw err;
+        throw asStorageError(err);
       }
     };
     try {
