@@ -14,7 +14,7 @@ import pg from 'pg';
 import { verifyTrail } from '../../src/audit/index.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated } from '../support/federation.js';
-import { freePort, TEST_MASTER_KEY } from '../support/nixa.js';
+import { freePortRun, TEST_MASTER_KEY } from '../support/nixa.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { waitFor } from '../support/wait.js';
 
@@ -31,7 +31,7 @@ let rp: oidc.Configuration;
 beforeAll(async () => {
   if (!TEST_DATABASE_URL) return;
   tdb = await createTestDatabase();
-  const port = await freePort();
+  const port = await freePortRun(4); // nixa and its three simulated sources
   url = `http://127.0.0.1:${port}`;
   // NIXA_TEST_MAIN runs another build (e.g. an older commit's) to see this test fail there.
   child = spawn(process.execPath, [process.env.NIXA_TEST_MAIN ?? 'dist/src/main.js'], {
@@ -72,7 +72,10 @@ afterAll(async () => {
 
 async function signIn(citizen: string): Promise<void> {
   const s = await federatedSignIn(rp, service.redirectUri, { source: 'citizen_id', citizen, consent: 'accept' });
-  if (!s.stoppedAt) throw new Error(`sign-in stopped at a page (${s.page?.status})`);
+  if (!s.stoppedAt) {
+    const code = /NIXA-[A-Z]+-[a-z0-9-]+/.exec(s.page?.html ?? '')?.[0] ?? 'no code';
+    throw new Error(`sign-in stopped at a page (${s.page?.status}, ${code}); nixa said: ${stderr.slice(-800)}`);
+  }
   await redeemFederated(rp, s);
 }
 

@@ -47,6 +47,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A free port whose next `count - 1` ports are free too: nixa with NIXA_DEMO runs its
+ * simulated sources on PORT+1…PORT+3, and a busy one there would fail a sign-in.
+ */
+export async function freePortRun(count: number): Promise<number> {
+  const { createServer } = await import('node:net');
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await freePort();
+    if (first + count > 65_535) continue;
+    let all = true;
+    for (let p = first + 1; all && p < first + count; p++) all = await isFree(p);
+    if (all) return first;
+  }
+  throw new Error(`no run of ${count} free ports found`);
+}
+
 /** A logger whose JSON lines are kept in memory, for tests that check what was (not) logged. */
 export function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
   const out: string[] = [];
