@@ -1,10 +1,25 @@
 // Step 5: consent. A service sees only the attributes it is registered for, asked
-// for, and the citizen agreed to; agreement is remembered per service and asked
-// again only when the service asks for more.
+// for, and the citizen saw with a value and agreed to; agreement is remembered per
+// service and asked again when the service asks for more, when a claim accepted
+// as "Chưa có" has gained a value, or when the service sends prompt=consent.
+// Every grant is filled here, by grantContents (consent/policy.ts).
 import type { Context } from 'koa';
 
 import { appendAudit } from '../audit/index.js';
-import { claimLabel, consentDiff, grantedClaims, inReadingOrder, recordConsent, requestedClaims } from '../consent/index.js';
+import {
+  claimLabel,
+  consentableClaims,
+  consentDiff,
+  consentGiven,
+  consentOf,
+  grantContents,
+  hasValue,
+  inReadingOrder,
+  recordConsent,
+  requestedClaims,
+  type ClaimsParameter,
+  type Consent,
+} from '../consent/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { claimsRequest } from '../protocol/index.js';
 import { accountClaims, maskNationalId } from '../accounts/index.js';
@@ -25,61 +40,108 @@ function display(claim: string, value: unknown): string {
   return escapeHtml(value);
 }
 
-/** What this sign-in asks to share: claims of allowed, requested scopes and the claims parameter, minus sub. */
-async function requested(deps: JourneyDeps, details: Details): Promise<{ claims: string[]; clientName: string; allowedScopes?: string[] }> {
+interface ConsentRequest {
+  /** The claims the citizen is asked about (sub and phone_number_verified never are). */
+  claims: string[];
+  clientName: string;
+  scopes: string[];
+  claimsParameter: ClaimsParameter | undefined;
+  /** The client's registered scopes; undefined only for a client registered without any. */
+  registeredScopes: string[] | undefined;
+}
+
+/** What this sign-in asks to share: claims of registered, requested scopes and of the claims parameter. */
+async function consentRequest(deps: JourneyDeps, details: Details): Promise<ConsentRequest> {
   const client = await deps.provider().Client.find(String(details.params.client_id));
-  const scopes = String(details.params.scope ?? '').split(' ');
-  const allowedScopes = client?.scope?.split(' ');
-  const claims = requestedClaims(scopes, claimsRequest(details.params), allowedScopes).filter((c) => c !== 'sub' && c !== 'phone_number_verified');
-  return { claims, clientName: client?.clientName ?? client?.clientId ?? '', ...(allowedScopes ? { allowedScopes } : {}) };
+  const scopes = String(details.params.scope ?? '').split(' ').filter(Boolean);
+  // A client gone mid-sign-in is registered for nothing.
+  const registeredScopes = client ? client.scope?.split(' ') : [];
+  const claimsParameter = claimsRequest(details.params);
+  return {
+    claims: consentableClaims(requestedClaims(scopes, claimsParameter, registeredScopes)),
+    clientName: client?.clientName ?? client?.clientId ?? '',
+    scopes,
+    claimsParameter,
+    registeredScopes,
+  };
+}
+
+/** Whether the service asked, with prompt=consent, that the citizen be asked whatever was agreed before. */
+const promptsForConsent = (details: Details): boolean => String(details.params.prompt ?? '').split(' ').includes('consent');
+
+/**
+ * The only way nixa fills a grant: a new one holding what grantContents allows for
+ * this request and this consent (scopes, claims, and the rest of nixa's claims as
+ * rejected). A new grant rather than the session's, whose rejections may predate
+ * this consent; the API resource scopes of that grant are carried over.
+ */
+async function saveGrant(deps: JourneyDeps, details: Details, accountId: string, r: ConsentRequest, consent: Consent, resources: Record<string, string[]> = {}): Promise<string> {
+  const p = deps.provider();
+  const clientId = String(details.params.client_id);
+  const contents = grantContents({ scopes: r.scopes, claimsParameter: r.claimsParameter, registeredScopes: r.registeredScopes, consent });
+  const grant = new p.Grant({ accountId, clientId });
+  if (contents.scopes.length) grant.addOIDCScope(contents.scopes.join(' '));
+  grant.addOIDCClaims(contents.claims);
+  if (contents.rejected.length) grant.rejectOIDCClaims(contents.rejected);
+  const previous = details.grantId ? await p.Grant.find(details.grantId) : undefined;
+  if (previous && previous.accountId === accountId && previous.clientId === clientId) {
+    for (const indicator of Object.keys(previous.resources ?? {})) {
+      const scope = previous.getResourceScope(indicator);
+      if (scope) grant.addResourceScope(indicator, scope);
+    }
+  }
+  for (const [indicator, scopes] of Object.entries(resources)) grant.addResourceScope(indicator, scopes.join(' '));
+  return grant.save();
+}
+
+/** A grant of what the citizen has agreed to so far, without asking (the test login; the consent check still runs after it). */
+export async function grantAsAgreed(deps: JourneyDeps, details: Details, accountId: string): Promise<string> {
+  const consent = await consentOf(deps.db, accountId, String(details.params.client_id));
+  return saveGrant(deps, details, accountId, await consentRequest(deps, details), consent);
 }
 
 /**
  * At login: when the citizen already agreed to everything this service asks, the
  * grant is made right away, so the sign-in does not go round a second time only
- * to find consent already given. Returns the grant id, or undefined to ask.
+ * to find consent already given. Returns the grant id, or undefined to ask (always
+ * with prompt=consent: the service wants the page).
  */
 export async function rememberedGrant(deps: JourneyDeps, details: Details, accountId: string): Promise<string | undefined> {
-  const clientId = String(details.params.client_id);
-  const { claims, allowedScopes } = await requested(deps, details);
-  if (!consentDiff(claims, await grantedClaims(deps.db, accountId, clientId)).satisfied) return undefined;
-  const grant = new (deps.provider().Grant)({ accountId, clientId });
-  const scopes = String(details.params.scope ?? '').split(' ').filter((s) => s && (!allowedScopes || allowedScopes.includes(s)));
-  if (scopes.length) grant.addOIDCScope(scopes.join(' '));
-  const asked = claimsRequest(details.params);
-  const named = [...Object.keys(asked?.id_token ?? {}), ...Object.keys(asked?.userinfo ?? {})];
-  if (named.length) grant.addOIDCClaims(named);
-  return grant.save();
+  if (promptsForConsent(details)) return undefined;
+  const r = await consentRequest(deps, details);
+  const consent = await consentOf(deps.db, accountId, String(details.params.client_id));
+  if (!consentDiff(r.claims, consent, await accountClaims(deps.accounts, accountId)).satisfied) return undefined;
+  return saveGrant(deps, details, accountId, r, consent);
 }
 
-async function grantAndFinish(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {
+async function grantAndFinish(deps: JourneyDeps, ctx: Context, details: Details, r: ConsentRequest): Promise<void> {
   const p = deps.provider();
-  const { prompt } = details;
-  const grant = details.grantId ? await p.Grant.find(details.grantId) : new p.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
-  if (!grant) throw new Error('grant vanished during consent');
-  const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
-  const grantId = await grant.save();
+  const accountId = details.session!.accountId;
+  const consent = await consentOf(deps.db, accountId, String(details.params.client_id));
+  const missing = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
+  const grantId = await saveGrant(deps, details, accountId, r, consent, missing.missingResourceScopes);
   await p.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
 }
 
 export async function showConsent(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {
   const accountId = details.session!.accountId;
   const clientId = String(details.params.client_id);
-  const { claims, clientName } = await requested(deps, details);
-  const { satisfied } = consentDiff(claims, await grantedClaims(deps.db, accountId, clientId));
-  if (satisfied) return grantAndFinish(deps, ctx, details);
-
+  const r = await consentRequest(deps, details);
   const values = await accountClaims(deps.accounts, accountId);
+  const { satisfied } = consentDiff(r.claims, await consentOf(deps.db, accountId, clientId), values);
+  // prompt=consent: the service wants the citizen asked, whatever they agreed to before.
+  if (satisfied && !details.prompt.reasons.includes('consent_prompt')) return grantAndFinish(deps, ctx, details, r);
+
+  const claims = inReadingOrder(r.claims);
   ctx.type = 'html';
   ctx.body = renderPage('consent', {
     title: 'Chia sẻ thông tin',
     uid: details.uid,
     csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
-    clientName,
-    rows: inReadingOrder(claims)
+    clientName: r.clientName,
+    // Which rows the citizen sees with a value: only those are agreed to for their value.
+    shown: claims.filter((c) => hasValue(values, c)).join(' '),
+    rows: claims
       .map((c) => `        <tr><th scope="row">${escapeHtml(claimLabel(c).vi)} <span lang="en">(${escapeHtml(claimLabel(c).en)})</span></th><td>${display(c, values[c])}</td></tr>`)
       .join('\n'),
   });
@@ -89,14 +151,24 @@ export async function decideConsent(deps: JourneyDeps, ctx: Context, details: De
   checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
   const accountId = details.session!.accountId;
   const clientId = String(details.params.client_id);
-  const { claims } = await requested(deps, details);
+  const r = await consentRequest(deps, details);
+  const { claims } = r;
   if (body.decision === 'accept') {
+    // What the page showed with a value (the form says; it can only narrow what is
+    // recorded, and is checked against the account's values now).
+    const shown = typeof body.shown === 'string' ? body.shown.split(' ') : [];
+    const given = consentGiven(claims, shown, await accountClaims(deps.accounts, accountId));
     await deps.db.transaction(async (tx) => {
-      await recordConsent(tx, accountId, clientId, claims);
+      await recordConsent(tx, accountId, clientId, given);
       // Subject: the account, as for every event of a citizen's (their history is one query); the service in details.
-      await appendAudit(tx, { event: 'CONSENT_GIVEN', actor: `account:${accountId}`, subject: accountId, details: { client: clientId, claims } });
+      await appendAudit(tx, {
+        event: 'CONSENT_GIVEN',
+        actor: `account:${accountId}`,
+        subject: accountId,
+        details: { client: clientId, claims: given.claims, ...(given.withoutValue.length ? { withoutValue: given.withoutValue } : {}) },
+      });
     });
-    return grantAndFinish(deps, ctx, details);
+    return grantAndFinish(deps, ctx, details, r);
   }
   await deps.db.transaction((tx) => appendAudit(tx, { event: 'CONSENT_REFUSED', actor: `account:${accountId}`, subject: accountId, details: { client: clientId, claims } }));
   await deps.provider().interactionFinished(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User refused to share the requested attributes' }, { mergeWithLastSubmission: false });

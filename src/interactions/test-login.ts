@@ -1,10 +1,12 @@
 // The test login (development and tests only; configuration refuses it in
-// production): sign in as any account id, with the requested scopes granted.
+// production): sign in as any account id, with the requested scopes granted and
+// claims as the account agreed (consent.ts fills the grant, as for every sign-in).
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
 import { ensureAccount } from '../accounts/index.js';
 import { InvalidInputError } from '../errors/index.js';
+import { grantAsAgreed } from './consent.js';
 import { checkCsrf } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
 
@@ -19,9 +21,7 @@ export async function testLogin(deps: JourneyDeps, ctx: Context, details: Detail
   if (!ACCOUNT_ID.test(accountId)) throw new InvalidInputError('account', '1 to 64 letters, digits, dots, dashes or underscores');
   await ensureAccount(deps.db, accountId);
   const p = deps.provider();
-  const grant = new p.Grant({ accountId, clientId: String(details.params.client_id) });
-  if (details.params.scope) grant.addOIDCScope(String(details.params.scope));
-  const grantId = await grant.save();
+  const grantId = await grantAsAgreed(deps, details, accountId);
   await p.interactionFinished(
     ctx.req,
     ctx.res,

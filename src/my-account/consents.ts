@@ -36,9 +36,14 @@ export async function consentsSection(deps: AccountDeps, s: CitizenSession, mess
   const items = await Promise.all(
     consents.map(async (c, i) => {
       const name = escapeHtml(await serviceName(deps, c.clientId));
-      const claims = inReadingOrder(c.claims)
-        .map((claim) => `<li>${escapeHtml(claimLabel(claim).vi)} <span lang="en">(${escapeHtml(claimLabel(claim).en)})</span></li>`)
-        .join('');
+      const label = (claim: string) => `${escapeHtml(claimLabel(claim).vi)} <span lang="en">(${escapeHtml(claimLabel(claim).en)})</span>`;
+      // Accepted while not on record: nothing is shared, and nixa asks again once there is a value.
+      const claims = [
+        ...inReadingOrder(c.claims).map((claim) => `<li>${label(claim)}</li>`),
+        ...inReadingOrder(c.withoutValue).map(
+          (claim) => `<li>${label(claim)}: chưa có, nixa sẽ hỏi lại bạn khi có <span lang="en">(not on record; nixa will ask you when it is)</span></li>`,
+        ),
+      ].join('');
       return `<li>
           <h3>${name}</h3>
           <p id="consent-${i}-shared">Thông tin được chia sẻ: <span lang="en">(Information shared:)</span></p>
@@ -109,10 +114,11 @@ export async function withdrawConsent(deps: AccountDeps, ctx: Context, s: Citize
     return undefined;
   }
   const outcome = await deps.accounts.db.transaction(async (tx) => {
-    const claims = await deleteConsent(tx, s.accountId, clientId);
-    if (!claims) return undefined;
+    const consent = await deleteConsent(tx, s.accountId, clientId);
+    if (!consent) return undefined;
+    const { claims, withoutValue } = consent;
     const { grants } = await revokeGrantsOf(tx, s.accountId, clientId);
-    await appendAudit(tx, { event: 'CONSENT_WITHDRAWN', actor: `account:${s.accountId}`, subject: s.accountId, details: { client: clientId, claims } });
+    await appendAudit(tx, { event: 'CONSENT_WITHDRAWN', actor: `account:${s.accountId}`, subject: s.accountId, details: { client: clientId, claims, ...(withoutValue.length ? { withoutValue } : {}) } });
     return { grants };
   });
   if (!outcome) {

@@ -5,10 +5,19 @@ import Provider, { interactionPolicy, type Configuration, type KoaContextWithOID
 
 import { createHmac } from 'node:crypto';
 
-import { findAccount, type AccountsContext } from '../accounts/index.js';
+import { accountClaims, findAccount, type AccountsContext } from '../accounts/index.js';
 import { ADMIN_SCOPES } from '../admin/roles.js';
 import { ACR_VALUES, atLeast, levelOfAcr } from '../assurance/index.js';
-import { SCOPE_CLAIMS } from '../consent/index.js';
+import {
+  consentableClaims,
+  consentDiff,
+  consentOf,
+  grantableClaims,
+  releasableClaims,
+  requestedClaims,
+  SCOPE_CLAIMS,
+  type ClaimsParameter,
+} from '../consent/index.js';
 import { clientStore, NIXA_CLIENT_METADATA, pairwiseSector, verifySecret } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { KeySnapshot } from '../keys/index.js';
@@ -18,16 +27,39 @@ import type { Database } from '../storage/index.js';
 import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthentication, resourceIndicators } from './access-tokens.js';
 import { PostgresAdapter, providerStorage } from './adapter.js';
 import { describeError } from './errors.js';
-import { requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
+import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
 
 /**
  * oidc-provider's prompts, with nixa's assurance check: a session below the level
  * the service asks for must log in again (step up) — at a source that can vouch
  * higher — instead of being handed a token at a lower level. It replaces
  * oidc-provider's exact-match acr checks, since nixa's levels are ordered.
+ * And nixa's consent check (below).
  */
-function interactionPolicyWithAssurance() {
+function nixaInteractionPolicy(db: Database, accounts: AccountsContext) {
   const policy = interactionPolicy.base();
+  // oidc-provider asks for consent when the session's grant lacks a scope or claim;
+  // nixa also asks when its own consent record does not cover this request — in
+  // particular a claim accepted as "Chưa có" that has a value now, which an
+  // existing grant (single sign-on) would otherwise keep silently withholding.
+  policy.get('consent')!.checks.add(
+    new interactionPolicy.Check('nixa_consent_missing', 'the citizen has not agreed to share what the service asks', async (ctx) => {
+      const { oidc } = ctx;
+      const accountId = oidc.session?.accountId;
+      if (!accountId || !oidc.client) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      // This interaction just ended with a grant, and nixa makes grants only by
+      // grantContents: it holds nothing the consent does not cover (test login included).
+      if (oidc.result?.consent) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const params = oidc.params as Record<string, unknown>;
+      const scopes = String(params.scope ?? '').split(' ').filter(Boolean);
+      const requested = consentableClaims(requestedClaims(scopes, claimsRequest(params) as ClaimsParameter | undefined, oidc.client.scope?.split(' ')));
+      if (!requested.length) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const consent = await consentOf(db, accountId, oidc.client.clientId);
+      return consentDiff(requested, consent, await accountClaims(accounts, accountId)).satisfied
+        ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+        : interactionPolicy.Check.REQUEST_PROMPT;
+    }),
+  );
   const login = policy.get('login')!;
   login.checks.remove('essential_acr');
   login.checks.remove('essential_acrs');
@@ -67,7 +99,22 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
   const configuration: Configuration = {
     adapter: (name: string) => new PostgresAdapter(name, db, clients),
     clients: [],
-    findAccount: (_ctx, id) => findAccount(accounts, id),
+    // Defence in depth: whatever a grant says, the claims handed to oidc-provider
+    // for a service are only those grantableClaims allows for its registered
+    // scopes and the citizen's consent to it, read at the time of release.
+    findAccount: async (ctx, id) => {
+      const account = await findAccount(accounts, id);
+      if (!account) return undefined;
+      return {
+        accountId: id,
+        claims: async () => {
+          const client = ctx.oidc?.client;
+          if (!client) return { sub: id };
+          const allowed = grantableClaims({ registeredScopes: client.scope?.split(' '), consent: await consentOf(db, id, client.clientId) });
+          return { ...releasableClaims(allowed, allowed, await account.claims('userinfo', '', {}, [])), sub: id };
+        },
+      };
+    },
     jwks: { keys: keys.providerJwks as NonNullable<Configuration['jwks']>['keys'] },
     cookies: {
       keys: keys.cookieKeys,
@@ -165,7 +212,7 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
       },
     },
     interactions: {
-      policy: interactionPolicyWithAssurance(),
+      policy: nixaInteractionPolicy(db, accounts),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     // oidc-provider refuses to call special-use addresses (SSRF protection). Outside

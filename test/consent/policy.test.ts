@@ -1,6 +1,18 @@
 // Consent policy on its own: which claims a service asks for, when the citizen is
 // asked again, and what is released. No HTTP, no database.
-import { consentDiff, releasableClaims, requestedClaims, SCOPE_CLAIMS } from '../../src/consent/index.js';
+import {
+  consentableClaims,
+  consentDiff,
+  consentGiven,
+  grantableClaims,
+  grantContents,
+  NO_CONSENT,
+  registeredClaims,
+  releasableClaims,
+  requestedClaims,
+  SCOPE_CLAIMS,
+  type Consent,
+} from '../../src/consent/index.js';
 
 const PROFILE = ['birthdate', 'gender', 'name', 'place_of_origin'];
 const ALL_SCOPES = ['openid', 'profile', 'phone', 'address', 'national_id'];
@@ -93,17 +105,118 @@ describe('requestedClaims', () => {
   });
 });
 
+const agreed = (claims: string[], withoutValue: string[] = []): Consent => ({ claims, withoutValue });
+/** What an account holds: Nguyễn Văn An as the citizen-ID source knows him, without a phone number. */
+const AN = { sub: 'acc-7d1c2b', name: 'Nguyễn Văn An', birthdate: '1985-03-14', gender: 'male', national_id: '001085004217' };
+const AN_WITH_PHONE = { ...AN, phone_number: '+84912345678', phone_number_verified: true };
+
+describe('consentableClaims', () => {
+  it('asks the citizen about neither sub nor phone_number_verified, which rides with the phone number', () => {
+    expect(consentableClaims(['sub', 'phone_number_verified', 'phone_number', 'name', 'name'])).toEqual(['name', 'phone_number']);
+  });
+});
+
 describe('consentDiff', () => {
   it.each([
-    ['the first request asks for everything', ['birthdate', 'name', 'sub'], [], ['birthdate', 'name', 'sub']],
-    ['the same request again asks for nothing', ['birthdate', 'name', 'sub'], ['birthdate', 'name', 'sub'], []],
-    ['a request for less asks for nothing', ['name', 'sub'], ['birthdate', 'name', 'sub'], []],
-    ['a request for more asks only for the new claims', ['birthdate', 'name', 'national_id', 'phone_number', 'sub'], ['birthdate', 'name', 'sub'], ['national_id', 'phone_number']],
-    ['a request for other claims asks for those', ['address', 'sub'], ['birthdate', 'name', 'sub'], ['address']],
-    ['order and repeats do not matter', ['sub', 'national_id', 'name', 'national_id'], ['name', 'sub', 'name'], ['national_id']],
-    ['an empty request is satisfied', [], [], []],
-  ])('%s', (_what, requested, granted, missing) => {
-    expect(consentDiff(requested, granted)).toEqual({ missing, satisfied: missing.length === 0 });
+    ['the first request asks for everything', ['birthdate', 'name', 'sub'], NO_CONSENT, AN, ['birthdate', 'name']],
+    ['the same request again asks for nothing', ['birthdate', 'name', 'sub'], agreed(['birthdate', 'name']), AN, []],
+    ['a request for less asks for nothing', ['name', 'sub'], agreed(['birthdate', 'name']), AN, []],
+    ['a request for more asks only for the new claims', ['birthdate', 'name', 'national_id', 'phone_number', 'sub'], agreed(['birthdate', 'name']), AN, ['national_id', 'phone_number']],
+    ['a request for other claims asks for those', ['address', 'sub'], agreed(['birthdate', 'name']), AN, ['address']],
+    ['order and repeats do not matter', ['sub', 'national_id', 'name', 'national_id'], agreed(['name', 'name']), AN, ['national_id']],
+    ['an empty request is satisfied', [], NO_CONSENT, AN, []],
+    ['sub alone needs no consent', ['sub'], NO_CONSENT, AN, []],
+    ['phone_number_verified is asked as phone_number, never alone', ['phone_number', 'phone_number_verified'], NO_CONSENT, AN_WITH_PHONE, ['phone_number']],
+    ['a claim accepted as "Chưa có" is not asked again while it still has no value', ['name', 'phone_number'], agreed(['name'], ['phone_number']), AN, []],
+    ['a claim accepted as "Chưa có" is asked again once it has a value', ['name', 'phone_number'], agreed(['name'], ['phone_number']), AN_WITH_PHONE, ['phone_number']],
+    ['a claim accepted with a value is not asked again', ['phone_number'], agreed(['phone_number']), AN_WITH_PHONE, []],
+    ['false and empty values are values', ['gender'], agreed([], ['gender']), { gender: '' }, ['gender']],
+  ])('%s', (_what, requested, consent, available, missing) => {
+    expect(consentDiff(requested, consent, available)).toEqual({ missing, satisfied: missing.length === 0 });
+  });
+});
+
+describe('consentGiven', () => {
+  it.each([
+    ['records each claim shown with a value as agreed for it', ['birthdate', 'name'], ['birthdate', 'name'], AN, agreed(['birthdate', 'name'])],
+    ['records a claim shown as "Chưa có" apart', ['name', 'phone_number'], ['name'], AN, agreed(['name'], ['phone_number'])],
+    ['a value that appeared after the page was shown was not seen', ['name', 'phone_number'], ['name'], AN_WITH_PHONE, agreed(['name'], ['phone_number'])],
+    ['a claim said to be shown with a value that has none is recorded without', ['name', 'phone_number'], ['name', 'phone_number'], AN, agreed(['name'], ['phone_number'])],
+    ['the form cannot add a claim the page did not show', ['name'], ['name', 'national_id'], AN, agreed(['name'])],
+    ['sub and phone_number_verified are never recorded', ['sub', 'phone_number', 'phone_number_verified'], ['sub', 'phone_number', 'phone_number_verified'], AN_WITH_PHONE, agreed(['phone_number'])],
+  ])('%s', (_what, shown, withValue, available, expected) => {
+    expect(consentGiven(shown, withValue, available)).toEqual(expected);
+  });
+});
+
+describe('grantableClaims', () => {
+  const EVERYTHING = agreed(['address', 'birthdate', 'gender', 'name', 'national_id', 'phone_number', 'place_of_origin']);
+  it.each([
+    ['sub is always allowed, even with no consent', ['openid'], NO_CONSENT, undefined, ['sub']],
+    ['a consented claim of a registered scope is allowed', ['openid', 'profile'], agreed(['name']), undefined, ['name', 'sub']],
+    ['a consented claim of a scope the service is not registered for is not', ['openid', 'profile'], EVERYTHING, undefined, [...PROFILE, 'sub']],
+    ['a claim of a registered scope without consent is not', ['openid', 'profile', 'national_id'], agreed(['name']), undefined, ['name', 'sub']],
+    ['a claim accepted as "Chưa có" is not', ['openid', 'phone'], agreed([], ['phone_number']), undefined, ['sub']],
+    ['phone_number_verified comes with a consented phone_number', ['openid', 'phone'], agreed(['phone_number']), undefined, ['phone_number', 'phone_number_verified', 'sub']],
+    ['phone_number_verified is never consented on its own', ['openid', 'phone'], agreed(['phone_number_verified']), undefined, ['sub']],
+    ['only what this request asks for, when it says', ['openid', 'profile'], EVERYTHING, ['name', 'national_id'], ['name', 'sub']],
+    ['a service registered for nothing gets sub only', [], EVERYTHING, undefined, ['sub']],
+  ])('%s', (_what, registeredScopes, consent, requested, expected) => {
+    expect(grantableClaims({ registeredScopes, consent, ...(requested ? { requested } : {}) })).toEqual(expected);
+  });
+
+  it('never allows a claim outside the registered scopes, the consent or the request, whatever they are', () => {
+    const scopes = Object.keys(SCOPE_CLAIMS);
+    const claims = Object.values(SCOPE_CLAIMS).flat();
+    for (let mask = 0; mask < 1 << scopes.length; mask += 1) {
+      const registeredScopes = scopes.filter((_, i) => (mask >> i) & 1);
+      const consented = claims.filter((_, i) => (mask >> (i % 5)) & 1 || i % 3 === 0);
+      const requested = claims.filter((_, i) => (mask >> ((i + 2) % 5)) & 1);
+      const allowed = grantableClaims({ registeredScopes, consent: agreed(consented, claims), requested });
+      const registered = registeredClaims(registeredScopes);
+      for (const c of allowed.filter((x) => x !== 'sub')) {
+        expect(registered.has(c) && requested.includes(c)).toBe(true);
+        expect(consented.includes(c === 'phone_number_verified' ? 'phone_number' : c)).toBe(true);
+      }
+      expect(allowed).toContain('sub');
+    }
+  });
+});
+
+describe('grantContents', () => {
+  it('gives a service registered for openid profile, naming national_id and phone_number in the claims parameter, neither', () => {
+    const contents = grantContents({
+      scopes: ['openid', 'profile'],
+      claimsParameter: { id_token: { national_id: null, phone_number: null }, userinfo: { national_id: null, phone_number: null } },
+      registeredScopes: ['openid', 'profile'],
+      consent: agreed(['birthdate', 'gender', 'name', 'national_id', 'phone_number', 'place_of_origin']),
+    });
+    expect(contents.scopes).toEqual(['openid', 'profile']);
+    expect(contents.claims).toEqual([...PROFILE, 'sub']);
+    expect(contents.rejected).toEqual(['address', 'national_id', 'phone_number', 'phone_number_verified']);
+  });
+
+  it('rejects the claims of a granted scope that the citizen accepted as "Chưa có", so the scope cannot bring them in', () => {
+    const contents = grantContents({ scopes: ['openid', 'phone'], registeredScopes: ['openid', 'phone'], consent: agreed([], ['phone_number']) });
+    expect(contents).toEqual({
+      scopes: ['openid', 'phone'],
+      claims: ['sub'],
+      rejected: ['address', 'birthdate', 'gender', 'name', 'national_id', 'phone_number', 'phone_number_verified', 'place_of_origin'],
+    });
+  });
+
+  it('keeps non-claim scopes the service is registered for and drops the others', () => {
+    const contents = grantContents({ scopes: ['openid', 'offline_access', 'national_id', ''], registeredScopes: ['openid', 'offline_access'], consent: agreed(['national_id']) });
+    expect(contents.scopes).toEqual(['offline_access', 'openid']);
+    expect(contents.claims).toEqual(['sub']);
+    expect(contents.rejected).toContain('national_id');
+  });
+
+  it('never grants and rejects the same claim, and never rejects sub', () => {
+    const contents = grantContents({ scopes: Object.keys(SCOPE_CLAIMS), registeredScopes: undefined, consent: agreed(['name', 'phone_number']) });
+    expect(contents.claims).toEqual(['name', 'phone_number', 'phone_number_verified', 'sub']);
+    expect(contents.rejected.filter((c) => contents.claims.includes(c))).toEqual([]);
+    expect(contents.rejected).not.toContain('sub');
   });
 });
 

@@ -55,7 +55,7 @@ async function walk(agent: UserAgent, url: string, o: { source?: keyof typeof SI
       step = await agent.submit(new URL(/action="(\/interaction\/[^"]+\/pick)"/.exec(html)![1]!, at), { citizen: o.citizen });
     } else if (html.includes('name="decision"') && !pages.includes('consent')) {
       pages.push('consent');
-      step = await agent.submit(new URL(`/interaction/${uid}/consent`, at), { csrf: field(html, 'csrf')!, decision: 'accept' });
+      step = await agent.submit(new URL(`/interaction/${uid}/consent`, at), { csrf: field(html, 'csrf')!, shown: /name="shown" value="([^"]*)"/.exec(html)?.[1] ?? '', decision: 'accept' });
     } else {
       return { url: step.url, status: step.res.status, html, pages };
     }

@@ -139,8 +139,9 @@ describe('/account consents', () => {
     const accountId = tokens.claims()!.sub;
     const sid = tokens.claims()!.sid;
     expect(tokens.refresh_token).toBeDefined();
-    // A second sign-in to the same service (another grant) and one to another service.
-    const again = await federatedSignIn(tax.config, tax.client.redirectUri, { agent: a.agent, scope: 'openid profile offline_access', extra: { prompt: 'consent' } });
+    // A second sign-in to the same service (another grant; prompt=consent asks again) and one to another service.
+    const again = await federatedSignIn(tax.config, tax.client.redirectUri, { agent: a.agent, consent: 'accept', scope: 'openid profile offline_access', extra: { prompt: 'consent' } });
+    expect(again.pages).toEqual(['consent']);
     const tokens2 = await redeemFederated(tax.config, again);
     const ins = await federatedSignIn(insurance.config, insurance.client.redirectUri, { agent: a.agent, consent: 'accept' });
     const insTokens = await redeemFederated(insurance.config, ins);
@@ -172,7 +173,12 @@ describe('/account consents', () => {
       "SELECT actor, subject, details FROM audit_events WHERE event = 'CONSENT_WITHDRAWN'",
     );
     expect(audit).toEqual([
-      { actor: `account:${accountId}`, subject: accountId, details: { client: tax.client.clientId, claims: ['birthdate', 'gender', 'name', 'place_of_origin'] } },
+      {
+        actor: `account:${accountId}`,
+        subject: accountId,
+        // The telecom knows no profile: the page showed "Chưa có" for each, so nothing of it was shared.
+        details: { client: tax.client.clientId, claims: [], withoutValue: ['birthdate', 'gender', 'name', 'place_of_origin'] },
+      },
     ]);
 
     // The service hears of it by back-channel logout naming its session; the other service hears nothing.

@@ -111,7 +111,7 @@ export async function federatedSignIn(
       o = { ...o, citizen: undefined };
     } else if (html.includes('name="decision"') && o.consent) {
       pages.push('consent');
-      step = await agent.submit(new URL(`/interaction/${at.pathname.split('/')[2]}/consent`, at), { csrf: field(html, 'csrf')!, decision: o.consent }, redirectUri);
+      step = await agent.submit(new URL(`/interaction/${at.pathname.split('/')[2]}/consent`, at), { csrf: field(html, 'csrf')!, decision: o.consent, ...(o.consent === 'accept' ? { shown: /name="shown" value="([^"]*)"/.exec(html)?.[1] ?? '' } : {}) }, redirectUri);
       o = { ...o, consent: undefined };
     } else {
       return { agent, page, verifier, state, nonce, pages };
