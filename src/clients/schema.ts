@@ -37,12 +37,8 @@ const redirectUri = (allowHttpLoopback: boolean) =>
     if (u.hostname.includes('*')) ctx.addIssue({ code: 'custom', message: `"${v}": wildcards are not allowed` });
   });
 
-/**
- * The service's API as an RFC 8707 resource indicator: an absolute URL without a
- * fragment (§2), https (plain http only for localhost outside production), no
- * query (§2 says it SHOULD NOT have one; nixa compares indicators exactly).
- */
-const apiResource = (allowHttpLoopback: boolean) =>
+/** An absolute URL without a fragment or credentials, and what `more` asks of it. */
+const absoluteUrl = (more: (u: URL, v: string, problem: (message: string) => void) => void) =>
   z.string().superRefine((v, ctx) => {
     let u: URL;
     try {
@@ -51,13 +47,22 @@ const apiResource = (allowHttpLoopback: boolean) =>
       ctx.addIssue({ code: 'custom', message: `"${v}" is not an absolute URL` });
       return;
     }
-    if (v.includes('#')) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain a fragment` });
-    if (u.search) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain a query` });
-    if (u.username || u.password) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain credentials` });
+    const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
+    if (v.includes('#')) problem(`"${v}" must not contain a fragment`);
+    if (u.username || u.password) problem(`"${v}" must not contain credentials`);
+    more(u, v, problem);
+  });
+
+/**
+ * The service's API as an RFC 8707 resource indicator: an absolute URL without a
+ * fragment (§2), https (plain http only for localhost outside production), no
+ * query (§2 says it SHOULD NOT have one; nixa compares indicators exactly).
+ */
+const apiResource = (allowHttpLoopback: boolean) =>
+  absoluteUrl((u, v, problem) => {
+    if (u.search) problem(`"${v}" must not contain a query`);
     const httpOk = allowHttpLoopback && u.protocol === 'http:' && isLoopback(u);
-    if (u.protocol !== 'https:' && !httpOk) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" must use https${allowHttpLoopback ? ' (http is accepted only for localhost)' : ''}` });
-    }
+    if (u.protocol !== 'https:' && !httpOk) problem(`"${v}" must use https${allowHttpLoopback ? ' (http is accepted only for localhost)' : ''}`);
   });
 
 /**
@@ -66,17 +71,8 @@ const apiResource = (allowHttpLoopback: boolean) =>
  * and oidc-provider refuses to load a client with any other). Fetched and checked
  * at registration (sector-document.ts).
  */
-const sectorIdentifierUri = z.string().superRefine((v, ctx) => {
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not an absolute URL` });
-    return;
-  }
-  if (v.includes('#')) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain a fragment` });
-  if (u.username || u.password) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain credentials` });
-  if (u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `"${v}" must use https, also for localhost` });
+const sectorIdentifierUri = absoluteUrl((u, v, problem) => {
+  if (u.protocol !== 'https:') problem(`"${v}" must use https, also for localhost`);
 });
 
 /** The least assurance level the service accepts, whatever its requests ask. */
