@@ -71,7 +71,7 @@ export async function federatedSignIn(target: TargetInfo, citizen: string, seedC
     if (!consentCsrf || !page.includes('name="decision" value="accept"')) {
       throw new Error(`seeding ${citizen}: expected nixa's consent page at ${consentUrl.pathname}, got ${res.status}${isRedirect(res) ? ' (consent already given?)' : ''}`);
     }
-    finished = await browser.redirect(new URL(`/interaction/${consentUid}/consent`, nixa), form({ csrf: consentCsrf, decision: 'accept' }));
+    finished = await browser.redirect(new URL(`/interaction/${consentUid}/consent`, nixa), form({ csrf: consentCsrf, shown: hiddenField(page, 'shown') ?? '', decision: 'accept' }));
     expectAt(finished, nixa, `/auth/${consentUid}`, "nixa's resume after consent");
   }
 
