@@ -40,6 +40,12 @@ export interface SourceAssertion {
    * asserts; only a (source, subject) already linked signs in.
    */
   stepUpOnly?: boolean;
+  /**
+   * The account of the browser's nixa session, if any. A step-up-only source only
+   * raises that session: a login it answers for another account (say, another
+   * person's session still open at the source on a shared computer) is refused.
+   */
+  sessionAccount?: string;
 }
 
 export type SignInOutcome =
@@ -86,6 +92,9 @@ export async function signInFromSource(
   if (nid === undefined) {
     // A returning citizen whose source does not repeat the number is found by the link.
     const linked = await repo.accountByLink(ctx.db, a.sourceId, a.subject);
+    if (linked && a.stepUpOnly && linked !== a.sessionAccount) {
+      return { outcome: 'refused', reason: 'not-linkable', detail: "a step-up-only source answered for another account than the session's" };
+    }
     if (linked) {
       return ctx.db.transaction(async (tx) => {
         if (!(await repo.isEnabledForSignIn(tx, linked))) return suspended(tx, linked);

@@ -119,7 +119,7 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   const amr = [...new Set([...identity.amr, AMR_FEDERATED])];
   const outcome = await signInFromSource(
     deps.accounts,
-    { sourceId: source.id, proofingLevel: source.proofingLevel, authoritativeFor: source.authoritativeFor, subject: identity.subject, attributes, stepUpOnly: source.role === 'step-up-only' },
+    { sourceId: source.id, proofingLevel: source.proofingLevel, authoritativeFor: source.authoritativeFor, subject: identity.subject, attributes, stepUpOnly: source.role === 'step-up-only', ...(details.session?.accountId ? { sessionAccount: details.session.accountId } : {}) },
     { level, amr, client: String(details.params.client_id) },
   );
   if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid);

@@ -24,6 +24,8 @@ beforeAll(async () => {
   config = await discover(fed.nixa.config.issuer, portal);
   // Nguyễn Văn An's account is linked to the bank while the bank is an identity source…
   await redeemFederated(config, await federatedSignIn(config, portal.redirectUri, { source: 'bank', citizen: 'nguyen-van-an', consent: 'accept' }));
+  // (and so is Phạm Thị Dung's, another person's)
+  await redeemFederated(config, await federatedSignIn(config, portal.redirectUri, { source: 'bank', citizen: 'pham-thi-dung', consent: 'accept' }));
   // …then the operator makes the bank step-up-only (it keeps mapping the number, which it no longer links by).
   await updateSource(tdb.db, fed.nixa.cipher, SIMULATED_SOURCE_IDS.bank, { role: 'step-up-only' }, 'test', { allowHttpLoopback: true });
   await fed.nixa.sources.refresh();
@@ -60,6 +62,23 @@ describe('a step-up-only source', () => {
     const upClaims = (await redeemFederated(config, up)).claims()!;
     expect(upClaims.acr).toBe(SUBSTANTIAL);
     expect(upClaims.sub).toBe(lowClaims.sub);
+  });
+
+  it("refuses a login it answers for another account than the session's (another person's session still open at the source)", async () => {
+    const low = await federatedSignIn(config, portal.redirectUri, { source: 'telecom', citizen: 'nguyen-van-an', consent: 'accept' });
+    const lowClaims = (await redeemFederated(config, low)).claims()!;
+    const signIns = async () => (await tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events WHERE event = 'SIGN_IN'`)).rows[0]!.n;
+    const before = { links: await links(), signIns: await signIns() };
+    // At the bank, the login is Phạm Thị Dung's, whose account the bank is linked to.
+    const other = await federatedSignIn(config, portal.redirectUri, { agent: low.agent, source: 'bank', citizen: 'pham-thi-dung', consent: 'accept', extra: { acr_values: SUBSTANTIAL } });
+    expect(other.stoppedAt).toBeUndefined();
+    expect(other.page!.status).toBe(400);
+    expect(other.page!.html).toContain('NIXA-FED-not-linkable');
+    expect({ links: await links(), signIns: await signIns() }).toEqual(before);
+    // The browser's nixa session is still An's, at its level.
+    const again = await federatedSignIn(config, portal.redirectUri, { agent: low.agent });
+    const claims = (await redeemFederated(config, again)).claims()!;
+    expect({ sub: claims.sub, acr: claims.acr }).toEqual({ sub: lowClaims.sub, acr: 'urn:nixa:loa:low' });
   });
 
   it('is not offered to a signed-in citizen whose account it is not linked to', async () => {
