@@ -12,3 +12,7 @@ ALTER TABLE identity_sources
 ALTER TABLE upstream_sessions
   ALTER COLUMN id_token_enc DROP NOT NULL,
   ADD COLUMN source_sid text;
+
+-- Every source is 'hint' now, so no session needs its source's ID token any more:
+-- keeping the ones stored before this migration would break the rule above.
+UPDATE upstream_sessions SET id_token_enc = NULL;

@@ -67,7 +67,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const stopAudit = await startAuditJobs({ db, config, logger, signingKey: () => activeSigningKey(db, cipher, config.keys.signingAlgs[0]!) });
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`);
     const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash') };
-    const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session };
+    const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session, logger };
     const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });
 
     let shuttingDown = false;

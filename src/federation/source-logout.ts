@@ -22,6 +22,7 @@ import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 
 import type { Level } from '../assurance/index.js';
+import type { Logger } from '../logging/index.js';
 import type { Cipher } from '../keys/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { availability, type LogoutMethod, type Source, type SourceRegistry } from '../sources/index.js';
@@ -42,6 +43,7 @@ export interface SourceLogoutDeps {
   upstream: Upstream;
   issuer: string;
   sessionTtlSeconds: number;
+  logger: Logger;
 }
 
 export interface SourceLogin {
@@ -108,8 +110,22 @@ export function signOutMethod(source: Source, hasIdToken: boolean): LogoutMethod
  * Runs after oidc-provider handled POST /session/end/confirm: nixa's session has
  * ended and the response redirects to the service. If the citizen chose to sign
  * out and their source supports it, the browser goes through the source first.
+ * Whatever fails on that detour (the database lost, say), the citizen still
+ * reaches the service's post-logout page: the provider's redirect stays.
  */
 export async function signOutAtSource(deps: SourceLogoutDeps, ctx: Context): Promise<void> {
+  const location = ctx.response.get('Location');
+  try {
+    await detourThroughSource(deps, ctx);
+  } catch (err) {
+    // Nothing to show the citizen: nixa's sign-out happened; the source keeps its session.
+    deps.logger.warn({ err: (err as Error).message }, 'sign-out: could not send the browser through the source');
+    ctx.body = null;
+    if (location) ctx.redirect(location);
+  }
+}
+
+async function detourThroughSource(deps: SourceLogoutDeps, ctx: Context): Promise<void> {
   const id = ctx.cookies.get(UPSTREAM_COOKIE, { signed: true });
   const oidcCtx = (ctx as { oidc?: { params?: { logout?: unknown }; client?: { clientName?: string } } }).oidc;
   const location = ctx.response.get('Location');
