@@ -52,12 +52,19 @@ function nixaInteractionPolicy(db: Database, accounts: AccountsContext) {
       if (oidc.result?.consent) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const params = oidc.params as Record<string, unknown>;
       const scopes = String(params.scope ?? '').split(' ').filter(Boolean);
-      const requested = consentableClaims(requestedClaims(scopes, claimsRequest(params) as ClaimsParameter | undefined, oidc.client.scope?.split(' ')));
+      const registeredScopes = oidc.client.scope?.split(' ');
+      const asked = requestedClaims(scopes, claimsRequest(params) as ClaimsParameter | undefined, registeredScopes);
+      const requested = consentableClaims(asked);
       if (!requested.length) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const consent = await consentOf(db, accountId, oidc.client.clientId);
-      return consentDiff(requested, consent, await accountClaims(accounts, accountId)).satisfied
-        ? interactionPolicy.Check.NO_NEED_TO_PROMPT
-        : interactionPolicy.Check.REQUEST_PROMPT;
+      if (!consentDiff(requested, consent, await accountClaims(accounts, accountId)).satisfied) return interactionPolicy.Check.REQUEST_PROMPT;
+      // Agreed, but the session's grant (made for an earlier, narrower request of
+      // this service) may not hold it: go round once, and the consent step makes a
+      // fresh grant without showing a page. Otherwise oidc-provider, which counts
+      // the claims that grant rejected as already answered, would withhold them.
+      const grantable = grantableClaims({ registeredScopes, consent, requested: asked });
+      const held = new Set(oidc.grant?.getOIDCClaims() ?? []);
+      return grantable.every((c) => c === 'sub' || held.has(c)) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
     }),
   );
   const login = policy.get('login')!;

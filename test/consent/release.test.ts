@@ -216,3 +216,20 @@ describe('a claim shown as "Chưa có (not on record)" that gains a value later'
     expect(await userinfo(svc.config, after.access_token, sub)).toMatchObject({ phone_number: '+84912345678' });
   });
 });
+
+describe('a claim the citizen agreed to, named later under single sign-on', () => {
+  it('is released without a page, though the session grant was made for a narrower request', async () => {
+    const svc = await service('openid profile phone');
+    // One browser: the profile, agreed (name on record from the citizen-ID source).
+    finished(await federatedSignIn(svc.config, svc.client.redirectUri, { source: 'citizen_id', citizen: 'nguyen-van-an', consent: 'accept', scope: 'openid profile' }));
+    // Another browser: the phone only, agreed; that session's grant holds no name.
+    const phone = finished(await federatedSignIn(svc.config, svc.client.redirectUri, { source: 'telecom', citizen: 'nguyen-van-an', consent: 'accept', scope: 'openid phone' }));
+    await redeemFederated(svc.config, phone);
+    // The same browser, single sign-on: the service now names the name it was granted.
+    const named = await federatedSignIn(svc.config, svc.client.redirectUri, { agent: phone.agent, scope: 'openid phone', extra: { claims: JSON.stringify({ id_token: { name: null } }) } });
+    const claims = (await redeemFederated(svc.config, finished(named))).claims()!;
+    expect(named.pages).not.toContain('consent');
+    expect(claims.name).toBe('Nguyễn Văn An');
+    expect(claims.national_id).toBeUndefined();
+  });
+});
