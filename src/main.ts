@@ -7,8 +7,9 @@ import { startSimulatedSources } from './app/dev-sources.js';
 import type { SimulatedSource } from './simulated-sources/index.js';
 import { loadConfig, type Config } from './config/index.js';
 import { startDemoService, type DemoService } from './demo-service/index.js';
-import { ConfigError } from './errors/index.js';
-import { createLogger } from './logging/index.js';
+import { ConfigError, StorageUnavailableError } from './errors/index.js';
+import { createLogger, type Logger } from './logging/index.js';
+import { isConnectionLoss } from './storage/index.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  surviveLostConnections(logger);
   const nixa = await startNixa(config, { logger });
   process.stdout.write(`\nnixa is running: ${config.issuer}/.well-known/openid-configuration\n`);
   let simulated: SimulatedSource[] = [];
@@ -64,6 +66,28 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * The last line of defence. Every connection has its own 'error' listener and a
+ * request that loses its connection fails alone (storage/postgres.ts), so nothing
+ * should reach here; should a lost database connection still escape as an
+ * uncaught error or rejection, it is logged by name and survived, since the pool
+ * makes new connections. Anything else is a bug: said on stderr, and the process
+ * ends as Node would end it.
+ */
+function surviveLostConnections(logger: Logger): void {
+  const escaped = (kind: string) => (err: unknown) => {
+    const message = (err as Error | undefined)?.message ?? String(err);
+    if (err instanceof StorageUnavailableError || isConnectionLoss(err)) {
+      logger.error({ err: { message } }, `database connection lost outside any request (${kind}); carrying on`);
+      return;
+    }
+    process.stderr.write(`nixa: ${kind}: ${(err as Error | undefined)?.stack ?? message}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', escaped('uncaught exception'));
+  process.on('unhandledRejection', escaped('unhandled rejection'));
 }
 
 main().catch((err) => {
