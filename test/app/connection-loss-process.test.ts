@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type * as oidc from 'openid-client';
-import pg from 'pg';
 
 import { verifyTrail } from '../../src/audit/index.js';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { connectionCutter, createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated } from '../support/federation.js';
 import { freePortRun, TEST_MASTER_KEY } from '../support/nixa.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
@@ -84,10 +83,7 @@ onPostgres('the nixa process when its database connections are cut', () => {
     // Ready to serve sign-ins first (its simulated sources start beside it): what is
     // measured below is the cuts, not the start.
     await waitFor(() => signIn('nguyen-van-an').then(() => true, () => false), 20_000, 'a first sign-in');
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    admin.on('error', () => {});
-    await admin.connect();
-    const name = new URL(tdb.url!).pathname.slice(1);
+    const cutter = await connectionCutter(tdb);
     let cutting = true;
     const citizens = ['nguyen-van-an', 'tran-thi-binh', 'le-hoang-cuong', 'pham-thi-dung'];
     const workers = citizens.map(async (citizen) => {
@@ -97,16 +93,12 @@ onPostgres('the nixa process when its database connections are cut', () => {
     const [least, most] = [Date.now() + 4_000, Date.now() + 12_000];
     let cuts = 0;
     while ((Date.now() < least || cuts <= 5) && Date.now() < most && !exited) {
-      const { rows } = await admin.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()) t',
-        [name],
-      );
-      cuts += rows[0]!.n;
+      cuts += await cutter.cut();
       await sleep(100 + Math.random() * 250);
     }
     cutting = false;
     await Promise.all(workers);
-    await admin.end();
+    await cutter.close();
 
     expect(cuts).toBeGreaterThan(5);
     expect({ exited, said: exited ? stderr.slice(-3000) : "" }).toEqual({ exited: undefined, said: "" });

@@ -14,9 +14,9 @@ import type { Nixa } from '../../src/app/index.js';
 import { verifyTrail } from '../../src/audit/index.js';
 import { listKeyViews, revokeKey, rotateKeys } from '../../src/keys/index.js';
 import { openPostgres, type Database } from '../../src/storage/index.js';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { connectionCutter, createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
-import { startTestNixa } from '../support/nixa.js';
+import { publishedKids, startTestNixa, toOrigin } from '../support/nixa.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 import { waitFor } from '../support/wait.js';
@@ -41,18 +41,6 @@ let browserAtB: oidc.Configuration;
 const escaped: unknown[] = [];
 const recordEscape = (err: unknown) => void escaped.push(err);
 
-function toOrigin(url: string | URL, origin: string): URL {
-  const u = new URL(url);
-  const o = new URL(origin);
-  u.protocol = o.protocol;
-  u.host = o.host;
-  return u;
-}
-
-function databaseName(): string {
-  return new URL(tdb.url!).pathname.slice(1);
-}
-
 /** One browser for both instances: behind a load balancer they are one site. */
 function browser(): UserAgent {
   const agent = new UserAgent();
@@ -62,33 +50,11 @@ function browser(): UserAgent {
   return agent;
 }
 
-/** Terminates every backend of the test database (the cutter's own connection is on another database). */
-async function cutConnections(admin: pg.Client): Promise<number> {
-  const { rows } = await admin.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()) t',
-    [databaseName()],
-  );
-  return rows[0]!.n;
-}
-
-async function adminConnection(): Promise<pg.Client> {
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  admin.on('error', () => {});
-  await admin.connect();
-  return admin;
-}
-
-/** A federated sign-in (callback and consent write in transactions with audit events), then the code redeemed. */
 async function signInThrough(authorizeAt: oidc.Configuration, redeemAt: oidc.Configuration, citizen: string): Promise<string> {
   const s = await federatedSignIn(authorizeAt, service.redirectUri, { source: 'citizen_id', citizen, consent: 'accept', agent: browser() });
   if (!s.stoppedAt) throw Object.assign(new Error(`sign-in stopped at a page (${s.page?.status})`), { status: s.page?.status, html: s.page?.html });
   const tokens = await redeemFederated(redeemAt, s);
   return tokens.claims()!.sub;
-}
-
-async function publishedKids(n: Nixa): Promise<string[]> {
-  const res = await fetch(`${n.url}/jwks`);
-  return ((await res.json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
 }
 
 beforeAll(async () => {
@@ -130,7 +96,7 @@ onPostgres('losing the database connection', () => {
     expect(await signInThrough(rpA, rpB, CITIZENS[0]!)).toBeTruthy();
     expect(await signInThrough(browserAtB, rpA, CITIZENS[1]!)).toBeTruthy();
 
-    const admin = await adminConnection();
+    const cutter = await connectionCutter(tdb);
     const outcomes = { ok: 0, failed: 0 };
     const failures: string[] = [];
     let cutting = true;
@@ -150,12 +116,12 @@ onPostgres('losing the database connection', () => {
     let cuts = 0;
     const deadline = Date.now() + 4_000;
     while (Date.now() < deadline) {
-      cuts += await cutConnections(admin);
+      cuts += await cutter.cut();
       await sleep(100 + Math.random() * 250);
     }
     cutting = false;
     await Promise.all(workers);
-    await admin.end();
+    await cutter.close();
 
     expect(escaped).toEqual([]);
     expect(cuts).toBeGreaterThan(10);
@@ -202,11 +168,11 @@ onPostgres('losing the database connection', () => {
     expect(chooser.res.status).toBe(200);
     expect(new URL(chooser.url).pathname).toMatch(/^\/interaction\//);
 
-    const admin = await adminConnection();
-    const name = pg.escapeIdentifier(databaseName());
-    await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+    const cutter = await connectionCutter(tdb);
+    const name = pg.escapeIdentifier(cutter.name);
+    await cutter.admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
     try {
-      await cutConnections(admin);
+      await cutter.cut();
 
       // The token endpoint: a standard OAuth error, not a stack-trace 500.
       const token = await fetch(`${b.url}/token`, {
@@ -242,8 +208,8 @@ onPostgres('losing the database connection', () => {
       expect(ready.status).toBe(503);
       expect(((await ready.json()) as { checks: Record<string, string> }).checks.database).toMatch(/unreachable/);
     } finally {
-      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
-      await admin.end();
+      await cutter.admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await cutter.close();
     }
     await waitFor(() => signInThrough(browserAtB, rpB, CITIZENS[4]!), 3_000, 'a sign-in through B once the database is back');
     expect(escaped).toEqual([]);

@@ -3,14 +3,14 @@
 // the other must honour. With real PostgreSQL each instance has its own pool and
 // its own LISTEN connection, as two processes would; with embedded PGlite they
 // share the one in-memory database.
-import { decodeProtectedHeader, type JWK } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 
 import type { Nixa } from '../../src/app/index.js';
 import { listKeyViews, revokeKey, rotateKeys } from '../../src/keys/index.js';
 import { openPostgres, type Database } from '../../src/storage/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startTestNixa } from '../support/nixa.js';
+import { publishedKids, startTestNixa, toOrigin } from '../support/nixa.js';
 import { redeem, registerTestClient, signIn, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 import { waitFor } from '../support/wait.js';
@@ -32,14 +32,6 @@ let rpB: oidc.Configuration;
 let browserAtB: oidc.Configuration;
 /** Origins of back-channel requests rpB actually made. */
 const reachedViaB: string[] = [];
-
-function toOrigin(url: string | URL, origin: string): URL {
-  const u = new URL(url);
-  const o = new URL(origin);
-  u.protocol = o.protocol;
-  u.host = o.host;
-  return u;
-}
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
@@ -81,11 +73,6 @@ afterAll(async () => {
   await dbB?.close();
   await tdb?.drop();
 });
-
-async function publishedKids(n: Nixa): Promise<string[]> {
-  const res = await fetch(`${n.url}/jwks`);
-  return ((await res.json()) as { keys: JWK[] }).keys.map((k) => k.kid!);
-}
 
 async function activeKid(alg = 'RS256'): Promise<string> {
   return (await listKeyViews(tdb.db)).find((k) => k.use === 'sig' && k.alg === alg && k.state === 'active')!.kid;

@@ -1,17 +1,16 @@
 // The pg engine when its connections are cut (pg_terminate_backend, as a failover
 // or a pooler does it). Real PostgreSQL only.
-import pg from 'pg';
 
 import { StorageUnavailableError } from '../../src/errors/index.js';
 import { openPostgres, type Database } from '../../src/storage/index.js';
-import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { connectionCutter, createTestDatabase, TEST_DATABASE_URL, type ConnectionCutter, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 
 const onPostgres = TEST_DATABASE_URL ? describe : describe.skip;
 
 let tdb: TestDatabase;
 let db: Database | undefined;
-let admin: pg.Client;
+let cutter: ConnectionCutter;
 const escaped: unknown[] = [];
 const recordEscape = (err: unknown) => void escaped.push(err);
 
@@ -20,29 +19,18 @@ beforeAll(async () => {
   process.on('uncaughtException', recordEscape);
   tdb = await createTestDatabase({ migrate: false });
   db = await openPostgres(tdb.url!, 4);
-  admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  admin.on('error', () => {});
-  await admin.connect();
+  cutter = await connectionCutter(tdb);
 });
 
 afterAll(async () => {
   process.off('uncaughtException', recordEscape);
-  await admin?.end();
+  await cutter?.close();
   await db?.close();
   await tdb?.drop();
 });
 
-const dbName = () => new URL(tdb.url!).pathname.slice(1);
-
 /** Terminates the backends of the test database whose last statement matches `like`. */
-async function terminate(like = '%'): Promise<number> {
-  const { rows } = await admin.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-      WHERE datname = $1 AND pid <> pg_backend_pid() AND query LIKE $2) t`,
-    [dbName(), like],
-  );
-  return rows[0]!.n;
-}
+const terminate = (like?: string) => cutter.cut(like);
 
 onPostgres('PostgreSQL connections that drop', () => {
   it('tells a subscriber about a change announced while its LISTEN connection was cut, once it is back', async () => {

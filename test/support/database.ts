@@ -46,3 +46,38 @@ export async function createTestDatabase(opts: { migrate?: boolean } = {}): Prom
   if (opts.migrate !== false) await migrate(result.db);
   return result;
 }
+
+/**
+ * Cuts the test database's connections as a failover, a restart or a pooler does
+ * (pg_terminate_backend), from a connection of its own on the server's default
+ * database. `cut(like)` ends only backends whose last statement matches `like`.
+ */
+export interface ConnectionCutter {
+  /** The cutter's own connection (e.g. to refuse new connections with ALTER DATABASE). */
+  admin: pg.Client;
+  /** The test database's name. */
+  name: string;
+  cut(like?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function connectionCutter(tdb: TestDatabase): Promise<ConnectionCutter> {
+  if (!TEST_DATABASE_URL || !tdb.url) throw new Error('cutting connections needs NIXA_TEST_DATABASE_URL');
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  admin.on('error', () => {});
+  await admin.connect();
+  const name = new URL(tdb.url).pathname.slice(1);
+  return {
+    admin,
+    name,
+    async cut(like = '%') {
+      const { rows } = await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = $1 AND pid <> pg_backend_pid() AND query LIKE $2) t`,
+        [name, like],
+      );
+      return rows[0]!.n;
+    },
+    close: () => admin.end(),
+  };
+}

@@ -75,3 +75,18 @@ export function capturingLogger(): { logger: Logger; lines: () => Record<string,
   const logger = createLogger('debug', { write: (line: string) => void out.push(line) } as never);
   return { logger, lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
+
+/** The same URL at another origin: a browser or service reaching instance B behind one issuer. */
+export function toOrigin(url: string | URL, origin: string): URL {
+  const u = new URL(url);
+  const o = new URL(origin);
+  u.protocol = o.protocol;
+  u.host = o.host;
+  return u;
+}
+
+/** The kids an instance publishes at /jwks now. */
+export async function publishedKids(n: { url: string }): Promise<string[]> {
+  const res = await fetch(`${n.url}/jwks`);
+  return ((await res.json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+}
