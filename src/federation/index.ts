@@ -6,7 +6,6 @@ export { acrValuesFor, authenticationLevel, confirmAnswer, mapClaims, sessionLev
 export { markRefused, purgeUpstreamLogins, sourcesRefused } from './transactions.js';
 export {
   signOutAtSource,
-  purgeUpstreamSessions,
   rememberSourceSession,
   sourceLoginLevel,
   type SourceLogin,
@@ -14,3 +13,4 @@ export {
   SIGNED_OUT_PATH,
   type SourceLogoutDeps,
 } from './source-logout.js';
+export { purgeUpstreamSessions } from './source-sessions.js';

@@ -27,6 +27,7 @@ import type { Cipher } from '../keys/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { availability, type LogoutMethod, type Source, type SourceRegistry } from '../sources/index.js';
 import type { Queryable } from '../storage/index.js';
+import { insertSourceSession, saveSignOutReturn, sourceSessionLevel, takeSignOutReturn, takeSourceSession } from './source-sessions.js';
 import type { Upstream } from './upstream.js';
 
 export const UPSTREAM_COOKIE = 'nixa_upstream';
@@ -58,19 +59,15 @@ export interface SourceLogin {
 export async function rememberSourceSession(deps: SourceLogoutDeps, ctx: Context, login: SourceLogin): Promise<void> {
   const id = randomBytes(24).toString('base64url');
   const keepToken = deps.sources.get(login.sourceId)?.logout === 'post';
-  await deps.db.query(
-    `INSERT INTO upstream_sessions (id, source_id, account_id, auth_level, id_token_enc, source_sid, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::int))`,
-    [
-      id,
-      login.sourceId,
-      login.accountId,
-      login.authLevel,
-      keepToken ? deps.cipher.encrypt(login.idToken, aad(id)) : null,
-      sessionIdOf(login.idToken) ?? null,
-      deps.sessionTtlSeconds,
-    ],
-  );
+  await insertSourceSession(deps.db, {
+    id,
+    sourceId: login.sourceId,
+    accountId: login.accountId,
+    authLevel: login.authLevel,
+    idTokenEnc: keepToken ? deps.cipher.encrypt(login.idToken, aad(id)) : null,
+    sourceSid: sessionIdOf(login.idToken) ?? null,
+    ttlSeconds: deps.sessionTtlSeconds,
+  });
   ctx.cookies.set(UPSTREAM_COOKIE, id, { signed: true, httpOnly: true, sameSite: 'lax', path: '/', maxAge: deps.sessionTtlSeconds * 1000 });
 }
 
@@ -88,11 +85,7 @@ function sessionIdOf(idToken: string): string | undefined {
 export async function sourceLoginLevel(deps: Pick<SourceLogoutDeps, 'db'>, ctx: Context, accountId: string): Promise<Level | undefined> {
   const id = ctx.cookies.get(UPSTREAM_COOKIE, { signed: true });
   if (!id) return undefined;
-  const { rows } = await deps.db.query<{ auth_level: Level | null }>(
-    'SELECT auth_level FROM upstream_sessions WHERE id = $1 AND account_id = $2 AND expires_at > now()',
-    [id, accountId],
-  );
-  return rows[0]?.auth_level ?? undefined;
+  return sourceSessionLevel(deps.db, id, accountId);
 }
 
 /**
@@ -132,12 +125,8 @@ async function detourThroughSource(deps: SourceLogoutDeps, ctx: Context): Promis
   if (!id || !oidcCtx?.params?.logout || !location) return;
   ctx.cookies.set(UPSTREAM_COOKIE, null, { path: '/' });
   // The record leaves the database now, the source's ID token with it, whatever happens next.
-  const { rows } = await deps.db.query<{ source_id: string; id_token_enc: Uint8Array | null; source_sid: string | null }>(
-    'DELETE FROM upstream_sessions WHERE id = $1 AND expires_at > now() RETURNING source_id, id_token_enc, source_sid',
-    [id],
-  );
-  const row = rows[0];
-  const source = row ? deps.sources.get(row.source_id) : undefined;
+  const row = await takeSourceSession(deps.db, id);
+  const source = row ? deps.sources.get(row.sourceId) : undefined;
   if (!row || !source?.enabled) return;
   let config: oidc.Configuration;
   try {
@@ -149,7 +138,7 @@ async function detourThroughSource(deps: SourceLogoutDeps, ctx: Context): Promis
   const endSession = config.serverMetadata().end_session_endpoint;
   if (!endSession) return;
 
-  const method = signOutMethod(source, row.id_token_enc !== null);
+  const method = signOutMethod(source, row.idTokenEnc !== null);
   if (method === 'link') {
     const name = oidcCtx.client?.clientName;
     return page(ctx, 'source-still-signed-in', {
@@ -163,19 +152,16 @@ async function detourThroughSource(deps: SourceLogoutDeps, ctx: Context): Promis
     });
   }
   const state = randomBytes(24).toString('base64url');
-  await deps.db.query(
-    `INSERT INTO upstream_sessions (id, source_id, continue_to, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))`,
-    [state, source.id, location, RETURN_SECONDS],
-  );
+  await saveSignOutReturn(deps.db, state, source.id, location, RETURN_SECONDS);
   const back = `${deps.issuer}${SIGNED_OUT_PATH}`;
   if (method === 'hint') {
     const params: Record<string, string> = { post_logout_redirect_uri: back, state };
-    if (row.source_sid) params.logout_hint = row.source_sid;
+    if (row.sourceSid) params.logout_hint = row.sourceSid;
     ctx.redirect(oidc.buildEndSessionUrl(config, params).href);
     return;
   }
   const fields = {
-    id_token_hint: deps.cipher.decrypt(row.id_token_enc!, aad(id)),
+    id_token_hint: deps.cipher.decrypt(row.idTokenEnc!, aad(id)),
     client_id: source.clientId,
     post_logout_redirect_uri: back,
     state,
@@ -206,13 +192,6 @@ function page(ctx: Context, view: string, values: Record<string, unknown> & { ti
 export async function returnFromSource(deps: SourceLogoutDeps, ctx: Context): Promise<string | undefined> {
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
   // Only a sign-out's own record: a state naming a live source session ends nothing.
-  const { rows } = await deps.db.query<{ continue_to: string | null }>(
-    'DELETE FROM upstream_sessions WHERE id = $1 AND continue_to IS NOT NULL RETURNING continue_to',
-    [state],
-  );
-  return rows[0]?.continue_to ?? undefined;
+  return takeSignOutReturn(deps.db, state);
 }
 
-export async function purgeUpstreamSessions(db: Queryable): Promise<number> {
-  return (await db.query('DELETE FROM upstream_sessions WHERE expires_at < now()')).rowCount;
-}
