@@ -10,6 +10,7 @@ import { ACCOUNT_PATH, accountRoutes } from '../my-account/index.js';
 import type { Config } from '../config/index.js';
 import type { AccountsContext } from '../accounts/index.js';
 import { returnFromSource, signOutAtSource, SIGNED_OUT_PATH, type SourceLogoutDeps, type Upstream } from '../federation/index.js';
+import type { ShortLivedState } from '../protocol/index.js';
 import { CALLBACK_PATH, interactionRoutes } from '../interactions/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
@@ -49,6 +50,8 @@ export interface HttpDeps {
   metrics: Metrics;
   /** The admin console's registration as a relying party of this nixa. */
   console: ConsoleClient;
+  /** Its health is part of readiness: without it no sign-in can proceed. */
+  shortLived: Pick<ShortLivedState, 'kind' | 'health'>;
 }
 
 export function createHttpApp(deps: HttpDeps): Koa {
@@ -105,6 +108,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
         return;
       case '/readyz': {
         const checks = await readiness(db, keyring, config, deps.isShuttingDown());
+        if (deps.shortLived.kind === 'redis') checks.shortLivedStore = await deps.shortLived.health();
         checks.provider = deps.host().buildError ? `stale keys: ${deps.host().buildError}` : 'ok';
         ctx.status = Object.values(checks).every((c) => c === 'ok') ? 200 : 503;
         ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', checks };

@@ -11,12 +11,12 @@ import { controlSocketPath, serveControlSocket } from '../cli/main.js';
 import { consoleClient, registerConsoleClient } from '../console/index.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
 import { purgeFactorState } from '../factors/index.js';
-import { purgeUpstreamLogins, purgeUpstreamSessions, Upstream, type SourceLogoutDeps } from '../federation/index.js';
+import { purgeUpstreamSessions, Upstream, type SourceLogoutDeps } from '../federation/index.js';
 import { monitorHealth, SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
 import { activeSigningKey, Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
-import { countActiveSessions, purgeExpired } from '../protocol/index.js';
+import { countActiveSessions, openShortLivedState, purgeExpired, type ShortLivedState } from '../protocol/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { migrate, openDatabase, type Database } from '../storage/index.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
@@ -53,9 +53,12 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
   const logger = opts.logger ?? createLogger(config.logLevel);
   const db = opts.db ?? (await openDatabase(config, logger));
   const closeDb = opts.closeDatabase ?? !opts.db;
+  let shortLived: ShortLivedState | undefined;
   try {
     const report = await migrate(db);
     if (report.applied.length) logger.info({ applied: report.applied }, 'migrations applied');
+    shortLived = await openShortLivedState(config, db, logger);
+    const state = shortLived;
 
     const cipher = new Cipher(loadMasterKey(config.masterKey));
     const keyring = new KeyRing(db, cipher, config, logger);
@@ -65,7 +68,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const stopHealth = monitorHealth(sources, logger, config.sourceHealthSeconds);
     // Audit partitions ahead of time and signed checkpoints (src/audit).
     const stopAudit = await startAuditJobs({ db, config, logger, signingKey: () => activeSigningKey(db, cipher, config.keys.signingAlgs[0]!) });
-    const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`);
+    const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`, state.upstreamLogins);
     const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash') };
     const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session, logger };
     const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });
@@ -85,8 +88,9 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       sourceLogout,
       metrics,
       console: consoleClient(config, cipher),
+      shortLived: state,
     });
-    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey: cipher.derive('pairwise-subject') }, keyring, app, (provider) =>
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey: cipher.derive('pairwise-subject'), shortLived: state }, keyring, app, (provider) =>
       provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
         metrics.tokensIssued.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') }),
       ),
@@ -97,7 +101,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
     const purge = setInterval(() => {
-      Promise.all([purgeExpired(db, config.purge.batchSize), purgeUpstreamLogins(db), purgeUpstreamSessions(db), purgeFactorState({ db, cipher })])
+      Promise.all([purgeExpired(db, config.purge.batchSize), state.upstreamLogins.purge(), purgeUpstreamSessions(db), purgeFactorState({ db, cipher })])
         .then((counts) => counts.some(Boolean) && logger.debug({ deleted: counts }, 'expired artifacts purged'))
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'purge failed'));
     }, config.purge.intervalSeconds * 1000);
@@ -138,12 +142,14 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         stopAudit();
         await sources.stop();
         await keyring.stop();
+        await state.close();
         if (closeDb) await db.close();
         logger.info('nixa stopped');
       })());
 
     return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, metrics, close };
   } catch (err) {
+    await shortLived?.close().catch(() => {});
     if (closeDb) await db.close().catch(() => {});
     throw err;
   }

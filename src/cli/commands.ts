@@ -138,6 +138,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
       const shown = {
         ...c,
         database: c.database.kind === 'postgres' ? { kind: 'postgres', url: redactUrl(c.database.url) } : c.database,
+        shortLived: c.shortLived.kind === 'redis' ? { kind: 'redis', url: redactUrl(c.shortLived.url) } : c.shortLived,
         masterKey: c.masterKey.kind === 'value' ? { kind: 'value (from NIXA_MASTER_KEY)' } : c.masterKey,
       };
       printJson(io, { ok: true, variables: CONFIG_VARIABLES.length, config: shown });

@@ -49,6 +49,12 @@ const schema = z
       .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
       .optional(),
     NIXA_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    NIXA_SHORT_LIVED_STORE: z.enum(['postgres', 'redis'], { error: 'postgres or redis' }).default('postgres'),
+    NIXA_REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'a redis:// or rediss:// connection URL')
+      .optional(),
+    NIXA_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _.:- (at most 64), e.g. nixa:').default('nixa:'),
     NIXA_DATA_DIR: z.string().min(1).default('./data'),
     NIXA_MASTER_KEY: z
       .string()
@@ -104,6 +110,12 @@ const schema = z
     NIXA_METRICS_TOKEN: z.string().min(24, 'at least 24 characters (a random bearer token for the Prometheus scraper)').optional(),
   })
   .superRefine((c, ctx) => {
+    if (c.NIXA_SHORT_LIVED_STORE === 'redis' && !c.NIXA_REDIS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['NIXA_REDIS_URL'], message: 'is required when NIXA_SHORT_LIVED_STORE=redis (e.g. redis://127.0.0.1:6379)' });
+    }
+    if (c.NIXA_SHORT_LIVED_STORE === 'redis' && !c.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['NIXA_SHORT_LIVED_STORE'], message: 'redis needs DATABASE_URL: the embedded database is one process, which needs no shared store' });
+    }
     if (c.NIXA_ENV === 'production') {
       if (c.NIXA_TEST_LOGIN) {
         ctx.addIssue({ code: 'custom', path: ['NIXA_TEST_LOGIN'], message: 'cannot be enabled when NIXA_ENV=production' });
@@ -147,6 +159,14 @@ export interface Config {
   host: string;
   port: number;
   database: { kind: 'postgres'; url: string; poolSize: number } | { kind: 'embedded'; dataDir: string };
+  /**
+   * Where protocol state that lives minutes (interactions, codes, access tokens,
+   * upstream logins in flight, replay records) is kept: UNLOGGED tables of the
+   * database, or a Redis shared by every instance (src/protocol/short-lived.ts).
+   */
+  shortLived: { kind: 'postgres' } | { kind: 'redis'; url: string };
+  /** What every key nixa writes to Redis begins with (several deployments can share one Redis). */
+  redisPrefix: string;
   dataDir: string;
   masterKey: { kind: 'value'; base64: string } | { kind: 'file'; path: string; createIfMissing: boolean };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -316,6 +336,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     database: c.DATABASE_URL
       ? { kind: 'postgres', url: c.DATABASE_URL, poolSize: c.NIXA_DATABASE_POOL_SIZE }
       : { kind: 'embedded', dataDir: resolve(dataDir, 'pglite') },
+    shortLived: c.NIXA_SHORT_LIVED_STORE === 'redis' ? { kind: 'redis', url: c.NIXA_REDIS_URL! } : { kind: 'postgres' },
+    redisPrefix: c.NIXA_REDIS_PREFIX,
     dataDir,
     masterKey: c.NIXA_MASTER_KEY
       ? { kind: 'value', base64: c.NIXA_MASTER_KEY }

@@ -3,7 +3,7 @@
 export { Upstream, type UpstreamIdentity } from './upstream.js';
 export { FederationError, FAILURE_MESSAGES, ForeignStateError, NO_OTHER_SOURCE, type FederationFailure } from './errors.js';
 export { acrValuesFor, authenticationLevel, confirmAnswer, mapClaims, sessionLevel, type AnswerVerdict, type UpstreamAsk } from './mapping.js';
-export { markRefused, purgeUpstreamLogins, sourcesRefused } from './transactions.js';
+export { postgresUpstreamLogins, redisUpstreamLogins, type UpstreamLogins } from './transactions.js';
 export {
   signOutAtSource,
   rememberSourceSession,

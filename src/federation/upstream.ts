@@ -6,10 +6,9 @@ import * as oidc from 'openid-client';
 import type { KeyRing } from '../keys/index.js';
 import { clientAuthentication, discoveryOptions, issuerOf, oauthError } from '../sources/index.js';
 import type { Source, SourceRegistry } from '../sources/index.js';
-import type { Queryable } from '../storage/index.js';
 import { authorizationFailure, FederationError, ForeignStateError, type FederationFailure } from './errors.js';
 import { acrValuesFor, type UpstreamAsk } from './mapping.js';
-import { saveUpstreamLogin, takeUpstreamLogin, type UpstreamLogin } from './transactions.js';
+import type { UpstreamLogin, UpstreamLogins } from './transactions.js';
 
 export interface UpstreamIdentity {
   source: Source;
@@ -62,6 +61,8 @@ export class Upstream {
     private readonly keyring: KeyRing,
     /** nixa's redirect URI registered at every source. */
     readonly callbackUrl: string,
+    /** Logins in flight (the short-lived store). */
+    readonly logins: UpstreamLogins,
   ) {
     // A changed source (new secret, new URL) needs a new client configuration.
     registry.onChange(() => {
@@ -98,7 +99,7 @@ export class Upstream {
    * service asked goes along: the level as the source's own acr values, prompt=login
    * and max_age as they came. The answer is checked against the same ask (confirmAnswer).
    */
-  async begin(db: Queryable, source: Source, interactionUid: string, ttlSeconds: number, ask: UpstreamAsk): Promise<URL> {
+  async begin(source: Source, interactionUid: string, ttlSeconds: number, ask: UpstreamAsk): Promise<URL> {
     let config: oidc.Configuration;
     try {
       config = await this.configuration(source);
@@ -112,7 +113,7 @@ export class Upstream {
       interactionUid,
       sourceId: source.id,
     };
-    await saveUpstreamLogin(db, login, ttlSeconds);
+    await this.logins.save(login, ttlSeconds);
     const acrValues = acrValuesFor(source, ask.level);
     return oidc.buildAuthorizationUrl(config, {
       redirect_uri: this.callbackUrl,
@@ -134,10 +135,10 @@ export class Upstream {
    * carrying another browser's state is refused before the state is spent, so
    * the citizen it belongs to can still use it.
    */
-  async finish(db: Queryable, callback: URL, browserInteraction: string): Promise<UpstreamIdentity> {
+  async finish(callback: URL, browserInteraction: string): Promise<UpstreamIdentity> {
     const state = callback.searchParams.get('state');
     if (!state) throw new FederationError('state-mismatch', 'callback without state', undefined, browserInteraction);
-    const taken = await takeUpstreamLogin(db, state, browserInteraction);
+    const taken = await this.logins.take(state, browserInteraction);
     if (taken.status === 'foreign') throw new ForeignStateError(browserInteraction, taken.login);
     if (taken.status === 'unknown') throw new FederationError('state-mismatch', 'state unknown', undefined, browserInteraction);
     if (taken.status !== 'ok') throw new FederationError(taken.status, `state ${taken.status}`, taken.login.sourceId, browserInteraction);

@@ -12,7 +12,6 @@ import {
   FederationError,
   ForeignStateError,
   mapClaims,
-  markRefused,
   NO_OTHER_SOURCE,
   rememberSourceSession,
   type AnswerVerdict,
@@ -22,6 +21,7 @@ import { recordSignIn } from '../metrics/index.js';
 import { renderPage } from '../pages/index.js';
 import { requestedAuthentication } from '../protocol/index.js';
 import { SOURCE_CALLBACK_PATH } from '../sources/index.js';
+import { hasNul } from '../storage/index.js';
 import { rememberedGrant } from './consent.js';
 import type { JourneyDeps } from './journey.js';
 
@@ -32,17 +32,11 @@ export const CALLBACK_PATH = SOURCE_CALLBACK_PATH;
 /** GET /federation/callback: find which sign-in the state belongs to, and hop there. */
 export async function hopToInteraction(deps: JourneyDeps, ctx: Context): Promise<void> {
   const state = ctx.query.state;
-  const { rows } = typeof state === 'string'
-    ? await deps.db.query<{ interaction_uid: string; source_id: string; consumed: boolean }>(
-        'SELECT interaction_uid, source_id, consumed_at IS NOT NULL AS consumed FROM upstream_logins WHERE state = $1',
-        [state],
-      )
-    : { rows: [] };
-  const login = rows[0];
+  const login = typeof state === 'string' && !hasNul(state) ? await deps.upstream.logins.owner(state) : undefined;
   if (!login) throw new FederationError('state-mismatch', 'callback with an unknown state');
-  if (login.consumed) await replayed(deps, login.source_id, login.interaction_uid);
+  if (login.consumed) await replayed(deps, login.sourceId, login.interactionUid);
   ctx.status = 303;
-  ctx.redirect(`/interaction/${encodeURIComponent(login.interaction_uid)}/upstream?${ctx.querystring}`);
+  ctx.redirect(`/interaction/${encodeURIComponent(login.interactionUid)}/upstream?${ctx.querystring}`);
 }
 
 /** A callback whose state was already used: a security event, then a refusal. */
@@ -77,8 +71,9 @@ async function foreignState(deps: JourneyDeps, err: ForeignStateError): Promise<
 async function refuseAnswer(deps: JourneyDeps, identity: UpstreamIdentity, details: Details, verdict: Extract<AnswerVerdict, { ok: false }>): Promise<never> {
   if (verdict.reason !== 'bad-response') {
     const reason = verdict.reason;
+    // The mark first: if the audit write fails the citizen is still not sent back to the same source.
+    await deps.upstream.logins.markRefused(identity.login.state, reason);
     await deps.db.transaction(async (tx) => {
-      await markRefused(tx, identity.login.state, reason);
       await appendAudit(tx, {
         event: 'UPSTREAM_ASSURANCE_REFUSED',
         actor: `source:${identity.source.id}`,
@@ -98,7 +93,7 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
   try {
-    identity = await deps.upstream.finish(deps.db, callback, details.uid);
+    identity = await deps.upstream.finish(callback, details.uid);
     deps.metrics?.upstreamSeconds.observe({ source: identity.source.id, outcome: 'ok' }, seconds());
   } catch (err) {
     deps.metrics?.upstreamSeconds.observe({ source: (err instanceof FederationError && err.sourceId) || 'unknown', outcome: err instanceof FederationError ? err.reason : 'error' }, seconds());

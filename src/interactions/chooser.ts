@@ -5,7 +5,7 @@ import type { InteractionResults } from 'oidc-provider';
 import { linkedSourceIds } from '../accounts/index.js';
 import { atLeast, type Level } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
-import { FAILURE_MESSAGES, FederationError, sourcesRefused } from '../federation/index.js';
+import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
 import { escapeHtml, notice, renderFragment, renderPage } from '../pages/index.js';
 import { requestedAuthentication, requestedLevelOf, SOURCE_HINT_PARAM } from '../protocol/index.js';
 import { availability, maxReachableLevel, type Source } from '../sources/index.js';
@@ -46,7 +46,7 @@ function sourceButton(s: Source): string {
  */
 export async function offeredSources(deps: JourneyDeps, details: Pick<Details, 'uid' | 'params' | 'session'>): Promise<{ sources: Source[]; refused: Set<string> }> {
   const min = requestedLevelOf(details.params);
-  const [refused, linked] = await Promise.all([sourcesRefused(deps.db, details.uid), linkedToSession(deps, details)]);
+  const [refused, linked] = await Promise.all([deps.upstream.logins.refusedSources(details.uid), linkedToSession(deps, details)]);
   const sources = deps.sources
     .list()
     .filter((s) => s.enabled && !refused.has(s.id) && (!min || atLeast(maxReachableLevel(s), min)) && (s.role !== 'step-up-only' || linked.has(s.id)));
@@ -94,7 +94,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
   const hinted = typeof details.params[SOURCE_HINT_PARAM] === 'string' ? offered.find((s) => s.id === details.params[SOURCE_HINT_PARAM]) : undefined;
   if (hinted && availability(hinted) === 'available') {
     // The service pre-selected a source: go straight there.
-    ctx.redirect((await deps.upstream.begin(deps.db, hinted, details.uid, deps.config.ttl.Interaction, requestedAuthentication(details.params))).href);
+    ctx.redirect((await deps.upstream.begin(hinted, details.uid, deps.config.ttl.Interaction, requestedAuthentication(details.params))).href);
     return;
   }
   const min = requestedLevelOf(details.params);
@@ -147,7 +147,7 @@ export async function chooseSource(deps: JourneyDeps, ctx: Context, details: Det
   if (state !== 'available') {
     throw new FederationError(state === 'maintenance' ? 'source-maintenance' : 'source-unavailable', `source ${state}`, source.id, details.uid);
   }
-  ctx.redirect((await deps.upstream.begin(deps.db, source, details.uid, deps.config.ttl.Interaction, requestedAuthentication(details.params))).href);
+  ctx.redirect((await deps.upstream.begin(source, details.uid, deps.config.ttl.Interaction, requestedAuthentication(details.params))).href);
   ctx.status = 303;
 }
 

@@ -17,13 +17,24 @@ import { hasNul, type Database, type Queryable } from '../storage/index.js';
  * server_error 500. Everything the provider reads or writes (adapter, clients,
  * accounts) goes through this handle.
  */
+function translate(err: unknown): never {
+  if (!(err instanceof StorageUnavailableError)) throw err;
+  const e = new errors.TemporarilyUnavailable('nixa is temporarily unable to handle this request; try again in a moment', { cause: err });
+  Object.assign(e, { status: 503, statusCode: 503 });
+  throw e;
+}
+
+/** The same for an adapter that does not go through the database (Redis, short-lived.ts). */
+export function translateStorageErrors(adapter: Adapter): Adapter {
+  const wrapped = {} as Record<string, unknown>;
+  for (const name of ['upsert', 'find', 'findByUid', 'findByUserCode', 'consume', 'destroy', 'revokeByGrantId'] as const) {
+    const method = adapter[name] as (...args: unknown[]) => Promise<unknown>;
+    wrapped[name] = (...args: unknown[]) => method.apply(adapter, args).catch(translate);
+  }
+  return wrapped as unknown as Adapter;
+}
+
 export function providerStorage(db: Database): Database {
-  const translate = (err: unknown): never => {
-    if (!(err instanceof StorageUnavailableError)) throw err;
-    const e = new errors.TemporarilyUnavailable('nixa is temporarily unable to handle this request; try again in a moment', { cause: err });
-    Object.assign(e, { status: 503, statusCode: 503 });
-    throw e;
-  };
   return {
     ...db,
     query: <R>(sql: string, params?: unknown[]) => db.query<R>(sql, params).catch(translate),
@@ -42,7 +53,7 @@ export function providerStorage(db: Database): Database {
  * in each endpoint's standard form (a redirect to a trusted redirect URI, a plain
  * page otherwise, JSON at /token, introspection, revocation and userinfo).
  */
-function refuseNul(...values: unknown[]): void {
+export function refuseNul(...values: unknown[]): void {
   if (values.some(hasNul)) throw new errors.InvalidRequest('request parameters must not contain the NUL character');
 }
 
@@ -51,11 +62,15 @@ interface PayloadRow {
   consumed: number | null;
 }
 
+/** Durable models (sessions, grants, refresh tokens), or the UNLOGGED table for short-lived ones (short-lived.ts). */
+export type PayloadTable = 'oidc_payloads' | 'short_lived_payloads';
+
 export class PostgresAdapter implements Adapter {
   constructor(
     private readonly model: string,
     private readonly db: Queryable,
     private readonly clients: ClientStore,
+    private readonly table: PayloadTable = 'oidc_payloads',
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
@@ -66,7 +81,7 @@ export class PostgresAdapter implements Adapter {
     // expiresIn may be fractional (a replay record lives until a client assertion's
     // exp, which may be a non-integer NumericDate): float8, not int.
     await this.db.query(
-      `INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, expires_at)
+      `INSERT INTO ${this.table} (model, id, payload, grant_id, user_code, uid, expires_at)
        VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $7::float8) END)
        ON CONFLICT (model, id) DO UPDATE SET
          payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code,
@@ -93,7 +108,7 @@ export class PostgresAdapter implements Adapter {
     refuseNul(value);
     const { rows } = await this.db.query<PayloadRow>(
       // floor, not a bare ::bigint cast (which rounds): epoch seconds as oidc-provider counts them.
-      `SELECT payload, floor(extract(epoch FROM consumed_at))::bigint AS consumed FROM oidc_payloads
+      `SELECT payload, floor(extract(epoch FROM consumed_at))::bigint AS consumed FROM ${this.table}
        WHERE model = $1 AND ${where} AND (expires_at IS NULL OR expires_at > now())`,
       [this.model, value],
     );
@@ -110,12 +125,12 @@ export class PostgresAdapter implements Adapter {
   async consume(id: string): Promise<void> {
     refuseNul(id);
     const won = await this.db.query(
-      `UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`,
+      `UPDATE ${this.table} SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`,
       [this.model, id],
     );
     if (won.rowCount === 1) return;
     const { rows } = await this.db.query<{ grant_id: string | null }>(
-      'SELECT grant_id FROM oidc_payloads WHERE model = $1 AND id = $2',
+      `SELECT grant_id FROM ${this.table} WHERE model = $1 AND id = $2`,
       [this.model, id],
     );
     if (rows[0]?.grant_id) await revokeGrant(this.db, rows[0].grant_id);
@@ -124,19 +139,27 @@ export class PostgresAdapter implements Adapter {
 
   async destroy(id: string): Promise<void> {
     refuseNul(id);
-    await this.db.query('DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [this.model, id]);
+    await this.db.query(`DELETE FROM ${this.table} WHERE model = $1 AND id = $2`, [this.model, id]);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
     refuseNul(grantId);
-    await this.db.query('DELETE FROM oidc_payloads WHERE model = $1 AND grant_id = $2', [this.model, grantId]);
+    await this.db.query(`DELETE FROM ${this.table} WHERE model = $1 AND grant_id = $2`, [this.model, grantId]);
   }
 }
 
-/** Deletes a grant and everything issued under it, in one statement. */
+/**
+ * Deletes a grant and everything the database holds under it, in one statement
+ * (with NIXA_SHORT_LIVED_STORE=redis, what Redis holds dies with the grant: see redis-adapter.ts).
+ */
 export async function revokeGrant(db: Queryable, grantId: string): Promise<number> {
-  const res = await db.query('DELETE FROM oidc_payloads WHERE grant_id = $1', [grantId]);
-  return res.rowCount;
+  const res = await db.query(
+    `WITH durable AS (DELETE FROM oidc_payloads WHERE grant_id = $1 RETURNING 1),
+          short_lived AS (DELETE FROM short_lived_payloads WHERE grant_id = $1 RETURNING 1)
+     SELECT (SELECT count(*) FROM durable) + (SELECT count(*) FROM short_lived) AS n`,
+    [grantId],
+  );
+  return Number((res.rows[0] as { n: number | string } | undefined)?.n ?? 0);
 }
 
 
@@ -167,15 +190,18 @@ export async function countActiveSessions(db: Queryable): Promise<number> {
  */
 export async function purgeExpired(db: Queryable, batchSize: number): Promise<number> {
   let total = 0;
-  for (;;) {
-    const res = await db.query(
-      `DELETE FROM oidc_payloads WHERE ctid IN (
-         SELECT ctid FROM oidc_payloads
-         WHERE expires_at < now()
-         LIMIT $1 FOR UPDATE SKIP LOCKED)`,
-      [batchSize],
-    );
-    total += res.rowCount;
-    if (res.rowCount < batchSize) return total;
+  for (const table of ['oidc_payloads', 'short_lived_payloads'] satisfies PayloadTable[]) {
+    for (;;) {
+      const res = await db.query(
+        `DELETE FROM ${table} WHERE ctid IN (
+           SELECT ctid FROM ${table}
+           WHERE expires_at < now()
+           LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+        [batchSize],
+      );
+      total += res.rowCount;
+      if (res.rowCount < batchSize) break;
+    }
   }
+  return total;
 }

@@ -25,9 +25,10 @@ import type { Logger } from '../logging/index.js';
 import { renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthentication, resourceIndicators } from './access-tokens.js';
-import { PostgresAdapter, providerStorage } from './adapter.js';
+import { PostgresAdapter, providerStorage, translateStorageErrors } from './adapter.js';
 import { describeError } from './errors.js';
 import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
+import { SHORT_LIVED_MODELS, type ShortLivedState } from './short-lived.js';
 
 /**
  * oidc-provider's prompts, with nixa's assurance check: a session below the level
@@ -94,17 +95,20 @@ export interface ProviderDeps {
   accounts: AccountsContext;
   /** Key for pairwise subject identifiers (derived from the master key: stable across instances). */
   pairwiseKey: Buffer;
+  /** Where interactions, codes, access tokens and replay records live (short-lived.ts). */
+  shortLived: ShortLivedState;
 }
 
 /** The authorization parameter a service uses to pre-select an identity source. */
 export const SOURCE_HINT_PARAM = 'idp_hint';
 
-export function buildProvider({ config, db: database, logger, accounts: accountsContext, pairwiseKey }: ProviderDeps, keys: KeySnapshot): Provider {
+export function buildProvider({ config, db: database, logger, accounts: accountsContext, pairwiseKey, shortLived }: ProviderDeps, keys: KeySnapshot): Provider {
   const db = providerStorage(database);
   const accounts = { ...accountsContext, db: providerStorage(accountsContext.db) };
   const clients = clientStore(db);
   const configuration: Configuration = {
-    adapter: (name: string) => new PostgresAdapter(name, db, clients),
+    adapter: (name: string) =>
+      SHORT_LIVED_MODELS.has(name) ? translateStorageErrors(shortLived.adapter(name, db, clients)) : new PostgresAdapter(name, db, clients),
     clients: [],
     // Defence in depth: whatever a grant says, the claims handed to oidc-provider
     // for a service are only those grantableClaims allows for its registered

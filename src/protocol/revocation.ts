@@ -7,15 +7,18 @@ import type { Queryable } from '../storage/index.js';
  * Deletes every grant the account holds (for one client, or for all), and
  * everything issued under them (codes, access and refresh tokens), in one
  * statement: a consent withdrawn, an account suspended. oidc-provider keeps
- * accountId and clientId only inside a Grant's JSON payload. Self-contained JWT
+ * accountId and clientId only inside a Grant's JSON payload. With
+ * NIXA_SHORT_LIVED_STORE=redis, codes and access tokens held in Redis are not
+ * counted, and die with their grant: every use of one loads the grant. Self-contained JWT
  * access tokens cannot be recalled; they expire on their own.
  */
 export async function revokeGrantsOf(db: Queryable, accountId: string, clientId?: string): Promise<{ grants: number; tokens: number }> {
   const { rows } = await db.query<{ grants: number; tokens: number }>(
-    `WITH revoked AS (
-       DELETE FROM oidc_payloads WHERE grant_id IN (
-         SELECT id FROM oidc_payloads WHERE model = 'Grant' AND payload->>'accountId' = $1 AND ($2::text IS NULL OR payload->>'clientId' = $2))
-       RETURNING model)
+    `WITH grants AS (
+       SELECT id FROM oidc_payloads WHERE model = 'Grant' AND payload->>'accountId' = $1 AND ($2::text IS NULL OR payload->>'clientId' = $2)),
+     durable AS (DELETE FROM oidc_payloads WHERE grant_id IN (SELECT id FROM grants) RETURNING model),
+     short_lived AS (DELETE FROM short_lived_payloads WHERE grant_id IN (SELECT id FROM grants) RETURNING model),
+     revoked AS (SELECT model FROM durable UNION ALL SELECT model FROM short_lived)
      SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants, count(*) FILTER (WHERE model <> 'Grant')::int AS tokens FROM revoked`,
     [accountId, clientId ?? null],
   );

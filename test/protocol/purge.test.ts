@@ -19,6 +19,21 @@ afterAll(async () => {
 // Each test counts rows in the whole table: start from an empty one.
 beforeEach(async () => {
   await tdb.db.query('DELETE FROM oidc_payloads');
+  await tdb.db.query('DELETE FROM short_lived_payloads');
+});
+
+it('purges the short-lived table (codes, interactions) in the same batches, after the durable one', async () => {
+  await tdb.db.query(
+    `INSERT INTO short_lived_payloads (model, id, payload, expires_at)
+     SELECT 'AuthorizationCode', 'code-' || g, '{}'::jsonb, now() - make_interval(secs => g) FROM generate_series(1, 1500) AS g
+     UNION ALL SELECT 'Interaction', 'live', '{}'::jsonb, now() + interval '1 minute'`,
+  );
+  await insertRows('expired', 10, `now() - make_interval(secs => 1 + g)`);
+  const spy = recording(tdb.db);
+  expect(await purgeExpired(spy.db, 1_000)).toBe(1_510);
+  expect(spy.rowCounts).toEqual([10, 1_000, 500]);
+  const { rows } = await tdb.db.query<{ id: string }>('SELECT id FROM short_lived_payloads');
+  expect(rows.map((r) => r.id)).toEqual(['live']);
 });
 
 const MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'Interaction', 'Session'];
@@ -77,7 +92,8 @@ describe('purgeExpired', () => {
     const deleted = await purgeExpired(spy.db, 1_000);
 
     expect(deleted).toBe(2_500);
-    expect(spy.rowCounts).toEqual([1_000, 1_000, 500]);
+    // Then the short-lived table's one batch (it holds nothing here).
+    expect(spy.rowCounts).toEqual([1_000, 1_000, 500, 0]);
     expect(await countRows("id LIKE 'expired-%'")).toBe(0);
     expect(await countRows("id LIKE 'live-%'")).toBe(120);
     expect(await countRows("id LIKE 'forever-%'")).toBe(30);
@@ -89,7 +105,7 @@ describe('purgeExpired', () => {
 
     const spy = recording(tdb.db);
     await expect(purgeExpired(spy.db, 1_000)).resolves.toBe(2_000);
-    expect(spy.rowCounts).toEqual([1_000, 1_000, 0]);
+    expect(spy.rowCounts).toEqual([1_000, 1_000, 0, 0]);
     expect(await countRows('true')).toBe(10);
   });
 

@@ -1,0 +1,141 @@
+// oidc-provider's adapter for the short-lived models on Redis (NIXA_SHORT_LIVED_STORE=redis).
+//
+// Keys, under the instance's prefix:
+//   <Model>:<id>            the payload (JSON), expiring with it
+//   <Model>:<id>:consumed   set once, atomically, when a code is redeemed
+//   <Model>:uid:<uid>, <Model>:userCode:<code>   secondary keys → id
+//   grant:<grantId>         the set of keys issued under a grant (for revokeByGrantId)
+// A write is one MULTI round trip; a read is one MGET.
+//
+// Revocation does not depend on this store: every use of a code or access token
+// also loads its Grant, which is durable in PostgreSQL, so revoking the grant
+// there (consent withdrawn, account suspended) ends its tokens even if Redis
+// still holds them.
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors } from 'oidc-provider';
+
+import type { RedisStore } from '../storage/redis.js';
+import { refuseNul } from './adapter.js';
+
+/**
+ * Every id nixa or oidc-provider issues is URL-safe text; anything else in a
+ * request (a hostile `code`, say) cannot name a stored entry, and must not reach
+ * into the key space (":uid:…") by its shape.
+ */
+const STORABLE_ID = /^[A-Za-z0-9._~-]{1,512}$/;
+const unknownId = (id: string): boolean => {
+  refuseNul(id);
+  return !STORABLE_ID.test(id);
+};
+
+/** Marks a key consumed if it still exists: 1 won, 0 already consumed, -1 gone. The mark expires with the key. */
+const CONSUME = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return -1 end
+local opts = ttl > 0 and {'PX', ttl} or {}
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', unpack(opts)) then return 1 end
+return 0`;
+
+/** Deletes every key recorded under a grant, with their consumed marks. */
+const REVOKE_GRANT = `
+local members = redis.call('SMEMBERS', KEYS[1])
+for _, k in ipairs(members) do redis.call('DEL', k, k .. ':consumed') end
+redis.call('DEL', KEYS[1])
+return #members`;
+
+/** What a losing redemption does to the whole grant (both stores): see consume(). */
+export type RevokeGrant = (grantId: string) => Promise<void>;
+
+export class RedisAdapter implements Adapter {
+  constructor(
+    private readonly model: string,
+    private readonly redis: RedisStore,
+    private readonly revokeGrant: RevokeGrant,
+  ) {}
+
+  private keyOf(id: string): string {
+    return this.redis.key(this.model, id);
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    const key = this.keyOf(id);
+    // expiresIn may be fractional (a replay record lives until an assertion's exp).
+    const ms = Math.max(1, Math.ceil((expiresIn ?? 0) * 1000));
+    const expiring = expiresIn ? (['PX', ms] as const) : ([] as const);
+    await this.redis.run(async (c) => {
+      const tx = c.multi().set(key, JSON.stringify(payload), ...(expiring as ['PX', number]));
+      if (payload.uid) tx.set(this.redis.key(this.model, 'uid', payload.uid), id, ...(expiring as ['PX', number]));
+      if (payload.userCode) tx.set(this.redis.key(this.model, 'userCode', payload.userCode), id, ...(expiring as ['PX', number]));
+      if (payload.grantId) {
+        const grantKey = this.redis.key('grant', payload.grantId);
+        tx.sadd(grantKey, key);
+        // The set lives as long as its longest member: NX sets a first expiry, GT only lengthens it.
+        if (expiresIn) tx.pexpire(grantKey, ms, 'NX').pexpire(grantKey, ms, 'GT');
+        else tx.persist(grantKey);
+      }
+      check(await tx.exec());
+    });
+  }
+
+  async find(id: string): Promise<AdapterPayload | undefined> {
+    if (unknownId(id)) return undefined;
+    const key = this.keyOf(id);
+    const [value, consumed] = await this.redis.run((c) => c.mget(key, `${key}:consumed`));
+    if (!value) return undefined;
+    const payload = JSON.parse(value) as AdapterPayload;
+    return consumed ? { ...payload, consumed: Number(consumed) } : payload;
+  }
+
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (unknownId(uid)) return undefined;
+    const id = await this.redis.run((c) => c.get(this.redis.key(this.model, 'uid', uid)));
+    return id ? this.find(id) : undefined;
+  }
+
+  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (unknownId(userCode)) return undefined;
+    const id = await this.redis.run((c) => c.get(this.redis.key(this.model, 'userCode', userCode)));
+    return id ? this.find(id) : undefined;
+  }
+
+  /**
+   * Marks a code used, atomically across instances: of two parallel redemptions
+   * only one SET NX succeeds. The loser is a replay, so the whole grant is
+   * revoked (RFC 9700 §4.14, §2.2.2) and the request fails with invalid_grant.
+   */
+  async consume(id: string): Promise<void> {
+    if (unknownId(id)) throw new errors.InvalidGrant('grant not found');
+    const key = this.keyOf(id);
+    const now = String(Math.floor(Date.now() / 1000));
+    const won = await this.redis.run((c) => c.eval(CONSUME, 2, key, `${key}:consumed`, now) as Promise<number>);
+    if (won === 1) return;
+    if (won === 0) {
+      const payload = await this.find(id);
+      if (payload?.grantId) await this.revokeGrant(payload.grantId);
+    }
+    throw new errors.InvalidGrant('grant already used');
+  }
+
+  async destroy(id: string): Promise<void> {
+    if (unknownId(id)) return;
+    const key = this.keyOf(id);
+    await this.redis.run((c) => c.del(key, `${key}:consumed`));
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    if (unknownId(grantId)) return;
+    await revokeRedisGrant(this.redis, grantId);
+  }
+}
+
+/** Deletes what Redis holds under a grant (every model at once: they share the grant's set). */
+export async function revokeRedisGrant(redis: RedisStore, grantId: string): Promise<number> {
+  return redis.run((c) => c.eval(REVOKE_GRANT, 1, redis.key('grant', grantId)) as Promise<number>);
+}
+
+/** A MULTI whose EXEC was refused, or one of whose commands failed, is a failed write. */
+function check(results: [Error | null, unknown][] | null): void {
+  if (!results) throw new Error('Redis transaction aborted');
+  const failed = results.find(([err]) => err);
+  if (failed?.[0]) throw failed[0];
+}
