@@ -113,9 +113,6 @@ const schema = z
     if (c.NIXA_SHORT_LIVED_STORE === 'redis' && !c.NIXA_REDIS_URL) {
       ctx.addIssue({ code: 'custom', path: ['NIXA_REDIS_URL'], message: 'is required when NIXA_SHORT_LIVED_STORE=redis (e.g. redis://127.0.0.1:6379)' });
     }
-    if (c.NIXA_SHORT_LIVED_STORE === 'redis' && !c.DATABASE_URL) {
-      ctx.addIssue({ code: 'custom', path: ['NIXA_SHORT_LIVED_STORE'], message: 'redis needs DATABASE_URL: the embedded database is one process, which needs no shared store' });
-    }
     if (c.NIXA_ENV === 'production') {
       if (c.NIXA_TEST_LOGIN) {
         ctx.addIssue({ code: 'custom', path: ['NIXA_TEST_LOGIN'], message: 'cannot be enabled when NIXA_ENV=production' });
