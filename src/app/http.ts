@@ -108,7 +108,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
         return;
       case '/readyz': {
         const checks = await readiness(db, keyring, config, deps.isShuttingDown());
-        if (deps.shortLived.kind === 'redis') checks.shortLivedStore = await deps.shortLived.health();
+        checks.shortLivedStore = await deps.shortLived.health();
         checks.provider = deps.host().buildError ? `stale keys: ${deps.host().buildError}` : 'ok';
         ctx.status = Object.values(checks).every((c) => c === 'ok') ? 200 : 503;
         ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', checks };

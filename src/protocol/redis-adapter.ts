@@ -58,6 +58,8 @@ export class RedisAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+    // As on PostgreSQL (adapter.ts): a request parameter with NUL is malformed, whatever the store.
+    refuseNul(id, payload);
     const key = this.keyOf(id);
     // expiresIn may be fractional (a replay record lives until an assertion's exp).
     const ms = Math.max(1, Math.ceil((expiresIn ?? 0) * 1000));

@@ -45,7 +45,7 @@ describe('operations endpoints', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: 'ready',
-      checks: { shutdown: 'ok', database: 'ok', migrations: 'ok', notifications: 'ok', signingKeys: 'ok', provider: 'ok' },
+      checks: { shutdown: 'ok', database: 'ok', migrations: 'ok', notifications: 'ok', signingKeys: 'ok', provider: 'ok', shortLivedStore: 'ok' },
     });
   });
 

@@ -22,6 +22,11 @@ export function testConfig(env: Record<string, string> = {}): Config {
     NIXA_LOG_LEVEL: 'silent',
     PORT: '0',
     NIXA_HOST: '127.0.0.1',
+    // NIXA_TEST_REDIS_URL runs every instance with its short-lived state in that
+    // Redis, under a prefix of the test process (instances of one test share it, as a deployment's do) (the default is the database's UNLOGGED tables).
+    ...(process.env.NIXA_TEST_REDIS_URL
+      ? { NIXA_SHORT_LIVED_STORE: 'redis', NIXA_REDIS_URL: process.env.NIXA_TEST_REDIS_URL, NIXA_REDIS_PREFIX: `nixa-test-${process.pid}:` }
+      : {}),
     ...env,
   });
 }
