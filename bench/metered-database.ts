@@ -89,9 +89,9 @@ function statementTableName(verb: string, sql: string): string {
       return name(/\bFROM\s+([A-Za-z_][\w.]*)/i, outer) ?? (name(/^\s*SELECT\s+([A-Za-z_]\w*)\s*\(/i, outer)?.concat('()') ?? '(no table)');
     }
     case 'WITH': {
-      // A data-modifying WITH is named by the first table it writes, else as the SELECT it ends in.
+      // A data-modifying WITH is named by the first table it writes, a reading one by the first it reads.
       const written = name(/\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([A-Za-z_][\w.]*)/i);
-      return written ?? statementTableName('SELECT', sql);
+      return written ?? name(/\bFROM\s+([A-Za-z_][\w.]*)/i) ?? '(no table)';
     }
     case 'BEGIN':
     case 'COMMIT':

@@ -52,7 +52,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     connections: concurrency,
     signInLoops: concurrency,
     federatedUsers: positiveIntegers(env, 'NIXA_BENCH_FEDERATED_USERS', [1, 4, 8, 16]),
-    writeSignIns: Math.round(positiveNumber(env, 'NIXA_BENCH_WRITE_SIGN_INS', 100)),
+    writeSignIns: Math.round(positiveNumber(env, 'NIXA_BENCH_WRITE_SIGN_INS', 50)),
     store: store(env),
     redisUrl: env.NIXA_BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
   };

@@ -92,7 +92,8 @@ export async function bareConfiguration(shape: ProviderShape, clients: ClientMet
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      // As nixa's (src/protocol/access-tokens.ts): a client may introspect only its own tokens.
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true },
       rpInitiatedLogout: { enabled: true },
     },
