@@ -72,6 +72,14 @@ export class BenchDatabase {
     }
   }
 
+  /** The server processes of every connection to the bench database but this observer's: nixa's. */
+  async backendPids(): Promise<number[]> {
+    const { rows } = await this.observer.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    return rows.map((r) => r.pid);
+  }
+
   async writeCounters(): Promise<WriteCounters> {
     // Each autocommit statement reads a fresh statistics snapshot
     // (stats_fetch_consistency caches only within a transaction).
@@ -100,7 +108,8 @@ export class BenchDatabase {
   }
 }
 
-function urlFor(adminUrl: string, database: string, applicationName: string): string {
+/** A connection URL for `database` on the admin URL's server, under an application name. */
+export function urlFor(adminUrl: string, database: string, applicationName: string): string {
   const u = new URL(adminUrl);
   u.pathname = `/${database}`;
   u.searchParams.set('application_name', applicationName);

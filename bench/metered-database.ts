@@ -18,9 +18,44 @@ export interface StatementCounts {
   transactions: number;
   /** Rows that INSERT, UPDATE and DELETE statements reported affected. */
   rowsWritten: number;
+  /**
+   * Commits: every COMMIT of a transaction, plus every write (INSERT, UPDATE,
+   * DELETE, or a WITH that holds one) sent outside a transaction, which
+   * PostgreSQL commits on its own. Reads outside a transaction are not counted:
+   * they write no WAL and wait for no flush.
+   */
+  commits: number;
+  /**
+   * The same by what was committed: an autocommit write by its table (as in
+   * byTable), a transaction as "tx: " and the tables it wrote, joined by "+"
+   * ("tx: (read only)" when it wrote none).
+   */
+  commitsByTable: Record<string, number>;
 }
 
 const WRITES = new Set(['INSERT', 'UPDATE', 'DELETE']);
+
+export const emptyCounts = (): StatementCounts => ({ byVerb: {}, byTable: {}, transactions: 0, rowsWritten: 0, commits: 0, commitsByTable: {} });
+
+/** What was counted between two counts() snapshots. */
+export function countsBetween(before: StatementCounts, now: StatementCounts): StatementCounts {
+  const diff = (a: Record<string, number>, b: Record<string, number> | undefined) =>
+    Object.fromEntries(Object.entries(a).map(([verb, n]) => [verb, n - (b?.[verb] ?? 0)]));
+  const byTable = Object.fromEntries(Object.entries(now.byTable).map(([table, verbs]) => [table, diff(verbs, before.byTable[table])]));
+  return {
+    byVerb: diff(now.byVerb, before.byVerb),
+    byTable,
+    transactions: now.transactions - before.transactions,
+    rowsWritten: now.rowsWritten - before.rowsWritten,
+    commits: now.commits - before.commits,
+    commitsByTable: diff(now.commitsByTable, before.commitsByTable),
+  };
+}
+
+/** Whether a statement writes: its verb, or a WITH whose body inserts, updates or deletes. */
+export function isWrite(verb: string, sql: string): boolean {
+  return WRITES.has(verb) || (verb === 'WITH' && /\b(INSERT\s+INTO|UPDATE\s+[A-Za-z_]|DELETE\s+FROM)\b/i.test(sql));
+}
 
 export function totalStatements(c: Pick<StatementCounts, 'byVerb'>): number {
   return Object.values(c.byVerb).reduce((a, b) => a + b, 0);
@@ -53,6 +88,11 @@ function statementTableName(verb: string, sql: string): string {
       for (let prev = ''; prev !== outer; ) [prev, outer] = [outer, outer.replace(/\([^()]*\)/g, '()')];
       return name(/\bFROM\s+([A-Za-z_][\w.]*)/i, outer) ?? (name(/^\s*SELECT\s+([A-Za-z_]\w*)\s*\(/i, outer)?.concat('()') ?? '(no table)');
     }
+    case 'WITH': {
+      // A data-modifying WITH is named by the first table it writes, a reading one by the first it reads.
+      const written = name(/\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([A-Za-z_][\w.]*)/i);
+      return written ?? name(/\bFROM\s+([A-Za-z_][\w.]*)/i) ?? '(no table)';
+    }
     case 'BEGIN':
     case 'COMMIT':
     case 'ROLLBACK':
@@ -64,7 +104,7 @@ function statementTableName(verb: string, sql: string): string {
 
 export class MeteredDatabase implements Database {
   readonly engine = 'postgres' as const;
-  #counts: StatementCounts = { byVerb: {}, byTable: {}, transactions: 0, rowsWritten: 0 };
+  #counts: StatementCounts = emptyCounts();
   #generation = 0;
 
   private constructor(
@@ -106,16 +146,17 @@ export class MeteredDatabase implements Database {
 
   counts(): StatementCounts {
     const byTable = Object.fromEntries(Object.entries(this.#counts.byTable).map(([table, verbs]) => [table, { ...verbs }]));
-    return { ...this.#counts, byVerb: { ...this.#counts.byVerb }, byTable };
+    return { ...this.#counts, byVerb: { ...this.#counts.byVerb }, byTable, commitsByTable: { ...this.#counts.commitsByTable } };
   }
 
   /** What was counted since an earlier counts() snapshot. */
   countsSince(before: StatementCounts): StatementCounts {
-    const now = this.#counts;
-    const diff = (a: Record<string, number>, b: Record<string, number> | undefined) =>
-      Object.fromEntries(Object.entries(a).map(([verb, n]) => [verb, n - (b?.[verb] ?? 0)]));
-    const byTable = Object.fromEntries(Object.entries(now.byTable).map(([table, verbs]) => [table, diff(verbs, before.byTable[table])]));
-    return { byVerb: diff(now.byVerb, before.byVerb), byTable, transactions: now.transactions - before.transactions, rowsWritten: now.rowsWritten - before.rowsWritten };
+    return countsBetween(before, this.#counts);
+  }
+
+  #commit(what: string): void {
+    this.#counts.commits += 1;
+    this.#counts.commitsByTable[what] = (this.#counts.commitsByTable[what] ?? 0) + 1;
   }
 
   #tally(verb: string, table: string): void {
@@ -124,15 +165,20 @@ export class MeteredDatabase implements Database {
     verbs[verb] = (verbs[verb] ?? 0) + 1;
   }
 
-  #count<R>(sql: string, params: unknown[] | undefined, res: QueryResult<R>): QueryResult<R> {
+  /** Counts a statement that ran; returns the table it wrote, if it wrote. */
+  #count<R>(sql: string, params: unknown[] | undefined, res: QueryResult<R>): string | undefined {
     const verb = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? '?';
-    this.#tally(verb, statementTable(verb, sql, params));
+    const table = statementTable(verb, sql, params);
+    this.#tally(verb, table);
     if (WRITES.has(verb)) this.#counts.rowsWritten += res.rowCount;
-    return res;
+    return isWrite(verb, sql) ? table : undefined;
   }
 
   async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-    return this.#count(sql, params, await this.pool.query<R>(sql, params));
+    const res = await this.pool.query<R>(sql, params);
+    const wrote = this.#count(sql, params, res);
+    if (wrote !== undefined) this.#commit(wrote);
+    return res;
   }
 
   exec(sql: string): Promise<void> {
@@ -142,14 +188,22 @@ export class MeteredDatabase implements Database {
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     this.#counts.transactions += 1;
     this.#tally('BEGIN', '(transaction)');
+    const written = new Set<string>();
     try {
       const out = await this.pool.transaction((tx) =>
         fn({
-          query: async <R>(sql: string, params?: unknown[]) => this.#count(sql, params, await tx.query<R>(sql, params)),
+          query: async <R>(sql: string, params?: unknown[]) => {
+            const res = await tx.query<R>(sql, params);
+            const wrote = this.#count(sql, params, res);
+            if (wrote !== undefined) written.add(wrote);
+            return res;
+          },
           exec: (sql) => tx.exec(sql),
+          ...(tx.beforeCommit ? { beforeCommit: (hook: () => Promise<void>) => tx.beforeCommit!(hook) } : {}),
         }),
       );
       this.#tally('COMMIT', '(transaction)');
+      this.#commit(`tx: ${written.size ? [...written].sort().join('+') : '(read only)'}`);
       return out;
     } catch (err) {
       this.#tally('ROLLBACK', '(transaction)');

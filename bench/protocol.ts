@@ -1,17 +1,40 @@
 // What the orchestrator (run.ts) and the load driver (driver/main.ts) say to each
 // other over the child_process IPC channel. Plain JSON: no functions, no classes.
 
-export type ScenarioName = 'discovery' | 'jwks' | 'client_credentials' | 'authorization_code' | 'federated_sign_in';
+export type ScenarioName =
+  | 'discovery'
+  | 'jwks'
+  | 'client_credentials'
+  | 'authorization_code'
+  | 'sso_sign_in'
+  | 'refresh'
+  | 'userinfo'
+  | 'introspection'
+  | 'federated_sign_in';
 
-/** The scenarios both providers run, compared nixa/baseline. */
-export const SCENARIOS = ['discovery', 'jwks', 'client_credentials', 'authorization_code'] as const satisfies readonly ScenarioName[];
+/** The scenarios nixa and the bare baseline both run, compared nixa/baseline. */
+export const SCENARIOS = [
+  'discovery',
+  'jwks',
+  'client_credentials',
+  'authorization_code',
+  'sso_sign_in',
+  'refresh',
+  'userinfo',
+  'introspection',
+] as const satisfies readonly ScenarioName[];
 
 export type ComparedScenario = (typeof SCENARIOS)[number];
 
-/** Whole sign-ins, driven by sign-in loops rather than autocannon. */
-export type SignInScenario = Extract<ScenarioName, 'authorization_code' | 'federated_sign_in'>;
+/** Whole sign-ins, by concurrent users (sign-in loops). */
+export type SignInScenario = Extract<ScenarioName, 'authorization_code' | 'sso_sign_in' | 'federated_sign_in'>;
 
-export const isSignIn = (s: ScenarioName): s is SignInScenario => s === 'authorization_code' || s === 'federated_sign_in';
+export const isSignIn = (s: ScenarioName): s is SignInScenario => s === 'authorization_code' || s === 'sso_sign_in' || s === 'federated_sign_in';
+
+/** Driven by loops that each wait for their answer before the next request (the rest by autocannon). */
+export type LoopScenario = SignInScenario | 'refresh';
+
+export const isLoop = (s: ScenarioName): s is LoopScenario => isSignIn(s) || s === 'refresh';
 
 /**
  * nixa's side of the federated sign-in: an upstream identity source registered in
@@ -32,7 +55,8 @@ export interface FederationInfo {
 
 /** A provider under test, as the driver needs to know it. */
 export interface TargetInfo {
-  name: 'nixa' | 'baseline';
+  /** "federated baseline": the bare provider federating to a bare upstream (targets/bare-federated.ts). */
+  name: 'nixa' | 'baseline' | 'federated baseline';
   /** http://127.0.0.1:<port>, which is also the issuer. */
   origin: string;
   /** Confidential relying party for the authorization-code round trip. */

@@ -3,44 +3,70 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { PROJECT_ROOT } from '../src/paths.js';
+import { REQUESTS_PER_BARE_FEDERATED_SIGN_IN } from './driver/bare-federated-sign-in.js';
 import { REQUESTS_PER_FEDERATED_SIGN_IN } from './driver/federated-sign-in.js';
 import { REQUESTS_PER_SIGN_IN } from './driver/sign-in.js';
+import { REQUESTS_PER_SSO_SIGN_IN } from './driver/sso-sign-in.js';
 import type { ComparedScenario, Measurement } from './protocol.js';
 import type { BenchSettings } from './settings.js';
 import type { WritesPerSignIn } from './writes.js';
 
+/** One provider's measurement, with the CPU milliseconds per operation of each of its processes. */
+export interface Side extends Measurement {
+  /** nixa: process, database (its PostgreSQL backends), and source when federated; bare: process, and upstream when federated. */
+  cpuMsPerOp: Record<string, number>;
+}
+
+/** nixa's side also counts what it asked of PostgreSQL, per operation. */
+export interface NixaSide extends Side {
+  statementsPerOperation: number;
+  commitsPerOperation: number;
+  /** Statements per operation by table (StatementCounts.byTable), then verb. */
+  statementsByTable: Record<string, Record<string, number>>;
+  /** Commits per operation by what was committed (StatementCounts.commitsByTable). */
+  commitsByTable: Record<string, number>;
+}
+
+export interface Ratio {
+  /** nixa / bare, operations per second. */
+  throughput: number;
+  p50: number;
+  p99: number;
+  /** nixa's CPU per op (process + database) / the bare provider's (process). */
+  cpu: number;
+}
+
 export interface ScenarioResult {
   scenario: ComparedScenario;
-  /** What one operation is: one HTTP request, or one whole sign-in. */
-  operation: 'request' | 'sign-in';
-  nixa: Measurement & { statementsPerOperation: number };
-  baseline: Measurement;
-  /** nixa divided by baseline. */
-  ratio: { throughput: number; p50: number };
+  /** Connections (single requests) or concurrent users (loops). */
+  concurrency: number;
+  nixa: NixaSide;
+  baseline: Side;
+  ratio: Ratio;
 }
 
 /**
- * The federated sign-in has no baseline (the bare provider has no upstream): it
- * is compared with nixa's own test-login round trip of the same run instead.
+ * nixa's federated sign-in through the simulated citizen-ID source, against the
+ * fair federated baseline: a bare provider federating to a bare upstream. The
+ * upstreams' CPU is reported apart and left out of the ratio.
  */
+export interface FederatedLevel {
+  concurrency: number;
+  nixa: NixaSide;
+  baseline: Side;
+  ratio: Ratio;
+}
+
 export interface FederatedResult {
-  scenario: 'federated_sign_in';
-  operation: 'sign-in';
-  /** nixa's id of the identity source signed in through. */
   source: string;
-  /** Distinct returning citizens (one per sign-in loop, up to the source's seeded citizens). */
   citizens: number;
-  requestsPerSignIn: number;
-  nixa: Measurement & { statementsPerOperation: number };
-  /** What the ratio compares with: nixa's authorization_code measurement of this run. */
-  versus: { scenario: 'authorization_code'; label: 'nixa test-login round trip'; nixa: Measurement & { statementsPerOperation: number } };
-  /** Federated divided by the test-login round trip. */
-  ratio: { throughput: number; p50: number };
+  requestsPerSignIn: { nixa: number; baseline: number };
+  levels: FederatedLevel[];
 }
 
 export interface BenchResults {
   finishedAt: string;
-  environment: { node: string; postgres: string; cpus: number };
+  environment: { node: string; postgres: string; cpus: number; store: BenchSettings['store'] };
   settings: BenchSettings;
   scenarios: ScenarioResult[];
   federated: FederatedResult;
@@ -49,61 +75,145 @@ export interface BenchResults {
   writesPerFederatedSignIn: WritesPerSignIn;
 }
 
-const TITLES: Record<ComparedScenario, [string, string]> = {
-  discovery: ['discovery', 'GET /.well-known/openid-configuration'],
-  jwks: ['JWKS', 'GET /jwks'],
-  client_credentials: ['client_credentials', 'POST /token, client_secret_basic'],
-  authorization_code: ['authorization code + PKCE', `test-login round trip, ${REQUESTS_PER_SIGN_IN} requests`],
+const TITLES: Record<ComparedScenario, string> = {
+  discovery: 'discovery',
+  jwks: 'JWKS',
+  client_credentials: 'client_credentials',
+  authorization_code: `test-login sign-in (${REQUESTS_PER_SIGN_IN} req)`,
+  sso_sign_in: `SSO sign-in (${REQUESTS_PER_SSO_SIGN_IN} req)`,
+  refresh: 'refresh with rotation',
+  userinfo: 'userinfo',
+  introspection: 'introspection',
 };
 
 const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const rate = (n: number) => (!Number.isFinite(n) ? '-' : n >= 1000 ? `${(n / 1000).toFixed(2)}k` : n.toFixed(n >= 100 ? 0 : 1));
+const times = (n: number) => `${fixed(n, 2)}×`;
 
-const WIDTHS = [42, 14, 10, 9, 9, 13];
+/** nixa's own CPU per op: its process and its database backends (an identity source's left out). */
+export const nixaCpu = (s: Side) => (s.cpuMsPerOp.process ?? 0) + (s.cpuMsPerOp.database ?? 0);
 
-function row(cells: string[]): string {
-  return cells.map((c, i) => (i < 2 ? c.padEnd(WIDTHS[i]!) : c.padStart(WIDTHS[i]!))).join('').trimEnd();
+export function ratioOf(nixa: Side, bare: Side): Ratio {
+  return {
+    throughput: nixa.perSecond / bare.perSecond,
+    p50: nixa.p50Ms / bare.p50Ms,
+    p99: nixa.p99Ms / bare.p99Ms,
+    cpu: nixaCpu(nixa) / (bare.cpuMsPerOp.process ?? Number.NaN),
+  };
 }
 
-const measured = (m: Measurement) => [fixed(m.perSecond, 1), fixed(m.p50Ms, 2), fixed(m.p99Ms, 2)];
+const COLUMNS: [string, number][] = [
+  ['scenario', 30],
+  ['conc', 5],
+  ['bare/s', 8],
+  ['nixa/s', 8],
+  ['rate', 7],
+  ['CPU ms/op bare', 16],
+  ['nixa proc+db', 19],
+  ['CPU', 7],
+  ['p50 ms bare/nixa', 18],
+  ['p99 ms bare/nixa', 18],
+  ['stmts', 7],
+  ['commits', 8],
+];
 
-export function formatTable(scenarios: ScenarioResult[], federated: FederatedResult): string {
-  const lines = [row(['scenario', 'provider', 'ops/s', 'p50 ms', 'p99 ms', 'db stmts/op']), '-'.repeat(97)];
-  for (const s of scenarios) {
-    const [title, detail] = TITLES[s.scenario];
+function row(cells: string[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i]![1]) : c.padStart(COLUMNS[i]![1]))).join('').trimEnd();
+}
+
+function line(title: string, concurrency: number, nixa: NixaSide, bare: Side, ratio: Ratio): string {
+  return row([
+    title,
+    String(concurrency),
+    rate(bare.perSecond),
+    rate(nixa.perSecond),
+    times(ratio.throughput),
+    fixed(bare.cpuMsPerOp.process ?? Number.NaN, 3),
+    `${fixed(nixaCpu(nixa), 3)} (${fixed(nixa.cpuMsPerOp.database ?? 0, 2)} db)`,
+    times(ratio.cpu),
+    `${fixed(bare.p50Ms, 2)}/${fixed(nixa.p50Ms, 2)}`,
+    `${fixed(bare.p99Ms, 1)}/${fixed(nixa.p99Ms, 1)}`,
+    fixed(nixa.statementsPerOperation, 2),
+    fixed(nixa.commitsPerOperation, 2),
+  ]);
+}
+
+/** The level the main table shows: the given concurrency if measured, else the nearest. */
+export function mainLevel(f: FederatedResult, concurrency: number): FederatedLevel | undefined {
+  return [...f.levels].sort((a, b) => Math.abs(a.concurrency - concurrency) - Math.abs(b.concurrency - concurrency))[0];
+}
+
+export function formatTable(scenarios: ScenarioResult[], federated: FederatedResult, settings: BenchSettings): string {
+  const header = row(COLUMNS.map(([name]) => name));
+  const lines = [header, '-'.repeat(header.length)];
+  for (const s of scenarios) lines.push(line(TITLES[s.scenario], s.concurrency, s.nixa, s.baseline, s.ratio));
+  const main = mainLevel(federated, settings.signInLoops);
+  if (main) lines.push(line(`federated sign-in (${federated.requestsPerSignIn.nixa}/${federated.requestsPerSignIn.baseline} req)`, main.concurrency, main.nixa, main.baseline, main.ratio));
+  lines.push(
+    '',
+    'bare: a bare oidc-provider 9 with its in-memory adapter, set up like nixa (same driver, scopes, ES256, rotation, introspection).',
+    'An op is one request, or one whole sign-in (SSO: /auth straight back with a code, then /token; refresh: one rotation).',
+    'rate and CPU: nixa / bare. CPU per op from /proc/<pid>/stat of each server process; nixa adds its PostgreSQL backends (db).',
+    "stmts, commits: nixa's SQL statements and commits (COMMITs plus autocommit writes) per op.",
+    `nixa's short-lived store: NIXA_SHORT_LIVED_STORE=${settings.store}.`,
+  );
+  return lines.join('\n');
+}
+
+export function formatFederated(f: FederatedResult): string {
+  const header = row(COLUMNS.map(([name]) => name));
+  const lines = [
+    `Federated sign-in by concurrent users: nixa through the simulated citizen-ID source ${f.source} (${f.requestsPerSignIn.nixa} requests,`,
+    `${f.citizens} returning citizens, consent remembered) vs. a bare provider federating with openid-client (code + PKCE) to a bare`,
+    `upstream that signs the picked citizen in (${f.requestsPerSignIn.baseline} requests). Every server in its own process; the upstreams' CPU`,
+    "is left out of the ratio and shown apart (source / upstream, ms per sign-in).",
+    header,
+    '-'.repeat(header.length),
+  ];
+  for (const l of f.levels) {
     lines.push(
-      row([title, 'nixa', ...measured(s.nixa), fixed(s.nixa.statementsPerOperation, 2)]),
-      row([`  ${detail}`, 'baseline', ...measured(s.baseline)]),
-      row(['', 'nixa/baseline', `${fixed(s.ratio.throughput, 2)}×`, `${fixed(s.ratio.p50, 2)}×`]),
+      `${line('federated sign-in', l.concurrency, l.nixa, l.baseline, l.ratio)}   upstream CPU ${fixed(l.nixa.cpuMsPerOp.source ?? Number.NaN, 2)} / ${fixed(l.baseline.cpuMsPerOp.upstream ?? Number.NaN, 2)}`,
     );
   }
-  const f = federated;
-  lines.push(
-    row(['federated sign-in (citizen ID)', 'nixa', ...measured(f.nixa), fixed(f.nixa.statementsPerOperation, 2)]),
-    row([`  ${f.requestsPerSignIn} requests, consent remembered`, 'no baseline']),
-    row(['  vs nixa test-login round trip', 'fed/test-login', `${fixed(f.ratio.throughput, 2)}×`, `${fixed(f.ratio.p50, 2)}×`]),
-    '',
-    'An op is one HTTP request, or one whole sign-in for the round trips. db stmts/op: statements nixa sent to PostgreSQL.',
-    `Federated: a returning citizen from a fresh browser through nixa's chooser and the simulated source ${f.source}'s picker`,
-    `(${f.citizens} citizens, consent given once each before measuring); the source runs in nixa's process. Its ratio is to`,
-    "nixa's own test-login round trip above, not to the baseline, which has no upstream.",
-  );
+  return lines.join('\n');
+}
+
+const perVerb = (byVerb: Record<string, number>) =>
+  Object.entries(byVerb)
+    .filter(([, n]) => n > 0.005)
+    .sort(([, a], [, b]) => b - a)
+    .map(([verb, n]) => `${verb} ${fixed(n, 2)}`)
+    .join(', ');
+const sum = (byVerb: Record<string, number>) => Object.values(byVerb).reduce((a, b) => a + b, 0);
+
+/** Statements and commits per op by table, one block per scenario that sent any. */
+export function formatPerTable(rows: { title: string; nixa: NixaSide }[]): string {
+  const lines = ["nixa's statements and commits per op, by table (oidc-provider's models apart):"];
+  for (const { title, nixa } of rows) {
+    if (nixa.statementsPerOperation < 0.005) {
+      lines.push(`  ${title}: none`);
+      continue;
+    }
+    lines.push(`  ${title}: ${fixed(nixa.statementsPerOperation, 2)} statements, ${fixed(nixa.commitsPerOperation, 2)} commits`);
+    const byTable = Object.entries(nixa.statementsByTable)
+      .filter(([, v]) => sum(v) > 0.005)
+      .sort(([, a], [, b]) => sum(b) - sum(a));
+    for (const [table, verbs] of byTable) lines.push(`    ${table.padEnd(40)}${fixed(sum(verbs), 2).padStart(6)}  (${perVerb(verbs)})`);
+    const commits = Object.entries(nixa.commitsByTable).filter(([, n]) => n > 0.005).sort(([, a], [, b]) => b - a);
+    if (commits.length) lines.push(`    commits: ${commits.map(([what, n]) => `${what} ${fixed(n, 2)}`).join('; ')}`);
+  }
   return lines.join('\n');
 }
 
 const TITLE: Record<WritesPerSignIn['scenario'], (n: number) => string> = {
   authorization_code: (n) => `Database writes per test-login sign-in (nixa, ${n} sign-ins by returning accounts):`,
+  sso_sign_in: (n) => `Database writes per SSO sign-in (nixa, ${n} sign-ins):`,
   federated_sign_in: (n) => `Database writes per federated sign-in (nixa, ${n} sign-ins by returning citizens through the citizen-ID source, consent remembered):`,
 };
 
 export function formatWrites(w: WritesPerSignIn): string {
   const counts = (r: { inserted: number; updated: number; deleted: number }) =>
     `inserted ${fixed(r.inserted, 2)}, updated ${fixed(r.updated, 2)}, deleted ${fixed(r.deleted, 2)}`;
-  const verbs = (byVerb: Record<string, number>) =>
-    Object.entries(byVerb)
-      .sort(([, a], [, b]) => b - a)
-      .map(([verb, n]) => `${verb} ${fixed(n, 2)}`)
-      .join(', ');
-  const sum = (byVerb: Record<string, number>) => Object.values(byVerb).reduce((a, b) => a + b, 0);
   const byTable = Object.entries(w.statementsByTable).sort(([, a], [, b]) => sum(b) - sum(a));
   return [
     TITLE[w.scenario](w.signIns),
@@ -111,14 +221,11 @@ export function formatWrites(w: WritesPerSignIn): string {
     ...Object.entries(w.tables).map(([table, t]) => `    ${table.padEnd(20)}${counts(t)}; HOT updates ${fixed(t.hotUpdated, 2)}`),
     `  cross-checks        ${fixed(w.rowsReportedByStatements, 2)} rows reported by the statements; ${fixed(w.databaseRows, 2)} in pg_stat_database (system catalogs included)`,
     `  left for the purge  ${fixed(w.rowsLeftForPurge, 2)} rows (${Object.entries(w.rowsLeftForPurgeByTable).map(([t, n]) => `${t} ${fixed(n, 2)}`).join(', ')}), deleted once expired`,
-    `  statements          ${fixed(w.statements, 2)}  (${verbs(w.statementsByVerb)}); transactions ${fixed(w.transactions, 2)}`,
+    `  statements          ${fixed(w.statements, 2)}  (${perVerb(w.statementsByVerb)}); transactions ${fixed(w.transactions, 2)}`,
+    `  commits             ${fixed(w.commits, 2)}  (${Object.entries(w.commitsByTable).sort(([, a], [, b]) => b - a).map(([what, n]) => `${what} ${fixed(n, 2)}`).join('; ')})`,
     '  statements by table (oidc-provider models apart)',
-    ...byTable.map(([table, v]) => `    ${table.padEnd(34)}${fixed(sum(v), 2).padStart(6)}  (${verbs(v)})`),
-    ...(w.sourceRequests
-      ? [
-          `  at the source       ${fixed(sum(w.sourceRequests), 2)} requests  (${verbs(w.sourceRequests)})`,
-        ]
-      : []),
+    ...byTable.map(([table, v]) => `    ${table.padEnd(34)}${fixed(sum(v), 2).padStart(6)}  (${perVerb(v)})`),
+    ...(w.sourceRequests ? [`  at the source       ${fixed(sum(w.sourceRequests), 2)} requests  (${perVerb(w.sourceRequests)})`] : []),
   ].join('\n');
 }
 
@@ -130,3 +237,5 @@ export function writeResults(results: BenchResults): string {
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   return file;
 }
+
+export { REQUESTS_PER_BARE_FEDERATED_SIGN_IN, REQUESTS_PER_FEDERATED_SIGN_IN };

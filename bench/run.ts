@@ -1,152 +1,254 @@
 // npm run bench: nixa on a throw-away PostgreSQL database against a bare
-// oidc-provider (in-memory adapter), both on loopback, loaded from a separate
-// driver process; then nixa alone signing citizens in through a simulated
-// citizen-ID source; then nixa's database writes per sign-in, test-login and
-// federated. See README, Benchmarks.
+// oidc-provider (in-memory adapter), each in a process of its own on loopback,
+// loaded from a separate driver process; CPU per operation read from /proc for
+// each server process and nixa's PostgreSQL backends; nixa's statements and
+// commits counted by its MeteredDatabase. Then the federated sign-in, nixa
+// through the simulated citizen-ID source against a bare provider federating to
+// a bare upstream, at several concurrencies; then nixa's database writes per
+// sign-in. See README, Benchmarks.
 import { constants, cpus } from 'node:os';
 import { relative } from 'node:path';
 
 import { redactUrl } from '../src/storage/index.js';
 import { BenchDatabase } from './bench-database.js';
 import { Cleanup } from './cleanup.js';
+import { CpuMeter, type PidSource } from './cpu.js';
 import { DriverProcess } from './driver-process.js';
-import { totalStatements } from './metered-database.js';
-import { REQUESTS_PER_FEDERATED_SIGN_IN } from './driver/federated-sign-in.js';
-import { isSignIn, SCENARIOS, type ComparedScenario, type Job, type ScenarioName, type TargetInfo } from './protocol.js';
-import { formatTable, formatWrites, writeResults, type BenchResults, type FederatedResult, type ScenarioResult } from './report.js';
+import { countsBetween, totalStatements, type StatementCounts } from './metered-database.js';
+import { freeLoopbackPort } from './net.js';
+import { isSignIn, SCENARIOS, type ComparedScenario, type FederationInfo, type Job, type TargetInfo } from './protocol.js';
+import {
+  formatFederated,
+  formatPerTable,
+  formatTable,
+  formatWrites,
+  ratioOf,
+  REQUESTS_PER_BARE_FEDERATED_SIGN_IN,
+  REQUESTS_PER_FEDERATED_SIGN_IN,
+  writeResults,
+  type BenchResults,
+  type FederatedLevel,
+  type FederatedResult,
+  type NixaSide,
+  type ScenarioResult,
+  type Side,
+} from './report.js';
 import { readSettings, type BenchSettings } from './settings.js';
-import { startBaseline } from './targets/baseline.js';
-import { startCitizenIdSource } from './targets/citizen-id-source.js';
-import { startNixaTarget, type NixaTarget } from './targets/nixa.js';
-import { measureWritesPerSignIn } from './writes.js';
+import { TargetProcess } from './target-process.js';
+import { randomSecret, type BareUpstreamStarted } from './targets/bare-upstream.js';
+import { BARE_CALLBACK_PATH } from './targets/bare-federated.js';
+import type { CitizenIdSourceStarted } from './targets/citizen-id-source.js';
+import type { NixaStarted } from './targets/nixa.js';
+import { measureWritesPerSignIn, type NixaCounter } from './writes.js';
 
 interface Setup {
   settings: BenchSettings;
+  bench: BenchDatabase;
   driver: DriverProcess;
-  nixa: NixaTarget;
-  baseline: TargetInfo;
+  nixa: { proc: TargetProcess; info: TargetInfo; counter: NixaCounter };
+  baseline: { proc: TargetProcess; info: TargetInfo };
+  source: TargetProcess;
   /** nixa's TargetInfo with its identity source, for the federated sign-in. */
-  federated: TargetInfo & { federation: NonNullable<TargetInfo['federation']> };
+  nixaFederated: TargetInfo & { federation: FederationInfo };
+  bareFederated: { proc: TargetProcess; upstream: TargetProcess; info: TargetInfo & { federation: FederationInfo } };
 }
 
-/** Warms a target up on a scenario, then measures it. */
-async function measure({ settings, driver }: Setup, scenario: ScenarioName, target: TargetInfo, beforeMeasuring = () => {}) {
-  const concurrency = isSignIn(scenario) ? settings.signInLoops : settings.connections;
-  const job = (limit: Job['limit']): Job => ({ scenario, target, concurrency, limit });
-  await driver.run(job({ seconds: settings.warmupSeconds }));
-  beforeMeasuring();
-  return driver.run(job({ seconds: settings.seconds }));
+/** Warms a target up on a scenario, then measures it and the CPU of the given processes. */
+async function measure<G extends string>(
+  { settings, driver }: Setup,
+  job: Omit<Job, 'limit'>,
+  cpu: Record<G, PidSource>,
+  around: { before?: () => Promise<void>; after?: () => Promise<void> } = {},
+): Promise<Side> {
+  await driver.run({ ...job, limit: { seconds: settings.warmupSeconds } });
+  const meter = new CpuMeter(cpu);
+  await around.before?.();
+  await meter.start();
+  const m = await driver.run({ ...job, limit: { seconds: settings.seconds } });
+  const used = await meter.stop();
+  await around.after?.();
+  const cpuMsPerOp = Object.fromEntries(Object.entries(used).map(([group, ms]) => [group, (ms as number) / m.completed]));
+  return { ...m, cpuMsPerOp };
 }
 
-async function compare(setup: Setup, scenario: ComparedScenario): Promise<ScenarioResult> {
-  const { db } = setup.nixa;
-  let before = db.counts();
-  const nixa = await measure(setup, scenario, setup.nixa.info, () => (before = db.counts()));
-  const statements = totalStatements(db.countsSince(before));
-  const baseline = await measure(setup, scenario, setup.baseline);
+/** Measures nixa: its process and database backends' CPU, and its statements and commits. */
+async function measureNixa(setup: Setup, job: Omit<Job, 'limit'>, extraCpu: Record<string, PidSource> = {}): Promise<NixaSide> {
+  const { nixa, bench } = setup;
+  let before: StatementCounts | undefined;
+  let counted: StatementCounts | undefined;
+  const side = await measure(setup, job, { process: () => [nixa.proc.pid], database: () => bench.backendPids(), ...extraCpu }, {
+    before: async () => void (before = await nixa.counter.counts()),
+    after: async () => void (counted = countsBetween(before!, await nixa.counter.counts())),
+  });
+  const per = (n: number) => n / side.completed;
+  const perRecord = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).filter(([, n]) => n > 0).map(([k, n]) => [k, per(n)]));
   return {
-    scenario,
-    operation: scenario === 'authorization_code' ? 'sign-in' : 'request',
-    nixa: { ...nixa, statementsPerOperation: statements / nixa.completed },
-    baseline,
-    ratio: { throughput: nixa.perSecond / baseline.perSecond, p50: nixa.p50Ms / baseline.p50Ms },
+    ...side,
+    statementsPerOperation: per(totalStatements(counted!)),
+    commitsPerOperation: per(counted!.commits),
+    statementsByTable: Object.fromEntries(
+      Object.entries(counted!.byTable)
+        .map(([table, verbs]) => [table, perRecord(verbs)] as const)
+        .filter(([, verbs]) => Object.keys(verbs).length > 0),
+    ),
+    commitsByTable: perRecord(counted!.commitsByTable),
   };
 }
 
-/**
- * Citizens whom the sign-in loops sign in: one each, as the test-login loops
- * have one account each.
- */
-function federatedCitizens({ settings, federated }: Setup): number {
-  return Math.min(settings.signInLoops, federated.federation.citizens.length);
+async function compare(setup: Setup, scenario: ComparedScenario): Promise<ScenarioResult> {
+  const { settings } = setup;
+  const concurrency = isSignIn(scenario) ? settings.signInLoops : settings.connections;
+  const nixa = await measureNixa(setup, { scenario, target: setup.nixa.info, concurrency });
+  const baseline = await measure(setup, { scenario, target: setup.baseline.info, concurrency }, { process: () => [setup.baseline.proc.pid] });
+  return { scenario, concurrency, nixa, baseline, ratio: ratioOf(nixa, baseline) };
 }
 
 /**
- * nixa only: seeds each loop's citizen (first sign-in: account created, consent
- * given), then warms up and measures returning citizens; compared with nixa's
- * test-login round trip of this run.
+ * Seeds nixa's citizens (first sign-in: account created, consent given), then
+ * measures returning citizens on nixa and on the bare federated pair, at each
+ * concurrency in turn.
  */
-async function federated(setup: Setup, testLogin: ScenarioResult): Promise<FederatedResult> {
-  const { db } = setup.nixa;
-  const target = setup.federated;
-  const citizens = federatedCitizens(setup);
-  await setup.driver.run({ scenario: 'federated_sign_in', target, concurrency: 1, limit: { count: citizens }, seedConsent: true });
-  let before = db.counts();
-  const m = await measure(setup, 'federated_sign_in', target, () => (before = db.counts()));
-  const statements = totalStatements(db.countsSince(before));
+async function federated(setup: Setup): Promise<FederatedResult> {
+  const { settings, driver, nixaFederated, bareFederated } = setup;
+  const citizens = nixaFederated.federation.citizens.length;
+  await driver.run({ scenario: 'federated_sign_in', target: nixaFederated, concurrency: 1, limit: { count: citizens }, seedConsent: true });
+  const levels: FederatedLevel[] = [];
+  for (const concurrency of settings.federatedUsers) {
+    console.log(`  measuring federated_sign_in at ${concurrency} concurrent users…`);
+    const nixa = await measureNixa(setup, { scenario: 'federated_sign_in', target: nixaFederated, concurrency }, { source: () => [setup.source.pid] });
+    const baseline = await measure(
+      setup,
+      { scenario: 'federated_sign_in', target: bareFederated.info, concurrency },
+      { process: () => [bareFederated.proc.pid], upstream: () => [bareFederated.upstream.pid] },
+    );
+    levels.push({ concurrency, nixa, baseline, ratio: ratioOf(nixa, baseline) });
+  }
   return {
-    scenario: 'federated_sign_in',
-    operation: 'sign-in',
-    source: target.federation.sourceId,
+    source: nixaFederated.federation.sourceId,
     citizens,
-    requestsPerSignIn: REQUESTS_PER_FEDERATED_SIGN_IN,
-    nixa: { ...m, statementsPerOperation: statements / m.completed },
-    versus: { scenario: 'authorization_code', label: 'nixa test-login round trip', nixa: testLogin.nixa },
-    ratio: { throughput: m.perSecond / testLogin.nixa.perSecond, p50: m.p50Ms / testLogin.nixa.p50Ms },
+    requestsPerSignIn: { nixa: REQUESTS_PER_FEDERATED_SIGN_IN, baseline: REQUESTS_PER_BARE_FEDERATED_SIGN_IN },
+    levels,
+  };
+}
+
+async function start(settings: BenchSettings, cleanup: Cleanup): Promise<Setup> {
+  const bench = await BenchDatabase.create(settings.adminUrl);
+  cleanup.add(`drop database ${bench.name}`, () => bench.drop());
+  const started = async <T>(role: Parameters<typeof TargetProcess.start>[0], params: unknown) => {
+    const s = await TargetProcess.start<T>(role, params);
+    cleanup.add(`stop ${role}`, () => s.proc.stop());
+    return s;
+  };
+
+  const nixa = await started<NixaStarted>('nixa', { adminUrl: settings.adminUrl, database: bench.name, store: settings.store, redisUrl: settings.redisUrl });
+  const counter: NixaCounter = {
+    counts: () => nixa.proc.call<StatementCounts>('counts'),
+    replacePool: () => nixa.proc.call<string>('replacePool'),
+  };
+  const shape = nixa.started.shape;
+  const baseline = await started<TargetInfo>('baseline', shape);
+
+  const sourceSecret = randomSecret();
+  const source = await started<CitizenIdSourceStarted>('citizen-id-source', { redirectUri: nixa.started.callbackUrl, secret: sourceSecret });
+  const registered = await nixa.proc.call<Omit<FederationInfo, 'sourceOrigin' | 'citizens'>>('registerCitizenIdSource', {
+    issuer: source.started.issuer,
+    secret: sourceSecret,
+  });
+
+  // The bare pair: the upstream must know the downstream's callback before the downstream can discover it.
+  const barePort = await freeLoopbackPort();
+  const upstreamSecret = randomSecret();
+  const upstream = await started<BareUpstreamStarted>('bare-upstream', {
+    shape,
+    redirectUri: `http://127.0.0.1:${barePort}${BARE_CALLBACK_PATH}`,
+    secret: upstreamSecret,
+  });
+  const bare = await started<TargetInfo & { federation: FederationInfo }>('bare-federated', {
+    shape,
+    port: barePort,
+    upstream: { issuer: upstream.started.issuer, secret: upstreamSecret, citizens: upstream.started.citizens },
+  });
+
+  const driver = new DriverProcess();
+  cleanup.add('stop the load driver', async () => driver.stop());
+  return {
+    settings,
+    bench,
+    driver,
+    nixa: { proc: nixa.proc, info: nixa.started.info, counter },
+    baseline: { proc: baseline.proc, info: baseline.started },
+    source: source.proc,
+    nixaFederated: { ...nixa.started.info, federation: { ...registered, sourceOrigin: source.started.issuer, citizens: source.started.citizens } },
+    bareFederated: { proc: bare.proc, upstream: upstream.proc, info: bare.started },
   };
 }
 
 async function main(cleanup: Cleanup): Promise<void> {
   const settings = readSettings();
-  const bench = await BenchDatabase.create(settings.adminUrl);
-  cleanup.add(`drop database ${bench.name}`, () => bench.drop());
-  const nixa = await startNixaTarget(bench);
-  cleanup.add('stop nixa', () => nixa.close());
-  const baseline = await startBaseline(nixa.config);
-  cleanup.add('stop the baseline', () => baseline.close());
-  const source = await startCitizenIdSource(nixa);
-  cleanup.add('stop the citizen-ID source', () => source.close());
-  const driver = new DriverProcess();
-  cleanup.add('stop the load driver', async () => driver.stop());
-  const setup: Setup = { settings, driver, nixa, baseline: baseline.info, federated: { ...nixa.info, federation: source.federation } };
-
+  const setup = await start(settings, cleanup);
+  const { nixa, bench, driver } = setup;
   console.log(
-    `nixa ${nixa.info.origin} (PostgreSQL database ${bench.name}) vs. bare oidc-provider ${baseline.info.origin}; ` +
+    `nixa ${nixa.info.origin} (PostgreSQL database ${bench.name}, short-lived store ${settings.store}` +
+      `${settings.store === 'redis' ? ` at ${redactUrl(settings.redisUrl)}` : ''}) vs. bare oidc-provider ${setup.baseline.info.origin}; ` +
       `${settings.seconds} s per measurement after ${settings.warmupSeconds} s warm-up; ` +
-      `identity source ${source.federation.sourceId} ${source.federation.sourceOrigin}`,
+      `identity source ${setup.nixaFederated.federation.sourceId} ${setup.nixaFederated.federation.sourceOrigin}; ` +
+      `bare federated pair ${setup.bareFederated.info.origin} → ${setup.bareFederated.info.federation.sourceOrigin}`,
   );
   const scenarios: ScenarioResult[] = [];
   for (const scenario of SCENARIOS) {
     console.log(`  measuring ${scenario}…`);
     scenarios.push(await compare(setup, scenario));
   }
-  console.log(`  measuring federated_sign_in (nixa only)…`);
-  const testLogin = scenarios.find((s) => s.scenario === 'authorization_code')!;
-  const federatedResult = await federated(setup, testLogin);
+  const federatedResult = await federated(setup);
 
   const loops = settings.signInLoops;
   console.log(`  counting database writes over ${settings.writeSignIns} test-login sign-ins…`);
   const writesPerSignIn = await measureWritesPerSignIn(
-    nixa,
+    nixa.counter,
     bench,
     driver,
     { scenario: 'authorization_code', target: nixa.info, concurrency: loops },
     settings.writeSignIns,
   );
   console.log(`  counting database writes over ${settings.writeSignIns} federated sign-ins…`);
-  const sourceRequests = source.countRequests();
+  await setup.source.call('startCounting');
   const writesPerFederatedSignIn = await measureWritesPerSignIn(
-    nixa,
+    nixa.counter,
     bench,
     driver,
-    { scenario: 'federated_sign_in', target: setup.federated, concurrency: loops },
+    { scenario: 'federated_sign_in', target: setup.nixaFederated, concurrency: loops },
     settings.writeSignIns,
   );
+  const sourceRequests = await setup.source.call<Record<string, number>>('stopCounting');
   writesPerFederatedSignIn.sourceRequests = Object.fromEntries(
-    Object.entries(sourceRequests()).map(([request, n]) => [request, n / writesPerFederatedSignIn.signIns]),
+    Object.entries(sourceRequests).map(([request, n]) => [request, n / writesPerFederatedSignIn.signIns]),
   );
 
   const results: BenchResults = {
     finishedAt: new Date().toISOString(),
-    environment: { node: process.version, postgres: await bench.serverVersion(), cpus: cpus().length },
+    environment: { node: process.version, postgres: await bench.serverVersion(), cpus: cpus().length, store: settings.store },
     // The admin URL may carry a password.
-    settings: { ...settings, adminUrl: redactUrl(settings.adminUrl) },
+    settings: { ...settings, adminUrl: redactUrl(settings.adminUrl), redisUrl: redactUrl(settings.redisUrl) },
     scenarios,
     federated: federatedResult,
     writesPerSignIn,
     writesPerFederatedSignIn,
   };
-  console.log(`\n${formatTable(scenarios, federatedResult)}\n\n${formatWrites(writesPerSignIn)}\n\n${formatWrites(writesPerFederatedSignIn)}\n`);
+  const perTable = [
+    ...scenarios.map((s) => ({ title: `${s.scenario} (at ${s.concurrency})`, nixa: s.nixa })),
+    ...federatedResult.levels.map((l) => ({ title: `federated_sign_in (at ${l.concurrency})`, nixa: l.nixa })),
+  ];
+  console.log(
+    [
+      '',
+      formatTable(scenarios, federatedResult, settings),
+      formatFederated(federatedResult),
+      formatPerTable(perTable),
+      formatWrites(writesPerSignIn),
+      formatWrites(writesPerFederatedSignIn),
+      '',
+    ].join('\n\n'),
+  );
   console.log(`Results written to ${relative(process.cwd(), writeResults(results))}`);
 }
 
@@ -163,3 +265,4 @@ main(cleanup)
     process.exitCode = 1;
   })
   .finally(() => cleanup.run());
+

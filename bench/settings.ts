@@ -1,4 +1,4 @@
-// What a run measures and for how long. Defaults keep a whole run under two minutes.
+// What a run measures and for how long. Defaults keep a whole run to about three minutes.
 
 export interface BenchSettings {
   /** Admin connection to PostgreSQL, used to create and drop the run's database. */
@@ -7,12 +7,18 @@ export interface BenchSettings {
   seconds: number;
   /** Unmeasured seconds before each measurement (connections, JIT, caches). */
   warmupSeconds: number;
-  /** Keep-alive connections for the single-request scenarios. */
+  /** Keep-alive connections for the single-request scenarios, loops for refresh. */
   connections: number;
-  /** Concurrent sign-in loops for the round trip. */
+  /** Concurrent users (sign-in loops) for the sign-in scenarios of the main table. */
   signInLoops: number;
+  /** Concurrent users at which the federated sign-in is measured, on nixa and its bare counterpart. */
+  federatedUsers: number[];
   /** Sign-ins over which nixa's database writes are counted. */
   writeSignIns: number;
+  /** Where nixa keeps short-lived protocol state (NIXA_SHORT_LIVED_STORE). */
+  store: 'postgres' | 'redis';
+  /** NIXA_REDIS_URL, passed to nixa when the store is redis. */
+  redisUrl: string;
 }
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -23,13 +29,31 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return n;
 }
 
+function positiveIntegers(env: NodeJS.ProcessEnv, name: string, fallback: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const list = raw.split(',').map((s) => Number(s.trim()));
+  if (!list.length || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`${name} must be positive integers separated by commas (got "${raw}")`);
+  return list;
+}
+
+function store(env: NodeJS.ProcessEnv): BenchSettings['store'] {
+  const raw = env.NIXA_BENCH_STORE || 'postgres';
+  if (raw !== 'postgres' && raw !== 'redis') throw new Error(`NIXA_BENCH_STORE must be postgres or redis (got "${raw}")`);
+  return raw;
+}
+
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  const concurrency = Math.round(positiveNumber(env, 'NIXA_BENCH_CONCURRENCY', 8));
   return {
     adminUrl: env.NIXA_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
     seconds: positiveNumber(env, 'NIXA_BENCH_SECONDS', 5),
     warmupSeconds: 1,
-    connections: 8,
-    signInLoops: 4,
-    writeSignIns: Math.round(positiveNumber(env, 'NIXA_BENCH_WRITE_SIGN_INS', 100)),
+    connections: concurrency,
+    signInLoops: concurrency,
+    federatedUsers: positiveIntegers(env, 'NIXA_BENCH_FEDERATED_USERS', [1, 4, 8, 16]),
+    writeSignIns: Math.round(positiveNumber(env, 'NIXA_BENCH_WRITE_SIGN_INS', 50)),
+    store: store(env),
+    redisUrl: env.NIXA_BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
   };
 }

@@ -2,9 +2,15 @@
 // statements issued (the MeteredDatabase), over a known number of sign-ins.
 import type { BenchDatabase, RowCounts, WriteCounters } from './bench-database.js';
 import type { DriverProcess } from './driver-process.js';
-import { totalStatements, type StatementCounts } from './metered-database.js';
+import { countsBetween, totalStatements, type StatementCounts } from './metered-database.js';
 import type { Job, SignInScenario } from './protocol.js';
-import type { NixaTarget } from './targets/nixa.js';
+
+/** nixa's MeteredDatabase, as seen from the orchestrator (it lives in nixa's process). */
+export interface NixaCounter {
+  counts(): Promise<StatementCounts>;
+  /** Replaces nixa's query pool; resolves to the old pool's application name. */
+  replacePool(): Promise<string>;
+}
 
 type PerSignIn<T> = { [K in keyof T]: number };
 
@@ -28,6 +34,9 @@ export interface WritesPerSignIn {
   /** Statements by the table they act on, then verb (see StatementCounts.byTable). */
   statementsByTable: Record<string, Record<string, number>>;
   transactions: number;
+  /** Commits (see StatementCounts.commits), and by what was committed. */
+  commits: number;
+  commitsByTable: Record<string, number>;
   /** Federated only: requests the identity source answered per sign-in, the browser's and nixa's. */
   sourceRequests?: Record<string, number>;
 }
@@ -39,22 +48,22 @@ const PURGED_TABLES = ['oidc_payloads', 'upstream_logins', 'upstream_sessions'];
 
 /** Runs `signIns` sign-ins of `job` (its limit replaced) on nixa and counts what they wrote. */
 export async function measureWritesPerSignIn(
-  nixa: NixaTarget,
+  nixa: NixaCounter,
   bench: BenchDatabase,
   driver: DriverProcess,
   job: Omit<Job, 'limit'> & { scenario: SignInScenario },
   signIns: number,
 ): Promise<WritesPerSignIn> {
   // Retire nixa's connections so that everything before this point is counted...
-  const settle = async () => bench.waitForExit(await nixa.db.replacePool());
+  const settle = async () => bench.waitForExit(await nixa.replacePool());
   await settle();
   const before = await bench.writeCounters();
-  const statementsBefore = nixa.db.counts();
+  const statementsBefore = await nixa.counts();
 
   const n = signIns;
   await driver.run({ ...job, limit: { count: n } });
 
-  const statements = nixa.db.countsSince(statementsBefore);
+  const statements = countsBetween(statementsBefore, await nixa.counts());
   // ...and again so that everything the sign-ins did is counted, nothing later.
   await settle();
   const after = await bench.writeCounters();
@@ -105,5 +114,7 @@ function perSignIn(before: WriteCounters, after: WriteCounters, n: number, state
         .filter(([, verbs]) => Object.keys(verbs).length > 0),
     ),
     transactions: per(statements.transactions),
+    commits: per(statements.commits),
+    commitsByTable: perVerb(statements.commitsByTable),
   };
 }

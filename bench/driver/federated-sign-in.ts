@@ -16,10 +16,10 @@ import { authorizationRequest, codeAt, hiddenField, redeem } from './sign-in.js'
  */
 export const REQUESTS_PER_FEDERATED_SIGN_IN = 11;
 
-const UID = '([A-Za-z0-9_-]{1,64})';
+export const UID = '([A-Za-z0-9_-]{1,64})';
 
 /** Checks that a hop leads to `origin` at a path matching `path`; returns the match. */
-function expectAt(url: URL, origin: string, path: string, what: string): RegExpExecArray {
+export function expectAt(url: URL, origin: string, path: string, what: string): RegExpExecArray {
   const m = url.origin === origin ? new RegExp(`^${path}$`).exec(url.pathname) : null;
   if (!m) throw new Error(`expected ${what} (${origin}${path.replaceAll(UID, ':uid')}), was sent to ${url.origin}${url.pathname}`);
   return m;

@@ -1,13 +1,13 @@
 // The load driver: a separate process, so that generating load does not share an
 // event loop with the servers it measures. Runs one job per IPC message and
 // replies with a Measurement; exits when the orchestrator goes away.
-import { isSignIn, type DriverReply, type Job } from '../protocol.js';
+import { isLoop, type DriverReply, type Job } from '../protocol.js';
 import { httpLoad } from './http-load.js';
 import { signInLoad } from './sign-in-load.js';
 
 function run(job: Job) {
   const { scenario } = job;
-  return isSignIn(scenario) ? signInLoad(job) : httpLoad({ ...job, scenario });
+  return isLoop(scenario) ? signInLoad(job) : httpLoad({ ...job, scenario });
 }
 
 /** fetch() reports network failures as "fetch failed" with the reason in `cause`. */

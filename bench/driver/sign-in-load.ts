@@ -1,33 +1,70 @@
-// The round-trip scenarios: a few sign-in loops side by side, each a returning
-// citizen signing in from a fresh browser, until the time or count is used up.
+// The loop scenarios: a few loops side by side, each waiting for its answer
+// before its next operation, until the time or count is used up. Sign-ins (a
+// returning citizen from a fresh browser, SSO from a signed-in one) and refresh
+// with rotation (each loop keeps its latest refresh token).
 import type { Job, Measurement } from '../protocol.js';
+import { bareFederatedSignIn } from './bare-federated-sign-in.js';
+import type { Browser } from './browser.js';
 import { federatedSignIn } from './federated-sign-in.js';
-import { signIn } from './sign-in.js';
+import { preparedFor } from './prepared.js';
+import { signIn, tokenRequest } from './sign-in.js';
+import { signedInBrowser, ssoSignIn } from './sso-sign-in.js';
 import { summarize } from './summary.js';
 
-/** One sign-in by loop `loop`; `n` counts the sign-ins the job started, from 0. */
-type SignInOnce = (loop: number, n: number) => Promise<void>;
+/** A scenario as loops run it: per-loop setup (untimed), then one operation at a time. */
+interface LoopOps<S> {
+  prepare(loop: number): Promise<S>;
+  /** One operation by loop `loop`; `n` counts the operations the job started, from 0. */
+  once(state: S, loop: number, n: number): Promise<void>;
+}
 
-function signInFor(job: Job): SignInOnce {
+const none = () => Promise.resolve(undefined);
+
+function opsFor(job: Job): LoopOps<unknown> {
+  const { target } = job;
+  const key = (what: string, loop: number) => `${target.origin} ${what} ${loop}`;
   switch (job.scenario) {
     case 'authorization_code':
-      return (loop) => signIn(job.target, `bench-citizen-${loop}`);
+      return { prepare: none, once: (_s, loop) => signIn(target, `bench-citizen-${loop}`).then(() => {}) };
+    case 'sso_sign_in':
+      return {
+        prepare: (loop) => preparedFor(key('sso', loop), () => signedInBrowser(target, `bench-citizen-${loop}`)),
+        once: (browser, _loop) => ssoSignIn(target, browser as Browser),
+      } as LoopOps<unknown>;
+    case 'refresh':
+      return {
+        // offline_access is granted only with prompt=consent (OpenID Connect Core §11).
+        prepare: (loop) =>
+          preparedFor(key('refresh', loop), async () => {
+            const tokens = await signIn(target, `bench-citizen-${loop}`, { scope: 'openid offline_access', extra: { prompt: 'consent' } });
+            if (!tokens.refresh_token) throw new Error(`${target.name} issued no refresh token for offline_access`);
+            return { refreshToken: tokens.refresh_token };
+          }),
+        once: async (state) => {
+          const s = state as { refreshToken: string };
+          const tokens = await tokenRequest(target.origin, target.webClient, { grant_type: 'refresh_token', refresh_token: s.refreshToken });
+          if (!tokens.refresh_token || tokens.refresh_token === s.refreshToken) throw new Error(`${target.name} did not rotate the refresh token`);
+          s.refreshToken = tokens.refresh_token;
+        },
+      };
     case 'federated_sign_in': {
-      const citizens = job.target.federation?.citizens ?? [];
-      if (!citizens.length) throw new Error(`${job.target.name} has no citizens to sign in`);
+      const citizens = target.federation?.citizens ?? [];
+      if (!citizens.length) throw new Error(`${target.name} has no citizens to sign in`);
+      if (target.name === 'federated baseline') return { prepare: none, once: (_s, loop) => bareFederatedSignIn(target, citizens[loop % citizens.length]!) };
       // Seeding signs each citizen in once; the measured loops keep one citizen each.
       return job.seedConsent
-        ? (_loop, n) => federatedSignIn(job.target, citizens[n % citizens.length]!, true)
-        : (loop) => federatedSignIn(job.target, citizens[loop % citizens.length]!, false);
+        ? { prepare: none, once: (_s, _loop, n) => federatedSignIn(target, citizens[n % citizens.length]!, true) }
+        : { prepare: none, once: (_s, loop) => federatedSignIn(target, citizens[loop % citizens.length]!, false) };
     }
     default:
-      throw new Error(`${job.scenario} is not a sign-in scenario`);
+      throw new Error(`${job.scenario} is not a loop scenario`);
   }
 }
 
 export async function signInLoad(job: Job): Promise<Measurement> {
   const { limit } = job;
-  const once = signInFor(job);
+  const ops = opsFor(job);
+  const states = await Promise.all(Array.from({ length: job.concurrency }, (_, i) => ops.prepare(i)));
   const deadline = 'seconds' in limit ? performance.now() + limit.seconds * 1000 : Number.POSITIVE_INFINITY;
   const total = 'count' in limit ? limit.count : Number.POSITIVE_INFINITY;
   const latencies: number[] = [];
@@ -39,7 +76,7 @@ export async function signInLoad(job: Job): Promise<Measurement> {
       const n = started++;
       const t0 = performance.now();
       try {
-        await once(index, n);
+        await ops.once(states[index], index, n);
       } catch (err) {
         failure ??= err;
         return;

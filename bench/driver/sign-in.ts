@@ -18,7 +18,7 @@ const random = () => randomBytes(32).toString('base64url');
 type Client = TargetInfo['webClient'];
 
 /** A service's authorization request: code, PKCE (S256), state and nonce. */
-export function authorizationRequest(origin: string, client: Client, scope: string) {
+export function authorizationRequest(origin: string, client: Client, scope: string, extra: Record<string, string> = {}) {
   const verifier = random();
   const state = random();
   const url = new URL('/auth', origin);
@@ -31,6 +31,7 @@ export function authorizationRequest(origin: string, client: Client, scope: stri
     nonce: random(),
     code_challenge: createHash('sha256').update(verifier).digest('base64url'),
     code_challenge_method: 'S256',
+    ...extra,
   }).toString();
   return { url, verifier, state };
 }
@@ -44,29 +45,60 @@ export function codeAt(callback: URL, client: Client, state: string): string {
   return code;
 }
 
-/** The service redeems the code (client_secret_basic + code_verifier); returns the ID token's payload. */
-export async function redeem(origin: string, client: Client, code: string, verifier: string): Promise<Record<string, unknown>> {
+export interface Tokens {
+  access_token: string;
+  id_token: string;
+  refresh_token?: string;
+}
+
+/** A POST to /token with client_secret_basic; checks for a 200 with an access token. */
+export async function tokenRequest(origin: string, client: Pick<Client, 'clientId' | 'secret'>, fields: Record<string, string>): Promise<Tokens> {
   const res = await fetch(new URL('/token', origin), {
     method: 'POST',
     headers: { authorization: basicAuth(client.clientId, client.secret), 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier }).toString(),
+    body: new URLSearchParams(fields).toString(),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
-  const tokens = (await res.json()) as { id_token?: unknown; error?: unknown };
-  if (res.status !== 200 || typeof tokens.id_token !== 'string') {
-    throw new Error(`POST /token: expected tokens, got ${res.status} ${String(tokens.error ?? '')}`);
+  const tokens = (await res.json()) as Partial<Tokens> & { error?: unknown; error_description?: unknown };
+  if (res.status !== 200 || typeof tokens.access_token !== 'string') {
+    throw new Error(`POST /token (${fields.grant_type}): expected tokens, got ${res.status} ${String(tokens.error ?? '')} ${String(tokens.error_description ?? '')}`);
   }
-  // Read, not verified: the provider just issued it; this only tells which path the sign-in took.
-  return JSON.parse(Buffer.from(tokens.id_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+  return tokens as Tokens;
+}
+
+/** The service redeems the code (client_secret_basic + code_verifier); returns the tokens. */
+export async function redeemTokens(origin: string, client: Client, code: string, verifier: string): Promise<Tokens> {
+  const tokens = await tokenRequest(origin, client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: verifier });
+  if (typeof tokens.id_token !== 'string') throw new Error('POST /token: expected an ID token');
+  return tokens;
+}
+
+/** An ID token's payload. Read, not verified: the provider just issued it; this only tells which path the sign-in took. */
+export const idTokenClaims = (tokens: Tokens) =>
+  JSON.parse(Buffer.from(tokens.id_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+
+/** The service redeems the code; returns the ID token's payload. */
+export async function redeem(origin: string, client: Client, code: string, verifier: string): Promise<Record<string, unknown>> {
+  return idTokenClaims(await redeemTokens(origin, client, code, verifier));
 }
 
 /** A hidden form field's value on one of nixa's pages. */
 export const hiddenField = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
 
-export async function signIn(target: TargetInfo, account: string): Promise<void> {
+export interface SignInOptions {
+  /** Default "openid". */
+  scope?: string;
+  /** Extra authorization request parameters, e.g. prompt=consent for offline_access. */
+  extra?: Record<string, string>;
+  /** Default a fresh one; give one to keep the session cookie it gets. */
+  browser?: Browser;
+}
+
+/** A test-login round trip by a fresh browser (or the given one); returns the tokens. */
+export async function signIn(target: TargetInfo, account: string, options: SignInOptions = {}): Promise<Tokens> {
   const client = target.webClient;
-  const browser = new Browser();
-  const { url, verifier, state } = authorizationRequest(target.origin, client, 'openid');
+  const browser = options.browser ?? new Browser();
+  const { url, verifier, state } = authorizationRequest(target.origin, client, options.scope ?? 'openid', options.extra);
 
   const interaction = await browser.redirect(url);
   const page = await browser.page(interaction);
@@ -76,5 +108,5 @@ export async function signIn(target: TargetInfo, account: string): Promise<void>
   const csrf = hiddenField(page.slice(page.indexOf(action)), 'csrf');
   const resume = await browser.redirect(new URL(action, interaction), form({ ...(csrf ? { csrf } : {}), account }));
   const callback = await browser.redirect(resume);
-  await redeem(target.origin, client, codeAt(callback, client, state), verifier);
+  return redeemTokens(target.origin, client, codeAt(callback, client, state), verifier);
 }

@@ -1,23 +1,20 @@
 // The baseline: a bare oidc-provider with its default in-memory adapter, set up
 // like nixa's (src/protocol/provider.ts) where that changes the work a request
-// does: the same clients, PKCE required, scopes, TTLs, signing algorithms, signed
-// cookies, and a test login that grants the requested scope in one step.
+// does: the same clients, PKCE required, scopes, TTLs, signing algorithms (ES256
+// first), refresh token rotation, introspection, signed cookies, and a test login
+// that grants the requested scope in one step. Runs in a process of its own.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 
 import type { JWK } from 'jose';
 import Provider, { type ClientMetadata, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
-import type { Config } from '../../src/config/index.js';
 import { generateKey } from '../../src/keys/generate.js';
 import { freeLoopbackPort } from '../net.js';
 import type { TargetInfo } from '../protocol.js';
 import { SERVICE_CLIENT, WEB_CLIENT } from './clients.js';
-
-export interface BaselineTarget {
-  info: TargetInfo;
-  close(): Promise<void>;
-}
+import type { Started } from './main.js';
+import type { ProviderShape } from './nixa.js';
 
 const ASYMMETRIC_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 
@@ -26,7 +23,7 @@ async function signingKey(alg: string): Promise<JWK> {
   return JSON.parse((await generateKey('sig', alg)).privateMaterial) as JWK;
 }
 
-async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
@@ -63,13 +60,67 @@ function testLogin(provider: Provider) {
   };
 }
 
-export async function startBaseline(nixaConfig: Config): Promise<BaselineTarget> {
+/**
+ * A bare provider's configuration as nixa's where it changes the work done:
+ * the given clients, PKCE, scopes, TTLs, algorithms, rotation, introspection.
+ */
+export async function bareConfiguration(shape: ProviderShape, clients: ClientMetadata[]): Promise<Configuration> {
+  const { signingAlgs } = shape;
+  const cookie = { signed: true, httpOnly: true, sameSite: 'lax' } as const;
+  return {
+    clients,
+    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+    jwks: { keys: (await Promise.all(signingAlgs.map(signingKey))) as never },
+    cookies: { keys: [randomBytes(32).toString('base64url')], long: cookie, short: cookie },
+    pkce: { required: () => true },
+    responseTypes: ['code'],
+    allowOmittingSingleRegisteredRedirectUri: false,
+    clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'none'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: ASYMMETRIC_ALGS as never,
+      idTokenSigningAlgValues: signingAlgs as never,
+      userinfoSigningAlgValues: signingAlgs as never,
+      introspectionSigningAlgValues: signingAlgs as never,
+      authorizationSigningAlgValues: signingAlgs as never,
+      requestObjectSigningAlgValues: ASYMMETRIC_ALGS as never,
+    },
+    scopes: ['openid', 'offline_access', 'profile'],
+    claims: { openid: ['sub'], profile: ['name'] },
+    ttl: { ...shape.ttl } as never,
+    clockTolerance: shape.clockToleranceSeconds,
+    rotateRefreshToken: true,
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      // As nixa's (src/protocol/access-tokens.ts): a client may introspect only its own tokens.
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  };
+}
+
+/** Serves a provider on 127.0.0.1:port with keep-alive; resolves to its closer. */
+export async function listen(provider: Provider, port: number): Promise<() => Promise<void>> {
+  const server = createServer(provider.callback());
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+}
+
+export async function startBaselineRole(shape: ProviderShape): Promise<Started> {
   const port = await freeLoopbackPort();
   const origin = `http://127.0.0.1:${port}`;
   const webSecret = randomBytes(32).toString('base64url');
   const serviceSecret = randomBytes(32).toString('base64url');
-  const { signingAlgs } = nixaConfig.keys;
-  const cookie = { signed: true, httpOnly: true, sameSite: 'lax' } as const;
 
   const clients: ClientMetadata[] = [
     {
@@ -93,58 +144,14 @@ export async function startBaseline(nixaConfig: Config): Promise<BaselineTarget>
       scope: SERVICE_CLIENT.scope,
     },
   ];
-  const configuration: Configuration = {
-    clients,
-    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
-    jwks: { keys: (await Promise.all(signingAlgs.map(signingKey))) as never },
-    cookies: { keys: [randomBytes(32).toString('base64url')], long: cookie, short: cookie },
-    pkce: { required: () => true },
-    responseTypes: ['code'],
-    allowOmittingSingleRegisteredRedirectUri: false,
-    clientAuthMethods: ['private_key_jwt', 'client_secret_basic', 'none'],
-    enabledJWA: {
-      clientAuthSigningAlgValues: ASYMMETRIC_ALGS as never,
-      idTokenSigningAlgValues: signingAlgs as never,
-      userinfoSigningAlgValues: signingAlgs as never,
-      introspectionSigningAlgValues: signingAlgs as never,
-      authorizationSigningAlgValues: signingAlgs as never,
-      requestObjectSigningAlgValues: ASYMMETRIC_ALGS as never,
-    },
-    scopes: ['openid', 'offline_access'],
-    claims: { openid: ['sub'] },
-    ttl: { ...nixaConfig.ttl },
-    clockTolerance: nixaConfig.clockToleranceSeconds,
-    rotateRefreshToken: true,
-    features: {
-      devInteractions: { enabled: false },
-      clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
-    },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-  };
-
-  const provider = new Provider(origin, configuration);
+  const provider = new Provider(origin, await bareConfiguration(shape, clients));
   provider.use(testLogin(provider));
-  const server = createServer(provider.callback());
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-
-  return {
-    info: {
-      name: 'baseline',
-      origin,
-      webClient: { clientId: WEB_CLIENT.client_id, secret: webSecret, redirectUri: WEB_CLIENT.redirect_uris[0] },
-      serviceClient: { clientId: SERVICE_CLIENT.client_id, secret: serviceSecret },
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+  const close = await listen(provider, port);
+  const info: TargetInfo = {
+    name: 'baseline',
+    origin,
+    webClient: { clientId: WEB_CLIENT.client_id, secret: webSecret, redirectUri: WEB_CLIENT.redirect_uris[0] },
+    serviceClient: { clientId: SERVICE_CLIENT.client_id, secret: serviceSecret },
   };
+  return { result: info, close };
 }

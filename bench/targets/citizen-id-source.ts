@@ -1,25 +1,21 @@
-// The upstream of the federated sign-in: one simulated citizen-ID source (a real
-// oidc-provider, src/simulated-sources) on loopback, registered in the bench's
-// nixa as an operator would (as test/support/federation.ts does), and a service
-// in nixa that asks for the attributes the source vouches for.
-import { randomBytes } from 'node:crypto';
-
+// The upstream of nixa's federated sign-in: one simulated citizen-ID source (a
+// real oidc-provider, src/simulated-sources) on loopback, in a process of its
+// own, so that its CPU is apart from nixa's. nixa registers it (targets/nixa.ts).
 import { pino } from 'pino';
 
-import { SIMULATED_SOURCE_IDS, simulatedSourceRegistration } from '../../src/app/dev-sources.js';
-import { addClient, clientsOptions } from '../../src/clients/index.js';
-import { CALLBACK_PATH } from '../../src/interactions/index.js';
 import { citizensKnownTo, startSimulatedSource } from '../../src/simulated-sources/index.js';
-import { addSource } from '../../src/sources/index.js';
-import type { FederationInfo } from '../protocol.js';
-import { FEDERATED_CLIENT } from './clients.js';
-import type { NixaTarget } from './nixa.js';
+import type { Started } from './main.js';
 
-export interface CitizenIdSource {
-  federation: FederationInfo;
-  /** Starts counting the requests the source answers; the returned function stops and reads the count. */
-  countRequests(): () => Record<string, number>;
-  close(): Promise<void>;
+export interface CitizenIdSourceParams {
+  /** nixa's callback, the only redirect URI of the source's client "nixa". */
+  redirectUri: string;
+  secret: string;
+}
+
+export interface CitizenIdSourceStarted {
+  issuer: string;
+  /** Picker keys of the citizens the source knows. */
+  citizens: string[];
 }
 
 /** "GET /interaction/:uid", from a request the source logged. */
@@ -52,18 +48,16 @@ function sourceLog() {
   );
   return {
     logger,
-    countRequests: () => {
-      const mine: Record<string, number> = (counts = {});
-      return () => {
-        if (counts === mine) counts = undefined;
-        return mine;
-      };
+    startCounting: () => void (counts = {}),
+    stopCounting: () => {
+      const mine = counts ?? {};
+      counts = undefined;
+      return mine;
     },
   };
 }
 
-export async function startCitizenIdSource(nixa: NixaTarget): Promise<CitizenIdSource> {
-  const secret = randomBytes(24).toString('base64url');
+export async function startCitizenIdSourceRole(params: CitizenIdSourceParams): Promise<Started> {
   const log = sourceLog();
   const source = await startSimulatedSource({
     kind: 'citizen_id',
@@ -71,33 +65,11 @@ export async function startCitizenIdSource(nixa: NixaTarget): Promise<CitizenIdS
     host: '127.0.0.1',
     // Not "localhost": nixa and the driver reach it by address, no name lookup.
     issuerHost: '127.0.0.1',
-    clients: [
-      {
-        client_id: 'nixa',
-        client_secret: secret,
-        token_endpoint_auth_method: 'client_secret_basic',
-        redirect_uris: [`${nixa.config.issuer}${CALLBACK_PATH}`],
-      },
-    ],
+    clients: [{ client_id: 'nixa', client_secret: params.secret, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [params.redirectUri] }],
   });
-  try {
-    const { cipher, sources } = nixa.instance;
-    await addSource(nixa.db, cipher, simulatedSourceRegistration('citizen_id', source.issuer, secret), 'bench', { allowHttpLoopback: true });
-    await sources.refresh();
-    const service = await addClient(nixa.db, FEDERATED_CLIENT, 'bench', clientsOptions(nixa.config));
-    return {
-      federation: {
-        sourceId: SIMULATED_SOURCE_IDS.citizen_id,
-        sourceOrigin: source.issuer,
-        citizens: citizensKnownTo('citizen_id').map((c) => c.key),
-        client: { clientId: service.client.clientId, secret: service.secret!, redirectUri: FEDERATED_CLIENT.redirect_uris[0] },
-        scope: FEDERATED_CLIENT.scope,
-      },
-      countRequests: log.countRequests,
-      close: () => source.close(),
-    };
-  } catch (err) {
-    await source.close();
-    throw err;
-  }
+  return {
+    result: { issuer: source.issuer, citizens: citizensKnownTo('citizen_id').map((c) => c.key) } satisfies CitizenIdSourceStarted,
+    handlers: { startCounting: log.startCounting, stopCounting: log.stopCounting },
+    close: () => source.close(),
+  };
 }

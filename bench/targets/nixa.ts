@@ -1,37 +1,65 @@
-// nixa as operators run it, on the bench database, with the test login enabled.
+// nixa as operators run it, on the bench database, with the test login enabled,
+// in a process of its own (targets/main.ts). Its Database is a MeteredDatabase,
+// whose statement and commit counts the orchestrator reads with the "counts" call.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { SIMULATED_SOURCE_IDS, simulatedSourceRegistration } from '../../src/app/dev-sources.js';
 import { startNixa, type Nixa } from '../../src/app/index.js';
 import { addClient, clientsOptions } from '../../src/clients/index.js';
-import { loadConfig, type Config } from '../../src/config/index.js';
-import type { BenchDatabase } from '../bench-database.js';
+import { loadConfig } from '../../src/config/index.js';
+import { CALLBACK_PATH } from '../../src/interactions/index.js';
+import { addSource } from '../../src/sources/index.js';
+import { urlFor } from '../bench-database.js';
 import { MeteredDatabase } from '../metered-database.js';
 import { freeLoopbackPort } from '../net.js';
-import type { TargetInfo } from '../protocol.js';
-import { SERVICE_CLIENT, WEB_CLIENT } from './clients.js';
+import type { FederationInfo, TargetInfo } from '../protocol.js';
+import { FEDERATED_CLIENT, SERVICE_CLIENT, WEB_CLIENT } from './clients.js';
+import type { Started } from './main.js';
 
-export interface NixaTarget {
-  info: TargetInfo;
-  config: Config;
-  db: MeteredDatabase;
-  /** The running instance: its cipher and source registry, for registering an identity source. */
-  instance: Nixa;
-  close(): Promise<void>;
+export interface NixaParams {
+  adminUrl: string;
+  database: string;
+  /** NIXA_SHORT_LIVED_STORE for nixa; the Redis URL only with 'redis'. */
+  store: 'postgres' | 'redis';
+  redisUrl: string;
 }
 
-export async function startNixaTarget(bench: BenchDatabase): Promise<NixaTarget> {
+/** What the baseline copies from nixa's configuration, so that both do the same work. */
+export interface ProviderShape {
+  signingAlgs: string[];
+  ttl: Record<string, number>;
+  clockToleranceSeconds: number;
+}
+
+export interface NixaStarted {
+  info: TargetInfo;
+  shape: ProviderShape;
+  /** Where an identity source sends the citizen back to nixa. */
+  callbackUrl: string;
+  /** The database pool's application name prefix, to find nixa's backends in pg_stat_activity. */
+  applicationNamePrefix: string;
+}
+
+export interface SourceRegistration {
+  issuer: string;
+  secret: string;
+}
+
+export async function startNixaRole(params: NixaParams): Promise<Started> {
   const port = await freeLoopbackPort();
   const dataDir = mkdtempSync(join(tmpdir(), 'nixa-bench-'));
+  const url = (applicationName: string) => urlFor(params.adminUrl, params.database, applicationName);
+  const store = params.store === 'redis' ? { NIXA_SHORT_LIVED_STORE: 'redis', NIXA_REDIS_URL: params.redisUrl } : { NIXA_SHORT_LIVED_STORE: 'postgres' };
   const config = loadConfig({
     ...process.env,
     NIXA_ENV: 'test',
     NIXA_TEST_LOGIN: 'true',
     NIXA_DEMO: 'false',
     NIXA_MASTER_KEY: randomBytes(32).toString('base64'),
-    DATABASE_URL: bench.url('nixa'),
+    DATABASE_URL: url('nixa'),
     PORT: String(port),
     NIXA_HOST: '127.0.0.1',
     NIXA_ISSUER: `http://127.0.0.1:${port}`,
@@ -43,11 +71,13 @@ export async function startNixaTarget(bench: BenchDatabase): Promise<NixaTarget>
     // Likewise the identity sources' health probe, which writes identity_sources
     // every 30 s by default. Unprobed, a source counts as available.
     NIXA_SOURCE_HEALTH_SECONDS: '3600',
+    // Passed through whether or not this nixa knows them yet (loadConfig ignores unknown names).
+    ...store,
   });
   if (config.database.kind !== 'postgres') throw new Error('the benchmark runs nixa on PostgreSQL');
 
   // startNixa uses the database it is given instead of opening DATABASE_URL itself.
-  const db = await MeteredDatabase.open((name) => bench.url(name), config.database.poolSize);
+  const db = await MeteredDatabase.open(url, config.database.poolSize);
   let nixa: Nixa | undefined;
   const close = async () => {
     await nixa?.close();
@@ -56,19 +86,43 @@ export async function startNixaTarget(bench: BenchDatabase): Promise<NixaTarget>
   };
   try {
     nixa = await startNixa(config, { db });
+    const instance = nixa;
     const opts = clientsOptions(config);
     const web = await addClient(db, WEB_CLIENT, 'bench', opts);
     const service = await addClient(db, SERVICE_CLIENT, 'bench', opts);
-    return {
+    const started: NixaStarted = {
       info: {
         name: 'nixa',
         origin: nixa.url,
         webClient: { clientId: web.client.clientId, secret: web.secret!, redirectUri: WEB_CLIENT.redirect_uris[0] },
         serviceClient: { clientId: service.client.clientId, secret: service.secret! },
       },
-      config,
-      db,
-      instance: nixa,
+      shape: { signingAlgs: [...config.keys.signingAlgs], ttl: { ...config.ttl }, clockToleranceSeconds: config.clockToleranceSeconds },
+      callbackUrl: `${config.issuer}${CALLBACK_PATH}`,
+      applicationNamePrefix: 'nixa-bench-',
+    };
+    return {
+      result: started,
+      handlers: {
+        counts: () => db.counts(),
+        replacePool: () => db.replacePool(),
+        /**
+         * Registers the simulated citizen-ID source as an operator would (as
+         * test/support/federation.ts does), and a service asking for the
+         * attributes it vouches for.
+         */
+        registerCitizenIdSource: async (p) => {
+          const { issuer, secret } = p as SourceRegistration;
+          await addSource(db, instance.cipher, simulatedSourceRegistration('citizen_id', issuer, secret), 'bench', { allowHttpLoopback: true });
+          await instance.sources.refresh();
+          const fed = await addClient(db, FEDERATED_CLIENT, 'bench', opts);
+          return {
+            sourceId: SIMULATED_SOURCE_IDS.citizen_id,
+            client: { clientId: fed.client.clientId, secret: fed.secret!, redirectUri: FEDERATED_CLIENT.redirect_uris[0] },
+            scope: FEDERATED_CLIENT.scope,
+          } satisfies Omit<FederationInfo, 'sourceOrigin' | 'citizens'>;
+        },
+      },
       close,
     };
   } catch (err) {

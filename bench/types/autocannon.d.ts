@@ -13,6 +13,12 @@ declare module 'autocannon' {
       amount?: number;
       /** Seconds before a request counts as timed out. */
       timeout?: number;
+      /** Called once per connection, before its first request. */
+      setupClient?: (client: Client) => void;
+    }
+
+    interface Client {
+      setHeadersAndBody(headers: Record<string, string>, body?: string): void;
     }
 
     interface Result {
