@@ -38,7 +38,9 @@ export interface PrincipalDeps {
 }
 
 const REALM = 'realm="nixa admin"';
-const invalidToken = (why: string) => new UnauthenticatedError(why, `Bearer ${REALM}, error="invalid_token", error_description="${why}"`);
+// RFC 6750 §3: error_description holds no '"' or '\\' (jose's messages quote claim names).
+const invalidToken = (why: string) =>
+  new UnauthenticatedError(why, `Bearer ${REALM}, error="invalid_token", error_description="${why.replace(/["\\]/g, "'")}"`);
 
 export async function principalOf(deps: PrincipalDeps, ctx: Context): Promise<Principal> {
   const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get('Authorization'))?.[1];
