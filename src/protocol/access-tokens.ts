@@ -68,9 +68,11 @@ export interface AccessTokenSettings {
   accessTokenTTL: number;
   /** Seconds, for machines' tokens (ttl.ClientCredentials). */
   clientCredentialsTTL: number;
+  /** The algorithm of tokens for the admin API: nixa alone verifies them, so its first choice (ES256 by default, far cheaper to sign than RS256). */
+  adminApiAlg: string;
 }
 
-export function resourceIndicators({ issuer, accessTokenTTL, clientCredentialsTTL }: AccessTokenSettings): ResourceIndicators {
+export function resourceIndicators({ issuer, accessTokenTTL, clientCredentialsTTL, adminApiAlg }: AccessTokenSettings): ResourceIndicators {
   const adminApi = adminResource(issuer);
   return {
     enabled: true,
@@ -80,13 +82,14 @@ export function resourceIndicators({ issuer, accessTokenTTL, clientCredentialsTT
     // A service that asked for its API at authorization gets a token for it without naming it again.
     useGrantedResource: () => true,
     getResourceServerInfo: (ctx, indicator, client) => {
-      // Signed as the service's ID tokens are, so it already accepts the algorithm.
-      const jwt = { sign: { alg: (client.idTokenSignedResponseAlg ?? 'RS256') as 'RS256' } };
       if (isClientCredentials(ctx) && indicator === adminApi) {
         // Only admin scopes reach the admin API; which of them the client may ask
         // for is its registered scope (oidc-provider checks it).
+        const jwt = { sign: { alg: adminApiAlg as 'ES256' } };
         return { scope: ADMIN_SCOPES.join(' '), audience: adminApi, accessTokenFormat: 'jwt', accessTokenTTL: clientCredentialsTTL, jwt };
       }
+      // Signed as the service's ID tokens are, so it already accepts the algorithm.
+      const jwt = { sign: { alg: (client.idTokenSignedResponseAlg ?? 'RS256') as 'RS256' } };
       // Only the service that registered the API may obtain tokens for it; compared
       // exactly, as redirect URIs are.
       const own = (client as unknown as { api_resource?: string }).api_resource;

@@ -196,7 +196,12 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
-      resourceIndicators: resourceIndicators({ issuer: config.issuer, accessTokenTTL: config.ttl.AccessToken, clientCredentialsTTL: config.ttl.ClientCredentials }),
+      resourceIndicators: resourceIndicators({
+        issuer: config.issuer,
+        accessTokenTTL: config.ttl.AccessToken,
+        clientCredentialsTTL: config.ttl.ClientCredentials,
+        adminApiAlg: config.keys.signingAlgs[0]!,
+      }),
       claimsParameter: { enabled: true },
       // Signing out of nixa tells every service of that session, server to server.
       backchannelLogout: { enabled: true },
