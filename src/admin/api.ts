@@ -17,8 +17,8 @@ import { listKeyViews, revokeKey, rotateKeys, type Cipher, type KeyRing } from '
 import { addSource, checkSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, updateSource, viewSource } from '../sources/index.js';
 import type { Database } from '../storage/index.js';
 import { grantRole, listOperators, revokeRole } from './operators.js';
-import { adminResource, CONSOLE_CLIENT_ID, principalOf } from './principal.js';
-import { ADMIN_SCOPES, actorOf, allows, permissionsOf, type Permission, type Principal } from './roles.js';
+import { CONSOLE_CLIENT_ID, principalOf } from './principal.js';
+import { ADMIN_SCOPES, adminResource, actorOf, allows, permissionsOf, type Permission, type Principal } from './roles.js';
 
 export const ADMIN_API_PREFIX = '/admin/api/v1';
 

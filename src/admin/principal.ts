@@ -1,9 +1,13 @@
-// Who is calling the admin API, from the bearer token:
-//   - an operator: a JWT access token nixa issued for the admin API (the console
-//     asks for it with resource=<issuer>/admin/api), at level high; their roles
-//     are read from the database on every call, so a revoked role takes effect at once;
-//   - a machine: an opaque client_credentials token whose scopes name admin
-//     permissions (admin:keys:read, …), for an operator's automation.
+// Who is calling the admin API, from the bearer token, a JWT access token for the
+// admin API (RFC 9068) in both cases:
+//   - an operator: issued to the console (resource=<issuer>/admin/api) after a
+//     sign-in at level high; their roles are read from the database on every call,
+//     so a revoked role takes effect at once;
+//   - a machine: a client_credentials token whose scopes name admin permissions
+//     (admin:keys:read, …), for an operator's automation. Not stored anywhere: its
+//     signature, issuer, audience and expiry are checked, and its client is read on
+//     every call, so a disabled client's token is refused at once (the revocation
+//     story is in src/protocol/machine-tokens.ts).
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
@@ -13,8 +17,10 @@ import { acrFor, levelOfAcr } from '../assurance/index.js';
 import { ForbiddenError, UnauthenticatedError } from '../errors/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Queryable } from '../storage/index.js';
+// The file, not protocol/index.js: the admin API checks tokens without loading the protocol engine.
+import { checkMachineToken, claimsOf } from '../protocol/machine-tokens.js';
 import { rolesOf } from './repository.js';
-import type { Principal } from './roles.js';
+import { adminResource, type Principal } from './roles.js';
 
 /**
  * The console: the one service whose tokens for the admin API are accepted from
@@ -22,9 +28,6 @@ import type { Principal } from './roles.js';
  * API refuses to change it, so nobody can point its redirect URIs elsewhere.
  */
 export const CONSOLE_CLIENT_ID = 'nixa-console';
-
-/** The admin API as a resource (RFC 8707): the audience of operators' access tokens. */
-export const adminResource = (issuer: string) => `${issuer}/admin/api`;
 
 export interface PrincipalDeps {
   db: Queryable;
@@ -35,12 +38,15 @@ export interface PrincipalDeps {
 }
 
 const REALM = 'realm="nixa admin"';
-const invalidToken = (why: string) => new UnauthenticatedError(why, `Bearer ${REALM}, error="invalid_token", error_description="${why}"`);
+// RFC 6750 §3: error_description holds no '"' or '\\' (jose's messages quote claim names).
+const invalidToken = (why: string) =>
+  new UnauthenticatedError(why, `Bearer ${REALM}, error="invalid_token", error_description="${why.replace(/["\\]/g, "'")}"`);
 
 export async function principalOf(deps: PrincipalDeps, ctx: Context): Promise<Principal> {
   const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(ctx.get('Authorization'))?.[1];
   if (!token) throw new UnauthenticatedError('a bearer token is required', `Bearer ${REALM}`);
-  return token.split('.').length === 3 ? operator(deps, token) : machine(deps, token);
+  // Which checks apply, from the unverified client_id; each path verifies the whole token.
+  return claimsOf(token)?.client_id === CONSOLE_CLIENT_ID ? operator(deps, token) : machine(deps, token);
 }
 
 async function operator(deps: PrincipalDeps, token: string): Promise<Principal> {
@@ -73,10 +79,14 @@ async function operator(deps: PrincipalDeps, token: string): Promise<Principal> 
 
 async function machine(deps: PrincipalDeps, token: string): Promise<Principal> {
   const provider = deps.provider();
-  const found = await provider.ClientCredentials.find(token);
-  if (!found || found.isExpired) throw invalidToken('the access token is unknown or expired');
-  // A disabled client's tokens stop working at once (Client.find does not return it).
-  const client = found.clientId ? await provider.Client.find(found.clientId) : undefined;
-  if (!client) throw invalidToken('the client of this token is disabled');
-  return { kind: 'machine', clientId: client.clientId, scopes: String(found.scope ?? '').split(' ').filter(Boolean) };
+  const checked = await checkMachineToken(token, {
+    issuer: deps.issuer,
+    jwks: deps.keyring.snapshot.publicJwks,
+    clockToleranceSeconds: deps.clockToleranceSeconds,
+    audience: adminResource(deps.issuer),
+    // Client.find reads the client store (disabled clients are not returned), as every protocol request does.
+    findClient: (clientId) => provider.Client.find(clientId),
+  });
+  if (!checked.ok) throw invalidToken(`the access token is not valid for the admin API (${checked.reason})`);
+  return { kind: 'machine', clientId: checked.token.clientId, scopes: checked.token.scopes };
 }

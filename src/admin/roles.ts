@@ -35,6 +35,13 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = O
   auditor: ['sources:read', 'clients:read', 'keys:read', 'operators:read', 'audit:read'],
 });
 
+/**
+ * The admin API as a resource (RFC 8707): the audience of operators' access tokens
+ * and of machine clients' client_credentials tokens. Here, beside the scopes, so
+ * that the protocol engine can name it without loading the admin API.
+ */
+export const adminResource = (issuer: string) => `${issuer}/admin/api`;
+
 /** The scope a machine client asks for to hold a permission: `admin:keys:write`. */
 export const adminScope = (p: Permission) => `admin:${p}`;
 

@@ -6,7 +6,14 @@
 //   authorization request   resource=<the service's api_resource>   anything else → invalid_target
 //   token request           the granted resource is used when none is given again
 //   no resource at all      an opaque access token for userinfo, as before
+//
+// Machines (client_credentials) get JWT access tokens too, for nixa's admin API
+// unless they name their own API; machine-tokens.ts says why and how they are revoked.
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+
+import { ADMIN_SCOPES, adminResource } from '../admin/roles.js';
+import type { KeySnapshot } from '../keys/index.js';
+import { checkMachineToken, claimsOf, isMachineToken } from './machine-tokens.js';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 type AllowedPolicy = NonNullable<NonNullable<NonNullable<Configuration['features']>['introspection']>['allowedPolicy']>;
@@ -53,14 +60,36 @@ function tokenSource(ctx: KoaContextWithOIDC | undefined): Authentication | unde
 export const extraTokenClaims: NonNullable<Configuration['extraTokenClaims']> = (ctx, token) =>
   token.kind === 'AccessToken' ? authenticationClaims(tokenSource(ctx)) : undefined;
 
-export function resourceIndicators(accessTokenTTL: number): ResourceIndicators {
+const isClientCredentials = (ctx: KoaContextWithOIDC | undefined) => ctx?.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
+
+export interface AccessTokenSettings {
+  issuer: string;
+  /** Seconds, for tokens of a citizen's grant (ttl.AccessToken). */
+  accessTokenTTL: number;
+  /** Seconds, for machines' tokens (ttl.ClientCredentials). */
+  clientCredentialsTTL: number;
+  /** The algorithm of tokens for the admin API: nixa alone verifies them, so its first choice (ES256 by default, far cheaper to sign than RS256). */
+  adminApiAlg: string;
+}
+
+export function resourceIndicators({ issuer, accessTokenTTL, clientCredentialsTTL, adminApiAlg }: AccessTokenSettings): ResourceIndicators {
+  const adminApi = adminResource(issuer);
   return {
     enabled: true,
-    // No resource asked: the plain OpenID Connect flow, an opaque token for userinfo.
-    defaultResource: (_ctx, _client, oneOf) => oneOf,
+    // No resource asked: the plain OpenID Connect flow, an opaque token for userinfo;
+    // a machine's token is for the admin API (machine-tokens.ts says why).
+    defaultResource: (ctx, _client, oneOf) => (isClientCredentials(ctx) ? adminApi : oneOf),
     // A service that asked for its API at authorization gets a token for it without naming it again.
     useGrantedResource: () => true,
-    getResourceServerInfo: (_ctx, indicator, client) => {
+    getResourceServerInfo: (ctx, indicator, client) => {
+      if (isClientCredentials(ctx) && indicator === adminApi) {
+        // Only admin scopes reach the admin API; which of them the client may ask
+        // for is its registered scope (oidc-provider checks it).
+        const jwt = { sign: { alg: adminApiAlg as 'ES256' } };
+        return { scope: ADMIN_SCOPES.join(' '), audience: adminApi, accessTokenFormat: 'jwt', accessTokenTTL: clientCredentialsTTL, jwt };
+      }
+      // Signed as the service's ID tokens are, so it already accepts the algorithm.
+      const jwt = { sign: { alg: (client.idTokenSignedResponseAlg ?? 'RS256') as 'RS256' } };
       // Only the service that registered the API may obtain tokens for it; compared
       // exactly, as redirect URIs are.
       const own = (client as unknown as { api_resource?: string }).api_resource;
@@ -72,9 +101,8 @@ export function resourceIndicators(accessTokenTTL: number): ResourceIndicators {
         scope: '',
         audience: own,
         accessTokenFormat: 'jwt',
-        accessTokenTTL,
-        // Signed as the service's ID tokens are, so it already accepts the algorithm.
-        jwt: { sign: { alg: (client.idTokenSignedResponseAlg ?? 'RS256') as 'RS256' } },
+        accessTokenTTL: isClientCredentials(ctx) ? clientCredentialsTTL : accessTokenTTL,
+        jwt,
       };
     },
   };
@@ -99,4 +127,55 @@ export async function introspectionAuthentication(ctx: KoaContextWithOIDC, next:
   const body = ctx.body as Record<string, unknown> | undefined;
   const refreshToken = ctx.oidc.entities.RefreshToken as Authentication | undefined;
   if (body?.active === true && body.token_type === undefined && refreshToken) Object.assign(body, authenticationClaims(refreshToken));
+}
+
+/**
+ * RFC 7662 for machine tokens. oidc-provider refuses every JWT at introspection
+ * (unsupported_token_type, shared/reject_structured_tokens.js) once the caller has
+ * authenticated; for a token shaped as a machine's, nixa answers instead, as it
+ * did when they were opaque: active only when nixa's published keys verify it,
+ * it has not expired, and it was issued to the caller (the rule of
+ * introspectionAllowedPolicy), whose scope now bounds the scopes stated. A
+ * citizen's JWT access token is still left to nixa/verify.
+ */
+export function machineTokenIntrospection({ keys, ...o }: { issuer: string; keys: KeySnapshot; clockToleranceSeconds: number }) {
+  // The keys this provider signs and verifies with (active and retired), not the
+  // next ones, which have signed nothing. A revoked key is not among them: its
+  // revocation changes them, and the provider is rebuilt.
+  const signers = new Set(keys.providerJwks.map((k) => k.kid));
+  const jwks = { keys: keys.publicJwks.keys.filter((k) => signers.has(k.kid)) };
+  return async function introspectMachineToken(ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<void> {
+    await next();
+    if (ctx.oidc?.route !== 'introspection' || ctx.status !== 400) return;
+    if ((ctx.body as { error?: unknown } | undefined)?.error !== 'unsupported_token_type') return;
+    const caller = ctx.oidc.client;
+    const token = (ctx.oidc.params as { token?: unknown } | undefined)?.token;
+    if (!caller || typeof token !== 'string') return;
+    const claims = claimsOf(token);
+    if (!claims || !isMachineToken(claims)) return;
+    const checked = await checkMachineToken(token, {
+      ...o,
+      jwks,
+      // The caller authenticated just now, so it is enabled; any other client's token is not for it to see.
+      findClient: async (clientId) => (clientId === caller.clientId ? caller : undefined),
+    });
+    ctx.status = 200;
+    if (!checked.ok) {
+      ctx.body = { active: false };
+      return;
+    }
+    const { payload, scopes } = checked.token;
+    ctx.body = {
+      active: true,
+      client_id: payload.client_id,
+      sub: payload.sub,
+      scope: scopes.length ? scopes.join(' ') : undefined,
+      aud: payload.aud,
+      iss: payload.iss,
+      exp: payload.exp,
+      iat: payload.iat,
+      jti: payload.jti,
+      token_type: 'Bearer',
+    };
+  };
 }

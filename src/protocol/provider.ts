@@ -24,7 +24,7 @@ import type { KeySnapshot } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
-import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthentication, resourceIndicators } from './access-tokens.js';
+import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthentication, machineTokenIntrospection, resourceIndicators } from './access-tokens.js';
 import { PostgresAdapter, providerStorage, translateStorageErrors } from './adapter.js';
 import { describeError } from './errors.js';
 import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
@@ -200,7 +200,12 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
-      resourceIndicators: resourceIndicators(config.ttl.AccessToken),
+      resourceIndicators: resourceIndicators({
+        issuer: config.issuer,
+        accessTokenTTL: config.ttl.AccessToken,
+        clientCredentialsTTL: config.ttl.ClientCredentials,
+        adminApiAlg: config.keys.signingAlgs[0]!,
+      }),
       claimsParameter: { enabled: true },
       // Signing out of nixa tells every service of that session, server to server.
       backchannelLogout: { enabled: true },
@@ -257,6 +262,7 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
   } as never;
 
   provider.use(introspectionAuthentication);
+  provider.use(machineTokenIntrospection({ issuer: config.issuer, keys, clockToleranceSeconds: config.clockToleranceSeconds }));
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     logger.error({ err: { name: err.name, message: err.message, stack: err.stack }, path: ctx.path }, 'provider server_error');
