@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 
 import type Koa from 'koa';
 
-import type { AccountsContext } from '../accounts/index.js';
+import { accountCache, type AccountCache, type AccountsContext } from '../accounts/index.js';
+import { clientCache, type ClientCache } from '../clients/index.js';
+import { consentCache, type ConsentCache } from '../consent/index.js';
 import { auditChainLength, startAuditJobs } from '../audit/index.js';
 import { controlSocketPath, serveControlSocket } from '../cli/main.js';
 import { consoleClient, registerConsoleClient } from '../console/index.js';
@@ -38,7 +40,15 @@ export interface Nixa {
   /** The demo service's registration, when NIXA_DEMO is on. */
   demo: DemoCredentials | undefined;
   metrics: Metrics;
+  /** Reads served from memory, one set per instance (src/storage/notified-cache.ts). */
+  caches: ReadCaches;
   close(): Promise<void>;
+}
+
+export interface ReadCaches {
+  clients: ClientCache;
+  accounts: AccountCache;
+  consents: ConsentCache;
 }
 
 export interface StartOptions {
@@ -66,7 +76,10 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     // Audit partitions ahead of time and signed checkpoints (src/audit).
     const stopAudit = await startAuditJobs({ db, config, logger, signingKey: () => activeSigningKey(db, cipher, config.keys.signingAlgs[0]!) });
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`);
-    const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash') };
+    // Once per instance: the provider, rebuilt when keys change, shares them.
+    const caches: ReadCaches = { clients: clientCache(db), accounts: accountCache(db), consents: consentCache(db) };
+    await Promise.all(Object.values(caches).map((c) => c.start()));
+    const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash'), cache: caches.accounts };
     const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session, logger };
     const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });
 
@@ -82,11 +95,13 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       sources,
       upstream,
       accounts,
+      consents: caches.consents,
       sourceLogout,
       metrics,
       console: consoleClient(config, cipher),
     });
-    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey: cipher.derive('pairwise-subject') }, keyring, app, (provider) =>
+    const pairwiseKey = cipher.derive('pairwise-subject');
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents }, keyring, app, (provider) =>
       provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
         metrics.tokensIssued.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') }),
       ),
@@ -138,11 +153,12 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         stopAudit();
         await sources.stop();
         await keyring.stop();
+        await Promise.all(Object.values(caches).map((c) => c.stop()));
         if (closeDb) await db.close();
         logger.info('nixa stopped');
       })());
 
-    return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, metrics, close };
+    return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, metrics, caches, close };
   } catch (err) {
     if (closeDb) await db.close().catch(() => {});
     throw err;

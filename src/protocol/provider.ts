@@ -17,8 +17,9 @@ import {
   requestedClaims,
   SCOPE_CLAIMS,
   type ClaimsParameter,
+  type ConsentCache,
 } from '../consent/index.js';
-import { clientStore, NIXA_CLIENT_METADATA, pairwiseSector, verifySecret } from '../clients/index.js';
+import { clientStore, NIXA_CLIENT_METADATA, pairwiseSector, verifySecret, type ClientCache } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { KeySnapshot } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
@@ -36,7 +37,7 @@ import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requeste
  * oidc-provider's exact-match acr checks, since nixa's levels are ordered.
  * And nixa's consent check (below).
  */
-function nixaInteractionPolicy(db: Database, accounts: AccountsContext) {
+function nixaInteractionPolicy(db: Database, accounts: AccountsContext, consents: ConsentCache) {
   const policy = interactionPolicy.base();
   // oidc-provider asks for consent when the session's grant lacks a scope or claim;
   // nixa also asks when its own consent record does not cover this request — in
@@ -56,7 +57,7 @@ function nixaInteractionPolicy(db: Database, accounts: AccountsContext) {
       const asked = requestedClaims(scopes, claimsRequest(params) as ClaimsParameter | undefined, registeredScopes);
       const requested = consentableClaims(asked);
       if (!requested.length) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      const consent = await consentOf(db, accountId, oidc.client.clientId);
+      const consent = await consentOf(db, accountId, oidc.client.clientId, consents);
       if (!consentDiff(requested, consent, await accountClaims(accounts, accountId)).satisfied) return interactionPolicy.Check.REQUEST_PROMPT;
       // Agreed, but the session's grant (made for an earlier, narrower request of
       // this service) may not hold it: go round once, and the consent step makes a
@@ -94,15 +95,18 @@ export interface ProviderDeps {
   accounts: AccountsContext;
   /** Key for pairwise subject identifiers (derived from the master key: stable across instances). */
   pairwiseKey: Buffer;
+  /** The instance's clients and consents in memory: made once per instance, as the provider is rebuilt on key changes. */
+  clients: ClientCache;
+  consents: ConsentCache;
 }
 
 /** The authorization parameter a service uses to pre-select an identity source. */
 export const SOURCE_HINT_PARAM = 'idp_hint';
 
-export function buildProvider({ config, db: database, logger, accounts: accountsContext, pairwiseKey }: ProviderDeps, keys: KeySnapshot): Provider {
+export function buildProvider({ config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents }: ProviderDeps, keys: KeySnapshot): Provider {
   const db = providerStorage(database);
   const accounts = { ...accountsContext, db: providerStorage(accountsContext.db) };
-  const clients = clientStore(db);
+  const clients = clientStore(db, clientCache);
   const configuration: Configuration = {
     adapter: (name: string) => new PostgresAdapter(name, db, clients),
     clients: [],
@@ -117,7 +121,7 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
         claims: async () => {
           const client = ctx.oidc?.client;
           if (!client) return { sub: id };
-          const allowed = grantableClaims({ registeredScopes: client.scope?.split(' '), consent: await consentOf(db, id, client.clientId) });
+          const allowed = grantableClaims({ registeredScopes: client.scope?.split(' '), consent: await consentOf(db, id, client.clientId, consents) });
           return { ...releasableClaims(allowed, allowed, await account.claims('userinfo', '', {}, [])), sub: id };
         },
       };
@@ -219,7 +223,7 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
       },
     },
     interactions: {
-      policy: nixaInteractionPolicy(db, accounts),
+      policy: nixaInteractionPolicy(db, accounts, consents),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     // oidc-provider refuses to call special-use addresses (SSRF protection). Outside
