@@ -143,12 +143,23 @@ export class MeteredDatabase implements Database {
     this.#counts.transactions += 1;
     this.#tally('BEGIN', '(transaction)');
     try {
-      const out = await this.pool.transaction((tx) =>
-        fn({
+      const out = await this.pool.transaction((tx) => {
+        let announced = false;
+        return fn({
           query: async <R>(sql: string, params?: unknown[]) => this.#count(sql, params, await tx.query<R>(sql, params)),
           exec: (sql) => tx.exec(sql),
-        }),
-      );
+          // The engine sends a transaction's announcements in one statement before COMMIT: counted here, once.
+          ...(tx.notify
+            ? {
+                notify: (channel: string, payload: string) => {
+                  if (!announced) this.#tally('SELECT', 'pg_notify()');
+                  announced = true;
+                  return tx.notify!(channel, payload);
+                },
+              }
+            : {}),
+        });
+      });
       this.#tally('COMMIT', '(transaction)');
       return out;
     } catch (err) {

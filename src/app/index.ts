@@ -78,7 +78,8 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`);
     // Once per instance: the provider, rebuilt when keys change, shares them.
     const caches: ReadCaches = { clients: clientCache(db), accounts: accountCache(db), consents: consentCache(db) };
-    await Promise.all(Object.values(caches).map((c) => c.start()));
+    // One after another: the LISTENs share one connection, which runs one statement at a time.
+    for (const cache of Object.values(caches)) await cache.start();
     const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash'), cache: caches.accounts };
     const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session, logger };
     const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });

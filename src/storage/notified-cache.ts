@@ -136,30 +136,13 @@ export function readThrough<V>(cache: NotifiedCache<V> | undefined, key: string,
   return cache ? cache.get(key, load) : load();
 }
 
-const announced = new WeakMap<Queryable, Map<string, [string, string]>>();
-
 /**
  * Tells every instance that `key` on `channel` changed. Call it with the handle
- * that wrote the change: inside a transaction the announcement is sent once just
- * before COMMIT, with any others of the same transaction in one statement, and
- * PostgreSQL delivers it only if the transaction commits. Outside a transaction
- * (a single statement that committed on its own) it is sent at once, so call it
- * after the write.
+ * that wrote the change: inside a transaction it is sent just before COMMIT and
+ * only if the transaction commits (Queryable.notify); outside one (a statement
+ * that committed on its own) it is sent at once, so call it after the write.
  */
 export async function announce(db: Queryable, channel: string, key: string): Promise<void> {
-  if (!db.beforeCommit) {
-    await db.query('SELECT pg_notify($1, $2)', [channel, key]);
-    return;
-  }
-  let batch = announced.get(db);
-  if (!batch) {
-    const pending = new Map<string, [string, string]>();
-    announced.set(db, (batch = pending));
-    db.beforeCommit(async () => {
-      announced.delete(db);
-      const list = [...pending.values()];
-      await db.query('SELECT pg_notify(c, k) FROM unnest($1::text[], $2::text[]) AS t(c, k)', [list.map(([c]) => c), list.map(([, k]) => k)]);
-    });
-  }
-  batch.set(`${channel}\0${key}`, [channel, key]);
+  if (db.notify) await db.notify(channel, key);
+  else await db.query('SELECT pg_notify($1, $2)', [channel, key]);
 }

@@ -258,6 +258,7 @@ describe('announce', () => {
 
   it('is heard on commit, once per key however often a transaction announces it', async () => {
     const heard: string[] = [];
+    const fromServer = (key: string) => heard.filter((k) => k === key).length;
     const unlisten = await tdb.db.listen('nixa_test_commit', (p) => heard.push(p));
     try {
       await tdb.db.transaction(async (tx) => {
@@ -268,11 +269,25 @@ describe('announce', () => {
         // Nothing is sent before COMMIT.
         expect(heard).toEqual([]);
       });
-      await waitFor(() => heard.length >= 2, 3_000, 'the announcements');
+      // Each is heard twice: handed over by this process as COMMIT returns, then from the server.
+      await waitFor(() => fromServer('svc-a') >= 2 && fromServer('svc-b') >= 2, 3_000, 'the announcements');
       // A marker after them, so that a late duplicate would have arrived by then.
       await announce(tdb.db, 'nixa_test_commit', 'marker');
-      await waitFor(() => heard.includes('marker'), 3_000, 'the marker');
-      expect(heard.sort()).toEqual(['marker', 'svc-a', 'svc-b']);
+      await waitFor(() => fromServer('marker') >= 2, 3_000, 'the marker');
+      expect(heard.sort()).toEqual(['marker', 'marker', 'svc-a', 'svc-a', 'svc-b', 'svc-b']);
+    } finally {
+      await unlisten();
+    }
+  });
+
+  it("is handed to this process's own subscribers by the time the write returns (it reads its own writes)", async () => {
+    const heard: string[] = [];
+    const unlisten = await tdb.db.listen('nixa_test_own', (p) => heard.push(p));
+    try {
+      await tdb.db.transaction((tx) => announce(tx, 'nixa_test_own', 'in-transaction'));
+      expect(heard).toContain('in-transaction');
+      await announce(tdb.db, 'nixa_test_own', 'on-its-own');
+      expect(heard).toContain('on-its-own');
     } finally {
       await unlisten();
     }
@@ -289,8 +304,8 @@ describe('announce', () => {
         }),
       ).rejects.toThrow('refused');
       await announce(tdb.db, 'nixa_test_rollback', 'marker');
-      await waitFor(() => heard.includes('marker'), 3_000, 'the marker');
-      expect(heard).toEqual(['marker']);
+      await waitFor(() => heard.filter((k) => k === 'marker').length >= 2, 3_000, 'the marker');
+      expect(heard).toEqual(['marker', 'marker']);
     } finally {
       await unlisten();
     }
