@@ -202,8 +202,8 @@ export async function showClient(db: Queryable, clientId: string): Promise<Clien
  * back-channel logout URI, minimum level, API (`null` clears an optional one).
  * The changed registration is validated whole, as a new one would be, so every
  * rule still holds together (exact redirect URIs, admin scopes only on machine
- * clients, …). Takes effect on the next request at every instance: the provider
- * reads clients from the table.
+ * clients, …). Takes effect on the next request at every instance: each drops
+ * its copy in memory when the change is announced (repository.ts).
  */
 export async function updateClient(
   db: Database,
