@@ -190,8 +190,9 @@ export class MeteredDatabase implements Database {
     this.#tally('BEGIN', '(transaction)');
     const written = new Set<string>();
     try {
-      const out = await this.pool.transaction((tx) =>
-        fn({
+      const out = await this.pool.transaction((tx) => {
+        let announced = false;
+        return fn({
           query: async <R>(sql: string, params?: unknown[]) => {
             const res = await tx.query<R>(sql, params);
             const wrote = this.#count(sql, params, res);
@@ -200,8 +201,18 @@ export class MeteredDatabase implements Database {
           },
           exec: (sql) => tx.exec(sql),
           ...(tx.beforeCommit ? { beforeCommit: (hook: () => Promise<void>) => tx.beforeCommit!(hook) } : {}),
-        }),
-      );
+          // The engine sends a transaction's announcements in one statement before COMMIT: counted here, once.
+          ...(tx.notify
+            ? {
+                notify: (channel: string, payload: string) => {
+                  if (!announced) this.#tally('SELECT', 'pg_notify()');
+                  announced = true;
+                  return tx.notify!(channel, payload);
+                },
+              }
+            : {}),
+        });
+      });
       this.#tally('COMMIT', '(transaction)');
       this.#commit(`tx: ${written.size ? [...written].sort().join('+') : '(read only)'}`);
       return out;

@@ -8,7 +8,7 @@ import type { Account } from 'oidc-provider';
 import { appendAudit } from '../audit/index.js';
 import type { Level } from '../assurance/index.js';
 import type { Cipher } from '../keys/index.js';
-import type { Database, Queryable } from '../storage/index.js';
+import { NotifiedCache, readThrough, type Database, type NotifiedCacheOptions, type Queryable } from '../storage/index.js';
 import { decideLink, type AttributeName, type StoredAttribute } from './linking.js';
 import { checkNationalId, maskNationalId, nationalIdHash } from './national-id.js';
 import * as repo from './repository.js';
@@ -57,6 +57,26 @@ export interface AccountsContext {
   cipher: Cipher;
   /** Key of the national ID hash; derived from the master key so every instance agrees. */
   pepper: Buffer;
+  /** The instance's accounts in memory; without it every read goes to the database (tools, tests). */
+  cache?: AccountCache;
+}
+
+/**
+ * What sign-ins and userinfo read of an account, held in memory per account id
+ * (undefined: no such account). Attribute values stay sealed in memory, unsealed
+ * at each use, so that a heap dump holds no readable personal data from it.
+ * Every write to accounts, their attributes and links announces the account
+ * (repository.ts), so a suspension is seen at once on every instance.
+ */
+export type AccountCache = NotifiedCache<repo.AccountSnapshotRow | undefined>;
+
+/** One per instance (not per provider: the provider is rebuilt when keys rotate); start() it before use. */
+export function accountCache(db: Database, opts?: NotifiedCacheOptions): AccountCache {
+  return new NotifiedCache(db, repo.ACCOUNTS_CHANNEL, opts);
+}
+
+function snapshotOf(ctx: AccountsContext, accountId: string): Promise<repo.AccountSnapshotRow | undefined> {
+  return readThrough(ctx.cache, accountId, () => repo.selectSnapshot(ctx.db, accountId));
 }
 
 async function loadAttributes(ctx: AccountsContext, db: Queryable, accountId: string): Promise<StoredAttribute[]> {
@@ -162,8 +182,8 @@ export async function signInFromSource(
 }
 
 /** The sources an account is linked to (for offering step-up-only sources). */
-export async function linkedSourceIds(db: Queryable, accountId: string): Promise<Set<string>> {
-  return new Set((await repo.selectLinks(db, accountId)).map((l) => l.sourceId));
+export async function linkedSourceIds(ctx: AccountsContext, accountId: string): Promise<Set<string>> {
+  return new Set((await snapshotOf(ctx, accountId))?.linkedSources ?? []);
 }
 
 /** Attributes as OpenID Connect claims; the provider releases only what scopes and consent allow. */
@@ -183,11 +203,12 @@ function toClaims(accountId: string, attrs: StoredAttribute[]): { sub: string } 
 
 /** Every claim the account can back, before scopes and consent filter them. */
 export async function accountClaims(ctx: AccountsContext, id: string): Promise<{ sub: string } & Record<string, unknown>> {
-  return toClaims(id, await loadAttributes(ctx, ctx.db, id));
+  const attributes = (await snapshotOf(ctx, id))?.attributes ?? [];
+  return toClaims(id, attributes.map(({ stored, ...a }) => ({ ...a, value: unsealed(ctx.cipher, id, a.name, stored) })));
 }
 
 export async function findAccount(ctx: AccountsContext, id: string): Promise<Account | undefined> {
-  if (!(await repo.isEnabled(ctx.db, id))) return undefined;
+  if (!(await snapshotOf(ctx, id))?.enabled) return undefined;
   return {
     accountId: id,
     claims: () => accountClaims(ctx, id),
@@ -196,17 +217,17 @@ export async function findAccount(ctx: AccountsContext, id: string): Promise<Acc
 
 /** Which attributes the account holds, for the consent page (names only). */
 export async function attributeNames(ctx: AccountsContext, id: string): Promise<AttributeName[]> {
-  return (await repo.selectAttributes(ctx.db, id)).map((a) => a.name);
+  return ((await snapshotOf(ctx, id))?.attributes ?? []).map((a) => a.name);
 }
 
-/** The account's identity-proofing level: that of the source that vouched for its ID number. */
-export function proofingLevelOf(db: Queryable, accountId: string): Promise<Level> {
-  return repo.proofingLevel(db, accountId);
+/** The account's identity-proofing level: that of the source that vouched for its ID number (low when none did). */
+export async function proofingLevelOf(ctx: AccountsContext, accountId: string): Promise<Level> {
+  return (await snapshotOf(ctx, accountId))?.attributes.find((a) => a.name === 'national_id')?.level ?? 'low';
 }
 
 /** Creates the account if it does not exist (test login only; refused in production by configuration). */
 export async function ensureAccount(db: Queryable, id: string): Promise<void> {
-  await db.query('INSERT INTO accounts (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [id]);
+  await repo.insertAccountIfMissing(db, id);
 }
 
 /**

@@ -1,6 +1,12 @@
 // SQL for accounts, their attributes (with provenance) and linked source identities.
-import type { Queryable } from '../storage/index.js';
+// Every write announces the account on ACCOUNTS_CHANNEL in its transaction, so
+// that each instance drops what it holds of it in memory (index.ts, AccountCache).
+import { announce, type Queryable } from '../storage/index.js';
 import type { AttributeName, Level, StoredAttribute } from './linking.js';
+
+export const ACCOUNTS_CHANNEL = 'nixa_accounts';
+
+const changed = (tx: Queryable, accountId: string) => announce(tx, ACCOUNTS_CHANNEL, accountId);
 
 export async function lockNationalId(tx: Queryable, hash: string): Promise<void> {
   // Serialises first sign-ins of one person through two sources at the same instant.
@@ -36,6 +42,13 @@ export async function selectLinks(db: Queryable, accountId: string): Promise<{ s
 
 export async function insertAccount(tx: Queryable, id: string, nationalIdHash: string): Promise<void> {
   await tx.query('INSERT INTO accounts (id, national_id_hash) VALUES ($1, $2)', [id, nationalIdHash]);
+  await changed(tx, id);
+}
+
+/** An account without a national ID number (test login), unless it exists. */
+export async function insertAccountIfMissing(db: Queryable, id: string): Promise<void> {
+  const res = await db.query('INSERT INTO accounts (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [id]);
+  if (res.rowCount > 0) await changed(db, id);
 }
 
 export async function upsertAttribute(tx: Queryable, accountId: string, a: Omit<StoredAttribute, 'value'> & { stored: string }): Promise<void> {
@@ -45,6 +58,7 @@ export async function upsertAttribute(tx: Queryable, accountId: string, a: Omit<
        level = EXCLUDED.level, verified_at = EXCLUDED.verified_at`,
     [accountId, a.name, a.stored, a.sourceId, a.level, a.verifiedAt],
   );
+  await changed(tx, accountId);
 }
 
 export async function recordLink(tx: Queryable, sourceId: string, subject: string, accountId: string): Promise<void> {
@@ -53,6 +67,32 @@ export async function recordLink(tx: Queryable, sourceId: string, subject: strin
      ON CONFLICT (source_id, subject) DO UPDATE SET last_login_at = now()`,
     [sourceId, subject, accountId],
   );
+  await changed(tx, accountId);
+}
+
+/** What the hot path reads of an account, in one statement (undefined: no such account). */
+export interface AccountSnapshotRow {
+  enabled: boolean;
+  attributes: (Omit<StoredAttribute, 'value'> & { stored: string })[];
+  linkedSources: string[];
+}
+
+export async function selectSnapshot(db: Queryable, accountId: string): Promise<AccountSnapshotRow | undefined> {
+  const { rows } = await db.query<{ enabled: boolean; attributes: AttributeRow[] | null; linked_sources: string[] }>(
+    `SELECT a.disabled_at IS NULL AS enabled,
+       (SELECT json_agg(json_build_object('name', t.name, 'value', t.value, 'source_id', t.source_id, 'level', t.level, 'verified_at', t.verified_at))
+          FROM account_attributes t WHERE t.account_id = a.id) AS attributes,
+       ARRAY(SELECT l.source_id FROM linked_identities l WHERE l.account_id = a.id) AS linked_sources
+     FROM accounts a WHERE a.id = $1`,
+    [accountId],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    enabled: r.enabled,
+    attributes: (r.attributes ?? []).map((x) => ({ name: x.name, stored: x.value, sourceId: x.source_id, level: x.level, verifiedAt: new Date(x.verified_at).toISOString() })),
+    linkedSources: r.linked_sources,
+  };
 }
 
 export async function isEnabled(db: Queryable, accountId: string): Promise<boolean> {
@@ -73,6 +113,7 @@ export async function isEnabledForSignIn(tx: Queryable, accountId: string): Prom
 export async function touchAttributes(tx: Queryable, accountId: string, names: string[], at: Date): Promise<void> {
   if (!names.length) return;
   await tx.query('UPDATE account_attributes SET verified_at = $3 WHERE account_id = $1 AND name = ANY($2::text[])', [accountId, names, at]);
+  await changed(tx, accountId);
 }
 
 /** The level of the source that vouched for the account's national ID number (low when none did). */
@@ -120,7 +161,9 @@ export async function setDisabledAt(tx: Queryable, accountId: string, version: n
      RETURNING id, created_at, disabled_at, version`,
     [accountId, version, disabledAt],
   );
-  return rows[0] ? accountRecord(rows[0]) : undefined;
+  if (!rows[0]) return undefined;
+  await changed(tx, accountId);
+  return accountRecord(rows[0]);
 }
 
 export interface LinkRecord {

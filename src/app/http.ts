@@ -9,6 +9,7 @@ import { CONSOLE_PATH, consoleRoutes, type ConsoleClient } from '../console/inde
 import { ACCOUNT_PATH, accountRoutes } from '../my-account/index.js';
 import type { Config } from '../config/index.js';
 import type { AccountsContext } from '../accounts/index.js';
+import type { ConsentCache } from '../consent/index.js';
 import { returnFromSource, signOutAtSource, SIGNED_OUT_PATH, type SourceLogoutDeps, type Upstream } from '../federation/index.js';
 import type { ShortLivedState } from '../protocol/index.js';
 import { CALLBACK_PATH, interactionRoutes } from '../interactions/index.js';
@@ -46,6 +47,7 @@ export interface HttpDeps {
   sources: SourceRegistry;
   upstream: Upstream;
   accounts: AccountsContext;
+  consents: ConsentCache;
   sourceLogout: SourceLogoutDeps;
   metrics: Metrics;
   /** The admin console's registration as a relying party of this nixa. */
@@ -172,6 +174,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
       sources: deps.sources,
       upstream: deps.upstream,
       accounts: deps.accounts,
+      consents: deps.consents,
       sourceLogout: deps.sourceLogout,
       metrics: deps.metrics,
       provider: () => deps.host().provider,

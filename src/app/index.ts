@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 
 import type Koa from 'koa';
 
-import type { AccountsContext } from '../accounts/index.js';
+import { accountCache, type AccountCache, type AccountsContext } from '../accounts/index.js';
+import { clientCache, type ClientCache } from '../clients/index.js';
+import { consentCache, type ConsentCache } from '../consent/index.js';
 import { auditChainLength, startAuditJobs } from '../audit/index.js';
 import { controlSocketPath, serveControlSocket } from '../cli/main.js';
 import { consoleClient, registerConsoleClient } from '../console/index.js';
@@ -38,7 +40,15 @@ export interface Nixa {
   /** The demo service's registration, when NIXA_DEMO is on. */
   demo: DemoCredentials | undefined;
   metrics: Metrics;
+  /** Reads served from memory, one set per instance (src/storage/notified-cache.ts). */
+  caches: ReadCaches;
   close(): Promise<void>;
+}
+
+export interface ReadCaches {
+  clients: ClientCache;
+  accounts: AccountCache;
+  consents: ConsentCache;
 }
 
 export interface StartOptions {
@@ -69,7 +79,11 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     // Audit partitions ahead of time and signed checkpoints (src/audit).
     const stopAudit = await startAuditJobs({ db, config, logger, signingKey: () => activeSigningKey(db, cipher, config.keys.signingAlgs[0]!) });
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`, state.upstreamLogins);
-    const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash') };
+    // Once per instance: the provider, rebuilt when keys change, shares them.
+    const caches: ReadCaches = { clients: clientCache(db), accounts: accountCache(db), consents: consentCache(db) };
+    // One after another: the LISTENs share one connection, which runs one statement at a time.
+    for (const cache of Object.values(caches)) await cache.start();
+    const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash'), cache: caches.accounts };
     const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session, logger };
     const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });
 
@@ -85,12 +99,14 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       sources,
       upstream,
       accounts,
+      consents: caches.consents,
       sourceLogout,
       metrics,
       console: consoleClient(config, cipher),
       shortLived: state,
     });
-    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey: cipher.derive('pairwise-subject'), shortLived: state }, keyring, app, (provider) =>
+    const pairwiseKey = cipher.derive('pairwise-subject');
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, shortLived: state }, keyring, app, (provider) =>
       provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
         metrics.tokensIssued.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') }),
       ),
@@ -142,12 +158,13 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         stopAudit();
         await sources.stop();
         await keyring.stop();
+        await Promise.all(Object.values(caches).map((c) => c.stop()));
         await state.close();
         if (closeDb) await db.close();
         logger.info('nixa stopped');
       })());
 
-    return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, metrics, close };
+    return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, metrics, caches, close };
   } catch (err) {
     await shortLived?.close().catch(() => {});
     if (closeDb) await db.close().catch(() => {});

@@ -4,7 +4,7 @@ import type { Level } from '../assurance/index.js';
 import { appendAudit } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { ConflictError, InvalidInputError, lostRace, NotFoundError, StateError } from '../errors/index.js';
-import type { Database, Queryable } from '../storage/index.js';
+import { NotifiedCache, readThrough, type Database, type NotifiedCacheOptions, type Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
 import { inputOfMetadata, parseClientInput, parseClientUpdate, toProviderMetadata, type ClientInput } from './schema.js';
 import { checkSectorDocument } from './sector-document.js';
@@ -79,18 +79,35 @@ export interface ClientStore {
  */
 export const NIXA_CLIENT_METADATA = ['min_level', 'api_resource'] as const;
 
-export function clientStore(db: Queryable): ClientStore {
+/**
+ * The provider's client metadata held in memory, per client_id (undefined for an
+ * unknown or disabled client). Every write to the clients table announces the
+ * client (repository.ts), so a disabled client is refused at once on every instance.
+ */
+export type ClientCache = NotifiedCache<Record<string, unknown> | undefined>;
+
+/** One per instance (not per provider: the provider is rebuilt when keys rotate); start() it before use. */
+export function clientCache(db: Database, opts?: NotifiedCacheOptions): ClientCache {
+  return new NotifiedCache(db, repo.CLIENTS_CHANNEL, opts);
+}
+
+export function clientStore(db: Queryable, cache?: ClientCache): ClientStore {
+  const load = async (clientId: string) => {
+    const row = await repo.selectEnabledClient(db, clientId);
+    if (!row) return undefined;
+    const metadata: Record<string, unknown> = { ...row.metadata };
+    // oidc-provider wants client_secret for secret-based methods; it holds the
+    // argon2 hash, and src/protocol replaces the comparison with argon2.verify.
+    if (row.secret_hash) metadata.client_secret = row.secret_hash;
+    if (row.min_level) metadata.min_level = row.min_level;
+    if (row.api_resource) metadata.api_resource = row.api_resource;
+    return metadata;
+  };
   return {
     async findMetadata(clientId) {
-      const row = await repo.selectEnabledClient(db, clientId);
-      if (!row) return undefined;
-      const metadata: Record<string, unknown> = { ...row.metadata };
-      // oidc-provider wants client_secret for secret-based methods; it holds the
-      // argon2 hash, and src/protocol replaces the comparison with argon2.verify.
-      if (row.secret_hash) metadata.client_secret = row.secret_hash;
-      if (row.min_level) metadata.min_level = row.min_level;
-      if (row.api_resource) metadata.api_resource = row.api_resource;
-      return metadata;
+      const metadata = await readThrough(cache, clientId, () => load(clientId));
+      // A copy: what the provider does with it must not change what is held.
+      return metadata && structuredClone(metadata);
     },
   };
 }
@@ -185,8 +202,8 @@ export async function showClient(db: Queryable, clientId: string): Promise<Clien
  * back-channel logout URI, minimum level, API (`null` clears an optional one).
  * The changed registration is validated whole, as a new one would be, so every
  * rule still holds together (exact redirect URIs, admin scopes only on machine
- * clients, …). Takes effect on the next request at every instance: the provider
- * reads clients from the table.
+ * clients, …). Takes effect on the next request at every instance: each drops
+ * its copy in memory when the change is announced (repository.ts).
  */
 export async function updateClient(
   db: Database,

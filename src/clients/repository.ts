@@ -1,5 +1,14 @@
-// SQL for the clients table.
-import type { Queryable } from '../storage/index.js';
+// SQL for the clients table. Every write announces the client on CLIENTS_CHANNEL
+// in its transaction, so that each instance drops what it holds in memory.
+import { announce, type Queryable } from '../storage/index.js';
+
+export const CLIENTS_CHANNEL = 'nixa_clients';
+
+async function changed(tx: Queryable, rowCount: number, clientId: string): Promise<boolean> {
+  if (rowCount === 0) return false;
+  await announce(tx, CLIENTS_CHANNEL, clientId);
+  return true;
+}
 
 export interface ClientRow {
   client_id: string;
@@ -30,7 +39,7 @@ export async function insertClient(
      ON CONFLICT (client_id) DO NOTHING`,
     [c.clientId, c.name, JSON.stringify(c.metadata), c.secretHash, c.minLevel, c.apiResource],
   );
-  return res.rowCount === 1;
+  return changed(tx, res.rowCount, c.clientId);
 }
 
 /** The service whose API this resource indicator names, other than `except`. */
@@ -55,7 +64,7 @@ export async function updateRegistration(
      WHERE client_id = $1 AND version = $2`,
     [clientId, version, r.name, JSON.stringify(r.metadata), r.minLevel, r.apiResource],
   );
-  return res.rowCount === 1;
+  return changed(tx, res.rowCount, clientId);
 }
 
 export async function selectClient(db: Queryable, clientId: string): Promise<ClientRow | undefined> {
@@ -82,7 +91,7 @@ export async function markDisabled(tx: Queryable, clientId: string): Promise<boo
      WHERE client_id = $1 AND disabled_at IS NULL`,
     [clientId],
   );
-  return res.rowCount === 1;
+  return changed(tx, res.rowCount, clientId);
 }
 
 export async function replaceSecretHash(tx: Queryable, clientId: string, secretHash: string): Promise<boolean> {
@@ -91,6 +100,6 @@ export async function replaceSecretHash(tx: Queryable, clientId: string, secretH
      WHERE client_id = $1 AND secret_hash IS NOT NULL AND disabled_at IS NULL`,
     [clientId, secretHash],
   );
-  return res.rowCount === 1;
+  return changed(tx, res.rowCount, clientId);
 }
 

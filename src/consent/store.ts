@@ -1,15 +1,34 @@
 // SQL for consents: what a citizen agreed to share with each service, and which
-// claims they accepted while the page showed no value for them.
-import type { Queryable } from '../storage/index.js';
+// claims they accepted while the page showed no value for them. Every write
+// announces `accountId clientId` on CONSENTS_CHANNEL in its transaction, so that
+// no instance keeps serving a consent from memory once it is withdrawn.
+import { announce, NotifiedCache, readThrough, type Database, type NotifiedCacheOptions, type Queryable } from '../storage/index.js';
 import { NO_CONSENT, type Consent } from './policy.js';
 
+export const CONSENTS_CHANNEL = 'nixa_consents';
+
+/** Consents held in memory, keyed by consentKey. */
+export type ConsentCache = NotifiedCache<Consent>;
+
+/** One per instance; start() it before use. */
+export function consentCache(db: Database, opts?: NotifiedCacheOptions): ConsentCache {
+  return new NotifiedCache(db, CONSENTS_CHANNEL, opts);
+}
+
+/** The cache key and announcement of one consent (an account id never holds a space). */
+export const consentKey = (accountId: string, clientId: string): string => `${accountId} ${clientId}`;
+
 /** What the account agreed to share with the service; nothing when it never agreed (or withdrew). */
-export async function consentOf(db: Queryable, accountId: string, clientId: string): Promise<Consent> {
-  const { rows } = await db.query<{ claims: string[]; claims_without_value: string[] }>(
-    'SELECT claims, claims_without_value FROM consents WHERE account_id = $1 AND client_id = $2',
-    [accountId, clientId],
-  );
-  return rows[0] ? { claims: rows[0].claims, withoutValue: rows[0].claims_without_value } : NO_CONSENT;
+export async function consentOf(db: Queryable, accountId: string, clientId: string, cache?: ConsentCache): Promise<Consent> {
+  const consent = await readThrough(cache, consentKey(accountId, clientId), async () => {
+    const { rows } = await db.query<{ claims: string[]; claims_without_value: string[] }>(
+      'SELECT claims, claims_without_value FROM consents WHERE account_id = $1 AND client_id = $2',
+      [accountId, clientId],
+    );
+    return rows[0] ? { claims: rows[0].claims, withoutValue: rows[0].claims_without_value } : NO_CONSENT;
+  });
+  // A copy: what a caller does with it must not change what is held.
+  return { claims: [...consent.claims], withoutValue: [...consent.withoutValue] };
 }
 
 /**
@@ -29,6 +48,7 @@ export async function recordConsent(db: Queryable, accountId: string, clientId: 
        granted_at = now()`,
     [accountId, clientId, [...new Set(given.claims)].sort(), [...new Set(given.withoutValue)].sort()],
   );
+  await announce(db, CONSENTS_CHANNEL, consentKey(accountId, clientId));
 }
 
 export interface StoredConsent extends Consent {
@@ -52,5 +72,7 @@ export async function deleteConsent(db: Queryable, accountId: string, clientId: 
     'DELETE FROM consents WHERE account_id = $1 AND client_id = $2 RETURNING claims, claims_without_value',
     [accountId, clientId],
   );
-  return rows[0] ? { claims: rows[0].claims, withoutValue: rows[0].claims_without_value } : undefined;
+  if (!rows[0]) return undefined;
+  await announce(db, CONSENTS_CHANNEL, consentKey(accountId, clientId));
+  return { claims: rows[0].claims, withoutValue: rows[0].claims_without_value };
 }

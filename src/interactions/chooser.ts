@@ -55,7 +55,7 @@ export async function offeredSources(deps: JourneyDeps, details: Pick<Details, '
 
 /** The sources the session's account is linked to; none before a first sign-in. */
 async function linkedToSession(deps: JourneyDeps, details: Pick<Details, 'session'>): Promise<ReadonlySet<string>> {
-  return details.session?.accountId ? linkedSourceIds(deps.db, details.session.accountId) : new Set();
+  return details.session?.accountId ? linkedSourceIds(deps.accounts, details.session.accountId) : new Set();
 }
 
 /** Why the citizen sees the chooser, when it is not the plain first sign-in. */

@@ -96,7 +96,7 @@ async function saveGrant(deps: JourneyDeps, details: Details, accountId: string,
 
 /** A grant of what the citizen has agreed to so far, without asking (the test login; the consent check still runs after it). */
 export async function grantAsAgreed(deps: JourneyDeps, details: Details, accountId: string): Promise<string> {
-  const consent = await consentOf(deps.db, accountId, String(details.params.client_id));
+  const consent = await consentOf(deps.db, accountId, String(details.params.client_id), deps.consents);
   return saveGrant(deps, details, accountId, await consentRequest(deps, details), consent);
 }
 
@@ -109,7 +109,7 @@ export async function grantAsAgreed(deps: JourneyDeps, details: Details, account
 export async function rememberedGrant(deps: JourneyDeps, details: Details, accountId: string): Promise<string | undefined> {
   if (promptsForConsent(details)) return undefined;
   const r = await consentRequest(deps, details);
-  const consent = await consentOf(deps.db, accountId, String(details.params.client_id));
+  const consent = await consentOf(deps.db, accountId, String(details.params.client_id), deps.consents);
   if (!consentDiff(r.claims, consent, await accountClaims(deps.accounts, accountId)).satisfied) return undefined;
   return saveGrant(deps, details, accountId, r, consent);
 }
@@ -117,7 +117,7 @@ export async function rememberedGrant(deps: JourneyDeps, details: Details, accou
 async function grantAndFinish(deps: JourneyDeps, ctx: Context, details: Details, r: ConsentRequest): Promise<void> {
   const p = deps.provider();
   const accountId = details.session!.accountId;
-  const consent = await consentOf(deps.db, accountId, String(details.params.client_id));
+  const consent = await consentOf(deps.db, accountId, String(details.params.client_id), deps.consents);
   const missing = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
   const grantId = await saveGrant(deps, details, accountId, r, consent, missing.missingResourceScopes);
   await p.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
@@ -128,7 +128,7 @@ export async function showConsent(deps: JourneyDeps, ctx: Context, details: Deta
   const clientId = String(details.params.client_id);
   const r = await consentRequest(deps, details);
   const values = await accountClaims(deps.accounts, accountId);
-  const { satisfied } = consentDiff(r.claims, await consentOf(deps.db, accountId, clientId), values);
+  const { satisfied } = consentDiff(r.claims, await consentOf(deps.db, accountId, clientId, deps.consents), values);
   // prompt=consent: the service wants the citizen asked, whatever they agreed to before.
   if (satisfied && !details.prompt.reasons.includes('consent_prompt')) return grantAndFinish(deps, ctx, details, r);
 

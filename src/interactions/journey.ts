@@ -3,6 +3,7 @@ import type Provider from 'oidc-provider';
 
 import type { AccountsContext } from '../accounts/index.js';
 import type { Config } from '../config/index.js';
+import type { ConsentCache } from '../consent/index.js';
 import type { SourceLogoutDeps, Upstream } from '../federation/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
@@ -18,6 +19,8 @@ export interface JourneyDeps {
   sources: SourceRegistry;
   upstream: Upstream;
   accounts: AccountsContext;
+  /** The instance's consents in memory (consentOf). */
+  consents: ConsentCache;
   sourceLogout: SourceLogoutDeps;
   /** Absent in tools that run the journey without a server (none yet). */
   metrics?: Metrics;

@@ -39,7 +39,7 @@ export async function signedInSession(deps: JourneyDeps, ctx: Context, details: 
   const accountId = details.session?.accountId;
   if (!accountId) return undefined;
   const amr = details.session?.amr;
-  const [proofingLevel, sourceAuthLevel] = await Promise.all([proofingLevelOf(deps.db, accountId), sourceLoginLevel(deps.sourceLogout, ctx, accountId)]);
+  const [proofingLevel, sourceAuthLevel] = await Promise.all([proofingLevelOf(deps.accounts, accountId), sourceLoginLevel(deps.sourceLogout, ctx, accountId)]);
   return {
     accountId,
     proofingLevel,

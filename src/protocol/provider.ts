@@ -17,8 +17,9 @@ import {
   requestedClaims,
   SCOPE_CLAIMS,
   type ClaimsParameter,
+  type ConsentCache,
 } from '../consent/index.js';
-import { clientStore, NIXA_CLIENT_METADATA, pairwiseSector, verifySecret } from '../clients/index.js';
+import { clientStore, NIXA_CLIENT_METADATA, pairwiseSector, verifySecret, type ClientCache } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { KeySnapshot } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
@@ -37,7 +38,7 @@ import { SHORT_LIVED_MODELS, type ShortLivedState } from './short-lived.js';
  * oidc-provider's exact-match acr checks, since nixa's levels are ordered.
  * And nixa's consent check (below).
  */
-function nixaInteractionPolicy(db: Database, accounts: AccountsContext) {
+function nixaInteractionPolicy(db: Database, accounts: AccountsContext, consents: ConsentCache) {
   const policy = interactionPolicy.base();
   // oidc-provider asks for consent when the session's grant lacks a scope or claim;
   // nixa also asks when its own consent record does not cover this request — in
@@ -57,7 +58,7 @@ function nixaInteractionPolicy(db: Database, accounts: AccountsContext) {
       const asked = requestedClaims(scopes, claimsRequest(params) as ClaimsParameter | undefined, registeredScopes);
       const requested = consentableClaims(asked);
       if (!requested.length) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      const consent = await consentOf(db, accountId, oidc.client.clientId);
+      const consent = await consentOf(db, accountId, oidc.client.clientId, consents);
       if (!consentDiff(requested, consent, await accountClaims(accounts, accountId)).satisfied) return interactionPolicy.Check.REQUEST_PROMPT;
       // Agreed, but the session's grant (made for an earlier, narrower request of
       // this service) may not hold it: go round once, and the consent step makes a
@@ -97,15 +98,18 @@ export interface ProviderDeps {
   pairwiseKey: Buffer;
   /** Where interactions, codes, access tokens and replay records live (short-lived.ts). */
   shortLived: ShortLivedState;
+  /** The instance's clients and consents in memory: made once per instance, as the provider is rebuilt on key changes. */
+  clients: ClientCache;
+  consents: ConsentCache;
 }
 
 /** The authorization parameter a service uses to pre-select an identity source. */
 export const SOURCE_HINT_PARAM = 'idp_hint';
 
-export function buildProvider({ config, db: database, logger, accounts: accountsContext, pairwiseKey, shortLived }: ProviderDeps, keys: KeySnapshot): Provider {
+export function buildProvider({ config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, shortLived }: ProviderDeps, keys: KeySnapshot): Provider {
   const db = providerStorage(database);
   const accounts = { ...accountsContext, db: providerStorage(accountsContext.db) };
-  const clients = clientStore(db);
+  const clients = clientStore(db, clientCache);
   const configuration: Configuration = {
     adapter: (name: string) =>
       SHORT_LIVED_MODELS.has(name) ? translateStorageErrors(shortLived.adapter(name, db, clients)) : new PostgresAdapter(name, db, clients),
@@ -121,7 +125,7 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
         claims: async () => {
           const client = ctx.oidc?.client;
           if (!client) return { sub: id };
-          const allowed = grantableClaims({ registeredScopes: client.scope?.split(' '), consent: await consentOf(db, id, client.clientId) });
+          const allowed = grantableClaims({ registeredScopes: client.scope?.split(' '), consent: await consentOf(db, id, client.clientId, consents) });
           return { ...releasableClaims(allowed, allowed, await account.claims('userinfo', '', {}, [])), sub: id };
         },
       };
@@ -228,7 +232,7 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
       },
     },
     interactions: {
-      policy: nixaInteractionPolicy(db, accounts),
+      policy: nixaInteractionPolicy(db, accounts, consents),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     // oidc-provider refuses to call special-use addresses (SSRF protection). Outside

@@ -17,6 +17,15 @@ export interface Queryable {
    * take its chain lock as late as possible.
    */
   beforeCommit?(fn: () => Promise<void>): void;
+  /**
+   * NOTIFY `payload` on `channel`. In a transaction: sent once with the
+   * transaction's other announcements just before COMMIT (never on rollback), and
+   * handed to this process's own subscribers as soon as COMMIT returns, so that
+   * this instance reads its own writes without waiting for the server's round
+   * trip. Outside a transaction: sent at once, then handed to them. Use
+   * announce() (notified-cache.ts), which falls back to pg_notify without it.
+   */
+  notify?(channel: string, payload: string): Promise<void>;
 }
 
 /**

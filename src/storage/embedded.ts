@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 
 import { PGlite } from '@electric-sql/pglite';
 
+import { Announcements } from './announcements.js';
 import type { Database, QueryResult } from './database.js';
 import { asStorageError } from './text.js';
 
@@ -24,6 +25,12 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
     rowCount: Math.max(res.affectedRows ?? 0, res.rows.length),
   });
 
+  // This process's subscribers, for what it commits (Queryable.notify); PGlite delivers the NOTIFY too.
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  const deliver = (channel: string, payload: string) => {
+    for (const h of handlers.get(channel) ?? []) h(payload);
+  };
+
   return {
     engine: 'embedded',
     async query(sql, params) {
@@ -32,23 +39,39 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
     async exec(sql) {
       await db.exec(sql);
     },
-    transaction(fn) {
-      return db.transaction(async (tx) => {
+    async transaction(fn) {
+      const announcements = new Announcements();
+      const out = await db.transaction(async (tx) => {
         const hooks: (() => Promise<void>)[] = [];
-        const out = await fn({
+        const result = await fn({
           query: async (sql, params) => convert(await tx.query(sql, params ?? [], { parsers: PARSERS }).catch(rethrow)),
           exec: async (sql) => {
             await tx.exec(sql);
           },
           beforeCommit: (hook) => void hooks.push(hook),
+          notify: async (channel, payload) => announcements.add(channel, payload),
         });
         for (const hook of hooks) await hook();
-        return out;
+        await announcements.send((sql, params) => tx.query(sql, params));
+        return result;
       });
+      announcements.deliver(deliver);
+      return out;
+    },
+    async notify(channel, payload) {
+      await db.query('SELECT pg_notify($1, $2)', [channel, payload]).catch(rethrow);
+      deliver(channel, payload);
     },
     async listen(channel, onNotify) {
+      let set = handlers.get(channel);
+      if (!set) handlers.set(channel, (set = new Set()));
+      set.add(onNotify);
       const unsubscribe = await db.listen(channel, onNotify);
-      return unsubscribe;
+      const mine = set;
+      return async () => {
+        mine.delete(onNotify);
+        await unsubscribe();
+      };
     },
     // In-process: there is no connection to lose.
     listenState: () => 'listening',

@@ -17,3 +17,4 @@ export function openDatabase(config: Config, logger?: Logger): Promise<Database>
     : openEmbedded(config.database.dataDir);
 }
 export { every, serialised, watch } from './watch.js';
+export { announce, NotifiedCache, readThrough, type NotifiedCacheOptions } from './notified-cache.js';

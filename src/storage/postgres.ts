@@ -7,6 +7,7 @@ import pg from 'pg';
 
 import { StorageError, StorageUnavailableError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
+import { Announcements } from './announcements.js';
 import type { Database, ListenState, Queryable, QueryResult } from './database.js';
 import { asStorageError } from './text.js';
 
@@ -83,19 +84,23 @@ export async function openPostgres(url: string, poolSize = 10, logger: Logger = 
         await q('BEGIN');
         try {
           const hooks: (() => Promise<void>)[] = [];
+          const announcements = new Announcements();
           const tx: Queryable = {
             query: <R>(sql: string, params?: unknown[]) => q(sql, params) as Promise<QueryResult<R>>,
             exec: async (sql) => {
               await q(sql);
             },
             beforeCommit: (hook) => void hooks.push(hook),
+            notify: async (channel, payload) => announcements.add(channel, payload),
           };
           const out = await fn(tx);
           for (const hook of hooks) await hook();
+          await announcements.send(q);
           // If the connection drops during COMMIT the outcome is unknown to us; the
           // caller gets StorageUnavailableError and nothing is retried here (the work
           // is not idempotent: audit events, consumed codes).
           await q('COMMIT');
+          announcements.deliver((channel, payload) => listener.deliver(channel, payload));
           return out;
         } catch (err) {
           // On a lost connection PostgreSQL has already rolled the transaction back.
@@ -104,6 +109,10 @@ export async function openPostgres(url: string, poolSize = 10, logger: Logger = 
           throw err;
         }
       }),
+    notify: async (channel, payload) => {
+      await withClient((q) => q('SELECT pg_notify($1, $2)', [channel, payload]));
+      listener.deliver(channel, payload);
+    },
     listen: (channel, onNotify) => listener.subscribe(channel, onNotify),
     listenState: () => listener.state,
     async close() {
@@ -178,7 +187,7 @@ class Listener {
     };
     c.on('error', lost);
     c.on('end', () => lost(new Error('connection ended')));
-    c.on('notification', (msg) => this.#deliver(msg.channel, msg.payload ?? ''));
+    c.on('notification', (msg) => this.deliver(msg.channel, msg.payload ?? ''));
     try {
       await c.connect();
       const done = new Set<string>();
@@ -201,7 +210,8 @@ class Listener {
     return [...this.#handlers.keys()].find((ch) => !done.has(ch));
   }
 
-  #deliver(channel: string, payload: string): void {
+  /** To every subscriber of the channel: what the server sent, or what this process committed (Queryable.notify). */
+  deliver(channel: string, payload: string): void {
     for (const h of this.#handlers.get(channel) ?? []) h(payload);
   }
 
@@ -226,7 +236,7 @@ class Listener {
           this.state = 'listening';
           this.logger.info({ channels: [...this.#listened] }, 'LISTEN connection re-established');
           // What was announced while the connection was down is lost: everyone re-reads.
-          for (const channel of this.#listened) this.#deliver(channel, '');
+          for (const channel of this.#listened) this.deliver(channel, '');
         },
         (err: Error) => {
           if (this.#closed) return;
