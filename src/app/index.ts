@@ -18,7 +18,7 @@ import { monitorHealth, SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
 import { activeSigningKey, Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
-import { countActiveSessions, openShortLivedState, purgeExpired, type ShortLivedState } from '../protocol/index.js';
+import { countActiveSessions, openShortLivedState, purgeExpired, recordCache, type RecordCache, type ShortLivedState } from '../protocol/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
 import { migrate, openDatabase, type Database } from '../storage/index.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
@@ -49,6 +49,8 @@ export interface ReadCaches {
   clients: ClientCache;
   accounts: AccountCache;
   consents: ConsentCache;
+  /** Sessions and grants (protocol/record-cache.ts). */
+  records: RecordCache['cache'];
 }
 
 export interface StartOptions {
@@ -80,7 +82,8 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const stopAudit = await startAuditJobs({ db, config, logger, signingKey: () => activeSigningKey(db, cipher, config.keys.signingAlgs[0]!) });
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`, state.upstreamLogins);
     // Once per instance: the provider, rebuilt when keys change, shares them.
-    const caches: ReadCaches = { clients: clientCache(db), accounts: accountCache(db), consents: consentCache(db) };
+    const records = recordCache(db);
+    const caches: ReadCaches = { clients: clientCache(db), accounts: accountCache(db), consents: consentCache(db), records: records.cache };
     // One after another: the LISTENs share one connection, which runs one statement at a time.
     for (const cache of Object.values(caches)) await cache.start();
     const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash'), cache: caches.accounts };
@@ -106,7 +109,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       shortLived: state,
     });
     const pairwiseKey = cipher.derive('pairwise-subject');
-    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, shortLived: state }, keyring, app, (provider) =>
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state }, keyring, app, (provider) =>
       provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
         metrics.tokensIssued.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') }),
       ),

@@ -8,6 +8,7 @@ import { errors } from 'oidc-provider';
 import type { ClientStore } from '../clients/index.js';
 import { StorageUnavailableError } from '../errors/index.js';
 import { hasNul, type Database, type Queryable } from '../storage/index.js';
+import { announceRecord, CACHED_MODELS, PROTOCOL_CHANNEL, recordKey, type CachedRecord, type RecordCache } from './record-cache.js';
 
 /**
  * The database as the provider sees it: a lost connection becomes the OAuth
@@ -71,7 +72,13 @@ export class PostgresAdapter implements Adapter {
     private readonly db: Queryable,
     private readonly clients: ClientStore,
     private readonly table: PayloadTable = 'oidc_payloads',
-  ) {}
+    records?: RecordCache,
+  ) {
+    this.records = records && table === 'oidc_payloads' && CACHED_MODELS.has(model) ? records : undefined;
+  }
+
+  /** Sessions and grants are read from memory (record-cache.ts); undefined for every other model. */
+  private readonly records: RecordCache | undefined;
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     if (this.model === 'Client') throw new Error('clients are managed with `nixa clients`, not by the provider');
@@ -80,20 +87,45 @@ export class PostgresAdapter implements Adapter {
     const grantId = this.model === 'Grant' ? id : (payload.grantId ?? null);
     // expiresIn may be fractional (a replay record lives until a client assertion's
     // exp, which may be a non-integer NumericDate): float8, not int.
-    await this.db.query(
-      `INSERT INTO ${this.table} (model, id, payload, grant_id, user_code, uid, expires_at)
+    const params = [this.model, id, JSON.stringify(payload), grantId, payload.userCode ?? null, payload.uid ?? null, expiresIn ?? null];
+    const upsert = `INSERT INTO ${this.table} (model, id, payload, grant_id, user_code, uid, expires_at)
        VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $7::float8) END)
        ON CONFLICT (model, id) DO UPDATE SET
          payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code,
-         uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`,
-      [this.model, id, JSON.stringify(payload), grantId, payload.userCode ?? null, payload.uid ?? null, expiresIn ?? null],
-    );
+         uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`;
+    const records = this.records;
+    if (!records) {
+      await this.db.query(upsert, params);
+      return;
+    }
+    // The announcement rides in the same statement: one round trip, sent at its commit.
+    const key = recordKey(this.model, id);
+    const record: CachedRecord = { payload: structuredClone(payload), expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined };
+    await records.cache.writeThrough(key, record, async () => {
+      await this.db.query(`WITH written AS (${upsert} RETURNING 1) SELECT pg_notify($8, $9) FROM written`, [
+        ...params,
+        PROTOCOL_CHANNEL,
+        `${records.instance}|${key}`,
+      ]);
+    });
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     refuseNul(id);
     if (this.model === 'Client') return this.clients.findMetadata(id);
-    return this.one('id = $2', id);
+    if (!this.records) return this.one('id = $2', id);
+    const record = await this.records.cache.get(recordKey(this.model, id), async () => {
+      const { rows } = await this.db.query<{ payload: AdapterPayload; expires_ms: number | null }>(
+        `SELECT payload, floor(extract(epoch FROM expires_at) * 1000)::bigint AS expires_ms FROM ${this.table}
+         WHERE model = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > now())`,
+        [this.model, id],
+      );
+      const row = rows[0];
+      return row ? { payload: row.payload, expiresAt: row.expires_ms ?? undefined } : undefined;
+    });
+    if (!record || (record.expiresAt !== undefined && record.expiresAt <= Date.now())) return undefined;
+    // oidc-provider builds its model from what it gets: never hand out the cached object itself.
+    return structuredClone(record.payload);
   }
 
   findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -139,7 +171,16 @@ export class PostgresAdapter implements Adapter {
 
   async destroy(id: string): Promise<void> {
     refuseNul(id);
-    await this.db.query(`DELETE FROM ${this.table} WHERE model = $1 AND id = $2`, [this.model, id]);
+    if (!this.records) {
+      await this.db.query(`DELETE FROM ${this.table} WHERE model = $1 AND id = $2`, [this.model, id]);
+      return;
+    }
+    const key = recordKey(this.model, id);
+    this.records.cache.invalidate(key);
+    await this.db.query(
+      `WITH gone AS (DELETE FROM ${this.table} WHERE model = $1 AND id = $2 RETURNING 1) SELECT pg_notify($3, $4) FROM gone`,
+      [this.model, id, PROTOCOL_CHANNEL, key],
+    );
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
@@ -159,6 +200,8 @@ export async function revokeGrant(db: Queryable, grantId: string): Promise<numbe
      SELECT (SELECT count(*) FROM durable) + (SELECT count(*) FROM short_lived) AS n`,
     [grantId],
   );
+  // After the delete (outside a transaction an announcement goes out at once): every instance drops the grant.
+  await announceRecord(db, 'Grant', grantId);
   return Number((res.rows[0] as { n: number | string } | undefined)?.n ?? 0);
 }
 

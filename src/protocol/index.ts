@@ -2,6 +2,7 @@
 export { buildProvider, SOURCE_HINT_PARAM, type ProviderDeps } from './provider.js';
 export { countActiveSessions, PostgresAdapter, purgeExpired, revokeGrant, sessionSidsFor } from './adapter.js';
 export { deleteSessionsOf, revokeGrantsOf } from './revocation.js';
+export { recordCache, type RecordCache } from './record-cache.js';
 export { openShortLivedState, SHORT_LIVED_MODELS, type ShortLivedState } from './short-lived.js';
 export {
   claimsRequest,

@@ -29,6 +29,7 @@ import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthenticati
 import { PostgresAdapter, providerStorage, translateStorageErrors } from './adapter.js';
 import { describeError } from './errors.js';
 import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
+import type { RecordCache } from './record-cache.js';
 import { SHORT_LIVED_MODELS, type ShortLivedState } from './short-lived.js';
 
 /**
@@ -101,18 +102,20 @@ export interface ProviderDeps {
   /** The instance's clients and consents in memory: made once per instance, as the provider is rebuilt on key changes. */
   clients: ClientCache;
   consents: ConsentCache;
+  /** Sessions and grants in memory (record-cache.ts), one per instance. */
+  records: RecordCache;
 }
 
 /** The authorization parameter a service uses to pre-select an identity source. */
 export const SOURCE_HINT_PARAM = 'idp_hint';
 
-export function buildProvider({ config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, shortLived }: ProviderDeps, keys: KeySnapshot): Provider {
+export function buildProvider({ config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, records, shortLived }: ProviderDeps, keys: KeySnapshot): Provider {
   const db = providerStorage(database);
   const accounts = { ...accountsContext, db: providerStorage(accountsContext.db) };
   const clients = clientStore(db, clientCache);
   const configuration: Configuration = {
     adapter: (name: string) =>
-      SHORT_LIVED_MODELS.has(name) ? translateStorageErrors(shortLived.adapter(name, db, clients)) : new PostgresAdapter(name, db, clients),
+      SHORT_LIVED_MODELS.has(name) ? translateStorageErrors(shortLived.adapter(name, db, clients)) : new PostgresAdapter(name, db, clients, 'oidc_payloads', records),
     clients: [],
     // Defence in depth: whatever a grant says, the claims handed to oidc-provider
     // for a service are only those grantableClaims allows for its registered

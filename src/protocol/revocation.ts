@@ -2,6 +2,7 @@
 // with no import of oidc-provider itself, so that the command line and the
 // accounts service can use it without loading the protocol engine.
 import type { Queryable } from '../storage/index.js';
+import { announceRecord } from './record-cache.js';
 
 /**
  * Deletes every grant the account holds (for one client, or for all), and
@@ -13,19 +14,25 @@ import type { Queryable } from '../storage/index.js';
  * access tokens cannot be recalled; they expire on their own.
  */
 export async function revokeGrantsOf(db: Queryable, accountId: string, clientId?: string): Promise<{ grants: number; tokens: number }> {
-  const { rows } = await db.query<{ grants: number; tokens: number }>(
+  const { rows } = await db.query<{ grants: number; tokens: number; ids: string[] | null }>(
     `WITH grants AS (
        SELECT id FROM oidc_payloads WHERE model = 'Grant' AND payload->>'accountId' = $1 AND ($2::text IS NULL OR payload->>'clientId' = $2)),
      durable AS (DELETE FROM oidc_payloads WHERE grant_id IN (SELECT id FROM grants) RETURNING model),
      short_lived AS (DELETE FROM short_lived_payloads WHERE grant_id IN (SELECT id FROM grants) RETURNING model),
      revoked AS (SELECT model FROM durable UNION ALL SELECT model FROM short_lived)
-     SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants, count(*) FILTER (WHERE model <> 'Grant')::int AS tokens FROM revoked`,
+     SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants, count(*) FILTER (WHERE model <> 'Grant')::int AS tokens,
+            (SELECT array_agg(id) FROM grants) AS ids
+     FROM revoked`,
     [accountId, clientId ?? null],
   );
+  // Every instance drops the grants it holds in memory (record-cache.ts).
+  for (const id of rows[0]?.ids ?? []) await announceRecord(db, 'Grant', id);
   return { grants: rows[0]?.grants ?? 0, tokens: rows[0]?.tokens ?? 0 };
 }
 
 /** Ends every sign-in session of the account (the browser is signed out everywhere). Returns how many. */
 export async function deleteSessionsOf(db: Queryable, accountId: string): Promise<number> {
-  return (await db.query(`DELETE FROM oidc_payloads WHERE model = 'Session' AND payload->>'accountId' = $1`, [accountId])).rowCount;
+  const { rows } = await db.query<{ id: string }>(`DELETE FROM oidc_payloads WHERE model = 'Session' AND payload->>'accountId' = $1 RETURNING id`, [accountId]);
+  for (const { id } of rows) await announceRecord(db, 'Session', id);
+  return rows.length;
 }

@@ -17,6 +17,11 @@ export interface NotifiedCacheOptions {
   maxAgeSeconds?: number;
   /** The clock (tests). */
   now?: () => number;
+  /**
+   * The key a NOTIFY payload names, or undefined to ignore it (an instance's own
+   * echo of a write it already holds). Default: the payload is the key.
+   */
+  keyOf?: (payload: string) => string | undefined;
 }
 
 interface Entry<V> {
@@ -35,6 +40,7 @@ export class NotifiedCache<V> {
   readonly #maxEntries: number;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
+  readonly #keyOf: (payload: string) => string | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   /** Counts for tests and logs: reads answered from memory, and reads that went to the database. */
   readonly stats = { hits: 0, misses: 0, bypassed: 0 };
@@ -47,12 +53,16 @@ export class NotifiedCache<V> {
     this.#maxEntries = Math.max(1, opts.maxEntries ?? 10_000);
     this.#maxAgeMs = (opts.maxAgeSeconds ?? 60) * 1000;
     this.#now = opts.now ?? Date.now;
+    this.#keyOf = opts.keyOf ?? ((payload) => payload);
   }
 
   /** Subscribes to the channel; until it resolves, the cache is bypassed. */
   async start(): Promise<void> {
     if (this.#unlisten) return;
-    this.#unlisten = await this.db.listen(this.channel, (payload) => this.invalidate(payload));
+    this.#unlisten = await this.db.listen(this.channel, (payload) => {
+      const key = payload === '' ? '' : this.#keyOf(payload);
+      if (key !== undefined) this.invalidate(key);
+    });
   }
 
   async stop(): Promise<void> {
@@ -96,6 +106,27 @@ export class NotifiedCache<V> {
       const value = await load();
       if (!pending.stale && this.#serving()) this.#store(key, value);
       return value;
+    } finally {
+      set.delete(pending);
+      if (!set.size && this.#pending.get(key) === set) this.#pending.delete(key);
+    }
+  }
+
+  /**
+   * Runs `write` (which changes the row under `key` and announces it to the other
+   * instances), then keeps `value` as what this instance reads next, unless an
+   * invalidation overtook the write (another instance's change, which may have
+   * committed after it) or the write failed (its outcome is unknown).
+   */
+  async writeThrough(key: string, value: V, write: () => Promise<void>): Promise<void> {
+    const pending: Pending = { stale: false };
+    let set = this.#pending.get(key);
+    if (!set) this.#pending.set(key, (set = new Set()));
+    set.add(pending);
+    this.#entries.delete(key);
+    try {
+      await write();
+      if (!pending.stale && this.#serving()) this.#store(key, value);
     } finally {
       set.delete(pending);
       if (!set.size && this.#pending.get(key) === set) this.#pending.delete(key);
