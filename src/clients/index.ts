@@ -106,8 +106,10 @@ export function clientStore(db: Queryable, cache?: ClientCache): ClientStore {
   return {
     async findMetadata(clientId) {
       const metadata = await readThrough(cache, clientId, () => load(clientId));
-      // A copy: what the provider does with it must not change what is held.
-      return metadata && structuredClone(metadata);
+      // A copy: what the provider does with it must not change what is held. Through
+      // JSON, not structuredClone, whose objects come from the main realm: under a
+      // vm context (jest) oidc-provider's isPlainObject refuses them (jwks "invalid").
+      return metadata && (JSON.parse(JSON.stringify(metadata)) as Record<string, unknown>);
     },
   };
 }

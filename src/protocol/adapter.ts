@@ -100,7 +100,7 @@ export class PostgresAdapter implements Adapter {
     }
     // The announcement rides in the same statement: one round trip, sent at its commit.
     const key = recordKey(this.model, id);
-    const record: CachedRecord = { payload: structuredClone(payload), expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined };
+    const record: CachedRecord = { payload: JSON.stringify(payload), expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined };
     await records.cache.writeThrough(key, record, async () => {
       await this.db.query(`WITH written AS (${upsert} RETURNING 1) SELECT pg_notify($8, $9) FROM written`, [
         ...params,
@@ -121,11 +121,11 @@ export class PostgresAdapter implements Adapter {
         [this.model, id],
       );
       const row = rows[0];
-      return row ? { payload: row.payload, expiresAt: row.expires_ms ?? undefined } : undefined;
+      return row ? { payload: JSON.stringify(row.payload), expiresAt: row.expires_ms ?? undefined } : undefined;
     });
     if (!record || (record.expiresAt !== undefined && record.expiresAt <= Date.now())) return undefined;
-    // oidc-provider builds its model from what it gets: never hand out the cached object itself.
-    return structuredClone(record.payload);
+    // oidc-provider builds its model from what it gets: a fresh object each time (JSON, as clients/index.ts says why).
+    return JSON.parse(record.payload) as AdapterPayload;
   }
 
   findByUid(uid: string): Promise<AdapterPayload | undefined> {

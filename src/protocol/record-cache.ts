@@ -8,8 +8,6 @@
 // Bulk revocations (consent withdrawn, account suspended) announce each key.
 import { randomBytes } from 'node:crypto';
 
-import type { AdapterPayload } from 'oidc-provider';
-
 import { announce, NotifiedCache, type Database, type Queryable } from '../storage/index.js';
 
 export const PROTOCOL_CHANNEL = 'nixa_protocol';
@@ -18,7 +16,8 @@ export const PROTOCOL_CHANNEL = 'nixa_protocol';
 export const CACHED_MODELS: ReadonlySet<string> = new Set(['Session', 'Grant']);
 
 export interface CachedRecord {
-  payload: AdapterPayload;
+  /** The payload as JSON: parsed afresh for every reader, so no one shares (or mutates) what is held. */
+  payload: string;
   /** Epoch ms; undefined: does not expire. */
   expiresAt: number | undefined;
 }
