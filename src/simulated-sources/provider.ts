@@ -94,7 +94,10 @@ export function buildSourceProvider(deps: SourceProviderDeps): Provider {
     acrValues: [profile.acr],
     // Relying parties call the token and userinfo endpoints from their servers, never from browsers.
     clientBasedCORS: () => false,
-    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600 },
+    // A source's session only spares the developer its picker on the next sign-in
+    // (nixa keeps its own session); half an hour covers a demo walkthrough, and
+    // bounds what a load test leaves in memory (the store is in-process, see memory-adapter.ts).
+    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 1800, Grant: 1800 },
     // oidc-provider refuses to fetch a client's jwks_uri from special-use addresses
     // (SSRF protection); here the only clients are the developer's own nixa on
     // loopback, so that protection is lifted for these dev-only providers.
