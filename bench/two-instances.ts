@@ -40,6 +40,13 @@ const ONE_INSTANCE: ScenarioName[] = ['sso_sign_in', 'federated_sign_in', 'clien
 const TWO_INSTANCES: ScenarioName[] = ['sso_sign_in', 'federated_sign_in', 'client_credentials'];
 const SIGN_INS = ['sso_sign_in', 'federated_sign_in'];
 
+/** Resident memory, and V8's share of it (process.memoryUsage(), MB). */
+interface InstanceMemory extends Memory {
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+}
+
 interface Instance {
   name: string;
   proc: TargetProcess;
@@ -76,7 +83,7 @@ interface StoreResult {
   two: Run[];
   scaling: Scaling[];
   /** Each instance's memory after the measurements, and after the sustained run. */
-  memory: { afterRuns: Record<string, Memory | undefined>; sustained?: { seconds: number; signIns: number; perSecond: number; memory: Record<string, Memory | undefined> } };
+  memory: { afterRuns: Record<string, InstanceMemory | undefined>; sustained?: { seconds: number; signIns: number; perSecond: number; memory: Record<string, InstanceMemory | undefined> } };
   sizing: ReturnType<typeof sizingRow>[];
   peak: ReturnType<typeof peakNeed>[];
 }
@@ -176,12 +183,22 @@ async function runStore(settings: TwoInstanceSettings, store: 'redis' | 'postgre
     console.log(`  [${store}] two instances: ${scenario} at ${concurrency}…`);
     twoRuns.push(await measure(driver, settings, { scenario, target: two, concurrency }, instances, groups()));
   }
-  const memoryNow = () => Object.fromEntries(instances.map((i) => [i.name, memoryOf(i.proc.pid)]));
-  const memory: StoreResult['memory'] = { afterRuns: memoryNow() };
+  const memoryNow = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        instances.map(async (i) => {
+          const resident = memoryOf(i.proc.pid);
+          const v8 = await i.proc.call<NodeJS.MemoryUsage>('memoryUsage');
+          const m = (bytes: number) => bytes / 2 ** 20;
+          return [i.name, resident && { ...resident, heapUsedMb: m(v8.heapUsed), heapTotalMb: m(v8.heapTotal), externalMb: m(v8.external) }] as const;
+        }),
+      ),
+    );
+  const memory: StoreResult['memory'] = { afterRuns: await memoryNow() };
   if (settings.sustainedSeconds > 0) {
     console.log(`  [${store}] sustained federated sign-ins on both instances for ${settings.sustainedSeconds} s…`);
     const m = await driver.run({ scenario: 'federated_sign_in', target: two, concurrency, limit: { seconds: settings.sustainedSeconds } });
-    memory.sustained = { seconds: m.seconds, signIns: m.completed, perSecond: m.perSecond, memory: memoryNow() };
+    memory.sustained = { seconds: m.seconds, signIns: m.completed, perSecond: m.perSecond, memory: await memoryNow() };
   }
 
   const scaling = twoRuns.map((t) => {
@@ -208,7 +225,8 @@ async function runStore(settings: TwoInstanceSettings, store: 'redis' | 'postgre
 }
 
 const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-const mb = (m: Memory | undefined) => (m ? `RSS ${f(m.rssMb, 0)} MB (peak ${f(m.peakRssMb, 0)} MB)` : 'gone');
+const mb = (m: InstanceMemory | undefined) =>
+  m ? `RSS ${f(m.rssMb, 0)} MB (peak ${f(m.peakRssMb, 0)} MB; V8 heap ${f(m.heapUsedMb, 0)} of ${f(m.heapTotalMb, 0)} MB, external ${f(m.externalMb, 0)} MB)` : 'gone';
 
 function formatStore(r: StoreResult, settings: TwoInstanceSettings): string {
   const lines = [`== short-lived store: ${r.store} ==`];

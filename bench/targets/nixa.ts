@@ -102,7 +102,7 @@ export async function startNixaRole(params: NixaParams): Promise<Started> {
     nixa = await startNixa(config, { db });
     const instance = nixa;
     if (params.join) {
-      return { result: { origin: nixa.url } satisfies NixaJoined, handlers: { counts: () => db.counts() }, close };
+      return { result: { origin: nixa.url } satisfies NixaJoined, handlers: { counts: () => db.counts(), memoryUsage: () => process.memoryUsage() }, close };
     }
     const opts = clientsOptions(config);
     const web = await addClient(db, WEB_CLIENT, 'bench', opts);
@@ -123,6 +123,8 @@ export async function startNixaRole(params: NixaParams): Promise<Started> {
       result: started,
       handlers: {
         counts: () => db.counts(),
+        // What the resident memory is made of: V8's heap, buffers, the rest native.
+        memoryUsage: () => process.memoryUsage(),
         replacePool: () => db.replacePool(),
         /**
          * Registers the simulated citizen-ID source as an operator would (as
