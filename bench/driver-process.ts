@@ -16,6 +16,11 @@ export class DriverProcess {
     this.#child = fork(fileURLToPath(new URL('./driver/main.js', import.meta.url)), { stdio: 'inherit' });
   }
 
+  /** The driver's process id, to count its CPU. */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
   /** Runs one job; rejects if it fails, the driver dies, or it overruns its limit. */
   run(job: Job): Promise<Measurement> {
     const child = this.#child;

@@ -64,6 +64,13 @@ export interface TargetInfo {
   /** Confidential client allowed only the client_credentials grant. */
   serviceClient: { clientId: string; secret: string };
   federation?: FederationInfo;
+  /**
+   * Several instances serving this one issuer (bench/two-instances.ts): the
+   * driver sends each request for `origin` to one of these addresses in turn, as
+   * a load balancer without stickiness would, so that the requests of one
+   * sign-in land on different instances (driver/routes.ts).
+   */
+  instances?: string[];
 }
 
 /** Every job stops by itself: after a number of seconds or of completed operations. */

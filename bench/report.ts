@@ -9,6 +9,7 @@ import { REQUESTS_PER_SIGN_IN } from './driver/sign-in.js';
 import { REQUESTS_PER_SSO_SIGN_IN } from './driver/sso-sign-in.js';
 import type { ComparedScenario, Measurement } from './protocol.js';
 import type { BenchSettings } from './settings.js';
+import type { Memory } from './system.js';
 import type { WritesPerSignIn } from './writes.js';
 
 /** One provider's measurement, with the CPU milliseconds per operation of each of its processes. */
@@ -73,6 +74,8 @@ export interface BenchResults {
   /** The test-login round trip (authorization_code). */
   writesPerSignIn: WritesPerSignIn;
   writesPerFederatedSignIn: WritesPerSignIn;
+  /** nixa's process at the end of the run (VmRSS, VmHWM); the bound is 250 MB per instance. */
+  nixaMemory?: Memory;
 }
 
 const TITLES: Record<ComparedScenario, string> = {

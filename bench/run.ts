@@ -34,6 +34,7 @@ import {
   type Side,
 } from './report.js';
 import { readSettings, type BenchSettings } from './settings.js';
+import { memoryOf } from './system.js';
 import { TargetProcess } from './target-process.js';
 import { randomSecret, type BareUpstreamStarted } from './targets/bare-upstream.js';
 import { BARE_CALLBACK_PATH } from './targets/bare-federated.js';
@@ -224,6 +225,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     Object.entries(sourceRequests).map(([request, n]) => [request, n / writesPerFederatedSignIn.signIns]),
   );
 
+  const nixaMemory = memoryOf(nixa.proc.pid);
   const results: BenchResults = {
     finishedAt: new Date().toISOString(),
     environment: { node: process.version, postgres: await bench.serverVersion(), cpus: cpus().length, store: settings.store },
@@ -233,6 +235,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     federated: federatedResult,
     writesPerSignIn,
     writesPerFederatedSignIn,
+    ...(nixaMemory ? { nixaMemory } : {}),
   };
   const perTable = [
     ...scenarios.map((s) => ({ title: `${s.scenario} (at ${s.concurrency})`, nixa: s.nixa })),
@@ -249,6 +252,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       '',
     ].join('\n\n'),
   );
+  if (nixaMemory) console.log(`nixa's memory at the end of the run: RSS ${nixaMemory.rssMb.toFixed(0)} MB, peak ${nixaMemory.peakRssMb.toFixed(0)} MB`);
   console.log(`Results written to ${relative(process.cwd(), writeResults(results))}`);
 }
 

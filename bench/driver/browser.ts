@@ -3,6 +3,8 @@
 // 127.0.0.1, on different ports, and both name their cookies _interaction,
 // _session, …), follows nothing by itself, and checks every status it gets.
 
+import { nextTurn, routed } from './routes.js';
+
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export const form = (fields: Record<string, string>): RequestInit => ({
@@ -16,6 +18,8 @@ export class Browser {
   readonly #jars = new Map<string, Map<string, string>>();
   /** Requests sent so far. */
   requests = 0;
+  /** Where this browser's alternation over several instances starts (routes.ts). */
+  readonly #firstTurn = nextTurn();
 
   #jar(url: URL): Map<string, string> {
     let jar = this.#jars.get(url.host);
@@ -28,8 +32,9 @@ export class Browser {
     const jar = this.#jar(url);
     const headers = new Headers(init.headers);
     if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+    const to = routed(url, this.#firstTurn + this.requests);
     this.requests += 1;
-    const res = await fetch(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const res = await fetch(to, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     for (const line of res.headers.getSetCookie()) {
       const [pair = ''] = line.split(';', 1);
       const eq = pair.indexOf('=');

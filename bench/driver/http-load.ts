@@ -3,6 +3,7 @@ import autocannon from 'autocannon';
 
 import type { Job, LoopScenario, Measurement, ScenarioName, TargetInfo } from '../protocol.js';
 import { preparedFor } from './prepared.js';
+import { routed, routedUrls } from './routes.js';
 import { signIn } from './sign-in.js';
 import { summarize } from './summary.js';
 
@@ -28,7 +29,7 @@ function accessTokens(target: TargetInfo, n: number): Promise<string[]> {
 
 /** Introspection must say the token is active, or the benchmark would time a refusal. */
 async function checkIntrospection(target: TargetInfo, token: string): Promise<void> {
-  const res = await fetch(new URL('/token/introspection', target.origin), {
+  const res = await fetch(routed(new URL('/token/introspection', target.origin)), {
     method: 'POST',
     headers: { authorization: basicAuth(target.webClient.clientId, target.webClient.secret), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token }).toString(),
@@ -98,7 +99,7 @@ export async function httpLoad(job: Job & { scenario: HttpScenario }): Promise<M
   // autocannon's own histogram keeps whole milliseconds; sub-millisecond
   // endpoints need the exact response times, so keep those instead.
   const latencies: number[] = [];
-  const run = autocannon({ url: new URL(path, job.target.origin).toString(), connections: job.concurrency, timeout: 10, ...limit, ...request, ...(setupClient ? { setupClient } : {}) });
+  const run = autocannon({ url: routedUrls(job.target.origin, path), connections: job.concurrency, timeout: 10, ...limit, ...request, ...(setupClient ? { setupClient } : {}) });
   run.on('response', (_client, status, _bytes, ms) => {
     if (status >= 200 && status < 300) latencies.push(ms);
   });

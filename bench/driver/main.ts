@@ -3,10 +3,12 @@
 // replies with a Measurement; exits when the orchestrator goes away.
 import { isLoop, type DriverReply, type Job } from '../protocol.js';
 import { httpLoad } from './http-load.js';
+import { routeTarget } from './routes.js';
 import { signInLoad } from './sign-in-load.js';
 
 function run(job: Job) {
   const { scenario } = job;
+  routeTarget(job.target);
   return isLoop(scenario) ? signInLoad(job) : httpLoad({ ...job, scenario });
 }
 

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { TargetInfo } from '../protocol.js';
 import { Browser, form } from './browser.js';
 import { basicAuth } from './http-load.js';
+import { routed } from './routes.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -53,7 +54,7 @@ export interface Tokens {
 
 /** A POST to /token with client_secret_basic; checks for a 200 with an access token. */
 export async function tokenRequest(origin: string, client: Pick<Client, 'clientId' | 'secret'>, fields: Record<string, string>): Promise<Tokens> {
-  const res = await fetch(new URL('/token', origin), {
+  const res = await fetch(routed(new URL('/token', origin)), {
     method: 'POST',
     headers: { authorization: basicAuth(client.clientId, client.secret), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(fields).toString(),

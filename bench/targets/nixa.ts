@@ -25,6 +25,12 @@ export interface NixaParams {
   /** NIXA_SHORT_LIVED_STORE for nixa; the Redis URL only with 'redis'. */
   store: 'postgres' | 'redis';
   redisUrl: string;
+  /**
+   * Another instance of a nixa already running on this database (bench/two-instances.ts):
+   * the same issuer and master key (the keys and sources' secrets are stored
+   * encrypted with it), and nothing registered, the first instance did that.
+   */
+  join?: { issuer: string; masterKey: string };
 }
 
 /** What the baseline copies from nixa's configuration, so that both do the same work. */
@@ -41,6 +47,13 @@ export interface NixaStarted {
   callbackUrl: string;
   /** The database pool's application name prefix, to find nixa's backends in pg_stat_activity. */
   applicationNamePrefix: string;
+  /** The master key, base64, for a second instance to join with. */
+  masterKey: string;
+}
+
+/** What a joining instance answers: where it listens. */
+export interface NixaJoined {
+  origin: string;
 }
 
 export interface SourceRegistration {
@@ -50,6 +63,7 @@ export interface SourceRegistration {
 
 export async function startNixaRole(params: NixaParams): Promise<Started> {
   const port = await freeLoopbackPort();
+  const masterKey = params.join?.masterKey ?? randomBytes(32).toString('base64');
   const dataDir = mkdtempSync(join(tmpdir(), 'nixa-bench-'));
   const url = (applicationName: string) => urlFor(params.adminUrl, params.database, applicationName);
   const store = params.store === 'redis' ? { NIXA_SHORT_LIVED_STORE: 'redis', NIXA_REDIS_URL: params.redisUrl } : { NIXA_SHORT_LIVED_STORE: 'postgres' };
@@ -58,11 +72,11 @@ export async function startNixaRole(params: NixaParams): Promise<Started> {
     NIXA_ENV: 'test',
     NIXA_TEST_LOGIN: 'true',
     NIXA_DEMO: 'false',
-    NIXA_MASTER_KEY: randomBytes(32).toString('base64'),
+    NIXA_MASTER_KEY: masterKey,
     DATABASE_URL: url('nixa'),
     PORT: String(port),
     NIXA_HOST: '127.0.0.1',
-    NIXA_ISSUER: `http://127.0.0.1:${port}`,
+    NIXA_ISSUER: params.join?.issuer ?? `http://127.0.0.1:${port}`,
     NIXA_LOG_LEVEL: 'silent',
     NIXA_DATA_DIR: dataDir,
     // The purge deletes expired codes and tokens every minute by default; inside
@@ -87,6 +101,9 @@ export async function startNixaRole(params: NixaParams): Promise<Started> {
   try {
     nixa = await startNixa(config, { db });
     const instance = nixa;
+    if (params.join) {
+      return { result: { origin: nixa.url } satisfies NixaJoined, handlers: { counts: () => db.counts(), memoryUsage: () => process.memoryUsage() }, close };
+    }
     const opts = clientsOptions(config);
     const web = await addClient(db, WEB_CLIENT, 'bench', opts);
     const service = await addClient(db, SERVICE_CLIENT, 'bench', opts);
@@ -100,11 +117,14 @@ export async function startNixaRole(params: NixaParams): Promise<Started> {
       shape: { signingAlgs: [...config.keys.signingAlgs], ttl: { ...config.ttl }, clockToleranceSeconds: config.clockToleranceSeconds },
       callbackUrl: `${config.issuer}${CALLBACK_PATH}`,
       applicationNamePrefix: 'nixa-bench-',
+      masterKey,
     };
     return {
       result: started,
       handlers: {
         counts: () => db.counts(),
+        // What the resident memory is made of: V8's heap, buffers, the rest native.
+        memoryUsage: () => process.memoryUsage(),
         replacePool: () => db.replacePool(),
         /**
          * Registers the simulated citizen-ID source as an operator would (as

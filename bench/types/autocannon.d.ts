@@ -2,7 +2,8 @@
 declare module 'autocannon' {
   namespace autocannon {
     interface Options {
-      url: string;
+      /** Several URLs: the connections are spread over them in turn. */
+      url: string | string[];
       method?: 'GET' | 'POST';
       headers?: Record<string, string>;
       body?: string;
