@@ -33,6 +33,7 @@ import {
   type ScenarioResult,
   type Side,
 } from './report.js';
+import { onlyScenarios } from './profiling.js';
 import { readSettings, type BenchSettings } from './settings.js';
 import { memoryOf } from './system.js';
 import { TargetProcess } from './target-process.js';
@@ -109,12 +110,12 @@ async function compare(setup: Setup, scenario: ComparedScenario): Promise<Scenar
  * measures returning citizens on nixa and on the bare federated pair, at each
  * concurrency in turn.
  */
-async function federated(setup: Setup): Promise<FederatedResult> {
-  const { settings, driver, nixaFederated, bareFederated } = setup;
+async function federated(setup: Setup, users: number[]): Promise<FederatedResult> {
+  const { driver, nixaFederated, bareFederated } = setup;
   const citizens = nixaFederated.federation.citizens.length;
-  await driver.run({ scenario: 'federated_sign_in', target: nixaFederated, concurrency: 1, limit: { count: citizens }, seedConsent: true });
+  if (users.length) await driver.run({ scenario: 'federated_sign_in', target: nixaFederated, concurrency: 1, limit: { count: citizens }, seedConsent: true });
   const levels: FederatedLevel[] = [];
-  for (const concurrency of settings.federatedUsers) {
+  for (const concurrency of users) {
     console.log(`  measuring federated_sign_in at ${concurrency} concurrent users…`);
     const nixa = await measureNixa(setup, { scenario: 'federated_sign_in', target: nixaFederated, concurrency }, { source: () => [setup.source.pid] });
     const baseline = await measure(
@@ -195,12 +196,18 @@ async function main(cleanup: Cleanup): Promise<void> {
       `identity source ${setup.nixaFederated.federation.sourceId} ${setup.nixaFederated.federation.sourceOrigin}; ` +
       `bare federated pair ${setup.bareFederated.info.origin} → ${setup.bareFederated.info.federation.sourceOrigin}`,
   );
+  const only = onlyScenarios();
   const scenarios: ScenarioResult[] = [];
-  for (const scenario of SCENARIOS) {
+  for (const scenario of SCENARIOS.filter((s) => !only || only.has(s))) {
     console.log(`  measuring ${scenario}…`);
     scenarios.push(await compare(setup, scenario));
   }
-  const federatedResult = await federated(setup);
+  const federatedResult = await federated(setup, only && !only.has('federated_sign_in') ? [] : setup.settings.federatedUsers);
+  if (only) {
+    // A partial run: the tables of what was measured, no write counts, no results file.
+    console.log(['', formatTable(scenarios, federatedResult, settings), formatFederated(federatedResult), ''].join('\n\n'));
+    return;
+  }
 
   const loops = settings.signInLoops;
   console.log(`  counting database writes over ${settings.writeSignIns} test-login sign-ins…`);

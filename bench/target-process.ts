@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import type { IpcCall, IpcReply, Role } from './ipc.js';
+import { profileArgs } from './profiling.js';
 
 const CALL_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -31,7 +32,11 @@ export class TargetProcess {
 
   /** Forks the role's process and starts its server; resolves to what its start returned. */
   static async start<T>(role: Role, params: unknown, env: NodeJS.ProcessEnv = process.env): Promise<{ proc: TargetProcess; started: T }> {
-    const child = fork(fileURLToPath(new URL('./targets/main.js', import.meta.url)), [role], { stdio: 'inherit', env });
+    const child = fork(fileURLToPath(new URL('./targets/main.js', import.meta.url)), [role], {
+      stdio: 'inherit',
+      env,
+      execArgv: [...process.execArgv, ...profileArgs(role, env)],
+    });
     const proc = new TargetProcess(role, child);
     try {
       return { proc, started: await proc.call<T>('start', params) };

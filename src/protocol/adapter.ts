@@ -100,6 +100,7 @@ export class PostgresAdapter implements Adapter {
     }
     // The announcement rides in the same statement: one round trip, sent at its commit.
     const key = recordKey(this.model, id);
+    if (this.model === 'Session' && typeof payload.uid === 'string') records.sessionIds.set(payload.uid, id);
     const record: CachedRecord = { payload: JSON.stringify(payload), expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined };
     await records.cache.writeThrough(key, record, async () => {
       await this.db.query(`WITH written AS (${upsert} RETURNING 1) SELECT pg_notify($8, $9) FROM written`, [
@@ -125,11 +126,25 @@ export class PostgresAdapter implements Adapter {
     });
     if (!record || (record.expiresAt !== undefined && record.expiresAt <= Date.now())) return undefined;
     // oidc-provider builds its model from what it gets: a fresh object each time (JSON, as clients/index.ts says why).
-    return JSON.parse(record.payload) as AdapterPayload;
+    const payload = JSON.parse(record.payload) as AdapterPayload;
+    if (this.model === 'Session' && typeof payload.uid === 'string') this.records.sessionIds.set(payload.uid, id);
+    return payload;
   }
 
-  findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.one('uid = $2', uid);
+  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (!this.records || this.model !== 'Session') return this.one('uid = $2', uid);
+    // Through the session's id when this instance knows it: from memory, as find() is.
+    refuseNul(uid);
+    const ids = this.records.sessionIds;
+    const known = ids.get(uid);
+    if (known !== undefined) {
+      const payload = await this.find(known);
+      if (payload?.uid === uid) return payload;
+      ids.delete(uid);
+    }
+    const payload = await this.one('uid = $2', uid);
+    if (typeof payload?.jti === 'string') ids.set(uid, payload.jti);
+    return payload;
   }
 
   findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {

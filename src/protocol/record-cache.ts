@@ -24,8 +24,31 @@ export interface CachedRecord {
 
 export interface RecordCache {
   readonly cache: NotifiedCache<CachedRecord | undefined>;
+  /**
+   * Session uid → session id, as last seen on this instance. Only a hint: a token
+   * names its session by uid (findByUid on every userinfo, introspection and
+   * refresh), and the session itself is read by id through the cache above, which
+   * NOTIFY keeps true; a hint whose session is gone or has another uid is dropped.
+   */
+  readonly sessionIds: SessionIds;
   /** This instance's mark on its own announcements (payload "<instance>|<Model>:<id>"). */
   readonly instance: string;
+}
+
+/** A bounded map: emptied when full (a miss only costs the SELECT it saves). */
+export class SessionIds {
+  readonly #ids = new Map<string, string>();
+  constructor(private readonly max = 50_000) {}
+  get(uid: string): string | undefined {
+    return this.#ids.get(uid);
+  }
+  set(uid: string, id: string): void {
+    if (this.#ids.size >= this.max && !this.#ids.has(uid)) this.#ids.clear();
+    this.#ids.set(uid, id);
+  }
+  delete(uid: string): void {
+    this.#ids.delete(uid);
+  }
 }
 
 export const recordKey = (model: string, id: string): string => `${model}:${id}`;
@@ -39,7 +62,7 @@ export function recordCache(db: Pick<Database, 'listen' | 'listenState'>): Recor
       return payload.slice(0, bar) === instance ? undefined : payload.slice(bar + 1);
     },
   });
-  return { cache, instance };
+  return { cache, instance, sessionIds: new SessionIds() };
 }
 
 /** Tells every instance (this one too) that a session or grant changed outside the adapter. */

@@ -9,7 +9,9 @@ import { errors, type AdapterPayload } from 'oidc-provider';
 
 import { addClient, clientStore, disableClient } from '../../src/clients/index.js';
 import { PostgresAdapter } from '../../src/protocol/adapter.js';
+import { announceRecord, recordCache, type RecordCache } from '../../src/protocol/record-cache.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { waitFor } from '../support/wait.js';
 
 const ISSUER = 'https://id.nixa.example.vn';
 const CLIENT_ID = 'cong-dich-vu-cong-quoc-gia';
@@ -495,6 +497,75 @@ describe('Session lookup by uid', () => {
     const { ids } = await stored('Session');
     await sessions().destroy(ids.id);
     await expect(sessions().findByUid(ids.uid)).resolves.toBeUndefined();
+  });
+});
+
+describe('Session lookup by uid with sessions in memory', () => {
+  // Two instances' caches on one database: `writer` stored the session, `other` never saw it.
+  let writer: RecordCache;
+  let other: RecordCache;
+  beforeAll(async () => {
+    writer = recordCache(tdb.db);
+    other = recordCache(tdb.db);
+    await writer.cache.start();
+    await other.cache.start();
+  });
+  afterAll(async () => {
+    await writer?.cache.stop();
+    await other?.cache.stop();
+  });
+  const sessionsOf = (records: RecordCache) => new PostgresAdapter('Session', tdb.db, clientStore(tdb.db), 'oidc_payloads', records);
+  async function written() {
+    const ids = newIds('Session');
+    const payload = caseOf('Session').payload(ids);
+    await sessionsOf(writer).upsert(ids.id, payload, TTL);
+    return { ids, payload };
+  }
+
+  it('answers from memory on the instance that wrote the session, and from memory after the first reads on another', async () => {
+    const { ids, payload } = await written();
+    const w = { ...writer.cache.stats };
+    await expect(sessionsOf(writer).findByUid(ids.uid)).resolves.toEqual(payload);
+    expect(writer.cache.stats).toEqual({ ...w, hits: w.hits + 1 });
+
+    // The other instance learns the id (by uid), then reads the session by id into memory.
+    await expect(sessionsOf(other).findByUid(ids.uid)).resolves.toEqual(payload);
+    await expect(sessionsOf(other).findByUid(ids.uid)).resolves.toEqual(payload);
+    const o = { ...other.cache.stats };
+    await expect(sessionsOf(other).findByUid(ids.uid)).resolves.toEqual(payload);
+    expect(other.cache.stats).toEqual({ ...o, hits: o.hits + 1 });
+  });
+
+  it('follows the uid of the latest upsert', async () => {
+    const { ids, payload } = await written();
+    const uid = opaque().slice(0, 21);
+    await sessionsOf(writer).upsert(ids.id, { ...payload, uid }, TTL);
+    await expect(sessionsOf(writer).findByUid(ids.uid)).resolves.toBeUndefined();
+    await expect(sessionsOf(writer).findByUid(uid)).resolves.toMatchObject({ jti: ids.id, uid });
+  });
+
+  it('finds the session under its new id when the id changed and the uid stayed (oidc-provider regenerates the id at sign-in)', async () => {
+    const { ids, payload } = await written();
+    await expect(sessionsOf(other).findByUid(ids.uid)).resolves.toEqual(payload);
+    const newId = opaque().slice(0, 21);
+    await sessionsOf(writer).destroy(ids.id);
+    await sessionsOf(writer).upsert(newId, { ...payload, jti: newId }, TTL);
+    await waitFor(async () => (await sessionsOf(other).findByUid(ids.uid))?.jti === newId, 2_000, 'the other instance to find the new id');
+    await expect(sessionsOf(writer).findByUid(ids.uid)).resolves.toMatchObject({ jti: newId });
+  });
+
+  it('finds nothing once the session is deleted outside the adapter (every session of an account ended)', async () => {
+    const { ids, payload } = await written();
+    await expect(sessionsOf(other).findByUid(ids.uid)).resolves.toEqual(payload);
+    await tdb.db.query("DELETE FROM oidc_payloads WHERE model = 'Session' AND id = $1", [ids.id]);
+    await announceRecord(tdb.db, 'Session', ids.id);
+    await waitFor(async () => (await sessionsOf(other).findByUid(ids.uid)) === undefined, 2_000, 'the other instance to forget the session');
+    await waitFor(async () => (await sessionsOf(writer).findByUid(ids.uid)) === undefined, 2_000, 'the writer to forget the session');
+  });
+
+  it('finds nothing for an unknown uid, and refuses NUL', async () => {
+    await expect(sessionsOf(writer).findByUid(opaque().slice(0, 21))).resolves.toBeUndefined();
+    await expect(sessionsOf(writer).findByUid('a\0b')).rejects.toBeInstanceOf(errors.InvalidRequest);
   });
 });
 
