@@ -3,7 +3,7 @@
 // algorithms nixa allows, TTLs, and the pages the provider renders itself.
 import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 
 import { accountClaims, findAccount, type AccountsContext } from '../accounts/index.js';
 import { ADMIN_SCOPES } from '../admin/roles.js';
@@ -113,6 +113,8 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
   const db = providerStorage(database);
   const accounts = { ...accountsContext, db: providerStorage(accountsContext.db) };
   const clients = clientStore(db, clientCache);
+  // A key object made once: from a raw Buffer, every HMAC would import the key again.
+  const pairwiseHmacKey = createSecretKey(pairwiseKey);
   const configuration: Configuration = {
     adapter: (name: string) =>
       SHORT_LIVED_MODELS.has(name) ? translateStorageErrors(shortLived.adapter(name, db, clients)) : new PostgresAdapter(name, db, clients, 'oidc_payloads', records),
@@ -194,7 +196,7 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
     // service unless it registered a sector_identifier_uri (src/clients/sector.ts),
     // never oidc-provider's default, the host of its redirect URIs.
     pairwiseIdentifier: (_ctx, accountId, client) =>
-      createHmac('sha256', pairwiseKey).update(`${pairwiseSector(client)}\0${accountId}`).digest('base64url'),
+      createHmac('sha256', pairwiseHmacKey).update(`${pairwiseSector(client)}\0${accountId}`).digest('base64url'),
     // The sector document was fetched and checked when the service was registered
     // (src/clients/sector-document.ts); a sign-in does not depend on it being up.
     sectorIdentifierUriValidate: () => false,
