@@ -80,7 +80,7 @@ async function liveInteraction(provider: Provider, uid: string): Promise<Details
 }
 
 /** The hop: find which sign-in the state belongs to, and go to its path, where the interaction cookie is sent. */
-export async function hopToInteraction(deps: JourneyDeps, ctx: Context): Promise<void> {
+async function hopToInteraction(deps: JourneyDeps, ctx: Context): Promise<void> {
   const state = ctx.query.state;
   const login = typeof state === 'string' && !hasNul(state) ? await deps.upstream.logins.owner(state) : undefined;
   if (!login) throw new FederationError('state-mismatch', 'callback with an unknown state');
