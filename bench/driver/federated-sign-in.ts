@@ -10,11 +10,13 @@ import { authorizationRequest, codeAt, hiddenField, redeem } from './sign-in.js'
 
 /**
  * The HTTP requests a returning citizen's sign-in makes: nixa /auth, chooser,
- * POST source; source /auth, picker, POST pick, resume; nixa callback, upstream,
- * resume; /token. A remembered consent is granted with the login, so there is no
- * second interaction. Not counted: nixa's own calls to the source's token endpoint.
+ * POST source; source /auth, picker, POST pick, resume; nixa callback (which links
+ * the account: the browser's in-flight cookie names its sign-in, so there is no hop
+ * through /interaction/:uid/upstream), resume; /token. A remembered consent is
+ * granted with the login, so there is no second interaction. Not counted: nixa's
+ * own calls to the source's token endpoint.
  */
-export const REQUESTS_PER_FEDERATED_SIGN_IN = 11;
+export const REQUESTS_PER_FEDERATED_SIGN_IN = 10;
 
 export const UID = '([A-Za-z0-9_-]{1,64})';
 
@@ -54,10 +56,8 @@ export async function federatedSignIn(target: TargetInfo, citizen: string, seedC
   const callback = await browser.redirect(sourceResume);
   expectAt(callback, nixa, '/federation/callback', "nixa's callback");
 
-  // 3. nixa: hop to the sign-in's own path, link the account, resume.
-  const upstream = await browser.redirect(callback);
-  expectAt(upstream, nixa, `/interaction/${uid}/upstream`, "nixa's upstream step");
-  const resume = await browser.redirect(upstream);
+  // 3. nixa: the callback links the account and sends the browser to resume the sign-in.
+  const resume = await browser.redirect(callback);
   expectAt(resume, nixa, `/auth/${uid}`, "nixa's resume after the login");
 
   // 4. Consent: asked (and given) when seeding; for a returning citizen it was granted with the login.

@@ -1,7 +1,11 @@
 // Steps 3–4: the source's callback. It arrives at one fixed redirect URI, where
-// the browser's interaction cookie (scoped to /interaction/<uid>) is not sent; so
-// it first hops to /interaction/<uid>/upstream, then links the account there.
+// the browser's interaction cookie (scoped to /interaction/<uid>) is not sent; nixa's
+// in-flight cookie (in-flight.ts) names the browser's sign-in there, and the account
+// is linked at once. Without that cookie it hops to /interaction/<uid>/upstream
+// first, as before the cookie existed, and links the account there.
 import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
 
 import { signInFromSource } from '../accounts/index.js';
 import { appendAudit } from '../audit/index.js';
@@ -23,14 +27,60 @@ import { requestedAuthentication } from '../protocol/index.js';
 import { SOURCE_CALLBACK_PATH } from '../sources/index.js';
 import { hasNul } from '../storage/index.js';
 import { rememberedGrant } from './consent.js';
+import { forgetInFlight, inFlightCookie, inFlightSignIns } from './in-flight.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
 export const CALLBACK_PATH = SOURCE_CALLBACK_PATH;
 
-/** GET /federation/callback: find which sign-in the state belongs to, and hop there. */
-export async function hopToInteraction(deps: JourneyDeps, ctx: Context): Promise<void> {
+/**
+ * GET /federation/callback, in the sign-in this browser's in-flight cookie names:
+ * `finish` takes the state for that sign-in only, so a state from another browser's
+ * sign-in is refused unspent. With no cookie (the browser dropped it, or the login
+ * began before nixa set it), or when the sign-in it names is over, the hop.
+ */
+export async function atCallback(deps: JourneyDeps, ctx: Context): Promise<void> {
+  ctx.set('Cache-Control', 'no-store');
+  const inFlight = inFlightSignIns(ctx);
+  const state = ctx.query.state;
+  if (!inFlight.length || (state !== undefined && (typeof state !== 'string' || hasNul(state)))) return hopToInteraction(deps, ctx);
+  // Without a state (the language switch on a failure page comes back without one)
+  // the newest sign-in: finish refuses the callback in it, as the hop's target did.
+  const uid = inFlight.length > 1 && typeof state === 'string' ? await signInOf(deps, state, inFlight) : inFlight.at(-1)!;
+  const details = await liveInteraction(deps.provider(), uid);
+  if (!details) return hopToInteraction(deps, ctx);
+  await completeUpstream(deps, ctx, details);
+  forgetInFlight(ctx, inFlightCookie(deps), uid);
+}
+
+/**
+ * Which of the browser's sign-ins (two tabs) a state is for: its owner when the
+ * cookie names it, else the newest, in which `finish` refuses it as foreign. The
+ * cookie decides; the store only picks among what the cookie names.
+ */
+async function signInOf(deps: JourneyDeps, state: string, inFlight: readonly string[]): Promise<string> {
+  const owner = await deps.upstream.logins.owner(state);
+  return owner && inFlight.includes(owner.interactionUid) ? owner.interactionUid : inFlight.at(-1)!;
+}
+
+/**
+ * The sign-in `uid`, if it is still going on: the checks of oidc-provider's
+ * interactionDetails (the interaction exists; its session, if any, still does and
+ * has the same account), by uid rather than by the interaction cookie.
+ */
+async function liveInteraction(provider: Provider, uid: string): Promise<Details | undefined> {
+  const interaction = await provider.Interaction.find(uid);
+  if (!interaction) return undefined;
+  if (interaction.session?.uid) {
+    const session = await provider.Session.findByUid(interaction.session.uid);
+    if (!session || session.accountId !== interaction.session.accountId) return undefined;
+  }
+  return interaction;
+}
+
+/** The hop: find which sign-in the state belongs to, and go to its path, where the interaction cookie is sent. */
+async function hopToInteraction(deps: JourneyDeps, ctx: Context): Promise<void> {
   const state = ctx.query.state;
   const login = typeof state === 'string' && !hasNul(state) ? await deps.upstream.logins.owner(state) : undefined;
   if (!login) throw new FederationError('state-mismatch', 'callback with an unknown state');
@@ -84,7 +134,7 @@ async function refuseAnswer(deps: JourneyDeps, identity: UpstreamIdentity, detai
   throw new FederationError(verdict.reason, verdict.detail, identity.source.id, details.uid);
 }
 
-/** GET /interaction/:uid/upstream: complete the upstream login, link the account, finish the login step. */
+/** Complete the upstream login, link the account, finish the login step: at the callback, or at GET /interaction/:uid/upstream after the hop. */
 export async function completeUpstream(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {
   // openid-client checks the callback against the redirect URI it was sent to.
   const callback = new URL(deps.upstream.callbackUrl);
@@ -123,17 +173,25 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   recordSignIn(deps.metrics, source.id, level);
   await rememberSourceSession(deps.sourceLogout, ctx, { sourceId: source.id, accountId: outcome.accountId, authLevel, idToken: identity.idToken });
   const grantId = await rememberedGrant(deps, details, outcome.accountId);
-  await deps.provider().interactionFinished(
-    ctx.req,
-    ctx.res,
-    {
-      // auth_time: when the citizen authenticated at the source, as it said; nixa
-      // heard of it later, and a service's max_age is about the authentication.
-      login: { accountId: outcome.accountId, acr: acrFor(level), amr, remember: true, ...(authTime !== undefined ? { ts: authTime } : {}) },
-      ...(grantId ? { consent: { grantId } } : {}),
-    },
-    { mergeWithLastSubmission: false },
-  );
+  await loginFinished(ctx, details, {
+    // auth_time: when the citizen authenticated at the source, as it said; nixa
+    // heard of it later, and a service's max_age is about the authentication.
+    login: { accountId: outcome.accountId, acr: acrFor(level), amr, remember: true, ...(authTime !== undefined ? { ts: authTime } : {}) },
+    ...(grantId ? { consent: { grantId } } : {}),
+  });
+}
+
+/**
+ * What oidc-provider's interactionFinished does (without merging the last
+ * submission), on the interaction already in hand: interactionFinished finds it
+ * by the interaction cookie, which the callback does not receive. The browser
+ * goes on to oidc-provider's resume (/auth/<uid>, where its resume cookie is sent).
+ */
+async function loginFinished(ctx: Context, details: Details, result: InteractionResults): Promise<void> {
+  details.result = result;
+  await details.save(details.exp - Math.floor(Date.now() / 1000));
+  ctx.redirect(details.returnTo);
+  ctx.status = 303;
 }
 
 /** The page for a failed upstream login: what happened, in plain words, and a way to try another source when one could help. */

@@ -11,6 +11,7 @@ import { requestedAuthentication, requestedLevelOf, SOURCE_HINT_PARAM } from '..
 import { availability, maxReachableLevel, type Source } from '../sources/index.js';
 import { codeForm } from './code.js';
 import { checkCsrf, csrfToken } from './csrf.js';
+import { inFlightCookie, rememberInFlight } from './in-flight.js';
 import type { JourneyDeps } from './journey.js';
 import { passkeySection } from './passkey.js';
 import { stepUpOffer } from './step-up.js';
@@ -94,7 +95,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
   const hinted = typeof details.params[SOURCE_HINT_PARAM] === 'string' ? offered.find((s) => s.id === details.params[SOURCE_HINT_PARAM]) : undefined;
   if (hinted && availability(hinted) === 'available') {
     // The service pre-selected a source: go straight there.
-    ctx.redirect((await deps.upstream.begin(hinted, details.uid, deps.config.ttl.Interaction, requestedAuthentication(details.params))).href);
+    await sendToSource(deps, ctx, details, hinted);
     return;
   }
   const min = requestedLevelOf(details.params);
@@ -147,8 +148,19 @@ export async function chooseSource(deps: JourneyDeps, ctx: Context, details: Det
   if (state !== 'available') {
     throw new FederationError(state === 'maintenance' ? 'source-maintenance' : 'source-unavailable', `source ${state}`, source.id, details.uid);
   }
-  ctx.redirect((await deps.upstream.begin(source, details.uid, deps.config.ttl.Interaction, requestedAuthentication(details.params))).href);
+  await sendToSource(deps, ctx, details, source);
   ctx.status = 303;
+}
+
+/**
+ * Starts the upstream login and sends the browser to the source, remembering in
+ * the browser that this sign-in awaits the source's callback (in-flight.ts): the
+ * callback then completes it without a hop through the sign-in's own path.
+ */
+async function sendToSource(deps: JourneyDeps, ctx: Context, details: Details, source: Source): Promise<void> {
+  const url = await deps.upstream.begin(source, details.uid, deps.config.ttl.Interaction, requestedAuthentication(details.params));
+  rememberInFlight(ctx, inFlightCookie(deps), details.uid);
+  ctx.redirect(url.href);
 }
 
 export async function abort(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {

@@ -3,9 +3,10 @@
 //   step                  request                                 file
 //   1 choose a source     GET  /interaction/:uid   (prompt login)  chooser.ts
 //   2 go to the source    POST /interaction/:uid/source           chooser.ts → federation/upstream.ts
-//   3 source callback     GET  /federation/callback               callback.ts (hops to 4 for the cookie)
-//   4 link the account    GET  /interaction/:uid/upstream         callback.ts → federation/mapping.ts (the answer gives
+//   3 source callback     GET  /federation/callback               callback.ts (the sign-in named by in-flight.ts's cookie)
+//   4 link the account      (same request)                        callback.ts → federation/mapping.ts (the answer gives
 //                                                                  the level and freshness asked) → accounts/ (linking rule)
+//     without that cookie GET  /interaction/:uid/upstream         callback.ts (3 hops here, where the interaction cookie is sent)
 //   5 consent             GET  /interaction/:uid   (prompt consent) consent.ts
 //                         POST /interaction/:uid/consent           consent.ts
 //   6 back to the service oidc-provider resumes at /auth/:uid
@@ -16,13 +17,14 @@
 //   test login (dev)      POST /interaction/:uid/login            test-login.ts
 //
 // Every POST carries a CSRF token; every step checks that the browser's
-// interaction cookie belongs to the uid in the path.
+// interaction cookie belongs to the uid in the path (the callback: that its
+// in-flight cookie names the sign-in the state is for).
 import type { Context, Next } from 'koa';
 
 import { InvalidInputError } from '../errors/index.js';
 import { recordFailure } from '../metrics/index.js';
 import { FederationError } from '../federation/index.js';
-import { CALLBACK_PATH, completeUpstream, hopToInteraction, renderFailure } from './callback.js';
+import { atCallback, CALLBACK_PATH, completeUpstream, renderFailure } from './callback.js';
 import { abort, chooseSource, showChooser } from './chooser.js';
 import { submitCode } from './code.js';
 import { passkeyOptions, submitPasskey } from './passkey.js';
@@ -39,7 +41,7 @@ const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consen
 export function interactionRoutes(deps: JourneyDeps) {
   return async function journey(ctx: Context, next: Next): Promise<void> {
     try {
-      if (ctx.path === CALLBACK_PATH && ctx.method === 'GET') return await hopToInteraction(deps, ctx);
+      if (ctx.path === CALLBACK_PATH && ctx.method === 'GET') return await atCallback(deps, ctx);
       const m = ROUTE.exec(ctx.path);
       if (!m) return await next();
       const [, uid, action] = m;

@@ -122,6 +122,12 @@ describeWithLemonldap(`LemonLDAP::NG as an upstream identity source of nixa${lem
     // PKCE towards LemonLDAP too (it requires it of nixa).
     const [upstream] = upstreamRequests(viaLemonldap.browser);
     expect(upstream!.searchParams.get('code_challenge_method')).toBe('S256');
+    // LemonLDAP's answer completes the sign-in at nixa's callback, with no hop through /interaction/<uid>/upstream.
+    const atNixa = viaLemonldap.browser.visited(new URL(fed!.nixa.config.issuer).origin).map((u) => u.pathname);
+    const back = atNixa.indexOf(CALLBACK_PATH);
+    expect(back).toBeGreaterThan(0);
+    expect(atNixa[back + 1]).toMatch(/^\/auth\/[\w-]+$/);
+    expect(atNixa.filter((p) => p.endsWith('/upstream'))).toEqual([]);
   });
 
   it('passes the level the service asks on to LemonLDAP as acr_values', async () => {
