@@ -98,9 +98,15 @@ export async function signInFromSource(
   /** Written as the SIGN_IN audit event in the same transaction as the account change. */
   signIn: Record<string, unknown> = {},
   now = new Date(),
+  /**
+   * What the caller writes for a sign-in that succeeds, in the same transaction
+   * (the source session behind it): one commit for the whole step.
+   */
+  alsoOnSignIn?: (tx: Queryable, accountId: string) => Promise<void>,
 ): Promise<SignInOutcome> {
   const audited = async (tx: Queryable, o: Extract<SignInOutcome, { outcome: 'signed-in' }>) => {
     await appendAudit(tx, { event: 'SIGN_IN', actor: `source:${a.sourceId}`, subject: o.accountId, details: { ...signIn, created: o.created, linked: o.linked } });
+    await alsoOnSignIn?.(tx, o.accountId);
     return o;
   };
   // A suspended account signs in nowhere: the refusal is its only record (not even the link's last login moves).

@@ -56,10 +56,10 @@ export interface SourceLogin {
 }
 
 /** After an upstream login: remember the source session for this browser. */
-export async function rememberSourceSession(deps: SourceLogoutDeps, ctx: Context, login: SourceLogin): Promise<void> {
+export async function rememberSourceSession(deps: SourceLogoutDeps, ctx: Context, login: SourceLogin, db: Queryable = deps.db): Promise<void> {
   const id = randomBytes(24).toString('base64url');
   const keepToken = deps.sources.get(login.sourceId)?.logout === 'post';
-  await insertSourceSession(deps.db, {
+  await insertSourceSession(db, {
     id,
     sourceId: login.sourceId,
     accountId: login.accountId,

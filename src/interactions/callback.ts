@@ -166,12 +166,15 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
     deps.accounts,
     { sourceId: source.id, proofingLevel: source.proofingLevel, authoritativeFor: source.authoritativeFor, subject: identity.subject, attributes, stepUpOnly: source.role === 'step-up-only', ...(details.session?.accountId ? { sessionAccount: details.session.accountId } : {}) },
     { level, amr, client: String(details.params.client_id) },
+    undefined,
+    // The source session behind this sign-in (for signing out there later) is written
+    // in the linking transaction: one commit for the whole step.
+    (tx, accountId) => rememberSourceSession(deps.sourceLogout, ctx, { sourceId: source.id, accountId, authLevel, idToken: identity.idToken }, tx),
   );
   if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid);
 
   deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
   recordSignIn(deps.metrics, source.id, level);
-  await rememberSourceSession(deps.sourceLogout, ctx, { sourceId: source.id, accountId: outcome.accountId, authLevel, idToken: identity.idToken });
   const grantId = await rememberedGrant(deps, details, outcome.accountId);
   await loginFinished(ctx, details, {
     // auth_time: when the citizen authenticated at the source, as it said; nixa
