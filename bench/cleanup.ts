@@ -1,3 +1,5 @@
+import { constants } from 'node:os';
+
 // Undo steps for what a run set up, run in reverse order exactly once, whether
 // the run succeeded, failed or was interrupted.
 export class Cleanup {
@@ -21,4 +23,24 @@ export class Cleanup {
     })();
     return this.#running;
   }
+}
+
+/**
+ * Runs a bench command's main with a Cleanup that runs when it ends, fails or is
+ * interrupted (SIGINT, SIGTERM), so that no server or database is left behind.
+ */
+export function runWithCleanup(main: (cleanup: Cleanup) => Promise<void>): void {
+  const cleanup = new Cleanup();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: cleaning up`);
+      void cleanup.run().finally(() => process.exit(128 + constants.signals[signal]));
+    });
+  }
+  main(cleanup)
+    .catch((err: unknown) => {
+      console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    })
+    .finally(() => cleanup.run());
 }

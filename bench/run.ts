@@ -6,12 +6,12 @@
 // through the simulated citizen-ID source against a bare provider federating to
 // a bare upstream, at several concurrencies; then nixa's database writes per
 // sign-in. See README, Benchmarks.
-import { constants, cpus } from 'node:os';
+import { cpus } from 'node:os';
 import { relative } from 'node:path';
 
 import { redactUrl } from '../src/storage/index.js';
 import { BenchDatabase } from './bench-database.js';
-import { Cleanup } from './cleanup.js';
+import { runWithCleanup, type Cleanup } from './cleanup.js';
 import { CpuMeter, type PidSource } from './cpu.js';
 import { DriverProcess } from './driver-process.js';
 import { countsBetween, totalStatements, type StatementCounts } from './metered-database.js';
@@ -263,17 +263,5 @@ async function main(cleanup: Cleanup): Promise<void> {
   console.log(`Results written to ${relative(process.cwd(), writeResults(results))}`);
 }
 
-const cleanup = new Cleanup();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(128 + constants.signals[signal]));
-  });
-}
-main(cleanup)
-  .catch((err: unknown) => {
-    console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  })
-  .finally(() => cleanup.run());
+runWithCleanup(main);
 

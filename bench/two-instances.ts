@@ -7,14 +7,13 @@
 // (driver/routes.ts). Reports throughput two/one, CPU per operation, what share
 // of the machine each process took (where the scaling stops), nixa's memory
 // after the run and after a sustained federated run, and a sizing note.
-import { constants } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 import { PROJECT_ROOT } from '../src/paths.js';
 import { redactUrl } from '../src/storage/index.js';
 import { BenchDatabase } from './bench-database.js';
-import { Cleanup } from './cleanup.js';
+import { Cleanup, runWithCleanup } from './cleanup.js';
 import { CpuMeter, type PidSource } from './cpu.js';
 import { DriverProcess } from './driver-process.js';
 import { countsBetween, totalStatements, type StatementCounts } from './metered-database.js';
@@ -299,16 +298,4 @@ async function main(cleanup: Cleanup): Promise<void> {
   console.log(`Results written to ${relative(process.cwd(), file)}`);
 }
 
-const cleanup = new Cleanup();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(128 + constants.signals[signal]));
-  });
-}
-main(cleanup)
-  .catch((err: unknown) => {
-    console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  })
-  .finally(() => cleanup.run());
+runWithCleanup(main);
