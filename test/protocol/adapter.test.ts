@@ -9,7 +9,7 @@ import { errors, type AdapterPayload } from 'oidc-provider';
 
 import { addClient, clientStore, disableClient } from '../../src/clients/index.js';
 import { PostgresAdapter } from '../../src/protocol/adapter.js';
-import { announceRecord, recordCache, type RecordCache } from '../../src/protocol/record-cache.js';
+import { announceRecord, PROTOCOL_CHANNEL, recordCache, type RecordCache } from '../../src/protocol/record-cache.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 
@@ -515,10 +515,24 @@ describe('Session lookup by uid with sessions in memory', () => {
     await other?.cache.stop();
   });
   const sessionsOf = (records: RecordCache) => new PostgresAdapter('Session', tdb.db, clientStore(tdb.db), 'oidc_payloads', records);
+  /**
+   * The writer stores a session, and the test waits until its announcement has
+   * been delivered: `other` drops the key when it arrives, so a read by `other`
+   * before then would be dropped again (right, but not what these tests count).
+   * Handlers of one channel are called in turn, `other`'s (subscribed first) before this one.
+   */
   async function written() {
     const ids = newIds('Session');
     const payload = caseOf('Session').payload(ids);
-    await sessionsOf(writer).upsert(ids.id, payload, TTL);
+    let heard!: () => void;
+    const delivered = new Promise<void>((resolve) => (heard = resolve));
+    const unlisten = await tdb.db.listen(PROTOCOL_CHANNEL, (p) => p.endsWith(`Session:${ids.id}`) && heard());
+    try {
+      await sessionsOf(writer).upsert(ids.id, payload, TTL);
+      await delivered;
+    } finally {
+      await unlisten();
+    }
     return { ids, payload };
   }
 
