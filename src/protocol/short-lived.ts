@@ -41,8 +41,6 @@ export interface ShortLivedState {
   /** The adapter for one of SHORT_LIVED_MODELS; `db` is the provider's handle (errors already translated). */
   adapter(model: string, db: Queryable, clients: ClientStore): Adapter;
   readonly upstreamLogins: UpstreamLogins;
-  /** Deletes a grant and what it issued, durable and short-lived alike. */
-  revokeGrant(db: Queryable, grantId: string): Promise<void>;
   /** 'ok', or what is wrong (for /readyz). */
   health(): Promise<string>;
   close(): Promise<void>;
@@ -54,7 +52,6 @@ export async function openShortLivedState(config: Pick<Config, 'shortLived' | 'r
     kind: 'postgres',
     adapter: (model, pdb, clients) => new PostgresAdapter(model, pdb, clients, 'short_lived_payloads'),
     upstreamLogins: postgresUpstreamLogins(db),
-    revokeGrant: async (pdb, grantId) => void (await revokeGrant(pdb, grantId)),
     // The database check covers its tables.
     health: async () => 'ok',
     close: async () => {},
@@ -71,7 +68,6 @@ function redisState(redis: RedisStore): ShortLivedState {
     kind: 'redis',
     adapter: (model, db) => new RedisAdapter(model, redis, (grantId) => revoke(db, grantId)),
     upstreamLogins: redisUpstreamLogins(redis),
-    revokeGrant: revoke,
     health: () => redis.health(),
     close: () => redis.close(),
   };

@@ -98,18 +98,12 @@ export class NotifiedCache<V> {
       return hit.value;
     }
     this.stats.misses += 1;
-    const pending: Pending = { stale: false };
-    let set = this.#pending.get(key);
-    if (!set) this.#pending.set(key, (set = new Set()));
-    set.add(pending);
-    try {
-      const value = await load();
-      if (!pending.stale && this.#serving()) this.#store(key, value);
+    let value!: V;
+    await this.#keepUnlessOvertaken(key, async () => {
+      value = await load();
       return value;
-    } finally {
-      set.delete(pending);
-      if (!set.size && this.#pending.get(key) === set) this.#pending.delete(key);
-    }
+    });
+    return value;
   }
 
   /**
@@ -119,13 +113,25 @@ export class NotifiedCache<V> {
    * committed after it) or the write failed (its outcome is unknown).
    */
   async writeThrough(key: string, value: V, write: () => Promise<void>): Promise<void> {
+    this.#entries.delete(key);
+    await this.#keepUnlessOvertaken(key, async () => {
+      await write();
+      return value;
+    });
+  }
+
+  /**
+   * Runs `produce` and keeps what it returns under `key`, unless an invalidation
+   * of the key (or of everything) came while it ran: the value may then be older
+   * than the change announced. A failure keeps nothing.
+   */
+  async #keepUnlessOvertaken(key: string, produce: () => Promise<V>): Promise<void> {
     const pending: Pending = { stale: false };
     let set = this.#pending.get(key);
     if (!set) this.#pending.set(key, (set = new Set()));
     set.add(pending);
-    this.#entries.delete(key);
     try {
-      await write();
+      const value = await produce();
       if (!pending.stale && this.#serving()) this.#store(key, value);
     } finally {
       set.delete(pending);

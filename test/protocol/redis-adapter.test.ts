@@ -108,4 +108,17 @@ describeRedis('Redis adapter writes', () => {
     await expect(adapter('AccessToken').upsert(k, { jti: k, accountId: 'a\0b' }, 60)).rejects.toBeInstanceOf(errors.InvalidRequest);
     await expect(store.client.exists(store.key('AccessToken', k))).resolves.toBe(0);
   });
+
+  it('never reads another kind of key through a hostile id (a consumed mark, a secondary key)', async () => {
+    const a = adapter('AuthorizationCode');
+    const k = id();
+    const uid = id();
+    await a.upsert(k, { jti: k, kind: 'AuthorizationCode', uid } as AdapterPayload, 60);
+    await a.consume(k);
+    // Both keys exist in Redis under the model's prefix, and hold no payload.
+    expect(await store.client.exists(store.key('AuthorizationCode', `${k}:consumed`), store.key('AuthorizationCode', 'uid', uid))).toBe(2);
+    await expect(a.find(`${k}:consumed`)).resolves.toBeUndefined();
+    await expect(a.find(`uid:${uid}`)).resolves.toBeUndefined();
+    await expect(a.consume(`uid:${uid}`)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
 });

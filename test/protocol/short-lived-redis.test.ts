@@ -103,9 +103,14 @@ describeRedis('short-lived protocol state on Redis', () => {
   });
 
   it('refuses a hostile code that names another kind of key, with the standard error', async () => {
+    // A redeemed code leaves its "<code>:consumed" mark in Redis; a code of that
+    // shape must not read the mark (a number, not a payload) as a code.
+    const first = await offline('pham-thu-dung');
+    await redeem(config, first);
+    const usedCode = first.callbackUrl.searchParams.get('code')!;
     const s = await offline('pham-thu-dung');
     const tampered = new URL(s.callbackUrl);
-    tampered.searchParams.set('code', 'uid:whatever');
+    tampered.searchParams.set('code', `${usedCode}:consumed`);
     await expect(redeem(config, { ...s, callbackUrl: tampered })).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
