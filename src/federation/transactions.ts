@@ -178,14 +178,15 @@ return 1`;
 export function redisUpstreamLogins(redis: RedisStore): UpstreamLogins {
   const key = (state: string) => redis.key('upstream', state);
   const refusedPrefix = redis.key('upstream-refused', '');
+  const saveScript = redis.script('nixaUpstreamSave', SAVE, 1);
+  const takeScript = redis.script<string[] | null>('nixaUpstreamTake', TAKE, 1);
+  const markRefusedScript = redis.script('nixaUpstreamRefused', MARK_REFUSED, 1);
   return {
     async save(l, ttlSeconds) {
-      await redis.run((c) =>
-        c.eval(SAVE, 1, key(l.state), l.interactionUid, l.sourceId, l.nonce, l.codeVerifier, String(ttlSeconds), String(REMEMBER_AFTER_EXPIRY_SECONDS)),
-      );
+      await saveScript(key(l.state), l.interactionUid, l.sourceId, l.nonce, l.codeVerifier, String(ttlSeconds), String(REMEMBER_AFTER_EXPIRY_SECONDS));
     },
     async take(state, interactionUid) {
-      const r = (await redis.run((c) => c.eval(TAKE, 1, key(state), interactionUid))) as string[] | null;
+      const r = await takeScript(key(state), interactionUid);
       if (!r) return { status: 'unknown' };
       const [status, uid, sourceId, nonce, codeVerifier, startedAt] = r as [TakeResult['status'], string, string, string, string, string];
       const login: TakenLogin = { state, interactionUid: uid, sourceId, nonce, codeVerifier, startedAt: Number(startedAt) };
@@ -196,7 +197,7 @@ export function redisUpstreamLogins(redis: RedisStore): UpstreamLogins {
       return uid && sourceId ? { interactionUid: uid, sourceId, consumed: consumed === '1' } : undefined;
     },
     async markRefused(state, reason) {
-      await redis.run((c) => c.eval(MARK_REFUSED, 1, key(state), reason, refusedPrefix));
+      await markRefusedScript(key(state), reason, refusedPrefix);
     },
     async refusedSources(interactionUid) {
       return new Set(await redis.run((c) => c.smembers(refusedPrefix + interactionUid)));

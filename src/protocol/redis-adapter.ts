@@ -11,9 +11,6 @@
 // also loads its Grant, which is durable in PostgreSQL, so revoking the grant
 // there (consent withdrawn, account suspended) ends its tokens even if Redis
 // still holds them.
-import { createHash } from 'node:crypto';
-
-import type { Redis } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 
@@ -64,17 +61,6 @@ if string.find(ARGV[3], 'g', 1, true) then
   end
 end
 return 1`;
-const UPSERT_SHA = createHash('sha1').update(UPSERT).digest('hex');
-
-/** EVALSHA, loading the script with EVAL when this Redis has not seen it (a restart flushes scripts). */
-async function upsertScript(c: Redis, keys: string[], args: string[]): Promise<unknown> {
-  try {
-    return await c.evalsha(UPSERT_SHA, keys.length, ...keys, ...args);
-  } catch (err) {
-    if (!(err as Error).message?.startsWith('NOSCRIPT')) throw err;
-    return c.eval(UPSERT, keys.length, ...keys, ...args);
-  }
-}
 
 /** Deletes every key recorded under a grant, with their consumed marks. */
 const REVOKE_GRANT = `
@@ -87,11 +73,18 @@ return #members`;
 export type RevokeGrant = (grantId: string) => Promise<void>;
 
 export class RedisAdapter implements Adapter {
+  private readonly upsertScript: (...args: string[]) => Promise<unknown>;
+  private readonly consumeScript: (...args: string[]) => Promise<number>;
+
   constructor(
     private readonly model: string,
     private readonly redis: RedisStore,
     private readonly revokeGrant: RevokeGrant,
-  ) {}
+  ) {
+    // The number of keys varies with the payload (uid, user code, grant): passed per call.
+    this.upsertScript = redis.script('nixaUpsert', UPSERT, null);
+    this.consumeScript = redis.script('nixaConsume', CONSUME, 2);
+  }
 
   private keyOf(id: string): string {
     return this.redis.key(this.model, id);
@@ -117,7 +110,7 @@ export class RedisAdapter implements Adapter {
       keys.push(this.redis.key('grant', payload.grantId));
       flags += 'g';
     }
-    await this.redis.run((c) => upsertScript(c, keys, [JSON.stringify(payload), id, flags, expiresIn ? String(ms) : '']));
+    await this.upsertScript(String(keys.length), ...keys, JSON.stringify(payload), id, flags, expiresIn ? String(ms) : '');
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -150,7 +143,7 @@ export class RedisAdapter implements Adapter {
     if (unknownId(id)) throw new errors.InvalidGrant('grant not found');
     const key = this.keyOf(id);
     const now = String(Math.floor(Date.now() / 1000));
-    const won = await this.redis.run((c) => c.eval(CONSUME, 2, key, `${key}:consumed`, now) as Promise<number>);
+    const won = await this.consumeScript(key, `${key}:consumed`, now);
     if (won === 1) return;
     if (won === 0) {
       const payload = await this.find(id);
@@ -173,5 +166,5 @@ export class RedisAdapter implements Adapter {
 
 /** Deletes what Redis holds under a grant (every model at once: they share the grant's set). */
 export async function revokeRedisGrant(redis: RedisStore, grantId: string): Promise<number> {
-  return redis.run((c) => c.eval(REVOKE_GRANT, 1, redis.key('grant', grantId)) as Promise<number>);
+  return redis.script<number>('nixaRevokeGrant', REVOKE_GRANT, 1)(redis.key('grant', grantId));
 }
