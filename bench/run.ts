@@ -203,9 +203,13 @@ async function main(cleanup: Cleanup): Promise<void> {
     scenarios.push(await compare(setup, scenario));
   }
   const federatedResult = await federated(setup, only && !only.has('federated_sign_in') ? [] : setup.settings.federatedUsers);
+  const perTable = [
+    ...scenarios.map((s) => ({ title: `${s.scenario} (at ${s.concurrency})`, nixa: s.nixa })),
+    ...federatedResult.levels.map((l) => ({ title: `federated_sign_in (at ${l.concurrency})`, nixa: l.nixa })),
+  ];
   if (only) {
     // A partial run: the tables of what was measured, no write counts, no results file.
-    console.log(['', formatTable(scenarios, federatedResult, settings), formatFederated(federatedResult), ''].join('\n\n'));
+    console.log(['', formatTable(scenarios, federatedResult, settings), formatFederated(federatedResult), formatPerTable(perTable), ''].join('\n\n'));
     return;
   }
 
@@ -244,10 +248,6 @@ async function main(cleanup: Cleanup): Promise<void> {
     writesPerFederatedSignIn,
     ...(nixaMemory ? { nixaMemory } : {}),
   };
-  const perTable = [
-    ...scenarios.map((s) => ({ title: `${s.scenario} (at ${s.concurrency})`, nixa: s.nixa })),
-    ...federatedResult.levels.map((l) => ({ title: `federated_sign_in (at ${l.concurrency})`, nixa: l.nixa })),
-  ];
   console.log(
     [
       '',

@@ -79,8 +79,9 @@ function snapshotOf(ctx: AccountsContext, accountId: string): Promise<repo.Accou
   return readThrough(ctx.cache, accountId, () => repo.selectSnapshot(ctx.db, accountId));
 }
 
-async function loadAttributes(ctx: AccountsContext, db: Queryable, accountId: string): Promise<StoredAttribute[]> {
-  return (await repo.selectAttributes(db, accountId)).map(({ stored, ...a }) => ({ ...a, value: unsealed(ctx.cipher, accountId, a.name, stored) }));
+/** Attributes as stored (sealed) to their values. */
+function unsealAll(ctx: AccountsContext, accountId: string, rows: (Omit<StoredAttribute, 'value'> & { stored: string })[]): StoredAttribute[] {
+  return rows.map(({ stored, ...a }) => ({ ...a, value: unsealed(ctx.cipher, accountId, a.name, stored) }));
 }
 
 async function write(ctx: AccountsContext, tx: Queryable, accountId: string, attrs: StoredAttribute[]) {
@@ -138,11 +139,11 @@ export async function signInFromSource(
   const hash = nationalIdHash(nid, ctx.pepper);
   return ctx.db.transaction(async (tx) => {
     await repo.lockNationalId(tx, hash);
-    const accountId = await repo.accountByNationalIdHash(tx, hash);
+    const found = await repo.selectForSignIn(tx, hash);
     // Before linking is even decided: a suspension is not lifted by signing in through another source.
-    if (accountId && !(await repo.isEnabledForSignIn(tx, accountId))) return suspended(tx, accountId);
-    const existing = accountId
-      ? { accountId, attributes: await loadAttributes(ctx, tx, accountId), linkedSources: await repo.selectLinks(tx, accountId) }
+    if (found && !found.enabled) return suspended(tx, found.id);
+    const existing = found
+      ? { accountId: found.id, attributes: unsealAll(ctx, found.id, found.attributes), linkedSources: found.links }
       : undefined;
     const decision = decideLink(
       { sourceId: a.sourceId, level: a.proofingLevel, authoritativeFor: a.authoritativeFor, attributes: a.attributes, subject: a.subject },
@@ -210,7 +211,7 @@ function toClaims(accountId: string, attrs: StoredAttribute[]): { sub: string } 
 /** Every claim the account can back, before scopes and consent filter them. */
 export async function accountClaims(ctx: AccountsContext, id: string): Promise<{ sub: string } & Record<string, unknown>> {
   const attributes = (await snapshotOf(ctx, id))?.attributes ?? [];
-  return toClaims(id, attributes.map(({ stored, ...a }) => ({ ...a, value: unsealed(ctx.cipher, id, a.name, stored) })));
+  return toClaims(id, unsealAll(ctx, id, attributes));
 }
 
 export async function findAccount(ctx: AccountsContext, id: string): Promise<Account | undefined> {

@@ -1,7 +1,7 @@
 // SQL for accounts, their attributes (with provenance) and linked source identities.
 // Every write announces the account on ACCOUNTS_CHANNEL in its transaction, so
 // that each instance drops what it holds of it in memory (index.ts, AccountCache).
-import { announce, type Queryable } from '../storage/index.js';
+import { announce, writeAtCommit, type Queryable } from '../storage/index.js';
 import type { AttributeName, Level, StoredAttribute } from './linking.js';
 
 export const ACCOUNTS_CHANNEL = 'nixa_accounts';
@@ -30,14 +30,18 @@ interface AttributeRow {
   verified_at: Date | string;
 }
 
+// json_agg gives verified_at as text, a plain SELECT as a Date: both end as ISO text.
+const fromAttributeRow = (r: AttributeRow): Omit<StoredAttribute, 'value'> & { stored: string } => ({
+  name: r.name,
+  stored: r.value,
+  sourceId: r.source_id,
+  level: r.level,
+  verifiedAt: new Date(r.verified_at).toISOString(),
+});
+
 export async function selectAttributes(db: Queryable, accountId: string): Promise<(Omit<StoredAttribute, 'value'> & { stored: string })[]> {
   const { rows } = await db.query<AttributeRow>('SELECT name, value, source_id, level, verified_at FROM account_attributes WHERE account_id = $1', [accountId]);
-  return rows.map((r) => ({ name: r.name, stored: r.value, sourceId: r.source_id, level: r.level, verifiedAt: new Date(r.verified_at).toISOString() }));
-}
-
-export async function selectLinks(db: Queryable, accountId: string): Promise<{ sourceId: string; subject: string }[]> {
-  const { rows } = await db.query<{ source_id: string; subject: string }>('SELECT source_id, subject FROM linked_identities WHERE account_id = $1', [accountId]);
-  return rows.map((r) => ({ sourceId: r.source_id, subject: r.subject }));
+  return rows.map(fromAttributeRow);
 }
 
 export async function insertAccount(tx: Queryable, id: string, nationalIdHash: string): Promise<void> {
@@ -52,7 +56,8 @@ export async function insertAccountIfMissing(db: Queryable, id: string): Promise
 }
 
 export async function upsertAttribute(tx: Queryable, accountId: string, a: Omit<StoredAttribute, 'value'> & { stored: string }): Promise<void> {
-  await tx.query(
+  await writeAtCommit(
+    tx,
     `INSERT INTO account_attributes (account_id, name, value, source_id, level, verified_at) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (account_id, name) DO UPDATE SET value = EXCLUDED.value, source_id = EXCLUDED.source_id,
        level = EXCLUDED.level, verified_at = EXCLUDED.verified_at`,
@@ -62,7 +67,8 @@ export async function upsertAttribute(tx: Queryable, accountId: string, a: Omit<
 }
 
 export async function recordLink(tx: Queryable, sourceId: string, subject: string, accountId: string): Promise<void> {
-  await tx.query(
+  await writeAtCommit(
+    tx,
     `INSERT INTO linked_identities (source_id, subject, account_id) VALUES ($1, $2, $3)
      ON CONFLICT (source_id, subject) DO UPDATE SET last_login_at = now()`,
     [sourceId, subject, accountId],
@@ -90,8 +96,41 @@ export async function selectSnapshot(db: Queryable, accountId: string): Promise<
   if (!r) return undefined;
   return {
     enabled: r.enabled,
-    attributes: (r.attributes ?? []).map((x) => ({ name: x.name, stored: x.value, sourceId: x.source_id, level: x.level, verifiedAt: new Date(x.verified_at).toISOString() })),
+    attributes: (r.attributes ?? []).map(fromAttributeRow),
     linkedSources: r.linked_sources,
+  };
+}
+
+/** What a sign-in through a source reads of the person's account, under its lock: one statement. */
+export interface AccountForSignIn {
+  id: string;
+  enabled: boolean;
+  attributes: (Omit<StoredAttribute, 'value'> & { stored: string })[];
+  links: { sourceId: string; subject: string }[];
+}
+
+/**
+ * The account of a national ID hash with its attributes and links, share-locked
+ * as isEnabledForSignIn does (a suspension being committed waits for the sign-in,
+ * or the sign-in sees it). Run after lockNationalId, in the same transaction.
+ */
+export async function selectForSignIn(tx: Queryable, nationalIdHash: string): Promise<AccountForSignIn | undefined> {
+  const { rows } = await tx.query<{ id: string; enabled: boolean; attributes: AttributeRow[] | null; links: { source_id: string; subject: string }[] | null }>(
+    `SELECT a.id, a.disabled_at IS NULL AS enabled,
+       (SELECT json_agg(json_build_object('name', t.name, 'value', t.value, 'source_id', t.source_id, 'level', t.level, 'verified_at', t.verified_at))
+          FROM account_attributes t WHERE t.account_id = a.id) AS attributes,
+       (SELECT json_agg(json_build_object('source_id', l.source_id, 'subject', l.subject))
+          FROM linked_identities l WHERE l.account_id = a.id) AS links
+     FROM accounts a WHERE a.national_id_hash = $1 FOR SHARE OF a`,
+    [nationalIdHash],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    enabled: r.enabled,
+    attributes: (r.attributes ?? []).map(fromAttributeRow),
+    links: (r.links ?? []).map((l) => ({ sourceId: l.source_id, subject: l.subject })),
   };
 }
 
@@ -112,7 +151,7 @@ export async function isEnabledForSignIn(tx: Queryable, accountId: string): Prom
 /** Marks attributes as verified again now, without rewriting their values. */
 export async function touchAttributes(tx: Queryable, accountId: string, names: string[], at: Date): Promise<void> {
   if (!names.length) return;
-  await tx.query('UPDATE account_attributes SET verified_at = $3 WHERE account_id = $1 AND name = ANY($2::text[])', [accountId, names, at]);
+  await writeAtCommit(tx, 'UPDATE account_attributes SET verified_at = $3 WHERE account_id = $1 AND name = ANY($2::text[])', [accountId, names, at]);
   await changed(tx, accountId);
 }
 

@@ -33,22 +33,36 @@ export async function ensurePartitions(db: Queryable, upto: Date | string): Prom
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Inserts chained rows and moves the head, in one statement. */
-export async function insertChained(tx: Queryable, rows: ChainRow[]): Promise<void> {
-  const last = rows[rows.length - 1]!;
-  const params: unknown[] = [last.seq, last.hash, last.at];
+/** The INSERT of chained rows, its parameters from $<offset+1>. */
+function insertOf(rows: ChainRow[], offset: number): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
   const values = rows.map((r) => {
-    const base = params.length;
+    const base = offset + params.length;
     params.push(r.seq, r.at, r.event, r.actor, r.subject, r.reason, JSON.stringify(r.details), r.prevHash, r.hash);
     const p = (i: number) => `$${base + i}`;
     return `(${p(1)}::bigint, ${p(2)}::timestamptz, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}::jsonb, ${p(8)}, ${p(9)}, 2::smallint)`;
   });
-  await tx.query(
-    `WITH head AS (UPDATE audit_chain_head SET seq = $1, hash = $2, at = $3::timestamptz)
-     INSERT INTO audit_events (seq, at, event, actor, subject, reason, details, prev_hash, hash, hash_version)
-     VALUES ${values.join(', ')}`,
-    params,
-  );
+  return { sql: `INSERT INTO audit_events (seq, at, event, actor, subject, reason, details, prev_hash, hash, hash_version) VALUES ${values.join(', ')}`, params };
+}
+
+const MOVE_HEAD = 'UPDATE audit_chain_head SET seq = $1, hash = $2, at = $3::timestamptz';
+
+/**
+ * Inserts chained rows and moves the head (locked by lockHead): in the
+ * transaction's commit statement with its other writes when it has one, else in
+ * one statement of their own.
+ */
+export async function insertChained(tx: Queryable, rows: ChainRow[]): Promise<void> {
+  const last = rows[rows.length - 1]!;
+  const head = [last.seq, last.hash, last.at];
+  if (tx.later) {
+    const insert = insertOf(rows, 0);
+    tx.later(MOVE_HEAD, head);
+    tx.later(insert.sql, insert.params);
+    return;
+  }
+  const insert = insertOf(rows, head.length);
+  await tx.query(`WITH head AS (${MOVE_HEAD}) ${insert.sql}`, [...head, ...insert.params]);
 }
 
 interface EventRow {

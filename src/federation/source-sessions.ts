@@ -2,7 +2,7 @@
 // (its level, and what signing out there needs), and the short record that
 // carries a sign-out on to the service when the source sends the browser back.
 import type { Level } from '../assurance/index.js';
-import type { Queryable } from '../storage/index.js';
+import { writeAtCommit, type Queryable } from '../storage/index.js';
 
 export interface SourceSessionRow {
   id: string;
@@ -17,7 +17,8 @@ export interface SourceSessionRow {
 }
 
 export async function insertSourceSession(db: Queryable, s: SourceSessionRow): Promise<void> {
-  await db.query(
+  await writeAtCommit(
+    db,
     `INSERT INTO upstream_sessions (id, source_id, account_id, auth_level, id_token_enc, source_sid, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::int))`,
     [s.id, s.sourceId, s.accountId, s.authLevel, s.idTokenEnc, s.sourceSid, s.ttlSeconds],

@@ -26,6 +26,16 @@ export interface Queryable {
    * announce() (notified-cache.ts), which falls back to pg_notify without it.
    */
   notify?(channel: string, payload: string): Promise<void>;
+  /**
+   * Only on a transaction's handle: defers a write whose result nobody reads (an
+   * INSERT, UPDATE or DELETE) to just before COMMIT, after the beforeCommit
+   * hooks, where all of them and the NOTIFYs go in one statement (commit-batch.ts).
+   * They see the transaction's snapshot as it is then, not each other's effects:
+   * never defer two writes to one row, nor a write a later statement reads. A
+   * failure surfaces at commit and rolls everything back. Use writeAtCommit(),
+   * which runs the write at once on a handle without it.
+   */
+  later?(sql: string, params?: unknown[]): void;
 }
 
 /**

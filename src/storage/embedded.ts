@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 
 import { PGlite } from '@electric-sql/pglite';
 
-import { Announcements } from './announcements.js';
+import { CommitBatch } from './commit-batch.js';
 import type { Database, QueryResult } from './database.js';
 import { StorageError } from '../errors/index.js';
 import { asStorageError } from './text.js';
@@ -46,7 +46,7 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
       await db.exec(sql);
     },
     async transaction(fn) {
-      const announcements = new Announcements();
+      const batch = new CommitBatch();
       const out = await db.transaction(async (tx) => {
         const hooks: (() => Promise<void>)[] = [];
         const result = await fn({
@@ -55,13 +55,14 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
             await tx.exec(sql);
           },
           beforeCommit: (hook) => void hooks.push(hook),
-          notify: async (channel, payload) => announcements.add(channel, payload),
+          later: (sql, params) => batch.later(sql, params),
+            notify: async (channel, payload) => batch.announce(channel, payload),
         });
         for (const hook of hooks) await hook();
-        await announcements.send((sql, params) => tx.query(sql, params));
+        await batch.send((sql, params) => tx.query(sql, params));
         return result;
       });
-      announcements.deliver(deliver);
+      batch.deliver(deliver);
       return out;
     },
     async notify(channel, payload) {

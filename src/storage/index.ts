@@ -9,6 +9,7 @@ export type { Database, ListenState, Queryable, QueryResult } from './database.j
 export { migrate, pendingMigrations, type MigrationReport } from './migrate.js';
 export { isConnectionLoss, redactUrl } from './postgres.js';
 export { hasNul } from './text.js';
+export { writeAtCommit } from './commit-batch.js';
 export { openPostgres, openEmbedded };
 
 export function openDatabase(config: Config, logger?: Logger): Promise<Database> {

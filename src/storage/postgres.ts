@@ -7,7 +7,7 @@ import pg from 'pg';
 
 import { StorageError, StorageUnavailableError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
-import { Announcements } from './announcements.js';
+import { CommitBatch } from './commit-batch.js';
 import type { Database, ListenState, Queryable, QueryResult } from './database.js';
 import { asStorageError } from './text.js';
 
@@ -84,23 +84,24 @@ export async function openPostgres(url: string, poolSize = 10, logger: Logger = 
         await q('BEGIN');
         try {
           const hooks: (() => Promise<void>)[] = [];
-          const announcements = new Announcements();
+          const batch = new CommitBatch();
           const tx: Queryable = {
             query: <R>(sql: string, params?: unknown[]) => q(sql, params) as Promise<QueryResult<R>>,
             exec: async (sql) => {
               await q(sql);
             },
             beforeCommit: (hook) => void hooks.push(hook),
-            notify: async (channel, payload) => announcements.add(channel, payload),
+            later: (sql, params) => batch.later(sql, params),
+            notify: async (channel, payload) => batch.announce(channel, payload),
           };
           const out = await fn(tx);
           for (const hook of hooks) await hook();
-          await announcements.send(q);
+          await batch.send(q);
           // If the connection drops during COMMIT the outcome is unknown to us; the
           // caller gets StorageUnavailableError and nothing is retried here (the work
           // is not idempotent: audit events, consumed codes).
           await q('COMMIT');
-          announcements.deliver((channel, payload) => listener.deliver(channel, payload));
+          batch.deliver((channel, payload) => listener.deliver(channel, payload));
           return out;
         } catch (err) {
           // On a lost connection PostgreSQL has already rolled the transaction back.
