@@ -5,6 +5,7 @@
 // publishes a busy backend's statistics at most once a second, and an idle one's
 // only after ~10 s, but an exiting one's at once (see BenchDatabase.waitForExit).
 import { openPostgres, type Database, type ListenState, type Queryable, type QueryResult } from '../src/storage/index.js';
+import { newOrigin } from '../src/storage/commit-batch.js';
 
 export interface StatementCounts {
   /** Statements by their first keyword, BEGIN and COMMIT included. */
@@ -104,6 +105,8 @@ function statementTableName(verb: string, sql: string): string {
 
 export class MeteredDatabase implements Database {
   readonly engine = 'postgres' as const;
+  /** One origin whichever pool serves: its caches subscribe here (Queryable.origin). */
+  readonly origin = newOrigin();
   #counts: StatementCounts = emptyCounts();
   #generation = 0;
 
@@ -189,10 +192,14 @@ export class MeteredDatabase implements Database {
     this.#counts.transactions += 1;
     this.#tally('BEGIN', '(transaction)');
     const written = new Set<string>();
+    // The engine sends a transaction's deferred writes and announcements in one
+    // statement before COMMIT (commit-batch.ts): counted once, after it ran.
+    const deferred: { verb: string; table: string }[] = [];
+    let announced = false;
+    const notified: [string, string][] = [];
     try {
-      const out = await this.pool.transaction((tx) => {
-        let announced = false;
-        return fn({
+      const out = await this.pool.transaction((tx) =>
+        fn({
           query: async <R>(sql: string, params?: unknown[]) => {
             const res = await tx.query<R>(sql, params);
             const wrote = this.#count(sql, params, res);
@@ -200,21 +207,37 @@ export class MeteredDatabase implements Database {
             return res;
           },
           exec: (sql) => tx.exec(sql),
+          origin: this.origin,
           ...(tx.beforeCommit ? { beforeCommit: (hook: () => Promise<void>) => tx.beforeCommit!(hook) } : {}),
-          // The engine sends a transaction's announcements in one statement before COMMIT: counted here, once.
+          ...(tx.later
+            ? {
+                later: (sql: string, params?: unknown[]) => {
+                  tx.later!(sql, params);
+                  const verb = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? '?';
+                  deferred.push({ verb, table: statementTable(verb, sql, params) });
+                },
+              }
+            : {}),
           ...(tx.notify
             ? {
                 notify: (channel: string, payload: string) => {
-                  if (!announced) this.#tally('SELECT', 'pg_notify()');
                   announced = true;
+                  notified.push([channel, payload]);
                   return tx.notify!(channel, payload);
                 },
               }
             : {}),
-        });
-      });
+        }),
+      );
+      for (const d of deferred) written.add(d.table);
+      if (deferred.length === 1 && !announced) this.#tally(deferred[0]!.verb, deferred[0]!.table);
+      else if (deferred.length) this.#tally('WITH', `(at commit: ${[...new Set(deferred.map((d) => d.table))].sort().join('+')}${announced ? '+pg_notify()' : ''})`);
+      else if (announced) this.#tally('SELECT', 'pg_notify()');
       this.#tally('COMMIT', '(transaction)');
       this.#commit(`tx: ${written.size ? [...written].sort().join('+') : '(read only)'}`);
+      // As the engine does for its own subscribers (Queryable.notify): the query
+      // pool's listener has none here, they are on the events connection.
+      for (const [channel, payload] of notified) for (const h of this.#handlers.get(channel) ?? []) h(payload, true);
       return out;
     } catch (err) {
       this.#tally('ROLLBACK', '(transaction)');
@@ -226,8 +249,18 @@ export class MeteredDatabase implements Database {
     return this.events.listenState();
   }
 
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
-    return this.events.listen(channel, onNotify);
+  readonly #handlers = new Map<string, Set<(payload: string, local: boolean) => void>>();
+
+  async listen(channel: string, onNotify: (payload: string, local: boolean) => void): Promise<() => Promise<void>> {
+    let set = this.#handlers.get(channel);
+    if (!set) this.#handlers.set(channel, (set = new Set()));
+    set.add(onNotify);
+    const unsubscribe = await this.events.listen(channel, onNotify);
+    const mine = set;
+    return async () => {
+      mine.delete(onNotify);
+      await unsubscribe();
+    };
   }
 
   async close(): Promise<void> {

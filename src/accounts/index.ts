@@ -80,12 +80,17 @@ function snapshotOf(ctx: AccountsContext, accountId: string): Promise<repo.Accou
 }
 
 /** Attributes as stored (sealed) to their values. */
-function unsealAll(ctx: AccountsContext, accountId: string, rows: (Omit<StoredAttribute, 'value'> & { stored: string })[]): StoredAttribute[] {
+function unsealAll(ctx: AccountsContext, accountId: string, rows: SealedAttribute[]): StoredAttribute[] {
   return rows.map(({ stored, ...a }) => ({ ...a, value: unsealed(ctx.cipher, accountId, a.name, stored) }));
 }
 
-async function write(ctx: AccountsContext, tx: Queryable, accountId: string, attrs: StoredAttribute[]) {
-  for (const a of attrs) await repo.upsertAttribute(tx, accountId, { name: a.name, sourceId: a.sourceId, level: a.level, verifiedAt: a.verifiedAt, stored: sealed(ctx.cipher, accountId, a) });
+type SealedAttribute = Omit<StoredAttribute, 'value'> & { stored: string };
+
+/** Writes attributes (sealed); returns them as written. */
+async function write(ctx: AccountsContext, tx: Queryable, accountId: string, attrs: StoredAttribute[]): Promise<SealedAttribute[]> {
+  const rows = attrs.map((a) => ({ name: a.name, sourceId: a.sourceId, level: a.level, verifiedAt: a.verifiedAt, stored: sealed(ctx.cipher, accountId, a) }));
+  for (const row of rows) await repo.upsertAttribute(tx, accountId, row);
+  return rows;
 }
 
 /**
@@ -101,13 +106,16 @@ export async function signInFromSource(
   now = new Date(),
   /**
    * What the caller writes for a sign-in that succeeds, in the same transaction
-   * (the source session behind it): one commit for the whole step.
+   * (the source session behind it, the remembered consent's grant): one commit
+   * for the whole step. `claims` are the account's as this transaction leaves them.
    */
-  alsoOnSignIn?: (tx: Queryable, accountId: string) => Promise<void>,
+  alsoOnSignIn?: (tx: Queryable, accountId: string, claims: AccountClaims) => Promise<void>,
 ): Promise<SignInOutcome> {
+  // The account as the transaction leaves it, kept in this instance's cache once committed.
+  let after: repo.AccountSnapshotRow | undefined;
   const audited = async (tx: Queryable, o: Extract<SignInOutcome, { outcome: 'signed-in' }>) => {
     await appendAudit(tx, { event: 'SIGN_IN', actor: `source:${a.sourceId}`, subject: o.accountId, details: { ...signIn, created: o.created, linked: o.linked } });
-    await alsoOnSignIn?.(tx, o.accountId);
+    if (alsoOnSignIn) await alsoOnSignIn(tx, o.accountId, after ? toClaims(o.accountId, unsealAll(ctx, o.accountId, after.attributes)) : await accountClaims(ctx, o.accountId));
     return o;
   };
   // A suspended account signs in nowhere: the refusal is its only record (not even the link's last login moves).
@@ -137,7 +145,7 @@ export async function signInFromSource(
   if (!check.ok) return { outcome: 'refused', reason: 'invalid-national-id', detail: `${check.problem}: ${check.message}` };
 
   const hash = nationalIdHash(nid, ctx.pepper);
-  return ctx.db.transaction(async (tx) => {
+  const outcome = await ctx.db.transaction(async (tx): Promise<SignInOutcome> => {
     await repo.lockNationalId(tx, hash);
     const found = await repo.selectForSignIn(tx, hash);
     // Before linking is even decided: a suspension is not lifted by signing in through another source.
@@ -154,8 +162,9 @@ export async function signInFromSource(
       case 'create': {
         const id = randomUUID();
         await repo.insertAccount(tx, id, hash);
-        await write(ctx, tx, id, decision.attributes);
+        const written = await write(ctx, tx, id, decision.attributes);
         await repo.recordLink(tx, a.sourceId, a.subject, id);
+        after = { enabled: true, attributes: written, linkedSources: [a.sourceId] };
         await appendAudit(tx, { event: 'ACCOUNT_CREATED', actor: `source:${a.sourceId}`, subject: id, details: { nationalId: maskNationalId(nid), level: a.proofingLevel } });
         return audited(tx, { outcome: 'signed-in', accountId: id, created: true, linked: false });
       }
@@ -164,10 +173,13 @@ export async function signInFromSource(
         // A returning citizen mostly re-asserts what is stored: refresh only its verification time.
         const same = (u: StoredAttribute) =>
           existing!.attributes.some((e) => e.name === u.name && e.value === u.value && e.sourceId === u.sourceId && e.level === u.level);
-        const reverified = decision.update.filter(same);
-        await write(ctx, tx, decision.accountId, [...decision.add, ...decision.update.filter((u) => !same(u))]);
-        await repo.touchAttributes(tx, decision.accountId, reverified.map((u) => u.name), now);
+        const reverified = new Set(decision.update.filter(same).map((u) => u.name));
+        const written = await write(ctx, tx, decision.accountId, [...decision.add, ...decision.update.filter((u) => !same(u))]);
+        await repo.touchAttributes(tx, decision.accountId, [...reverified], now);
         await repo.recordLink(tx, a.sourceId, a.subject, decision.accountId);
+        const attributes = new Map(found!.attributes.map((r) => [r.name, reverified.has(r.name) ? { ...r, verifiedAt: now.toISOString() } : r]));
+        for (const r of written) attributes.set(r.name, r);
+        after = { enabled: true, attributes: [...attributes.values()], linkedSources: [...new Set([...found!.links.map((l) => l.sourceId), a.sourceId])] };
         if (isNewLink) await appendAudit(tx, { event: 'ACCOUNT_LINKED', actor: `source:${a.sourceId}`, subject: decision.accountId, details: { added: decision.add.map((x) => x.name) } });
         return audited(tx, { outcome: 'signed-in', accountId: decision.accountId, created: false, linked: isNewLink });
       }
@@ -186,6 +198,10 @@ export async function signInFromSource(
       }
     }
   });
+  // Committed, and this instance has dropped its copy on its own announcement:
+  // what the next step reads (the claims at /token) is what was just written.
+  if (outcome.outcome === 'signed-in' && after) ctx.cache?.keep(outcome.accountId, after);
+  return outcome;
 }
 
 /** The sources an account is linked to (for offering step-up-only sources). */
@@ -193,8 +209,10 @@ export async function linkedSourceIds(ctx: AccountsContext, accountId: string): 
   return new Set((await snapshotOf(ctx, accountId))?.linkedSources ?? []);
 }
 
+export type AccountClaims = { sub: string } & Record<string, unknown>;
+
 /** Attributes as OpenID Connect claims; the provider releases only what scopes and consent allow. */
-function toClaims(accountId: string, attrs: StoredAttribute[]): { sub: string } & Record<string, unknown> {
+function toClaims(accountId: string, attrs: StoredAttribute[]): AccountClaims {
   const v = Object.fromEntries(attrs.map((a) => [a.name, a.value])) as Partial<Record<AttributeName, string>>;
   return {
     sub: accountId,
@@ -209,7 +227,7 @@ function toClaims(accountId: string, attrs: StoredAttribute[]): { sub: string } 
 }
 
 /** Every claim the account can back, before scopes and consent filter them. */
-export async function accountClaims(ctx: AccountsContext, id: string): Promise<{ sub: string } & Record<string, unknown>> {
+export async function accountClaims(ctx: AccountsContext, id: string): Promise<AccountClaims> {
   const attributes = (await snapshotOf(ctx, id))?.attributes ?? [];
   return toClaims(id, unsealAll(ctx, id, attributes));
 }

@@ -25,7 +25,7 @@ import { recordSignIn } from '../metrics/index.js';
 import { renderPage } from '../pages/index.js';
 import { requestedAuthentication } from '../protocol/index.js';
 import { SOURCE_CALLBACK_PATH } from '../sources/index.js';
-import { hasNul } from '../storage/index.js';
+import { hasNul, withinTransaction } from '../storage/index.js';
 import { rememberedGrant } from './consent.js';
 import { forgetInFlight, inFlightCookie, inFlightSignIns } from './in-flight.js';
 import type { JourneyDeps } from './journey.js';
@@ -162,20 +162,24 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   const { authLevel, level, authTime } = verdict;
   const attributes = mapClaims(source.claimMapping, identity.claims);
   const amr = [...new Set([...identity.amr, AMR_FEDERATED])];
+  let grantId: string | undefined;
   const outcome = await signInFromSource(
     deps.accounts,
     { sourceId: source.id, proofingLevel: source.proofingLevel, authoritativeFor: source.authoritativeFor, subject: identity.subject, attributes, stepUpOnly: source.role === 'step-up-only', ...(details.session?.accountId ? { sessionAccount: details.session.accountId } : {}) },
     { level, amr, client: String(details.params.client_id) },
     undefined,
-    // The source session behind this sign-in (for signing out there later) is written
-    // in the linking transaction: one commit for the whole step.
-    (tx, accountId) => rememberSourceSession(deps.sourceLogout, ctx, { sourceId: source.id, accountId, authLevel, idToken: identity.idToken }, tx),
+    // The source session behind this sign-in (for signing out there later) and the
+    // grant of a consent already given are written in the linking transaction: one
+    // commit for the whole step (the provider's adapter joins it, storage/ambient.ts).
+    async (tx, accountId, claims) => {
+      await rememberSourceSession(deps.sourceLogout, ctx, { sourceId: source.id, accountId, authLevel, idToken: identity.idToken }, tx);
+      grantId = await withinTransaction(tx, () => rememberedGrant(deps, details, accountId, claims));
+    },
   );
   if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid);
 
   deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
   recordSignIn(deps.metrics, source.id, level);
-  const grantId = await rememberedGrant(deps, details, outcome.accountId);
   await loginFinished(ctx, details, {
     // auth_time: when the citizen authenticated at the source, as it said; nixa
     // heard of it later, and a service's max_age is about the authentication.

@@ -22,7 +22,7 @@ import {
 } from '../consent/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { claimsRequest } from '../protocol/index.js';
-import { accountClaims, maskNationalId } from '../accounts/index.js';
+import { accountClaims, maskNationalId, type AccountClaims } from '../accounts/index.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
 
@@ -104,13 +104,15 @@ export async function grantAsAgreed(deps: JourneyDeps, details: Details, account
  * At login: when the citizen already agreed to everything this service asks, the
  * grant is made right away, so the sign-in does not go round a second time only
  * to find consent already given. Returns the grant id, or undefined to ask (always
- * with prompt=consent: the service wants the page).
+ * with prompt=consent: the service wants the page). `claims`: the account's, when
+ * the caller holds them fresher than this instance's cache (inside the linking
+ * transaction that is changing them).
  */
-export async function rememberedGrant(deps: JourneyDeps, details: Details, accountId: string): Promise<string | undefined> {
+export async function rememberedGrant(deps: JourneyDeps, details: Details, accountId: string, claims?: AccountClaims): Promise<string | undefined> {
   if (promptsForConsent(details)) return undefined;
   const r = await consentRequest(deps, details);
   const consent = await consentOf(deps.db, accountId, String(details.params.client_id), deps.consents);
-  if (!consentDiff(r.claims, consent, await accountClaims(deps.accounts, accountId)).satisfied) return undefined;
+  if (!consentDiff(r.claims, consent, claims ?? (await accountClaims(deps.accounts, accountId))).satisfied) return undefined;
   return saveGrant(deps, details, accountId, r, consent);
 }
 

@@ -7,7 +7,7 @@ import { errors } from 'oidc-provider';
 
 import type { ClientStore } from '../clients/index.js';
 import { StorageUnavailableError } from '../errors/index.js';
-import { hasNul, type Database, type Queryable } from '../storage/index.js';
+import { ambientTransaction, hasNul, type Database, type Queryable } from '../storage/index.js';
 import { announceRecord, CACHED_MODELS, PROTOCOL_CHANNEL, recordKey, type CachedRecord, type RecordCache } from './record-cache.js';
 
 /**
@@ -94,20 +94,28 @@ export class PostgresAdapter implements Adapter {
          payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code,
          uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`;
     const records = this.records;
+    // Made within a transaction (a grant at a sign-in's linking step): written at its commit, with it.
+    const tx = this.table === 'oidc_payloads' ? ambientTransaction() : undefined;
     if (!records) {
-      await this.db.query(upsert, params);
+      if (tx?.later) tx.later(upsert, params);
+      else await this.db.query(upsert, params);
       return;
     }
-    // The announcement rides in the same statement: one round trip, sent at its commit.
     const key = recordKey(this.model, id);
     if (this.model === 'Session' && typeof payload.uid === 'string') records.sessionIds.set(payload.uid, id);
     const record: CachedRecord = { payload: JSON.stringify(payload), expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined };
+    const announcement = `${records.instance}|${key}`;
+    if (tx?.later) {
+      tx.later(upsert, params);
+      await tx.notify!(PROTOCOL_CHANNEL, announcement);
+      // Kept now rather than at commit: should the transaction roll back, the entry
+      // names a random id that nothing refers to (the sign-in failed with it).
+      await records.cache.writeThrough(key, record, async () => {});
+      return;
+    }
+    // The announcement rides in the same statement: one round trip, sent at its commit.
     await records.cache.writeThrough(key, record, async () => {
-      await this.db.query(`WITH written AS (${upsert} RETURNING 1) SELECT pg_notify($8, $9) FROM written`, [
-        ...params,
-        PROTOCOL_CHANNEL,
-        `${records.instance}|${key}`,
-      ]);
+      await this.db.query(`WITH written AS (${upsert} RETURNING 1) SELECT pg_notify($8, $9) FROM written`, [...params, PROTOCOL_CHANNEL, announcement]);
     });
   }
 

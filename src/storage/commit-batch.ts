@@ -8,6 +8,8 @@
 // not the final SELECT reads it), and the NOTIFYs are the final SELECT. A round
 // trip to the database costs more than the write itself on the hot path.
 
+import { randomBytes } from 'node:crypto';
+
 /** A write a transaction defers to its commit. */
 interface Deferred {
   sql: string;
@@ -64,6 +66,11 @@ export class CommitBatch {
   deliver(local: (channel: string, payload: string) => void): void {
     for (const [channel, payload] of this.#announcements.values()) local(channel, payload);
   }
+}
+
+/** A new database handle's origin (Queryable.origin): 8 URL-safe characters. */
+export function newOrigin(): string {
+  return randomBytes(6).toString('base64url');
 }
 
 /** A write deferred to the transaction's commit (Queryable.later), or run at once on a handle that cannot defer. */

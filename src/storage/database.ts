@@ -36,6 +36,12 @@ export interface Queryable {
    * which runs the write at once on a handle without it.
    */
   later?(sql: string, params?: unknown[]): void;
+  /**
+   * This database handle (one per instance) in the announcements it makes with
+   * notify: its caches ignore the server's echo of their own instance's, which
+   * they applied at commit (notified-cache.ts). A database and its transactions share it.
+   */
+  readonly origin?: string;
 }
 
 /**
@@ -53,8 +59,10 @@ export interface Database extends Queryable {
    * Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. After
    * a lost LISTEN connection is re-established, onNotify is called once with an
    * empty payload: whatever was announced meanwhile is lost, so re-read.
+   * `local`: handed over by this process as it committed (Queryable.notify); the
+   * server's delivery of the same NOTIFY follows with local false.
    */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload: string, local: boolean) => void): Promise<() => Promise<void>>;
   listenState(): ListenState;
   close(): Promise<void>;
 }

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 
 import { PGlite } from '@electric-sql/pglite';
 
-import { CommitBatch } from './commit-batch.js';
+import { CommitBatch, newOrigin } from './commit-batch.js';
 import type { Database, QueryResult } from './database.js';
 import { StorageError } from '../errors/index.js';
 import { asStorageError } from './text.js';
@@ -32,13 +32,16 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
   });
 
   // This process's subscribers, for what it commits (Queryable.notify); PGlite delivers the NOTIFY too.
-  const handlers = new Map<string, Set<(payload: string) => void>>();
+  const handlers = new Map<string, Set<(payload: string, local: boolean) => void>>();
   const deliver = (channel: string, payload: string) => {
-    for (const h of handlers.get(channel) ?? []) h(payload);
+    for (const h of handlers.get(channel) ?? []) h(payload, true);
   };
+
+  const origin = newOrigin();
 
   return {
     engine: 'embedded',
+    origin,
     async query(sql, params) {
       return convert(await db.query(sql, params ?? [], { parsers: PARSERS }).catch(rethrow));
     },
@@ -55,6 +58,7 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
             await tx.exec(sql);
           },
           beforeCommit: (hook) => void hooks.push(hook),
+          origin,
           later: (sql, params) => batch.later(sql, params),
             notify: async (channel, payload) => batch.announce(channel, payload),
         });
@@ -73,7 +77,7 @@ export async function openEmbedded(dataDir: string | undefined): Promise<Databas
       let set = handlers.get(channel);
       if (!set) handlers.set(channel, (set = new Set()));
       set.add(onNotify);
-      const unsubscribe = await db.listen(channel, onNotify);
+      const unsubscribe = await db.listen(channel, (payload) => onNotify(payload, false));
       const mine = set;
       return async () => {
         mine.delete(onNotify);

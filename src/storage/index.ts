@@ -10,6 +10,7 @@ export { migrate, pendingMigrations, type MigrationReport } from './migrate.js';
 export { isConnectionLoss, redactUrl } from './postgres.js';
 export { hasNul } from './text.js';
 export { writeAtCommit } from './commit-batch.js';
+export { ambientTransaction, withinTransaction } from './ambient.js';
 export { openPostgres, openEmbedded };
 
 export function openDatabase(config: Config, logger?: Logger): Promise<Database> {
@@ -18,4 +19,4 @@ export function openDatabase(config: Config, logger?: Logger): Promise<Database>
     : openEmbedded(config.database.dataDir);
 }
 export { every, serialised, watch } from './watch.js';
-export { announce, NotifiedCache, readThrough, type NotifiedCacheOptions } from './notified-cache.js';
+export { announce, announcedKey, NotifiedCache, readThrough, type NotifiedCacheOptions } from './notified-cache.js';

@@ -46,7 +46,7 @@ export class NotifiedCache<V> {
   readonly stats = { hits: 0, misses: 0, bypassed: 0 };
 
   constructor(
-    private readonly db: Pick<Database, 'listen' | 'listenState'>,
+    private readonly db: Pick<Database, 'listen' | 'listenState' | 'origin'>,
     readonly channel: string,
     opts: NotifiedCacheOptions = {},
   ) {
@@ -59,8 +59,13 @@ export class NotifiedCache<V> {
   /** Subscribes to the channel; until it resolves, the cache is bypassed. */
   async start(): Promise<void> {
     if (this.#unlisten) return;
-    this.#unlisten = await this.db.listen(this.channel, (payload) => {
-      const key = payload === '' ? '' : this.#keyOf(payload);
+    this.#unlisten = await this.db.listen(this.channel, (payload, local) => {
+      if (payload === '') return this.invalidate('');
+      const origin = originOf(payload);
+      // This instance's own announcement, back from the server: it was applied as
+      // this instance committed it, and an entry kept since (keep) is newer.
+      if (origin !== undefined && origin === this.db.origin && !local) return;
+      const key = this.#keyOf(origin === undefined ? payload : payload.slice(TAG_LENGTH));
       if (key !== undefined) this.invalidate(key);
     });
   }
@@ -118,6 +123,15 @@ export class NotifiedCache<V> {
       await write();
       return value;
     });
+  }
+
+  /**
+   * Keeps `value` under `key` after a write that has committed and been announced
+   * (this instance's own delivery has already dropped the old entry); a later
+   * announcement, another instance's change, drops it as usual.
+   */
+  keep(key: string, value: V): void {
+    if (this.#serving()) this.#store(key, value);
   }
 
   /**
@@ -180,6 +194,25 @@ export function readThrough<V>(cache: NotifiedCache<V> | undefined, key: string,
  * that committed on its own) it is sent at once, so call it after the write.
  */
 export async function announce(db: Queryable, channel: string, key: string): Promise<void> {
-  if (db.notify) await db.notify(channel, key);
+  // Tagged with the instance only when it is also handed to the instance's own
+  // subscribers (Queryable.notify): without that, the server's echo is how the
+  // instance hears it, and must not be ignored.
+  if (db.notify && db.origin?.length === ORIGIN_LENGTH) await db.notify(channel, `${TAG_MARK}${db.origin}${TAG_MARK}${key}`);
+  else if (db.notify) await db.notify(channel, key);
   else await db.query('SELECT pg_notify($1, $2)', [channel, key]);
+}
+
+/** An announcement of an instance: "~<origin>~<key>" (Queryable.origin: 8 characters). */
+const ORIGIN_LENGTH = 8;
+const TAG_MARK = '~';
+const TAG_LENGTH = ORIGIN_LENGTH + 2;
+
+/** The key an announcement names, without the tag of the process that made it. */
+export function announcedKey(payload: string): string {
+  return originOf(payload) === undefined ? payload : payload.slice(TAG_LENGTH);
+}
+
+/** The process that made an announcement, if it is tagged. */
+function originOf(payload: string): string | undefined {
+  return payload[0] === TAG_MARK && payload[TAG_LENGTH - 1] === TAG_MARK ? payload.slice(1, TAG_LENGTH - 1) : undefined;
 }

@@ -7,7 +7,7 @@ import pg from 'pg';
 
 import { StorageError, StorageUnavailableError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/index.js';
-import { CommitBatch } from './commit-batch.js';
+import { CommitBatch, newOrigin } from './commit-batch.js';
 import type { Database, ListenState, Queryable, QueryResult } from './database.js';
 import { asStorageError } from './text.js';
 
@@ -72,9 +72,11 @@ export async function openPostgres(url: string, poolSize = 10, logger: Logger = 
   }
 
   const listener = new Listener(url, logger);
+  const origin = newOrigin();
 
   return {
     engine: 'postgres',
+    origin,
     query: <R>(sql: string, params?: unknown[]) => withClient((q) => q(sql, params)) as Promise<QueryResult<R>>,
     exec: async (sql) => {
       await withClient((q) => q(sql));
@@ -91,6 +93,7 @@ export async function openPostgres(url: string, poolSize = 10, logger: Logger = 
               await q(sql);
             },
             beforeCommit: (hook) => void hooks.push(hook),
+            origin,
             later: (sql, params) => batch.later(sql, params),
             notify: async (channel, payload) => batch.announce(channel, payload),
           };
@@ -101,7 +104,7 @@ export async function openPostgres(url: string, poolSize = 10, logger: Logger = 
           // caller gets StorageUnavailableError and nothing is retried here (the work
           // is not idempotent: audit events, consumed codes).
           await q('COMMIT');
-          batch.deliver((channel, payload) => listener.deliver(channel, payload));
+          batch.deliver((channel, payload) => listener.deliver(channel, payload, true));
           return out;
         } catch (err) {
           // On a lost connection PostgreSQL has already rolled the transaction back.
@@ -112,7 +115,7 @@ export async function openPostgres(url: string, poolSize = 10, logger: Logger = 
       }),
     notify: async (channel, payload) => {
       await withClient((q) => q('SELECT pg_notify($1, $2)', [channel, payload]));
-      listener.deliver(channel, payload);
+      listener.deliver(channel, payload, true);
     },
     listen: (channel, onNotify) => listener.subscribe(channel, onNotify),
     listenState: () => listener.state,
@@ -133,7 +136,7 @@ type ClientQuery = (sql: string, params?: unknown[]) => Promise<QueryResult<unkn
  * have changed": re-read).
  */
 class Listener {
-  readonly #handlers = new Map<string, Set<(payload: string) => void>>();
+  readonly #handlers = new Map<string, Set<(payload: string, local: boolean) => void>>();
   #client: pg.Client | undefined;
   /** Channels LISTENed on the current client. */
   #listened = new Set<string>();
@@ -148,7 +151,7 @@ class Listener {
     private readonly logger: Logger,
   ) {}
 
-  async subscribe(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+  async subscribe(channel: string, onNotify: (payload: string, local: boolean) => void): Promise<() => Promise<void>> {
     let set = this.#handlers.get(channel);
     if (!set) {
       set = new Set();
@@ -212,8 +215,8 @@ class Listener {
   }
 
   /** To every subscriber of the channel: what the server sent, or what this process committed (Queryable.notify). */
-  deliver(channel: string, payload: string): void {
-    for (const h of this.#handlers.get(channel) ?? []) h(payload);
+  deliver(channel: string, payload: string, local = false): void {
+    for (const h of this.#handlers.get(channel) ?? []) h(payload, local);
   }
 
   #lost(c: pg.Client, err: Error): void {

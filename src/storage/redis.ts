@@ -18,6 +18,9 @@ const RECONNECT_MAX_MS = 2_000;
 /** A command that has no answer by then is reported as unavailable rather than holding the request. */
 const COMMAND_TIMEOUT_MS = 2_000;
 
+/** Every script nixa defines (RedisStore.script): kept out of auto-pipelining. */
+const SCRIPT_NAMES = new Set(['nixaUpsert', 'nixaConsume', 'nixaRevokeGrant', 'nixaUpstreamSave', 'nixaUpstreamTake', 'nixaUpstreamRefused']);
+
 export interface RedisStore {
   /** The client; every command must go through run() so that failures are typed. */
   readonly client: Redis;
@@ -48,9 +51,12 @@ export async function openRedis(url: string, prefix: string, logger: Logger = si
     commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** Math.min(attempt, 10)),
     connectionName: 'nixa',
-    // Commands issued in the same tick by concurrent requests leave in one
-    // socket write: on a loaded instance a write is the dominant cost of a command.
+    // Plain commands issued in the same tick by concurrent requests (finds) leave
+    // in one socket write. Not the scripts (every write): ioredis's auto-pipeline
+    // loses replies of scripts run in one (results[i] is not iterable, seen with
+    // two redemptions of one code at the same instant).
     enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: [...SCRIPT_NAMES],
   });
   let lastError: string | undefined;
   client.on('error', (err: Error) => {
@@ -83,6 +89,7 @@ export async function openRedis(url: string, prefix: string, logger: Logger = si
 
   const scripts = new Map<string, string>();
   const script = <T>(name: string, lua: string, numberOfKeys: number | null) => {
+    if (!SCRIPT_NAMES.has(name)) throw new Error(`Redis script ${name} is not in SCRIPT_NAMES`);
     const known = scripts.get(name);
     if (known !== undefined && known !== lua) throw new Error(`two Redis scripts named ${name}`);
     if (known === undefined) {

@@ -358,9 +358,9 @@ function instrumented(db: Database) {
     exec: (sql) => db.exec(sql),
     transaction: (fn) => db.transaction(fn),
     listen: (channel, onNotify) =>
-      db.listen(channel, (payload) => {
+      db.listen(channel, (payload, local) => {
         state.notifications += 1;
-        onNotify(payload);
+        onNotify(payload, local);
       }),
     listenState: () => db.listenState(),
     close: () => db.close(),

@@ -2,13 +2,13 @@
 // the cache does with announcements, reconnections and its bound), then
 // announce() on the test database (delivered at commit, never on rollback).
 import type { Database, ListenState } from '../../src/storage/index.js';
-import { announce, NotifiedCache } from '../../src/storage/index.js';
+import { announce, announcedKey, NotifiedCache } from '../../src/storage/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 
 /** A subscription the test drives: it delivers payloads and sets the LISTEN state. */
 function fakeListen(state: ListenState = 'listening') {
-  const handlers = new Set<(payload: string) => void>();
+  const handlers = new Set<(payload: string, local: boolean) => void>();
   const db: Pick<Database, 'listen' | 'listenState'> = {
     listen: async (_channel, onNotify) => {
       handlers.add(onNotify);
@@ -19,7 +19,7 @@ function fakeListen(state: ListenState = 'listening') {
   const fake = {
     db,
     state,
-    notify: (payload: string) => handlers.forEach((h) => h(payload)),
+    notify: (payload: string, local = false) => handlers.forEach((h) => h(payload, local)),
     get subscribers() {
       return handlers.size;
     },
@@ -259,7 +259,7 @@ describe('announce', () => {
   it('is heard on commit, once per key however often a transaction announces it', async () => {
     const heard: string[] = [];
     const fromServer = (key: string) => heard.filter((k) => k === key).length;
-    const unlisten = await tdb.db.listen('nixa_test_commit', (p) => heard.push(p));
+    const unlisten = await tdb.db.listen('nixa_test_commit', (p) => heard.push(announcedKey(p)));
     try {
       await tdb.db.transaction(async (tx) => {
         await announce(tx, 'nixa_test_commit', 'svc-a');
@@ -282,7 +282,7 @@ describe('announce', () => {
 
   it("is handed to this process's own subscribers by the time the write returns (it reads its own writes)", async () => {
     const heard: string[] = [];
-    const unlisten = await tdb.db.listen('nixa_test_own', (p) => heard.push(p));
+    const unlisten = await tdb.db.listen('nixa_test_own', (p) => heard.push(announcedKey(p)));
     try {
       await tdb.db.transaction((tx) => announce(tx, 'nixa_test_own', 'in-transaction'));
       expect(heard).toContain('in-transaction');
@@ -293,9 +293,41 @@ describe('announce', () => {
     }
   });
 
+  it("lets a cache ignore the server's echo of this process's own announcement, so that a value kept after the commit stays", async () => {
+    const cache = new NotifiedCache<string>(tdb.db, 'nixa_test_keep');
+    await cache.start();
+    const heard: boolean[] = [];
+    const unlisten = await tdb.db.listen('nixa_test_keep', (_p, local) => heard.push(local));
+    try {
+      expect(await cache.get('acct', async () => 'before')).toBe('before');
+      await tdb.db.transaction((tx) => announce(tx, 'nixa_test_keep', 'acct'));
+      // Dropped as the commit returned (this process's own delivery)...
+      cache.keep('acct', 'after');
+      // ...and the server's echo, which follows, leaves the kept value alone.
+      await waitFor(() => heard.length >= 2, 3_000, "the server's echo");
+      // (PostgreSQL delivers its echo after COMMIT returns; PGlite during it, before this process's own.)
+      expect([...heard].sort()).toEqual([false, true]);
+      expect(await cache.get('acct', async () => 'read again')).toBe('after');
+    } finally {
+      await unlisten();
+      await cache.stop();
+    }
+  });
+
+  it('still drops a key on an announcement from another process, tagged or not', async () => {
+    const fake = fakeListen();
+    const cache = new NotifiedCache<string>(fake.db, 'c');
+    await cache.start();
+    await cache.get('k', async () => 'v1');
+    fake.notify('~AAAAAAAA~k'); // another process's tag
+    expect(await cache.get('k', async () => 'v2')).toBe('v2');
+    fake.notify('k'); // untagged (pg_notify by hand, or a handle without Queryable.notify)
+    expect(await cache.get('k', async () => 'v3')).toBe('v3');
+  });
+
   it('is never heard when the transaction rolls back', async () => {
     const heard: string[] = [];
-    const unlisten = await tdb.db.listen('nixa_test_rollback', (p) => heard.push(p));
+    const unlisten = await tdb.db.listen('nixa_test_rollback', (p) => heard.push(announcedKey(p)));
     try {
       await expect(
         tdb.db.transaction(async (tx) => {
