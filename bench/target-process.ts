@@ -34,7 +34,8 @@ export class TargetProcess {
   static async start<T>(role: Role, params: unknown, env: NodeJS.ProcessEnv = process.env): Promise<{ proc: TargetProcess; started: T }> {
     const child = fork(fileURLToPath(new URL('./targets/main.js', import.meta.url)), [role], {
       stdio: 'inherit',
-      env,
+      // Every server as nixa's container runs (Dockerfile): two glibc arenas, not one per thread.
+      env: { MALLOC_ARENA_MAX: '2', ...env },
       execArgv: [...process.execArgv, ...profileArgs(role, env)],
     });
     const proc = new TargetProcess(role, child);
