@@ -8,6 +8,7 @@ import { errors } from 'oidc-provider';
 import type { ClientStore } from '../clients/index.js';
 import { StorageUnavailableError } from '../errors/index.js';
 import { ambientTransaction, hasNul, type Database, type Queryable } from '../storage/index.js';
+import { currentRotation } from './rotation.js';
 import { announceRecord, CACHED_MODELS, PROTOCOL_CHANNEL, recordKey, type CachedRecord, type RecordCache } from './record-cache.js';
 
 /**
@@ -88,11 +89,25 @@ export class PostgresAdapter implements Adapter {
     // expiresIn may be fractional (a replay record lives until a client assertion's
     // exp, which may be a non-integer NumericDate): float8, not int.
     const params = [this.model, id, JSON.stringify(payload), grantId, payload.userCode ?? null, payload.uid ?? null, expiresIn ?? null];
-    const upsert = `INSERT INTO ${this.table} (model, id, payload, grant_id, user_code, uid, expires_at)
-       VALUES ($1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $7::float8) END)
-       ON CONFLICT (model, id) DO UPDATE SET
+    const into = `INSERT INTO ${this.table} (model, id, payload, grant_id, user_code, uid, expires_at)`;
+    const values = '$1, $2, $3::jsonb, $4, $5, $6, CASE WHEN $7::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $7::float8) END';
+    const onConflict = `ON CONFLICT (model, id) DO UPDATE SET
          payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code,
          uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`;
+    const upsert = `${into} VALUES (${values}) ${onConflict}`;
+    const rotation = this.model === 'RefreshToken' ? currentRotation() : undefined;
+    if (rotation?.consumed !== undefined && this.table === 'oidc_payloads') {
+      // The successor of the refresh token this request consumed: written only if that consume wins.
+      const predecessor = rotation.consumed;
+      rotation.consumed = undefined;
+      const { rowCount } = await this.db.query(
+        `WITH spent AS (UPDATE ${this.table} SET consumed_at = now() WHERE model = $1 AND id = $8 AND consumed_at IS NULL RETURNING 1)
+         ${into} SELECT ${values} FROM spent ${onConflict}`,
+        [...params, predecessor],
+      );
+      if (rowCount !== 1) await this.lostTo(predecessor);
+      return;
+    }
     const records = this.records;
     // Made within a transaction (a grant at a sign-in's linking step): written at its commit, with it.
     const tx = this.table === 'oidc_payloads' ? ambientTransaction() : undefined;
@@ -179,11 +194,27 @@ export class PostgresAdapter implements Adapter {
    */
   async consume(id: string): Promise<void> {
     refuseNul(id);
+    const r = this.model === 'RefreshToken' && this.table === 'oidc_payloads' ? currentRotation() : undefined;
+    if (r && r.consumed === undefined) {
+      // Written with the successor's insert (rotation.ts), or when the request ends.
+      r.consumed = id;
+      return;
+    }
+    await this.spend(id);
+  }
+
+  /** consume(), at once: the UPDATE that only one of two parallel uses wins. */
+  async spend(id: string): Promise<void> {
     const won = await this.db.query(
       `UPDATE ${this.table} SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL`,
       [this.model, id],
     );
     if (won.rowCount === 1) return;
+    await this.lostTo(id);
+  }
+
+  /** Another use spent `id` first: a replay, so its whole grant is revoked. */
+  private async lostTo(id: string): Promise<never> {
     const { rows } = await this.db.query<{ grant_id: string | null }>(
       `SELECT grant_id FROM ${this.table} WHERE model = $1 AND id = $2`,
       [this.model, id],

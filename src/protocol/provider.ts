@@ -27,6 +27,7 @@ import { renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthentication, machineTokenIntrospection, resourceIndicators } from './access-tokens.js';
 import { PostgresAdapter, providerStorage, translateStorageErrors } from './adapter.js';
+import { rotationInOneStatement } from './rotation.js';
 import { describeError } from './errors.js';
 import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
 import type { RecordCache } from './record-cache.js';
@@ -270,6 +271,8 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
     return this.clientSecret ? verifySecret(this.clientSecret, actual) : Promise.resolve(false);
   } as never;
 
+  const refreshTokens = new PostgresAdapter('RefreshToken', db, clients, 'oidc_payloads', records);
+  provider.use(rotationInOneStatement((id) => refreshTokens.spend(id)));
   provider.use(introspectionAuthentication);
   provider.use(machineTokenIntrospection({ issuer: config.issuer, keys, clockToleranceSeconds: config.clockToleranceSeconds }));
 
