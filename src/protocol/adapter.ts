@@ -59,6 +59,22 @@ export function refuseNul(...values: unknown[]): void {
   if (values.some(hasNul)) throw new errors.InvalidRequest('request parameters must not contain the NUL character');
 }
 
+/**
+ * oidc-provider saves a session on every request that reads it, to slide its
+ * expiry. A save that changes nothing else, within this long of the stored
+ * expiry, is not written: the stored expiry then lags the cookie's by at most
+ * this long (Keycloak batches its sessions' last-access time the same way).
+ * Returning to a service already used in the session costs no write.
+ */
+export const SESSION_SLIDE_WRITE_SECONDS = 60;
+
+/** Whether saving `payload` would only move the expiry of what is held by less than SESSION_SLIDE_WRITE_SECONDS. */
+function onlySlides(held: CachedRecord | undefined, payload: AdapterPayload, expiresIn: number): boolean {
+  if (!held?.expiresAt || !expiresIn) return false;
+  if (held.expiresAt < Date.now() + (expiresIn - SESSION_SLIDE_WRITE_SECONDS) * 1000) return false;
+  return JSON.stringify({ ...(JSON.parse(held.payload) as AdapterPayload), exp: 0 }) === JSON.stringify({ ...payload, exp: 0 });
+}
+
 interface PayloadRow {
   payload: AdapterPayload;
   consumed: number | null;
@@ -118,6 +134,7 @@ export class PostgresAdapter implements Adapter {
     }
     const key = recordKey(this.model, id);
     if (this.model === 'Session' && typeof payload.uid === 'string') records.sessionIds.set(payload.uid, id);
+    if (this.model === 'Session' && onlySlides(records.cache.peek(key), payload, expiresIn)) return;
     const record: CachedRecord = { payload: JSON.stringify(payload), expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined };
     const announcement = `${records.instance}|${key}`;
     if (tx?.later) {

@@ -125,6 +125,13 @@ export class NotifiedCache<V> {
     });
   }
 
+  /** The value held under `key`, if one is held and may be served; never loads. */
+  peek(key: string): V | undefined {
+    if (!this.#serving()) return undefined;
+    const hit = this.#entries.get(key);
+    return hit && this.#now() - hit.at < this.#maxAgeMs ? hit.value : undefined;
+  }
+
   /**
    * Keeps `value` under `key` after a write that has committed and been announced
    * (this instance's own delivery has already dropped the old entry); a later

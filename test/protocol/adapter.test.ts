@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errors, type AdapterPayload } from 'oidc-provider';
 
 import { addClient, clientStore, disableClient } from '../../src/clients/index.js';
-import { PostgresAdapter } from '../../src/protocol/adapter.js';
+import { PostgresAdapter, SESSION_SLIDE_WRITE_SECONDS } from '../../src/protocol/adapter.js';
 import { announceRecord, PROTOCOL_CHANNEL, recordCache, type RecordCache } from '../../src/protocol/record-cache.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
@@ -732,5 +732,65 @@ describe('Client model (read from the clients table)', () => {
       clients().upsert('dvc-tu-dang-ky', { client_id: 'dvc-tu-dang-ky', redirect_uris: [REDIRECT_URI] }, TTL),
     ).rejects.toThrow(/nixa clients/);
     await expect(clients().find('dvc-tu-dang-ky')).resolves.toBeUndefined();
+  });
+});
+
+describe('a session saved again only to slide its expiry', () => {
+  let records: RecordCache;
+  const statements: string[] = [];
+  beforeAll(async () => {
+    records = recordCache(tdb.db);
+    await records.cache.start();
+  });
+  afterAll(async () => {
+    await records?.cache.stop();
+  });
+  const counted = () =>
+    new PostgresAdapter(
+      'Session',
+      { ...tdb.db, query: (sql: string, params?: unknown[]) => (statements.push(sql), tdb.db.query(sql, params)) } as never,
+      clientStore(tdb.db),
+      'oidc_payloads',
+      records,
+    );
+  const storedExpiry = async (id: string) =>
+    Number((await tdb.db.query<{ ms: number }>(`SELECT floor(extract(epoch FROM expires_at) * 1000)::bigint AS ms FROM oidc_payloads WHERE model = 'Session' AND id = $1`, [id])).rows[0]!.ms);
+
+  it('is not written again within SESSION_SLIDE_WRITE_SECONDS when nothing but its expiry changed', async () => {
+    const ids = newIds('Session');
+    const payload = caseOf('Session').payload(ids);
+    const sessions = counted();
+    await sessions.upsert(ids.id, payload, TTL);
+    const before = await storedExpiry(ids.id);
+    statements.length = 0;
+    await sessions.upsert(ids.id, { ...payload, exp: (payload.exp as number) + 5 }, TTL);
+    expect(statements).toEqual([]);
+    expect(await storedExpiry(ids.id)).toBe(before);
+    expect(await sessions.find(ids.id)).toMatchObject({ jti: payload.jti, accountId: payload.accountId });
+  });
+
+  it('is written when anything else changed (a new service authorised in the session)', async () => {
+    const ids = newIds('Session');
+    const payload = caseOf('Session').payload(ids);
+    const sessions = counted();
+    await sessions.upsert(ids.id, payload, TTL);
+    statements.length = 0;
+    const changed = { ...payload, authorizations: { ...(payload.authorizations as object), 'another-service': { sid: 'x', grantId: 'g' } } };
+    await sessions.upsert(ids.id, changed, TTL);
+    expect(statements).toHaveLength(1);
+    const { rows } = await tdb.db.query<{ payload: AdapterPayload }>(`SELECT payload FROM oidc_payloads WHERE model = 'Session' AND id = $1`, [ids.id]);
+    expect(rows[0]!.payload.authorizations).toHaveProperty('another-service');
+  });
+
+  it('is written when its expiry moves by more than SESSION_SLIDE_WRITE_SECONDS', async () => {
+    const ids = newIds('Session');
+    const payload = caseOf('Session').payload(ids);
+    const sessions = counted();
+    await sessions.upsert(ids.id, payload, TTL);
+    const before = await storedExpiry(ids.id);
+    statements.length = 0;
+    await sessions.upsert(ids.id, payload, TTL + SESSION_SLIDE_WRITE_SECONDS + 5);
+    expect(statements).toHaveLength(1);
+    expect(await storedExpiry(ids.id)).toBeGreaterThan(before + SESSION_SLIDE_WRITE_SECONDS * 1000);
   });
 });
