@@ -41,6 +41,7 @@ import { randomSecret, type BareUpstreamStarted } from './targets/bare-upstream.
 import { BARE_CALLBACK_PATH } from './targets/bare-federated.js';
 import type { CitizenIdSourceStarted } from './targets/citizen-id-source.js';
 import type { NixaStarted } from './targets/nixa.js';
+import { checkGoals, formatGoals } from './goals.js';
 import { measureWritesPerSignIn, type NixaCounter } from './writes.js';
 
 interface Setup {
@@ -260,6 +261,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     ].join('\n\n'),
   );
   if (nixaMemory) console.log(`nixa's memory at the end of the run: RSS ${nixaMemory.rssMb.toFixed(0)} MB, peak ${nixaMemory.peakRssMb.toFixed(0)} MB`);
+  console.log(`\n${formatGoals(checkGoals(results))}\n`);
   console.log(`Results written to ${relative(process.cwd(), writeResults(results))}`);
 }
 
