@@ -24,7 +24,7 @@ const CAUSES = {
   refresh: 'refresh tokens are durable: two statements (find; spend and insert the successor in one), one commit, against a Map',
   federatedCpu:
     "nixa's sign-in does what the bare pair does not: the account's link and attributes, the audit chain, consent, the source session, two durable commits, and Redis for the protocol's short-lived state",
-  p99: "the bare pair's own p99 on this machine is the floor: every process shares two vCPUs with the database, Redis and the load driver",
+  p99: "nixa's tail follows its CPU per sign-in (above): at 8 users its process is near a full core; the bare pair's own p99 on this machine is already above 100 ms, every process sharing two vCPUs with the database, Redis and the load driver",
   rss: "the live heap after a sustained load is about 55 MB (a heap snapshot); the rest is V8's headroom between collections and Node's own memory outside the heap, not a leak",
 } as const;
 
