@@ -756,13 +756,19 @@ describe('a session saved again only to slide its expiry', () => {
   const storedExpiry = async (id: string) =>
     Number((await tdb.db.query<{ ms: number }>(`SELECT floor(extract(epoch FROM expires_at) * 1000)::bigint AS ms FROM oidc_payloads WHERE model = 'Session' AND id = $1`, [id])).rows[0]!.ms);
 
-  it('is not written again within SESSION_SLIDE_WRITE_SECONDS when nothing but its expiry changed', async () => {
+  /** A session saved once through a counting adapter, whose count starts after it. */
+  async function savedOnce() {
     const ids = newIds('Session');
     const payload = caseOf('Session').payload(ids);
     const sessions = counted();
     await sessions.upsert(ids.id, payload, TTL);
-    const before = await storedExpiry(ids.id);
     statements.length = 0;
+    return { ids, payload, sessions };
+  }
+
+  it('is not written again within SESSION_SLIDE_WRITE_SECONDS when nothing but its expiry changed', async () => {
+    const { ids, payload, sessions } = await savedOnce();
+    const before = await storedExpiry(ids.id);
     await sessions.upsert(ids.id, { ...payload, exp: (payload.exp as number) + 5 }, TTL);
     expect(statements).toEqual([]);
     expect(await storedExpiry(ids.id)).toBe(before);
@@ -770,11 +776,7 @@ describe('a session saved again only to slide its expiry', () => {
   });
 
   it('is written when anything else changed (a new service authorised in the session)', async () => {
-    const ids = newIds('Session');
-    const payload = caseOf('Session').payload(ids);
-    const sessions = counted();
-    await sessions.upsert(ids.id, payload, TTL);
-    statements.length = 0;
+    const { ids, payload, sessions } = await savedOnce();
     const changed = { ...payload, authorizations: { ...(payload.authorizations as object), 'another-service': { sid: 'x', grantId: 'g' } } };
     await sessions.upsert(ids.id, changed, TTL);
     expect(statements).toHaveLength(1);
@@ -783,12 +785,8 @@ describe('a session saved again only to slide its expiry', () => {
   });
 
   it('is written when its expiry moves by more than SESSION_SLIDE_WRITE_SECONDS', async () => {
-    const ids = newIds('Session');
-    const payload = caseOf('Session').payload(ids);
-    const sessions = counted();
-    await sessions.upsert(ids.id, payload, TTL);
+    const { ids, payload, sessions } = await savedOnce();
     const before = await storedExpiry(ids.id);
-    statements.length = 0;
     await sessions.upsert(ids.id, payload, TTL + SESSION_SLIDE_WRITE_SECONDS + 5);
     expect(statements).toHaveLength(1);
     expect(await storedExpiry(ids.id)).toBeGreaterThan(before + SESSION_SLIDE_WRITE_SECONDS * 1000);
