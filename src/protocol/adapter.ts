@@ -142,7 +142,7 @@ export class PostgresAdapter implements Adapter {
       await tx.notify!(PROTOCOL_CHANNEL, announcement);
       // Kept now rather than at commit: should the transaction roll back, the entry
       // names a random id that nothing refers to (the sign-in failed with it).
-      await records.cache.writeThrough(key, record, async () => {});
+      records.cache.keep(key, record);
       return;
     }
     // The announcement rides in the same statement: one round trip, sent at its commit.

@@ -65,7 +65,7 @@ export class NotifiedCache<V> {
       // This instance's own announcement, back from the server: it was applied as
       // this instance committed it, and an entry kept since (keep) is newer.
       if (origin !== undefined && origin === this.db.origin && !local) return;
-      const key = this.#keyOf(origin === undefined ? payload : payload.slice(TAG_LENGTH));
+      const key = this.#keyOf(announcedKey(payload));
       if (key !== undefined) this.invalidate(key);
     });
   }

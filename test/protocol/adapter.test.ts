@@ -10,6 +10,7 @@ import { errors, type AdapterPayload } from 'oidc-provider';
 import { addClient, clientStore, disableClient } from '../../src/clients/index.js';
 import { PostgresAdapter, SESSION_SLIDE_WRITE_SECONDS } from '../../src/protocol/adapter.js';
 import { announceRecord, PROTOCOL_CHANNEL, recordCache, type RecordCache } from '../../src/protocol/record-cache.js';
+import { withinTransaction } from '../../src/storage/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 
@@ -790,5 +791,37 @@ describe('a session saved again only to slide its expiry', () => {
     await sessions.upsert(ids.id, payload, TTL + SESSION_SLIDE_WRITE_SECONDS + 5);
     expect(statements).toHaveLength(1);
     expect(await storedExpiry(ids.id)).toBeGreaterThan(before + SESSION_SLIDE_WRITE_SECONDS * 1000);
+  });
+});
+
+describe('a grant made within a transaction (withinTransaction)', () => {
+  const grants = () => adapter('Grant');
+  const stored = async (id: string) => (await tdb.db.query(`SELECT 1 FROM oidc_payloads WHERE model = 'Grant' AND id = $1`, [id])).rows.length;
+
+  it('is written at that transaction’s commit, not before', async () => {
+    const ids = newIds('Grant');
+    let seenBeforeCommit = -1;
+    await tdb.db.transaction((tx) =>
+      withinTransaction(tx, async () => {
+        await grants().upsert(ids.id, caseOf('Grant').payload(ids), TTL);
+        // Looked at from another connection (PGlite has one, held by the transaction).
+        if (tdb.url) seenBeforeCommit = await stored(ids.id);
+      }),
+    );
+    if (tdb.url) expect(seenBeforeCommit).toBe(0);
+    expect(await stored(ids.id)).toBe(1);
+  });
+
+  it('is not written when that transaction rolls back', async () => {
+    const ids = newIds('Grant');
+    await expect(
+      tdb.db.transaction((tx) =>
+        withinTransaction(tx, async () => {
+          await grants().upsert(ids.id, caseOf('Grant').payload(ids), TTL);
+          throw new Error('the linking step failed');
+        }),
+      ),
+    ).rejects.toThrow('the linking step failed');
+    expect(await stored(ids.id)).toBe(0);
   });
 });
