@@ -219,6 +219,7 @@ describe('the audit trail', () => {
     expect((await prune()).map((p) => p.name)).toEqual([thisPartition.name]);
     await tdb.db.transaction((tx) => appendAudit(tx, signIn(6)));
     const report = await verifyTrail(tdb.db);
+    expect(report.problems).toEqual([]);
     expect(report).toMatchObject({ ok: true, firstSeq: thisPartition.lastSeq! + 1, checkpoints: 1 });
     const { rows } = await tdb.db.query<{ reason: string; details: Record<string, unknown> }>(`SELECT reason, details FROM audit_events WHERE event = 'AUDIT_PRUNED'`);
     expect(rows).toEqual([{ reason: 'lưu trữ 12 tháng', details: expect.objectContaining({ lastSeq: thisPartition.lastSeq, events: thisPartition.events }) }]);
