@@ -22,6 +22,7 @@ import {
 } from '../consent/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { claimsRequest } from '../protocol/index.js';
+import { ambientTransaction } from '../storage/index.js';
 import { accountClaims, maskNationalId, type AccountClaims } from '../accounts/index.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
@@ -111,7 +112,10 @@ export async function grantAsAgreed(deps: JourneyDeps, details: Details, account
 export async function rememberedGrant(deps: JourneyDeps, details: Details, accountId: string, claims?: AccountClaims): Promise<string | undefined> {
   if (promptsForConsent(details)) return undefined;
   const r = await consentRequest(deps, details);
-  const consent = await consentOf(deps.db, accountId, String(details.params.client_id), deps.consents);
+  // Inside the linking transaction (callback.ts) the read goes through it: on an
+  // engine with one connection (PGlite) a read from the pool would wait for that
+  // transaction's commit, which waits for this read.
+  const consent = await consentOf(ambientTransaction() ?? deps.db, accountId, String(details.params.client_id), deps.consents);
   if (!consentDiff(r.claims, consent, claims ?? (await accountClaims(deps.accounts, accountId))).satisfied) return undefined;
   return saveGrant(deps, details, accountId, r, consent);
 }
