@@ -7,14 +7,16 @@ import { Command, CommanderError, Option } from 'commander';
 import type { JWK } from 'jose';
 
 import { bootstrapSecurityOfficer, listOperators } from '../admin/index.js';
+import { checkReason } from '../audit/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient, type ClientView } from '../clients/index.js';
 import { CONFIG_VARIABLES, type Config } from '../config/index.js';
-import { ERROR_CATALOGUE, InvalidInputError, NixaError } from '../errors/index.js';
+import { InvalidInputError, NixaError } from '../errors/index.js';
 import { type Cipher, KeyRing, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
 import { silentLogger } from '../logging/index.js';
-import { addSource, checkSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, updateSource, viewSource, type Source } from '../sources/index.js';
+import { addSource, changeSource, checkSource, enableSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, viewSource, type Source, type SourceCheck } from '../sources/index.js';
 import { migrate, redactUrl, type Database } from '../storage/index.js';
 import { AuditTrailBroken, registerAuditCommands } from './audit.js';
+import { errorCatalogue } from './errors.js';
 
 /** `sources test` found problems: exit 1 without another message. */
 class SourceTestFailed extends Error {}
@@ -89,6 +91,10 @@ function describeClient(c: ClientView): string {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** Every change to a client or a source says why, as through the admin API (audit/reason.ts). */
+const REASON = ['--reason <text>', 'why, in at least 10 characters (required; kept in the audit trail)'] as const;
+const reasonOf = (o: { reason?: string }) => checkReason(o.reason, '--reason');
+
 function readJsonFile(path: string, option: string): unknown {
   let text: string;
   try {
@@ -146,8 +152,13 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
 
   program
     .command('errors')
-    .description('list nixa error codes and what they mean')
-    .action(() => io.out(table(Object.entries(ERROR_CATALOGUE).map(([CODE, MEANING]) => ({ CODE, MEANING })))));
+    .description('list every code a citizen, a service or an operator can be shown, and what it means')
+    .option('--json', 'print as JSON')
+    .action((o: { json?: boolean }) => {
+      const list = errorCatalogue();
+      if (o.json) return printJson(io, list);
+      io.out(table(list.map((x) => ({ CODE: x.code, KIND: x.kind, HTTP: x.status === null ? '-' : String(x.status), MEANING: x.meaning }))));
+    });
 
   const clients = program.command('clients').description('relying parties (public services) allowed to use nixa');
   clients
@@ -169,8 +180,10 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .option('--min-level <level>', 'least assurance level of every sign-in: low, substantial or high')
     .option('--api-resource <uri>', "the service's API (resource indicator) it may get JWT access tokens for")
     .option('--from-json <path>', 'read the whole registration from a JSON file ("-" for stdin)')
+    .option(...REASON)
     .option('--json', 'print the result as JSON')
     .action(async (o: Record<string, string | string[] | boolean | undefined>) => {
+      const reason = reasonOf(o as { reason?: string });
       const input: Record<string, unknown> = o.fromJson
         ? (readJsonFile(String(o.fromJson), '--from-json') as Record<string, unknown>)
         : {
@@ -191,7 +204,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
             api_resource: o.apiResource,
           };
       for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
-      const result = await addClient(await ctx.db(), input, ctx.actor, clientsOptions(ctx.config));
+      const result = await addClient(await ctx.db(), input, ctx.actor, clientsOptions(ctx.config), reason);
       if (o.json) return printJson(io, result);
       io.out(describeClient(result.client));
       if (result.secret) {
@@ -225,9 +238,10 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .option('--min-level <level>', 'low, substantial or high; "none" removes the minimum')
     .option('--api-resource <uri>', 'resource indicator of the service\'s API; "none" removes it')
     .option('--if-version <n>', 'refuse if the client changed since you read this version', (v) => Number(v))
-    .option('--reason <text>', 'why (kept in the audit trail)')
+    .option(...REASON)
     .option('--json', 'print the result as JSON')
     .action(async (id: string, o: { minLevel?: string; apiResource?: string; ifVersion?: number; reason?: string; json?: boolean }) => {
+      const reason = reasonOf(o);
       const clear = (v: string | undefined) => (v === 'none' ? null : v);
       const patch: Record<string, unknown> = {};
       if (o.minLevel !== undefined) patch.min_level = clear(o.minLevel);
@@ -236,7 +250,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
       const c = await updateClient(await ctx.db(), id, patch, ctx.actor, {
         ...clientsOptions(ctx.config),
         ...(o.ifVersion !== undefined ? { expectedVersion: o.ifVersion } : {}),
-        ...(o.reason ? { reason: o.reason } : {}),
+        reason,
       });
       if (o.json) printJson(io, c);
       else io.out(describeClient(c));
@@ -245,17 +259,18 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
   clients
     .command('disable <clientId>')
     .description('disable a relying party: it can no longer authenticate or start sign-ins')
-    .option('--reason <text>', 'why (kept in the audit trail)')
+    .option(...REASON)
     .action(async (id: string, o: { reason?: string }) => {
-      const c = await disableClient(await ctx.db(), id, ctx.actor, o.reason);
+      const c = await disableClient(await ctx.db(), id, ctx.actor, reasonOf(o));
       io.out(`disabled ${c.clientId}\n`);
     });
 
   clients
     .command('rotate-secret <clientId>')
     .description('replace a client_secret_basic client\'s secret; the old one stops working at once')
-    .action(async (id: string) => {
-      const { secret } = await rotateClientSecret(await ctx.db(), id, ctx.actor);
+    .option(...REASON)
+    .action(async (id: string, o: { reason?: string }) => {
+      const { secret } = await rotateClientSecret(await ctx.db(), id, ctx.actor, reasonOf(o));
       io.out(`client_secret:    ${secret}\n(shown once: nixa keeps only a hash of it)\n`);
     });
 
@@ -289,15 +304,65 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     return patch;
   };
 
+  /** The connection test of `sources test`, `enable` and `add --enable`: discovery, JWKS, nixa's credentials. */
+  const testSource = async (source: Source): Promise<SourceCheck> => {
+    // nixa's signing keys are read only for a source that authenticates nixa by private_key_jwt.
+    let signingKeys: readonly JWK[] = [];
+    if (source.authMethod === 'private_key_jwt') {
+      const keyring = new KeyRing(await ctx.db(), ctx.cipher(), ctx.config, silentLogger);
+      await keyring.refresh();
+      signingKeys = keyring.snapshot.providerJwks;
+    }
+    return checkSource(source, { redirectUri: `${ctx.config.issuer}${SOURCE_CALLBACK_PATH}`, signingKeys: () => signingKeys });
+  };
+  const printCheck = (result: SourceCheck, out = io.out) => {
+    const mark = { ok: 'ok  ', warning: 'WARN', fail: 'FAIL' } as const;
+    for (const step of result.steps) out(`${mark[step.status]}  ${step.name.padEnd(11)} ${step.detail}\n`);
+    const warned = result.steps.some((x) => x.status === 'warning');
+    out(!result.ok ? 'source has problems (see FAIL lines)\n' : warned ? 'source reachable and well-formed, with warnings (see WARN lines)\n' : 'source reachable and well-formed\n');
+  };
+  /** Enables a source only after its connection test passes; exit 1 (the source stays disabled) when it fails. */
+  const enableTested = async (id: string, reason: string, expectedVersion?: number, json = false): Promise<Source> => {
+    // With --json, stdout carries the JSON alone; the test's lines go to stderr.
+    const say = json ? io.err : io.out;
+    const r = await enableSource(await ctx.db(), ctx.cipher(), id, ctx.actor, {
+      ...sourcesOptions(ctx.config),
+      reason,
+      ...(expectedVersion !== undefined ? { expectedVersion } : {}),
+      test: testSource,
+    });
+    if (r.check) printCheck(r.check, say);
+    if (r.outcome === 'test-failed') {
+      io.err(`nixa: ${id} stays disabled: its connection test failed (see FAIL lines); fix the source, then run: nixa sources enable ${id} --reason …\n`);
+      throw new SourceTestFailed();
+    }
+    say(r.outcome === 'enabled' ? `enabled ${id}: citizens are offered it on the chooser\n` : `${id} was already enabled; nothing changed\n`);
+    return r.source;
+  };
+
   sources
     .command('add')
-    .description('register an identity source from a JSON registration (see README)')
+    .description('register an identity source from a JSON registration (see README), disabled: citizens are not offered it until it is enabled')
     .requiredOption('--from-json <path>', 'the registration as JSON ("-" for stdin)')
+    .option('--enable', 'test the connection, and enable the source only if the test passes')
+    .option(...REASON)
     .option('--json', 'print the result as JSON')
-    .action(async (o: { fromJson: string; json?: boolean }) => {
-      const x = await addSource(await ctx.db(), ctx.cipher(), readJsonFile(o.fromJson, '--from-json'), ctx.actor, sourcesOptions(ctx.config));
-      if (o.json) printJson(io, viewSource(x));
-      else io.out(describeSource(x));
+    .action(async (o: { fromJson: string; enable?: boolean; reason?: string; json?: boolean }) => {
+      const reason = reasonOf(o);
+      const registration = readJsonFile(o.fromJson, '--from-json');
+      if (registration && typeof registration === 'object' && (registration as Record<string, unknown>).enabled === true) {
+        throw new InvalidInputError('enabled', 'a source is registered disabled; give --enable to enable it once its connection test passes');
+      }
+      const x = await addSource(await ctx.db(), ctx.cipher(), { ...(registration as object), enabled: false }, ctx.actor, { ...sourcesOptions(ctx.config), reason });
+      if (!o.enable) {
+        if (o.json) return printJson(io, viewSource(x));
+        io.out(describeSource(x));
+        io.out(`registered ${x.id}, disabled. Next: nixa sources test ${x.id}, then nixa sources enable ${x.id} --reason …\n`);
+        return;
+      }
+      if (!o.json) io.out(describeSource(x));
+      const enabled = await enableTested(x.id, reason, x.version, o.json);
+      if (o.json) printJson(io, viewSource(enabled));
     });
 
   sources
@@ -322,49 +387,49 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
 
   sources
     .command('update <id>')
-    .description('change fields of an identity source; takes effect on every instance without restart')
+    .description('change fields of an identity source; takes effect on every instance without restart (enable with `sources enable`, which tests it first)')
     .option('--from-json <path>', 'fields to change, as JSON')
     .option('--set <field=value>', 'one field to change (repeat); value as JSON or a plain string', collect)
     .option('--if-version <n>', 'refuse if the source changed since you read this version', (v) => Number(v))
-    .option('--reason <text>', 'why (kept in the audit trail)')
+    .option(...REASON)
     .action(async (id: string, o: { fromJson?: string; set?: string[]; ifVersion?: number; reason?: string }) => {
+      const reason = reasonOf(o);
       const patch = patchFrom(o);
       if (!Object.keys(patch).length) throw new InvalidInputError('--set', 'give at least one field to change (--set or --from-json)');
-      const x = await updateSource(await ctx.db(), ctx.cipher(), id, patch, ctx.actor, {
+      if (patch.enabled === true) throw new InvalidInputError('enabled', `use nixa sources enable ${id} --reason …, which enables it only once its connection test passes`);
+      const { source, changed } = await changeSource(await ctx.db(), ctx.cipher(), id, patch, ctx.actor, {
         ...sourcesOptions(ctx.config),
         ...(o.ifVersion !== undefined ? { expectedVersion: o.ifVersion } : {}),
-        ...(o.reason ? { reason: o.reason } : {}),
+        reason,
       });
-      io.out(describeSource(x));
+      io.out(describeSource(source));
+      if (!changed.length) io.out('nothing changed: every field already had that value\n');
+    });
+
+  sources
+    .command('enable <id>')
+    .description('test the source\'s connection, and offer it to citizens only if the test passes (exit 1 otherwise)')
+    .option('--if-version <n>', 'refuse if the source changed since you read this version', (v) => Number(v))
+    .option(...REASON)
+    .action(async (id: string, o: { ifVersion?: number; reason?: string }) => {
+      await enableTested(id, reasonOf(o), o.ifVersion);
     });
 
   sources
     .command('disable <id>')
     .description('stop offering an identity source to citizens')
-    .option('--reason <text>', 'why (kept in the audit trail)')
+    .option(...REASON)
     .action(async (id: string, o: { reason?: string }) => {
-      await updateSource(await ctx.db(), ctx.cipher(), id, { enabled: false }, ctx.actor, { ...sourcesOptions(ctx.config), ...(o.reason ? { reason: o.reason } : {}) });
-      io.out(`disabled ${id}\n`);
+      const { changed } = await changeSource(await ctx.db(), ctx.cipher(), id, { enabled: false }, ctx.actor, { ...sourcesOptions(ctx.config), reason: reasonOf(o) });
+      io.out(changed.length ? `disabled ${id}\n` : `${id} was already disabled; nothing changed\n`);
     });
 
   sources
     .command('test <id>')
     .description('check the source\'s discovery document, JWKS and nixa\'s client credentials; exit 1 if a check fails (warnings do not)')
     .action(async (id: string) => {
-      const db = await ctx.db();
-      const source = await getSource(db, ctx.cipher(), id);
-      // nixa's signing keys are read only for a source that authenticates nixa by private_key_jwt.
-      let signingKeys: readonly JWK[] = [];
-      if (source.authMethod === 'private_key_jwt') {
-        const keyring = new KeyRing(db, ctx.cipher(), ctx.config, silentLogger);
-        await keyring.refresh();
-        signingKeys = keyring.snapshot.providerJwks;
-      }
-      const result = await checkSource(source, { redirectUri: `${ctx.config.issuer}${SOURCE_CALLBACK_PATH}`, signingKeys: () => signingKeys });
-      const mark = { ok: 'ok  ', warning: 'WARN', fail: 'FAIL' } as const;
-      for (const step of result.steps) io.out(`${mark[step.status]}  ${step.name.padEnd(11)} ${step.detail}\n`);
-      const warned = result.steps.some((s) => s.status === 'warning');
-      io.out(!result.ok ? 'source has problems (see FAIL lines)\n' : warned ? 'source reachable and well-formed, with warnings (see WARN lines)\n' : 'source reachable and well-formed\n');
+      const result = await testSource(await getSource(await ctx.db(), ctx.cipher(), id));
+      printCheck(result);
       if (!result.ok) throw new SourceTestFailed();
     });
 

@@ -18,13 +18,12 @@ const seconds = (fallback: number) =>
     .positive('a positive number of seconds')
     .default(fallback);
 
-const flag = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], {
-      error: 'one of true/false, on/off, 1/0, yes/no',
-    })
-    .transform((v) => ['true', '1', 'on', 'yes'].includes(v))
-    .default(fallback);
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], {
+    error: 'one of true/false, on/off, 1/0, yes/no',
+  })
+  .transform((v) => ['true', '1', 'on', 'yes'].includes(v));
+const flag = (fallback: boolean) => boolean.default(fallback);
 
 const DAY = 86_400;
 
@@ -70,7 +69,9 @@ const schema = z
       .default('info'),
     NIXA_TRUST_PROXY: flag(false),
     NIXA_TEST_LOGIN: flag(false),
-    NIXA_DEMO: flag(true),
+    // Unset: on outside production, off in production (which refuses it), so that
+    // the documented container run needs no NIXA_DEMO=false.
+    NIXA_DEMO: boolean.optional(),
 
     NIXA_TTL_SESSION: seconds(8 * 3600),
     NIXA_TTL_INTERACTION: seconds(600),
@@ -349,7 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: c.NIXA_LOG_LEVEL,
     trustProxy: c.NIXA_TRUST_PROXY,
     testLogin: c.NIXA_TEST_LOGIN,
-    demo: c.NIXA_DEMO,
+    demo: c.NIXA_DEMO ?? c.NIXA_ENV !== 'production',
     ttl: {
       Session: c.NIXA_TTL_SESSION,
       Interaction: c.NIXA_TTL_INTERACTION,

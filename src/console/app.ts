@@ -14,7 +14,7 @@ import { AdminApiClient, type ApiAnswer } from './admin-client.js';
 import { render, t, type Frame, type Me } from './pages.js';
 import { CONSOLE_PATH, type ConsoleClient } from './registration.js';
 import { SessionCookies, type ConsoleSession } from './session.js';
-import { ConsoleSignIn } from './sign-in.js';
+import { ConsoleSignIn, IssuerUnreachableError } from './sign-in.js';
 
 export interface ConsoleDeps {
   issuer: string;
@@ -192,8 +192,33 @@ export function createConsole(deps: ConsoleDeps, routes: ConsoleRoute[]): Middle
     }
   }
 
+  /** The console cannot reach nixa at its issuer: say where and why, and how to try again. */
+  function unreachable(ctx: Context, err: IssuerUnreachableError): void {
+    message(
+      ctx,
+      ['Bảng điều khiển chưa kết nối được với nixa', 'The console cannot reach nixa'],
+      `<p role="alert">${t(
+        `Bảng điều khiển đăng nhập người vận hành qua nixa tại địa chỉ công khai ${err.issuer} (NIXA_ISSUER), như mọi dịch vụ khác, nhưng từ máy chủ này địa chỉ đó không trả lời.`,
+        `The console signs operators in through nixa at its public address ${err.issuer} (NIXA_ISSUER), as any service does, but from this server that address does not answer.`,
+      )}</p><p lang="en">${e(err.why)}</p><p>${t(
+        'Đăng nhập của người dân vào các dịch vụ không bị ảnh hưởng. Người quản trị hệ thống cần cho máy chủ này truy cập được địa chỉ trên (DNS, hoặc proxy phía trước nixa).',
+        "Citizens' sign-ins to services are not affected. The system administrator needs to make that address reachable from this server (DNS, or the proxy in front of nixa).",
+      )}</p><p><a class="button" href="${CONSOLE_PATH}/login">${t('Thử lại', 'Try again')}</a></p>`,
+      503,
+    );
+  }
+
   return async function consoleRoutes(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== CONSOLE_PATH && !ctx.path.startsWith(`${CONSOLE_PATH}/`)) return next();
+    try {
+      await routeConsole(ctx);
+    } catch (err) {
+      if (!(err instanceof IssuerUnreachableError)) throw err;
+      unreachable(ctx, err);
+    }
+  };
+
+  async function routeConsole(ctx: Context): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     const method = ctx.method === 'HEAD' ? 'GET' : ctx.method;
     if (method === 'GET' && ctx.path === `${CONSOLE_PATH}/console.css`) {

@@ -19,6 +19,34 @@ export function safeReturn(path: unknown): string {
   return typeof path === 'string' && /^\/console(\/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%&=+-]*)?$/.test(path) && !path.includes('//') ? path : CONSOLE_PATH;
 }
 
+/**
+ * The console reads nixa's discovery over HTTP at the issuer URL, as any service
+ * does; from this server that URL did not answer (its host name does not resolve
+ * here, the proxy in front refuses, …). Nothing the operator did: the page says
+ * which address and why, and citizens' sign-ins are unaffected.
+ */
+export class IssuerUnreachableError extends Error {
+  constructor(
+    readonly issuer: string,
+    /** A few words on why, safe to show an operator: no URL query, no secret. */
+    readonly why: string,
+  ) {
+    super(`nixa's discovery at ${issuer} could not be read: ${why}`);
+  }
+}
+
+/** Why a discovery request failed, in a few words: the system error code down the chain of causes, when there is one. */
+function unreachableBecause(err: unknown): string {
+  const chain: (Error & { code?: unknown })[] = [];
+  for (let e = err as (Error & { cause?: unknown }) | undefined; e && typeof e === 'object' && chain.length < 5; e = e.cause as typeof e) chain.push(e);
+  const code = chain.map((e) => e.code).find((c): c is string => typeof c === 'string' && /^E[A-Z_]{2,40}$/.test(c));
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name does not resolve from this server (${code})`;
+  if (code === 'ECONNREFUSED') return 'the connection was refused (ECONNREFUSED)';
+  if (code) return code;
+  if (chain.some((e) => e.name === 'TimeoutError' || e.name === 'AbortError')) return 'no answer in time';
+  return 'the answer was not a discovery document nixa could read';
+}
+
 export class ConsoleSignIn {
   #config: oidc.Configuration | undefined;
   #fetchedAt = 0;
@@ -36,10 +64,16 @@ export class ConsoleSignIn {
    */
   async configuration(): Promise<oidc.Configuration> {
     if (this.#config && Date.now() - this.#fetchedAt < DISCOVERY_SECONDS * 1000) return this.#config;
-    this.#config = await oidc.discovery(new URL(this.issuer), this.client.clientId, undefined, oidc.ClientSecretBasic(this.client.clientSecret), {
-      ...(this.issuer.startsWith('http://') ? { execute: [oidc.allowInsecureRequests] } : {}),
-      timeout: 10,
-    });
+    try {
+      this.#config = await oidc.discovery(new URL(this.issuer), this.client.clientId, undefined, oidc.ClientSecretBasic(this.client.clientSecret), {
+        ...(this.issuer.startsWith('http://') ? { execute: [oidc.allowInsecureRequests] } : {}),
+        timeout: 10,
+      });
+    } catch (err) {
+      const why = unreachableBecause(err);
+      this.logger.warn({ issuer: this.issuer, why, err: { name: (err as Error).name, message: (err as Error).message } }, 'console: nixa unreachable at its issuer');
+      throw new IssuerUnreachableError(this.issuer, why);
+    }
     this.#fetchedAt = Date.now();
     return this.#config;
   }

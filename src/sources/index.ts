@@ -7,6 +7,7 @@ import { ConflictError, InvalidInputError, lostRace, NotFoundError, StateError }
 import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { serialised, watch, type Database, type Queryable } from '../storage/index.js';
+import type { SourceCheck } from './check.js';
 import * as repo from './repository.js';
 import { parseSourceInput, parseSourceUpdate, type AttributeName, type AuthMethod, type LogoutMethod, type SourceInput, type SourceKind, type SourceRole } from './schema.js';
 
@@ -192,9 +193,24 @@ export async function listSources(db: Queryable, cipher: Cipher): Promise<Source
   return (await repo.selectSources(db)).map((r) => toSource(r, cipher));
 }
 
+/** JSON with object keys sorted, so that two equal values compare equal whatever order their keys came in (jsonb reorders them). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
 /**
  * Applies a partial change. With `expectedVersion`, refuses if someone else
  * changed the source meanwhile, instead of silently overwriting their change.
+ * A change that changes nothing (disabling a disabled source, setting a field to
+ * the value it has) writes nothing: no new version, no audit event. `changed` says
+ * which fields did change.
  */
 export async function updateSource(
   db: Database,
@@ -204,24 +220,66 @@ export async function updateSource(
   actor: string,
   opts: SourcesOptions & { expectedVersion?: number; reason?: string },
 ): Promise<Source> {
+  return (await changeSource(db, cipher, id, patch, actor, opts)).source;
+}
+
+/** updateSource, saying which fields changed (none: nothing was written). */
+export async function changeSource(
+  db: Database,
+  cipher: Cipher,
+  id: string,
+  patch: unknown,
+  actor: string,
+  opts: SourcesOptions & { expectedVersion?: number; reason?: string },
+): Promise<{ source: Source; changed: string[] }> {
   return db.transaction(async (tx) => {
     const current = await getSource(tx, cipher, id);
     if (opts.expectedVersion !== undefined && opts.expectedVersion !== current.version) {
       throw new ConflictError('identity source', id, opts.expectedVersion, current.version);
     }
-    const next = parseSourceUpdate(toInput(current), patch, opts);
+    const before = toInput(current);
+    const next = parseSourceUpdate(before, patch, opts);
+    const fields = [...new Set([...Object.keys(patch as object), ...(next.auth_method === 'private_key_jwt' ? ['client_secret'] : [])])] as (keyof SourceInput)[];
+    const changed = fields.filter((k) => canonical(before[k]) !== canonical(next[k]));
+    if (!changed.length) return { source: current, changed: [] };
     if (!(await repo.updateSource(tx, id, current.version, toValues(next, cipher)))) {
       throw lostRace('identity source', id, opts.expectedVersion, current.version);
     }
-    const changed = Object.keys(patch as object).map((k) => (k === 'client_secret' ? 'client_secret (new value not logged)' : k));
     await appendAudit(tx, {
       event: next.enabled === false && current.enabled ? 'SOURCE_DISABLED' : 'SOURCE_UPDATED',
       actor,
       subject: id,
-      details: { changed, reason: opts.reason ?? null },
+      details: { changed: changed.map((k) => (k === 'client_secret' ? 'client_secret (new value not logged)' : k)), reason: opts.reason ?? null },
     });
-    return getSource(tx, cipher, id);
+    return { source: await getSource(tx, cipher, id), changed };
   });
+}
+
+/** What `enableSource` did: enabled after a passing test, found it enabled, or left it disabled because the test failed. */
+export type EnableResult =
+  | { outcome: 'enabled' | 'already-enabled'; source: Source; check: SourceCheck | undefined }
+  | { outcome: 'test-failed'; source: Source; check: SourceCheck };
+
+/**
+ * Offers a source to citizens only once a connection test passes: the source as
+ * stored is tested, then enabled if nobody changed it meanwhile (its version).
+ */
+export async function enableSource(
+  db: Database,
+  cipher: Cipher,
+  id: string,
+  actor: string,
+  opts: SourcesOptions & { reason: string; expectedVersion?: number; test: (s: Source) => Promise<SourceCheck> },
+): Promise<EnableResult> {
+  const source = await getSource(db, cipher, id);
+  if (opts.expectedVersion !== undefined && opts.expectedVersion !== source.version) {
+    throw new ConflictError('identity source', id, opts.expectedVersion, source.version);
+  }
+  if (source.enabled) return { outcome: 'already-enabled', source, check: undefined };
+  const check = await opts.test(source);
+  if (!check.ok) return { outcome: 'test-failed', source, check };
+  const enabled = await updateSource(db, cipher, id, { enabled: true }, actor, { ...opts, expectedVersion: source.version });
+  return { outcome: 'enabled', source: enabled, check };
 }
 
 /** The sources every instance offers, reloaded when any instance or the CLI changes one. */

@@ -113,22 +113,60 @@ function crossChecks(s: Partial<SourceInput>, ctx: z.RefinementCtx) {
 
 export type SourceInput = z.output<z.ZodObject<ReturnType<typeof fields>>>;
 
-function fail(err: z.ZodError): never {
-  const issue = err.issues[0]!;
-  const field = issue.path.length ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('') : 'input';
-  throw new InvalidInputError(field, issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message);
+const fieldOf = (path: readonly PropertyKey[]) =>
+  path.length ? path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('') : 'input';
+
+/** Every problem of a registration, each naming its field: an operator fixes the file once, not once per run. */
+function problems(issues: readonly z.core.$ZodIssue[]): { field: string; problem: string }[] {
+  return issues.map((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? { field: 'input', problem: `unknown field(s): ${issue.keys.join(', ')}` }
+      : // zod's own words for a missing field ("expected string, received undefined") say less than this.
+        { field: fieldOf(issue.path), problem: issue.code === 'invalid_type' && / received undefined$/.test(issue.message) ? 'is required' : issue.message },
+  );
+}
+
+function fail(list: { field: string; problem: string }[]): never {
+  const [first, ...others] = list;
+  // The first problem is the error's field (the admin API's `field`); the message lists them all.
+  throw new InvalidInputError(first!.field, others.length ? `${first!.problem}${others.map((o) => `\n  ${o.field}: ${o.problem}`).join('')}` : first!.problem);
+}
+
+/**
+ * The rules between fields, also when some fields are malformed (zod checks them
+ * only once every field is well-formed): checked on the well-formed fields.
+ */
+function crossProblems(input: unknown, shape: ReturnType<typeof fields>): { field: string; problem: string }[] {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return [];
+  const wellFormed: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) {
+    const r = (shape as Record<string, z.ZodType | undefined>)[k]?.safeParse(v);
+    if (r?.success) wellFormed[k] = r.data;
+  }
+  const res = z.any().superRefine((v, ctx) => crossChecks(v as Partial<SourceInput>, ctx)).safeParse(wellFormed);
+  return res.success ? [] : problems(res.error.issues);
 }
 
 export function parseSourceInput(input: unknown, opts: { allowHttpLoopback: boolean }): SourceInput {
-  const res = z.object(fields(opts.allowHttpLoopback)).strict().superRefine(crossChecks).safeParse(input);
-  if (!res.success) fail(res.error);
-  return res.data;
+  const shape = fields(opts.allowHttpLoopback);
+  const res = z.object(shape).strict().superRefine(crossChecks).safeParse(input);
+  if (res.success) return res.data;
+  const list = problems(res.error.issues);
+  const key = (p: { field: string; problem: string }) => `${p.field}\u0000${p.problem}`;
+  const root = (field: string) => field.split(/[.[]/)[0]!;
+  const cross = crossProblems(input, shape);
+  const crossKeys = new Set(cross.map(key));
+  const listed = new Set(list.map(key));
+  // A rule about a field already reported as malformed (or missing) would only say it again.
+  const malformed = new Set(list.filter((p) => !crossKeys.has(key(p))).map((p) => root(p.field)));
+  list.push(...cross.filter((p) => !listed.has(key(p)) && !malformed.has(root(p.field))));
+  fail(list);
 }
 
 /** A partial update, validated against the merged result. `id` cannot change. */
 export function parseSourceUpdate(current: SourceInput, patch: unknown, opts: { allowHttpLoopback: boolean }): SourceInput {
   const partial = z.object(fields(opts.allowHttpLoopback)).partial().strict().safeParse(patch);
-  if (!partial.success) fail(partial.error);
+  if (!partial.success) fail(problems(partial.error.issues));
   if (partial.data.id !== undefined && partial.data.id !== current.id) throw new InvalidInputError('id', 'cannot be changed');
   const merged = { ...current, ...partial.data };
   // Switching to private_key_jwt drops the stored secret; a new one sent with it is refused below.

@@ -1,12 +1,14 @@
 // The `nixa` command: in-process for the many cases, and as a real process for
 // exit codes, configuration errors and the embedded control socket.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { startNixa } from '../../src/app/index.js';
+import { ERROR_CATALOGUE } from '../../src/errors/index.js';
+import { FAILURE_MESSAGES } from '../../src/federation/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { cliRunner } from '../support/cli.js';
@@ -24,6 +26,8 @@ afterAll(async () => {
 });
 
 const nixa = cliRunner(() => tdb.db);
+/** Every change to a client says why (the admin API's rule). */
+const WHY = ['--reason', 'Đăng ký theo công văn của Sở'];
 
 async function count(table: string): Promise<number> {
   const { rows } = await tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
@@ -36,7 +40,7 @@ describe('nixa clients', () => {
       'clients', 'add', '--client-id', 'dvc-hanoi', '--name', 'Cổng dịch vụ công Hà Nội',
       '--redirect-uri', 'https://dichvucong.hanoi.gov.vn/oidc/callback',
       '--post-logout-uri', 'https://dichvucong.hanoi.gov.vn/',
-      '--grant-type', 'authorization_code', '--grant-type', 'refresh_token', '--scope', 'openid offline_access',
+      '--grant-type', 'authorization_code', '--grant-type', 'refresh_token', '--scope', 'openid offline_access', ...WHY,
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('client_id:        dvc-hanoi');
@@ -67,7 +71,7 @@ describe('nixa clients', () => {
     [['--name', 'X', '--client-id', 'có dấu', '--redirect-uri', 'https://a.gov.vn/cb'], 'client_id', /letters, digits/],
   ])('refuses %j naming %s, and writes nothing', async (args, field, problem) => {
     const [clients, events] = [await count('clients'), await count('audit_events')];
-    const r = await nixa('clients', 'add', ...args);
+    const r = await nixa('clients', 'add', ...args, ...WHY);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${field}:`);
     expect(r.stderr).toMatch(problem);
@@ -77,7 +81,7 @@ describe('nixa clients', () => {
   });
 
   it('refuses an unknown authentication method and an unknown command with usage help', async () => {
-    const bad = await nixa('clients', 'add', '--name', 'X', '--auth-method', 'client_secret_post');
+    const bad = await nixa('clients', 'add', '--name', 'X', '--auth-method', 'client_secret_post', ...WHY);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/client_secret_post.*invalid|Allowed choices/is);
     const unknown = await nixa('clients', 'remove', 'x');
@@ -86,20 +90,20 @@ describe('nixa clients', () => {
   });
 
   it('refuses to register the same client_id twice', async () => {
-    await nixa('clients', 'add', '--client-id', 'dvc-hue', '--name', 'Huế', '--redirect-uri', 'https://hue.gov.vn/cb');
-    const again = await nixa('clients', 'add', '--client-id', 'dvc-hue', '--name', 'Huế 2', '--redirect-uri', 'https://hue.gov.vn/cb');
+    await nixa('clients', 'add', '--client-id', 'dvc-hue', '--name', 'Huế', '--redirect-uri', 'https://hue.gov.vn/cb', ...WHY);
+    const again = await nixa('clients', 'add', '--client-id', 'dvc-hue', '--name', 'Huế 2', '--redirect-uri', 'https://hue.gov.vn/cb', ...WHY);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/client_id: "dvc-hue" is already registered/);
   });
 
   it('disables a client once, rotates only secrets that exist, and reports unknown ids', async () => {
-    await nixa('clients', 'add', '--client-id', 'dvc-app', '--name', 'Ứng dụng VNeID thử', '--auth-method', 'none', '--redirect-uri', 'http://localhost:7000/cb');
-    const rotate = await nixa('clients', 'rotate-secret', 'dvc-app');
+    await nixa('clients', 'add', '--client-id', 'dvc-app', '--name', 'Ứng dụng VNeID thử', '--auth-method', 'none', '--redirect-uri', 'http://localhost:7000/cb', ...WHY);
+    const rotate = await nixa('clients', 'rotate-secret', 'dvc-app', ...WHY);
     expect(rotate.code).toBe(1);
     expect(rotate.stderr).toMatch(/uses none and has no secret/);
 
     expect((await nixa('clients', 'disable', 'dvc-app', '--reason', 'thử nghiệm kết thúc')).code).toBe(0);
-    const twice = await nixa('clients', 'disable', 'dvc-app');
+    const twice = await nixa('clients', 'disable', 'dvc-app', ...WHY);
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/already disabled/);
 
@@ -115,11 +119,74 @@ describe('nixa clients', () => {
   });
 });
 
+describe('nixa clients: every change says why', () => {
+  it.each([
+    ['add', ['clients', 'add', '--client-id', 'dvc-ly-do', '--name', 'Lý do', '--redirect-uri', 'https://lydo.gov.vn/cb']],
+    ['update', ['clients', 'update', 'dvc-hanoi', '--min-level', 'high']],
+    ['disable', ['clients', 'disable', 'dvc-hanoi']],
+    ['rotate-secret', ['clients', 'rotate-secret', 'dvc-hanoi']],
+  ])('refuses `clients %s` without a reason of 10 characters, writing nothing', async (_, argv) => {
+    const [clients, events] = [await count('clients'), await count('audit_events')];
+    const before = (await nixa('clients', 'show', 'dvc-hanoi', '--json')).stdout;
+    for (const reason of [[], ['--reason', 'cần thiết']]) {
+      const r = await nixa(...argv, ...reason);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--reason: say why, in at least 10 characters');
+      expect(r.stdout).toBe('');
+    }
+    expect(await count('clients')).toBe(clients);
+    expect(await count('audit_events')).toBe(events);
+    expect((await nixa('clients', 'show', 'dvc-hanoi', '--json')).stdout).toBe(before);
+  });
+
+  it('records the reason of a registration and of a secret rotation in the trail', async () => {
+    expect((await nixa('clients', 'add', '--client-id', 'dvc-can-tho', '--name', 'Cần Thơ', '--redirect-uri', 'https://cantho.gov.vn/cb', '--reason', 'Kết nối cổng dịch vụ công Cần Thơ')).code).toBe(0);
+    expect((await nixa('clients', 'rotate-secret', 'dvc-can-tho', '--reason', 'Nghi lộ bí mật qua email')).code).toBe(0);
+    const { rows } = await tdb.db.query<{ event: string; reason: string }>(`SELECT event, reason FROM audit_events WHERE subject = 'dvc-can-tho' ORDER BY seq`);
+    expect(rows).toEqual([
+      { event: 'CLIENT_ADDED', reason: 'Kết nối cổng dịch vụ công Cần Thơ' },
+      { event: 'CLIENT_SECRET_ROTATED', reason: 'Nghi lộ bí mật qua email' },
+    ]);
+  });
+});
+
+describe('nixa errors', () => {
+  const FED = Object.keys(FAILURE_MESSAGES).map((r) => `NIXA-FED-${r}`);
+
+  it("lists nixa's own codes, every sign-in failure a citizen can see, and the OAuth errors services receive", async () => {
+    const r = await nixa('errors');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toMatch(/^CODE +KIND +HTTP +MEANING$/);
+    expect(FED.length).toBeGreaterThanOrEqual(16);
+    for (const code of [...Object.keys(ERROR_CATALOGUE), ...FED, 'invalid_request', 'invalid_redirect_uri', 'temporarily_unavailable']) {
+      expect(r.stdout).toMatch(new RegExp(`^${code} +`, 'm'));
+    }
+    expect(r.stdout).toMatch(/^NIXA-FED-source-timeout +sign-in +502 +The identity source you chose took too long to answer/m);
+    expect(r.stdout).toMatch(/^NIXA-FED-account-suspended +sign-in +403 /m);
+  });
+
+  it('prints the same catalogue as JSON, each code once', async () => {
+    const r = await nixa('errors', '--json');
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as { code: string; kind: string; status: number | null; meaning: string }[];
+    expect(new Set(list.map((e) => e.code)).size).toBe(list.length);
+    expect(list.filter((e) => e.kind === 'sign-in').map((e) => e.code)).toEqual(FED);
+    expect(list.find((e) => e.code === 'NIXA-FED-denied')).toEqual({ code: 'NIXA-FED-denied', kind: 'sign-in', status: 400, meaning: FAILURE_MESSAGES.denied.en });
+    for (const e of list) expect(e.meaning.length).toBeGreaterThan(10);
+  });
+
+  it("is what README's error table documents: every NIXA code the command lists has a row", async () => {
+    const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+    const list = JSON.parse((await nixa('errors', '--json')).stdout) as { code: string; kind: string }[];
+    for (const e of list.filter((x) => x.kind !== 'oauth')) expect(readme).toMatch(new RegExp(`^\\| \`${e.code}\` \\|`, 'm'));
+  });
+});
+
 describe('nixa clients: minimum level and API', () => {
   it('registers a minimum level and an API, shows them, and changes them with an audited update', async () => {
     const add = await nixa(
       'clients', 'add', '--client-id', 'dvc-dat-dai', '--name', 'Đăng ký đất đai', '--redirect-uri', 'https://datdai.gov.vn/cb',
-      '--min-level', 'substantial', '--api-resource', 'https://datdai.gov.vn/api',
+      '--min-level', 'substantial', '--api-resource', 'https://datdai.gov.vn/api', ...WHY,
     );
     expect(add.code).toBe(0);
     expect(add.stdout).toContain('minimum level:    substantial');
@@ -129,7 +196,7 @@ describe('nixa clients: minimum level and API', () => {
     const up = await nixa('clients', 'update', 'dvc-dat-dai', '--min-level', 'high', '--reason', 'hồ sơ địa chính cần mức cao', '--json');
     expect(up.code).toBe(0);
     expect(JSON.parse(up.stdout)).toMatchObject({ minLevel: 'high', apiResource: 'https://datdai.gov.vn/api', version: 2 });
-    const cleared = await nixa('clients', 'update', 'dvc-dat-dai', '--api-resource', 'none');
+    const cleared = await nixa('clients', 'update', 'dvc-dat-dai', '--api-resource', 'none', ...WHY);
     expect(cleared.stdout).toContain('API (resource):   -');
     expect(cleared.stdout).toContain('minimum level:    high');
 
@@ -139,7 +206,7 @@ describe('nixa clients: minimum level and API', () => {
     expect(rows.map((r) => r.event)).toEqual(['CLIENT_ADDED', 'CLIENT_UPDATED', 'CLIENT_UPDATED']);
     expect(rows[0]!.details).toMatchObject({ minLevel: 'substantial', apiResource: 'https://datdai.gov.vn/api' });
     expect(rows[1]!.details).toEqual({ changed: { minLevel: { from: 'substantial', to: 'high' } }, reason: 'hồ sơ địa chính cần mức cao' });
-    expect(rows[2]!.details).toEqual({ changed: { apiResource: { from: 'https://datdai.gov.vn/api', to: null } }, reason: null });
+    expect(rows[2]!.details).toEqual({ changed: { apiResource: { from: 'https://datdai.gov.vn/api', to: null } }, reason: WHY[1] });
   });
 
   it.each([
@@ -152,7 +219,7 @@ describe('nixa clients: minimum level and API', () => {
     [['update', 'dvc-dat-dai'], '--min-level', /give --min-level or --api-resource/],
   ])('refuses %j naming %s, and writes nothing', async (args, field, problem) => {
     const [clients, events] = [await count('clients'), await count('audit_events')];
-    const r = await nixa('clients', ...args);
+    const r = await nixa('clients', ...args, ...WHY);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${field}:`);
     expect(r.stderr).toMatch(problem);
@@ -161,18 +228,18 @@ describe('nixa clients: minimum level and API', () => {
   });
 
   it("refuses another service's API, and a stale --if-version", async () => {
-    await nixa('clients', 'add', '--client-id', 'dvc-ho-tich', '--name', 'Hộ tịch', '--redirect-uri', 'https://hotich.gov.vn/cb', '--api-resource', 'https://hotich.gov.vn/api');
-    const taken = await nixa('clients', 'add', '--name', 'Kẻ mạo danh', '--redirect-uri', 'https://gia.example/cb', '--api-resource', 'https://hotich.gov.vn/api');
+    await nixa('clients', 'add', '--client-id', 'dvc-ho-tich', '--name', 'Hộ tịch', '--redirect-uri', 'https://hotich.gov.vn/cb', '--api-resource', 'https://hotich.gov.vn/api', ...WHY);
+    const taken = await nixa('clients', 'add', '--name', 'Kẻ mạo danh', '--redirect-uri', 'https://gia.example/cb', '--api-resource', 'https://hotich.gov.vn/api', ...WHY);
     expect(taken.code).toBe(2);
     expect(taken.stderr).toMatch(/api_resource: "https:\/\/hotich.gov.vn\/api" is already the API of service "dvc-ho-tich"/);
-    const stolen = await nixa('clients', 'update', 'dvc-dat-dai', '--api-resource', 'https://hotich.gov.vn/api');
+    const stolen = await nixa('clients', 'update', 'dvc-dat-dai', '--api-resource', 'https://hotich.gov.vn/api', ...WHY);
     expect(stolen.code).toBe(2);
     expect(stolen.stderr).toMatch(/api_resource: .* already the API of service "dvc-ho-tich"/);
 
-    const stale = await nixa('clients', 'update', 'dvc-ho-tich', '--min-level', 'high', '--if-version', '7');
+    const stale = await nixa('clients', 'update', 'dvc-ho-tich', '--min-level', 'high', '--if-version', '7', ...WHY);
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(/changed by someone else \(version 1, you had 7\)/);
-    const missing = await nixa('clients', 'update', 'khong-co', '--min-level', 'high');
+    const missing = await nixa('clients', 'update', 'khong-co', '--min-level', 'high', ...WHY);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/client "khong-co" not found/);
   });
@@ -250,7 +317,7 @@ describe('the nixa process', () => {
     const port = await freePort();
     const server = await startNixa(loadConfig({ ...env, PORT: String(port), NIXA_HOST: '127.0.0.1' }), { logger: silentLogger });
     try {
-      const add = await exec(['clients', 'add', '--client-id', 'dvc-danang', '--name', 'Đà Nẵng', '--redirect-uri', 'https://danang.gov.vn/cb'], env);
+      const add = await exec(['clients', 'add', '--client-id', 'dvc-danang', '--name', 'Đà Nẵng', '--redirect-uri', 'https://danang.gov.vn/cb', ...WHY], env);
       expect(add.stderr).toBe('');
       expect(add.code).toBe(0);
       // The server's own handle sees it: the command ran inside the server.

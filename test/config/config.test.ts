@@ -26,9 +26,16 @@ describe('configuration', () => {
     expect(c.database).toEqual({ kind: 'embedded', dataDir: '/srv/nixa/data/pglite' });
     expect(c.masterKey).toEqual({ kind: 'file', path: '/srv/nixa/keys/master.key', createIfMissing: true });
     expect(c.testLogin).toBe(false);
+    expect(c.demo).toBe(true);
     expect(c.keys.signingAlgs).toEqual(['ES256', 'RS256']);
     expect(c.keys.rotationSeconds).toBe(30 * 86_400);
     expect(c.ttl.AuthorizationCode).toBe(60);
+  });
+
+  it('runs the demo by default outside production, and as told', () => {
+    expect(loadConfig({ NIXA_ENV: 'test' }).demo).toBe(true);
+    expect(loadConfig({ NIXA_ENV: 'development', NIXA_DEMO: 'off' }).demo).toBe(false);
+    expect(configError({ NIXA_DEMO: 'sometimes' }).variable).toBe('NIXA_DEMO');
   });
 
   it('uses a real PostgreSQL server when DATABASE_URL is given', () => {
@@ -70,6 +77,12 @@ describe('configuration', () => {
     it('accepts a complete configuration and never creates a master key', () => {
       const c = loadConfig({ ...prod, NIXA_MASTER_KEY: '', NIXA_MASTER_KEY_FILE: '/run/secrets/nixa-master-key' });
       expect(c.masterKey).toEqual({ kind: 'file', path: '/run/secrets/nixa-master-key', createIfMissing: false });
+    });
+
+    it('runs without the demo when NIXA_DEMO is not set', () => {
+      const { NIXA_DEMO: _, ...withoutDemo } = prod;
+      expect(loadConfig(withoutDemo).demo).toBe(false);
+      expect(loadConfig({ ...withoutDemo, NIXA_DEMO: '' }).demo).toBe(false);
     });
 
     it('makes the test login impossible to enable', () => {

@@ -238,12 +238,12 @@ describe('services that are one sector: sector_identifier_uri', () => {
     const uri = `https://127.0.0.1:${unusedPort}/sector.json`;
     writeFileSync(file, JSON.stringify({ client_id: 'sector-cli', name: 'Dịch vụ hộ tịch', redirect_uris: ['http://localhost:9720/a/callback'], sector_identifier_uri: uri }));
     const nixaCli = cliRunner(() => tdb.db);
-    const fromJson = await nixaCli('clients', 'add', '--from-json', file);
+    const fromJson = await nixaCli('clients', 'add', '--from-json', file, '--reason', 'Đăng ký dịch vụ hộ tịch');
     expect(fromJson.code).toBe(2);
     expect(fromJson.stderr).toContain(`sector_identifier_uri: "${uri}" could not be fetched`);
     await nothingWritten('sector-cli');
 
-    const fromFlags = await nixaCli('clients', 'add', '--client-id', 'sector-cli', '--name', 'Dịch vụ hộ tịch', '--redirect-uri', 'http://localhost:9720/a/callback', '--sector-identifier-uri', uri);
+    const fromFlags = await nixaCli('clients', 'add', '--client-id', 'sector-cli', '--name', 'Dịch vụ hộ tịch', '--redirect-uri', 'http://localhost:9720/a/callback', '--sector-identifier-uri', uri, '--reason', 'Đăng ký dịch vụ hộ tịch');
     expect([fromFlags.code, fromFlags.stderr]).toEqual([2, expect.stringContaining(`sector_identifier_uri: "${uri}" could not be fetched`)]);
     await nothingWritten('sector-cli');
   });

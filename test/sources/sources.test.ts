@@ -8,7 +8,7 @@ import { simulatedSourceRegistration } from '../../src/app/dev-sources.js';
 import { ConflictError, InvalidInputError, StateError } from '../../src/errors/index.js';
 import { Cipher } from '../../src/keys/index.js';
 import { silentLogger } from '../../src/logging/index.js';
-import { addSource, getSource, SourceRegistry, updateSource, type Source } from '../../src/sources/index.js';
+import { addSource, changeSource, enableSource, getSource, SourceRegistry, updateSource, type Source, type SourceCheck } from '../../src/sources/index.js';
 import { openPostgres, type Database } from '../../src/storage/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
@@ -287,6 +287,77 @@ describe('changing an identity source', () => {
     const audit = await auditOf(current.id);
     expect(audit.map((a) => a.event)).toEqual(['SOURCE_ADDED', 'SOURCE_DISABLED', 'SOURCE_UPDATED']);
     expect(audit[1]!.details).toEqual({ changed: ['enabled'], reason: 'hợp đồng kết thúc' });
+  });
+});
+
+describe('changes that change nothing, and enabling', () => {
+  const passing: SourceCheck = { ok: true, steps: [{ name: 'discovery', status: 'ok', detail: 'issuer https://id.example.vn' }] };
+  const failing: SourceCheck = { ok: false, steps: [{ name: 'credentials', status: 'fail', detail: 'invalid_client' }] };
+
+  it('writes no event and no new version for disabling a disabled source or setting a field to its value', async () => {
+    const { input, id } = bankRegistration({ enabled: false });
+    await addSource(tdb.db, cipher, input, 'cli:alice', PROD);
+    const again = await changeSource(tdb.db, cipher, id, { enabled: false }, 'cli:alice', { ...PROD, reason: 'hợp đồng kết thúc' });
+    expect(again.changed).toEqual([]);
+    // The same mapping with its keys in another order, the same secret, the same list.
+    const mapping = Object.fromEntries(Object.entries(input.claim_mapping as object).reverse());
+    const same = await changeSource(tdb.db, cipher, id, { claim_mapping: mapping, client_secret: input.client_secret, scopes: ['openid', 'kyc'] }, 'cli:alice', PROD);
+    expect(same.changed).toEqual([]);
+    expect(same.source.version).toBe(1);
+    expect(await auditOf(id)).toHaveLength(1);
+    const one = await changeSource(tdb.db, cipher, id, { timeout_ms: 5000, use_userinfo: true }, 'cli:alice', PROD);
+    expect(one.changed).toEqual(['use_userinfo']);
+    expect((await auditOf(id)).map((a) => [a.event, a.details.changed])).toEqual([['SOURCE_ADDED', undefined], ['SOURCE_UPDATED', ['use_userinfo']]]);
+  });
+
+  it('enables a source only after its test passes; a failing test leaves it disabled and writes nothing', async () => {
+    const { input, id } = bankRegistration({ enabled: false });
+    await addSource(tdb.db, cipher, input, 'cli:alice', PROD);
+    const tested: number[] = [];
+    const refused = await enableSource(tdb.db, cipher, id, 'cli:alice', { ...PROD, reason: 'đã thử kết nối', test: async (s) => (tested.push(s.version), failing) });
+    expect(refused).toMatchObject({ outcome: 'test-failed', check: failing });
+    expect((await getSource(tdb.db, cipher, id)).enabled).toBe(false);
+    expect(await auditOf(id)).toHaveLength(1);
+
+    const enabled = await enableSource(tdb.db, cipher, id, 'cli:alice', { ...PROD, reason: 'đã thử kết nối', test: async (s) => (tested.push(s.version), passing) });
+    expect(enabled.outcome).toBe('enabled');
+    expect(enabled.source.enabled).toBe(true);
+    expect(tested).toEqual([1, 1]);
+    expect((await auditOf(id)).at(-1)).toMatchObject({ event: 'SOURCE_UPDATED', details: { changed: ['enabled'], reason: 'đã thử kết nối' } });
+
+    const already = await enableSource(tdb.db, cipher, id, 'cli:alice', { ...PROD, reason: 'đã thử kết nối', test: async () => failing });
+    expect(already.outcome).toBe('already-enabled');
+    expect(await auditOf(id)).toHaveLength(2);
+  });
+
+  it('does not enable a source changed while it was being tested: what was tested is what is enabled', async () => {
+    const { input, id } = bankRegistration({ enabled: false });
+    await addSource(tdb.db, cipher, input, 'cli:alice', PROD);
+    const moved = enableSource(tdb.db, cipher, id, 'cli:alice', {
+      ...PROD,
+      reason: 'đã thử kết nối',
+      test: async () => {
+        await updateSource(tdb.db, cipher, id, { discovery_url: 'https://id.khac.example.vn/.well-known/openid-configuration' }, 'cli:bob', PROD);
+        return passing;
+      },
+    });
+    await expect(moved).rejects.toBeInstanceOf(ConflictError);
+    expect((await getSource(tdb.db, cipher, id)).enabled).toBe(false);
+  });
+
+  it('reports every problem of a registration at once, each naming its field, the rules between fields included', async () => {
+    const { input } = bankRegistration({ id: 'Ngân hàng', discovery_url: 'http://id.example.vn/', client_secret: 'ngắn', claim_mapping: { full_name: 'ten' }, authoritative_for: ['full_name'] });
+    const err = await refusal(() => addSource(tdb.db, cipher, input, 'cli:alice', PROD));
+    expect(err.field).toBe('id');
+    const lines = err.message.split('\n').map((l) => l.trim());
+    expect(lines).toEqual([
+      'id: 2 to 41 lowercase letters, digits or dashes',
+      'discovery_url: an https URL',
+      'client_secret: at least 16 characters',
+      expect.stringMatching(/^claim_mapping\.national_id: name the claim carrying the national ID number/),
+    ]);
+    const { name_en: _, ...missing } = bankRegistration().input;
+    expect((await refusal(() => addSource(tdb.db, cipher, missing, 'cli:alice', PROD))).message).toBe('name_en: is required');
   });
 });
 
