@@ -56,8 +56,8 @@ function conflictWords(source: { vi: string; en: string }, attributes: Attribute
   const vi = attributes.map((a) => ATTRIBUTE_LABELS[a].vi).join(', ');
   const en = attributes.map((a) => ATTRIBUTE_LABELS[a].en).join(', ');
   return {
-    vi: `Thông tin do ${source.vi} cung cấp khác với thông tin đã được xác minh của bạn về: ${vi}. Để bảo vệ bạn, nixa không liên kết nguồn này với tài khoản của bạn. Hãy dùng nguồn khác, hoặc liên hệ bộ phận hỗ trợ nếu thông tin của bạn đã thay đổi.`,
-    en: `The details from ${source.en} differ from your verified details in: ${en}. To protect you, nixa did not link this source to your account. Use another source, or contact support if your details have changed.`,
+    vi: `Thông tin do “${source.vi}” cung cấp khác với thông tin đã được xác minh của bạn về: ${vi}. Để bảo vệ bạn, nixa không liên kết nguồn này với tài khoản của bạn. Hãy dùng nguồn khác, hoặc liên hệ bộ phận hỗ trợ nếu thông tin của bạn đã thay đổi.`,
+    en: `The details from “${source.en}” differ from your verified details in: ${en}. To protect you, nixa did not link this source to your account. Use another source, or contact support if your details have changed.`,
   };
 }
 
