@@ -3,7 +3,7 @@
 import type { Context, Next } from 'koa';
 
 import { ADMIN_API_PREFIX } from '../admin/index.js';
-import { InvalidInputError, NixaError, NotFoundError, StorageUnavailableError, UnauthenticatedError } from '../errors/index.js';
+import { InvalidInputError, knownInputProblem, NixaError, NotFoundError, StorageUnavailableError, UnauthenticatedError } from '../errors/index.js';
 import { boundaryPage } from '../interactions/index.js';
 import type { Logger } from '../logging/index.js';
 import { languageReturnsTo } from '../pages/index.js';
@@ -38,7 +38,7 @@ export function errorBoundary(logger: Logger) {
       if (!ctx.path.startsWith(ADMIN_API_PREFIX) && ctx.accepts('html', 'json') === 'html') {
         // Words by code alone (the message is for operators and may repeat input),
         // so that the page can be shown again at /error/<code> for the language switch.
-        const page = boundaryPage(pageCode(err, code), status);
+        const page = boundaryPage(pageCode(err, code), status, err instanceof InvalidInputError ? knownInputProblem(err.field, err.message) : undefined);
         ctx.type = 'html';
         ctx.body = page.html;
         // A path nothing answered is safe to ask for again; any other failed request is not.

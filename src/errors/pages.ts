@@ -55,3 +55,33 @@ export const NIXA_PAGE_WORDS: Readonly<Record<string, PageWords>> = Object.freez
 export function wordsForStatus(status: number): PageWords {
   return { status, heading: SOMETHING_WRONG, message: status < 500 ? NOT_VALID : UNAVAILABLE };
 }
+
+/**
+ * The journey's own form problems (InvalidInputError), by field: plain words for
+ * the citizen, and the problem exactly as the error states it (shown as the
+ * page's technical detail). Keyed by field so that the page can be shown again
+ * from the field alone; an error whose message is not the one here gets the
+ * general words, without detail.
+ */
+export const INPUT_PROBLEMS: Readonly<Record<string, { problem: string; vi: string; en: string }>> = Object.freeze({
+  csrf: {
+    problem: 'the form expired or did not come from nixa; reload the page and try again',
+    vi: 'Biểu mẫu đã hết hạn hoặc không phải do nixa gửi, nên nixa không làm gì với nó. Hãy tải lại trang và thử lại.',
+    en: 'The form expired or did not come from nixa, so nixa did nothing with it. Reload the page and try again.',
+  },
+  source: {
+    problem: 'is not one of the sources offered for this sign-in',
+    vi: 'Nguồn định danh đã chọn không có trong danh sách của lượt đăng nhập này. Hãy chọn lại từ danh sách.',
+    en: 'The identity source chosen is not one offered for this sign-in. Choose again from the list.',
+  },
+  uid: {
+    problem: 'does not match this browser’s sign-in',
+    vi: 'Trang này thuộc về một lượt đăng nhập khác trong trình duyệt này. Hãy quay lại trang của dịch vụ và bắt đầu lại.',
+    en: 'This page belongs to another sign-in in this browser. Go back to the service and start again.',
+  },
+});
+
+/** The field of an input error whose words INPUT_PROBLEMS has, or undefined. */
+export function knownInputProblem(field: string, message: string): string | undefined {
+  return Object.hasOwn(INPUT_PROBLEMS, field) && message === `${field}: ${INPUT_PROBLEMS[field]!.problem}` ? field : undefined;
+}

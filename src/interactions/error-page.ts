@@ -9,7 +9,7 @@ import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 
 import { ATTRIBUTE_LABELS, ATTRIBUTE_NAMES, type AttributeName } from '../accounts/index.js';
-import { NIXA_PAGE_WORDS, NotFoundError, wordsForStatus } from '../errors/index.js';
+import { INPUT_PROBLEMS, InvalidInputError, NIXA_PAGE_WORDS, NotFoundError, wordsForStatus } from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError, NO_OTHER_SOURCE, type FederationFailure } from '../federation/index.js';
 import { ERROR_PAGE_PATH, errorPageUrl, languageReturnsTo, renderErrorPage, serviceLink, type ClientLike, type WayForward } from '../pages/index.js';
 import { oauthErrorPage, PAGE_ERRORS, pageErrorStatus } from '../protocol/index.js';
@@ -28,6 +28,7 @@ interface Shown {
 }
 
 const FED_PREFIX = 'NIXA-FED-';
+const INPUT_ERROR = new InvalidInputError('', '').code;
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A registered, enabled client, or undefined; never an error (the page still shows without it). */
@@ -108,19 +109,53 @@ export async function showFailure(deps: ErrorPageDeps, ctx: Context, err: Federa
   answer(ctx, await failurePage(deps, err.reason, { interaction: err.interactionUid, source: err.sourceId, client, attributes: err.attributes }));
 }
 
+/** oidc-provider's session cookie (its default name, which nixa does not change). */
+const SESSION_COOKIE = '_session';
+
+/**
+ * The service this browser's nixa session signed in to, when there is exactly one
+ * (going Back after a sign-in: the service it was for). With several, which one
+ * is not known, and none is offered. A read: the session is not touched.
+ */
+async function onlyServiceOfSession(deps: ErrorPageDeps, ctx: Context): Promise<ClientLike | undefined> {
+  const id = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+  if (!id) return undefined;
+  try {
+    const clients = Object.keys((await deps.provider().Session.find(id))?.authorizations ?? {});
+    return clients.length === 1 ? await findClient(deps, clients[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** GET /interaction/<uid> of a sign-in that is over (the browser's Back after it finished, or it expired). */
+export async function showSignInOver(deps: ErrorPageDeps, ctx: Context): Promise<void> {
+  const page = oauthErrorPage('session_not_found', await onlyServiceOfSession(deps, ctx));
+  answer(ctx, { status: pageErrorStatus('session_not_found'), html: page.html, again: page.again });
+}
+
 /**
  * The page for an error the boundary (app/errors.ts) answers a browser with: words
  * chosen by its code alone, and nixa's home as the way on. Unknown codes get the
  * words of their status and cannot be shown again.
  */
-export function boundaryPage(code: string, status: number): Shown {
+export function boundaryPage(code: string, status: number, field?: string): Shown {
   if (PAGE_ERRORS.has(code)) {
     const page = oauthErrorPage(code, undefined);
     return { status, html: page.html, again: page.again };
   }
-  const words = Object.hasOwn(NIXA_PAGE_WORDS, code) ? NIXA_PAGE_WORDS[code]! : wordsForStatus(status);
-  const html = renderErrorPage({ view: 'error', code, heading: words.heading, message: words.message, ways: [{ to: 'home' }] });
-  return { status, html, again: Object.hasOwn(NIXA_PAGE_WORDS, code) ? errorPageUrl(code) : undefined };
+  const known = Object.hasOwn(NIXA_PAGE_WORDS, code);
+  const words = known ? NIXA_PAGE_WORDS[code]! : wordsForStatus(status);
+  const input = code === INPUT_ERROR && field && Object.hasOwn(INPUT_PROBLEMS, field) ? INPUT_PROBLEMS[field]! : undefined;
+  const html = renderErrorPage({
+    view: 'error',
+    code,
+    heading: words.heading,
+    message: input ? { vi: input.vi, en: input.en } : words.message,
+    detail: input ? `${field}: ${input.problem}` : undefined,
+    ways: [{ to: 'home' }],
+  });
+  return { status, html, again: known ? errorPageUrl(code, { field: input ? field : undefined }) : undefined };
 }
 
 /** A query parameter as a short printable string, or undefined. */
@@ -145,7 +180,7 @@ async function pageFor(deps: ErrorPageDeps, code: string, query: Record<string, 
     const page = oauthErrorPage(code, await findClient(deps, param(query.client)));
     return { status: pageErrorStatus(code), html: page.html, again: page.again };
   }
-  if (Object.hasOwn(NIXA_PAGE_WORDS, code)) return boundaryPage(code, NIXA_PAGE_WORDS[code]!.status);
+  if (Object.hasOwn(NIXA_PAGE_WORDS, code)) return boundaryPage(code, NIXA_PAGE_WORDS[code]!.status, param(query.field, 40));
   return undefined;
 }
 

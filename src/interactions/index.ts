@@ -26,7 +26,7 @@ import { InvalidInputError } from '../errors/index.js';
 import { recordFailure } from '../metrics/index.js';
 import { FederationError } from '../federation/index.js';
 import { atCallback, CALLBACK_PATH, completeUpstream } from './callback.js';
-import { errorPages, showFailure } from './error-page.js';
+import { errorPages, showFailure, showSignInOver } from './error-page.js';
 import { abort, chooseSource, showChooser } from './chooser.js';
 import { submitCode } from './code.js';
 import { passkeyOptions, submitPasskey } from './passkey.js';
@@ -56,8 +56,11 @@ export function interactionRoutes(deps: JourneyDeps) {
         .catch((err: unknown) => {
           // A source callback that lands in a browser without this sign-in is someone else's.
           if (action === 'upstream') throw new FederationError('state-mismatch', `no sign-in in this browser: ${(err as Error).message}`);
+          // Back to a sign-in that is over (finished or expired): said as such, with the way back to the service.
+          if (action === undefined && ctx.method === 'GET' && (err as Error).name === 'SessionNotFound') return undefined;
           throw err;
         });
+      if (!details) return await showSignInOver(deps, ctx);
       if (details.uid !== uid) {
         if (action === 'upstream') throw new FederationError('state-mismatch', 'callback for another sign-in than this browser’s');
         throw new InvalidInputError('uid', 'does not match this browser’s sign-in');

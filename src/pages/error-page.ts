@@ -69,6 +69,8 @@ export interface ErrorPage {
   code: string;
   heading: { vi: string; en: string };
   message: { vi: string; en: string };
+  /** For support staff: the problem exactly as nixa stated it (never request input). */
+  detail?: string | undefined;
   ways: readonly WayForward[];
 }
 
@@ -80,6 +82,7 @@ export function renderErrorPage(page: ErrorPage): string {
     messageVi: page.message.vi,
     messageEn: page.message.en,
     code: page.code,
+    detail: page.detail ? `<p class="code">Chi tiết<span lang="en"> (detail)</span>: <code>${escapeHtml(page.detail)}</code></p>` : '',
     forward: waysForward(page.ways),
   });
 }
@@ -90,6 +93,8 @@ export interface ErrorPageParams {
   interaction?: string | undefined;
   source?: string | undefined;
   attributes?: readonly string[] | undefined;
+  /** The field of an input error (src/errors/pages.ts, INPUT_PROBLEMS). */
+  field?: string | undefined;
 }
 
 export function errorPageUrl(code: string, p: ErrorPageParams = {}): string {
@@ -98,6 +103,7 @@ export function errorPageUrl(code: string, p: ErrorPageParams = {}): string {
   if (p.interaction) q.set('interaction', p.interaction);
   if (p.source) q.set('source', p.source);
   if (p.attributes?.length) q.set('attributes', p.attributes.join(','));
+  if (p.field) q.set('field', p.field);
   const query = q.toString();
   return `${ERROR_PAGE_PATH}/${encodeURIComponent(code)}${query ? `?${query}` : ''}`;
 }

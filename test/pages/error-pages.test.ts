@@ -160,6 +160,28 @@ describe('pressing English on an /auth error page', () => {
   });
 });
 
+describe('pressing English on the answer to a refused form', () => {
+  it('shows the same refusal (a form without its csrf token), in plain words with the detail for support', async () => {
+    const s = await federatedSignIn(config, service.redirectUri, {});
+    const chooser = new URL(s.page!.url);
+    expect(chooser.pathname).toMatch(/^\/interaction\/[A-Za-z0-9_-]+$/);
+    const refused = await s.agent.submit(new URL(`${chooser.pathname}/source`, nixa), { source: 'sim-bank' });
+    expect(refused.res.status).toBe(400);
+    const html = await refused.res.text();
+    expect(main(html)).toContain('Biểu mẫu đã hết hạn hoặc không phải do nixa gửi');
+    expect(main(html)).toContain('csrf: the form expired or did not come from nixa');
+    const english = await pressEnglish(s.agent, html);
+    expect(english.back).toBe('/error/NIXA-INP-001?field=csrf');
+    expect(main(english.html)).toBe(main(html));
+  });
+
+  it('an unknown field gets the general words and no detail', async () => {
+    const html = await (await fetch(`${nixa}/error/NIXA-INP-001?field=${encodeURIComponent('toString')}`)).text();
+    expect(main(html)).toContain('Yêu cầu không hợp lệ');
+    expect(main(html)).not.toContain('Chi tiết');
+  });
+});
+
 describe('error pages shown again at /error/<code>', () => {
   it('only from a service’s registration: an unknown client gets no link, and an untrusted code none either', async () => {
     const unknown = await (await fetch(`${nixa}/error/NIXA-FED-denied?client=khong-ton-tai&interaction=abc`)).text();
@@ -233,10 +255,23 @@ describe('going Back after a finished sign-in', () => {
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).toContain('<code>session_not_found</code>');
-    expect(main(html)).toMatch(/<a class="button" href="[^"]+">/);
+    expect(main(html)).toContain('Lượt đăng nhập này đã kết thúc');
+    // The service this sign-in was for, from its registration.
+    expect(main(html)).toContain(`<a class="button" href="${serviceHome()}">Quay lại Cổng dịch vụ công Hà Nội`);
     const english = await pressEnglish(s.agent, html);
-    expect(english.back).toBe('/error/session_not_found');
+    expect(english.back).toBe(`/error/session_not_found?client=${encodeURIComponent(service.clientId)}`);
     expect(main(english.html)).toBe(main(html));
+  });
+});
+
+describe('going Back to a sign-in of a browser without a nixa session', () => {
+  it('says the sign-in is over and offers nixa’s home', async () => {
+    const res = await new UserAgent().request(`${nixa}/interaction/khong-con-nua`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('<code>session_not_found</code>');
+    expect(main(html)).toContain('href="/">Về trang chủ nixa');
+    expect(main(html)).not.toContain('Quay lại');
   });
 });
 
