@@ -36,16 +36,19 @@ export function languageReturnsTo(ctx: Context, url: string): void {
 
 /**
  * The page the switch comes back to: the one the page named; for a form's answer
- * in a sign-in, that sign-in's own page (it shows the current step); for any other
- * error, nixa's home (re-asking could replay what failed); else the path itself
- * (without the query: it may carry codes or hostile parameters).
+ * in a sign-in, that sign-in's own page (it shows the current step); for a GET
+ * that failed without naming one, nixa's home (asking again could replay what
+ * failed, as a source's callback would); else the path itself, without the query
+ * (it may carry codes or hostile parameters; a GET of a form's address never
+ * replays the form).
  */
 function backFor(ctx: Context): string {
   const named = (ctx.state as Record<symbol, string | undefined>)[BACK];
   if (named) return named;
+  const get = ctx.method === 'GET' || ctx.method === 'HEAD';
   const signIn = /^\/interaction\/[A-Za-z0-9_-]{1,64}/.exec(ctx.path);
-  if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && signIn) return signIn[0];
-  if (ctx.status >= 400) return '/';
+  if (!get && signIn) return signIn[0];
+  if (get && ctx.status >= 400) return '/';
   return ctx.path;
 }
 
