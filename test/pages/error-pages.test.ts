@@ -280,4 +280,9 @@ describe('the error code line', () => {
     const html = await (await fetch(`${nixa}/error/invalid_client`)).text();
     expect(html).toContain('Mã lỗi<span lang="en"> (error code)</span>: <code>invalid_client</code>');
   });
+
+  it('has none on a simulated source’s error page either', async () => {
+    const html = await (await fetch(`${fed.sources.citizen_id.issuer}/auth?client_id=khong-ton-tai`)).text();
+    expect(html).toContain('Mã lỗi<span lang="en"> (Error code)</span>: <code>');
+  });
 });
