@@ -16,6 +16,7 @@ import { sealed, unsealed } from './sealing.js';
 
 export { checkNationalId, maskNationalId } from './national-id.js';
 export type { AttributeName } from './linking.js';
+export { ATTRIBUTE_LABELS, ATTRIBUTE_NAMES } from './linking.js';
 export {
   accountById,
   lookUpAccount,
@@ -50,7 +51,13 @@ export interface SourceAssertion {
 
 export type SignInOutcome =
   | { outcome: 'signed-in'; accountId: string; created: boolean; linked: boolean }
-  | { outcome: 'refused'; reason: 'invalid-national-id' | 'link-conflict' | 'not-linkable' | 'missing-claims' | 'account-suspended'; detail: string };
+  | {
+      outcome: 'refused';
+      reason: 'invalid-national-id' | 'link-conflict' | 'not-linkable' | 'missing-claims' | 'account-suspended';
+      detail: string;
+      /** link-conflict: which attributes disagreed (names only, as the LINK_CONFLICT event has them). */
+      conflicting?: AttributeName[];
+    };
 
 export interface AccountsContext {
   db: Database;
@@ -192,7 +199,8 @@ export async function signInFromSource(
             ...(existing ? { subject: existing.accountId } : {}),
             details: { nationalId: maskNationalId(nid), attributes: decision.conflicts.map((c) => c.name), storedBy: [...new Set(decision.conflicts.map((c) => c.storedSource))] },
           });
-          return { outcome: 'refused', reason: 'link-conflict', detail: `conflicting ${decision.conflicts.map((c) => c.name).join(', ')}` } as const;
+          const conflicting = [...new Set(decision.conflicts.map((c) => c.name))];
+          return { outcome: 'refused', reason: 'link-conflict', detail: `conflicting ${conflicting.join(', ')}`, conflicting } as const;
         }
         return { outcome: 'refused', reason: 'not-linkable', detail: decision.reason } as const;
       }

@@ -98,6 +98,20 @@ export const ATTRIBUTE_NAMES: readonly AttributeName[] = [
   'phone_number',
 ];
 
+/**
+ * Each attribute in plain words, for the page that tells a citizen which of their
+ * details a source disagreed on (a link conflict): the name, never the value.
+ */
+export const ATTRIBUTE_LABELS: Readonly<Record<AttributeName, { vi: string; en: string }>> = Object.freeze({
+  national_id: { vi: 'số định danh cá nhân', en: 'personal identification number' },
+  full_name: { vi: 'họ và tên', en: 'full name' },
+  birthdate: { vi: 'ngày sinh', en: 'date of birth' },
+  gender: { vi: 'giới tính', en: 'gender' },
+  place_of_origin: { vi: 'quê quán', en: 'place of origin' },
+  permanent_address: { vi: 'nơi thường trú', en: 'permanent address' },
+  phone_number: { vi: 'số điện thoại', en: 'phone number' },
+});
+
 const LEVEL_RANK: Record<Level, number> = { low: 0, substantial: 1, high: 2 };
 
 /** NFC, whitespace collapsed and trimmed: the form values are compared and stored in. */

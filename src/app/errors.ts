@@ -3,9 +3,15 @@
 import type { Context, Next } from 'koa';
 
 import { ADMIN_API_PREFIX } from '../admin/index.js';
-import { InvalidInputError, NixaError, StorageUnavailableError, UnauthenticatedError } from '../errors/index.js';
+import { InvalidInputError, knownInputProblem, NixaError, NotFoundError, StorageUnavailableError, UnauthenticatedError } from '../errors/index.js';
+import { boundaryPage } from '../interactions/index.js';
 import type { Logger } from '../logging/index.js';
-import { renderPage } from '../pages/index.js';
+import { languageReturnsTo } from '../pages/index.js';
+
+/** The code a browser's page shows: a sign-in that is over or unknown is said as such, not as a bad request. */
+function pageCode(err: unknown, code: string): string {
+  return (err as Error | undefined)?.name === 'SessionNotFound' ? 'session_not_found' : code;
+}
 
 export function errorBoundary(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
@@ -30,13 +36,15 @@ export function errorBoundary(logger: Logger) {
       const message = known && status < 500 ? err.message : status < 500 ? 'The request is not valid.' : 'nixa could not complete this request.';
       // The admin API always answers JSON; pages answer browsers with a page.
       if (!ctx.path.startsWith(ADMIN_API_PREFIX) && ctx.accepts('html', 'json') === 'html') {
+        // Words by code alone (the message is for operators and may repeat input),
+        // so that the page can be shown again at /error/<code> for the language switch.
+        const page = boundaryPage(pageCode(err, code), status, err instanceof InvalidInputError ? knownInputProblem(err.field, err.message) : undefined);
         ctx.type = 'html';
-        ctx.body = renderPage('error', {
-          title: 'Lỗi',
-          messageVi: status < 500 ? 'Yêu cầu không hợp lệ hoặc phiên đăng nhập đã hết hạn. Hãy quay lại trang của dịch vụ và thử lại.' : 'nixa tạm thời không xử lý được yêu cầu này. Hãy thử lại sau ít phút.',
-          messageEn: message,
-          error: code,
-        });
+        ctx.body = page.html;
+        // A path nothing answered is safe to ask for again; any other failed request is not.
+        const nothingHere = err instanceof NotFoundError && err.what === 'page' && (ctx.method === 'GET' || ctx.method === 'HEAD');
+        if (nothingHere) languageReturnsTo(ctx, ctx.path);
+        else if (page.again) languageReturnsTo(ctx, page.again);
       } else {
         ctx.body = { error: code, message, ...(err instanceof InvalidInputError ? { field: err.field } : {}) };
       }

@@ -161,3 +161,4 @@ export const ERROR_CATALOGUE: Record<string, string> = {
 };
 
 export { CONTROL_CHARACTER, fieldWithControlCharacter, refuseControlCharacters } from './control-characters.js';
+export { INPUT_PROBLEMS, knownInputProblem, NIXA_PAGE_WORDS, wordsForStatus, type PageWords } from './pages.js';

@@ -30,6 +30,8 @@ export class FederationError extends NixaError {
     readonly sourceId?: string,
     /** The sign-in this failure belongs to, when known (to offer another source). */
     readonly interactionUid?: string,
+    /** link-conflict: the names of the attributes that disagreed (never their values), for the page to say which. */
+    readonly attributes: readonly string[] = [],
   ) {
     super(`${reason}: ${detail}`);
     this.code = `NIXA-FED-${reason}`;

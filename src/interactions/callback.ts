@@ -12,17 +12,14 @@ import { appendAudit } from '../audit/index.js';
 import { acrFor, AMR_FEDERATED } from '../assurance/index.js';
 import {
   confirmAnswer,
-  FAILURE_MESSAGES,
   FederationError,
   ForeignStateError,
   mapClaims,
-  NO_OTHER_SOURCE,
   rememberSourceSession,
   type AnswerVerdict,
   type UpstreamIdentity,
 } from '../federation/index.js';
 import { recordSignIn } from '../metrics/index.js';
-import { renderPage } from '../pages/index.js';
 import { requestedAuthentication } from '../protocol/index.js';
 import { SOURCE_CALLBACK_PATH } from '../sources/index.js';
 import { hasNul, withinTransaction } from '../storage/index.js';
@@ -45,7 +42,7 @@ export async function atCallback(deps: JourneyDeps, ctx: Context): Promise<void>
   const inFlight = inFlightSignIns(ctx);
   const state = ctx.query.state;
   if (!inFlight.length || (state !== undefined && (typeof state !== 'string' || hasNul(state)))) return hopToInteraction(deps, ctx);
-  // Without a state (the language switch on a failure page comes back without one)
+  // Without a state (a callback URL opened again without its query)
   // the newest sign-in: finish refuses the callback in it, as the hop's target did.
   const uid = inFlight.length > 1 && typeof state === 'string' ? await signInOf(deps, state, inFlight) : inFlight.at(-1)!;
   const details = await liveInteraction(deps.provider(), uid);
@@ -176,7 +173,7 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
       grantId = await withinTransaction(tx, () => rememberedGrant(deps, details, accountId, claims));
     },
   );
-  if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid);
+  if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid, outcome.conflicting);
 
   deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
   recordSignIn(deps.metrics, source.id, level);
@@ -199,22 +196,4 @@ async function loginFinished(ctx: Context, details: Details, result: Interaction
   await details.save(details.exp - Math.floor(Date.now() / 1000));
   ctx.redirect(details.returnTo);
   ctx.status = 303;
-}
-
-/** The page for a failed upstream login: what happened, in plain words, and a way to try another source when one could help. */
-export function renderFailure(ctx: Context, err: FederationError): void {
-  const m = FAILURE_MESSAGES[err.reason];
-  ctx.status = err.status;
-  ctx.type = 'html';
-  ctx.body = renderPage('sign-in-failed', {
-    title: 'Chưa đăng nhập được',
-    messageVi: m.vi,
-    messageEn: m.en,
-    code: err.code,
-    retry: NO_OTHER_SOURCE.has(err.reason)
-      ? '<p>Bạn có thể đóng trang này và quay lại trang của dịch vụ. <span lang="en">(You can close this page and go back to the service.)</span></p>'
-      : err.interactionUid
-        ? `<p><a class="button" href="/interaction/${encodeURIComponent(err.interactionUid)}">Chọn nguồn định danh khác <span lang="en">(Choose another identity source)</span></a></p>`
-        : '<p>Hãy quay lại trang của dịch vụ để bắt đầu lại. <span lang="en">(Go back to the service to start again.)</span></p>',
-  });
 }

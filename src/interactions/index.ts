@@ -15,6 +15,7 @@
 //                         POST /interaction/:uid/passkey          passkey.ts (the authenticator's answer)
 //   cancel                POST /interaction/:uid/abort            chooser.ts
 //   test login (dev)      POST /interaction/:uid/login            test-login.ts
+//   an error page again   GET  /error/:code                       error-page.ts (where the language switch returns)
 //
 // Every POST carries a CSRF token; every step checks that the browser's
 // interaction cookie belongs to the uid in the path (the callback: that its
@@ -24,7 +25,8 @@ import type { Context, Next } from 'koa';
 import { InvalidInputError } from '../errors/index.js';
 import { recordFailure } from '../metrics/index.js';
 import { FederationError } from '../federation/index.js';
-import { atCallback, CALLBACK_PATH, completeUpstream, renderFailure } from './callback.js';
+import { atCallback, CALLBACK_PATH, completeUpstream } from './callback.js';
+import { errorPages, showFailure, showSignInOver } from './error-page.js';
 import { abort, chooseSource, showChooser } from './chooser.js';
 import { submitCode } from './code.js';
 import { passkeyOptions, submitPasskey } from './passkey.js';
@@ -33,17 +35,20 @@ import type { JourneyDeps } from './journey.js';
 import { testLogin } from './test-login.js';
 
 export { CALLBACK_PATH } from './callback.js';
+export { boundaryPage, errorPages, type ErrorPageDeps } from './error-page.js';
 export { TEST_ACR } from './test-login.js';
 export type { JourneyDeps } from './journey.js';
 
 const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login|code|passkey|passkey\/options))?$/;
 
 export function interactionRoutes(deps: JourneyDeps) {
+  // GET /error/<code>: any of the journey's error pages shown again (error-page.ts).
+  const showErrorAgain = errorPages(deps);
   return async function journey(ctx: Context, next: Next): Promise<void> {
     try {
       if (ctx.path === CALLBACK_PATH && ctx.method === 'GET') return await atCallback(deps, ctx);
       const m = ROUTE.exec(ctx.path);
-      if (!m) return await next();
+      if (!m) return await showErrorAgain(ctx, next);
       const [, uid, action] = m;
       const details = await deps
         .provider()
@@ -51,8 +56,11 @@ export function interactionRoutes(deps: JourneyDeps) {
         .catch((err: unknown) => {
           // A source callback that lands in a browser without this sign-in is someone else's.
           if (action === 'upstream') throw new FederationError('state-mismatch', `no sign-in in this browser: ${(err as Error).message}`);
+          // Back to a sign-in that is over (finished or expired): said as such, with the way back to the service.
+          if (action === undefined && ctx.method === 'GET' && (err as Error).name === 'SessionNotFound') return undefined;
           throw err;
         });
+      if (!details) return await showSignInOver(deps, ctx);
       if (details.uid !== uid) {
         if (action === 'upstream') throw new FederationError('state-mismatch', 'callback for another sign-in than this browser’s');
         throw new InvalidInputError('uid', 'does not match this browser’s sign-in');
@@ -89,7 +97,7 @@ export function interactionRoutes(deps: JourneyDeps) {
       if (!(err instanceof FederationError)) throw err;
       deps.logger.warn({ reason: err.reason, source: err.sourceId, detail: err.detail }, 'upstream sign-in failed');
       recordFailure(deps.metrics, err.reason);
-      renderFailure(ctx, err);
+      await showFailure(deps, ctx, err);
     }
   };
 }

@@ -72,4 +72,16 @@ function webauthnBrowserRoot(): string {
   return dirname(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')));
 }
 
-export { language, LANGUAGE_COOKIE, LANGUAGE_PATH } from './language.js';
+export { language, LANGUAGE_COOKIE, LANGUAGE_PATH, languageReturnsTo } from './language.js';
+export {
+  ERROR_PAGE_PATH,
+  errorPageUrl,
+  renderErrorPage,
+  serviceLink,
+  waysForward,
+  type ClientLike,
+  type ErrorPage,
+  type ErrorPageParams,
+  type ServiceLink,
+  type WayForward,
+} from './error-page.js';

@@ -14,3 +14,4 @@ export {
   type ClaimsRequest,
   type RequestedAuthentication,
 } from './requested-level.js';
+export { describeError, oauthErrorPage, PAGE_ERRORS, pageErrorStatus } from './errors.js';

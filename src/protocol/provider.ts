@@ -23,12 +23,12 @@ import { clientStore, NIXA_CLIENT_METADATA, pairwiseSector, verifySecret, type C
 import type { Config } from '../config/index.js';
 import type { KeySnapshot } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import { renderPage } from '../pages/index.js';
+import { languageReturnsTo, renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthentication, machineTokenIntrospection, resourceIndicators } from './access-tokens.js';
 import { PostgresAdapter, providerStorage, translateStorageErrors } from './adapter.js';
 import { rotationInOneStatement } from './rotation.js';
-import { describeError } from './errors.js';
+import { oauthErrorPage } from './errors.js';
 import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
 import type { RecordCache } from './record-cache.js';
 import { SHORT_LIVED_MODELS, type ShortLivedState } from './short-lived.js';
@@ -252,12 +252,13 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
         }
       : {}),
     renderError: async (ctx, out, error) => {
-      const { vi, en } = describeError(out.error);
       if ((error as { status?: number }).status === undefined || (error as { status: number }).status >= 500) {
         logger.error({ err: { name: (error as Error).name, message: (error as Error).message } }, 'provider error page');
       }
+      const page = oauthErrorPage(out.error, ctx.oidc?.client);
       ctx.type = 'html';
-      ctx.body = renderPage('error', { title: 'Lỗi', messageVi: vi, messageEn: en, error: out.error });
+      ctx.body = page.html;
+      languageReturnsTo(ctx, page.again);
     },
   };
 

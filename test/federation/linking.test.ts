@@ -82,6 +82,9 @@ describe('linking identities into one account', () => {
     expect(s.page!.html).toContain('NIXA-FED-link-conflict');
     expect(s.page!.html).toContain('Chọn nguồn định danh khác'); // offers another source
     expect(s.page!.html).not.toContain('1992'); // says what happened, not her data
+    // Which source and which of her details disagree, in plain words.
+    expect(s.page!.html).toContain(`Thông tin do “${fed.nixa.sources.get('sim-bank')!.name.vi}” cung cấp khác với thông tin đã được xác minh của bạn về: ngày sinh.`);
+    expect(s.page!.html).toContain('differ from your verified details in: date of birth.');
 
     expect(await one('SELECT count(*)::int AS n FROM accounts')).toEqual(accountsBefore);
     expect(await one('SELECT count(*)::int AS n FROM linked_identities')).toEqual(linksBefore);

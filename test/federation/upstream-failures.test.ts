@@ -42,6 +42,9 @@ function expectFailurePage(s: Awaited<ReturnType<typeof federatedSignIn>>, reaso
   expect(s.page!.html).toMatch(vi);
   expect(s.page!.html).toContain('lang="en"');
   expect(s.page!.html).toMatch(/href="\/interaction\/[^"]+">Chọn nguồn định danh khác/);
+  // English comes back to a page showing this failure again, never to the callback (which would replay it).
+  const back = new URL(/<a class="language" href="([^"]+)"/.exec(s.page!.html)![1]!.replaceAll('&amp;', '&'), 'http://nixa.invalid').searchParams.get('back');
+  expect(back).toMatch(new RegExp(`^/error/NIXA-FED-${reason}(\\?|$)`));
   const logged = log.lines().filter((l) => l.msg === 'upstream sign-in failed' && l.reason === reason);
   expect(logged.length).toBeGreaterThan(0);
 }

@@ -243,19 +243,22 @@ describe('the source callback', () => {
     expect(inFlightAt(agent)).toEqual([]);
   });
 
-  it('keeps the language switch on a failure page at the callback as before: back at the callback, it shows the refusal in both languages with a way back to the sign-in', async () => {
+  it('sends the language switch on a failure page at the callback to the same refusal, never to the callback again', async () => {
     fed.sources.citizen_id.misbehave({ mode: 'deny' });
     const { agent, requests } = browser();
     const s = await federatedSignIn(config, service.redirectUri, { agent, source: 'citizen_id', citizen: 'nguyen-van-an' });
     expect(s.page!.html).toContain('NIXA-FED-denied');
     const link = /<a class="language" href="([^"]+)"/.exec(s.page!.html)![1]!.replaceAll('&amp;', '&');
-    expect(link).toBe('/language?show=vi-en&back=%2Ffederation%2Fcallback');
+    const back = new URL(link, issuer).searchParams.get('back')!;
+    expect(back).toMatch(/^\/error\/NIXA-FED-denied\?/);
     const after = await agent.follow(new URL(link, issuer));
-    expect(after.url).toBe(`${issuer}/federation/callback`);
+    expect(new URL(after.url).pathname).toBe('/error/NIXA-FED-denied');
+    expect(requests.filter((r) => r.startsWith(`GET ${issuer}/federation/callback`))).toHaveLength(1);
     expect(after.res.status).toBe(400);
     const html = await after.res.text();
     expect(html).toContain('<html lang="vi">');
-    expect(html).toContain('NIXA-FED-state-mismatch');
+    expect(html).toContain('NIXA-FED-denied');
+    expect(html).not.toContain('NIXA-FED-state-mismatch');
     expect(html).toContain(`href="/interaction/${uidOf(requests)}">Chọn nguồn định danh khác`);
   });
 });
