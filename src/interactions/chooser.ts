@@ -203,7 +203,7 @@ function unansweredNotice(s: Source): string {
       <h2>«${escapeHtml(s.name.vi)}» không phản hồi <span lang="en">(“${escapeHtml(s.name.en)}” is not answering)</span></h2>
       <p>Nguồn định danh bạn chọn hiện không trả lời, nên nixa chưa chuyển bạn sang đó. Hãy chọn một nguồn khác bên dưới, hoặc thử lại sau ít phút: lần đăng nhập này vẫn còn hiệu lực.</p>
       <p lang="en">The identity source you chose is not answering right now, so nixa did not send you there. Choose another source below, or try again in a few minutes: this sign-in is still open.</p>
-      <p class="code">Mã lỗi <span lang="en">(error code)</span>: <code>NIXA-FED-source-unavailable</code></p>
+      <p class="code">Mã lỗi<span lang="en"> (error code)</span>: <code>NIXA-FED-source-unavailable</code></p>
     </div>`;
 }
 
