@@ -5,7 +5,7 @@ import * as oidc from 'openid-client';
 
 import { updateSource } from '../../src/sources/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { SIMULATED_SOURCE_IDS, startFederation, type Federation } from '../support/federation.js';
+import { federatedSignIn, redeemFederated, SIMULATED_SOURCE_IDS, startFederation, type Federation } from '../support/federation.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -358,5 +358,22 @@ describe('helping a citizen choose', () => {
       expect(a).not.toContain('công an');
       expect(a).toContain('hãy liên hệ dịch vụ để hỏi cách khác');
     });
+  });
+});
+
+describe('Bùi Thị Lan, known to the telecom only, asked for the high level', () => {
+  it('is shown, on the step-up chooser, why only the citizen-ID source is listed and how to get an account there, with the terms explained', async () => {
+    const low = await federatedSignIn(config, service.redirectUri, { source: 'telecom', citizen: 'bui-thi-lan', consent: 'accept' });
+    await redeemFederated(config, low);
+    // The same browser, now asked for high by the service: the step-up chooser.
+    const high = await federatedSignIn(config, service.redirectUri, { agent: low.agent, extra: { acr_values: 'urn:nixa:loa:high' } });
+    const html = high.page!.html;
+    expect(html).toContain('cao hơn lần đăng nhập hiện tại của bạn');
+    expect(offered(html)).toEqual([CITIZEN_ID]);
+    const a = advice(html)!;
+    expect(a).toContain(`Chỉ «${NAMES.citizen_id}» xác nhận được mức này; «${NAMES.bank}», «${NAMES.telecom}» thì không`);
+    expect(a).toContain('tài khoản định danh điện tử mức 2');
+    expect(html).toContain('<details class="terms">');
+    expect(html).toContain('<dt>Mức độ đảm bảo <span lang="en">(Assurance level)</span></dt>');
   });
 });
