@@ -9,7 +9,7 @@ import { SIGNED_OUT_PATH } from '../federation/index.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
 import type { Logger } from '../logging/index.js';
 import { SOURCE_PROFILES, startSimulatedSource, type SimulatedSource, type SourceKind } from '../simulated-sources/index.js';
-import { addSource, getSource, sourcesOptions } from '../sources/index.js';
+import { addSource, DEMO_SOURCE_LOGOS, getSource, sourcesOptions } from '../sources/index.js';
 import { NotFoundError } from '../errors/index.js';
 import type { Cipher } from '../keys/index.js';
 import type { Database } from '../storage/index.js';
@@ -25,6 +25,7 @@ export function simulatedSourceRegistration(kind: SourceKind, issuer: string, cl
     // The profiles' English names already say "simulated".
     name_vi: `${profile.name.vi} (mô phỏng)`,
     name_en: profile.name.en,
+    logo: DEMO_SOURCE_LOGOS[kind],
     discovery_url: `${issuer}/.well-known/openid-configuration`,
     client_id: 'nixa',
     auth_method: 'client_secret_basic',

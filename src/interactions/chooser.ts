@@ -6,36 +6,50 @@ import { linkedSourceIds } from '../accounts/index.js';
 import { atLeast, type Level } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
+import { recordFailure } from '../metrics/index.js';
 import { escapeHtml, notice, renderFragment, renderPage } from '../pages/index.js';
 import { requestedAuthentication, requestedLevelOf, SOURCE_HINT_PARAM } from '../protocol/index.js';
-import { availability, maxReachableLevel, type Source } from '../sources/index.js';
+import { availability, levelAdvice, maxReachableLevel, type Source } from '../sources/index.js';
 import { codeForm } from './code.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import { inFlightCookie, rememberInFlight } from './in-flight.js';
 import type { JourneyDeps } from './journey.js';
+import { chooserLevelAdvice, LEVEL_NAMES, termsExplained } from './level-advice.js';
 import { passkeySection } from './passkey.js';
 import { stepUpOffer } from './step-up.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
-const LEVEL_NAMES: Record<Level, { vi: string; en: string }> = {
-  low: { vi: 'thấp', en: 'low' },
-  substantial: { vi: 'đáng kể', en: 'substantial' },
-  high: { vi: 'cao', en: 'high' },
-};
+/**
+ * The chooser's query parameter naming the source that did not answer when the
+ * citizen picked it: the choice is answered with a redirect to the chooser (not a
+ * page at the POST's address), so reloading it or switching language replays nothing.
+ */
+export const UNANSWERED_PARAM = 'unanswered';
+
+/**
+ * The order sources are listed in: as registered, with the one the citizen prefers
+ * (when they said so) first. Pure, so a preference kept elsewhere only passes its id.
+ */
+export function orderSources(sources: readonly Source[], preferred?: string): Source[] {
+  const first = sources.filter((s) => s.id === preferred);
+  return [...first, ...sources.filter((s) => s.id !== preferred)];
+}
 
 function sourceButton(s: Source): string {
-  const logo = s.logo ? `<img src="${escapeHtml(s.logo)}" alt="">` : '';
+  // Decorative: the name beside it says which source it is.
+  const logo = s.logo ? `<img src="${escapeHtml(s.logo)}" alt="" width="40" height="40">` : '';
   const state = availability(s);
   if (state === 'available') {
-    return `        <li><button type="submit" name="source" value="${escapeHtml(s.id)}">${logo}<span>${escapeHtml(s.name.vi)} <span lang="en">(${escapeHtml(s.name.en)})</span></span></button></li>`;
+    const level = LEVEL_NAMES[maxReachableLevel(s)];
+    return `        <li><button type="submit" name="source" value="${escapeHtml(s.id)}">${logo}<span>${escapeHtml(s.name.vi)} <span lang="en">(${escapeHtml(s.name.en)})</span><small>Xác nhận đến mức «${level.vi}» <span lang="en">(Vouches up to “${level.en}”)</span></small></span></button></li>`;
   }
   // Shown, not offered: the citizen learns now, not after choosing it.
   const why =
     state === 'maintenance'
       ? `${escapeHtml(s.maintenance.message.vi ?? 'Đang bảo trì')} <span lang="en">(${escapeHtml(s.maintenance.message.en ?? 'Under maintenance')})</span>`
       : 'Tạm thời không truy cập được <span lang="en">(Temporarily unavailable)</span>';
-  return `        <li class="unavailable" aria-disabled="true">${logo}${escapeHtml(s.name.vi)} <span lang="en">(${escapeHtml(s.name.en)})</span> — ${why}</li>`;
+  return `        <li class="unavailable" aria-disabled="true">${logo}<span>${escapeHtml(s.name.vi)} <span lang="en">(${escapeHtml(s.name.en)})</span> — ${why}</span></li>`;
 }
 
 /**
@@ -91,12 +105,20 @@ export interface StepUpErrors {
 
 export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details, errors: StepUpErrors = {}): Promise<void> {
   const p = deps.provider();
-  const { sources: offered, refused } = await offeredSources(deps, details);
+  let { sources: offered, refused } = await offeredSources(deps, details);
   const hinted = typeof details.params[SOURCE_HINT_PARAM] === 'string' ? offered.find((s) => s.id === details.params[SOURCE_HINT_PARAM]) : undefined;
+  // Named after a pick that found it silent; said only while it is still not offered,
+  // so that once it recovers a reload lists it without the alarm.
+  let unanswered = typeof ctx.query[UNANSWERED_PARAM] === 'string' ? offered.find((s) => s.id === ctx.query[UNANSWERED_PARAM] && availability(s) !== 'available') : undefined;
   if (hinted && availability(hinted) === 'available') {
-    // The service pre-selected a source: go straight there.
-    await sendToSource(deps, ctx, details, hinted);
-    return;
+    // The service pre-selected a source: go straight there, if it answers.
+    if (await answers(deps, hinted)) {
+      await sendToSource(deps, ctx, details, hinted);
+      return;
+    }
+    unanswered = hinted;
+    // Its failure is recorded now: list the sources as they stand.
+    ({ sources: offered, refused } = await offeredSources(deps, details));
   }
   const min = requestedLevelOf(details.params);
   // Signed in already, but below what this service asks: a step up with a passkey
@@ -121,9 +143,10 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
   const csrf = csrfToken(deps.keyring.snapshot.cookieKeys, details.uid);
   const none = offered.length === 0;
   const noneAvailable = !none && offered.every((s) => availability(s) !== 'available');
+  const advice = min ? chooserLevelAdvice(levelAdvice(deps.sources.list(), min, await linkedToSession(deps, details))) : '';
   ctx.type = 'html';
   ctx.body = renderPage('chooser', {
-    title: 'Đăng nhập',
+    title: unanswered ? 'Nguồn định danh không phản hồi' : 'Đăng nhập',
     uid: details.uid,
     csrf,
     clientName: client?.clientName ?? client?.clientId ?? '',
@@ -131,10 +154,13 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     levelEn: min ? ` Assurance level asked: ${LEVEL_NAMES[min].en}.` : '',
     // The passkey and the code go above the sources: they are the quicker way up.
     notice:
+      (unanswered ? unansweredNotice(unanswered) : '') +
       chooserNotice({ stepUp, min, none: none && !offer, noneAvailable: noneAvailable && !offer, factor: Boolean(offer) }) +
       (offer?.passkeys ? passkeySection(deps, details, offer, errors.passkey) : '') +
       (offer?.codes.length ? await codeForm(deps, ctx, details, offer, errors.code) : ''),
-    sources: offered.map(sourceButton).join('\n'),
+    sources: orderSources(offered).map(sourceButton).join('\n'),
+    advice,
+    terms: termsExplained(),
     testLogin: deps.config.testLogin ? renderFragment('test-login', { uid: details.uid, csrf }) : '',
   });
 }
@@ -145,11 +171,40 @@ export async function chooseSource(deps: JourneyDeps, ctx: Context, details: Det
   const source = (await offeredSources(deps, details)).sources.find((s) => s.id === id);
   if (!source) throw new InvalidInputError('source', 'is not one of the sources offered for this sign-in');
   const state = availability(source);
-  if (state !== 'available') {
-    throw new FederationError(state === 'maintenance' ? 'source-maintenance' : 'source-unavailable', `source ${state}`, source.id, details.uid);
+  if (state === 'maintenance') throw new FederationError('source-maintenance', `source ${state}`, source.id, details.uid);
+  if (state !== 'available' || !(await answers(deps, source))) {
+    // Back to the chooser, which says so and lists the others: the sign-in goes on.
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${encodeURIComponent(details.uid)}?${UNANSWERED_PARAM}=${encodeURIComponent(source.id)}`);
+    return;
   }
   await sendToSource(deps, ctx, details, source);
   ctx.status = 303;
+}
+
+/**
+ * Whether the source answers now (a probe shared by every pick for a few seconds,
+ * sources/reachability.ts); when not, it is recorded as failing and counted as a
+ * sign-in that could not go to the source.
+ */
+async function answers(deps: JourneyDeps, source: Source): Promise<boolean> {
+  const problem = await deps.sources.reachable(source);
+  if (problem === null) return true;
+  // Logged and counted as every failed sign-in at a source is (interactions/index.ts).
+  const reason = /^no answer within/.test(problem) ? 'source-timeout' : 'source-unavailable';
+  deps.logger.warn({ reason, source: source.id, detail: `when picked: ${problem}` }, 'upstream sign-in failed');
+  recordFailure(deps.metrics, reason);
+  return false;
+}
+
+/** The chooser's first words after the picked source did not answer. */
+function unansweredNotice(s: Source): string {
+  return `<div class="notice unavailable" role="alert">
+      <h2>«${escapeHtml(s.name.vi)}» không phản hồi <span lang="en">(“${escapeHtml(s.name.en)}” is not answering)</span></h2>
+      <p>Nguồn định danh bạn chọn hiện không trả lời, nên nixa chưa chuyển bạn sang đó. Hãy chọn một nguồn khác bên dưới, hoặc thử lại sau ít phút: lần đăng nhập này vẫn còn hiệu lực.</p>
+      <p lang="en">The identity source you chose is not answering right now, so nixa did not send you there. Choose another source below, or try again in a few minutes: this sign-in is still open.</p>
+      <p class="code">Mã lỗi<span lang="en"> (error code)</span>: <code>NIXA-FED-source-unavailable</code></p>
+    </div>`;
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   TOTP_SETTINGS,
 } from '../factors/index.js';
 import { checkCsrf } from '../interactions/csrf.js';
+import { unreachableLevelAdvice } from '../interactions/level-advice.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { consentsSection, withdrawConsent } from './consents.js';
 import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
@@ -77,6 +78,16 @@ async function appSection(deps: AccountDeps, s: CitizenSession): Promise<string>
         <button type="submit">Thiết lập ứng dụng xác thực <span lang="en">(Set up an authenticator app)</span></button>
       </form>`;
   }
+  // An account whose sources all stop below the level can never get there by signing in again: say what can.
+  const never = await unreachableLevelAdvice(deps.accounts, s.accountId, ENROLMENT_LEVEL, {
+    vi: 'thêm khóa truy cập hoặc ứng dụng xác thực',
+    en: 'add a passkey or an authenticator app',
+  });
+  if (never && deps.passkeys) {
+    // Said in full once, in the passkeys section above.
+    return `<p>Cũng như khóa truy cập: xem <a href="#passkeys-heading">cách đạt mức «${LEVEL_WORDS[ENROLMENT_LEVEL].vi}»</a> ở trên. <span lang="en">(As for passkeys: see <a href="#passkeys-heading">how to reach level “${LEVEL_WORDS[ENROLMENT_LEVEL].en}”</a> above.)</span></p>`;
+  }
+  if (never) return never;
   const level = LEVEL_WORDS[s.level];
   return notice(
     'status',

@@ -21,6 +21,7 @@ import {
   startPasskeyRegistration,
   type PasskeyRegistrationFailure,
 } from '../factors/index.js';
+import { unreachableLevelAdvice } from '../interactions/level-advice.js';
 import { escapeHtml } from '../pages/index.js';
 import {
   ACCOUNT_PATH,
@@ -85,11 +86,13 @@ export async function passkeysSection(deps: AccountDeps, s: CitizenSession, mess
       </div>
       <script src="/assets/webauthn.js" defer></script>
       <script src="/assets/passkeys.js" defer></script>`
-    : notice(
+    : // An account whose sources all stop below the level can never get there by signing in again: say what can.
+      ((await unreachableLevelAdvice(deps.accounts, s.accountId, ENROLMENT_LEVEL, { vi: 'thêm khóa truy cập hoặc ứng dụng xác thực', en: 'add a passkey or an authenticator app' })) ??
+      notice(
         'status',
         `Để thêm khóa truy cập, hãy đăng nhập với mức độ đảm bảo «${LEVEL_WORDS[ENROLMENT_LEVEL].vi}» trở lên.`,
         `To add a passkey, sign in at assurance level “${LEVEL_WORDS[ENROLMENT_LEVEL].en}” or above.`,
-      );
+      ));
   return `<section aria-labelledby="passkeys-heading">
       <h2 id="passkeys-heading">Khóa truy cập (passkey) <span lang="en">(Passkeys)</span></h2>
       <p>Khóa truy cập nằm trong điện thoại, máy tính hoặc khóa bảo mật của bạn, được mở bằng vân tay, khuôn mặt hoặc mã PIN, và không thể bị đánh cắp qua trang giả mạo. <span lang="en">(A passkey lives in your phone, computer or security key, is unlocked with your fingerprint, face or PIN, and cannot be stolen by a fake site.)</span></p>

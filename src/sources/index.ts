@@ -8,6 +8,7 @@ import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { serialised, watch, type Database, type Queryable } from '../storage/index.js';
 import type { SourceCheck } from './check.js';
+import { Reachability } from './reachability.js';
 import * as repo from './repository.js';
 import { parseSourceInput, parseSourceUpdate, type AttributeName, type AuthMethod, type LogoutMethod, type SourceInput, type SourceKind, type SourceRole } from './schema.js';
 
@@ -15,7 +16,10 @@ export { ATTRIBUTES, AUTH_METHODS, LOGOUT_METHODS, SOURCE_KINDS, SOURCE_ROLES, t
 export { SOURCES_CHANNEL, type MappingEntry } from './repository.js';
 export { checkSource, discoveryOptions, issuerOf, SOURCE_CALLBACK_PATH, type CheckStep, type SourceCheck } from './check.js';
 export { clientAuthentication, oauthError } from './client-auth.js';
-export { checkAll as checkSourcesHealth, monitorHealth, probe } from './health.js';
+export { checkAll as checkSourcesHealth, monitorHealth, probe, recheckFailing } from './health.js';
+export { DEMO_SOURCE_LOGOS, svgLogo } from './logos.js';
+export { levelAdvice, linkedCanReach, type LevelAdvice } from './advice.js';
+export { PICK_PROBE_TIMEOUT_MS, PICK_PROBE_TTL_MS, Reachability, type ReachabilityOptions } from './reachability.js';
 
 export interface Source {
   id: string;
@@ -288,13 +292,16 @@ export class SourceRegistry {
   #stamp = '';
   #stop: (() => Promise<void>) | undefined;
   #listeners = new Set<(changed: Source[]) => void>();
+  readonly #reachability: Reachability;
 
   constructor(
     private readonly db: Database,
     private readonly cipher: Cipher,
     private readonly logger: Logger,
     private readonly refreshSeconds: number,
-  ) {}
+  ) {
+    this.#reachability = new Reachability({ onFailure: (id, problem) => this.recordHealth(id, false, problem) }, logger);
+  }
 
   list(): Source[] {
     return this.#sources;
@@ -317,12 +324,23 @@ export class SourceRegistry {
     if (stamp === this.#stamp) return;
     this.#sources = await listSources(this.db, this.cipher);
     this.#stamp = stamp;
+    // A source that recovered (here or on another instance) is not refused by an older probe.
+    for (const s of this.#sources) if (s.health.status !== 'failing') this.#reachability.forget(s.id);
     for (const fn of this.#listeners) fn(this.#sources);
   }
 
   async start(): Promise<void> {
     await this.refresh();
     this.#stop = await watch(this.db, repo.SOURCES_CHANNEL, this.refreshSeconds, this.refresh, this.logger, 'source reload');
+  }
+
+  /**
+   * Whether the source answers now (null) or what went wrong: asked when a citizen
+   * picks it, from a probe shared for a few seconds (reachability.ts). A failure is
+   * recorded as the source's health, so no instance offers it until it recovers.
+   */
+  reachable(source: Source): Promise<string | null> {
+    return this.#reachability.check(source);
   }
 
   /** Records a health check result (shared by all instances through the database). */

@@ -5,7 +5,7 @@ import * as oidc from 'openid-client';
 
 import { updateSource } from '../../src/sources/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { SIMULATED_SOURCE_IDS, startFederation, type Federation } from '../support/federation.js';
+import { federatedSignIn, redeemFederated, SIMULATED_SOURCE_IDS, startFederation, type Federation } from '../support/federation.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -71,6 +71,10 @@ async function chooser(extra: Record<string, string> = {}): Promise<Page & { uid
 
 /** The ids of the sources the citizen can choose (submit buttons). */
 const offered = (html: string) => [...html.matchAll(/<button type="submit" name="source" value="([^"]+)"/g)].map((m) => m[1]);
+/** The list of sources (the form), without the advice around it. */
+const sourceList = (html: string) => /<form method="post" action="\/interaction\/[^"]+\/source" class="sources"[\s\S]*?<\/form>/.exec(html)![0];
+/** The advice given when some sources cannot reach the level asked. */
+const advice = (html: string) => /<section class="advice"[\s\S]*?<\/section>/.exec(html)?.[0];
 /** The list items shown as unavailable. */
 const unavailable = (html: string) => [...html.matchAll(/<li class="unavailable" aria-disabled="true">([\s\S]*?)<\/li>/g)].map((m) => m[1]!);
 
@@ -104,16 +108,16 @@ describe('which sources the chooser offers', () => {
   it('offers only the citizen-ID source when the service asks for the high level', async () => {
     const page = await chooser({ acr_values: 'urn:nixa:loa:high' });
     expect(offered(page.html)).toEqual([CITIZEN_ID]);
-    expect(page.html).toContain(NAMES.citizen_id);
-    expect(page.html).not.toContain(NAMES.telecom);
-    expect(page.html).not.toContain(NAMES.bank);
+    expect(sourceList(page.html)).toContain(NAMES.citizen_id);
+    expect(sourceList(page.html)).not.toContain(NAMES.telecom);
+    expect(sourceList(page.html)).not.toContain(NAMES.bank);
     expect(page.html).toContain('Mức độ đảm bảo yêu cầu: cao.');
   });
 
   it('offers the citizen-ID source and the bank, not the telecom operator, for the substantial level', async () => {
     const page = await chooser({ acr_values: 'urn:nixa:loa:substantial' });
     expect(offered(page.html).sort()).toEqual([BANK, CITIZEN_ID].sort());
-    expect(page.html).not.toContain(NAMES.telecom);
+    expect(sourceList(page.html)).not.toContain(NAMES.telecom);
     expect(page.html).toContain('Mức độ đảm bảo yêu cầu: đáng kể.');
   });
 
@@ -288,5 +292,88 @@ describe('choosing a source without a valid csrf token', () => {
     expect(ok.res.status).toBe(200);
     expect(new URL(ok.url).origin).toBe(new URL(fed.sources.citizen_id.issuer).origin);
     expect(await upstreamLogins()).toBe(before + 1);
+  });
+});
+
+describe('helping a citizen choose', () => {
+  const LOGO = /<button type="submit" name="source" value="([^"]+)"><img src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)" alt="" width="40" height="40">/g;
+
+  it('shows each source with its logo, as an inline image the page’s CSP allows, and the level it vouches for', async () => {
+    const page = await chooser();
+    const logos = [...page.html.matchAll(LOGO)];
+    expect(logos.map((m) => m[1]).sort()).toEqual([BANK, CITIZEN_ID, TELECOM].sort());
+    for (const [, , b64] of logos) expect(Buffer.from(b64!, 'base64').toString()).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[\s\S]*<\/svg>$/);
+    const csp = (await page.agent.request(page.url)).headers.get('content-security-policy')!;
+    expect(csp).toMatch(/img-src 'self' data:/);
+    expect(page.html).toMatch(/value="sim-citizen-id">[\s\S]*?Xác nhận đến mức «cao»[\s\S]*?<\/button>/);
+    expect(page.html).toMatch(/value="sim-bank">[\s\S]*?Xác nhận đến mức «đáng kể»[\s\S]*?<\/button>/);
+    expect(page.html).toMatch(/value="sim-telecom">[\s\S]*?Xác nhận đến mức «thấp» <span lang="en">\(Vouches up to “low”\)<\/span>[\s\S]*?<\/button>/);
+  });
+
+  it('shows a source without a logo by its name alone', async () => {
+    await withSource(BANK, { logo: null }, { logo: fed.nixa.sources.get(BANK)!.logo }, async () => {
+      const page = await chooser();
+      expect([...page.html.matchAll(LOGO)].map((m) => m[1]).sort()).toEqual([CITIZEN_ID, TELECOM].sort());
+      expect(page.html).toMatch(/value="sim-bank"><span>Ngân hàng \(mô phỏng\)/);
+    });
+  });
+
+  it('says in one line which source to choose, and explains “nguồn định danh” and “mức độ đảm bảo”', async () => {
+    const page = await chooser();
+    expect(page.html).toContain('<p id="which-source" class="hint"><strong>Chọn nguồn nào?</strong>');
+    expect(page.html).toContain('aria-describedby="which-source"');
+    const terms = /<details class="terms">[\s\S]*?<\/details>/.exec(page.html)![0];
+    expect(terms).toMatch(/<dt>Nguồn định danh <span lang="en">\(Identity source\)<\/span><\/dt>\s*<dd>Nơi đã xác minh bạn là ai/);
+    expect(terms).toMatch(/<dt>Mức độ đảm bảo <span lang="en">\(Assurance level\)<\/span><\/dt>\s*<dd>Mức chắc chắn rằng người đăng nhập đúng là bạn: thấp, đáng kể hoặc cao/);
+  });
+
+  it('gives no advice about levels when the service asks none, nor when every source can reach the level', async () => {
+    expect(advice((await chooser()).html)).toBeUndefined();
+    expect(advice((await chooser({ acr_values: 'urn:nixa:loa:low' })).html)).toBeUndefined();
+  });
+
+  it('for the high level, says why the bank and the telecom are not listed, and that a level-2 e-ID account activated at the police is the way', async () => {
+    const a = advice((await chooser({ acr_values: 'urn:nixa:loa:high' })).html)!;
+    expect(a).toContain('Không thấy nguồn bạn thường dùng?');
+    expect(a).toContain(`Dịch vụ này cần mức độ đảm bảo «cao». Chỉ «${NAMES.citizen_id}» xác nhận được mức này; «${NAMES.bank}», «${NAMES.telecom}» thì không`);
+    expect(a).toContain('cơ quan công an nơi bạn cư trú để kích hoạt <strong>tài khoản định danh điện tử mức 2</strong>');
+    expect(a).toContain(`Sau đó bạn đăng nhập được qua «${NAMES.citizen_id}», ở mức «cao»`);
+    expect(a).toContain('<span lang="en">(No account there yet? Take your citizen identity card to the police');
+  });
+
+  it('for the substantial level, names the telecom alone as unable, and the bank and the citizen-ID source as able', async () => {
+    const a = advice((await chooser({ acr_values: 'urn:nixa:loa:substantial' })).html)!;
+    expect(a).toContain(`Chỉ «${NAMES.citizen_id}», «${NAMES.bank}» xác nhận được mức này; «${NAMES.telecom}» thì không`);
+    expect(a).toContain('tài khoản định danh điện tử mức 2');
+  });
+
+  it('sends no citizen to the police when the citizen-ID source is off: it says to ask the service instead', async () => {
+    await withSource(CITIZEN_ID, { maintenance: true }, { maintenance: false }, async () => {
+      // In maintenance it is still listed (shown, not offered), and still the way.
+      expect(advice((await chooser({ acr_values: 'urn:nixa:loa:substantial' })).html)).toContain('tài khoản định danh điện tử mức 2');
+    });
+    await withSource(CITIZEN_ID, { enabled: false }, { enabled: true }, async () => {
+      const a = advice((await chooser({ acr_values: 'urn:nixa:loa:substantial' })).html)!;
+      expect(a).toContain(`Chỉ «${NAMES.bank}» xác nhận được mức này; «${NAMES.telecom}» thì không`);
+      expect(a).not.toContain('công an');
+      expect(a).toContain('hãy liên hệ dịch vụ để hỏi cách khác');
+    });
+  });
+});
+
+describe('Bùi Thị Lan, known to the telecom only, asked for the high level', () => {
+  it('is shown, on the step-up chooser, why only the citizen-ID source is listed and how to get an account there, with the terms explained', async () => {
+    const low = await federatedSignIn(config, service.redirectUri, { source: 'telecom', citizen: 'bui-thi-lan', consent: 'accept' });
+    await redeemFederated(config, low);
+    // The same browser, now asked for high by the service: the step-up chooser.
+    const high = await federatedSignIn(config, service.redirectUri, { agent: low.agent, extra: { acr_values: 'urn:nixa:loa:high' } });
+    const html = high.page!.html;
+    expect(html).toContain('cao hơn lần đăng nhập hiện tại của bạn');
+    expect(offered(html)).toEqual([CITIZEN_ID]);
+    const a = advice(html)!;
+    expect(a).toContain(`Chỉ «${NAMES.citizen_id}» xác nhận được mức này; «${NAMES.bank}», «${NAMES.telecom}» thì không`);
+    expect(a).toContain('tài khoản định danh điện tử mức 2');
+    expect(html).toContain('<details class="terms">');
+    expect(html).toContain('<dt>Mức độ đảm bảo <span lang="en">(Assurance level)</span></dt>');
   });
 });

@@ -63,10 +63,15 @@ describe('upstream failures', () => {
     await fed.nixa.sources.refresh();
     try {
       const before = await state();
+      // Slow once the citizen is there (a source slow when picked is never sent to: source-reachability.test.ts).
+      const atSource = await federatedSignIn(config, service.redirectUri, { source: 'bank' });
+      expect(atSource.page!.html).toContain('name="citizen"');
       fed.sources.bank.misbehave({ mode: 'delay', ms: 1500 });
-      const s = await federatedSignIn(config, service.redirectUri, { source: 'bank', citizen: 'nguyen-van-an', consent: 'accept' });
+      const pick = /action="(\/interaction\/[^"]+\/pick)"/.exec(atSource.page!.html)![1]!;
+      const step = await atSource.agent.submit(new URL(pick, atSource.page!.url), { citizen: 'nguyen-van-an' }, service.redirectUri);
+      const s = { ...atSource, stoppedAt: step.stoppedAt, page: { status: step.res.status, url: step.url, html: await step.res.text() } };
       expectFailurePage(s, 'source-timeout', /phản hồi quá chậm/);
-      expect(s.page!.status).toBe(502);
+      expect(s.page.status).toBe(502);
       expect(await state()).toEqual(before);
     } finally {
       fed.sources.bank.misbehave({ mode: 'normal' });

@@ -168,7 +168,8 @@ describe('/account', () => {
     const page = await get(agent, '/account');
     expect(page.res.status).toBe(200);
     expect(page.html).not.toContain('action="/account/totp"');
-    expect(page.html).toContain('This sign-in is at “low”');
+    // Her only source stops at low: she is told what would get her further (level-advice.test.ts).
+    expect(page.html).toContain('tài khoản định danh điện tử mức 2');
     const before = await totpRows();
     // Even with a valid CSRF token for this session (the page has none to give: make one the way nixa does).
     const { csrfToken } = await import('../../src/interactions/csrf.js');
