@@ -13,9 +13,9 @@ const MARKER = '<!-- nixa:footer -->';
 /** The contact lines (email, and telephone when configured), also used by the help pages. */
 export function contactHtml(s: ServiceIdentity): string {
   const phone = s.contactPhone
-    ? `<li>Điện thoại <span lang="en">(Telephone)</span>: <a href="tel:${e(s.contactPhone.replace(/[ .-]/g, ''))}">${e(s.contactPhone)}</a></li>`
+    ? `<li>Điện thoại<span lang="en"> (Telephone)</span>: <a href="tel:${e(s.contactPhone.replace(/[ .-]/g, ''))}">${e(s.contactPhone)}</a></li>`
     : '';
-  return `<ul class="contact"><li>Thư điện tử <span lang="en">(Email)</span>: <a href="mailto:${e(s.contactEmail)}">${e(s.contactEmail)}</a></li>${phone}</ul>`;
+  return `<ul class="contact"><li>Thư điện tử<span lang="en"> (Email)</span>: <a href="mailto:${e(s.contactEmail)}">${e(s.contactEmail)}</a></li>${phone}</ul>`;
 }
 
 export function footerHtml(s: ServiceIdentity): string {
@@ -25,7 +25,7 @@ export function footerHtml(s: ServiceIdentity): string {
     <nav aria-label="Thông tin về dịch vụ (About this service)">
     <ul>
       ${link(s.helpUrl, 'Trợ giúp', 'Help')}
-      <li>Liên hệ <span lang="en">(Contact)</span>: <a href="mailto:${e(s.contactEmail)}">${e(s.contactEmail)}</a>${s.contactPhone ? `, <a href="tel:${e(s.contactPhone.replace(/[ .-]/g, ''))}">${e(s.contactPhone)}</a>` : ''}</li>
+      <li>Liên hệ<span lang="en"> (Contact)</span>: <a href="mailto:${e(s.contactEmail)}">${e(s.contactEmail)}</a>${s.contactPhone ? `, <a href="tel:${e(s.contactPhone.replace(/[ .-]/g, ''))}">${e(s.contactPhone)}</a>` : ''}</li>
       ${link(s.privacyUrl, 'Quyền riêng tư', 'Privacy notice')}
       ${link(s.accessibilityUrl, 'Khả năng tiếp cận', 'Accessibility statement')}
       ${link(s.termsUrl, 'Điều khoản sử dụng', 'Terms of use')}
