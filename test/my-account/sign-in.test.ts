@@ -140,6 +140,18 @@ describe('signing in to one’s own nixa account', () => {
     expect(await page.text()).toContain('Bạn chưa đăng nhập nixa');
   });
 
+  it('refuses a result that is not for this browser’s nixa session (the ID token must name the session’s account)', async () => {
+    const agent = new UserAgent();
+    const callback = await throughSource(agent, await startFromHome(agent), 'telecom', 'nguyen-van-an');
+    // The browser lost (or never kept) nixa's session cookie on the way back.
+    agent.dropCookie(new URL(issuer), '_session');
+    agent.dropCookie(new URL(issuer), '_session.sig');
+    const res = await agent.request(callback);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('Không xác minh được kết quả đăng nhập');
+    expect(res.headers.get('location')).toBeNull();
+  });
+
   it('says so when the citizen cancels at nixa, and offers to start again', async () => {
     const agent = new UserAgent();
     const chooser = await startFromHome(agent);
