@@ -6,7 +6,7 @@ import Koa from 'koa';
 
 import { ADMIN_API_PREFIX, adminApi } from '../admin/index.js';
 import { CONSOLE_PATH, consoleRoutes, type ConsoleClient } from '../console/index.js';
-import { ACCOUNT_PATH, accountRoutes } from '../my-account/index.js';
+import { ACCOUNT_PATH, accountRoutes, AccountSignIn, type AccountClient } from '../my-account/index.js';
 import type { Config } from '../config/index.js';
 import type { AccountsContext } from '../accounts/index.js';
 import type { ConsentCache } from '../consent/index.js';
@@ -16,12 +16,13 @@ import { CALLBACK_PATH, interactionRoutes } from '../interactions/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import { language, renderPage, SCRIPTS, STYLESHEET } from '../pages/index.js';
+import { language, renderPage, SCRIPTS, serviceFooter, STYLESHEET } from '../pages/index.js';
 import { metricsEndpoint, type Metrics } from '../metrics/index.js';
 import { pendingMigrations, type Database } from '../storage/index.js';
 import { NotFoundError } from '../errors/index.js';
 import { refuseCrossSiteForms, refuseMalformedParameters } from './edge.js';
 import { errorBoundary } from './errors.js';
+import { frontDoor } from './front-door.js';
 import type { ProviderHost } from './provider-host.js';
 
 const CSP = [
@@ -52,6 +53,8 @@ export interface HttpDeps {
   metrics: Metrics;
   /** The admin console's registration as a relying party of this nixa. */
   console: ConsoleClient;
+  /** The citizen's account pages' registration as a relying party of this nixa. */
+  account: AccountClient;
   /** Its health is part of readiness: without it no sign-in can proceed. */
   shortLived: Pick<ShortLivedState, 'kind' | 'health'>;
 }
@@ -75,6 +78,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
   });
   // Outside the error boundary, so that error pages get the language switch too.
   app.use(language);
+  // Outside the boundary too: error pages carry the footer of a state service.
+  app.use(serviceFooter(config.service));
   app.use(errorBoundary(logger));
   app.use(async function securityHeaders(ctx, next) {
     // Set before the route runs: a route may widen them (oidc-provider's form_post
@@ -141,6 +146,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
     }
   });
 
+  // The home page, the help and policy pages, the favicon.
+  app.use(frontDoor(config.service));
+
   // nixa's own routes. Their forms are parsed here (oidc-provider parses its
   // endpoints' bodies itself), so that the edge sees every field a handler will.
   const isInteraction = (path: string) => path.startsWith('/interaction/');
@@ -185,7 +193,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
   // The admin console: a relying party of this nixa, calling the admin API over HTTP.
   app.use(consoleRoutes({ issuer: config.issuer, client: deps.console, cipher: deps.accounts.cipher, logger }));
   // The citizen's own page (factors, authenticator-app enrolment), beside the journey.
-  app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys }));
+  // The citizen signs in to it through nixa itself, as to a service (my-account/sign-in.ts).
+  const accountSignIn = new AccountSignIn(config.issuer, deps.account, logger.child({ component: 'account' }));
+  app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys, signIn: accountSignIn }));
   app.use(async function signOutAtSources(ctx, next) {
     if (ctx.method === 'GET' && ctx.path === SIGNED_OUT_PATH) {
       const continueTo = await returnFromSource(deps.sourceLogout, ctx);

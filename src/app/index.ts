@@ -12,6 +12,7 @@ import { auditChainLength, startAuditJobs } from '../audit/index.js';
 import { controlSocketPath, serveControlSocket } from '../cli/main.js';
 import { consoleClient, registerConsoleClient } from '../console/index.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
+import { accountClient, registerAccountClient } from '../my-account/index.js';
 import { purgeFactorState } from '../factors/index.js';
 import { purgeUpstreamSessions, Upstream, type SourceLogoutDeps } from '../federation/index.js';
 import { monitorHealth, SourceRegistry } from '../sources/index.js';
@@ -106,6 +107,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       sourceLogout,
       metrics,
       console: consoleClient(config, cipher),
+      account: accountClient(config, cipher),
       shortLived: state,
     });
     const pairwiseKey = cipher.derive('pairwise-subject');
@@ -117,6 +119,8 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
 
     // Always, production too: operators sign in to the console through this nixa.
     await registerConsoleClient(db, config, cipher, logger);
+    // And citizens sign in to their own account through it, from nixa's home page.
+    await registerAccountClient(db, config, cipher, logger);
     const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
     const purge = setInterval(() => {

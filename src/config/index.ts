@@ -27,6 +27,31 @@ const flag = (fallback: boolean) => boolean.default(fallback);
 
 const DAY = 86_400;
 
+const agencyName = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'a name of 1 to 200 characters')
+    .max(200, 'a name of 1 to 200 characters')
+    .refine((v) => !/[\u0000-\u001f\u007f<>]/.test(v), { message: 'a name without control characters or < >' })
+    .default(fallback);
+
+/** A link shown on every page: https elsewhere, or a path on this site (never http, javascript: or //host). */
+export function isPageLink(v: string): boolean {
+  if (/[\u0000-\u0020\u007f\\]/.test(v)) return false;
+  if (v.startsWith('/')) return !v.startsWith('//');
+  if (!URL.canParse(v)) return false;
+  const u = new URL(v);
+  return u.protocol === 'https:' && !u.username && !u.password && u.hostname !== '';
+}
+
+const pageLink = (fallback: string) =>
+  z
+    .string()
+    .max(2000, 'at most 2000 characters')
+    .refine(isPageLink, { message: 'an https:// URL or a path on this site such as /privacy' })
+    .default(fallback);
+
 // Every variable nixa reads, with its default. README documents the same table;
 // test/config checks that they agree.
 const schema = z
@@ -109,6 +134,24 @@ const schema = z
     NIXA_PASSKEY_RP_ID: z.string().min(1).optional(),
     NIXA_PASSKEY_ORIGINS: z.string().min(1).optional(),
     NIXA_METRICS_TOKEN: z.string().min(24, 'at least 24 characters (a random bearer token for the Prometheus scraper)').optional(),
+
+    // Who runs this nixa and where citizens find help: the footer of every page
+    // (src/pages/footer.ts). The defaults suit the demo; the links default to
+    // plain pages nixa serves itself.
+    NIXA_AGENCY_NAME: agencyName('Đơn vị vận hành nixa (bản trình diễn)'),
+    NIXA_AGENCY_NAME_EN: agencyName('nixa operator (demonstration)'),
+    NIXA_CONTACT_EMAIL: z
+      .string()
+      .regex(/^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$/, 'an email address such as hotro@dinhdanh.gov.vn')
+      .default('hotro@nixa.example'),
+    NIXA_CONTACT_PHONE: z
+      .string()
+      .regex(/^\+?[0-9][0-9 .-]{2,19}$/, 'a telephone number: digits, spaces, dots or dashes, optionally starting with +, e.g. 1900 0368')
+      .optional(),
+    NIXA_HELP_URL: pageLink('/help'),
+    NIXA_PRIVACY_URL: pageLink('/privacy'),
+    NIXA_ACCESSIBILITY_URL: pageLink('/accessibility'),
+    NIXA_TERMS_URL: pageLink('/terms'),
   })
   .superRefine((c, ctx) => {
     if (c.NIXA_SHORT_LIVED_STORE === 'redis' && !c.NIXA_REDIS_URL) {
@@ -195,6 +238,20 @@ export interface Config {
   passkeys: PasskeyConfig | undefined;
   /** The bearer token Prometheus must send to GET /metrics; unset: loopback only, and nothing in production. */
   metricsToken: string | undefined;
+  /** Who runs this nixa and where citizens find help, on every page. */
+  service: ServiceIdentity;
+}
+
+/** The operating agency and its links (NIXA_AGENCY_NAME … NIXA_TERMS_URL). */
+export interface ServiceIdentity {
+  agency: { vi: string; en: string };
+  contactEmail: string;
+  contactPhone: string | undefined;
+  /** Each an https:// URL or a path on this site. */
+  helpUrl: string;
+  privacyUrl: string;
+  accessibilityUrl: string;
+  termsUrl: string;
 }
 
 export interface PasskeyConfig {
@@ -377,6 +434,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     assurance: c.NIXA_ASSURANCE_POLICY_FILE ? readAssurancePolicy(resolve(cwd, c.NIXA_ASSURANCE_POLICY_FILE)) : DEFAULT_POLICY,
     passkeys: passkeyConfig(issuer, c.NIXA_ENV, c.NIXA_PASSKEY_RP_ID, c.NIXA_PASSKEY_ORIGINS),
     metricsToken: c.NIXA_METRICS_TOKEN,
+    service: {
+      agency: { vi: c.NIXA_AGENCY_NAME, en: c.NIXA_AGENCY_NAME_EN },
+      contactEmail: c.NIXA_CONTACT_EMAIL,
+      contactPhone: c.NIXA_CONTACT_PHONE,
+      helpUrl: c.NIXA_HELP_URL,
+      privacyUrl: c.NIXA_PRIVACY_URL,
+      accessibilityUrl: c.NIXA_ACCESSIBILITY_URL,
+      termsUrl: c.NIXA_TERMS_URL,
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 // The demo service's pages: views/demo-*.html inside views/demo-layout.html, with
 // the same {{escaped}} / {{{raw}}} placeholders as nixa's own pages. Everything
 // that reaches a {{{raw}}} slot is built here from escaped parts.
-import { escapeHtml, renderFragment, renderInLayout } from '../pages/index.js';
+import { dateTimeHtml, escapeHtml, formatCalendarDate, renderFragment, renderInLayout } from '../pages/index.js';
 
 /** A fragment: views/demo-<name>.html without the layout. */
 export function renderPartial(name: string, values: Record<string, unknown> = {}): string {
@@ -73,12 +73,8 @@ export function describeAcr(acr: unknown): { vi: string; en: string } {
 function formatTime(seconds: number): string {
   const d = new Date(seconds * 1000);
   if (Number.isNaN(d.getTime())) return `<code>${escapeHtml(seconds)}</code>`;
-  const vn = new Intl.DateTimeFormat('vi-VN', {
-    timeZone: 'Asia/Ho_Chi_Minh',
-    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
-  }).format(d);
-  const utc = `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-  return `<time datetime="${escapeHtml(d.toISOString())}">${escapeHtml(vn)} (giờ Việt Nam) <span lang="en">(${escapeHtml(utc)})</span></time>`;
+  // nixa's one format (pages/dates.ts): dd/mm/yyyy HH:mm, Vietnam's time zone.
+  return dateTimeHtml(d);
 }
 
 function formatValue(key: string, value: unknown): string {
@@ -89,6 +85,7 @@ function formatValue(key: string, value: unknown): string {
   if (typeof value === 'boolean') return value ? 'có <span lang="en">(yes)</span>' : 'không <span lang="en">(no)</span>';
   if (key === 'address' && value !== null && typeof value === 'object' && 'formatted' in value) return escapeHtml((value as { formatted: unknown }).formatted);
   if (value !== null && typeof value === 'object') return `<code>${escapeHtml(JSON.stringify(value))}</code>`;
+  if (key === 'birthdate' && typeof value === 'string') return escapeHtml(formatCalendarDate(value));
   if (key === 'gender') return value === 'male' ? 'Nam <span lang="en">(male)</span>' : value === 'female' ? 'Nữ <span lang="en">(female)</span>' : escapeHtml(value);
   // Text in the page font: monospace fonts lack Vietnamese letters with two marks (ầ, ố).
   return typeof value === 'string' && !/^[\x21-\x7e]+$/.test(value) ? escapeHtml(value) : `<code>${escapeHtml(value)}</code>`;

@@ -20,7 +20,7 @@ import {
   type ClaimsParameter,
   type Consent,
 } from '../consent/index.js';
-import { escapeHtml, renderPage } from '../pages/index.js';
+import { escapeHtml, formatCalendarDate, renderPage } from '../pages/index.js';
 import { claimsRequest } from '../protocol/index.js';
 import { ambientTransaction } from '../storage/index.js';
 import { accountClaims, maskNationalId, type AccountClaims } from '../accounts/index.js';
@@ -33,9 +33,7 @@ function display(claim: string, value: unknown): string {
   if (value === undefined || value === null) return 'Chưa có <span lang="en">(not on record)</span>';
   if (claim === 'gender') return value === 'male' ? 'Nam <span lang="en">(male)</span>' : value === 'female' ? 'Nữ <span lang="en">(female)</span>' : escapeHtml(value);
   if (claim === 'address') return escapeHtml((value as { formatted?: string }).formatted ?? '');
-  if (claim === 'birthdate' && typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
-    return escapeHtml(value.split('-').reverse().join('/')); // dd/mm/yyyy, as Vietnamese documents write it
-  }
+  if (claim === 'birthdate' && typeof value === 'string') return escapeHtml(formatCalendarDate(value)); // dd/mm/yyyy, as Vietnamese documents write it
   // Shown masked: the page may be seen over the citizen's shoulder.
   if (claim === 'national_id') return escapeHtml(maskNationalId(String(value)));
   return escapeHtml(value);

@@ -34,6 +34,7 @@ import { unreachableLevelAdvice } from '../interactions/level-advice.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { consentsSection, withdrawConsent } from './consents.js';
 import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
+import { ACCOUNT_CALLBACK_PATH, signInHref, SIGN_IN_PATH } from './sign-in.js';
 import {
   ACCOUNT_PATH,
   citizenSession,
@@ -45,12 +46,14 @@ import {
   LEVEL_WORDS,
   mayChangeFactors,
   notice,
+  raiseLevel,
   refused,
   type AccountDeps,
   type CitizenSession,
 } from './session.js';
 
 export { ACCOUNT_PATH, citizenSession, ENROLMENT_LEVEL, type AccountDeps, type CitizenSession } from './session.js';
+export { AccountSignIn, accountClient, registerAccountClient, signInHref, SIGN_IN_PATH, ACCOUNT_CLIENT_ID, type AccountClient } from './sign-in.js';
 
 async function appSection(deps: AccountDeps, s: CitizenSession): Promise<string> {
   const f = await listFactors(factorsOf(deps), s.accountId);
@@ -110,7 +113,7 @@ async function showAccount(
   html(
     ctx,
     ctx.status === 404 ? 200 : ctx.status,
-    renderPage('account', { title: 'Tài khoản của bạn', levelVi: level.vi, levelEn: level.en, message, passkeys, app, consents }),
+    renderPage('account', { title: 'Tài khoản của bạn', levelVi: level.vi, levelEn: level.en, raise: raiseLevel(s), message, passkeys, app, consents }),
   );
 }
 
@@ -212,8 +215,14 @@ async function reissueRecoveryCodes(deps: AccountDeps, ctx: Context, s: CitizenS
   recoveryCodesPage(ctx, await issueRecoveryCodes(factorsOf(deps), s.accountId), false);
 }
 
+/**
+ * No nixa session in this browser: a page (GET) offers the sign-in to the
+ * account, coming back to the page asked for; a form (POST) stays a 401 — a
+ * form is never redirected, and nothing it asked is done.
+ */
 function signedOut(ctx: Context): void {
-  html(ctx, 401, renderPage('account-signed-out', { title: 'Tài khoản của bạn' }));
+  const get = ctx.method === 'GET' || ctx.method === 'HEAD';
+  html(ctx, get ? 200 : 401, renderPage('account-signed-out', { title: 'Tài khoản của bạn', signIn: signInHref(get ? { returnTo: ctx.path } : {}) }));
 }
 
 const PASSKEY_ROUTE = /^POST \/passkeys\/([^/]{1,64})\/(rename|remove)$/;
@@ -225,6 +234,11 @@ const ROUTES = ['GET ', 'HEAD ', 'POST /totp', 'POST /totp/confirm', 'POST /totp
 export function accountRoutes(deps: AccountDeps) {
   return async function account(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== ACCOUNT_PATH && !ctx.path.startsWith(`${ACCOUNT_PATH}/`)) return next();
+    if (ctx.method === 'GET' && (ctx.path === SIGN_IN_PATH || ctx.path === ACCOUNT_CALLBACK_PATH)) {
+      ctx.set('Cache-Control', 'no-store');
+      if (ctx.path === SIGN_IN_PATH) return deps.signIn.start(ctx);
+      return deps.signIn.callback(ctx, async () => (await citizenSession(deps, ctx))?.accountId);
+    }
     const route = `${ctx.method} ${ctx.path.slice(ACCOUNT_PATH.length)}`;
     const passkeyChange = PASSKEY_ROUTE.exec(route);
     const withdrawal = WITHDRAW_ROUTE.exec(route);

@@ -10,9 +10,11 @@ import type { FactorsContext, PasskeySettings } from '../factors/index.js';
 import { csrfToken } from '../interactions/csrf.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import { notice, renderPage } from '../pages/index.js';
+import { escapeHtml, formatDate, notice, renderPage } from '../pages/index.js';
+import { ACCOUNT_PATH } from './paths.js';
+import { signInHref, type AccountSignIn } from './sign-in.js';
 
-export const ACCOUNT_PATH = '/account';
+export { ACCOUNT_PATH };
 
 /** oidc-provider's session cookie (its default name, which nixa does not change). */
 const SESSION_COOKIE = '_session';
@@ -31,6 +33,8 @@ export interface AccountDeps {
   provider: () => Provider;
   /** undefined: this deployment offers no passkeys (see NIXA_PASSKEY_RP_ID). */
   passkeys?: PasskeySettings;
+  /** The citizen's sign-in to this account through nixa itself (sign-in.ts). */
+  signIn: AccountSignIn;
 }
 
 export interface CitizenSession {
@@ -62,7 +66,8 @@ export const LEVEL_WORDS: Record<Level, { vi: string; en: string }> = {
 
 export { notice };
 
-export const dateVi = (d: Date) => d.toISOString().slice(0, 10);
+/** Dates on the account pages: dd/mm/yyyy in Vietnam (pages/dates.ts). */
+export const dateVi = formatDate;
 
 export function html(ctx: Context, status: number, body: string): void {
   ctx.status = status;
@@ -77,6 +82,17 @@ export function refused(ctx: Context, status: number, title: string, message: st
   html(ctx, status, renderPage('account-refused', { title, notice: message + backToAccount }));
 }
 
+/**
+ * The way to a session at ENROLMENT_LEVEL when this one is below it: the same
+ * sign-in to the account, asking for that level (nixa offers a passkey, a code
+ * or a source that vouches enough). Empty when the session is already there.
+ */
+export function raiseLevel(s: CitizenSession): string {
+  if (atLeast(s.level, ENROLMENT_LEVEL)) return '';
+  const w = LEVEL_WORDS[ENROLMENT_LEVEL];
+  return `<p><a class="button secondary" href="${escapeHtml(signInHref({ level: ENROLMENT_LEVEL }))}">Đăng nhập lại ở mức «${w.vi}» <span lang="en">(Sign in again at level “${w.en}”)</span></a></p>`;
+}
+
 /** Whether the session may change the account's factors; if not, answers with a page saying why. */
 export function mayChangeFactors(ctx: Context, s: CitizenSession): boolean {
   if (atLeast(s.level, ENROLMENT_LEVEL)) return true;
@@ -88,7 +104,7 @@ export function mayChangeFactors(ctx: Context, s: CitizenSession): boolean {
       'alert',
       `Chỉ có thể thêm, gỡ hoặc thay đổi phương thức xác thực sau khi đăng nhập ở mức độ đảm bảo «${LEVEL_WORDS[ENROLMENT_LEVEL].vi}» trở lên.`,
       `Second factors can be added, removed or changed only after signing in at assurance level “${LEVEL_WORDS[ENROLMENT_LEVEL].en}” or above.`,
-    ),
+    ) + raiseLevel(s),
   );
   return false;
 }

@@ -5,6 +5,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 import { VIEWS_DIR } from '../paths.js';
+import { escapeHtml } from './html.js';
+
+export { escapeHtml } from './html.js';
+export { dateHtml, dateTimeHtml, formatCalendarDate, formatDate, formatDateTime, VIETNAM_TIME_ZONE } from './dates.js';
+export { contactHtml, footerHtml, serviceFooter } from './footer.js';
 
 const cache = new Map<string, string>();
 
@@ -15,15 +20,6 @@ function template(name: string): string {
     cache.set(name, t);
   }
   return t;
-}
-
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
 }
 
 function fill(t: string, values: Record<string, unknown>): string {

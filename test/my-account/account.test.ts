@@ -60,16 +60,17 @@ async function awayFromStepEdge(): Promise<void> {
 }
 
 describe('/account', () => {
-  it('without a session explains how to sign in, links nowhere, and is not cached', async () => {
+  it('without a session offers the sign-in to the account (a page, not cached), and refuses a form with 401', async () => {
     const { res, html } = await get(new Browser(), '/account');
-    expect(res.status).toBe(401);
+    expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(html).toContain('Bạn chưa đăng nhập nixa');
     expect(html).toContain('You are not signed in to nixa');
     expect(html).not.toContain('<form');
-    // The only link is the language switch, on this site.
-    expect([...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]).filter((h) => !h!.startsWith('/'))).toEqual(['#main']);
+    expect(html).toContain('<a class="button" href="/account/sign-in">Đăng nhập vào tài khoản nixa');
+    // Every link stays on this site (the footer's contact is a mailto:).
+    expect([...html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]).filter((h) => !h!.startsWith('/') && !h!.startsWith('mailto:'))).toEqual(['#main']);
 
     const forged = await post(new Browser(), '/account/totp', { csrf: 'x' });
     expect(forged.res.status).toBe(401);

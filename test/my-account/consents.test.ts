@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 
+import { formatDate } from '../../src/pages/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
@@ -103,7 +104,7 @@ describe('/account consents', () => {
     const section = page.html.slice(page.html.indexOf('<h3>Cổng dịch vụ thuế</h3>'));
     const labels = [...section.slice(0, section.indexOf('</ul>')).matchAll(/<li>([^<]+) <span lang="en">\(([^)]+)\)<\/span><\/li>/g)].map((m) => `${m[1]}|${m[2]}`);
     expect(labels).toEqual(['Họ và tên|Full name', 'Ngày sinh|Date of birth', 'Giới tính|Gender', 'Quê quán|Place of origin']);
-    const today = new Date().toISOString().slice(0, 10);
+    const today = formatDate(new Date()); // dd/mm/yyyy in Vietnam, as on every citizen page
     expect(page.html).toContain(`Đồng ý ngày ${today}`);
     expect(page.html).toContain(`action="/account/consents/${tax.client.clientId}/withdraw"`);
     expect(page.html).toContain('aria-label="Rút lại đồng ý với Cổng dịch vụ thuế (Withdraw consent from Cổng dịch vụ thuế)"');
