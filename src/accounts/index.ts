@@ -18,6 +18,9 @@ export { checkNationalId, maskNationalId } from './national-id.js';
 export type { AttributeName } from './linking.js';
 export {
   accountById,
+  endAccountSessions,
+  lockAccount,
+  type EndedSessions,
   lookUpAccount,
   reinstateAccount,
   suspendAccount,
