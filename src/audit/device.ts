@@ -19,7 +19,7 @@ const BROWSERS: [string, RegExp][] = [
   ['Cốc Cốc', /\bcoc_coc_browser\//i],
   ['Zalo', /\bZalo(Theme)?\b/i],
   ['Firefox', /\b(Firefox|FxiOS)\//],
-  ['Chrome', /\b(Chrome|Chromium|CriOS)\//],
+  ['Chrome', /\b(HeadlessChrome|Chrome|Chromium|CriOS)\//],
   ['Safari', /\bVersion\/[\d.]+.*\bSafari\//],
 ];
 

@@ -69,11 +69,13 @@ export function entryHtml(l: HistoryLine): string {
   const id = `event-${l.seq}`;
   const by = l.by ? `<p>Thực hiện bởi: ${escapeHtml(l.by.vi)} <span lang="en">(By: ${escapeHtml(l.by.en)})</span></p>` : '';
   const reason = l.reason ? `<p>Lý do đã ghi: «${escapeHtml(l.reason)}» <span lang="en">(Reason recorded)</span></p>` : '';
+  // Said in words, not only by the class: a security event the citizen should look at.
+  const attention = l.alert ? '<strong>Cần chú ý <span lang="en">(Attention)</span>:</strong> ' : '';
   const dispute = l.disputable
     ? `<p><a href="${disputePath(l.seq)}" aria-describedby="${id}-what">Không phải tôi <span lang="en">(This wasn't me)</span></a></p>`
     : '';
   return `<li id="${id}"${l.alert ? ' class="alert"' : ''}>
-      <p id="${id}-what"><time datetime="${escapeHtml(l.at)}">${escapeHtml(l.when)}</time>: ${escapeHtml(l.what.vi)}. <span lang="en">(${escapeHtml(l.what.en)}.)</span></p>
+      <p id="${id}-what"><time datetime="${escapeHtml(l.at)}">${escapeHtml(l.when)}</time>: ${attention}${escapeHtml(l.what.vi)}. <span lang="en">(${escapeHtml(l.what.en)}.)</span></p>
       ${by}${reason}${dispute}
     </li>`;
 }

@@ -35,6 +35,7 @@ describe('coarseDevice', () => {
     expect(coarseDevice(SAMSUNG_ANDROID)).toEqual({ browser: 'Samsung Internet', os: 'Android' });
     expect(coarseDevice(EDGE_MAC)).toEqual({ browser: 'Edge', os: 'macOS' });
     expect(coarseDevice(FIREFOX_LINUX)).toEqual({ browser: 'Firefox', os: 'Linux' });
+    expect(coarseDevice('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36')).toEqual({ browser: 'Chrome', os: 'Linux' });
   });
 
   it('says "other" for what is not on its lists, and keeps no part of the User-Agent (no model, no version)', () => {

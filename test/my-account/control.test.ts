@@ -154,7 +154,7 @@ describe('end all my sessions', () => {
     await signIn(tax, 'le-hoang-cuong', other);
     const account = t.claims()!.sub;
     const otherCsrf = field((await get(other, '/account')).html, 'csrf')!;
-    for (const fields of [{}, { csrf: 'x'.repeat(43) }, { csrf: otherCsrf }]) {
+    for (const fields of [{}, { csrf: 'x'.repeat(43) }, { csrf: otherCsrf }] as Record<string, string>[]) {
       const res = await post(browser, '/account/sessions/end', fields);
       expect(res.res.status).toBe(400);
       expect(res.html).toContain('csrf');
