@@ -32,9 +32,7 @@ export async function revokeGrantsOf(db: Queryable, accountId: string, clientId?
 
 /** Ends every sign-in session of the account (the browser is signed out everywhere). Returns how many. */
 export async function deleteSessionsOf(db: Queryable, accountId: string): Promise<number> {
-  const { rows } = await db.query<{ id: string }>(`DELETE FROM oidc_payloads WHERE model = 'Session' AND payload->>'accountId' = $1 RETURNING id`, [accountId]);
-  for (const { id } of rows) await announceRecord(db, 'Session', id);
-  return rows.length;
+  return (await endSessionsOf(db, accountId)).sessions;
 }
 
 /** What a sign-in session had given one service: the sid its logout token names, and the grant behind it. */
@@ -47,7 +45,7 @@ export interface SessionAuthorization {
 }
 
 /**
- * Ends every sign-in session of the account, as deleteSessionsOf does, and returns
+ * Ends every sign-in session of the account and returns
  * what each session had given each service: whom to tell by back-channel logout,
  * and which grants sign-out revokes (those that do not persist logout).
  */
