@@ -9,7 +9,7 @@ import { appendAudit, checkReason } from '../audit/index.js';
 import type { Level } from '../assurance/index.js';
 import { ConflictError, InvalidInputError, lostRace, NotFoundError, StateError } from '../errors/index.js';
 // Not protocol/index.js: that loads oidc-provider, whose configuration imports accounts.
-import { deleteSessionsOf, revokeGrantsOf } from '../protocol/revocation.js';
+import { endSessionsOf, revokeGrantsById, revokeGrantsOf, type SessionAuthorization } from '../protocol/revocation.js';
 import type { Queryable } from '../storage/index.js';
 import type { AccountsContext } from './index.js';
 import type { AttributeName } from './linking.js';
@@ -189,6 +189,34 @@ export async function accountById(ctx: AccountsContext, accountId: string, actor
   return summary;
 }
 
+// --- Ending sessions: suspension here, and the citizen's own "end all my sessions" and "this wasn't me" (my-account).
+
+/** What endAccountSessions revoked, and what each ended session had given each service (for back-channel logout). */
+export interface EndedSessions extends repo.Revoked {
+  logouts: SessionAuthorization[];
+}
+
+/**
+ * Ends every sign-in session of the account, in the caller's transaction.
+ * `grants`: 'all' revokes every grant of the account with all it issued (a
+ * suspension, a citizen who says "this wasn't me"); 'sign-out' only those that
+ * signing out revokes, the ones an ended session held without offline_access,
+ * as oidc-provider's end_session does (a citizen ending their sessions).
+ * Telling the services (back-channel logout) is the caller's, after commit.
+ */
+export async function endAccountSessions(tx: Queryable, accountId: string, grants: 'all' | 'sign-out'): Promise<EndedSessions> {
+  // Grants first for 'all': everything oidc-provider holds for the account, with all they issued.
+  const all = grants === 'all' ? await revokeGrantsOf(tx, accountId) : undefined;
+  const { sessions, authorizations } = await endSessionsOf(tx, accountId);
+  const revoked = all ?? (await revokeGrantsById(tx, [...new Set(authorizations.filter((a) => !a.persistsLogout && a.grantId).map((a) => a.grantId!))]));
+  return { sessions, grants: revoked.grants, tokens: revoked.tokens, logouts: authorizations };
+}
+
+/** Takes the account's row lock for the rest of the transaction (one citizen's acts one at a time); false when there is no such account. */
+export async function lockAccount(tx: Queryable, accountId: string): Promise<boolean> {
+  return (await repo.selectAccount(tx, accountId, true)) !== undefined;
+}
+
 // --- Suspension.
 
 export interface AccountChangeInput {
@@ -237,9 +265,8 @@ export async function suspendAccount(ctx: AccountsContext, input: AccountChangeI
     // The row lock makes this update certain; the version guard is a second line.
     const after = await repo.setDisabledAt(tx, accountId, before.version, now);
     if (!after) throw lostRace('account', accountId, input.expectedVersion, before.version);
-    // Everything oidc-provider holds for the account: its grants with all they issued, and its sessions.
-    const { grants, tokens } = await revokeGrantsOf(tx, accountId);
-    const revoked: repo.Revoked = { sessions: await deleteSessionsOf(tx, accountId), grants, tokens };
+    const ended = await endAccountSessions(tx, accountId, 'all');
+    const revoked: repo.Revoked = { sessions: ended.sessions, grants: ended.grants, tokens: ended.tokens };
     await appendAudit(tx, { event: 'ACCOUNT_SUSPENDED', actor, subject: accountId, reason, details: { version: after.version, revoked } });
     return { ...changeOf(after), revoked };
   });

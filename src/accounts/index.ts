@@ -19,6 +19,9 @@ export type { AttributeName } from './linking.js';
 export { ATTRIBUTE_LABELS, ATTRIBUTE_NAMES } from './linking.js';
 export {
   accountById,
+  endAccountSessions,
+  lockAccount,
+  type EndedSessions,
   lookUpAccount,
   reinstateAccount,
   suspendAccount,

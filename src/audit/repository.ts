@@ -133,6 +133,40 @@ export async function searchEvents(db: Queryable, q: AuditQuery): Promise<ChainR
   return rows.map(fromRow);
 }
 
+/**
+ * A page of the events about one subject, of the given names only, newest first
+ * (keyset on seq: the index on (subject, seq) reads exactly one page). The names
+ * keep out rows whose subject merely has the same text (a kid, a client id).
+ */
+export async function eventsAboutSubject(db: Queryable, subject: string, events: readonly string[], beforeSeq: number | undefined, limit: number): Promise<ChainRow[]> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${COLUMNS} FROM audit_events
+     WHERE subject = $1 AND event = ANY($2::text[]) AND ($3::bigint IS NULL OR seq < $3)
+     ORDER BY seq DESC LIMIT $4`,
+    [subject, [...events], beforeSeq ?? null, limit],
+  );
+  return rows.map(fromRow);
+}
+
+/** One event about a subject, of the given names; undefined when that seq is not one of them. */
+export async function eventAboutSubject(db: Queryable, subject: string, events: readonly string[], seq: number): Promise<ChainRow | undefined> {
+  const { rows } = await db.query<EventRow>(`SELECT ${COLUMNS} FROM audit_events WHERE seq = $1 AND subject = $2 AND event = ANY($3::text[])`, [
+    seq,
+    subject,
+    [...events],
+  ]);
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** Whether an event of this name about the subject already names the seq in details.<key> (idempotent security events). */
+export async function hasEventNaming(db: Queryable, event: string, subject: string, key: string, seq: number): Promise<boolean> {
+  const { rows } = await db.query<{ found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM audit_events WHERE subject = $1 AND event = $2 AND details->>$3 = $4::text) AS found`,
+    [subject, event, key, String(seq)],
+  );
+  return rows[0]?.found === true;
+}
+
 /** The latest event of a kind (retention records, key creation). */
 export async function lastEventOf(db: Queryable, event: string, subject?: string): Promise<ChainRow | undefined> {
   const { rows } = await db.query<EventRow>(

@@ -8,7 +8,7 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 
 import { signInFromSource } from '../accounts/index.js';
-import { appendAudit } from '../audit/index.js';
+import { appendAudit, coarseDevice } from '../audit/index.js';
 import { acrFor, AMR_FEDERATED } from '../assurance/index.js';
 import {
   confirmAnswer,
@@ -163,7 +163,8 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   const outcome = await signInFromSource(
     deps.accounts,
     { sourceId: source.id, proofingLevel: source.proofingLevel, authoritativeFor: source.authoritativeFor, subject: identity.subject, attributes, stepUpOnly: source.role === 'step-up-only', ...(details.session?.accountId ? { sessionAccount: details.session.accountId } : {}) },
-    { level, amr, client: String(details.params.client_id) },
+    // The citizen's history shows the device coarsely (browser and system family), never the User-Agent itself.
+    { level, amr, client: String(details.params.client_id), device: coarseDevice(ctx.get('user-agent')) },
     undefined,
     // The source session behind this sign-in (for signing out there later) and the
     // grant of a consent already given are written in the linking transaction: one

@@ -9,7 +9,7 @@
 import type { Context } from 'koa';
 
 import type { Factor, SessionAssurance } from '../assurance/index.js';
-import { appendAudit } from '../audit/index.js';
+import { appendAudit, coarseDevice } from '../audit/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { checkAllowed, citizen, verifyCode, waitInWords, type CodeMethod } from '../factors/index.js';
 import { recordFailure, recordStepUp } from '../metrics/index.js';
@@ -91,7 +91,7 @@ export async function finishStepUp(deps: JourneyDeps, ctx: Context, details: Det
       event: 'STEP_UP',
       actor: citizen(offer.session.accountId),
       subject: offer.session.accountId,
-      details: { method, from: offer.session.level, level: a.level, client: String(details.params.client_id) },
+      details: { method, from: offer.session.level, level: a.level, client: String(details.params.client_id), device: coarseDevice(ctx.get('user-agent')) },
     }),
   );
   const grantId = await rememberedGrant(deps, details, offer.session.accountId);

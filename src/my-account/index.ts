@@ -12,6 +12,8 @@
 //   POST /account/recovery-codes        a new set of ten, shown once; the old set stops working
 //   POST /account/passkeys…             see passkeys.ts
 //   POST /account/consents/:id/withdraw see consents.ts
+//   GET  /account/activity…             the history, "this wasn't me": see activity.ts
+//   POST /account/sessions/end          end all my sessions: see sessions.ts
 //
 // Every POST carries a CSRF token bound to the session; every answer is no-store.
 // Adding, removing or replacing a factor needs a session at ENROLMENT_LEVEL;
@@ -32,6 +34,7 @@ import {
 import { checkCsrf } from '../interactions/csrf.js';
 import { unreachableLevelAdvice } from '../interactions/level-advice.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
+import { activityRoute } from './activity.js';
 import { consentsSection, withdrawConsent } from './consents.js';
 import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
 import { ACCOUNT_CALLBACK_PATH, signInHref, SIGN_IN_PATH } from './sign-in.js';
@@ -113,7 +116,7 @@ async function showAccount(
   html(
     ctx,
     ctx.status === 404 ? 200 : ctx.status,
-    renderPage('account', { title: 'Tài khoản của bạn', levelVi: level.vi, levelEn: level.en, raise: raiseLevel(s), message, passkeys, app, consents }),
+    renderPage('account', { title: 'Tài khoản của bạn', levelVi: level.vi, levelEn: level.en, raise: raiseLevel(s), message, passkeys, app, consents, csrf: csrfFor(deps, s) }),
   );
 }
 
@@ -242,13 +245,16 @@ export function accountRoutes(deps: AccountDeps) {
     const route = `${ctx.method} ${ctx.path.slice(ACCOUNT_PATH.length)}`;
     const passkeyChange = PASSKEY_ROUTE.exec(route);
     const withdrawal = WITHDRAW_ROUTE.exec(route);
-    if (!ROUTES.includes(route) && !passkeyChange && !withdrawal) return next();
+    const activity = activityRoute(route);
+    if (!ROUTES.includes(route) && !passkeyChange && !withdrawal && !activity) return next();
     ctx.set('Cache-Control', 'no-store');
     const s = await citizenSession(deps, ctx);
     if (!s) return signedOut(ctx);
     if (route === 'GET ' || route === 'HEAD ') return showAccount(deps, ctx, s);
+    if (activity && !activity.post) return activity.run(deps, ctx, s);
     const body = ((ctx.request as { body?: Record<string, unknown> }).body ?? {}) as Record<string, unknown>;
     checkCsrf(deps.keyring.snapshot.cookieKeys, `account:${s.id}`, body.csrf);
+    if (activity) return activity.run(deps, ctx, s);
     if (passkeyChange) {
       const message = await changePasskey(deps, ctx, s, passkeyChange[1]!, passkeyChange[2] as 'rename' | 'remove', body);
       return message === undefined ? undefined : showAccount(deps, ctx, s, '', message);

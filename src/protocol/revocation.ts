@@ -32,7 +32,49 @@ export async function revokeGrantsOf(db: Queryable, accountId: string, clientId?
 
 /** Ends every sign-in session of the account (the browser is signed out everywhere). Returns how many. */
 export async function deleteSessionsOf(db: Queryable, accountId: string): Promise<number> {
-  const { rows } = await db.query<{ id: string }>(`DELETE FROM oidc_payloads WHERE model = 'Session' AND payload->>'accountId' = $1 RETURNING id`, [accountId]);
-  for (const { id } of rows) await announceRecord(db, 'Session', id);
-  return rows.length;
+  return (await endSessionsOf(db, accountId)).sessions;
+}
+
+/** What a sign-in session had given one service: the sid its logout token names, and the grant behind it. */
+export interface SessionAuthorization {
+  clientId: string;
+  sid: string;
+  grantId?: string;
+  /** oidc-provider's flag: the grant outlives sign-out (offline_access was granted). */
+  persistsLogout: boolean;
+}
+
+/**
+ * Ends every sign-in session of the account and returns
+ * what each session had given each service: whom to tell by back-channel logout,
+ * and which grants sign-out revokes (those that do not persist logout).
+ */
+export async function endSessionsOf(db: Queryable, accountId: string): Promise<{ sessions: number; authorizations: SessionAuthorization[] }> {
+  const { rows } = await db.query<{ id: string; authorizations: Record<string, { sid?: unknown; grantId?: unknown; persistsLogout?: unknown }> | null }>(
+    `DELETE FROM oidc_payloads WHERE model = 'Session' AND payload->>'accountId' = $1 RETURNING id, payload->'authorizations' AS authorizations`,
+    [accountId],
+  );
+  const authorizations: SessionAuthorization[] = [];
+  for (const { id, authorizations: given } of rows) {
+    await announceRecord(db, 'Session', id);
+    for (const [clientId, a] of Object.entries(given ?? {})) {
+      if (typeof a?.sid !== 'string') continue;
+      authorizations.push({ clientId, sid: a.sid, ...(typeof a.grantId === 'string' ? { grantId: a.grantId } : {}), persistsLogout: a.persistsLogout === true });
+    }
+  }
+  return { sessions: rows.length, authorizations };
+}
+
+/** Deletes the given grants and everything issued under them (sign-out's revocation, for many sessions at once). */
+export async function revokeGrantsById(db: Queryable, grantIds: string[]): Promise<{ grants: number; tokens: number }> {
+  if (!grantIds.length) return { grants: 0, tokens: 0 };
+  const { rows } = await db.query<{ grants: number; tokens: number }>(
+    `WITH durable AS (DELETE FROM oidc_payloads WHERE grant_id = ANY($1::text[]) RETURNING model),
+     short_lived AS (DELETE FROM short_lived_payloads WHERE grant_id = ANY($1::text[]) RETURNING model),
+     revoked AS (SELECT model FROM durable UNION ALL SELECT model FROM short_lived)
+     SELECT count(*) FILTER (WHERE model = 'Grant')::int AS grants, count(*) FILTER (WHERE model <> 'Grant')::int AS tokens FROM revoked`,
+    [grantIds],
+  );
+  for (const id of grantIds) await announceRecord(db, 'Grant', id);
+  return { grants: rows[0]?.grants ?? 0, tokens: rows[0]?.tokens ?? 0 };
 }

@@ -189,7 +189,7 @@ describe('passkeys: adding one at /account and stepping up with it', () => {
     expect(claims.sub).toBe(sub);
     expect(await events(s, 'FACTOR_USED')).toBeGreaterThanOrEqual(1);
     const { rows: stepUps } = await s.tdb.db.query<{ details: Record<string, string> }>("SELECT details FROM audit_events WHERE event = 'STEP_UP'");
-    expect(stepUps.map((r) => r.details)).toEqual([{ method: 'passkey', from: 'low', level: 'high', client: s.portal.clientId }]);
+    expect(stepUps.map((r) => r.details)).toEqual([{ method: 'passkey', from: 'low', level: 'high', client: s.portal.clientId, device: { browser: 'other', os: 'other' } }]);
     expect((await s.fed.nixa.metrics.stepUps.get()).values).toEqual([expect.objectContaining({ labels: { method: 'passkey', level: 'high' }, value: 1 })]);
 
     // The session is at high now: asked again, nothing more is asked.

@@ -1,0 +1,289 @@
+// A citizen's history is their part of the audit trail, read as it is: which
+// events are theirs (HISTORY_EVENTS, all with the account as subject) and the
+// bilingual line each becomes. Nothing of it is stored a second time. Pure: the
+// names of services and sources come in through `HistoryNames`.
+import { deviceWords, storedDevice } from './device.js';
+import type { AuditEventName } from './events.js';
+import type { ChainRow } from './chain.js';
+
+type StoredAuditEvent = Pick<ChainRow, 'seq' | 'at' | 'event' | 'actor' | 'subject' | 'reason' | 'details'>;
+
+/** The events a citizen sees about their account, newest first. Each is written with the account id as subject. */
+export const HISTORY_EVENTS = [
+  'SIGN_IN',
+  'SIGN_IN_REFUSED',
+  'ACCOUNT_CREATED',
+  'ACCOUNT_LINKED',
+  'LINK_CONFLICT',
+  'STEP_UP',
+  'CONSENT_GIVEN',
+  'CONSENT_REFUSED',
+  'CONSENT_WITHDRAWN',
+  'FACTOR_ENROLLED',
+  'FACTOR_REMOVED',
+  'FACTOR_FAILED',
+  'ACCOUNT_LOCKED',
+  'ACCOUNT_UNLOCKED',
+  'RECOVERY_CODES_ISSUED',
+  'PASSKEY_COUNTER_REGRESSION',
+  'ACCOUNT_LOOKED_UP',
+  'ACCOUNT_SUSPENDED',
+  'ACCOUNT_REINSTATED',
+  'OPERATOR_ROLE_GRANTED',
+  'OPERATOR_ROLE_REVOKED',
+  'ACCOUNT_SESSIONS_ENDED',
+  'ACCOUNT_ACTIVITY_DISPUTED',
+] as const satisfies readonly AuditEventName[];
+
+export type HistoryEventName = (typeof HISTORY_EVENTS)[number];
+
+/** Display names, looked up by the caller (a service or source removed since: undefined, and its id is shown). */
+export interface HistoryNames {
+  service(clientId: string): string | undefined;
+  source(sourceId: string): { vi: string; en: string } | undefined;
+}
+
+export interface Words {
+  vi: string;
+  en: string;
+}
+
+export interface HistoryLine {
+  seq: number;
+  event: string;
+  /** dd/mm/yyyy HH:mm, Vietnam time (UTC+7 all year). */
+  when: string;
+  /** ISO 8601, for a <time datetime>. */
+  at: string;
+  what: Words;
+  /** Who acted, when it was not the citizen or a source: an operator as the trail records them. */
+  by?: Words;
+  /** The reason the operator stated. */
+  reason?: string;
+  /** A security event the citizen should look at. */
+  alert: boolean;
+  /** Whether "this wasn't me" is offered for it (not for the citizen's own report). */
+  disputable: boolean;
+}
+
+const VIETNAM_OFFSET_MS = 7 * 3_600_000;
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** dd/mm/yyyy HH:mm in Vietnam time (no daylight saving there). */
+export function vietnamTime(iso: string): string {
+  const d = new Date(new Date(iso).getTime() + VIETNAM_OFFSET_MS);
+  return `${two(d.getUTCDate())}/${two(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+}
+
+const LEVELS: Record<string, Words> = {
+  low: { vi: 'thấp', en: 'low' },
+  substantial: { vi: 'đáng kể', en: 'substantial' },
+  high: { vi: 'cao', en: 'high' },
+};
+
+// RFC 8176 method references a source or nixa reports; 'fed', 'mfa' and 'user' say nothing a citizen would recognise.
+const AMR: Record<string, Words> = {
+  pwd: { vi: 'mật khẩu', en: 'password' },
+  otp: { vi: 'mã dùng một lần', en: 'one-time code' },
+  sms: { vi: 'mã qua tin nhắn SMS', en: 'code by text message' },
+  face: { vi: 'nhận diện khuôn mặt', en: 'face recognition' },
+  fpt: { vi: 'vân tay', en: 'fingerprint' },
+  hwk: { vi: 'khóa truy cập', en: 'passkey' },
+  swk: { vi: 'khóa phần mềm', en: 'software key' },
+  pin: { vi: 'mã PIN', en: 'PIN' },
+};
+
+const METHODS: Record<string, Words> = {
+  totp: { vi: 'mã từ ứng dụng xác thực', en: 'a code from the authenticator app' },
+  'recovery-code': { vi: 'mã khôi phục', en: 'a recovery code' },
+  passkey: { vi: 'khóa truy cập', en: 'a passkey' },
+};
+
+const FACTORS: Record<string, Words> = {
+  totp: { vi: 'ứng dụng xác thực', en: 'an authenticator app' },
+  passkey: { vi: 'khóa truy cập', en: 'a passkey' },
+};
+
+const ROLES: Record<string, Words> = {
+  'source-operator': { vi: 'cán bộ vận hành nguồn định danh', en: 'source operator' },
+  'service-operator': { vi: 'cán bộ vận hành dịch vụ', en: 'service operator' },
+  'security-officer': { vi: 'cán bộ an ninh', en: 'security officer' },
+  auditor: { vi: 'kiểm toán viên', en: 'auditor' },
+};
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const same = (s: string): Words => ({ vi: s, en: s });
+
+function words(map: Record<string, Words>, key: unknown, fallback: Words): Words {
+  return (typeof key === 'string' && map[key]) || fallback;
+}
+
+/** "A, B và C" / "A, B and C". */
+function list(items: Words[]): Words {
+  const join = (xs: string[], and: string) => (xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} ${and} ${xs[xs.length - 1]}`);
+  return { vi: join(items.map((i) => i.vi), 'và'), en: join(items.map((i) => i.en), 'and') };
+}
+
+/** Who acted, as the trail records them; undefined for the citizen themself and for sources (named in the line). */
+function actorWords(actor: string, accountId: string | null): Words | undefined {
+  const [kind, ...rest] = actor.split(':');
+  const id = rest.join(':');
+  switch (kind) {
+    case 'operator':
+      return { vi: `cán bộ vận hành có mã tài khoản ${id}`, en: `the operator with account id ${id}` };
+    case 'client':
+      return { vi: `hệ thống quản trị ${id}`, en: `the administration system ${id}` };
+    case 'cli':
+      return { vi: `quản trị viên trên máy chủ (${id})`, en: `an administrator on the server (${id})` };
+    case 'system':
+      return { vi: 'hệ thống nixa', en: 'the nixa system' };
+    case 'account':
+      return id === accountId ? undefined : { vi: `tài khoản ${id}`, en: `account ${id}` };
+    case 'source':
+      return undefined;
+    default:
+      return same(actor);
+  }
+}
+
+/** The words for one event of a citizen's history. */
+export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLine {
+  const d = e.details ?? {};
+  const sourceId = e.actor.startsWith('source:') ? e.actor.slice('source:'.length) : str(d.source);
+  const source = sourceId ? (names.source(sourceId) ?? same(sourceId)) : { vi: 'một nguồn định danh', en: 'an identity source' };
+  const clientId = str(d.client);
+  const service = clientId ? same(names.service(clientId) ?? clientId) : undefined;
+  const level = words(LEVELS, d.level, { vi: 'không rõ', en: 'unknown' });
+  const device = storedDevice(d.device);
+  const on = device ? deviceWords(device) : undefined;
+  const onDevice = on ? { vi: `, trên ${on.vi}`, en: `, on ${on.en}` } : { vi: '', en: '' };
+  const to = service ? { vi: ` vào «${service.vi}»`, en: ` to “${service.en}”` } : { vi: ' vào nixa', en: ' to nixa' };
+  let what: Words;
+  let alert = false;
+  switch (e.event as HistoryEventName) {
+    case 'SIGN_IN': {
+      const factors = Array.isArray(d.amr) ? d.amr.flatMap((m) => (typeof m === 'string' && AMR[m] ? [AMR[m]] : [])) : [];
+      const by = factors.length ? list(factors) : undefined;
+      what = {
+        vi: `Đăng nhập${to.vi} qua «${source.vi}», mức độ đảm bảo «${level.vi}»${by ? `, bằng ${by.vi}` : ''}${onDevice.vi}`,
+        en: `Signed in${to.en} through “${source.en}”, assurance level “${level.en}”${by ? `, with ${by.en}` : ''}${onDevice.en}`,
+      };
+      break;
+    }
+    case 'SIGN_IN_REFUSED':
+      alert = true;
+      what = {
+        vi: `Một lần đăng nhập qua «${source.vi}» bị từ chối vì tài khoản đang bị tạm khóa`,
+        en: `A sign-in through “${source.en}” was refused because the account is suspended`,
+      };
+      break;
+    case 'ACCOUNT_CREATED':
+      what = { vi: `Tài khoản nixa được tạo khi bạn đăng nhập lần đầu qua «${source.vi}»`, en: `Your nixa account was created at your first sign-in, through “${source.en}”` };
+      break;
+    case 'ACCOUNT_LINKED':
+      what = { vi: `«${source.vi}» được liên kết với tài khoản của bạn`, en: `“${source.en}” was linked to your account` };
+      break;
+    case 'LINK_CONFLICT':
+      alert = true;
+      what = {
+        vi: `Một lần đăng nhập qua «${source.vi}» bị từ chối: thông tin nguồn gửi không khớp với tài khoản của bạn`,
+        en: `A sign-in through “${source.en}” was refused: what the source sent does not match your account`,
+      };
+      break;
+    case 'STEP_UP': {
+      const method = words(METHODS, d.method, { vi: 'một phương thức xác thực', en: 'a second factor' });
+      what = {
+        vi: `Nâng mức độ đảm bảo lên «${level.vi}» bằng ${method.vi}${service ? ` cho «${service.vi}»` : ''}${onDevice.vi}`,
+        en: `Raised the assurance level to “${level.en}” with ${method.en}${service ? ` for “${service.en}”` : ''}${onDevice.en}`,
+      };
+      break;
+    }
+    case 'CONSENT_GIVEN':
+      what = { vi: `Đồng ý chia sẻ thông tin với «${service?.vi ?? '?'}»`, en: `Agreed to share information with “${service?.en ?? '?'}”` };
+      break;
+    case 'CONSENT_REFUSED':
+      what = { vi: `Từ chối chia sẻ thông tin với «${service?.vi ?? '?'}»`, en: `Refused to share information with “${service?.en ?? '?'}”` };
+      break;
+    case 'CONSENT_WITHDRAWN':
+      what = { vi: `Rút lại đồng ý chia sẻ thông tin với «${service?.vi ?? '?'}»`, en: `Withdrew consent from “${service?.en ?? '?'}”` };
+      break;
+    case 'FACTOR_ENROLLED': {
+      const f = words(FACTORS, d.method, { vi: 'phương thức xác thực', en: 'a second factor' });
+      what = { vi: `Thêm ${f.vi}`, en: `Added ${f.en}` };
+      break;
+    }
+    case 'FACTOR_REMOVED': {
+      const f = words(FACTORS, d.method, { vi: 'phương thức xác thực', en: 'a second factor' });
+      what = { vi: `Gỡ ${f.vi}`, en: `Removed ${f.en}` };
+      break;
+    }
+    case 'FACTOR_FAILED':
+      alert = true;
+      what = {
+        vi: `Một lần nhập ${words(METHODS, d.method, { vi: 'mã', en: 'a code' }).vi} bị từ chối`,
+        en: `An attempt with ${words(METHODS, d.method, { vi: 'mã', en: 'a code' }).en} was refused`,
+      };
+      break;
+    case 'ACCOUNT_LOCKED':
+      alert = true;
+      what = { vi: 'Xác thực bước hai bị tạm khóa vì nhập sai quá nhiều lần', en: 'Second factors were locked after too many failed attempts' };
+      break;
+    case 'ACCOUNT_UNLOCKED':
+      what = { vi: 'Xác thực bước hai được mở khóa', en: 'Second factors were unlocked' };
+      break;
+    case 'RECOVERY_CODES_ISSUED':
+      what = { vi: 'Tạo bộ mã khôi phục mới; các mã cũ không còn dùng được', en: 'A new set of recovery codes was issued; the old codes no longer work' };
+      break;
+    case 'PASSKEY_COUNTER_REGRESSION':
+      alert = true;
+      what = {
+        vi: 'Một khóa truy cập trả lời bất thường (có thể đã bị sao chép); nixa đã từ chối',
+        en: 'A passkey answered abnormally (it may have been copied); nixa refused it',
+      };
+      break;
+    case 'ACCOUNT_LOOKED_UP':
+      what = { vi: 'Tài khoản của bạn được tra cứu', en: 'Your account was looked up' };
+      break;
+    case 'ACCOUNT_SUSPENDED':
+      alert = true;
+      what = { vi: 'Tài khoản của bạn bị tạm khóa; mọi phiên đăng nhập đã kết thúc', en: 'Your account was suspended; every sign-in session was ended' };
+      break;
+    case 'ACCOUNT_REINSTATED':
+      what = { vi: 'Tài khoản của bạn được mở lại', en: 'Your account was reinstated' };
+      break;
+    case 'OPERATOR_ROLE_GRANTED': {
+      const r = words(ROLES, d.role, same(String(d.role ?? '?')));
+      what = { vi: `Tài khoản của bạn được giao vai trò «${r.vi}»`, en: `Your account was given the role “${r.en}”` };
+      break;
+    }
+    case 'OPERATOR_ROLE_REVOKED': {
+      const r = words(ROLES, d.role, same(String(d.role ?? '?')));
+      what = { vi: `Vai trò «${r.vi}» của tài khoản được thu hồi`, en: `Your account's role “${r.en}” was taken away` };
+      break;
+    }
+    case 'ACCOUNT_SESSIONS_ENDED':
+      what = { vi: 'Bạn đã kết thúc mọi phiên đăng nhập nixa', en: 'You ended every nixa sign-in session' };
+      break;
+    case 'ACCOUNT_ACTIVITY_DISPUTED':
+      alert = true;
+      what = {
+        vi: `Bạn báo hoạt động số ${String(d.seq ?? '?')} không phải do mình: mọi phiên đăng nhập đã kết thúc, mọi quyền truy cập của dịch vụ đã bị thu hồi`,
+        en: `You reported activity no. ${String(d.seq ?? '?')} as not yours: every sign-in session was ended and every service's access revoked`,
+      };
+      break;
+    default:
+      what = same(e.event);
+  }
+  const by = actorWords(e.actor, e.subject);
+  return {
+    seq: e.seq,
+    event: e.event,
+    when: vietnamTime(e.at),
+    at: e.at,
+    what,
+    ...(by ? { by } : {}),
+    ...(e.reason ? { reason: e.reason } : {}),
+    alert,
+    disputable: e.event !== 'ACCOUNT_ACTIVITY_DISPUTED',
+  };
+}

@@ -1,0 +1,145 @@
+// The citizen's history in words, without HTTP or a database: each event of the
+// trail becomes one bilingual line, the device is told coarsely and only from the
+// fixed lists, an operator's identifier and reason are shown as recorded.
+import { coarseDevice, deviceWords, historyLine, HISTORY_EVENTS, storedDevice, vietnamTime, type HistoryNames } from '../../src/audit/index.js';
+
+const ACCOUNT = '6f1c2a9e-3b7d-4e0a-9c58-2d41f0b7a913';
+const names: HistoryNames = {
+  service: (id) => ({ 'dvc-hanoi': 'Cổng dịch vụ công Hà Nội', thue: 'Cổng dịch vụ thuế' })[id],
+  source: (id) => ({ citizen_id: { vi: 'Ứng dụng định danh điện tử', en: 'Citizen ID app' } })[id],
+};
+
+const event = (e: Partial<Parameters<typeof historyLine>[0]> & { event: string }) => ({
+  seq: 42,
+  at: '2026-12-02T17:30:00.000Z',
+  actor: `account:${ACCOUNT}`,
+  subject: ACCOUNT,
+  reason: null,
+  details: {},
+  ...e,
+});
+
+const CHROME_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const SAFARI_IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+const SAMSUNG_ANDROID =
+  'Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/25.0 Chrome/121.0.0.0 Mobile Safari/537.36';
+const EDGE_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0';
+const FIREFOX_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
+
+describe('coarseDevice', () => {
+  it('names the browser family and the system family, nothing else', () => {
+    expect(coarseDevice(CHROME_WINDOWS)).toEqual({ browser: 'Chrome', os: 'Windows' });
+    expect(coarseDevice(SAFARI_IPHONE)).toEqual({ browser: 'Safari', os: 'iOS' });
+    // Samsung Internet and Edge also say "Chrome"; Android also says "Linux".
+    expect(coarseDevice(SAMSUNG_ANDROID)).toEqual({ browser: 'Samsung Internet', os: 'Android' });
+    expect(coarseDevice(EDGE_MAC)).toEqual({ browser: 'Edge', os: 'macOS' });
+    expect(coarseDevice(FIREFOX_LINUX)).toEqual({ browser: 'Firefox', os: 'Linux' });
+    expect(coarseDevice('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36')).toEqual({ browser: 'Chrome', os: 'Linux' });
+  });
+
+  it('says "other" for what is not on its lists, and keeps no part of the User-Agent (no model, no version)', () => {
+    expect(coarseDevice(undefined)).toEqual({ browser: 'other', os: 'other' });
+    expect(coarseDevice('curl/8.5.0')).toEqual({ browser: 'other', os: 'other' });
+    expect(coarseDevice('Nguyễn Văn An 079203001234')).toEqual({ browser: 'other', os: 'other' });
+    expect(JSON.stringify(coarseDevice(SAMSUNG_ANDROID))).not.toMatch(/SM-S918B|14|25\.0/);
+  });
+
+  it('reads back from the trail only names on its lists: anything else stored there is "other"', () => {
+    expect(storedDevice({ browser: 'Chrome', os: 'Windows' })).toEqual({ browser: 'Chrome', os: 'Windows' });
+    expect(storedDevice({ browser: '<script>', os: 'SM-S918B' })).toEqual({ browser: 'other', os: 'other' });
+    expect(storedDevice('Chrome')).toBeUndefined();
+    expect(deviceWords({ browser: 'Chrome', os: 'Windows' })).toEqual({ vi: 'Chrome trên Windows', en: 'Chrome on Windows' });
+    expect(deviceWords({ browser: 'other', os: 'Android' })).toEqual({ vi: 'trình duyệt khác trên Android', en: 'another browser on Android' });
+  });
+});
+
+describe('historyLine', () => {
+  it('dates in dd/mm/yyyy HH:mm, Vietnam time (UTC+7, across midnight)', () => {
+    expect(vietnamTime('2026-12-02T17:30:00.000Z')).toBe('03/12/2026 00:30');
+    expect(vietnamTime('2026-01-05T02:04:00.000Z')).toBe('05/01/2026 09:04');
+    expect(historyLine(event({ event: 'FACTOR_ENROLLED', details: { method: 'passkey' } }), names).when).toBe('03/12/2026 00:30');
+  });
+
+  it('a sign-in: service, source, level, factors and device, in Vietnamese and English', () => {
+    const line = historyLine(
+      event({
+        event: 'SIGN_IN',
+        actor: 'source:citizen_id',
+        details: { level: 'high', amr: ['pwd', 'otp', 'fed'], client: 'dvc-hanoi', device: { browser: 'Chrome', os: 'Windows' }, created: false, linked: false },
+      }),
+      names,
+    );
+    expect(line.what).toEqual({
+      vi: 'Đăng nhập vào «Cổng dịch vụ công Hà Nội» qua «Ứng dụng định danh điện tử», mức độ đảm bảo «cao», bằng mật khẩu và mã dùng một lần, trên Chrome trên Windows',
+      en: 'Signed in to “Cổng dịch vụ công Hà Nội” through “Citizen ID app”, assurance level “high”, with password and one-time code, on Chrome on Windows',
+    });
+    expect(line.by).toBeUndefined();
+    expect(line).toMatchObject({ seq: 42, alert: false, disputable: true });
+  });
+
+  it('a sign-in written before devices were recorded, through a source and to a service since removed: their ids, no device', () => {
+    const line = historyLine(event({ event: 'SIGN_IN', actor: 'source:old-bank', details: { level: 'low', amr: ['sms'], client: 'gone-portal' } }), names);
+    expect(line.what.vi).toBe('Đăng nhập vào «gone-portal» qua «old-bank», mức độ đảm bảo «thấp», bằng mã qua tin nhắn SMS');
+    expect(line.what.en).toBe('Signed in to “gone-portal” through “old-bank”, assurance level “low”, with code by text message');
+  });
+
+  it('a step-up names the method, the level reached and the service', () => {
+    const line = historyLine(
+      event({ event: 'STEP_UP', details: { method: 'passkey', from: 'low', level: 'high', client: 'thue', device: { browser: 'Safari', os: 'iOS' } } }),
+      names,
+    );
+    expect(line.what.vi).toBe('Nâng mức độ đảm bảo lên «cao» bằng khóa truy cập cho «Cổng dịch vụ thuế», trên Safari trên iOS');
+    expect(line.what.en).toBe('Raised the assurance level to “high” with a passkey for “Cổng dịch vụ thuế”, on Safari on iOS');
+  });
+
+  it('consents given and withdrawn, factors added and removed', () => {
+    expect(historyLine(event({ event: 'CONSENT_GIVEN', details: { client: 'thue', claims: ['name'] } }), names).what.vi).toBe(
+      'Đồng ý chia sẻ thông tin với «Cổng dịch vụ thuế»',
+    );
+    expect(historyLine(event({ event: 'CONSENT_WITHDRAWN', details: { client: 'thue', claims: [] } }), names).what.en).toBe('Withdrew consent from “Cổng dịch vụ thuế”');
+    expect(historyLine(event({ event: 'FACTOR_ENROLLED', details: { method: 'totp' } }), names).what).toEqual({
+      vi: 'Thêm ứng dụng xác thực',
+      en: 'Added an authenticator app',
+    });
+    expect(historyLine(event({ event: 'FACTOR_REMOVED', details: { method: 'passkey' } }), names).what).toEqual({ vi: 'Gỡ khóa truy cập', en: 'Removed a passkey' });
+  });
+
+  it("an operator's lookup shows the operator as the trail records them and the reason they stated", () => {
+    const line = historyLine(
+      event({
+        event: 'ACCOUNT_LOOKED_UP',
+        actor: 'operator:0b8e4c1d-77aa-4f2e-b1c3-5e9d2a6f8c04',
+        reason: 'Yêu cầu hỗ trợ số 2026-1187 của công dân',
+        details: { by: 'national_id', nationalId: '*********217', found: true },
+      }),
+      names,
+    );
+    expect(line.what).toEqual({ vi: 'Tài khoản của bạn được tra cứu', en: 'Your account was looked up' });
+    expect(line.by).toEqual({
+      vi: 'cán bộ vận hành có mã tài khoản 0b8e4c1d-77aa-4f2e-b1c3-5e9d2a6f8c04',
+      en: 'the operator with account id 0b8e4c1d-77aa-4f2e-b1c3-5e9d2a6f8c04',
+    });
+    expect(line.reason).toBe('Yêu cầu hỗ trợ số 2026-1187 của công dân');
+    // A suspension from the server's command line names the OS user.
+    const cli = historyLine(event({ event: 'ACCOUNT_SUSPENDED', actor: 'cli:lan.nguyen', reason: 'Tài khoản bị chiếm, công dân báo qua tổng đài' }), names);
+    expect(cli.by?.vi).toBe('quản trị viên trên máy chủ (lan.nguyen)');
+    expect(cli.alert).toBe(true);
+  });
+
+  it("the citizen's own report is shown, marked, and cannot itself be disputed", () => {
+    const line = historyLine(event({ event: 'ACCOUNT_ACTIVITY_DISPUTED', details: { seq: 17, disputed: 'SIGN_IN' } }), names);
+    expect(line.what.vi).toContain('hoạt động số 17 không phải do mình');
+    expect(line).toMatchObject({ alert: true, disputable: false });
+    expect(line.by).toBeUndefined();
+  });
+
+  it('every history event has words of its own (none falls through to its catalogue name)', () => {
+    for (const name of HISTORY_EVENTS) {
+      const line = historyLine(event({ event: name, actor: 'source:citizen_id', details: { client: 'thue', level: 'low', method: 'totp', role: 'auditor', seq: 17 } }), names);
+      expect(line.what.vi).not.toBe(name);
+      expect(line.what.en).not.toBe(name);
+      expect(line.what.vi).not.toMatch(/undefined|\?/);
+    }
+  });
+});
