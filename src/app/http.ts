@@ -185,7 +185,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   // The admin console: a relying party of this nixa, calling the admin API over HTTP.
   app.use(consoleRoutes({ issuer: config.issuer, client: deps.console, cipher: deps.accounts.cipher, logger }));
   // The citizen's own page (factors, authenticator-app enrolment), beside the journey.
-  app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys }));
+  app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys, sources: deps.sources }));
   app.use(async function signOutAtSources(ctx, next) {
     if (ctx.method === 'GET' && ctx.path === SIGNED_OUT_PATH) {
       const continueTo = await returnFromSource(deps.sourceLogout, ctx);
