@@ -118,7 +118,7 @@ export async function controlSection(deps: ControlDeps, ctx: Context, s: Citizen
   return `<section aria-labelledby="sources-heading">
       <h2 id="sources-heading">Nguồn định danh của bạn <span lang="en">(Your identity sources)</span></h2>
       <p>Nếu bạn mất quyền kiểm soát một nguồn (ví dụ SIM bị đổi, tài khoản ngân hàng bị chiếm), hãy chặn nguồn đó: nixa sẽ không cho đăng nhập vào tài khoản của bạn bằng nguồn đó cho đến khi bạn bỏ chặn. <span lang="en">(If you lose control of a source — your SIM card was swapped, your bank login was taken over — block it: nixa will refuse sign-in to your account through it until you unblock it.)</span></p>
-      <ul class="sources">${rows.join('\n')}</ul>
+      <ul class="account-sources">${rows.join('\n')}</ul>
       ${preference}
     </section>`;
 }

@@ -153,7 +153,7 @@ export async function showNotices(deps: AccountDeps, accountId: string, names: (
     return `<li><p>${escapeHtml(w.vi)} <span lang="en">(${escapeHtml(w.en)})</span></p>
           <p><a href="${escapeHtml(w.act.href)}">${escapeHtml(w.act.vi)} <span lang="en">(${escapeHtml(w.act.en)})</span></a></p></li>`;
   });
-  return `<section class="notice" role="status" aria-labelledby="notices-heading">
+  return `<section class="notice" aria-labelledby="notices-heading">
       <h2 id="notices-heading">Thay đổi gần đây <span lang="en">(Recent changes)</span></h2>
       <ul class="notices">${items.join('\n')}</ul>
     </section>`;

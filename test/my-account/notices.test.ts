@@ -120,7 +120,7 @@ async function post(agent: UserAgent, path: string, fields: Record<string, strin
 }
 
 /** The notices section of a page, or '' when it has none. */
-const noticesOf = (html: string) => /<section class="notice" role="status" aria-labelledby="notices-heading">[\s\S]*?<\/section>/.exec(html)?.[0] ?? '';
+const noticesOf = (html: string) => /<section class="notice" aria-labelledby="notices-heading">[\s\S]*?<\/section>/.exec(html)?.[0] ?? '';
 
 /** Shown on this visit, and not on the next. */
 async function shownOnce(agent: UserAgent, ...texts: string[]): Promise<string> {
