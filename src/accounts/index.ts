@@ -32,6 +32,19 @@ export {
   type Suspension,
 } from './administration.js';
 export type { Revoked } from './repository.js';
+export {
+  advanceNoticesSeen,
+  blockedSources,
+  blockSource,
+  consentsInForce,
+  linkedSourcesOf,
+  preferredSource,
+  setPreferredSource,
+  trailAfter,
+  unblockSource,
+  type BlockedSource,
+  type TrailEventRow,
+} from './citizen-control.js';
 
 export interface SourceAssertion {
   sourceId: string;
@@ -56,7 +69,7 @@ export type SignInOutcome =
   | { outcome: 'signed-in'; accountId: string; created: boolean; linked: boolean }
   | {
       outcome: 'refused';
-      reason: 'invalid-national-id' | 'link-conflict' | 'not-linkable' | 'missing-claims' | 'account-suspended';
+      reason: 'invalid-national-id' | 'link-conflict' | 'not-linkable' | 'missing-claims' | 'account-suspended' | 'source-blocked';
       detail: string;
       /** link-conflict: which attributes disagreed (names only, as the LINK_CONFLICT event has them). */
       conflicting?: AttributeName[];
@@ -133,6 +146,12 @@ export async function signInFromSource(
     await appendAudit(tx, { event: 'SIGN_IN_REFUSED', actor: `source:${a.sourceId}`, subject: accountId, details: { ...signIn, reason: 'account-suspended' } });
     return { outcome: 'refused', reason: 'account-suspended', detail: 'the account is suspended' } as const;
   };
+  // A source the citizen blocked for their account (citizen-control.ts) signs them in
+  // nowhere: checked under the account's lock with the suspension, the refusal is its only record.
+  const blocked = async (tx: Queryable, accountId: string) => {
+    await appendAudit(tx, { event: 'SIGN_IN_REFUSED', actor: `source:${a.sourceId}`, subject: accountId, details: { ...signIn, reason: 'source-blocked' } });
+    return { outcome: 'refused', reason: 'source-blocked', detail: 'the citizen blocked this source for their account' } as const;
+  };
   const nid = a.stepUpOnly ? undefined : a.attributes.national_id;
   if (nid === undefined) {
     // A returning citizen whose source does not repeat the number is found by the link.
@@ -142,7 +161,9 @@ export async function signInFromSource(
     }
     if (linked) {
       return ctx.db.transaction(async (tx) => {
-        if (!(await repo.isEnabledForSignIn(tx, linked))) return suspended(tx, linked);
+        const state = await repo.signInStateOf(tx, linked, a.sourceId);
+        if (!state?.enabled) return suspended(tx, linked);
+        if (state.sourceBlocked) return blocked(tx, linked);
         await repo.recordLink(tx, a.sourceId, a.subject, linked);
         return audited(tx, { outcome: 'signed-in', accountId: linked, created: false, linked: false });
       });
@@ -157,9 +178,10 @@ export async function signInFromSource(
   const hash = nationalIdHash(nid, ctx.pepper);
   const outcome = await ctx.db.transaction(async (tx): Promise<SignInOutcome> => {
     await repo.lockNationalId(tx, hash);
-    const found = await repo.selectForSignIn(tx, hash);
+    const found = await repo.selectForSignIn(tx, hash, a.sourceId);
     // Before linking is even decided: a suspension is not lifted by signing in through another source.
     if (found && !found.enabled) return suspended(tx, found.id);
+    if (found?.sourceBlocked) return blocked(tx, found.id);
     const existing = found
       ? { accountId: found.id, attributes: unsealAll(ctx, found.id, found.attributes), linkedSources: found.links }
       : undefined;

@@ -105,30 +105,34 @@ export async function selectSnapshot(db: Queryable, accountId: string): Promise<
 export interface AccountForSignIn {
   id: string;
   enabled: boolean;
+  /** The citizen blocked the signing-in source for this account (migration 0016). */
+  sourceBlocked: boolean;
   attributes: (Omit<StoredAttribute, 'value'> & { stored: string })[];
   links: { sourceId: string; subject: string }[];
 }
 
 /**
  * The account of a national ID hash with its attributes and links, share-locked
- * as isEnabledForSignIn does (a suspension being committed waits for the sign-in,
+ * as signInStateOf does (a suspension or block being committed waits for the sign-in,
  * or the sign-in sees it). Run after lockNationalId, in the same transaction.
  */
-export async function selectForSignIn(tx: Queryable, nationalIdHash: string): Promise<AccountForSignIn | undefined> {
-  const { rows } = await tx.query<{ id: string; enabled: boolean; attributes: AttributeRow[] | null; links: { source_id: string; subject: string }[] | null }>(
+export async function selectForSignIn(tx: Queryable, nationalIdHash: string, sourceId: string): Promise<AccountForSignIn | undefined> {
+  const { rows } = await tx.query<{ id: string; enabled: boolean; source_blocked: boolean; attributes: AttributeRow[] | null; links: { source_id: string; subject: string }[] | null }>(
     `SELECT a.id, a.disabled_at IS NULL AS enabled,
+       EXISTS (SELECT 1 FROM account_blocked_sources b WHERE b.account_id = a.id AND b.source_id = $2) AS source_blocked,
        (SELECT json_agg(json_build_object('name', t.name, 'value', t.value, 'source_id', t.source_id, 'level', t.level, 'verified_at', t.verified_at))
           FROM account_attributes t WHERE t.account_id = a.id) AS attributes,
        (SELECT json_agg(json_build_object('source_id', l.source_id, 'subject', l.subject))
           FROM linked_identities l WHERE l.account_id = a.id) AS links
      FROM accounts a WHERE a.national_id_hash = $1 FOR SHARE OF a`,
-    [nationalIdHash],
+    [nationalIdHash, sourceId],
   );
   const r = rows[0];
   if (!r) return undefined;
   return {
     id: r.id,
     enabled: r.enabled,
+    sourceBlocked: r.source_blocked,
     attributes: (r.attributes ?? []).map(fromAttributeRow),
     links: (r.links ?? []).map((l) => ({ sourceId: l.source_id, subject: l.subject })),
   };
@@ -139,13 +143,20 @@ export async function isEnabled(db: Queryable, accountId: string): Promise<boole
 }
 
 /**
- * isEnabled for a sign-in's transaction: the share lock makes a suspension being
- * committed at this instant wait for the sign-in, or the sign-in wait for it and
- * see it, never both pass each other.
+ * For a sign-in's transaction: whether the account is enabled and whether the
+ * citizen blocked the source, in one statement. The share lock makes a suspension
+ * or a block being committed at this instant wait for the sign-in, or the sign-in
+ * wait for it and see it, never both pass each other. Undefined: no such account.
  */
-export async function isEnabledForSignIn(tx: Queryable, accountId: string): Promise<boolean> {
-  const { rows } = await tx.query<{ disabled: boolean }>('SELECT disabled_at IS NOT NULL AS disabled FROM accounts WHERE id = $1 FOR SHARE', [accountId]);
-  return rows[0]?.disabled === false;
+export async function signInStateOf(tx: Queryable, accountId: string, sourceId: string): Promise<{ enabled: boolean; sourceBlocked: boolean } | undefined> {
+  const { rows } = await tx.query<{ disabled: boolean; source_blocked: boolean }>(
+    `SELECT a.disabled_at IS NOT NULL AS disabled,
+       EXISTS (SELECT 1 FROM account_blocked_sources b WHERE b.account_id = a.id AND b.source_id = $2) AS source_blocked
+     FROM accounts a WHERE a.id = $1 FOR SHARE OF a`,
+    [accountId, sourceId],
+  );
+  const r = rows[0];
+  return r && { enabled: r.disabled === false, sourceBlocked: r.source_blocked === true };
 }
 
 /** Marks attributes as verified again now, without rewriting their values. */
@@ -255,3 +266,103 @@ export interface Revoked {
   tokens: number;
 }
 
+
+// --- What the citizen controls of their own account (citizen-control.ts, migration 0016).
+
+export interface BlockedSourceRow {
+  sourceId: string;
+  blockedAt: Date;
+}
+
+export async function selectBlockedSources(db: Queryable, accountId: string): Promise<BlockedSourceRow[]> {
+  const { rows } = await db.query<{ source_id: string; blocked_at: Date | string }>(
+    'SELECT source_id, blocked_at FROM account_blocked_sources WHERE account_id = $1 ORDER BY blocked_at, source_id',
+    [accountId],
+  );
+  return rows.map((r) => ({ sourceId: r.source_id, blockedAt: new Date(r.blocked_at) }));
+}
+
+/**
+ * Holds the account row until the transaction ends: a block or unblock queues
+ * behind a sign-in in flight (which share-locks it) instead of passing it.
+ * False when there is no such account.
+ */
+export async function lockAccount(tx: Queryable, accountId: string): Promise<boolean> {
+  return (await tx.query('SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', [accountId])).rows.length === 1;
+}
+
+/** True when the block is new (false: it was already blocked). */
+export async function insertBlockedSource(tx: Queryable, accountId: string, sourceId: string): Promise<boolean> {
+  const res = await tx.query('INSERT INTO account_blocked_sources (account_id, source_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [accountId, sourceId]);
+  if (res.rowCount > 0) await changed(tx, accountId);
+  return res.rowCount > 0;
+}
+
+/** True when there was a block to lift. */
+export async function deleteBlockedSource(tx: Queryable, accountId: string, sourceId: string): Promise<boolean> {
+  const res = await tx.query('DELETE FROM account_blocked_sources WHERE account_id = $1 AND source_id = $2', [accountId, sourceId]);
+  if (res.rowCount > 0) await changed(tx, accountId);
+  return res.rowCount > 0;
+}
+
+export async function selectPreferredSource(db: Queryable, accountId: string): Promise<string | undefined> {
+  return (await db.query<{ preferred_source: string | null }>('SELECT preferred_source FROM accounts WHERE id = $1', [accountId])).rows[0]?.preferred_source ?? undefined;
+}
+
+export async function updatePreferredSource(db: Queryable, accountId: string, sourceId: string | null): Promise<void> {
+  await db.query('UPDATE accounts SET preferred_source = $2 WHERE id = $1', [accountId, sourceId]);
+}
+
+/** One event of the account's trail, as notices read it (my-account/notices.ts). */
+export interface TrailEventRow {
+  seq: number;
+  at: Date;
+  event: string;
+  actor: string;
+  details: Record<string, unknown>;
+}
+
+/**
+ * The events of `events` about the account after seq `after`, oldest first, at
+ * most `limit` (audit_events_subject index), and the cursor where it stands.
+ */
+export async function selectTrailAfter(db: Queryable, accountId: string, events: readonly string[], limit: number): Promise<{ seen: number; rows: TrailEventRow[] }> {
+  const { rows } = await db.query<{ seen: string | number; seq: string | number | null; at: Date | string | null; event: string | null; actor: string | null; details: Record<string, unknown> | null }>(
+    `SELECT a.notices_seen_seq AS seen, e.seq, e.at, e.event, e.actor, e.details
+     FROM accounts a
+     LEFT JOIN LATERAL (
+       SELECT seq, at, event, actor, details FROM audit_events
+       WHERE subject = a.id AND seq > a.notices_seen_seq AND event = ANY($2::text[])
+       ORDER BY seq LIMIT $3
+     ) e ON true
+     WHERE a.id = $1`,
+    [accountId, events, limit],
+  );
+  if (!rows[0]) return { seen: 0, rows: [] };
+  return {
+    seen: Number(rows[0].seen),
+    rows: rows
+      .filter((r) => r.seq !== null)
+      .map((r) => ({ seq: Number(r.seq), at: new Date(r.at!), event: r.event!, actor: r.actor!, details: r.details ?? {} })),
+  };
+}
+
+/**
+ * For each of `clients`, the account's last consent event for it at or before seq
+ * `upTo`: whether a consent was in force there before (a "new service" is one without).
+ */
+export async function selectConsentsInForce(db: Queryable, accountId: string, clients: readonly string[], upTo: number): Promise<Set<string>> {
+  if (!clients.length) return new Set();
+  const { rows } = await db.query<{ client: string; event: string }>(
+    `SELECT DISTINCT ON (details ->> 'client') details ->> 'client' AS client, event FROM audit_events
+     WHERE subject = $1 AND seq <= $2 AND event IN ('CONSENT_GIVEN', 'CONSENT_WITHDRAWN') AND details ->> 'client' = ANY($3::text[])
+     ORDER BY details ->> 'client', seq DESC`,
+    [accountId, upTo, clients],
+  );
+  return new Set(rows.filter((r) => r.event === 'CONSENT_GIVEN').map((r) => r.client));
+}
+
+/** Moves the notices cursor forward (never back: two pages shown at once both end at the later one). */
+export async function advanceNoticesSeen(db: Queryable, accountId: string, seq: number): Promise<void> {
+  await db.query('UPDATE accounts SET notices_seen_seq = greatest(notices_seen_seq, $2) WHERE id = $1', [accountId, seq]);
+}

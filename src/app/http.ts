@@ -195,7 +195,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
   // The citizen's own page (factors, authenticator-app enrolment), beside the journey.
   // The citizen signs in to it through nixa itself, as to a service (my-account/sign-in.ts).
   const accountSignIn = new AccountSignIn(config.issuer, deps.account, logger.child({ component: 'account' }));
-  app.use(accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys, signIn: accountSignIn }));
+  app.use(
+    accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys, signIn: accountSignIn, sources: deps.sources }),
+  );
   app.use(async function signOutAtSources(ctx, next) {
     if (ctx.method === 'GET' && ctx.path === SIGNED_OUT_PATH) {
       const continueTo = await returnFromSource(deps.sourceLogout, ctx);

@@ -24,7 +24,7 @@ export const AUDIT_EVENTS = {
   ACCOUNT_LOOKED_UP: 'An operator looked an account up, by ID number or account id, with a stated reason (details: masked number, whether found); looking a person up is itself sensitive',
   ACCOUNT_SUSPENDED: 'A security officer suspended an account (with a reason): its sessions and grants were revoked, and it cannot sign in until reinstated',
   ACCOUNT_REINSTATED: 'A security officer lifted an account\'s suspension (with a reason); the citizen may sign in again',
-  SIGN_IN_REFUSED: 'A sign-in through a source was refused because the account is suspended (details: reason, source, service); nothing else was written',
+  SIGN_IN_REFUSED: 'A sign-in through a source was refused because the account is suspended, or because the citizen blocked that source (details: reason account-suspended or source-blocked, source, service); nothing else was written',
   SIGN_IN: 'A citizen signed in through a source (details: level reached, amr, client, coarse device: browser and system family only, never the User-Agent)',
   CONSENT_GIVEN: 'A citizen agreed to share attributes with a service (details: client, claims seen with a value; withoutValue: those shown as not on record)',
   CONSENT_REFUSED: 'A citizen refused to share attributes with a service',
@@ -42,6 +42,8 @@ export const AUDIT_EVENTS = {
   ACCOUNT_ACTIVITY_DISPUTED: 'Security, for operators: a citizen said an event of their history was not them (details: the disputed event\'s seq and name, and what was revoked: sessions, grants, tokens); every session ended and every grant revoked',
   AUDIT_EXPORTED: 'An operator exported the audit trail between two times (details: range, seq range, sha256 of the file)',
   AUDIT_PRUNED: 'Retention removed a whole month of the audit trail, already checkpointed and exported (details: the last removed event\'s seq and hash)',
+  SOURCE_BLOCKED_BY_CITIZEN: 'A citizen blocked an identity source for their own account at /account (details: source, the level of the session, whether that session came through it and was ended); sign-in through it is refused (SIGN_IN_REFUSED, source-blocked) until unblocked',
+  SOURCE_UNBLOCKED_BY_CITIZEN: 'A citizen lifted their block of an identity source at /account, from a session at substantial or above that did not come through it (details: source, the level of the session)',
 } as const;
 
 export type AuditEventName = keyof typeof AUDIT_EVENTS;

@@ -18,7 +18,8 @@ export type FederationFailure =
   | 'invalid-national-id'
   | 'link-conflict'
   | 'not-linkable'
-  | 'account-suspended';
+  | 'account-suspended'
+  | 'source-blocked';
 
 export class FederationError extends NixaError {
   readonly code: string;
@@ -40,7 +41,7 @@ export class FederationError extends NixaError {
         ? 502
         : reason === 'source-maintenance'
           ? 503
-          : reason === 'account-suspended' || reason === 'insufficient-level' || reason === 'stale-authentication'
+          : reason === 'account-suspended' || reason === 'source-blocked' || reason === 'insufficient-level' || reason === 'stale-authentication'
             ? 403
             : 400;
   }
@@ -129,6 +130,11 @@ export const FAILURE_MESSAGES: Record<FederationFailure, { vi: string; en: strin
   'account-suspended': {
     vi: 'Tài khoản nixa của bạn đang bị tạm khóa, nên bạn không thể đăng nhập vào dịch vụ công bằng nixa. Chưa có thông tin nào được chia sẻ. Nếu bạn cho rằng đây là nhầm lẫn, hãy liên hệ bộ phận hỗ trợ của nixa.',
     en: 'Your nixa account is suspended, so you cannot sign in to public services with nixa. Nothing has been shared. If you think this is a mistake, contact nixa support.',
+  },
+  // The citizen blocked this source themselves (/account): another source is the way in.
+  'source-blocked': {
+    vi: 'Bạn đã chặn nguồn định danh này cho tài khoản nixa của mình (ví dụ khi bị mất hoặc bị đổi SIM), nên nixa không đăng nhập bạn bằng nguồn này. Chưa có thông tin nào được chia sẻ. Hãy đăng nhập bằng một nguồn định danh khác. Nếu muốn dùng lại nguồn này, hãy đăng nhập bằng nguồn khác ở mức độ đảm bảo «đáng kể» trở lên rồi bỏ chặn tại trang Tài khoản của bạn (/account).',
+    en: 'You blocked this identity source for your nixa account (for example after your SIM card was lost or swapped), so nixa does not sign you in with it. Nothing has been shared. Sign in with another identity source. To use this source again, sign in with another source at assurance level “substantial” or above and unblock it on your account page (/account).',
   },
 };
 

@@ -8,6 +8,7 @@ export {
   signOutAtSource,
   rememberSourceSession,
   sourceLoginLevel,
+  sourceLoginOf,
   type SourceLogin,
   returnFromSource,
   SIGNED_OUT_PATH,

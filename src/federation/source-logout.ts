@@ -27,7 +27,7 @@ import type { Cipher } from '../keys/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { availability, type LogoutMethod, type Source, type SourceRegistry } from '../sources/index.js';
 import type { Queryable } from '../storage/index.js';
-import { insertSourceSession, saveSignOutReturn, sourceSessionLevel, takeSignOutReturn, takeSourceSession } from './source-sessions.js';
+import { insertSourceSession, saveSignOutReturn, sourceSessionLevel, sourceSessionSource, takeSignOutReturn, takeSourceSession } from './source-sessions.js';
 import type { Upstream } from './upstream.js';
 
 export const UPSTREAM_COOKIE = 'nixa_upstream';
@@ -86,6 +86,15 @@ export async function sourceLoginLevel(deps: Pick<SourceLogoutDeps, 'db'>, ctx: 
   const id = ctx.cookies.get(UPSTREAM_COOKIE, { signed: true });
   if (!id) return undefined;
   return sourceSessionLevel(deps.db, id, accountId);
+}
+
+/**
+ * The source this browser's session of `accountId` came through (its last source
+ * login); undefined when nixa has no record of one: callers then assume the worst.
+ */
+export async function sourceLoginOf(deps: Pick<SourceLogoutDeps, 'db'>, ctx: Context, accountId: string): Promise<string | undefined> {
+  const id = ctx.cookies.get(UPSTREAM_COOKIE, { signed: true });
+  return id ? sourceSessionSource(deps.db, id, accountId) : undefined;
 }
 
 /**

@@ -34,6 +34,12 @@ export async function sourceSessionLevel(db: Queryable, id: string, accountId: s
   return rows[0]?.auth_level ?? undefined;
 }
 
+/** Which source a live source session of this account is at; undefined when there is none. */
+export async function sourceSessionSource(db: Queryable, id: string, accountId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ source_id: string }>('SELECT source_id FROM upstream_sessions WHERE id = $1 AND account_id = $2 AND expires_at > now()', [id, accountId]);
+  return rows[0]?.source_id;
+}
+
 /** Takes a live source session away (at sign-out): what signing out at the source needs. */
 export async function takeSourceSession(
   db: Queryable,

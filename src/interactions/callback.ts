@@ -20,6 +20,8 @@ import {
   type UpstreamIdentity,
 } from '../federation/index.js';
 import { recordSignIn } from '../metrics/index.js';
+import { rememberAtSignIn } from '../my-account/source-preference.js';
+import { renderPage } from '../pages/index.js';
 import { requestedAuthentication } from '../protocol/index.js';
 import { SOURCE_CALLBACK_PATH } from '../sources/index.js';
 import { hasNul, withinTransaction } from '../storage/index.js';
@@ -178,6 +180,8 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
 
   deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
   recordSignIn(deps.metrics, source.id, level);
+  // The chooser of this browser offers the citizen's preferred source first from now on.
+  await rememberAtSignIn(ctx, deps.accounts, outcome.accountId);
   await loginFinished(ctx, details, {
     // auth_time: when the citizen authenticated at the source, as it said; nixa
     // heard of it later, and a service's max_age is about the authentication.

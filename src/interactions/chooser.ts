@@ -7,6 +7,7 @@ import { atLeast, type Level } from '../assurance/index.js';
 import { InvalidInputError } from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError } from '../federation/index.js';
 import { recordFailure } from '../metrics/index.js';
+import { preferredFirst, preferredSourceOf } from '../my-account/source-preference.js';
 import { escapeHtml, notice, renderFragment, renderPage } from '../pages/index.js';
 import { requestedAuthentication, requestedLevelOf, SOURCE_HINT_PARAM } from '../protocol/index.js';
 import { availability, levelAdvice, maxReachableLevel, type Source } from '../sources/index.js';
@@ -158,7 +159,8 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
       chooserNotice({ stepUp, min, none: none && !offer, noneAvailable: noneAvailable && !offer, factor: Boolean(offer) }) +
       (offer?.passkeys ? passkeySection(deps, details, offer, errors.passkey) : '') +
       (offer?.codes.length ? await codeForm(deps, ctx, details, offer, errors.code) : ''),
-    sources: orderSources(offered).map(sourceButton).join('\n'),
+    // The source this browser asked to see first (set at /account), then the others in order.
+    sources: preferredFirst(orderSources(offered), preferredSourceOf(ctx)).map(sourceButton).join('\n'),
     advice,
     terms: termsExplained(),
     testLogin: deps.config.testLogin ? renderFragment('test-login', { uid: details.uid, csrf }) : '',

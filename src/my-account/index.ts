@@ -14,6 +14,7 @@
 //   POST /account/consents/:id/withdraw see consents.ts
 //   GET  /account/activity…             the history, "this wasn't me": see activity.ts
 //   POST /account/sessions/end          end all my sessions: see sessions.ts
+//   POST /account/sources/:id/block…    block or unblock a source, the source shown first: see control.ts
 //
 // Every POST carries a CSRF token bound to the session; every answer is no-store.
 // Adding, removing or replacing a factor needs a session at ENROLMENT_LEVEL;
@@ -36,6 +37,8 @@ import { unreachableLevelAdvice } from '../interactions/level-advice.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { activityRoute } from './activity.js';
 import { consentsSection, withdrawConsent } from './consents.js';
+import { controlRoute, controlSection, handleControl, sourceName, type ControlDeps } from './control.js';
+import { showNotices } from './notices.js';
 import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
 import { ACCOUNT_CALLBACK_PATH, signInHref, SIGN_IN_PATH } from './sign-in.js';
 import {
@@ -104,7 +107,7 @@ async function appSection(deps: AccountDeps, s: CitizenSession): Promise<string>
 
 /** The account page; `message` is the outcome of what the citizen just did. */
 async function showAccount(
-  deps: AccountDeps,
+  deps: ControlDeps,
   ctx: Context,
   s: CitizenSession,
   message = '',
@@ -112,13 +115,39 @@ async function showAccount(
   consentMessage = '',
 ): Promise<void> {
   const level = LEVEL_WORDS[s.level];
-  const [passkeys, app, consents] = await Promise.all([passkeysSection(deps, s, passkeyMessage), appSection(deps, s), consentsSection(deps, s, consentMessage)]);
+  const [passkeys, app, consents, control, notices] = await Promise.all([
+    passkeysSection(deps, s, passkeyMessage),
+    appSection(deps, s),
+    consentsSection(deps, s, consentMessage),
+    controlSection(deps, ctx, s),
+    // What changed since the citizen last looked (notices.ts), on a plain visit only.
+    ctx.method === 'GET' && !message && !passkeyMessage && !consentMessage ? noticesFor(deps, s) : '',
+  ]);
   html(
     ctx,
     ctx.status === 404 ? 200 : ctx.status,
-    renderPage('account', { title: 'Tài khoản của bạn', levelVi: level.vi, levelEn: level.en, raise: raiseLevel(s), message, passkeys, app, consents, csrf: csrfFor(deps, s) }),
+    renderPage('account', {
+      title: 'Tài khoản của bạn',
+      levelVi: level.vi,
+      levelEn: level.en,
+      raise: raiseLevel(s),
+      message,
+      passkeys,
+      app,
+      consents,
+      control,
+      notices,
+      csrf: csrfFor(deps, s),
+    }),
   );
 }
+
+const noticesFor = (deps: ControlDeps, s: CitizenSession) =>
+  showNotices(deps, s.accountId, async (kind, id) => {
+    if (kind === 'source') return sourceName(deps, id);
+    const name = (await deps.provider().Client.find(id))?.clientName ?? id;
+    return { vi: name, en: name };
+  });
 
 /** The page asking for the app's first code; the QR code and secret only right after starting. */
 function enrolmentPage(
@@ -234,7 +263,7 @@ const WITHDRAW_ROUTE = /^POST \/consents\/([^/]+)\/withdraw$/;
 const ROUTES = ['GET ', 'HEAD ', 'POST /totp', 'POST /totp/confirm', 'POST /totp/remove', 'POST /recovery-codes', 'POST /passkeys/options', 'POST /passkeys'];
 
 /** The /account pages. */
-export function accountRoutes(deps: AccountDeps) {
+export function accountRoutes(deps: ControlDeps) {
   return async function account(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== ACCOUNT_PATH && !ctx.path.startsWith(`${ACCOUNT_PATH}/`)) return next();
     if (ctx.method === 'GET' && (ctx.path === SIGN_IN_PATH || ctx.path === ACCOUNT_CALLBACK_PATH)) {
@@ -246,7 +275,8 @@ export function accountRoutes(deps: AccountDeps) {
     const passkeyChange = PASSKEY_ROUTE.exec(route);
     const withdrawal = WITHDRAW_ROUTE.exec(route);
     const activity = activityRoute(route);
-    if (!ROUTES.includes(route) && !passkeyChange && !withdrawal && !activity) return next();
+    const control = controlRoute(route);
+    if (!ROUTES.includes(route) && !passkeyChange && !withdrawal && !activity && !control) return next();
     ctx.set('Cache-Control', 'no-store');
     const s = await citizenSession(deps, ctx);
     if (!s) return signedOut(ctx);
@@ -258,6 +288,10 @@ export function accountRoutes(deps: AccountDeps) {
     if (passkeyChange) {
       const message = await changePasskey(deps, ctx, s, passkeyChange[1]!, passkeyChange[2] as 'rename' | 'remove', body);
       return message === undefined ? undefined : showAccount(deps, ctx, s, '', message);
+    }
+    if (control) {
+      const message = await handleControl(deps, ctx, s, control, body);
+      return message === undefined ? undefined : showAccount(deps, ctx, s, message);
     }
     if (withdrawal) {
       const message = await withdrawConsent(deps, ctx, s, withdrawal[1]!);
