@@ -154,7 +154,8 @@ describeInChromium(`blocking a source in Chromium${skipReason ? ` (${skipReason}
       await page.getByRole('heading', { level: 1, name: /^Đã chặn «Cơ sở dữ liệu quốc gia về dân cư/ }).waitFor();
       await screenshot(page, 'block-source-06-signed-out');
       const account = await page.goto(`${nixaOrigin}/account`);
-      expect(account?.status()).toBe(401);
+      expect(account?.status()).toBe(200);
+      await page.getByText('Bạn chưa đăng nhập nixa trên trình duyệt này').waitFor();
     });
 
     for (const p of problems) {
