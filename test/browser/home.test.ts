@@ -4,9 +4,9 @@
 // footer of a state service on every page; no CSP violation, no console error,
 // and the favicon found. Screenshots go to test-output/browser/home-*.png.
 //
-// axe-core is not among nixa's dependencies (no other browser test uses it), so
-// the structural checks a screen reader relies on are made here by hand: the
-// page's language, one h1, the main and contentinfo landmarks, visible focus.
+// Beside axe-core's checks (test/browser/accessibility.test.ts), the structure a
+// screen reader relies on is checked here on the way: the page's language, one h1,
+// the main and contentinfo landmarks, visible focus.
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 
 import { createLogger, silentLogger } from '../../src/logging/index.js';
