@@ -19,7 +19,7 @@ import { clientsOptions, ensureClient } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import { renderPage } from '../pages/index.js';
+import { languageReturnsTo, renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { ACCOUNT_PATH } from './paths.js';
 
@@ -244,6 +244,9 @@ export class AccountSignIn {
 
   #failed(ctx: Context, why: SignInFailure, pending?: Pending): void {
     const f = FAILURES[why];
+    // The switch must not replay this callback (its state is spent): it comes back
+    // to the account page, which offers the sign-in again.
+    languageReturnsTo(ctx, ACCOUNT_PATH);
     ctx.status = f.status;
     ctx.type = 'html';
     ctx.body = renderPage('account-sign-in-failed', {

@@ -131,6 +131,8 @@ describe('signing in to one’s own nixa account', () => {
     expect(html).toContain('không khớp với lượt đăng nhập bạn đã bắt đầu');
     expect(html).toContain('lang="en">This sign-in result does not match');
     expect(html).toContain('href="/account/sign-in">Đăng nhập lại');
+    // English comes back to the account page, never to the spent callback.
+    expect(html).toContain(`href="/language?show=vi-en&amp;back=${encodeURIComponent('/account')}"`);
 
     // A victim's browser handed someone else's callback: refused, and no session of theirs appears.
     const victim = new UserAgent();
