@@ -33,7 +33,7 @@ import {
   TOTP_SETTINGS,
 } from '../factors/index.js';
 import { checkCsrf } from '../interactions/csrf.js';
-import { unreachableLevelAdvice } from '../interactions/level-advice.js';
+import { termsExplained, unreachableLevelAdvice } from '../interactions/level-advice.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { activityRoute } from './activity.js';
 import { consentsSection, withdrawConsent } from './consents.js';
@@ -138,6 +138,8 @@ async function showAccount(
       control,
       notices,
       csrf: csrfFor(deps, s),
+      // "mức độ đảm bảo" and "nguồn định danh" appear on this page: say what they mean.
+      terms: termsExplained(),
     }),
   );
 }

@@ -84,6 +84,8 @@ describe('/account', () => {
     expect(page.res.headers.get('cache-control')).toBe('no-store');
     expect(page.html).toContain('Thiết lập ứng dụng xác thực');
     expect(page.html).toContain('Set up an authenticator app');
+    // The page speaks of assurance levels and identity sources: it says what they are.
+    expect(page.html).toMatch(/<details class="terms">[\s\S]*<dt>Mức độ đảm bảo[\s\S]*<dt>Nguồn định danh|<details class="terms">[\s\S]*<dt>Nguồn định danh[\s\S]*<dt>Mức độ đảm bảo/);
     const csrf = field(page.html, 'csrf')!;
 
     // CSRF missing or forged: refused, nothing written.
