@@ -47,9 +47,11 @@ async function namesFor(deps: AccountDeps, lines: { details: Record<string, unkn
     }
     const sourceId = e.actor.startsWith('source:') ? e.actor.slice('source:'.length) : undefined;
     if (sourceId && !sources.has(sourceId)) {
+      // The registry holds every source's name in memory; reading the row would decrypt its credentials too.
+      const known = deps.sources?.get(sourceId);
       sources.set(
         sourceId,
-        await getSource(deps.accounts.db, deps.accounts.cipher, sourceId).then(
+        known ? known.name : await getSource(deps.accounts.db, deps.accounts.cipher, sourceId).then(
           (s) => s.name,
           (err: unknown) => {
             if (err instanceof NotFoundError) return undefined;

@@ -23,12 +23,12 @@ import { blockedSources, blockSource, linkedSourcesOf, preferredSource, setPrefe
 import { atLeast } from '../assurance/index.js';
 import { sourceLoginOf } from '../federation/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
-import type { Source, SourceRegistry } from '../sources/index.js';
+import type { Source } from '../sources/index.js';
 import { dateDmy } from './notices.js';
 import { ACCOUNT_PATH, csrfFor, ENROLMENT_LEVEL, html, LEVEL_WORDS, notice, refused, type AccountDeps, type CitizenSession } from './session.js';
 import { preferredSourceOf, rememberPreferredSource } from './source-preference.js';
 
-export type ControlDeps = AccountDeps & { sources?: SourceRegistry };
+export type ControlDeps = AccountDeps;
 
 /** A registered source id (sources/schema.ts); anything else names no source. */
 const SOURCE_ID = /^[a-z0-9][a-z0-9-]{1,40}$/;

@@ -9,6 +9,7 @@ import { atLeast, levelOfAcr, type Level } from '../assurance/index.js';
 import type { FactorsContext, PasskeySettings } from '../factors/index.js';
 import { csrfToken } from '../interactions/csrf.js';
 import type { KeyRing } from '../keys/index.js';
+import type { SourceRegistry } from '../sources/index.js';
 import type { Logger } from '../logging/index.js';
 import { escapeHtml, formatDate, notice, renderPage } from '../pages/index.js';
 import { ACCOUNT_PATH } from './paths.js';
@@ -33,6 +34,8 @@ export interface AccountDeps {
   provider: () => Provider;
   /** undefined: this deployment offers no passkeys (see NIXA_PASSKEY_RP_ID). */
   passkeys?: PasskeySettings;
+  /** The identity sources (names, blocking, the one shown first); tests may leave it out. */
+  sources?: SourceRegistry;
   /** The citizen's sign-in to this account through nixa itself (sign-in.ts). */
   signIn: AccountSignIn;
 }
