@@ -79,7 +79,9 @@ export async function endAllSessions(deps: AccountDeps, ctx: Context, s: Citizen
           'status',
           `Đã kết thúc ${ended.sessions} phiên đăng nhập nixa của bạn, trên mọi thiết bị. Các dịch vụ bạn đã đăng nhập qua nixa đã được báo để đăng xuất bạn.`,
           `${ended.sessions} nixa sign-in session(s) of yours ended, on every device. The services you signed in to through nixa were told to sign you out.`,
-        ) + SIGNED_OUT_HERE,
+        ) +
+        SIGNED_OUT_HERE +
+        `<p><a href="${ACCOUNT_PATH}">Đăng nhập lại vào tài khoản <span lang="en">(Sign in to your account again)</span></a></p>`,
     }),
   );
 }
