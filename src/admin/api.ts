@@ -14,7 +14,7 @@ import { ForbiddenError, InvalidInputError, NotFoundError, PreconditionRequiredE
 import { unlockAccount } from '../factors/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
 import { listKeyViews, revokeKey, rotateKeys, type Cipher, type KeyRing } from '../keys/index.js';
-import { addSource, checkSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, updateSource, viewSource } from '../sources/index.js';
+import { addSource, checkSource, enableSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, updateSource, viewSource, type Source } from '../sources/index.js';
 import type { Database } from '../storage/index.js';
 import { grantRole, listOperators, revokeRole } from './operators.js';
 import { CONSOLE_CLIENT_ID, principalOf } from './principal.js';
@@ -132,8 +132,29 @@ const sourcesOpts = (deps: AdminDeps) => sourcesOptions(deps.config);
 
 async function changeSource(c: Call, patch: Record<string, unknown>): Promise<unknown> {
   const reason = checkReason(c.body.reason);
+  if (patch.enabled === true) bad('enabled', `enable it with POST /sources/${c.params.id!}/enable, which enables it only once its connection test passes`);
   const s = await updateSource(c.deps.db, c.deps.cipher, c.params.id!, patch, actorOf(c.principal), { ...sourcesOpts(c.deps), expectedVersion: ifMatch(c.ctx), reason });
   return versioned(c.ctx, viewSource(s));
+}
+
+/** The connection test of `POST /sources/{id}/test` and of enabling: discovery, JWKS, nixa's credentials. */
+const testSource = (deps: AdminDeps) => (source: Source) =>
+  checkSource(source, { redirectUri: `${deps.config.issuer}${SOURCE_CALLBACK_PATH}`, signingKeys: () => deps.keyring.snapshot.providerJwks });
+
+/** As `nixa sources enable`: the source is offered to citizens only once its connection test passes (409 naming the failed checks otherwise). */
+async function enableTested(c: Call): Promise<unknown> {
+  const reason = checkReason(c.body.reason);
+  const r = await enableSource(c.deps.db, c.deps.cipher, c.params.id!, actorOf(c.principal), {
+    ...sourcesOpts(c.deps),
+    reason,
+    expectedVersion: ifMatch(c.ctx),
+    test: testSource(c.deps),
+  });
+  if (r.outcome === 'test-failed') {
+    const failed = r.check.steps.filter((x) => x.status === 'fail').map((x) => `${x.name}: ${x.detail}`);
+    throw new StateError(`the source stays disabled: its connection test failed (${failed.join('; ')}); fix it, then enable it again`);
+  }
+  return versioned(c.ctx, viewSource(r.source));
 }
 
 const SOURCE_ROUTES: Route[] = [
@@ -148,10 +169,13 @@ const SOURCE_ROUTES: Route[] = [
     method: 'POST',
     path: '/sources',
     permission: 'sources:write',
-    summary: 'Register an identity source (the registration as for `nixa sources add`, plus a reason)',
+    summary: 'Register an identity source, disabled (the registration as for `nixa sources add`, plus a reason); enable it once its test passes',
     handle: async (c) => {
       const { reason, ...registration } = c.body;
-      const s = await addSource(c.deps.db, c.deps.cipher, registration, actorOf(c.principal), { ...sourcesOpts(c.deps), reason: checkReason(reason) });
+      const why = checkReason(reason);
+      // As the CLI and the console: citizens are offered a source only after a passing connection test (POST /sources/{id}/enable).
+      if (registration.enabled === true) bad('enabled', 'a source is registered disabled; enable it with POST /sources/{id}/enable, which enables it only once its connection test passes');
+      const s = await addSource(c.deps.db, c.deps.cipher, { ...registration, enabled: false }, actorOf(c.principal), { ...sourcesOpts(c.deps), reason: why });
       c.ctx.status = 201;
       return versioned(c.ctx, viewSource(s));
     },
@@ -174,7 +198,13 @@ const SOURCE_ROUTES: Route[] = [
       return changeSource(c, patch);
     },
   },
-  { method: 'POST', path: '/sources/{id}/enable', permission: 'sources:write', summary: 'Offer the source to citizens again (If-Match)', handle: (c) => changeSource(c, { enabled: true }) },
+  {
+    method: 'POST',
+    path: '/sources/{id}/enable',
+    permission: 'sources:write',
+    summary: 'Test the connection, and offer the source to citizens only if the test passes (If-Match)',
+    handle: enableTested,
+  },
   { method: 'POST', path: '/sources/{id}/disable', permission: 'sources:write', summary: 'Stop offering the source (If-Match)', handle: (c) => changeSource(c, { enabled: false }) },
   {
     method: 'POST',
@@ -182,11 +212,7 @@ const SOURCE_ROUTES: Route[] = [
     // A write permission: it makes nixa fetch from the source's URLs.
     permission: 'sources:write',
     summary: 'Test the connection: discovery, JWKS, each check named',
-    handle: async ({ deps, params }) =>
-      checkSource(await getSource(deps.db, deps.cipher, params.id!), {
-        redirectUri: `${deps.config.issuer}${SOURCE_CALLBACK_PATH}`,
-        signingKeys: () => deps.keyring.snapshot.providerJwks,
-      }),
+    handle: async ({ deps, params }) => testSource(deps)(await getSource(deps.db, deps.cipher, params.id!)),
   },
 ];
 

@@ -11,6 +11,7 @@ import { ADMIN_SCOPES, ROUTES, adminResource } from '../../src/admin/index.js';
 import { openApiDocument } from '../../src/admin/openapi.js';
 import { addClient, updateClient } from '../../src/clients/index.js';
 import { consoleClient } from '../../src/console/index.js';
+import { simulatedSourceRegistration } from '../../src/app/dev-sources.js';
 import { getSource, updateSource } from '../../src/sources/index.js';
 import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -328,6 +329,42 @@ describe('sources and services through the admin API', () => {
     } finally {
       await updateSource(tdb.db, fed.nixa.cipher, 'sim-telecom', { client_secret: kept }, 'test', { allowHttpLoopback: true });
     }
+  });
+
+  it('registers a source disabled, and enables it only through a passing connection test, as the CLI does', async () => {
+    const bank = await getSource(tdb.db, fed.nixa.cipher, 'sim-bank');
+    const issuer = bank.discoveryUrl.replace(/\/\.well-known\/openid-configuration$/, '');
+    const registration = (id: string, secret: string) => ({ ...simulatedSourceRegistration('bank', issuer, secret), id, reason: 'Kết nối ngân hàng đối tác mới' });
+    const before = await auditCount();
+    const eager = await raw('POST', '/sources', { ...registration('ngan-hang-voi', bank.clientSecret!), enabled: true });
+    expect(eager.res.status).toBe(400);
+    expect(eager.body.field).toBe('enabled');
+    expect(await auditCount()).toBe(before);
+
+    const added = await raw('POST', '/sources', registration('ngan-hang-moi', bank.clientSecret!));
+    expect(added.res.status).toBe(201);
+    expect(added.body.enabled).toBe(false);
+    const sneaked = await raw('POST', '/sources/ngan-hang-moi', { reason: 'Bật thẳng không kiểm tra', enabled: true }, { 'if-match': etag(added.res)! });
+    expect(sneaked.res.status).toBe(400);
+    expect(sneaked.body.field).toBe('enabled');
+
+    // A wrong secret fails the test: the source stays disabled and nothing is written.
+    const broken = await raw('POST', '/sources', registration('ngan-hang-sai', `khong-dung-${bank.clientSecret!}`));
+    const written = await auditCount();
+    const refused = await raw('POST', '/sources/ngan-hang-sai/enable', { reason: 'Ngân hàng đã sẵn sàng' }, { 'if-match': etag(broken.res)! });
+    expect(refused.res.status).toBe(409);
+    expect(refused.body.error).toBe('NIXA-STA-001');
+    expect(refused.body.message).toMatch(/connection test failed \(credentials: .*invalid_client/);
+    expect((await getSource(tdb.db, fed.nixa.cipher, 'ngan-hang-sai')).enabled).toBe(false);
+    expect(await auditCount()).toBe(written);
+
+    const enabled = await raw('POST', '/sources/ngan-hang-moi/enable', { reason: 'Ngân hàng đã sẵn sàng' }, { 'if-match': etag(added.res)! });
+    expect(enabled.res.status).toBe(200);
+    expect(enabled.body.enabled).toBe(true);
+    const again = await raw('POST', '/sources/ngan-hang-moi/enable', { reason: 'Ngân hàng đã sẵn sàng' }, { 'if-match': etag(enabled.res)! });
+    expect(again.res.status).toBe(200);
+    expect(etag(again.res)).toBe(etag(enabled.res));
+    await raw('POST', '/sources/ngan-hang-moi/disable', { reason: 'Xong phần thử kết nối' }, { 'if-match': etag(enabled.res)! });
   });
 
   it('registers a service, sets its minimum level with the version read, rotates its secret and disables it, each with its reason', async () => {
