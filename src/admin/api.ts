@@ -13,6 +13,8 @@ import type { Config } from '../config/index.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, PreconditionRequiredError, refuseControlCharacters, StateError } from '../errors/index.js';
 import { unlockAccount } from '../factors/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
+// The file, not my-account/index.js: only the id of nixa's own account client.
+import { ACCOUNT_CLIENT_ID } from '../my-account/sign-in.js';
 import { listKeyViews, revokeKey, rotateKeys, type Cipher, type KeyRing } from '../keys/index.js';
 import { addSource, checkSource, enableSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, updateSource, viewSource, type Source } from '../sources/index.js';
 import type { Database } from '../storage/index.js';
@@ -218,15 +220,24 @@ const SOURCE_ROUTES: Route[] = [
 
 const hasAdminScope = (scope: unknown) => typeof scope === 'string' && scope.split(' ').some((s) => ADMIN_SCOPES.includes(s));
 
+/** nixa's own clients, registered and kept by nixa at every start: what each is, for the refusal. */
+const OWN_CLIENTS: Record<string, string> = {
+  [CONSOLE_CLIENT_ID]: 'nixa’s console',
+  [ACCOUNT_CLIENT_ID]: 'the citizens’ own nixa account',
+};
+
 /**
- * What clients:write does not cover. nixa's console is registered by nixa itself
- * and never changed through the API (its redirect URIs and secret are the keys to
- * every operator's admin token), and the admin API belongs to it alone. A client
- * with admin scopes holds admin powers: only a security officer, who grants
- * powers to people, may create one, change one or receive its secret.
+ * What clients:write does not cover. nixa's own clients (the console, the
+ * citizens' account pages) are registered by nixa itself and never changed,
+ * disabled or given a new secret through the API: the console's redirect URIs
+ * and secret are the keys to every operator's admin token, the account's to
+ * every citizen's own account. The admin API belongs to the console alone. A
+ * client with admin scopes holds admin powers: only a security officer, who
+ * grants powers to people, may create one, change one or receive its secret.
  */
 async function guardClient(c: Call, clientId: string | undefined, change: Record<string, unknown>): Promise<void> {
-  if (clientId === CONSOLE_CLIENT_ID) throw new ForbiddenError('nixa’s console is registered and kept by nixa itself');
+  const id = clientId ?? change.client_id;
+  if (typeof id === 'string' && Object.hasOwn(OWN_CLIENTS, id)) throw new ForbiddenError(`${OWN_CLIENTS[id]} is registered and kept by nixa itself`);
   if (change.api_resource === adminResource(c.deps.config.issuer)) throw new ForbiddenError('the admin API belongs to nixa’s console');
   const current = clientId ? await showClient(c.deps.db, clientId) : undefined;
   if ((hasAdminScope(change.scope) || hasAdminScope(current?.scope)) && !allows(c.principal, 'operators:write')) {

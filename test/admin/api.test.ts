@@ -450,6 +450,25 @@ describe('sources and services through the admin API', () => {
     expect((await raw('GET', '/clients/nixa-console')).body.version).toBe(console.body.version);
   });
 
+  it('keeps the citizens’ own account client (nixa-account) out of reach of clients:write, as the console', async () => {
+    const account = await raw('GET', '/clients/nixa-account');
+    expect(account.res.status).toBe(200);
+    const before = await auditCount();
+    for (const [path, body] of [
+      ['/clients/nixa-account', { reason: 'Thêm địa chỉ chuyển hướng', redirect_uris: ['https://gia.example.vn/account/callback'] }],
+      ['/clients/nixa-account', { reason: 'Đổi tên hiển thị của tài khoản', name: 'Tài khoản giả' }],
+      ['/clients/nixa-account/rotate-secret', { reason: 'Lấy bí mật của trang tài khoản' }],
+      ['/clients/nixa-account/disable', { reason: 'Tắt trang tài khoản công dân' }],
+      ['/clients', { reason: 'Đăng ký lại trang tài khoản', client_id: 'nixa-account', name: 'Giả', redirect_uris: ['https://gia.example.vn/cb'] }],
+    ] as const) {
+      const r = await raw('POST', path, body, { 'if-match': etag(account.res)! });
+      expect([path, r.res.status, r.body.message]).toEqual([path, 403, 'the citizens’ own nixa account is registered and kept by nixa itself']);
+    }
+    const after = await raw('GET', '/clients/nixa-account');
+    expect(after.body).toMatchObject({ status: 'enabled', version: account.body.version, redirectUris: account.body.redirectUris });
+    expect(await auditCount()).toBe(before);
+  });
+
   it('refuses an operator without the permission (a service operator cannot touch sources)', async () => {
     const officerToken = await operatorToken(AN.key);
     const cuong = await accountOf(CUONG.nid);
