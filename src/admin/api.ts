@@ -15,8 +15,11 @@ import { unlockAccount } from '../factors/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
 // The file, not my-account/index.js: only the id of nixa's own account client.
 import { ACCOUNT_CLIENT_ID } from '../my-account/sign-in.js';
+import type { Logger } from '../logging/index.js';
 import { listKeyViews, revokeKey, rotateKeys, type Cipher, type KeyRing } from '../keys/index.js';
 import { addSource, checkSource, enableSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, updateSource, viewSource, type Source } from '../sources/index.js';
+// The file, not protocol/index.js: the admin API does not load the protocol engine.
+import { sendBackchannelLogouts } from '../protocol/backchannel.js';
 import type { Database } from '../storage/index.js';
 import { grantRole, listOperators, revokeRole } from './operators.js';
 import { CONSOLE_CLIENT_ID, principalOf } from './principal.js';
@@ -31,6 +34,7 @@ export interface AdminDeps {
   keyring: KeyRing;
   accounts: AccountsContext;
   provider: () => Provider;
+  logger: Logger;
 }
 
 interface Call {
@@ -336,9 +340,13 @@ const ACCOUNT_ROUTES: Route[] = [
     method: 'POST',
     path: '/accounts/{id}/suspend',
     permission: 'accounts:write',
-    summary: 'Suspend an account (If-Match): its sessions and tokens end at once, it cannot sign in',
-    handle: async ({ deps, ctx, principal, params, body }) =>
-      versioned(ctx, await suspendAccount(deps.accounts, { accountId: params.id!, actor: actorOf(principal), reason: checkReason(body.reason), expectedVersion: ifMatch(ctx) })),
+    summary: 'Suspend an account (If-Match): its sessions and tokens end at once, its services are told (back-channel logout), it cannot sign in',
+    handle: async ({ deps, ctx, principal, params, body }) => {
+      const { logouts, ...suspension } = await suspendAccount(deps.accounts, { accountId: params.id!, actor: actorOf(principal), reason: checkReason(body.reason), expectedVersion: ifMatch(ctx) });
+      // After commit, as when a citizen ends their own sessions; the sids stay out of the answer.
+      const told = await sendBackchannelLogouts(deps.provider(), deps.logger, suspension.accountId, logouts, 'a suspension');
+      return versioned(ctx, { ...suspension, servicesTold: told });
+    },
   },
   {
     method: 'POST',

@@ -4,6 +4,10 @@
 // scopes name admin permissions. The first security officer is made with
 // `nixa operators bootstrap`; after that only a security officer grants roles,
 // never on their own account. Every change is audited with its reason.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type * as oidc from 'openid-client';
 
 import { accountIdByNationalId } from '../../src/accounts/index.js';
@@ -16,7 +20,7 @@ import { getSource, updateSource } from '../../src/sources/index.js';
 import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
-import { discover, type TestClient } from '../support/relying-party.js';
+import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 
 const HIGH = 'urn:nixa:loa:high';
 // Test citizens of the simulated sources (README: Test citizens).
@@ -535,6 +539,45 @@ describe('citizens’ accounts and the audit trail through the admin API', () =>
     expect(unlocked.body).toEqual({ accountId: id, unlocked: true });
     const { rows: lifted } = await tdb.db.query<{ actor: string }>("SELECT actor FROM audit_events WHERE event = 'ACCOUNT_UNLOCKED' AND subject = $1", [id]);
     expect(lifted).toEqual([{ actor: `operator:${await accountOf(AN.nid)}` }]);
+  });
+
+  it('tells each service of the suspended citizen’s sessions by back-channel logout, as the citizen’s own “end all my sessions” does', async () => {
+    const received: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const service = await registerTestClient(tdb.db, {
+        name: 'Cổng dịch vụ công tỉnh Đắk Lắk',
+        scope: 'openid profile',
+        backchannel_logout_uri: `http://localhost:${(receiver.address() as AddressInfo).port}/backchannel`,
+      });
+      const s = await federatedSignIn(await discover(fed.nixa.config.issuer, service), service.redirectUri, { source: 'citizen_id', citizen: CUONG.key, consent: 'accept' });
+      if (!s.stoppedAt?.includes('code=')) throw new Error(`sign-in stopped at ${s.page?.url ?? s.stoppedAt}`);
+      const id = await accountOf(CUONG.nid);
+      const token = await operatorToken(AN.key);
+      const found = await call(token, 'POST', `/accounts/${id}/view`, { reason: 'Công dân báo mất điện thoại và SIM' });
+      expect(received).toEqual([]);
+
+      const suspended = await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Công dân báo mất điện thoại và SIM' }, { 'if-match': `"${found.body.version}"` });
+      expect(suspended.status).toBe(200);
+      expect(received).toHaveLength(1);
+      expect(suspended.body.servicesTold).toBe(1);
+      expect(JSON.stringify(suspended.body)).not.toMatch(/logouts|sid/);
+      const logoutToken = new URLSearchParams(received[0]).get('logout_token')!;
+      const { payload } = await jwtVerify(logoutToken, createRemoteJWKSet(new URL(`${fed.nixa.config.issuer}/jwks`)), { issuer: fed.nixa.config.issuer, audience: service.clientId });
+      expect(payload).toMatchObject({ sub: id, sid: expect.any(String), events: { 'http://schemas.openid.net/event/backchannel-logout': {} } });
+
+      await call(token, 'POST', `/accounts/${id}/reinstate`, { reason: 'Công dân đã xác minh trực tiếp' }, { 'if-match': `"${suspended.body.version}"` });
+    } finally {
+      await new Promise((r) => receiver.close(r));
+    }
   });
 
   it('searches the audit trail by event, actor and time, page by page, and names a bad filter', async () => {
