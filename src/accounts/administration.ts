@@ -61,6 +61,8 @@ export interface AccountChange {
 export interface Suspension extends AccountChange {
   /** What was revoked with the suspension. */
   revoked: repo.Revoked;
+  /** What each ended session had given each service: the caller tells them by back-channel logout after commit (protocol/backchannel.ts). */
+  logouts: SessionAuthorization[];
 }
 
 // --- Input checks (pure): each refusal names the field, and nothing is written.
@@ -252,7 +254,9 @@ const changeOf = (a: repo.AccountRecord): AccountChange => ({
  * Suspends an account: it can no longer sign in, and its sessions, grants and the
  * codes and tokens issued under them are revoked in the same transaction, so
  * userinfo, introspection and refresh refuse its tokens at once. Recorded as
- * ACCOUNT_SUSPENDED with the reason and what was revoked.
+ * ACCOUNT_SUSPENDED with the reason and what was revoked. The sessions end
+ * through endAccountSessions, as the citizen's own "end all my sessions": the
+ * caller tells the services (`logouts`) by back-channel logout after commit.
  * @throws InvalidInputError (field named); NotFoundError; ConflictError when expectedVersion is stale; StateError when already suspended. Nothing is written then.
  */
 export async function suspendAccount(ctx: AccountsContext, input: AccountChangeInput, now = new Date()): Promise<Suspension> {
@@ -268,7 +272,7 @@ export async function suspendAccount(ctx: AccountsContext, input: AccountChangeI
     const ended = await endAccountSessions(tx, accountId, 'all');
     const revoked: repo.Revoked = { sessions: ended.sessions, grants: ended.grants, tokens: ended.tokens };
     await appendAudit(tx, { event: 'ACCOUNT_SUSPENDED', actor, subject: accountId, reason, details: { version: after.version, revoked } });
-    return { ...changeOf(after), revoked };
+    return { ...changeOf(after), revoked, logouts: ended.logouts };
   });
 }
 

@@ -13,8 +13,13 @@ import type { Config } from '../config/index.js';
 import { ForbiddenError, InvalidInputError, NotFoundError, PreconditionRequiredError, refuseControlCharacters, StateError } from '../errors/index.js';
 import { unlockAccount } from '../factors/index.js';
 import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
+// The file, not my-account/index.js: only the id of nixa's own account client.
+import { ACCOUNT_CLIENT_ID } from '../my-account/sign-in.js';
+import type { Logger } from '../logging/index.js';
 import { listKeyViews, revokeKey, rotateKeys, type Cipher, type KeyRing } from '../keys/index.js';
-import { addSource, checkSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, updateSource, viewSource } from '../sources/index.js';
+import { addSource, checkSource, enableSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, updateSource, viewSource, type Source } from '../sources/index.js';
+// The file, not protocol/index.js: the admin API does not load the protocol engine.
+import { sendBackchannelLogouts } from '../protocol/backchannel.js';
 import type { Database } from '../storage/index.js';
 import { grantRole, listOperators, revokeRole } from './operators.js';
 import { CONSOLE_CLIENT_ID, principalOf } from './principal.js';
@@ -29,6 +34,7 @@ export interface AdminDeps {
   keyring: KeyRing;
   accounts: AccountsContext;
   provider: () => Provider;
+  logger: Logger;
 }
 
 interface Call {
@@ -132,8 +138,29 @@ const sourcesOpts = (deps: AdminDeps) => sourcesOptions(deps.config);
 
 async function changeSource(c: Call, patch: Record<string, unknown>): Promise<unknown> {
   const reason = checkReason(c.body.reason);
+  if (patch.enabled === true) bad('enabled', `enable it with POST /sources/${c.params.id!}/enable, which enables it only once its connection test passes`);
   const s = await updateSource(c.deps.db, c.deps.cipher, c.params.id!, patch, actorOf(c.principal), { ...sourcesOpts(c.deps), expectedVersion: ifMatch(c.ctx), reason });
   return versioned(c.ctx, viewSource(s));
+}
+
+/** The connection test of `POST /sources/{id}/test` and of enabling: discovery, JWKS, nixa's credentials. */
+const testSource = (deps: AdminDeps) => (source: Source) =>
+  checkSource(source, { redirectUri: `${deps.config.issuer}${SOURCE_CALLBACK_PATH}`, signingKeys: () => deps.keyring.snapshot.providerJwks });
+
+/** As `nixa sources enable`: the source is offered to citizens only once its connection test passes (409 naming the failed checks otherwise). */
+async function enableTested(c: Call): Promise<unknown> {
+  const reason = checkReason(c.body.reason);
+  const r = await enableSource(c.deps.db, c.deps.cipher, c.params.id!, actorOf(c.principal), {
+    ...sourcesOpts(c.deps),
+    reason,
+    expectedVersion: ifMatch(c.ctx),
+    test: testSource(c.deps),
+  });
+  if (r.outcome === 'test-failed') {
+    const failed = r.check.steps.filter((x) => x.status === 'fail').map((x) => `${x.name}: ${x.detail}`);
+    throw new StateError(`the source stays disabled: its connection test failed (${failed.join('; ')}); fix it, then enable it again`);
+  }
+  return versioned(c.ctx, viewSource(r.source));
 }
 
 const SOURCE_ROUTES: Route[] = [
@@ -148,10 +175,13 @@ const SOURCE_ROUTES: Route[] = [
     method: 'POST',
     path: '/sources',
     permission: 'sources:write',
-    summary: 'Register an identity source (the registration as for `nixa sources add`, plus a reason)',
+    summary: 'Register an identity source, disabled (the registration as for `nixa sources add`, plus a reason); enable it once its test passes',
     handle: async (c) => {
       const { reason, ...registration } = c.body;
-      const s = await addSource(c.deps.db, c.deps.cipher, registration, actorOf(c.principal), { ...sourcesOpts(c.deps), reason: checkReason(reason) });
+      const why = checkReason(reason);
+      // As the CLI and the console: citizens are offered a source only after a passing connection test (POST /sources/{id}/enable).
+      if (registration.enabled === true) bad('enabled', 'a source is registered disabled; enable it with POST /sources/{id}/enable, which enables it only once its connection test passes');
+      const s = await addSource(c.deps.db, c.deps.cipher, { ...registration, enabled: false }, actorOf(c.principal), { ...sourcesOpts(c.deps), reason: why });
       c.ctx.status = 201;
       return versioned(c.ctx, viewSource(s));
     },
@@ -174,7 +204,13 @@ const SOURCE_ROUTES: Route[] = [
       return changeSource(c, patch);
     },
   },
-  { method: 'POST', path: '/sources/{id}/enable', permission: 'sources:write', summary: 'Offer the source to citizens again (If-Match)', handle: (c) => changeSource(c, { enabled: true }) },
+  {
+    method: 'POST',
+    path: '/sources/{id}/enable',
+    permission: 'sources:write',
+    summary: 'Test the connection, and offer the source to citizens only if the test passes (If-Match)',
+    handle: enableTested,
+  },
   { method: 'POST', path: '/sources/{id}/disable', permission: 'sources:write', summary: 'Stop offering the source (If-Match)', handle: (c) => changeSource(c, { enabled: false }) },
   {
     method: 'POST',
@@ -182,25 +218,30 @@ const SOURCE_ROUTES: Route[] = [
     // A write permission: it makes nixa fetch from the source's URLs.
     permission: 'sources:write',
     summary: 'Test the connection: discovery, JWKS, each check named',
-    handle: async ({ deps, params }) =>
-      checkSource(await getSource(deps.db, deps.cipher, params.id!), {
-        redirectUri: `${deps.config.issuer}${SOURCE_CALLBACK_PATH}`,
-        signingKeys: () => deps.keyring.snapshot.providerJwks,
-      }),
+    handle: async ({ deps, params }) => testSource(deps)(await getSource(deps.db, deps.cipher, params.id!)),
   },
 ];
 
 const hasAdminScope = (scope: unknown) => typeof scope === 'string' && scope.split(' ').some((s) => ADMIN_SCOPES.includes(s));
 
+/** nixa's own clients, registered and kept by nixa at every start: what each is, for the refusal. */
+const OWN_CLIENTS: Record<string, string> = {
+  [CONSOLE_CLIENT_ID]: 'nixa’s console',
+  [ACCOUNT_CLIENT_ID]: 'the citizens’ own nixa account',
+};
+
 /**
- * What clients:write does not cover. nixa's console is registered by nixa itself
- * and never changed through the API (its redirect URIs and secret are the keys to
- * every operator's admin token), and the admin API belongs to it alone. A client
- * with admin scopes holds admin powers: only a security officer, who grants
- * powers to people, may create one, change one or receive its secret.
+ * What clients:write does not cover. nixa's own clients (the console, the
+ * citizens' account pages) are registered by nixa itself and never changed,
+ * disabled or given a new secret through the API: the console's redirect URIs
+ * and secret are the keys to every operator's admin token, the account's to
+ * every citizen's own account. The admin API belongs to the console alone. A
+ * client with admin scopes holds admin powers: only a security officer, who
+ * grants powers to people, may create one, change one or receive its secret.
  */
 async function guardClient(c: Call, clientId: string | undefined, change: Record<string, unknown>): Promise<void> {
-  if (clientId === CONSOLE_CLIENT_ID) throw new ForbiddenError('nixa’s console is registered and kept by nixa itself');
+  const id = clientId ?? change.client_id;
+  if (typeof id === 'string' && Object.hasOwn(OWN_CLIENTS, id)) throw new ForbiddenError(`${OWN_CLIENTS[id]} is registered and kept by nixa itself`);
   if (change.api_resource === adminResource(c.deps.config.issuer)) throw new ForbiddenError('the admin API belongs to nixa’s console');
   const current = clientId ? await showClient(c.deps.db, clientId) : undefined;
   if ((hasAdminScope(change.scope) || hasAdminScope(current?.scope)) && !allows(c.principal, 'operators:write')) {
@@ -299,9 +340,13 @@ const ACCOUNT_ROUTES: Route[] = [
     method: 'POST',
     path: '/accounts/{id}/suspend',
     permission: 'accounts:write',
-    summary: 'Suspend an account (If-Match): its sessions and tokens end at once, it cannot sign in',
-    handle: async ({ deps, ctx, principal, params, body }) =>
-      versioned(ctx, await suspendAccount(deps.accounts, { accountId: params.id!, actor: actorOf(principal), reason: checkReason(body.reason), expectedVersion: ifMatch(ctx) })),
+    summary: 'Suspend an account (If-Match): its sessions and tokens end at once, its services are told (back-channel logout), it cannot sign in',
+    handle: async ({ deps, ctx, principal, params, body }) => {
+      const { logouts, ...suspension } = await suspendAccount(deps.accounts, { accountId: params.id!, actor: actorOf(principal), reason: checkReason(body.reason), expectedVersion: ifMatch(ctx) });
+      // After commit, as when a citizen ends their own sessions; the sids stay out of the answer.
+      const told = await sendBackchannelLogouts(deps.provider(), deps.logger, suspension.accountId, logouts, 'a suspension');
+      return versioned(ctx, { ...suspension, servicesTold: told });
+    },
   },
   {
     method: 'POST',

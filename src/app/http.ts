@@ -189,7 +189,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
     }),
   );
   // The admin API: operators (JWT for the admin resource, level high) and machine clients.
-  app.use(adminApi({ config, db, cipher: deps.accounts.cipher, keyring, accounts: deps.accounts, provider: () => deps.host().provider }));
+  app.use(adminApi({ config, db, cipher: deps.accounts.cipher, keyring, accounts: deps.accounts, provider: () => deps.host().provider, logger }));
   // The admin console: a relying party of this nixa, calling the admin API over HTTP.
   app.use(consoleRoutes({ issuer: config.issuer, client: deps.console, cipher: deps.accounts.cipher, logger }));
   // The citizen's own page (factors, authenticator-app enrolment), beside the journey.

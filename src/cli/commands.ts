@@ -8,7 +8,7 @@ import type { JWK } from 'jose';
 
 import { bootstrapSecurityOfficer, listOperators } from '../admin/index.js';
 import { checkReason } from '../audit/index.js';
-import { addClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, updateClient, type ClientView } from '../clients/index.js';
+import { addClient, changeClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, type ClientView } from '../clients/index.js';
 import { CONFIG_VARIABLES, type Config } from '../config/index.js';
 import { InvalidInputError, NixaError } from '../errors/index.js';
 import { type Cipher, KeyRing, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
@@ -247,13 +247,14 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
       if (o.minLevel !== undefined) patch.min_level = clear(o.minLevel);
       if (o.apiResource !== undefined) patch.api_resource = clear(o.apiResource);
       if (!Object.keys(patch).length) throw new InvalidInputError('--min-level', 'give --min-level or --api-resource (or both)');
-      const c = await updateClient(await ctx.db(), id, patch, ctx.actor, {
+      const { client: c, changed } = await changeClient(await ctx.db(), id, patch, ctx.actor, {
         ...clientsOptions(ctx.config),
         ...(o.ifVersion !== undefined ? { expectedVersion: o.ifVersion } : {}),
         reason,
       });
-      if (o.json) printJson(io, c);
-      else io.out(describeClient(c));
+      if (o.json) return printJson(io, c);
+      io.out(describeClient(c));
+      if (!changed.length) io.out('nothing changed: every field already had that value\n');
     });
 
   clients

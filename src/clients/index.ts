@@ -205,7 +205,8 @@ export async function showClient(db: Queryable, clientId: string): Promise<Clien
  * The changed registration is validated whole, as a new one would be, so every
  * rule still holds together (exact redirect URIs, admin scopes only on machine
  * clients, …). Takes effect on the next request at every instance: each drops
- * its copy in memory when the change is announced (repository.ts).
+ * its copy in memory when the change is announced (repository.ts). A change that
+ * changes nothing writes nothing: no new version, no audit event.
  */
 export async function updateClient(
   db: Database,
@@ -214,6 +215,17 @@ export async function updateClient(
   actor: string,
   opts: ClientsOptions & { expectedVersion?: number; reason?: string },
 ): Promise<ClientView> {
+  return (await changeClient(db, clientId, patch, actor, opts)).client;
+}
+
+/** updateClient, saying which fields changed (none: nothing was written), as the CLI and the API name them. */
+export async function changeClient(
+  db: Database,
+  clientId: string,
+  patch: unknown,
+  actor: string,
+  opts: ClientsOptions & { expectedVersion?: number; reason?: string },
+): Promise<{ client: ClientView; changed: string[] }> {
   const p = parseClientUpdate(patch, opts) as Record<string, unknown>;
   const row = await repo.selectClient(db, clientId);
   if (!row) throw new NotFoundError('client', clientId);
@@ -227,6 +239,16 @@ export async function updateClient(
     else merged[k] = v;
   }
   const next = parseClientInput(merged, opts);
+  // Named as the CLI and the API name them; keys by their kids (public, but long).
+  const shown = (k: string, v: unknown) =>
+    k === 'jwks' ? ((v as { keys?: { kid?: string }[] } | undefined)?.keys ?? []).map((key) => key.kid ?? '(no kid)') : (v ?? null);
+  const NAMES: Record<string, string> = { min_level: 'minLevel', api_resource: 'apiResource' };
+  const changed = Object.fromEntries(
+    Object.keys(p)
+      .filter((k) => canonical(before[k] ?? null) !== canonical(merged[k] ?? null))
+      .map((k) => [NAMES[k] ?? k, { from: shown(k, before[k]), to: shown(k, merged[k]) }]),
+  );
+  if (!Object.keys(changed).length) return { client: view(row), changed: [] };
   await checkSector(next, opts, row.metadata);
   // The write below is refused if the row changed since it was read (its version).
   return db.transaction(async (tx) => {
@@ -238,17 +260,8 @@ export async function updateClient(
       apiResource: next.api_resource ?? null,
     });
     if (!updated) throw lostRace('client', clientId, opts.expectedVersion, row.version);
-    // Named as the CLI and the API name them; keys by their kids (public, but long).
-    const shown = (k: string, v: unknown) =>
-      k === 'jwks' ? ((v as { keys?: { kid?: string }[] } | undefined)?.keys ?? []).map((key) => key.kid ?? '(no kid)') : (v ?? null);
-    const NAMES: Record<string, string> = { min_level: 'minLevel', api_resource: 'apiResource' };
-    const changed = Object.fromEntries(
-      Object.keys(p)
-        .filter((k) => JSON.stringify(before[k] ?? null) !== JSON.stringify(merged[k] ?? null))
-        .map((k) => [NAMES[k] ?? k, { from: shown(k, before[k]), to: shown(k, merged[k]) }]),
-    );
     await appendAudit(tx, { event: 'CLIENT_UPDATED', actor, subject: clientId, details: { changed, reason: opts.reason ?? null } });
-    return view((await repo.selectClient(tx, clientId))!);
+    return { client: view((await repo.selectClient(tx, clientId))!), changed: Object.keys(changed) };
   });
 }
 

@@ -16,35 +16,17 @@ import type { Context } from 'koa';
 import { endAccountSessions, lockAccount, type EndedSessions } from '../accounts/index.js';
 import { accountHistoryEvent, alreadyDisputed, appendAudit, historyLine } from '../audit/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
+// The file, not protocol/index.js (which loads the provider's configuration).
+import { sendBackchannelLogouts } from '../protocol/backchannel.js';
 import { getSource } from '../sources/index.js';
 import { NotFoundError } from '../errors/index.js';
 import { ACCOUNT_PATH, html, notice, refused, type AccountDeps, type CitizenSession } from './session.js';
 
 type Logouts = EndedSessions['logouts'];
 
-/**
- * Each service of each ended session hears of it by back-channel logout naming
- * the session's sid. Best effort, after commit: the sessions are gone whether or
- * not a service answers. Returns how many services were told.
- */
-export async function tellServices(deps: AccountDeps, accountId: string, logouts: Logouts): Promise<number> {
-  const unique = [...new Map(logouts.map((l) => [`${l.clientId} ${l.sid}`, l])).values()];
-  const told = await Promise.all(
-    unique.map(async ({ clientId, sid }) => {
-      const client = (await deps.provider().Client.find(clientId)) as
-        | { backchannelLogoutUri?: string; backchannelLogout(sub: string, sid: string): Promise<void> }
-        | undefined;
-      if (!client?.backchannelLogoutUri) return false;
-      return client.backchannelLogout(accountId, sid).then(
-        () => true,
-        (err: Error) => {
-          deps.logger.warn({ client: clientId, err: { name: err.name, message: err.message } }, 'back-channel logout after ending the sessions failed');
-          return false;
-        },
-      );
-    }),
-  );
-  return told.filter(Boolean).length;
+/** The services of the ended sessions are told by back-channel logout (protocol/backchannel.ts, as for a suspension). */
+export function tellServices(deps: AccountDeps, accountId: string, logouts: Logouts): Promise<number> {
+  return sendBackchannelLogouts(deps.provider(), deps.logger, accountId, logouts, 'ending the sessions');
 }
 
 const servicesOf = (logouts: Logouts) => [...new Set(logouts.map((l) => l.clientId))].sort();

@@ -4,6 +4,10 @@
 // scopes name admin permissions. The first security officer is made with
 // `nixa operators bootstrap`; after that only a security officer grants roles,
 // never on their own account. Every change is audited with its reason.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type * as oidc from 'openid-client';
 
 import { accountIdByNationalId } from '../../src/accounts/index.js';
@@ -11,11 +15,12 @@ import { ADMIN_SCOPES, ROUTES, adminResource } from '../../src/admin/index.js';
 import { openApiDocument } from '../../src/admin/openapi.js';
 import { addClient, updateClient } from '../../src/clients/index.js';
 import { consoleClient } from '../../src/console/index.js';
+import { simulatedSourceRegistration } from '../../src/app/dev-sources.js';
 import { getSource, updateSource } from '../../src/sources/index.js';
 import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
-import { discover, type TestClient } from '../support/relying-party.js';
+import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 
 const HIGH = 'urn:nixa:loa:high';
 // Test citizens of the simulated sources (README: Test citizens).
@@ -330,6 +335,42 @@ describe('sources and services through the admin API', () => {
     }
   });
 
+  it('registers a source disabled, and enables it only through a passing connection test, as the CLI does', async () => {
+    const bank = await getSource(tdb.db, fed.nixa.cipher, 'sim-bank');
+    const issuer = bank.discoveryUrl.replace(/\/\.well-known\/openid-configuration$/, '');
+    const registration = (id: string, secret: string) => ({ ...simulatedSourceRegistration('bank', issuer, secret), id, reason: 'Kết nối ngân hàng đối tác mới' });
+    const before = await auditCount();
+    const eager = await raw('POST', '/sources', { ...registration('ngan-hang-voi', bank.clientSecret!), enabled: true });
+    expect(eager.res.status).toBe(400);
+    expect(eager.body.field).toBe('enabled');
+    expect(await auditCount()).toBe(before);
+
+    const added = await raw('POST', '/sources', registration('ngan-hang-moi', bank.clientSecret!));
+    expect(added.res.status).toBe(201);
+    expect(added.body.enabled).toBe(false);
+    const sneaked = await raw('POST', '/sources/ngan-hang-moi', { reason: 'Bật thẳng không kiểm tra', enabled: true }, { 'if-match': etag(added.res)! });
+    expect(sneaked.res.status).toBe(400);
+    expect(sneaked.body.field).toBe('enabled');
+
+    // A wrong secret fails the test: the source stays disabled and nothing is written.
+    const broken = await raw('POST', '/sources', registration('ngan-hang-sai', `khong-dung-${bank.clientSecret!}`));
+    const written = await auditCount();
+    const refused = await raw('POST', '/sources/ngan-hang-sai/enable', { reason: 'Ngân hàng đã sẵn sàng' }, { 'if-match': etag(broken.res)! });
+    expect(refused.res.status).toBe(409);
+    expect(refused.body.error).toBe('NIXA-STA-001');
+    expect(refused.body.message).toMatch(/connection test failed \(credentials: .*invalid_client/);
+    expect((await getSource(tdb.db, fed.nixa.cipher, 'ngan-hang-sai')).enabled).toBe(false);
+    expect(await auditCount()).toBe(written);
+
+    const enabled = await raw('POST', '/sources/ngan-hang-moi/enable', { reason: 'Ngân hàng đã sẵn sàng' }, { 'if-match': etag(added.res)! });
+    expect(enabled.res.status).toBe(200);
+    expect(enabled.body.enabled).toBe(true);
+    const again = await raw('POST', '/sources/ngan-hang-moi/enable', { reason: 'Ngân hàng đã sẵn sàng' }, { 'if-match': etag(enabled.res)! });
+    expect(again.res.status).toBe(200);
+    expect(etag(again.res)).toBe(etag(enabled.res));
+    await raw('POST', '/sources/ngan-hang-moi/disable', { reason: 'Xong phần thử kết nối' }, { 'if-match': etag(enabled.res)! });
+  });
+
   it('registers a service, sets its minimum level with the version read, rotates its secret and disables it, each with its reason', async () => {
     const bad = await raw('POST', '/clients', { reason: 'Đăng ký cổng thuế', name: 'Cổng thuế', redirect_uris: ['ftp://x'] });
     expect(bad.res.status).toBe(400);
@@ -413,6 +454,25 @@ describe('sources and services through the admin API', () => {
     expect((await raw('GET', '/clients/nixa-console')).body.version).toBe(console.body.version);
   });
 
+  it('keeps the citizens’ own account client (nixa-account) out of reach of clients:write, as the console', async () => {
+    const account = await raw('GET', '/clients/nixa-account');
+    expect(account.res.status).toBe(200);
+    const before = await auditCount();
+    for (const [path, body] of [
+      ['/clients/nixa-account', { reason: 'Thêm địa chỉ chuyển hướng', redirect_uris: ['https://gia.example.vn/account/callback'] }],
+      ['/clients/nixa-account', { reason: 'Đổi tên hiển thị của tài khoản', name: 'Tài khoản giả' }],
+      ['/clients/nixa-account/rotate-secret', { reason: 'Lấy bí mật của trang tài khoản' }],
+      ['/clients/nixa-account/disable', { reason: 'Tắt trang tài khoản công dân' }],
+      ['/clients', { reason: 'Đăng ký lại trang tài khoản', client_id: 'nixa-account', name: 'Giả', redirect_uris: ['https://gia.example.vn/cb'] }],
+    ] as const) {
+      const r = await raw('POST', path, body, { 'if-match': etag(account.res)! });
+      expect([path, r.res.status, r.body.message]).toEqual([path, 403, 'the citizens’ own nixa account is registered and kept by nixa itself']);
+    }
+    const after = await raw('GET', '/clients/nixa-account');
+    expect(after.body).toMatchObject({ status: 'enabled', version: account.body.version, redirectUris: account.body.redirectUris });
+    expect(await auditCount()).toBe(before);
+  });
+
   it('refuses an operator without the permission (a service operator cannot touch sources)', async () => {
     const officerToken = await operatorToken(AN.key);
     const cuong = await accountOf(CUONG.nid);
@@ -479,6 +539,45 @@ describe('citizens’ accounts and the audit trail through the admin API', () =>
     expect(unlocked.body).toEqual({ accountId: id, unlocked: true });
     const { rows: lifted } = await tdb.db.query<{ actor: string }>("SELECT actor FROM audit_events WHERE event = 'ACCOUNT_UNLOCKED' AND subject = $1", [id]);
     expect(lifted).toEqual([{ actor: `operator:${await accountOf(AN.nid)}` }]);
+  });
+
+  it('tells each service of the suspended citizen’s sessions by back-channel logout, as the citizen’s own “end all my sessions” does', async () => {
+    const received: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const service = await registerTestClient(tdb.db, {
+        name: 'Cổng dịch vụ công tỉnh Đắk Lắk',
+        scope: 'openid profile',
+        backchannel_logout_uri: `http://localhost:${(receiver.address() as AddressInfo).port}/backchannel`,
+      });
+      const s = await federatedSignIn(await discover(fed.nixa.config.issuer, service), service.redirectUri, { source: 'citizen_id', citizen: CUONG.key, consent: 'accept' });
+      if (!s.stoppedAt?.includes('code=')) throw new Error(`sign-in stopped at ${s.page?.url ?? s.stoppedAt}`);
+      const id = await accountOf(CUONG.nid);
+      const token = await operatorToken(AN.key);
+      const found = await call(token, 'POST', `/accounts/${id}/view`, { reason: 'Công dân báo mất điện thoại và SIM' });
+      expect(received).toEqual([]);
+
+      const suspended = await call(token, 'POST', `/accounts/${id}/suspend`, { reason: 'Công dân báo mất điện thoại và SIM' }, { 'if-match': `"${found.body.version}"` });
+      expect(suspended.status).toBe(200);
+      expect(received).toHaveLength(1);
+      expect(suspended.body.servicesTold).toBe(1);
+      expect(JSON.stringify(suspended.body)).not.toMatch(/logouts|sid/);
+      const logoutToken = new URLSearchParams(received[0]).get('logout_token')!;
+      const { payload } = await jwtVerify(logoutToken, createRemoteJWKSet(new URL(`${fed.nixa.config.issuer}/jwks`)), { issuer: fed.nixa.config.issuer, audience: service.clientId });
+      expect(payload).toMatchObject({ sub: id, sid: expect.any(String), events: { 'http://schemas.openid.net/event/backchannel-logout': {} } });
+
+      await call(token, 'POST', `/accounts/${id}/reinstate`, { reason: 'Công dân đã xác minh trực tiếp' }, { 'if-match': `"${suspended.body.version}"` });
+    } finally {
+      await new Promise((r) => receiver.close(r));
+    }
   });
 
   it('searches the audit trail by event, actor and time, page by page, and names a bad filter', async () => {

@@ -243,6 +243,24 @@ describe('nixa clients: minimum level and API', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/client "khong-co" not found/);
   });
+
+  it('writes no event and no new version for an update that changes nothing', async () => {
+    await nixa('clients', 'add', '--client-id', 'dvc-cu-tru', '--name', 'Cư trú', '--redirect-uri', 'https://cutru.gov.vn/cb', '--min-level', 'substantial', ...WHY);
+    const events = await count('audit_events');
+    const same = await nixa('clients', 'update', 'dvc-cu-tru', '--min-level', 'substantial', '--api-resource', 'none', ...WHY);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toContain('nothing changed');
+    const json = await nixa('clients', 'update', 'dvc-cu-tru', '--min-level', 'substantial', '--json', ...WHY);
+    expect(JSON.parse(json.stdout)).toMatchObject({ minLevel: 'substantial', version: 1 });
+    expect(await count('audit_events')).toBe(events);
+
+    // A real change still writes its one event, listing only what changed.
+    const raised = await nixa('clients', 'update', 'dvc-cu-tru', '--min-level', 'high', '--api-resource', 'none', ...WHY);
+    expect(raised.stdout).not.toContain('nothing changed');
+    const { rows } = await tdb.db.query<{ details: Record<string, unknown> }>(`SELECT details FROM audit_events WHERE event = 'CLIENT_UPDATED' AND subject = 'dvc-cu-tru' ORDER BY seq`);
+    expect(rows[0]!.details).toEqual({ changed: { minLevel: { from: 'substantial', to: 'high' } }, reason: WHY[1] });
+    expect(await count('audit_events')).toBe(events + 1);
+  });
 });
 
 describe('nixa keys', () => {

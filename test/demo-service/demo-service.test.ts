@@ -205,7 +205,11 @@ describe('demo public service', () => {
 
   it('explains a bare ?error=access_denied and never reflects query parameters', async () => {
     const cancelled = await fetch(`${demo.url}/callback?error=access_denied`);
-    expect(main(await cancelled.text())).toContain('Bạn đã hủy đăng nhập');
+    const page = main(await cancelled.text());
+    expect(page).toContain('Bạn đã hủy đăng nhập');
+    // Read in Vietnamese alone (the English in lang="en" left out), no stray space before the colon.
+    const vietnamese = page.replace(/<span lang="en">[^<]*<\/span>/g, '').replace(/<[^>]+>/g, '').replace(/\s+/g, ' ');
+    expect(vietnamese).toContain('Mã lỗi: access_denied');
 
     const evil = '<script>alert(1)</script>';
     const res = await fetch(`${demo.url}/callback?error=${encodeURIComponent(evil)}&error_description=${encodeURIComponent(evil)}&state=${encodeURIComponent(evil)}`);
