@@ -31,6 +31,21 @@ export function tellServices(deps: AccountDeps, accountId: string, logouts: Logo
 
 const servicesOf = (logouts: Logouts) => [...new Set(logouts.map((l) => l.clientId))].sort();
 
+/**
+ * What the page may truthfully say of the services: a service that registered no
+ * back-channel logout (or did not answer) still has the citizen signed in, and
+ * the citizen must hear that rather than a promise nixa could not keep.
+ */
+function servicesWords(logouts: Logouts, told: number): { vi: string; en: string } {
+  const sessions = new Set(logouts.map((l) => `${l.clientId} ${l.sid}`)).size;
+  if (sessions === 0) return { vi: '', en: '' };
+  if (told >= sessions) return { vi: ' Các dịch vụ bạn đã đăng nhập qua nixa đã được báo để đăng xuất bạn.', en: ' The services you signed in to through nixa were told to sign you out.' };
+  return {
+    vi: ' Có dịch vụ chưa nhận được thông báo đăng xuất từ nixa (dịch vụ không hỗ trợ, hoặc không trả lời): nếu bạn vẫn còn đăng nhập ở đó, hãy đăng xuất ngay tại dịch vụ.',
+    en: ' Some services could not be told by nixa (they do not support it, or did not answer): if you are still signed in there, sign out at the service itself.',
+  };
+}
+
 const SIGNED_OUT_HERE = notice(
   'status',
   'Bạn đã đăng xuất khỏi nixa trên trình duyệt này. Để vào lại tài khoản, hãy đăng nhập lại.',
@@ -51,6 +66,7 @@ export async function endAllSessions(deps: AccountDeps, ctx: Context, s: Citizen
   });
   const told = await tellServices(deps, s.accountId, ended.logouts);
   deps.logger.info({ account: s.accountId, sessions: ended.sessions, told }, 'citizen ended every session');
+  const services = servicesWords(ended.logouts, told);
   html(
     ctx,
     200,
@@ -59,8 +75,8 @@ export async function endAllSessions(deps: AccountDeps, ctx: Context, s: Citizen
       notice:
         notice(
           'status',
-          `Đã kết thúc ${ended.sessions} phiên đăng nhập nixa của bạn, trên mọi thiết bị. Các dịch vụ bạn đã đăng nhập qua nixa đã được báo để đăng xuất bạn.`,
-          `${ended.sessions} nixa sign-in session(s) of yours ended, on every device. The services you signed in to through nixa were told to sign you out.`,
+          `Đã kết thúc ${ended.sessions} phiên đăng nhập nixa của bạn, trên mọi thiết bị.${services.vi}`,
+          `${ended.sessions} nixa sign-in session(s) of yours ended, on every device.${services.en}`,
         ) +
         SIGNED_OUT_HERE +
         `<p><a href="${ACCOUNT_PATH}">Đăng nhập lại vào tài khoản <span lang="en">(Sign in to your account again)</span></a></p>`,
@@ -138,6 +154,7 @@ export async function disputeActivity(deps: AccountDeps, ctx: Context, s: Citize
   const { ended } = outcome;
   const told = await tellServices(deps, s.accountId, ended.logouts);
   deps.logger.warn({ account: s.accountId, seq, disputed: outcome.event.event, sessions: ended.sessions, grants: ended.grants, told }, 'citizen disputed an activity');
+  const services = servicesWords(ended.logouts, told);
   html(
     ctx,
     200,
@@ -146,8 +163,8 @@ export async function disputeActivity(deps: AccountDeps, ctx: Context, s: Citize
       notice:
         notice(
           'status',
-          `Đã ghi nhận: hoạt động lúc ${line.when} không phải do bạn. nixa đã kết thúc ${ended.sessions} phiên đăng nhập, thu hồi quyền truy cập của ${ended.grants} lần cấp quyền cho dịch vụ (${ended.tokens} mã truy cập không còn dùng được), báo cho các dịch vụ, và báo cho cán bộ an ninh.`,
-          `Recorded: the activity at ${line.when} was not you. nixa ended ${ended.sessions} sign-in session(s), revoked ${ended.grants} grant(s) to services (${ended.tokens} token(s) no longer work), told the services, and alerted the security officers.`,
+          `Đã ghi nhận: hoạt động lúc ${line.when} không phải do bạn. nixa đã kết thúc ${ended.sessions} phiên đăng nhập, thu hồi quyền truy cập của ${ended.grants} lần cấp quyền cho dịch vụ (${ended.tokens} mã truy cập không còn dùng được), và báo cho cán bộ an ninh.${services.vi}`,
+          `Recorded: the activity at ${line.when} was not you. nixa ended ${ended.sessions} sign-in session(s), revoked ${ended.grants} grant(s) to services (${ended.tokens} token(s) no longer work), and alerted the security officers.${services.en}`,
         ) +
         SIGNED_OUT_HERE +
         nextSteps(source),

@@ -157,6 +157,9 @@ describeInChromium(title, () => {
       expect(path(page)).toBe('/account/sessions/end');
       await page.getByRole('heading', { level: 1, name: /^Tài khoản của bạn/ }).waitFor();
       expect(text(await page.locator('main').innerText())).toContain('Đã kết thúc 1 phiên đăng nhập nixa của bạn');
+      // The demo service registers no back-channel logout: the page must not claim it was told.
+      expect(text(await page.locator('main').innerText())).toContain('Có dịch vụ chưa nhận được thông báo đăng xuất từ nixa');
+      expect(text(await page.locator('main').innerText())).not.toContain('đã được báo để đăng xuất bạn');
       await screenshot(page, 'newcomer-09-sessions-ended');
       await wayForward(page, 'sessions ended');
     });

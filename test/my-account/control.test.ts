@@ -120,6 +120,8 @@ describe('end all my sessions', () => {
     expect(res.res.status).toBe(200);
     expect(res.res.headers.get('cache-control')).toBe('no-store');
     expect(res.html).toContain('Đã kết thúc 2 phiên đăng nhập nixa của bạn');
+    // Both services registered a back-channel logout and answered: the page may say they were told.
+    expect(res.html).toContain('Các dịch vụ bạn đã đăng nhập qua nixa đã được báo để đăng xuất bạn.');
     expect(res.html).toContain('<p lang="en">2 nixa sign-in session(s) of yours ended');
 
     // Each service of each session was told, naming that session's sid.
@@ -192,6 +194,7 @@ describe("this wasn't me", () => {
     const res = await post(browser, `/account/activity/${seq}/dispute`, { csrf });
     expect(res.res.status).toBe(200);
     expect(res.html).toContain('Đã ghi nhận: hoạt động lúc');
+    expect(res.html).toContain('đã được báo để đăng xuất bạn');
     expect(res.html).toContain('nixa đã kết thúc 2 phiên đăng nhập, thu hồi quyền truy cập của 2 lần cấp quyền cho dịch vụ');
     expect(res.html).toContain('Bạn nên làm gì tiếp');
     expect(res.html).toContain('chặn nguồn này cho tài khoản nixa của bạn');
