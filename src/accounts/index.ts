@@ -66,7 +66,14 @@ export interface SourceAssertion {
 }
 
 export type SignInOutcome =
-  | { outcome: 'signed-in'; accountId: string; created: boolean; linked: boolean }
+  | {
+      outcome: 'signed-in';
+      accountId: string;
+      created: boolean;
+      linked: boolean;
+      /** The source the citizen chose to be offered first, read with the account (no statement of its own). */
+      preferredSource?: string | undefined;
+    }
   | {
       outcome: 'refused';
       reason: 'invalid-national-id' | 'link-conflict' | 'not-linkable' | 'missing-claims' | 'account-suspended' | 'source-blocked';
@@ -165,7 +172,7 @@ export async function signInFromSource(
         if (!state?.enabled) return suspended(tx, linked);
         if (state.sourceBlocked) return blocked(tx, linked);
         await repo.recordLink(tx, a.sourceId, a.subject, linked);
-        return audited(tx, { outcome: 'signed-in', accountId: linked, created: false, linked: false });
+        return audited(tx, { outcome: 'signed-in', accountId: linked, created: false, linked: false, preferredSource: state.preferredSource });
       });
     }
     if (a.stepUpOnly) return { outcome: 'refused', reason: 'not-linkable', detail: 'a step-up-only source is not linked to an account under this subject' };
@@ -213,7 +220,7 @@ export async function signInFromSource(
         for (const r of written) attributes.set(r.name, r);
         after = { enabled: true, attributes: [...attributes.values()], linkedSources: [...new Set([...found!.links.map((l) => l.sourceId), a.sourceId])] };
         if (isNewLink) await appendAudit(tx, { event: 'ACCOUNT_LINKED', actor: `source:${a.sourceId}`, subject: decision.accountId, details: { added: decision.add.map((x) => x.name) } });
-        return audited(tx, { outcome: 'signed-in', accountId: decision.accountId, created: false, linked: isNewLink });
+        return audited(tx, { outcome: 'signed-in', accountId: decision.accountId, created: false, linked: isNewLink, preferredSource: found!.preferredSource });
       }
       case 'refuse': {
         if (decision.reason === 'conflict') {

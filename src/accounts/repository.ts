@@ -107,6 +107,8 @@ export interface AccountForSignIn {
   enabled: boolean;
   /** The citizen blocked the signing-in source for this account (migration 0016). */
   sourceBlocked: boolean;
+  /** The source the citizen asked to be offered first (remembered in the browser at sign-in). */
+  preferredSource: string | undefined;
   attributes: (Omit<StoredAttribute, 'value'> & { stored: string })[];
   links: { sourceId: string; subject: string }[];
 }
@@ -117,8 +119,8 @@ export interface AccountForSignIn {
  * or the sign-in sees it). Run after lockNationalId, in the same transaction.
  */
 export async function selectForSignIn(tx: Queryable, nationalIdHash: string, sourceId: string): Promise<AccountForSignIn | undefined> {
-  const { rows } = await tx.query<{ id: string; enabled: boolean; source_blocked: boolean; attributes: AttributeRow[] | null; links: { source_id: string; subject: string }[] | null }>(
-    `SELECT a.id, a.disabled_at IS NULL AS enabled,
+  const { rows } = await tx.query<{ id: string; enabled: boolean; source_blocked: boolean; preferred_source: string | null; attributes: AttributeRow[] | null; links: { source_id: string; subject: string }[] | null }>(
+    `SELECT a.id, a.disabled_at IS NULL AS enabled, a.preferred_source,
        EXISTS (SELECT 1 FROM account_blocked_sources b WHERE b.account_id = a.id AND b.source_id = $2) AS source_blocked,
        (SELECT json_agg(json_build_object('name', t.name, 'value', t.value, 'source_id', t.source_id, 'level', t.level, 'verified_at', t.verified_at))
           FROM account_attributes t WHERE t.account_id = a.id) AS attributes,
@@ -133,6 +135,7 @@ export async function selectForSignIn(tx: Queryable, nationalIdHash: string, sou
     id: r.id,
     enabled: r.enabled,
     sourceBlocked: r.source_blocked,
+    preferredSource: r.preferred_source ?? undefined,
     attributes: (r.attributes ?? []).map(fromAttributeRow),
     links: (r.links ?? []).map((l) => ({ sourceId: l.source_id, subject: l.subject })),
   };
@@ -148,15 +151,19 @@ export async function isEnabled(db: Queryable, accountId: string): Promise<boole
  * or a block being committed at this instant wait for the sign-in, or the sign-in
  * wait for it and see it, never both pass each other. Undefined: no such account.
  */
-export async function signInStateOf(tx: Queryable, accountId: string, sourceId: string): Promise<{ enabled: boolean; sourceBlocked: boolean } | undefined> {
-  const { rows } = await tx.query<{ disabled: boolean; source_blocked: boolean }>(
-    `SELECT a.disabled_at IS NOT NULL AS disabled,
+export async function signInStateOf(
+  tx: Queryable,
+  accountId: string,
+  sourceId: string,
+): Promise<{ enabled: boolean; sourceBlocked: boolean; preferredSource: string | undefined } | undefined> {
+  const { rows } = await tx.query<{ disabled: boolean; source_blocked: boolean; preferred_source: string | null }>(
+    `SELECT a.disabled_at IS NOT NULL AS disabled, a.preferred_source,
        EXISTS (SELECT 1 FROM account_blocked_sources b WHERE b.account_id = a.id AND b.source_id = $2) AS source_blocked
      FROM accounts a WHERE a.id = $1 FOR SHARE OF a`,
     [accountId, sourceId],
   );
   const r = rows[0];
-  return r && { enabled: r.disabled === false, sourceBlocked: r.source_blocked === true };
+  return r && { enabled: r.disabled === false, sourceBlocked: r.source_blocked === true, preferredSource: r.preferred_source ?? undefined };
 }
 
 /** Marks attributes as verified again now, without rewriting their values. */

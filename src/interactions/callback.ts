@@ -181,7 +181,7 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
   recordSignIn(deps.metrics, source.id, level);
   // The chooser of this browser offers the citizen's preferred source first from now on.
-  await rememberAtSignIn(ctx, deps.accounts, outcome.accountId);
+  rememberAtSignIn(ctx, outcome.preferredSource);
   await loginFinished(ctx, details, {
     // auth_time: when the citizen authenticated at the source, as it said; nixa
     // heard of it later, and a service's max_age is about the authentication.

@@ -24,7 +24,7 @@ import { atLeast } from '../assurance/index.js';
 import { sourceLoginOf } from '../federation/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import type { Source } from '../sources/index.js';
-import { dateDmy } from './notices.js';
+import { formatDate } from '../pages/index.js';
 import { ACCOUNT_PATH, csrfFor, ENROLMENT_LEVEL, html, LEVEL_WORDS, notice, refused, type AccountDeps, type CitizenSession } from './session.js';
 import { preferredSourceOf, rememberPreferredSource } from './source-preference.js';
 
@@ -74,9 +74,9 @@ export async function controlSection(deps: ControlDeps, ctx: Context, s: Citizen
     const link = links.find((l) => l.sourceId === id);
     const block = blocked.find((b) => b.sourceId === id);
     const state = block
-      ? `<strong>Đã chặn</strong> từ ngày ${dateDmy(block.blockedAt)} <span lang="en">(<strong>Blocked</strong> since ${dateDmy(block.blockedAt)})</span>`
+      ? `<strong>Đã chặn</strong> từ ngày ${formatDate(block.blockedAt)} <span lang="en">(<strong>Blocked</strong> since ${formatDate(block.blockedAt)})</span>`
       : link
-        ? `Liên kết từ ngày ${dateDmy(link.linkedAt)}, dùng lần cuối ngày ${dateDmy(link.lastLoginAt)} <span lang="en">(Linked on ${dateDmy(link.linkedAt)}, last used on ${dateDmy(link.lastLoginAt)})</span>`
+        ? `Liên kết từ ngày ${formatDate(link.linkedAt)}, dùng lần cuối ngày ${formatDate(link.lastLoginAt)} <span lang="en">(Linked on ${formatDate(link.linkedAt)}, last used on ${formatDate(link.lastLoginAt)})</span>`
         : 'Chưa dùng <span lang="en">(Never used)</span>';
     const here = id === current ? ' <em>Bạn đang đăng nhập bằng nguồn này. <span lang="en">(You are signed in through this source.)</span></em>' : '';
     const label = `${escapeHtml(name.vi)} (${escapeHtml(name.en)})`;

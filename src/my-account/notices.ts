@@ -20,7 +20,7 @@
 import type { Context } from 'koa';
 
 import { advanceNoticesSeen, consentsInForce, trailAfter, type TrailEventRow } from '../accounts/index.js';
-import { escapeHtml } from '../pages/index.js';
+import { escapeHtml, formatDate } from '../pages/index.js';
 import { ACCOUNT_PATH, type AccountDeps } from './session.js';
 
 /** The events notices are made of (CONSENT_WITHDRAWN only tells whether a later consent is to a new service). */
@@ -85,13 +85,6 @@ export function noticesFrom(accountId: string, events: readonly TrailEvent[], in
   return out;
 }
 
-/** dd/mm/yyyy in Vietnam's time (UTC+7 all year). */
-export function dateDmy(d: Date): string {
-  const vn = new Date(d.getTime() + 7 * 3600 * 1000);
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${two(vn.getUTCDate())}/${two(vn.getUTCMonth() + 1)}/${vn.getUTCFullYear()}`;
-}
-
 export interface NoticeWords {
   vi: string;
   en: string;
@@ -101,7 +94,7 @@ export interface NoticeWords {
 
 /** What a notice says, in both languages; `names` gives a source's or service's display name. */
 export function noticeWords(n: Notice, names: (id: string) => { vi: string; en: string } = (id) => ({ vi: id, en: id })): NoticeWords {
-  const on = dateDmy(n.at);
+  const on = formatDate(n.at);
   const about = n.about ? names(n.about) : { vi: '', en: '' };
   const by = n.byOther ? { vi: ' bởi bộ phận hỗ trợ của nixa', en: ' by nixa support' } : { vi: '', en: '' };
   const block = { href: `${ACCOUNT_PATH}#sources-heading`, vi: 'Không phải bạn? Chặn nguồn định danh đó', en: 'Not you? Block that identity source' };

@@ -5,8 +5,6 @@
 // list: a value naming no offered source changes nothing.
 import type { Context } from 'koa';
 
-import { preferredSource, type AccountsContext } from '../accounts/index.js';
-
 export const PREFERRED_SOURCE_COOKIE = 'nixa_preferred_source';
 /** 400 days: the most browsers keep a cookie. */
 const COOKIE_MAX_AGE_MS = 400 * 24 * 3600 * 1000;
@@ -35,11 +33,10 @@ export function rememberPreferredSource(ctx: Pick<Context, 'cookies'>, sourceId:
 }
 
 /**
- * At sign-in: a browser that remembers no preference learns the account's (one
- * read, only then, so that a returning browser costs the sign-in nothing).
+ * At sign-in: a browser that remembers no preference learns the account's, read
+ * by the sign-in's own statement with the account (accounts' selectForSignIn /
+ * signInStateOf), so remembering it costs no round trip.
  */
-export async function rememberAtSignIn(ctx: Pick<Context, 'cookies'>, accounts: Pick<AccountsContext, 'db'>, accountId: string): Promise<void> {
-  if (preferredSourceOf(ctx)) return;
-  const preferred = await preferredSource(accounts, accountId);
-  if (preferred) rememberPreferredSource(ctx, preferred);
+export function rememberAtSignIn(ctx: Pick<Context, 'cookies'>, preferred: string | undefined): void {
+  if (preferred && !preferredSourceOf(ctx)) rememberPreferredSource(ctx, preferred);
 }

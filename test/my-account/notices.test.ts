@@ -6,7 +6,8 @@ import type * as oidc from 'openid-client';
 import { generate } from 'otplib';
 
 import { SIMULATED_SOURCE_IDS } from '../../src/app/dev-sources.js';
-import { dateDmy, noticesFrom, noticeWords, type TrailEvent } from '../../src/my-account/notices.js';
+import { formatDate } from '../../src/pages/index.js';
+import { noticesFrom, noticeWords, type TrailEvent } from '../../src/my-account/notices.js';
 import { SoftwareAuthenticator } from '../support/authenticator.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
@@ -63,9 +64,9 @@ describe('noticesFrom (pure)', () => {
   });
 
   it('dates in dd/mm/yyyy in Vietnam’s time, and words with a link to act', () => {
-    expect(dateDmy(at('2026-12-01T17:30:00Z'))).toBe('02/12/2026');
-    expect(dateDmy(at('2026-12-01T16:59:59Z'))).toBe('01/12/2026');
-    expect(dateDmy(at('2027-01-05T00:00:00Z'))).toBe('05/01/2027');
+    expect(formatDate(at('2026-12-01T17:30:00Z'))).toBe('02/12/2026');
+    expect(formatDate(at('2026-12-01T16:59:59Z'))).toBe('01/12/2026');
+    expect(formatDate(at('2027-01-05T00:00:00Z'))).toBe('05/01/2027');
     const [added] = noticesFrom(ACCOUNT, [{ ...ev(30, 'FACTOR_ENROLLED', { method: 'passkey' }), at: at('2026-12-01T20:00:00Z') }], new Set());
     const w = noticeWords(added!);
     expect(w.vi).toBe('Một khóa truy cập (passkey) đã được thêm vào ngày 02/12/2026.');
@@ -130,7 +131,7 @@ async function shownOnce(agent: UserAgent, ...texts: string[]): Promise<string> 
   return first;
 }
 
-const today = () => dateDmy(new Date());
+const today = () => formatDate(new Date());
 
 describe('notices on /account', () => {
   let cuong: UserAgent;
