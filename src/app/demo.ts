@@ -25,6 +25,9 @@ export interface DemoCredentials {
 /** The demo's API: under its own origin, so that the page's server calls it like any other API. */
 const demoApi = (origin: string) => `${origin}/api`;
 
+/** Where nixa posts a logout token when the citizen's nixa session ends. */
+const demoBackchannel = (origin: string) => `${origin}/backchannel-logout`;
+
 export function demoOrigin(config: Config): string {
   return `http://localhost:${config.port + DEMO_PORT_OFFSET}`;
 }
@@ -43,11 +46,10 @@ export async function seedDemo(db: Database, config: Config, logger: Logger): Pr
     apiResource: demoApi(origin),
   });
   try {
-    const registered = await showClient(db, DEMO_CLIENT_ID);
-    // Registered before the demo had an API (or for another port): register it now.
-    if (registered.apiResource !== demoApi(origin)) {
-      await updateClient(db, DEMO_CLIENT_ID, { api_resource: demoApi(origin) }, 'system:demo', clientsOptions(config));
-    }
+    await showClient(db, DEMO_CLIENT_ID);
+    // Registered before the demo had an API or a back-channel logout URI (or for another
+    // port): register them now. An update that changes nothing writes nothing.
+    await updateClient(db, DEMO_CLIENT_ID, { api_resource: demoApi(origin), backchannel_logout_uri: demoBackchannel(origin) }, 'system:demo', clientsOptions(config));
     if (existsSync(file)) {
       const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<DemoCredentials, 'apiResource'>;
       return { ...saved, apiResource: demoApi(origin) };
@@ -70,6 +72,9 @@ export async function seedDemo(db: Database, config: Config, logger: Logger): Pr
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'openid offline_access profile phone address national_id',
       api_resource: demoApi(origin),
+      // nixa tells the demo when the citizen's nixa session ends (OpenID Connect Back-Channel
+      // Logout 1.0); nixa registers it with backchannel_logout_session_required: true.
+      backchannel_logout_uri: demoBackchannel(origin),
     },
     'system:demo',
     clientsOptions(config),

@@ -9,11 +9,14 @@
 //                           needs level high: steps up at nixa when the API says so
 //          GET /api/records the demo's API: a JWT access token at level high (records-api.ts)
 //          POST /logout     ends the local session and asks nixa to end its own
+//          POST /backchannel-logout  nixa's logout token (OpenID Connect Back-Channel
+//                           Logout 1.0): ends the demo sessions of that nixa session (sid)
 //          GET /assets/nixa.css
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { bodyParser } from '@koa/bodyparser';
 import Koa, { type Context } from 'koa';
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import * as oidc from 'openid-client';
 
 import type { DemoCredentials } from '../app/demo.js';
@@ -37,6 +40,10 @@ const SESSION_COOKIE = 'demo_session';
 const LOGOUT_COOKIE = 'demo_logout';
 const TX_SECONDS = 10 * 60;
 const SESSION_SECONDS = 60 * 60;
+/** The event a logout token must carry (Back-Channel Logout 1.0 §2.4). */
+const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+/** Ended sids kept at most (each for SESSION_SECONDS): a flood of tokens cannot grow memory without bound. */
+const MAX_ENDED_SIDS = 10_000;
 /** A token this recent that the API still refuses is not worth another round trip to nixa. */
 const FRESH_TOKEN_SECONDS = 60;
 
@@ -69,6 +76,8 @@ interface Session {
   /** When that token was obtained, and the acr_values its sign-in asked for ('' for none). */
   tokenAt?: number;
   asked?: string;
+  /** nixa's session (the ID token's sid): a back-channel logout naming it ends this session. */
+  sid?: string;
 }
 
 interface PendingLogout {
@@ -209,6 +218,31 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
     apiTokens.set(ref, { token, exp: t + (expiresIn ?? 600) });
     return ref;
   };
+  /**
+   * nixa sessions (sid) ended by a back-channel logout, with when the entry may go:
+   * a session cookie naming one of them is signed out. DEMO ONLY in process memory,
+   * like the sessions; an entry outlives every cookie that could name it (SESSION_SECONDS).
+   */
+  const endedSids = new Map<string, number>();
+  const endSid = (sid: string): void => {
+    const t = now();
+    for (const [s, exp] of endedSids) if (exp <= t) endedSids.delete(s);
+    endedSids.delete(sid);
+    if (endedSids.size >= MAX_ENDED_SIDS) endedSids.delete(endedSids.keys().next().value!);
+    endedSids.set(sid, t + SESSION_SECONDS);
+  };
+  /** The session cookie, unless nixa has ended the nixa session it came from. */
+  const readSession = (ctx: Context): Session | undefined => {
+    const session = readCookie<Session>(ctx, SESSION_COOKIE);
+    if (session?.sid && (endedSids.get(session.sid) ?? 0) > now()) {
+      if (session.tokenRef) apiTokens.delete(session.tokenRef);
+      clearCookie(ctx, SESSION_COOKIE);
+      return undefined;
+    }
+    return session;
+  };
+  /** nixa's signing keys, from the jwks_uri of its discovery document (jose caches and refreshes them). */
+  let jwks: { uri: string; get: JWTVerifyGetKey } | undefined;
   app.silent = true;
   // Signed cookies with a random per-process key: sessions end when the demo restarts. Fine for a demo.
   app.keys = [randomBytes(32).toString('base64url')];
@@ -301,6 +335,8 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
     return next();
   });
 
+  // A logout token is a few hundred bytes; 16 kB leaves room for larger keys and claims.
+  const parseLogoutForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' }) as Koa.Middleware;
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '4kb', encoding: 'utf-8' }) as Koa.Middleware;
 
   app.use(async function routes(ctx, next) {
@@ -323,6 +359,8 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
         return recordsApi(ctx);
       case 'POST /logout':
         return parseForm(ctx, () => logout(ctx));
+      case 'POST /backchannel-logout':
+        return parseLogoutForm(ctx, () => backchannelLogout(ctx));
       case 'GET /logout':
         // Signing out is a form (POST); someone typing the address just goes home.
         ctx.status = 303;
@@ -344,7 +382,7 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
 
   // Handlers --------------------------------------------------------------
   async function home(ctx: Context): Promise<void> {
-    const session = readCookie<Session>(ctx, SESSION_COOKIE);
+    const session = readSession(ctx);
     if (session) {
       const acr = describeAcr(session.claims.acr);
       page(ctx, 'signed-in', {
@@ -462,13 +500,15 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
 
     const previous = readCookie<Session>(ctx, SESSION_COOKIE);
     if (previous?.tokenRef) apiTokens.delete(previous.tokenRef);
+    const idClaims = tokens.claims();
     const session: Session = {
-      claims: claimsToShow(tokens.claims() ?? {}),
+      claims: claimsToShow(idClaims ?? {}),
       csrf: randomBytes(16).toString('base64url'),
       exp: now() + SESSION_SECONDS,
       tokenRef: keepToken(tokens.access_token, tokens.expires_in),
       tokenAt: now(),
       asked: tx.asked ?? '',
+      ...(typeof idClaims?.sid === 'string' ? { sid: idClaims.sid } : {}),
     };
     writeCookie(ctx, SESSION_COOKIE, session, SESSION_SECONDS);
     logger.info({ acr: session.claims.acr }, 'demo service: signed in');
@@ -484,7 +524,7 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
    * step up to the acr_values it names, and comes back here.
    */
   async function records(ctx: Context): Promise<void> {
-    const session = readCookie<Session>(ctx, SESSION_COOKIE);
+    const session = readSession(ctx);
     const stored = session?.tokenRef ? apiTokens.get(session.tokenRef) : undefined;
     if (!session || !stored || stored.exp <= now()) return startSignIn(ctx, '/records', '');
 
@@ -524,7 +564,7 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
   }
 
   async function logout(ctx: Context): Promise<void> {
-    const session = readCookie<Session>(ctx, SESSION_COOKIE);
+    const session = readSession(ctx);
     if (!session) {
       ctx.status = 303;
       ctx.redirect('/');
@@ -552,6 +592,68 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
     });
     ctx.status = 303;
     ctx.redirect(url.toString());
+  }
+
+  /**
+   * OpenID Connect Back-Channel Logout 1.0: nixa posts a logout token when the
+   * citizen's nixa session ends (signed out at nixa, "end all sessions", "this
+   * wasn't me"). The token is checked as §2.6 says, then every demo session
+   * signed in through that nixa session (its sid) is treated as signed out.
+   */
+  async function backchannelLogout(ctx: Context): Promise<void> {
+    ctx.set('Cache-Control', 'no-store');
+    const refuse = (description: string) => {
+      ctx.status = 400;
+      ctx.type = 'json';
+      ctx.body = { error: 'invalid_request', error_description: description };
+    };
+    const token = (ctx.request as { body?: Record<string, unknown> }).body?.logout_token;
+    if (typeof token !== 'string' || !token) return refuse('logout_token is required');
+    const config = await nixa.get();
+    if (!config) {
+      ctx.status = 503;
+      ctx.type = 'json';
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'nixa’s keys cannot be fetched right now' };
+      return;
+    }
+    const metadata = config.serverMetadata();
+    if (!metadata.jwks_uri) return refuse('nixa publishes no keys');
+    if (jwks?.uri !== metadata.jwks_uri) jwks = { uri: metadata.jwks_uri, get: createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: 5_000 }) };
+
+    let claims;
+    try {
+      ({ payload: claims } = await jwtVerify(token, jwks.get, {
+        issuer: metadata.issuer,
+        audience: credentials.clientId,
+        algorithms: metadata.id_token_signing_alg_values_supported ?? ['RS256'],
+        requiredClaims: ['iat', 'exp', 'jti', 'events', 'sid'],
+        // A few seconds of clock difference between nixa and the demo.
+        clockTolerance: 30,
+        // A logout token older than this is not replayed into an action.
+        maxTokenAge: '5m',
+      }));
+    } catch (err) {
+      if (isUnreachable(err) || (err as { code?: string }).code === 'ERR_JWKS_TIMEOUT') {
+        ctx.status = 503;
+        ctx.type = 'json';
+        ctx.body = { error: 'temporarily_unavailable', error_description: 'nixa’s keys cannot be fetched right now' };
+        return;
+      }
+      logger.info({ reason: (err as { code?: string }).code ?? (err as Error).name }, 'demo service: logout token refused');
+      return refuse('the logout token failed verification');
+    }
+    const events = claims.events;
+    if (!events || typeof events !== 'object' || Array.isArray(events) || typeof (events as Record<string, unknown>)[BACKCHANNEL_EVENT] !== 'object') {
+      return refuse('the logout token does not carry the back-channel logout event');
+    }
+    // A logout token is not an ID token: one with a nonce must be refused (§2.6 step 6).
+    if ('nonce' in claims) return refuse('a logout token must not carry a nonce');
+    if (typeof claims.sid !== 'string' || !claims.sid) return refuse('the logout token names no session (sid)');
+
+    endSid(claims.sid);
+    logger.info({}, 'demo service: nixa ended a session (back-channel logout)');
+    ctx.status = 200;
+    ctx.body = '';
   }
 
   return app;

@@ -21,6 +21,7 @@ import { sendBackchannelLogouts } from '../protocol/backchannel.js';
 import { getSource } from '../sources/index.js';
 import { NotFoundError } from '../errors/index.js';
 import { ACCOUNT_PATH, html, notice, refused, type AccountDeps, type CitizenSession } from './session.js';
+import { ACCOUNT_CLIENT_ID } from './sign-in.js';
 
 type Logouts = EndedSessions['logouts'];
 
@@ -37,7 +38,8 @@ const servicesOf = (logouts: Logouts) => [...new Set(logouts.map((l) => l.client
  * the citizen must hear that rather than a promise nixa could not keep.
  */
 function servicesWords(logouts: Logouts, told: number): { vi: string; en: string } {
-  const sessions = new Set(logouts.map((l) => `${l.clientId} ${l.sid}`)).size;
+  // nixa's own account page is not a service to tell: it reads nixa's session, which is gone.
+  const sessions = new Set(logouts.filter((l) => l.clientId !== ACCOUNT_CLIENT_ID).map((l) => `${l.clientId} ${l.sid}`)).size;
   if (sessions === 0) return { vi: '', en: '' };
   if (told >= sessions) return { vi: ' Các dịch vụ bạn đã đăng nhập qua nixa đã được báo để đăng xuất bạn.', en: ' The services you signed in to through nixa were told to sign you out.' };
   return {

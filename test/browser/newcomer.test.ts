@@ -7,8 +7,8 @@
 // another source. On every page: a way forward in main (a link or a button besides
 // the language switch), and no CSP violation or console error.
 //
-// The demo service registers no back-channel logout URI (its session is a signed
-// cookie, src/demo-service/app.ts): ending all sessions is checked on nixa's side.
+// The demo service registers a back-channel logout URI (src/demo-service/app.ts):
+// ending all sessions tells it, and its page then shows the citizen signed out.
 // Screenshots go to test-output/browser/newcomer-NN-*.png.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
@@ -157,9 +157,9 @@ describeInChromium(title, () => {
       expect(path(page)).toBe('/account/sessions/end');
       await page.getByRole('heading', { level: 1, name: /^Tài khoản của bạn/ }).waitFor();
       expect(text(await page.locator('main').innerText())).toContain('Đã kết thúc 1 phiên đăng nhập nixa của bạn');
-      // The demo service registers no back-channel logout: the page must not claim it was told.
-      expect(text(await page.locator('main').innerText())).toContain('Có dịch vụ chưa nhận được thông báo đăng xuất từ nixa');
-      expect(text(await page.locator('main').innerText())).not.toContain('đã được báo để đăng xuất bạn');
+      // The demo service registers a back-channel logout URI and answered: the page says it was told.
+      expect(text(await page.locator('main').innerText())).toContain('Các dịch vụ bạn đã đăng nhập qua nixa đã được báo để đăng xuất bạn.');
+      expect(text(await page.locator('main').innerText())).not.toContain('Có dịch vụ chưa nhận được thông báo đăng xuất từ nixa');
       await screenshot(page, 'newcomer-09-sessions-ended');
       await wayForward(page, 'sessions ended');
     });
@@ -169,6 +169,16 @@ describeInChromium(title, () => {
       await page.getByText(/^Bạn chưa đăng nhập nixa trên trình duyệt này/).waitFor();
       await wayForward(page, 'account signed out');
       await screenshot(page, 'newcomer-10-account-signed-out');
+    });
+    // The demo service was told (back-channel logout): its page now shows the citizen signed out.
+    await step(page, '10b-demo-signed-out', async () => {
+      await page.goto(`${demo!.url}/`);
+      await page.getByRole('link', { name: /^Đăng nhập với nixa/ }).waitFor();
+      expect(text(await page.locator('main').innerText())).not.toContain('Bạn đã đăng nhập');
+      await wayForward(page, 'demo signed out');
+      await screenshot(page, 'newcomer-10b-demo-signed-out');
+      await page.goto(`${nixa}/account`);
+      await page.getByText(/^Bạn chưa đăng nhập nixa trên trình duyệt này/).waitFor();
     });
 
     // 5. Sign in again, through the bank, from the account page.
