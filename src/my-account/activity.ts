@@ -12,8 +12,7 @@ import { accountHistory, accountHistoryEvent, historyLine, type HistoryLine, typ
 import { showClient } from '../clients/index.js';
 import { InvalidInputError, NotFoundError } from '../errors/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
-import { getSource } from '../sources/index.js';
-import { ACCOUNT_PATH, csrfFor, html, notice, refused, type AccountDeps, type CitizenSession } from './session.js';
+import { ACCOUNT_PATH, csrfFor, html, notice, refused, sourceName, type AccountDeps, type CitizenSession } from './session.js';
 import { disputeActivity, endAllSessions } from './sessions.js';
 
 export const ACTIVITY_PATH = `${ACCOUNT_PATH}/activity`;
@@ -46,20 +45,7 @@ async function namesFor(deps: AccountDeps, lines: { details: Record<string, unkn
       );
     }
     const sourceId = e.actor.startsWith('source:') ? e.actor.slice('source:'.length) : undefined;
-    if (sourceId && !sources.has(sourceId)) {
-      // The registry holds every source's name in memory; reading the row would decrypt its credentials too.
-      const known = deps.sources?.get(sourceId);
-      sources.set(
-        sourceId,
-        known ? known.name : await getSource(deps.accounts.db, deps.accounts.cipher, sourceId).then(
-          (s) => s.name,
-          (err: unknown) => {
-            if (err instanceof NotFoundError) return undefined;
-            throw err;
-          },
-        ),
-      );
-    }
+    if (sourceId && !sources.has(sourceId)) sources.set(sourceId, sourceName(deps, sourceId));
   }
   return { service: (id) => services.get(id), source: (id) => sources.get(id) };
 }

@@ -25,7 +25,7 @@ import { sourceLoginOf } from '../federation/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import type { Source } from '../sources/index.js';
 import { formatDate } from '../pages/index.js';
-import { ACCOUNT_PATH, csrfFor, ENROLMENT_LEVEL, html, LEVEL_WORDS, notice, refused, type AccountDeps, type CitizenSession } from './session.js';
+import { ACCOUNT_PATH, csrfFor, ENROLMENT_LEVEL, html, LEVEL_WORDS, notice, refused, sourceName, type AccountDeps, type CitizenSession } from './session.js';
 import { preferredSourceOf, rememberPreferredSource } from './source-preference.js';
 
 export type ControlDeps = AccountDeps;
@@ -45,16 +45,11 @@ export function controlRoute(route: string): ControlAction | undefined {
   return { action: m[2] as 'block' | 'unblock', sourceId: m[1]! };
 }
 
-/** A source's display name: the registry's, or its id for a source since removed. */
-export function sourceName(deps: ControlDeps, id: string): { vi: string; en: string } {
-  const s = deps.sources?.get(id);
-  return s ? { vi: s.name.vi, en: s.name.en } : { vi: id, en: id };
-}
 
 const bilingual = (n: { vi: string; en: string }) => `${escapeHtml(n.vi)} <span lang="en">(${escapeHtml(n.en)})</span>`;
 
 /** Sources a citizen may sign in through, hence block or prefer: every registered source, in the registry's order. */
-const registered = (deps: ControlDeps): Source[] => deps.sources?.list() ?? [];
+const registered = (deps: ControlDeps): Source[] => deps.sources.list();
 
 /** The sources section of /account: linked and blocked sources, block and unblock, the preferred source. */
 export async function controlSection(deps: ControlDeps, ctx: Context, s: CitizenSession): Promise<string> {

@@ -37,13 +37,14 @@ import { termsExplained, unreachableLevelAdvice } from '../interactions/level-ad
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { activityRoute } from './activity.js';
 import { consentsSection, withdrawConsent } from './consents.js';
-import { controlRoute, controlSection, handleControl, sourceName, type ControlDeps } from './control.js';
+import { controlRoute, controlSection, handleControl, type ControlDeps } from './control.js';
 import { showNotices } from './notices.js';
 import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
 import { ACCOUNT_CALLBACK_PATH, signInHref, SIGN_IN_PATH } from './sign-in.js';
 import {
   ACCOUNT_PATH,
   citizenSession,
+  sourceName,
   csrfFor,
   dateVi,
   ENROLMENT_LEVEL,

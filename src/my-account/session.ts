@@ -34,8 +34,8 @@ export interface AccountDeps {
   provider: () => Provider;
   /** undefined: this deployment offers no passkeys (see NIXA_PASSKEY_RP_ID). */
   passkeys?: PasskeySettings;
-  /** The identity sources (names, blocking, the one shown first); tests may leave it out. */
-  sources?: SourceRegistry;
+  /** The identity sources: every registered one (enabled or not), with its name, in memory. */
+  sources: SourceRegistry;
   /** The citizen's sign-in to this account through nixa itself (sign-in.ts). */
   signIn: AccountSignIn;
 }
@@ -56,6 +56,12 @@ export async function citizenSession(deps: AccountDeps, ctx: Context): Promise<C
   const session = await deps.provider().Session.find(id);
   if (!session?.accountId) return undefined;
   return { id, accountId: session.accountId, level: levelOfAcr(session.acr ?? '') ?? 'low', amr: session.amr ?? [] };
+}
+
+/** A source's name as citizens read it; the id itself for one no longer registered. */
+export function sourceName(deps: Pick<AccountDeps, 'sources'>, id: string): { vi: string; en: string } {
+  const s = deps.sources.get(id);
+  return s ? { vi: s.name.vi, en: s.name.en } : { vi: id, en: id };
 }
 
 export const factorsOf = (deps: AccountDeps): FactorsContext => ({ db: deps.accounts.db, cipher: deps.accounts.cipher, passkeys: deps.passkeys });

@@ -18,9 +18,7 @@ import { accountHistoryEvent, alreadyDisputed, appendAudit, historyLine } from '
 import { escapeHtml, renderPage } from '../pages/index.js';
 // The file, not protocol/index.js (which loads the provider's configuration).
 import { sendBackchannelLogouts } from '../protocol/backchannel.js';
-import { getSource } from '../sources/index.js';
-import { NotFoundError } from '../errors/index.js';
-import { ACCOUNT_PATH, html, notice, refused, type AccountDeps, type CitizenSession } from './session.js';
+import { ACCOUNT_PATH, html, notice, refused, sourceName, type AccountDeps, type CitizenSession } from './session.js';
 import { ACCOUNT_CLIENT_ID } from './sign-in.js';
 
 type Logouts = EndedSessions['logouts'];
@@ -87,14 +85,8 @@ export async function endAllSessions(deps: AccountDeps, ctx: Context, s: Citizen
 }
 
 /** The source of a disputed sign-in, to name in the advice; undefined when the event names none. */
-async function sourceNameOf(deps: AccountDeps, actor: string): Promise<{ vi: string; en: string } | undefined> {
-  if (!actor.startsWith('source:')) return undefined;
-  try {
-    return (await getSource(deps.accounts.db, deps.accounts.cipher, actor.slice('source:'.length))).name;
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    throw err;
-  }
+function sourceOf(deps: AccountDeps, actor: string): { vi: string; en: string } | undefined {
+  return actor.startsWith('source:') ? sourceName(deps, actor.slice('source:'.length)) : undefined;
 }
 
 /** What to do next, after "this wasn't me". */
@@ -136,7 +128,7 @@ export async function disputeActivity(deps: AccountDeps, ctx: Context, s: Citize
   if (outcome.kind === 'not-found') {
     return refused(ctx, 404, 'Không tìm thấy', notice('alert', 'Không có hoạt động này trong lịch sử của bạn.', 'There is no such entry in your history.'));
   }
-  const source = await sourceNameOf(deps, outcome.event.actor);
+  const source = sourceOf(deps, outcome.event.actor);
   const line = historyLine(outcome.event, { service: () => undefined, source: () => source });
   if (outcome.kind === 'already') {
     return html(
