@@ -150,17 +150,23 @@ it('goes to a source named by idp_hint only if it answers; otherwise shows the c
 
 it('asks a healthy source once for a crowd of citizens picking it within a few seconds', async () => {
   await checkSourcesHealth(fed.nixa.sources, silentLogger);
-  // One pick first: its probe (and nixa's client configuration for the source) is then fresh.
-  expect(new URL((await pick(await chooser(), CITIZEN_ID)).url).origin).toBe(new URL(fed.sources.citizen_id.issuer).origin);
-  const pages = await Promise.all(Array.from({ length: 8 }, () => chooser()));
   const discovery = `${fed.sources.citizen_id.issuer}/.well-known/openid-configuration`;
   const fetchSpy = jest.spyOn(globalThis, 'fetch');
+  const asked = () => fetchSpy.mock.calls.filter(([u]) => String(u instanceof Request ? u.url : u) === discovery).length;
+  const probed = jest.spyOn(fed.nixa.sources, 'reachable');
   try {
+    // One pick first: it asks the source (the probe), which is then fresh.
+    expect(new URL((await pick(await chooser(), CITIZEN_ID)).url).origin).toBe(new URL(fed.sources.citizen_id.issuer).origin);
+    const first = asked();
+    expect(first).toBeGreaterThanOrEqual(1);
+    const pages = await Promise.all(Array.from({ length: 8 }, () => chooser()));
     const landed = await Promise.all(pages.map((p) => pick(p, CITIZEN_ID)));
     for (const l of landed) expect(l.url.origin).toBe(new URL(fed.sources.citizen_id.issuer).origin);
-    const asked = fetchSpy.mock.calls.filter(([u]) => String(u instanceof Request ? u.url : u) === discovery);
-    expect(asked).toHaveLength(0);
+    // Every pick is checked, and the crowd rides on the first one's probe: nobody asks the source again.
+    expect(probed).toHaveBeenCalledTimes(9);
+    expect(asked()).toBe(first);
   } finally {
+    probed.mockRestore();
     fetchSpy.mockRestore();
   }
 });
