@@ -17,6 +17,7 @@ import { purgeFactorState } from '../factors/index.js';
 import { purgeUpstreamSessions, Upstream, type SourceLogoutDeps } from '../federation/index.js';
 import { monitorHealth, SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
+import { ConfigError } from '../errors/index.js';
 import { activeSigningKey, Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { countActiveSessions, openShortLivedState, purgeExpired, recordCache, type RecordCache, type ShortLivedState } from '../protocol/index.js';
@@ -67,6 +68,8 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
   const db = opts.db ?? (await openDatabase(config, logger));
   const closeDb = opts.closeDatabase ?? !opts.db;
   let shortLived: ShortLivedState | undefined;
+  /** Whether a failed start has already stopped what it started (close() below). */
+  let stopped = false;
   try {
     const report = await migrate(db);
     if (report.applied.length) logger.info({ applied: report.applied }, 'migrations applied');
@@ -139,15 +142,6 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
 
     const server = createServer(app.callback());
     server.keepAliveTimeout = 5_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-    const addr = server.address() as AddressInfo;
-    const hostname = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    const url = `http://${hostname === '0.0.0.0' || hostname === '[::]' ? 'localhost' : hostname}:${addr.port}`;
-    logger.info({ url, issuer: config.issuer, database: db.engine }, 'nixa listening');
-
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
@@ -171,10 +165,32 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         logger.info('nixa stopped');
       })());
 
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+    } catch (err) {
+      // Everything started above (timers, listeners, the database) stops again, so a
+      // caller that tries another port, or a test, is not left with a half-started nixa.
+      stopped = true;
+      await close().catch(() => {});
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new ConfigError('PORT', `is ${config.port} on ${config.host}, which another program is already using`);
+      if (code === 'EACCES') throw new ConfigError('PORT', `is ${config.port} on ${config.host}, which this user may not open (ports below 1024 need privileges)`);
+      throw err;
+    }
+    const addr = server.address() as AddressInfo;
+    const hostname = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `http://${hostname === '0.0.0.0' || hostname === '[::]' ? 'localhost' : hostname}:${addr.port}`;
+    logger.info({ url, issuer: config.issuer, database: db.engine }, 'nixa listening');
+
     return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, metrics, caches, close };
   } catch (err) {
-    await shortLived?.close().catch(() => {});
-    if (closeDb) await db.close().catch(() => {});
+    if (!stopped) {
+      await shortLived?.close().catch(() => {});
+      if (closeDb) await db.close().catch(() => {});
+    }
     throw err;
   }
 }

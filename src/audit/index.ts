@@ -11,6 +11,7 @@ import { createCheckpoint } from './checkpoint.js';
 import type { ChainRow } from './chain.js';
 import { HISTORY_EVENTS } from './history.js';
 import { ensurePartitions, eventAboutSubject, eventsAboutSubject, hasEventNaming, readHead, searchEvents, type AuditQuery } from './repository.js';
+import { storedSubjects } from './redact.js';
 
 export type { AuditQuery } from './repository.js';
 
@@ -22,7 +23,7 @@ export { verifyTrail, type VerifyReport, type VerifyProblem } from './verify.js'
 export { exportTrail, recordExport, type ExportSummary } from './export.js';
 export { planPrune, prunePartitions, parseMonth, MIN_ONLINE_MONTHS } from './retention.js';
 export { listPartitions, ensurePartitions, type Partition, type StoredCheckpoint } from './repository.js';
-export { redactDetails, redactText } from './redact.js';
+export { redactDetails, redactText, storedSubjects } from './redact.js';
 export { coarseDevice, deviceWords, storedDevice, type CoarseDevice } from './device.js';
 export { HISTORY_EVENTS, historyLine, vietnamTime, type HistoryEventName, type HistoryLine, type HistoryNames } from './history.js';
 export { checkReason, MAX_REASON_LENGTH, MIN_REASON_LENGTH } from './reason.js';
@@ -50,20 +51,20 @@ const stored = (r: ChainRow): StoredAuditEvent => ({ seq: r.seq, at: r.at, event
  * newest first, `limit` at a time; `next` is the `beforeSeq` of the older page.
  */
 export async function accountHistory(db: Queryable, accountId: string, q: { beforeSeq?: number; limit: number }): Promise<{ events: StoredAuditEvent[]; next?: number }> {
-  const rows = await eventsAboutSubject(db, accountId, HISTORY_EVENTS, q.beforeSeq, q.limit + 1);
+  const rows = await eventsAboutSubject(db, storedSubjects(accountId), HISTORY_EVENTS, q.beforeSeq, q.limit + 1);
   const events = rows.slice(0, q.limit).map(stored);
   return rows.length > q.limit ? { events, next: events[events.length - 1]!.seq } : { events };
 }
 
 /** One event of the account's history by its seq; undefined when it is not one (another account's, or not a history event). */
 export async function accountHistoryEvent(db: Queryable, accountId: string, seq: number): Promise<StoredAuditEvent | undefined> {
-  const row = await eventAboutSubject(db, accountId, HISTORY_EVENTS, seq);
+  const row = await eventAboutSubject(db, storedSubjects(accountId), HISTORY_EVENTS, seq);
   return row ? stored(row) : undefined;
 }
 
 /** Whether the account already disputed the event with this seq (a re-post records nothing new). */
 export const alreadyDisputed = (db: Queryable, accountId: string, seq: number): Promise<boolean> =>
-  hasEventNaming(db, 'ACCOUNT_ACTIVITY_DISPUTED', accountId, 'seq', seq);
+  hasEventNaming(db, 'ACCOUNT_ACTIVITY_DISPUTED', storedSubjects(accountId), 'seq', seq);
 
 export const partitionsAhead = (db: Queryable, now = new Date()) => ensurePartitions(db, new Date(now.getTime() + PARTITION_LEAD_DAYS * 86_400_000));
 

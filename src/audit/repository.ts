@@ -1,6 +1,7 @@
 // SQL for the audit trail: the chain head, events, checkpoints and partitions.
 import type { Queryable } from '../storage/index.js';
 import type { ChainRow } from './chain.js';
+import { storedSubjects } from './redact.js';
 
 export interface Head {
   seq: number;
@@ -114,6 +115,7 @@ export interface AuditQuery {
   to?: Date;
   event?: string;
   actor?: string;
+  /** The subject, and the older stored forms of it (storedSubjects). */
   subject?: string;
   /** Keyset pagination, newest first: events with a smaller seq. */
   beforeSeq?: number;
@@ -125,10 +127,10 @@ export async function searchEvents(db: Queryable, q: AuditQuery): Promise<ChainR
   const { rows } = await db.query<EventRow>(
     `SELECT ${COLUMNS} FROM audit_events
      WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)
-       AND ($3::text IS NULL OR event = $3) AND ($4::text IS NULL OR actor = $4) AND ($5::text IS NULL OR subject = $5)
+       AND ($3::text IS NULL OR event = $3) AND ($4::text IS NULL OR actor = $4) AND ($5::text[] IS NULL OR subject = ANY($5::text[]))
        AND ($6::bigint IS NULL OR seq < $6)
      ORDER BY seq DESC LIMIT $7`,
-    [q.from ?? null, q.to ?? null, q.event ?? null, q.actor ?? null, q.subject ?? null, q.beforeSeq ?? null, q.limit],
+    [q.from ?? null, q.to ?? null, q.event ?? null, q.actor ?? null, q.subject === undefined ? null : storedSubjects(q.subject), q.beforeSeq ?? null, q.limit],
   );
   return rows.map(fromRow);
 }
@@ -138,31 +140,31 @@ export async function searchEvents(db: Queryable, q: AuditQuery): Promise<ChainR
  * (keyset on seq: the index on (subject, seq) reads exactly one page). The names
  * keep out rows whose subject merely has the same text (a kid, a client id).
  */
-export async function eventsAboutSubject(db: Queryable, subject: string, events: readonly string[], beforeSeq: number | undefined, limit: number): Promise<ChainRow[]> {
+export async function eventsAboutSubject(db: Queryable, subjects: readonly string[], events: readonly string[], beforeSeq: number | undefined, limit: number): Promise<ChainRow[]> {
   const { rows } = await db.query<EventRow>(
     `SELECT ${COLUMNS} FROM audit_events
-     WHERE subject = $1 AND event = ANY($2::text[]) AND ($3::bigint IS NULL OR seq < $3)
+     WHERE subject = ANY($1::text[]) AND event = ANY($2::text[]) AND ($3::bigint IS NULL OR seq < $3)
      ORDER BY seq DESC LIMIT $4`,
-    [subject, [...events], beforeSeq ?? null, limit],
+    [[...subjects], [...events], beforeSeq ?? null, limit],
   );
   return rows.map(fromRow);
 }
 
 /** One event about a subject, of the given names; undefined when that seq is not one of them. */
-export async function eventAboutSubject(db: Queryable, subject: string, events: readonly string[], seq: number): Promise<ChainRow | undefined> {
-  const { rows } = await db.query<EventRow>(`SELECT ${COLUMNS} FROM audit_events WHERE seq = $1 AND subject = $2 AND event = ANY($3::text[])`, [
+export async function eventAboutSubject(db: Queryable, subjects: readonly string[], events: readonly string[], seq: number): Promise<ChainRow | undefined> {
+  const { rows } = await db.query<EventRow>(`SELECT ${COLUMNS} FROM audit_events WHERE seq = $1 AND subject = ANY($2::text[]) AND event = ANY($3::text[])`, [
     seq,
-    subject,
+    [...subjects],
     [...events],
   ]);
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
 
 /** Whether an event of this name about the subject already names the seq in details.<key> (idempotent security events). */
-export async function hasEventNaming(db: Queryable, event: string, subject: string, key: string, seq: number): Promise<boolean> {
+export async function hasEventNaming(db: Queryable, event: string, subjects: readonly string[], key: string, seq: number): Promise<boolean> {
   const { rows } = await db.query<{ found: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM audit_events WHERE subject = $1 AND event = $2 AND details->>$3 = $4::text) AS found`,
-    [subject, event, key, String(seq)],
+    `SELECT EXISTS (SELECT 1 FROM audit_events WHERE subject = ANY($1::text[]) AND event = $2 AND details->>$3 = $4::text) AS found`,
+    [[...subjects], event, key, String(seq)],
   );
   return rows[0]?.found === true;
 }

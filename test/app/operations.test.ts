@@ -3,6 +3,7 @@
 import { Writable } from 'node:stream';
 
 import { startNixa, type Nixa } from '../../src/app/index.js';
+import { ConfigError } from '../../src/errors/index.js';
 import { createLogger } from '../../src/logging/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { freePort, testConfig } from '../support/nixa.js';
@@ -137,5 +138,40 @@ describe('graceful shutdown', () => {
     // The database handle was closed too.
     await expect(db.db.query('SELECT 1')).rejects.toThrow();
     await db.drop();
+  });
+});
+
+describe('a port already in use', () => {
+  it('stops nixa from starting with an error naming PORT, and leaves nothing running: the same database starts again elsewhere', async () => {
+    const { createServer } = await import('node:net');
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = squatter.address() as { port: number };
+    const db = await createTestDatabase();
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    try {
+      const err = await startNixa(testConfig({ PORT: String(port), NIXA_ISSUER: `http://127.0.0.1:${port}` }), { db: db.db, closeDatabase: false, logger: createLogger('info', sink) }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).variable).toBe('PORT');
+      expect((err as Error).message).toContain(`PORT is ${port} on 127.0.0.1, which another program is already using`);
+      // What it started was stopped: its shutdown ran (and logged), and the database is free to use.
+      expect(lines.join('')).toContain('nixa stopped');
+      expect((await db.db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      const next = await freePort();
+      const again = await startNixa(testConfig({ PORT: String(next), NIXA_ISSUER: `http://127.0.0.1:${next}` }), { db: db.db, closeDatabase: false });
+      expect((await fetch(`${again.url}/healthz`)).status).toBe(200);
+      await again.close();
+    } finally {
+      squatter.close();
+      await db.drop();
+    }
   });
 });

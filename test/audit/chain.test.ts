@@ -2,7 +2,7 @@
 // the redaction safety net, the retention rules and the CLI's time parsing.
 import { createHash } from 'node:crypto';
 
-import { canonicalJson, ChainWalker, eventHash, GENESIS, planPrune, redactDetails, type ChainRow, type Partition } from '../../src/audit/index.js';
+import { canonicalJson, ChainWalker, eventHash, GENESIS, planPrune, redactDetails, redactText, storedSubjects, type ChainRow, type Partition } from '../../src/audit/index.js';
 import { legacyHashMatches } from '../../src/audit/chain.js';
 import { parseTime } from '../../src/cli/audit.js';
 import { InvalidInputError } from '../../src/errors/index.js';
@@ -89,6 +89,32 @@ describe('what the trail may hold', () => {
     });
     expect(JSON.stringify(cleaned)).not.toMatch(/001085004217|eyJhbGci|"abc"|482913|"x"/);
     expect(cleaned).toMatchObject({ note: 'CCCD *********217 khớp', phone: '0912345678', client_secret: '[removed]', code: '[removed]' });
+  });
+
+  it('keeps identifiers that merely hold twelve digits in a row: an account id (UUID) and a hex digest', () => {
+    // About one random UUID in 280 ends in twelve decimal digits; redacting it moved
+    // that account's events to a subject nobody looks up (its history lost them).
+    const account = '3f2a9c1e-7b4d-4e8a-9c21-004217085001';
+    const digest = 'ab'.repeat(10) + '001085004217' + 'cd'.repeat(10);
+    expect(redactText(account)).toBe(account);
+    expect(redactText(`account:${account}`)).toBe(`account:${account}`);
+    expect(redactText(digest)).toBe(digest);
+    expect(redactDetails({ factorId: account, hash: digest, list: [account] })).toEqual({ factorId: account, hash: digest, list: [account] });
+  });
+
+  it('finds an account under the form the old rule stored it as, and only then', () => {
+    expect(storedSubjects('3f2a9c1e-7b4d-4e8a-9c21-004217085001')).toEqual(['3f2a9c1e-7b4d-4e8a-9c21-004217085001', '3f2a9c1e-7b4d-4e8a-9c21-*********001']);
+    expect(storedSubjects('3f2a9c1e-7b4d-4e8a-9c21-00421708500a')).toEqual(['3f2a9c1e-7b4d-4e8a-9c21-00421708500a']);
+  });
+
+  it('still removes an ID number next to an identifier, glued to letters, or in a short hex-looking word', () => {
+    const account = '3f2a9c1e-7b4d-4e8a-9c21-004217085001';
+    expect(redactText(`${account} CCCD 001085004217`)).toBe(`${account} CCCD *********217`);
+    expect(redactText('CCCD001085004217')).toBe('CCCD*********217');
+    expect(redactText('cccd001085004217')).toBe('cccd*********217');
+    expect(redactText('id=001085004217&x=1')).toBe('id=*********217&x=1');
+    // Not a UUID (its last group is not twelve hex digits), so the ID number in it goes.
+    expect(redactText('3f2a9c1e-7b4d-4e8a-9c21-x001085004217')).toBe('3f2a9c1e-7b4d-4e8a-9c21-x*********217');
   });
 });
 

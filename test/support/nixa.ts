@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import { startNixa, type Nixa } from '../../src/app/index.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
+import { ConfigError } from '../../src/errors/index.js';
 import { createLogger, silentLogger, type Logger } from '../../src/logging/index.js';
 import type { Database } from '../../src/storage/index.js';
 
@@ -33,11 +34,21 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 /** Starts an instance on the given database; its issuer is its own URL on a free port. */
 export async function startTestNixa(db: Database, env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<Nixa> {
-  const port = await freePort();
-  const config = testConfig({ PORT: String(port), NIXA_ISSUER: `http://127.0.0.1:${port}`, ...env });
   // NIXA_TEST_LOG=debug shows an instance's logs when a test needs explaining.
   const logger = opts.logger ?? (process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger);
-  return startNixa(config, { db, logger, closeDatabase: false });
+  // The issuer names the port, so it is chosen before nixa starts; between the
+  // check and the listen another process (a parallel test, or any outgoing
+  // connection, which takes its port from the same range) may take it. nixa then
+  // stops what it started and says PORT is in use: try another.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const config = testConfig({ PORT: String(port), NIXA_ISSUER: `http://127.0.0.1:${port}`, ...env });
+    try {
+      return await startNixa(config, { db, logger, closeDatabase: false });
+    } catch (err) {
+      if (attempt >= 5 || !(err instanceof ConfigError && err.variable === 'PORT') || env.PORT) throw err;
+    }
+  }
 }
 
 export async function freePort(): Promise<number> {
