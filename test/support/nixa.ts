@@ -51,16 +51,31 @@ export async function startTestNixa(db: Database, env: Record<string, string> = 
   }
 }
 
+/**
+ * A port that is free now, from 20000–32767: below Linux's ephemeral range
+ * (32768–60999), from which the kernel gives ports to outgoing connections and to
+ * listen(0). A port chosen there could be taken by any connection between this
+ * check and the caller's listen; here only another test choosing the same one
+ * could, and startTestNixa tries again when that happens.
+ */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+  const tryPort = (port: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(undefined));
+      srv.listen(port, '127.0.0.1', () => {
+        const bound = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(bound));
+      });
     });
-  });
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await tryPort(20_000 + Math.floor(Math.random() * 12_768));
+    if (port !== undefined) return port;
+  }
+  const any = await tryPort(0);
+  if (any === undefined) throw new Error('no free port');
+  return any;
 }
 
 /**
