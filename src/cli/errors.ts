@@ -2,16 +2,20 @@
 // one list read from where each is defined, so that it cannot fall behind the
 // code: nixa's own errors (errors/ERROR_CATALOGUE), the sign-in failures a citizen
 // sees (federation/FAILURE_MESSAGES, with the HTTP status FederationError gives
-// each), and the OAuth 2.0 / OpenID Connect errors services receive (the
+// each), the failures of a sign-in to their own account (errors/
+// ACCOUNT_SIGN_IN_FAILURES, NIXA-ACC-*, with their status), and the OAuth 2.0 / OpenID Connect errors services receive (the
 // standards' codes, listed here once: they are the engine's, not nixa's).
-import { ERROR_CATALOGUE } from '../errors/index.js';
+import { AccountSignInError, ACCOUNT_SIGN_IN_FAILURES, ERROR_CATALOGUE, type AccountSignInFailure } from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError, type FederationFailure } from '../federation/index.js';
 
 export interface CatalogueEntry {
   code: string;
-  /** nixa's own error, a citizen's failed sign-in (NIXA-FED-*), or an OAuth error a service receives. */
-  kind: 'nixa' | 'sign-in' | 'oauth';
-  /** HTTP status of a citizen's sign-in failure page; an OAuth error's depends on the endpoint (or is a redirect). */
+  /**
+   * nixa's own error, a citizen's failed sign-in (NIXA-FED-*), a failed sign-in
+   * to the citizen's own account (NIXA-ACC-*), or an OAuth error a service receives.
+   */
+  kind: 'nixa' | 'sign-in' | 'account-sign-in' | 'oauth';
+  /** HTTP status of a citizen's failure page; an OAuth error's depends on the endpoint (or is a redirect). */
   status: number | null;
   meaning: string;
 }
@@ -50,6 +54,10 @@ export function errorCatalogue(): CatalogueEntry[] {
     const e = new FederationError(reason, '');
     return { code: e.code, kind: 'sign-in' as const, status: e.status, meaning: FAILURE_MESSAGES[reason].en };
   });
+  const account = (Object.keys(ACCOUNT_SIGN_IN_FAILURES) as AccountSignInFailure[]).map((reason) => {
+    const e = new AccountSignInError(reason, '');
+    return { code: e.code, kind: 'account-sign-in' as const, status: e.status, meaning: ACCOUNT_SIGN_IN_FAILURES[reason].meaning };
+  });
   const services = OAUTH.map(([code, meaning]) => ({ code, kind: 'oauth' as const, status: null, meaning }));
-  return [...own, ...signIn, ...services];
+  return [...own, ...signIn, ...account, ...services];
 }

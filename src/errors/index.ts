@@ -1,6 +1,7 @@
 // One error hierarchy for nixa. Each class carries a stable code (documented in
 // README's error catalogue) and says how it becomes a CLI message or HTTP answer;
 // src/app/errors.ts and src/cli are the only places that render them.
+import { ACCOUNT_SIGN_IN_FAILURES, ACCOUNT_SIGN_IN_PREFIX, type AccountSignInFailure } from './account-sign-in.js';
 
 export abstract class NixaError extends Error {
   /** Stable, documented code support staff can look up. */
@@ -144,6 +145,25 @@ export class StorageUnavailableError extends NixaError {
   override readonly status = 503;
 }
 
+/**
+ * A citizen's sign-in to their own account (my-account/sign-in.ts) did not end
+ * signed in: the reason's code (NIXA-ACC-<reason>) and status come from
+ * ACCOUNT_SIGN_IN_FAILURES, as do the words of its page.
+ */
+export class AccountSignInError extends NixaError {
+  readonly code: string;
+  override readonly status: number;
+  constructor(
+    readonly reason: AccountSignInFailure,
+    /** For logs only (never shown, never request input unchecked, never a code or token). */
+    readonly detail: string,
+  ) {
+    super(`${reason}: ${detail}`);
+    this.code = `${ACCOUNT_SIGN_IN_PREFIX}${reason}`;
+    this.status = ACCOUNT_SIGN_IN_FAILURES[reason].status;
+  }
+}
+
 /** Short catalogue for README and `nixa errors`. */
 export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-CFG-001': 'A configuration variable is missing or malformed; the message names it. nixa does not start.',
@@ -160,5 +180,12 @@ export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-CSRF-001': "A form was posted to one of nixa's pages from another site (Origin, Sec-Fetch-Site); nothing was done.",
 };
 
+export {
+  accountAuthorizationFailure,
+  ACCOUNT_SIGN_IN_FAILURES,
+  ACCOUNT_SIGN_IN_HEADING,
+  ACCOUNT_SIGN_IN_PREFIX,
+  type AccountSignInFailure,
+} from './account-sign-in.js';
 export { CONTROL_CHARACTER, fieldWithControlCharacter, refuseControlCharacters } from './control-characters.js';
 export { INPUT_PROBLEMS, knownInputProblem, NIXA_PAGE_WORDS, wordsForStatus, type PageWords } from './pages.js';

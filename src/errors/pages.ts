@@ -2,6 +2,7 @@
 // and a message in plain words, chosen by the error's code alone (never from its
 // message, which is written for operators and may repeat request input), so that
 // the page can be shown again from its code (GET /error/<code>).
+import { ACCOUNT_SIGN_IN_FAILURES, ACCOUNT_SIGN_IN_HEADING, ACCOUNT_SIGN_IN_PREFIX } from './account-sign-in.js';
 
 export interface PageWords {
   status: number;
@@ -49,6 +50,14 @@ export const NIXA_PAGE_WORDS: Readonly<Record<string, PageWords>> = Object.freez
   'NIXA-DB-002': { status: 503, heading: SOMETHING_WRONG, message: UNAVAILABLE },
   'NIXA-KEY-001': { status: 500, heading: SOMETHING_WRONG, message: UNAVAILABLE },
   'NIXA-CFG-001': { status: 500, heading: SOMETHING_WRONG, message: UNAVAILABLE },
+  // The account sign-in's failures: the page the callback shows, and the same again
+  // at /error/NIXA-ACC-<reason> for the language switch.
+  ...Object.fromEntries(
+    Object.entries(ACCOUNT_SIGN_IN_FAILURES).map(([reason, f]) => [
+      `${ACCOUNT_SIGN_IN_PREFIX}${reason}`,
+      { status: f.status, heading: ACCOUNT_SIGN_IN_HEADING, message: { vi: f.vi, en: f.en } },
+    ]),
+  ),
 });
 
 /** The words for a status when the code has none of its own (an unexpected error, a library's). */

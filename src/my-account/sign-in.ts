@@ -11,15 +11,24 @@
 //
 // The sign-in in progress lives in a signed cookie, scoped to the callback's
 // path and ten minutes long; the callback takes it whatever happens next.
+//
+// Every way it can fail is an AccountSignInError with a stable code
+// (NIXA-ACC-<reason>, errors/account-sign-in.ts) and ends on one page: the words
+// for that code (errors/pages.ts), "sign in again" to a fresh sign-in at the same
+// level and page, and a language switch that shows the same page again at
+// /error/<code> (never the spent callback). Nothing is left half done: the
+// sign-in's cookie is cleared, no session is touched, and neither the code nor
+// a token is logged.
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 
 import { acrFor, atLeast, LEVELS, levelOfAcr, type Level } from '../assurance/index.js';
 import { clientsOptions, ensureClient } from '../clients/index.js';
 import type { Config } from '../config/index.js';
+import { accountAuthorizationFailure, AccountSignInError, NIXA_PAGE_WORDS, type AccountSignInFailure } from '../errors/index.js';
 import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import { languageReturnsTo, renderPage } from '../pages/index.js';
+import { errorPageUrl, languageReturnsTo, renderPage } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { ACCOUNT_PATH } from './paths.js';
 
@@ -99,35 +108,25 @@ interface Pending {
   exp: number;
 }
 
-export type SignInFailure = 'expired' | 'state' | 'refused' | 'invalid' | 'level';
+/** Where "sign in again" goes: the level and page of the sign-in that failed, when known. */
+interface Again {
+  level?: Level | undefined;
+  returnTo?: string | undefined;
+}
 
-const FAILURES: Record<SignInFailure, { status: number; vi: string; en: string }> = {
-  expired: {
-    status: 400,
-    vi: 'Lượt đăng nhập này đã hết hạn hoặc không bắt đầu từ trình duyệt này, nên bạn chưa được đăng nhập. Hãy đăng nhập lại.',
-    en: 'This sign-in has expired or was not started in this browser, so you are not signed in. Please sign in again.',
-  },
-  state: {
-    vi: 'Kết quả đăng nhập này không khớp với lượt đăng nhập bạn đã bắt đầu trên trình duyệt này (có thể do một liên kết lạ, hoặc bạn đã bắt đầu đăng nhập ở một thẻ khác). Để bảo vệ bạn, nixa đã từ chối nó. Hãy đăng nhập lại.',
-    en: 'This sign-in result does not match the sign-in you started in this browser (perhaps a link from elsewhere, or a sign-in started in another tab). To protect you, nixa refused it. Please sign in again.',
-    status: 400,
-  },
-  refused: {
-    status: 400,
-    vi: 'Đăng nhập chưa hoàn tất (bạn đã hủy, hoặc nixa không thể xác nhận bạn). Bạn chưa được đăng nhập.',
-    en: 'The sign-in was not completed (you cancelled, or nixa could not confirm who you are). You are not signed in.',
-  },
-  invalid: {
-    status: 400,
-    vi: 'Không xác minh được kết quả đăng nhập, nên bạn chưa được đăng nhập. Hãy thử lại.',
-    en: 'The sign-in result could not be verified, so you are not signed in. Please try again.',
-  },
-  level: {
-    status: 403,
-    vi: 'Lần đăng nhập này chưa đạt mức độ đảm bảo cần cho việc bạn muốn làm.',
-    en: 'This sign-in did not reach the assurance level needed for what you wanted to do.',
-  },
-};
+/** What is safe to log of an error thrown by openid-client: its kind and OAuth error, never a response body. */
+function described(err: unknown): string {
+  const e = err as { name?: unknown; code?: unknown; error?: unknown; message?: unknown; cause?: { code?: unknown } };
+  const parts = [typeof e.name === 'string' ? e.name : 'Error'];
+  if (typeof e.code === 'string' && /^[A-Z_]{1,64}$/.test(e.code)) parts.push(e.code);
+  if (typeof e.error === 'string' && /^[a-z_]{1,64}$/.test(e.error)) parts.push(e.error);
+  if (typeof e.cause?.code === 'string' && /^[A-Z_]{1,64}$/.test(e.cause.code)) parts.push(e.cause.code);
+  // openid-client's own messages are fixed sentences; a token endpoint's error_description is nixa's own.
+  const message = typeof e.message === 'string' ? e.message.replace(/[^\p{L}\p{N} .,:;'"()_/-]/gu, '').slice(0, 160) : '';
+  return `${parts.join(' ')}${message ? `: ${message}` : ''}`;
+}
+
+const PENDING_COOKIE_OPTIONS = { signed: true, httpOnly: true, sameSite: 'lax', path: ACCOUNT_CALLBACK_PATH, overwrite: true } as const;
 
 export class AccountSignIn {
   #config: oidc.Configuration | undefined;
@@ -150,17 +149,35 @@ export class AccountSignIn {
     return this.#config;
   }
 
+  /** The configuration, or the typed failure when nixa's own issuer does not answer. */
+  async #reachIssuer(): Promise<oidc.Configuration> {
+    try {
+      return await this.configuration();
+    } catch (err) {
+      throw new AccountSignInError('issuer-unavailable', `discovery failed: ${described(err)}`);
+    }
+  }
+
   /** GET /account/sign-in: off to nixa's authorization endpoint. */
   async start(ctx: Context): Promise<void> {
     const asked = String(ctx.query.level ?? '');
     const level = (LEVELS as readonly string[]).includes(asked) && asked !== 'low' ? (asked as Level) : undefined;
-    const config = await this.configuration();
+    const returnTo = safeAccountReturn(ctx.query.return);
+    let config: oidc.Configuration;
+    try {
+      config = await this.#reachIssuer();
+    } catch (err) {
+      if (!(err instanceof AccountSignInError)) throw err;
+      // No sign-in starts: an older one of this browser is not left behind either.
+      this.#clear(ctx);
+      return this.#failed(ctx, err, { level, returnTo });
+    }
     const pending: Pending = {
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
       verifier: oidc.randomPKCECodeVerifier(),
       level,
-      returnTo: safeAccountReturn(ctx.query.return),
+      returnTo,
       exp: Math.floor(Date.now() / 1000) + PENDING_SECONDS,
     };
     const url = oidc.buildAuthorizationUrl(config, {
@@ -173,22 +190,19 @@ export class AccountSignIn {
       ui_locales: 'vi en',
       ...(level ? { acr_values: acrFor(level) } : {}),
     });
-    ctx.cookies.set(PENDING_COOKIE, Buffer.from(JSON.stringify(pending)).toString('base64url'), {
-      signed: true,
-      httpOnly: true,
-      sameSite: 'lax',
-      path: ACCOUNT_CALLBACK_PATH,
-      maxAge: PENDING_SECONDS * 1000,
-      overwrite: true,
-    });
+    ctx.cookies.set(PENDING_COOKIE, Buffer.from(JSON.stringify(pending)).toString('base64url'), { ...PENDING_COOKIE_OPTIONS, maxAge: PENDING_SECONDS * 1000 });
     ctx.status = 303;
     ctx.redirect(url.href);
+  }
+
+  #clear(ctx: Context): void {
+    ctx.cookies.set(PENDING_COOKIE, null, PENDING_COOKIE_OPTIONS);
   }
 
   #take(ctx: Context): Pending | undefined {
     const raw = ctx.cookies.get(PENDING_COOKIE, { signed: true });
     // One attempt per sign-in, whatever happens next.
-    ctx.cookies.set(PENDING_COOKIE, null, { signed: true, httpOnly: true, sameSite: 'lax', path: ACCOUNT_CALLBACK_PATH, overwrite: true });
+    this.#clear(ctx);
     if (!raw || raw.length > 4096) return undefined;
     try {
       const p = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Pending;
@@ -204,18 +218,28 @@ export class AccountSignIn {
    */
   async callback(ctx: Context, sessionAccount: () => Promise<string | undefined>): Promise<void> {
     const pending = this.#take(ctx);
-    if (!pending) return this.#failed(ctx, 'expired');
-    if (ctx.query.state !== pending.state) {
-      // The state names the sign-in this browser started: another one is a forged or crossed callback.
-      this.logger.warn('account: sign-in callback with a state this browser did not start, refused');
-      return this.#failed(ctx, 'state', pending);
+    let next: string;
+    try {
+      next = await this.#finish(ctx, pending, sessionAccount);
+    } catch (err) {
+      if (!(err instanceof AccountSignInError)) throw err;
+      return this.#failed(ctx, err, pending ?? {});
     }
-    if (typeof ctx.query.error === 'string') {
-      const code = /^[a-z_]{1,64}$/.test(ctx.query.error) ? ctx.query.error : 'error';
-      this.logger.info({ error: code }, 'account: sign-in not completed');
-      return this.#failed(ctx, 'refused', pending);
+    ctx.status = 303;
+    ctx.redirect(next);
+  }
+
+  /** The callback's checks, in order; the page to go to, or an AccountSignInError. */
+  async #finish(ctx: Context, pending: Pending | undefined, sessionAccount: () => Promise<string | undefined>): Promise<string> {
+    if (!pending) throw new AccountSignInError('expired', 'no sign-in in progress in this browser (used, expired, lost or altered cookie)');
+    // The state names the sign-in this browser started: another one is a forged or crossed callback.
+    if (ctx.query.state !== pending.state) throw new AccountSignInError('state-mismatch', 'a state this browser did not start');
+    if (ctx.query.error !== undefined) {
+      // Only a well-formed OAuth error code is read (and logged); anything else is "refused".
+      const error = typeof ctx.query.error === 'string' && /^[a-z_]{1,64}$/.test(ctx.query.error) ? ctx.query.error : undefined;
+      throw new AccountSignInError(error ? accountAuthorizationFailure(error) : 'refused', `the authorization endpoint answered ${error ?? 'an unrecognised error'}`);
     }
-    const config = await this.configuration();
+    const config = await this.#reachIssuer();
     const current = new URL(this.client.redirectUri);
     current.search = ctx.querystring;
     let claims: oidc.IDToken;
@@ -228,32 +252,33 @@ export class AccountSignIn {
       });
       claims = tokens.claims()!;
     } catch (err) {
-      this.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'account: sign-in result refused');
-      return this.#failed(ctx, 'invalid', pending);
+      throw new AccountSignInError('token-exchange', described(err));
     }
-    if ((await sessionAccount()) !== claims.sub) {
-      // The tokens are for one account, the browser's nixa session is not (or is gone).
-      this.logger.warn('account: sign-in result does not match the browser’s nixa session');
-      return this.#failed(ctx, 'invalid', pending);
-    }
+    // The tokens are for one account, the browser's nixa session must be the same one (not another, not gone).
+    if ((await sessionAccount()) !== claims.sub) throw new AccountSignInError('account-mismatch', 'the ID token’s sub is not the browser’s nixa session’s account');
     const reached = levelOfAcr(String(claims.acr ?? '')) ?? 'low';
-    if (pending.level && !atLeast(reached, pending.level)) return this.#failed(ctx, 'level', pending);
-    ctx.status = 303;
-    ctx.redirect(pending.returnTo);
+    if (pending.level && !atLeast(reached, pending.level)) throw new AccountSignInError('insufficient-level', `reached ${reached}, ${pending.level} asked`);
+    return pending.returnTo;
   }
 
-  #failed(ctx: Context, why: SignInFailure, pending?: Pending): void {
-    const f = FAILURES[why];
-    // The switch must not replay this callback (its state is spent): it comes back
-    // to the account page, which offers the sign-in again.
-    languageReturnsTo(ctx, ACCOUNT_PATH);
-    ctx.status = f.status;
+  /** The failure page, from the error's code alone; one log line, with the reason and what is safe of the detail. */
+  #failed(ctx: Context, err: AccountSignInError, again: Again): void {
+    const quiet: readonly AccountSignInFailure[] = ['cancelled', 'expired'];
+    this.logger[quiet.includes(err.reason) ? 'info' : 'warn']({ reason: err.reason, errorCode: err.code, detail: err.detail }, 'account: sign-in failed');
+    const words = NIXA_PAGE_WORDS[err.code]!;
+    // The switch must not replay the callback (its state is spent) nor the start: the
+    // same page again, from its code.
+    languageReturnsTo(ctx, errorPageUrl(err.code));
+    ctx.status = err.status;
     ctx.type = 'html';
     ctx.body = renderPage('account-sign-in-failed', {
-      title: 'Chưa đăng nhập được',
-      messageVi: f.vi,
-      messageEn: f.en,
-      signIn: signInHref({ ...(pending?.level ? { level: pending.level } : {}), ...(pending ? { returnTo: pending.returnTo } : {}) }),
+      title: words.heading.vi,
+      headingVi: words.heading.vi,
+      headingEn: words.heading.en,
+      messageVi: words.message.vi,
+      messageEn: words.message.en,
+      code: err.code,
+      signIn: signInHref({ ...(again.level ? { level: again.level } : {}), ...(again.returnTo ? { returnTo: again.returnTo } : {}) }),
     });
   }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { startNixa } from '../../src/app/index.js';
-import { ERROR_CATALOGUE } from '../../src/errors/index.js';
+import { ACCOUNT_SIGN_IN_FAILURES, ERROR_CATALOGUE } from '../../src/errors/index.js';
 import { FAILURE_MESSAGES } from '../../src/federation/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logging/index.js';
@@ -152,17 +152,22 @@ describe('nixa clients: every change says why', () => {
 
 describe('nixa errors', () => {
   const FED = Object.keys(FAILURE_MESSAGES).map((r) => `NIXA-FED-${r}`);
+  const ACC = Object.keys(ACCOUNT_SIGN_IN_FAILURES).map((r) => `NIXA-ACC-${r}`);
 
   it("lists nixa's own codes, every sign-in failure a citizen can see, and the OAuth errors services receive", async () => {
     const r = await nixa('errors');
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')[0]).toMatch(/^CODE +KIND +HTTP +MEANING$/);
     expect(FED.length).toBeGreaterThanOrEqual(16);
-    for (const code of [...Object.keys(ERROR_CATALOGUE), ...FED, 'invalid_request', 'invalid_redirect_uri', 'temporarily_unavailable']) {
+    expect(ACC.length).toBe(9);
+    for (const code of [...Object.keys(ERROR_CATALOGUE), ...FED, ...ACC, 'invalid_request', 'invalid_redirect_uri', 'temporarily_unavailable']) {
       expect(r.stdout).toMatch(new RegExp(`^${code} +`, 'm'));
     }
     expect(r.stdout).toMatch(/^NIXA-FED-source-timeout +sign-in +502 +The identity source you chose took too long to answer/m);
     expect(r.stdout).toMatch(/^NIXA-FED-account-suspended +sign-in +403 /m);
+    // A failed sign-in to the citizen's own account: its status and what it means.
+    expect(r.stdout).toMatch(/^NIXA-ACC-expired +account-sign-in +400 +Account sign-in: no sign-in in progress in this browser/m);
+    expect(r.stdout).toMatch(/^NIXA-ACC-issuer-unavailable +account-sign-in +503 /m);
   });
 
   it('prints the same catalogue as JSON, each code once', async () => {
@@ -172,6 +177,13 @@ describe('nixa errors', () => {
     expect(new Set(list.map((e) => e.code)).size).toBe(list.length);
     expect(list.filter((e) => e.kind === 'sign-in').map((e) => e.code)).toEqual(FED);
     expect(list.find((e) => e.code === 'NIXA-FED-denied')).toEqual({ code: 'NIXA-FED-denied', kind: 'sign-in', status: 400, meaning: FAILURE_MESSAGES.denied.en });
+    expect(list.filter((e) => e.kind === 'account-sign-in').map((e) => e.code)).toEqual(ACC);
+    expect(list.find((e) => e.code === 'NIXA-ACC-token-exchange')).toEqual({
+      code: 'NIXA-ACC-token-exchange',
+      kind: 'account-sign-in',
+      status: 502,
+      meaning: ACCOUNT_SIGN_IN_FAILURES['token-exchange'].meaning,
+    });
     for (const e of list) expect(e.meaning.length).toBeGreaterThan(10);
   });
 

@@ -71,7 +71,7 @@ describe('signing in to one’s own nixa account', () => {
     // The pending sign-in is spent: the same callback again is refused.
     const replay = await agent.request(callback);
     expect(replay.status).toBe(400);
-    expect(await replay.text()).toContain('đã hết hạn hoặc không bắt đầu từ trình duyệt này');
+    expect(await replay.text()).toContain('<code>NIXA-ACC-expired</code>');
   });
 
   it('signs in again at a higher level through the same path, with acr_values', async () => {
@@ -116,7 +116,7 @@ describe('signing in to one’s own nixa account', () => {
     agent.setCookie(new URL(issuer), 'nixa_account_tx', `${value.slice(0, -2)}AA`);
     const forged = await agent.request(`${CALLBACK()}?code=x&state=${auth.searchParams.get('state')}`);
     expect(forged.status).toBe(400);
-    expect(await forged.text()).toContain('đã hết hạn hoặc không bắt đầu từ trình duyệt này');
+    expect(await forged.text()).toContain('<code>NIXA-ACC-expired</code>');
   });
 
   it('refuses a callback whose state is not the one this browser started, with a page that says so, and stays signed out', async () => {
@@ -130,9 +130,10 @@ describe('signing in to one’s own nixa account', () => {
     const html = await refused.text();
     expect(html).toContain('không khớp với lượt đăng nhập bạn đã bắt đầu');
     expect(html).toContain('lang="en">This sign-in result does not match');
+    expect(html).toContain('<code>NIXA-ACC-state-mismatch</code>');
     expect(html).toContain('href="/account/sign-in">Đăng nhập lại');
-    // English comes back to the account page, never to the spent callback.
-    expect(html).toContain(`href="/language?show=vi-en&amp;back=${encodeURIComponent('/account')}"`);
+    // English shows the same page again from its code, never the spent callback.
+    expect(html).toContain(`href="/language?show=vi-en&amp;back=${encodeURIComponent('/error/NIXA-ACC-state-mismatch')}"`);
 
     // A victim's browser handed someone else's callback: refused, and no session of theirs appears.
     const victim = new UserAgent();
@@ -150,7 +151,7 @@ describe('signing in to one’s own nixa account', () => {
     agent.dropCookie(new URL(issuer), '_session.sig');
     const res = await agent.request(callback);
     expect(res.status).toBe(400);
-    expect(await res.text()).toContain('Không xác minh được kết quả đăng nhập');
+    expect(await res.text()).toContain('<code>NIXA-ACC-account-mismatch</code>');
     expect(res.headers.get('location')).toBeNull();
   });
 
@@ -162,7 +163,7 @@ describe('signing in to one’s own nixa account', () => {
     expect(new URL(back.stoppedAt!).searchParams.get('error')).toBe('access_denied');
     const page = await agent.request(back.stoppedAt!);
     expect(page.status).toBe(400);
-    expect(await page.text()).toContain('Đăng nhập chưa hoàn tất');
+    expect(await page.text()).toContain('Bạn đã hủy đăng nhập');
   });
 });
 
