@@ -9,7 +9,7 @@ import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 
 import { ATTRIBUTE_LABELS, ATTRIBUTE_NAMES, type AttributeName } from '../accounts/index.js';
-import { INPUT_PROBLEMS, InvalidInputError, NIXA_PAGE_WORDS, NotFoundError, wordsForStatus } from '../errors/index.js';
+import { ACCOUNT_SIGN_IN_PREFIX, INPUT_PROBLEMS, InvalidInputError, NIXA_PAGE_WORDS, NotFoundError, wordsForStatus } from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError, NO_OTHER_SOURCE, type FederationFailure } from '../federation/index.js';
 import { ERROR_PAGE_PATH, errorPageUrl, languageReturnsTo, renderErrorPage, serviceLink, type ClientLike, type WayForward } from '../pages/index.js';
 import { oauthErrorPage, PAGE_ERRORS, pageErrorStatus } from '../protocol/index.js';
@@ -153,7 +153,8 @@ export function boundaryPage(code: string, status: number, field?: string): Show
     heading: words.heading,
     message: input ? { vi: input.vi, en: input.en } : words.message,
     detail: input ? `${field}: ${input.problem}` : undefined,
-    ways: [{ to: 'home' }],
+    // A failed sign-in to the account page offers the sign-in again, in either language.
+    ways: code.startsWith(ACCOUNT_SIGN_IN_PREFIX) ? [{ to: 'account-sign-in' }, { to: 'home' }] : [{ to: 'home' }],
   });
   return { status, html, again: known ? errorPageUrl(code, { field: input ? field : undefined }) : undefined };
 }

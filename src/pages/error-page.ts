@@ -41,6 +41,7 @@ export function serviceLink(client: ClientLike | undefined): ServiceLink | undef
 export type WayForward =
   | { to: 'another-source'; interaction: string }
   | { to: 'service'; service: ServiceLink }
+  | { to: 'account-sign-in' }
   | { to: 'home' };
 
 function wayForward(w: WayForward, first: boolean): string {
@@ -52,6 +53,9 @@ function wayForward(w: WayForward, first: boolean): string {
       const name = escapeHtml(w.service.name);
       return `<a class="${cls}" href="${escapeHtml(w.service.url)}">Quay lại ${name} <span lang="en">(Back to ${name})</span></a>`;
     }
+    case 'account-sign-in':
+      // A fresh sign-in to the citizen's own account (src/my-account/sign-in.ts), at its default level.
+      return `<a class="${cls}" href="/account/sign-in">Đăng nhập lại <span lang="en">(Sign in again)</span></a>`;
     case 'home':
       return `<a class="${cls}" href="/">Về trang chủ nixa <span lang="en">(Go to nixa’s home page)</span></a>`;
   }

@@ -95,6 +95,9 @@ describe('account sign-in failures, through nixa itself', () => {
     const html = await again.text();
     expect(html).toContain(`<code>${code}</code>`);
     expect(html).toContain(ACCOUNT_SIGN_IN_FAILURES[code.replace(/^NIXA-ACC-/, '') as keyof typeof ACCOUNT_SIGN_IN_FAILURES].vi);
+    // The way forward survives the language switch: a fresh sign-in first, then home.
+    expect(html).toContain('<a class="button" href="/account/sign-in">Đăng nhập lại <span lang="en">(Sign in again)</span></a>');
+    expect(html.indexOf('href="/account/sign-in"')).toBeLessThan(html.indexOf('href="/">Về trang chủ nixa'));
     expect(again.headers.getSetCookie().some((c) => c.startsWith('nixa_account_tx'))).toBe(false);
   }
 
