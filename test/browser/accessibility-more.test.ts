@@ -102,7 +102,9 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
     service = { ...(await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công Hà Nội', redirect_uris: [redirectUri] })), redirectUri };
     config = await discover(nixa, service);
     browser = await launchChromium();
-  }, 120_000);
+    // Two demo services and a policy file on top of accessibility.test.ts's setup: on
+    // the embedded PGlite this took about 90 s alone, and over 120 s beside other tests.
+  }, 180_000);
 
   afterAll(async () => {
     const steps: [string, (() => Promise<unknown>) | undefined][] = [
