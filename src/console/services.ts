@@ -84,9 +84,10 @@ async function integrationPage(c: Call, client: ClientView, etag: string | null,
       <p><code class="secret">${e(o.secret)}</code></p></section>`
     : '';
   const audience = client.apiResource ?? '<https://dich-vu.example.gov.vn/api>';
+  // The example scrolls sideways: tabindex lets a keyboard user scroll it (axe: scrollable-region-focusable).
   const verify = `<section aria-labelledby="verify-heading"><h2 id="verify-heading">${t('Cách kiểm tra token của nixa', 'How to verify nixa’s tokens')}</h2>
     <p>${t('Dùng nixa/verify (chỉ cần jose). Tạo bộ kiểm tra một lần khi dịch vụ khởi động; nó đọc tài liệu khám phá và lưu JWKS, nên việc xoay vòng khóa không làm hỏng token hợp lệ.', 'Use nixa/verify (jose only). Create a verifier once when the service starts; it reads discovery and caches the JWKS, so key rotations never break a valid token.')}</p>
-<pre><code>import { createVerifier, requireLevel } from 'nixa/verify';
+<pre tabindex="0"><code>import { createVerifier, requireLevel } from 'nixa/verify';
 
 // ID tokens: audience is the client id.
 const idTokens = createVerifier({ issuer: '${e(issuer)}', audience: '${e(client.clientId)}', minimumAcr: '${e(client.minLevel ?? 'substantial')}' });
