@@ -1,5 +1,7 @@
 // Registering a native app with `nixa clients add`: a public client, no secret
 // printed, and a refusal that names the field the operator got wrong.
+import { updateClient } from '../../src/clients/index.js';
+import { InvalidInputError } from '../../src/errors/index.js';
 import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -58,5 +60,30 @@ describe('nixa clients add --application-type native', () => {
     const r = await nixa('clients', 'add', '--name', 'Cổng thử', '--redirect-uri', 'http://127.0.0.1/cb', ...WHY);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('redirect_uris[0]:');
+  });
+});
+
+describe('changing a native app', () => {
+  const opts = { allowHttpLoopback: false };
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('accepted');
+      },
+      (err: unknown) => {
+        if (!(err instanceof InvalidInputError)) throw err;
+        return { field: err.field, problem: err.problem };
+      },
+    );
+
+  it('checks added redirect URIs by the native rules, and keeps the type', async () => {
+    const uris = ['vn.gov.dichvucong.app:/oauth2redirect', 'http://127.0.0.1/oauth2redirect', 'https://dichvucong.gov.vn/app/oauth2redirect'];
+    expect(await refusal(updateClient(tdb.db, 'dvc-app', { redirect_uris: [...uris, 'myapp://cb'] }, 'test', opts))).toEqual({
+      field: 'redirect_uris[3]',
+      problem: expect.stringMatching(/reverse domain name/),
+    });
+    const changed = await updateClient(tdb.db, 'dvc-app', { redirect_uris: [...uris, 'http://[::1]/oauth2redirect'] }, 'test', opts);
+    expect(changed).toMatchObject({ applicationType: 'native', redirectUris: [...uris, 'http://[::1]/oauth2redirect'] });
+    expect((await refusal(updateClient(tdb.db, 'dvc-app', { application_type: 'web' }, 'test', opts))).field).toBe('application_type');
   });
 });
