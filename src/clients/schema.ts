@@ -149,7 +149,7 @@ function nativeDefaults(input: unknown): unknown {
 
 export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlgs?: readonly string[] }) {
   const signingAlgs = opts.signingAlgs ?? ['RS256'];
-  return z.preprocess(nativeDefaults, z
+  const registration = z
     .object({
       client_id: z
         .string()
@@ -236,7 +236,8 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       if (c.token_endpoint_auth_method !== 'private_key_jwt' && (c.jwks || c.jwks_uri)) {
         ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'only used with private_key_jwt' });
       }
-    }));
+    });
+  return z.preprocess(nativeDefaults, registration);
 }
 
 export type ClientInput = z.output<ReturnType<typeof clientInputSchema>>;
