@@ -75,6 +75,7 @@ function describeClient(c: ClientView): string {
     `client_id:        ${c.clientId}`,
     `name:             ${c.name}`,
     `status:           ${c.status}`,
+    `application type: ${c.applicationType === 'native' ? 'native (an app on the citizen’s device; loopback redirects match on any port)' : 'web'}`,
     `auth method:      ${c.tokenEndpointAuthMethod}`,
     `grant types:      ${c.grantTypes.join(', ')}`,
     `redirect URIs:    ${c.redirectUris.join(' ') || '-'}`,
@@ -166,7 +167,13 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .description('register a relying party; prints its client_secret once when it has one')
     .option('--client-id <id>', 'client_id (generated when omitted)')
     .option('--name <name>', 'display name shown to citizens')
-    .option('--redirect-uri <uri>', 'exact redirect URI (repeat for several)', collect)
+    .addOption(
+      new Option('--application-type <type>', 'web (default) or native: an app on the citizen\'s device (RFC 8252), a public client (auth method none)').choices([
+        'web',
+        'native',
+      ]),
+    )
+    .option('--redirect-uri <uri>', 'exact redirect URI (repeat for several); a native app: claimed https, com.example.app:/path, or http://127.0.0.1/path (any port)', collect)
     .option('--post-logout-uri <uri>', 'exact post-logout redirect URI (repeat)', collect)
     .option('--grant-type <type>', 'authorization_code, refresh_token, client_credentials (repeat)', collect)
     .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['private_key_jwt', 'client_secret_basic', 'none']))
@@ -189,6 +196,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
         : {
             client_id: o.clientId,
             name: o.name,
+            application_type: o.applicationType,
             redirect_uris: o.redirectUri,
             post_logout_redirect_uris: o.postLogoutUri,
             grant_types: o.grantType,

@@ -6,11 +6,12 @@ import type { Config } from '../config/index.js';
 import { ConflictError, InvalidInputError, lostRace, NotFoundError, StateError } from '../errors/index.js';
 import { NotifiedCache, readThrough, type Database, type NotifiedCacheOptions, type Queryable } from '../storage/index.js';
 import * as repo from './repository.js';
-import { inputOfMetadata, parseClientInput, parseClientUpdate, toProviderMetadata, type ClientInput } from './schema.js';
+import { inputOfMetadata, parseClientInput, parseClientUpdate, toProviderMetadata, type ApplicationType, type ClientInput } from './schema.js';
 import { checkSectorDocument } from './sector-document.js';
 import { generateSecret, hashSecret, verifySecret } from './secrets.js';
 
-export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, GRANT_TYPES } from './schema.js';
+export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, GRANT_TYPES, APPLICATION_TYPES, type ApplicationType } from './schema.js';
+export { nativeRedirectProblem } from './native-redirects.js';
 export { verifySecret } from './secrets.js';
 export { pairwiseSector } from './sector.js';
 
@@ -18,6 +19,8 @@ export interface ClientView {
   clientId: string;
   name: string;
   status: 'enabled' | 'disabled';
+  /** web: a site, redirect URIs matched exactly; native: an app on the citizen's device (RFC 8252), a public client. */
+  applicationType: ApplicationType;
   tokenEndpointAuthMethod: string;
   grantTypes: string[];
   redirectUris: string[];
@@ -39,6 +42,7 @@ export interface ClientView {
 
 function view(r: repo.ClientRow): ClientView {
   const m = r.metadata as {
+    application_type?: ApplicationType;
     token_endpoint_auth_method: string;
     grant_types: string[];
     redirect_uris: string[];
@@ -52,6 +56,7 @@ function view(r: repo.ClientRow): ClientView {
     clientId: r.client_id,
     name: r.name,
     status: r.disabled_at ? 'disabled' : 'enabled',
+    applicationType: m.application_type ?? 'web',
     tokenEndpointAuthMethod: m.token_endpoint_auth_method,
     grantTypes: m.grant_types,
     redirectUris: m.redirect_uris,
@@ -177,6 +182,7 @@ export async function addClient(
       ...(reason ? { reason } : {}),
       details: {
         name: c.name,
+        ...(c.application_type === 'native' ? { applicationType: 'native' } : {}),
         method: c.token_endpoint_auth_method,
         grantTypes: c.grant_types,
         redirectUris: c.redirect_uris,

@@ -5,37 +5,54 @@ import { z } from 'zod';
 import { LEVELS } from '../assurance/index.js';
 import { ADMIN_SCOPES } from '../admin/roles.js';
 import { InvalidInputError } from '../errors/index.js';
+import { nativeRedirectProblem } from './native-redirects.js';
 
 export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id'] as const;
 export const AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 
 export type AuthMethod = (typeof AUTH_METHODS)[number];
+/** OpenID Connect Registration §2: a web site (the default) or an app on the citizen's device (RFC 8252). */
+export const APPLICATION_TYPES = ['web', 'native'] as const;
+export type ApplicationType = (typeof APPLICATION_TYPES)[number];
 
 function isLoopback(u: URL): boolean {
   return u.hostname === 'localhost' || u.hostname === '127.0.0.1' || u.hostname === '[::1]';
 }
 
+/**
+ * Why `v` cannot be a web client's redirect URI (matched exactly): https, plain
+ * http only for localhost outside production. Undefined when it can.
+ */
+function webRedirectProblem(v: string, allowHttpLoopback: boolean): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return `"${v}" is not an absolute URL`;
+  }
+  if (u.hash) return `"${v}" must not contain a fragment`;
+  if (u.username || u.password) return `"${v}" must not contain credentials`;
+  const httpOk = allowHttpLoopback && u.protocol === 'http:' && isLoopback(u);
+  if (u.protocol !== 'https:' && !httpOk) return `"${v}" must use https${allowHttpLoopback ? ' (http is accepted only for localhost)' : ''}`;
+  if (u.hostname.includes('*')) return `"${v}": wildcards are not allowed`;
+  return undefined;
+}
+
 const redirectUri = (allowHttpLoopback: boolean) =>
   z.string().superRefine((v, ctx) => {
-    let u: URL;
-    try {
-      u = new URL(v);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not an absolute URL` });
-      return;
-    }
-    if (u.hash) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain a fragment` });
-    if (u.username || u.password) ctx.addIssue({ code: 'custom', message: `"${v}" must not contain credentials` });
-    const httpOk = allowHttpLoopback && u.protocol === 'http:' && isLoopback(u);
-    if (u.protocol !== 'https:' && !httpOk) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `"${v}" must use https${allowHttpLoopback ? ' (http is accepted only for localhost)' : ''}`,
-      });
-    }
-    if (u.hostname.includes('*')) ctx.addIssue({ code: 'custom', message: `"${v}": wildcards are not allowed` });
+    const problem = webRedirectProblem(v, allowHttpLoopback);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
+
+/**
+ * A redirect URI of a client of this type: a web client's by webRedirectProblem;
+ * a native app's (RFC 8252) by native-redirects.ts, in every environment, since
+ * an app's loopback listener is on the citizen's own device.
+ */
+export function redirectUriProblem(applicationType: ApplicationType, v: string, allowHttpLoopback: boolean): string | undefined {
+  return applicationType === 'native' ? nativeRedirectProblem(v) : webRedirectProblem(v, allowHttpLoopback);
+}
 
 /** An absolute URL without a fragment or credentials, and what `more` asks of it. */
 const absoluteUrl = (more: (u: URL, v: string, problem: (message: string) => void) => void) =>
@@ -123,17 +140,27 @@ const jwkSet = z.object({
     .refine((keys) => keys.every((k) => !('d' in k) && !('k' in k)), 'must hold public keys only'),
 });
 
+/** A native app that does not say how it authenticates is a public client (none), not client_secret_basic. */
+function nativeDefaults(input: unknown): unknown {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
+  const c = input as Record<string, unknown>;
+  return c.application_type === 'native' && c.token_endpoint_auth_method === undefined ? { ...c, token_endpoint_auth_method: 'none' } : input;
+}
+
 export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlgs?: readonly string[] }) {
   const signingAlgs = opts.signingAlgs ?? ['RS256'];
-  return z
+  const registration = z
     .object({
       client_id: z
         .string()
         .regex(/^[A-Za-z0-9._-]{3,64}$/, '3 to 64 letters, digits, dots, dashes or underscores')
         .optional(),
       name: z.string({ error: 'is required' }).trim().min(1, 'is required').max(200, 'at most 200 characters'),
-      redirect_uris: z.array(redirectUri(opts.allowHttpLoopback)).default([]),
-      post_logout_redirect_uris: z.array(redirectUri(opts.allowHttpLoopback)).default([]),
+      // A web site or an app on the citizen's device: it decides which redirect URIs are
+      // accepted (checked below, with the type) and how they match (native-redirects.ts).
+      application_type: z.enum(APPLICATION_TYPES, { error: `one of ${APPLICATION_TYPES.join(', ')}` }).default('web'),
+      redirect_uris: z.array(z.string({ error: 'a URI' }), { error: 'a list of URIs' }).default([]),
+      post_logout_redirect_uris: z.array(z.string({ error: 'a URI' }), { error: 'a list of URIs' }).default([]),
       grant_types: z.array(z.enum(GRANT_TYPES, { error: `one of ${GRANT_TYPES.join(', ')}` })).min(1).default(['authorization_code']),
       token_endpoint_auth_method: z
         .enum(AUTH_METHODS, { error: `one of ${AUTH_METHODS.join(', ')}` })
@@ -162,6 +189,26 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
     })
     .strict()
     .superRefine((c, ctx) => {
+      for (const field of ['redirect_uris', 'post_logout_redirect_uris'] as const) {
+        c[field].forEach((uri, i) => {
+          const problem = redirectUriProblem(c.application_type, uri, opts.allowHttpLoopback);
+          if (problem) ctx.addIssue({ code: 'custom', path: [field, i], message: problem });
+        });
+      }
+      // RFC 8252 §8.5: an app's secret is in every copy of the app, so it proves
+      // nothing; a native app is a public client and PKCE (required of every client) binds its code.
+      if (c.application_type === 'native') {
+        if (c.token_endpoint_auth_method !== 'none') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['token_endpoint_auth_method'],
+            message: 'a native app cannot keep a secret: it must be none (a public client, with PKCE; RFC 8252 §8.5)',
+          });
+        }
+        if (!c.grant_types.includes('authorization_code')) {
+          ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'a native app signs citizens in: authorization_code is required' });
+        }
+      }
       const interactive = c.grant_types.includes('authorization_code');
       if (interactive && c.redirect_uris.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: 'at least one is required for the authorization_code grant' });
@@ -190,6 +237,7 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
         ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'only used with private_key_jwt' });
       }
     });
+  return z.preprocess(nativeDefaults, registration);
 }
 
 export type ClientInput = z.output<ReturnType<typeof clientInputSchema>>;
@@ -225,6 +273,7 @@ export function inputOfMetadata(meta: Record<string, unknown>, name: string, pol
   return {
     client_id: meta.client_id,
     name,
+    ...pick('application_type'),
     redirect_uris: meta.redirect_uris ?? [],
     post_logout_redirect_uris: meta.post_logout_redirect_uris ?? [],
     grant_types: meta.grant_types,
@@ -247,6 +296,8 @@ export function toProviderMetadata(clientId: string, c: ClientInput): Record<str
   const meta: Record<string, unknown> = {
     client_id: clientId,
     client_name: c.name,
+    // Only when native: a web client's metadata stays as it was (oidc-provider's default is web).
+    ...(c.application_type === 'native' ? { application_type: 'native' } : {}),
     grant_types: c.grant_types,
     response_types: interactive ? ['code'] : [],
     redirect_uris: c.redirect_uris,

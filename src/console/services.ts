@@ -17,7 +17,31 @@ const LEVEL_OPTIONS = [
 const FORM: FieldSpec[] = [
   { name: 'name', vi: 'Tên dịch vụ', en: 'Service name', required: true },
   { name: 'client_id', vi: 'Mã khách (client id)', en: 'Client id', hint: ['Để trống để nixa tự tạo.', 'Leave empty and nixa makes one.'] },
-  { name: 'redirect_uris', vi: 'Địa chỉ chuyển hướng (redirect URI)', en: 'Redirect URIs', type: 'textarea', required: true, hint: ['Mỗi dòng một địa chỉ https, khớp chính xác.', 'One https URL per line, matched exactly.'] },
+  {
+    name: 'application_type',
+    vi: 'Loại ứng dụng',
+    en: 'Application type',
+    type: 'select',
+    options: [
+      { value: 'web', vi: 'Trang web (web)', en: 'A web site' },
+      { value: 'native', vi: 'Ứng dụng trên điện thoại hoặc máy tính (native)', en: 'An app on the citizen’s device (native)' },
+    ],
+    hint: [
+      'Ứng dụng native là ứng dụng công khai: chọn cách xác thực “Không” (chỉ PKCE).',
+      'A native app is a public client: choose authentication “none” (PKCE only).',
+    ],
+  },
+  {
+    name: 'redirect_uris',
+    vi: 'Địa chỉ chuyển hướng (redirect URI)',
+    en: 'Redirect URIs',
+    type: 'textarea',
+    required: true,
+    hint: [
+      'Mỗi dòng một địa chỉ https, khớp chính xác. Ứng dụng native: https của ứng dụng, lược đồ riêng dạng tên miền đảo ngược (vn.gov.dichvucong.app:/oauth2redirect) hoặc http://127.0.0.1/đường-dẫn (mọi cổng).',
+      'One https URL per line, matched exactly. A native app: its claimed https URL, a reverse-domain private scheme (vn.gov.dichvucong.app:/oauth2redirect) or http://127.0.0.1/path (any port).',
+    ],
+  },
   { name: 'post_logout_redirect_uris', vi: 'Địa chỉ quay về sau khi đăng xuất', en: 'Post-logout redirect URIs', type: 'textarea', hint: ['Mỗi dòng một địa chỉ (không bắt buộc).', 'One URL per line (optional).'] },
   {
     name: 'token_endpoint_auth_method',
@@ -70,6 +94,7 @@ async function integrationPage(c: Call, client: ClientView, etag: string | null,
     ${row('Điểm đăng xuất', 'End-session endpoint', m.end_session_endpoint)}
     ${row('Điểm kiểm tra token', 'Introspection endpoint', m.introspection_endpoint)}
     ${row('Mã khách', 'Client id', client.clientId)}
+    ${row('Loại ứng dụng', 'Application type', client.applicationType)}
     ${row('Cách xác thực', 'Client authentication', client.tokenEndpointAuthMethod)}
     ${row('Địa chỉ chuyển hướng', 'Redirect URIs', client.redirectUris.join(' '))}
     ${row('Phạm vi', 'Scopes', client.scope)}
@@ -137,7 +162,7 @@ export const SERVICE_ROUTES: ConsoleRoute[] = [
       });
     },
   },
-  { method: 'GET', path: '/services/new', handle: async (c) => newServicePage(c, { scope: 'openid profile', token_endpoint_auth_method: 'client_secret_basic' }, {}) },
+  { method: 'GET', path: '/services/new', handle: async (c) => newServicePage(c, { scope: 'openid profile', application_type: 'web', token_endpoint_auth_method: 'client_secret_basic' }, {}) },
   {
     method: 'POST',
     path: '/services',
@@ -147,6 +172,7 @@ export const SERVICE_ROUTES: ConsoleRoute[] = [
         reason: c.form('reason'),
         name: c.form('name'),
         ...(c.form('client_id').trim() ? { client_id: c.form('client_id').trim() } : {}),
+        application_type: c.form('application_type') === 'native' ? 'native' : 'web',
         redirect_uris: lines(c.form('redirect_uris')),
         post_logout_redirect_uris: lines(c.form('post_logout_redirect_uris')),
         grant_types: c.form('refresh') ? ['authorization_code', 'refresh_token'] : ['authorization_code'],

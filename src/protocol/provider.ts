@@ -1,5 +1,5 @@
 // oidc-provider configured for nixa. Everything protocol-level lives here:
-// PKCE everywhere, exact redirect URIs, the client authentication methods and
+// PKCE everywhere, exact redirect URIs (native apps' loopback ones on any port), the client authentication methods and
 // algorithms nixa allows, TTLs, and the pages the provider renders itself.
 import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
@@ -146,6 +146,11 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
     pkce: { required: () => true },
     responseTypes: ['code'],
     // Exact redirect URI matching, always: never fall back to the only registered one.
+    // One exception, oidc-provider's own (Client#redirectUriAllowed): a native app's
+    // (application_type native) http://127.0.0.1 or http://[::1] redirect matches on
+    // any port, RFC 8252 §7.3; path, query and the rest still exactly. A web client's
+    // (http://localhost outside production) keep the port. Which URIs a native app may
+    // register, never localhost: src/clients/native-redirects.ts.
     allowOmittingSingleRegisteredRedirectUri: false,
     clientAuthMethods: [...CLIENT_AUTH_METHODS],
     // RFC 8414 §2: without these, a service must guess how to authenticate at
