@@ -8,7 +8,9 @@ import { InvalidInputError } from '../errors/index.js';
 
 export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id'] as const;
 export const AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+/** RFC 8628: kiosks and shared screens, whose citizen approves on a phone (src/device-grant). */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
 
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
@@ -166,8 +168,10 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       if (interactive && c.redirect_uris.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: 'at least one is required for the authorization_code grant' });
       }
-      if (!interactive && c.grant_types.includes('refresh_token')) {
-        ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'refresh_token needs authorization_code' });
+      // A device grant (RFC 8628) is a citizen's sign-in too, without a redirect URI: it may have refresh tokens.
+      const device = c.grant_types.includes(DEVICE_CODE_GRANT);
+      if (!interactive && !device && c.grant_types.includes('refresh_token')) {
+        ctx.addIssue({ code: 'custom', path: ['grant_types'], message: `refresh_token needs authorization_code or ${DEVICE_CODE_GRANT}` });
       }
       // Admin access is for an operator's automation: a confidential client with
       // client_credentials only, so no citizen's sign-in ever carries admin scopes.
