@@ -173,6 +173,15 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       if (!interactive && !device && c.grant_types.includes('refresh_token')) {
         ctx.addIssue({ code: 'custom', path: ['grant_types'], message: `refresh_token needs authorization_code or ${DEVICE_CODE_GRANT}` });
       }
+      // oidc-provider takes the pairwise sector of a device client from its jwks_uri (and
+      // wants a sector_identifier_uri when it also has redirect URIs), though nixa's own
+      // sector is the service (sector.ts): it refuses to load such a client without them.
+      if (device && c.subject_type === 'pairwise' && !c.jwks_uri) {
+        ctx.addIssue({ code: 'custom', path: ['subject_type'], message: `pairwise subjects with ${DEVICE_CODE_GRANT} need jwks_uri (private_key_jwt); otherwise register with subject_type public` });
+      }
+      if (device && interactive && c.subject_type === 'pairwise' && !c.sector_identifier_uri) {
+        ctx.addIssue({ code: 'custom', path: ['sector_identifier_uri'], message: `is required for pairwise subjects with both ${DEVICE_CODE_GRANT} and authorization_code` });
+      }
       // Admin access is for an operator's automation: a confidential client with
       // client_credentials only, so no citizen's sign-in ever carries admin scopes.
       if (c.scope.split(' ').some((x) => ADMIN_SCOPES.includes(x)) && (c.grant_types.length !== 1 || c.grant_types[0] !== 'client_credentials')) {

@@ -296,12 +296,24 @@ describe('device authorization grant (RFC 8628)', () => {
 describe('registering a service for the device grant', () => {
   const opts = { allowHttpLoopback: true };
   it('accepts the device grant without redirect URIs, with refresh tokens', () => {
-    const c = parseClientInput({ name: 'Ki-ốt', grant_types: [DEVICE_CODE_GRANT, 'refresh_token'], token_endpoint_auth_method: 'none' }, opts);
+    const c = parseClientInput({ name: 'Ki-ốt', grant_types: [DEVICE_CODE_GRANT, 'refresh_token'], token_endpoint_auth_method: 'none', subject_type: 'public' }, opts);
     expect(c.grant_types).toEqual([DEVICE_CODE_GRANT, 'refresh_token']);
   });
 
+  it('refuses pairwise subjects for a device client without jwks_uri, naming subject_type (oidc-provider could not load it)', () => {
+    const pairwise = () => parseClientInput({ name: 'Ki-ốt', grant_types: [DEVICE_CODE_GRANT], token_endpoint_auth_method: 'none' }, opts);
+    expect(pairwise).toThrow(InvalidInputError);
+    expect(pairwise).toThrow(/subject_type.*jwks_uri/);
+    const both = () =>
+      parseClientInput(
+        { name: 'Cổng', grant_types: ['authorization_code', DEVICE_CODE_GRANT], redirect_uris: ['https://dvc.example.vn/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://dvc.example.vn/jwks' },
+        opts,
+      );
+    expect(both).toThrow(/sector_identifier_uri/);
+  });
+
   it('names the field of a grant type nixa does not offer', () => {
-    const bad = () => parseClientInput({ name: 'Ki-ốt', grant_types: ['urn:ietf:params:oauth:grant-type:device'], token_endpoint_auth_method: 'none' }, opts);
+    const bad = () => parseClientInput({ name: 'Ki-ốt', grant_types: ['urn:ietf:params:oauth:grant-type:device'], token_endpoint_auth_method: 'none', subject_type: 'public' }, opts);
     expect(bad).toThrow(InvalidInputError);
     expect(bad).toThrow(/grant_types\[0\].*urn:ietf:params:oauth:grant-type:device_code/);
   });
