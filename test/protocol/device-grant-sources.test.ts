@@ -18,12 +18,13 @@ let tdb: TestDatabase;
 let fed: Federation;
 let config: oidc.Configuration;
 
+// A generous timeout: the embedded database's first start takes long on a busy machine.
 beforeAll(async () => {
   tdb = await createTestDatabase();
   fed = await startFederation(tdb);
   await seedDemo(tdb.db, { ...fed.nixa.config, port: (await freePort()) - 100 }, silentLogger);
   config = await discover(fed.nixa.config.issuer, { clientId: DEMO_KIOSK_CLIENT_ID, redirectUri: '' });
-});
+}, 180_000);
 
 afterAll(async () => {
   await fed?.close();

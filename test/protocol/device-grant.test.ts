@@ -20,6 +20,7 @@ let config: oidc.Configuration;
 
 const KIOSK_NAME = 'Ki-ốt dịch vụ công — UBND phường Bến Nghé';
 
+// A generous timeout: the embedded database's first start takes long on a busy machine.
 beforeAll(async () => {
   tdb = await createTestDatabase();
   // Behind a trusted proxy, so that each test's phone can come from an address of its own.
@@ -33,7 +34,7 @@ beforeAll(async () => {
     scope: 'openid profile',
   });
   config = await discover(nixa.config.issuer, kiosk);
-});
+}, 180_000);
 
 afterAll(async () => {
   await nixa?.close();
