@@ -100,10 +100,15 @@ async function poll(deviceCode: string): Promise<{ status: number; body: Record<
 const auditEvents = async (event: string) =>
   (await tdb.db.query<{ actor: string; subject: string | null; details: Record<string, unknown> }>('SELECT actor, subject, details FROM audit_events WHERE event = $1 ORDER BY seq', [event])).rows;
 
-/** Makes a device code expire now, as ten minutes would (its row stays, as nixa keeps expired codes a while). */
+/**
+ * Moves a device code's clock on to a second after it expired, as ten minutes would:
+ * its `exp` and its row's expires_at alike (the row outlives `exp` by what nixa keeps).
+ */
 async function expire(d: oidc.DeviceAuthorizationResponse): Promise<void> {
   const { rowCount } = await tdb.db.query(
-    `UPDATE short_lived_payloads SET payload = jsonb_set(payload, '{exp}', to_jsonb(floor(extract(epoch FROM now()))::int - 1))
+    `UPDATE short_lived_payloads
+     SET payload = jsonb_set(payload, '{exp}', to_jsonb(floor(extract(epoch FROM now()))::int - 1)),
+         expires_at = expires_at - make_interval(secs => (payload->>'exp')::float8 - (floor(extract(epoch FROM now())) - 1))
      WHERE model = 'DeviceCode' AND id = $1`,
     [d.device_code],
   );
