@@ -123,8 +123,9 @@ export function deviceFlow(deps: DeviceGrantDeps): DeviceFlow {
     async successSource(ctx) {
       const code = ctx.oidc.deviceCode!;
       const accountId = ctx.oidc.session!.accountId!;
-      // Written before the page: should it fail, oidc-provider records the failure on
-      // the device code, and the device gets an error instead of unaudited tokens.
+      // Written before the page: should it fail, oidc-provider (deviceUserFlowErrors)
+      // records the failure on the device code, and the device gets that error, not
+      // tokens whose approval is not in the trail.
       await appendAudit(deps.db, {
         event: 'DEVICE_GRANT_APPROVED',
         actor: `account:${accountId}`,
