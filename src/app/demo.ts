@@ -1,15 +1,17 @@
 // The demo public service registered in development so that `npm start` has a
 // relying party to sign in to. Its secret is kept in the data directory (owner-only).
+// Beside it, a demo kiosk: a public client of the device grant (RFC 8628) to try with curl.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { addClient, clientsOptions, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
+import { addClient, clientsOptions, DEVICE_CODE_GRANT, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import { NotFoundError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Database } from '../storage/index.js';
 
 export const DEMO_CLIENT_ID = 'demo-service';
+export const DEMO_KIOSK_CLIENT_ID = 'demo-kiosk';
 export const DEMO_PORT_OFFSET = 100;
 
 export interface DemoCredentials {
@@ -32,8 +34,37 @@ export function demoOrigin(config: Config): string {
   return `http://localhost:${config.port + DEMO_PORT_OFFSET}`;
 }
 
-/** Registers the demo service once and returns its credentials. */
+/**
+ * Registers the demo kiosk once: a public client (no secret, as a kiosk anyone can
+ * open cannot keep one) whose only grant is the device grant (README: Signing in on a kiosk).
+ */
+async function seedDemoKiosk(db: Database, config: Config, logger: Logger): Promise<void> {
+  try {
+    await showClient(db, DEMO_KIOSK_CLIENT_ID);
+    return;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  await addClient(
+    db,
+    {
+      client_id: DEMO_KIOSK_CLIENT_ID,
+      name: 'Ki-ốt dịch vụ công mẫu (Demo public-service kiosk)',
+      grant_types: [DEVICE_CODE_GRANT],
+      token_endpoint_auth_method: 'none',
+      scope: 'openid profile',
+      // A device client can be pairwise only with a jwks_uri (clients/schema.ts): the demo kiosk has no keys.
+      subject_type: 'public',
+    },
+    'system:demo',
+    clientsOptions(config),
+  );
+  logger.info({ clientId: DEMO_KIOSK_CLIENT_ID }, 'demo kiosk registered');
+}
+
+/** Registers the demo service (and the demo kiosk) once and returns the service's credentials. */
 export async function seedDemo(db: Database, config: Config, logger: Logger): Promise<DemoCredentials> {
+  await seedDemoKiosk(db, config, logger);
   const origin = demoOrigin(config);
   mkdirSync(config.dataDir, { recursive: true });
   const file = join(config.dataDir, 'demo-service.json');

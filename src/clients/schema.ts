@@ -9,7 +9,9 @@ import { nativeRedirectProblem } from './native-redirects.js';
 
 export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id'] as const;
 export const AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+/** RFC 8628: kiosks and shared screens, whose citizen approves on a phone (src/device-grant). */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
 
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 /** OpenID Connect Registration §2: a web site (the default) or an app on the citizen's device (RFC 8252). */
@@ -213,8 +215,19 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       if (interactive && c.redirect_uris.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['redirect_uris'], message: 'at least one is required for the authorization_code grant' });
       }
-      if (!interactive && c.grant_types.includes('refresh_token')) {
-        ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'refresh_token needs authorization_code' });
+      // A device grant (RFC 8628) is a citizen's sign-in too, without a redirect URI: it may have refresh tokens.
+      const device = c.grant_types.includes(DEVICE_CODE_GRANT);
+      if (!interactive && !device && c.grant_types.includes('refresh_token')) {
+        ctx.addIssue({ code: 'custom', path: ['grant_types'], message: `refresh_token needs authorization_code or ${DEVICE_CODE_GRANT}` });
+      }
+      // oidc-provider takes the pairwise sector of a device client from its jwks_uri (and
+      // wants a sector_identifier_uri when it also has redirect URIs), though nixa's own
+      // sector is the service (sector.ts): it refuses to load such a client without them.
+      if (device && c.subject_type === 'pairwise' && !c.jwks_uri) {
+        ctx.addIssue({ code: 'custom', path: ['subject_type'], message: `pairwise subjects with ${DEVICE_CODE_GRANT} need jwks_uri (private_key_jwt); otherwise register with subject_type public` });
+      }
+      if (device && interactive && c.subject_type === 'pairwise' && !c.sector_identifier_uri) {
+        ctx.addIssue({ code: 'custom', path: ['sector_identifier_uri'], message: `is required for pairwise subjects with both ${DEVICE_CODE_GRANT} and authorization_code` });
       }
       // Admin access is for an operator's automation: a confidential client with
       // client_credentials only, so no citizen's sign-in ever carries admin scopes.

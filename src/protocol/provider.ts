@@ -21,6 +21,7 @@ import {
 } from '../consent/index.js';
 import { clientStore, NIXA_CLIENT_METADATA, pairwiseSector, verifySecret, type ClientCache } from '../clients/index.js';
 import type { Config } from '../config/index.js';
+import { DEVICE_CODE_TTL_SECONDS, deviceCodeAdapter, deviceFlow, deviceGrantRoutes, type DeviceGrantDeps } from '../device-grant/index.js';
 import type { KeySnapshot } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { languageReturnsTo, renderPage } from '../pages/index.js';
@@ -116,9 +117,14 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
   const clients = clientStore(db, clientCache);
   // A key object made once: from a raw Buffer, every HMAC would import the key again.
   const pairwiseHmacKey = createSecretKey(pairwiseKey);
+  // The device grant counts client addresses under a key of its own, derived from the pairwise one.
+  const deviceGrant: DeviceGrantDeps = { db, addressKey: createHmac('sha256', pairwiseKey).update('nixa device grant: client addresses').digest() };
   const configuration: Configuration = {
-    adapter: (name: string) =>
-      SHORT_LIVED_MODELS.has(name) ? translateStorageErrors(shortLived.adapter(name, db, clients)) : new PostgresAdapter(name, db, clients, 'oidc_payloads', records),
+    adapter: (name: string) => {
+      if (!SHORT_LIVED_MODELS.has(name)) return new PostgresAdapter(name, db, clients, 'oidc_payloads', records);
+      const adapter = translateStorageErrors(shortLived.adapter(name, db, clients));
+      return name === 'DeviceCode' ? deviceCodeAdapter(adapter, deviceGrant) : adapter;
+    },
     clients: [],
     // Defence in depth: whatever a grant says, the claims handed to oidc-provider
     // for a service are only those grantableClaims allows for its registered
@@ -208,6 +214,7 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
     sectorIdentifierUriValidate: () => false,
     ttl: {
       ...config.ttl,
+      DeviceCode: DEVICE_CODE_TTL_SECONDS,
     },
     clockTolerance: config.clockToleranceSeconds,
     rotateRefreshToken: true,
@@ -225,6 +232,8 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
       // Signing out of nixa tells every service of that session, server to server.
       backchannelLogout: { enabled: true },
       revocation: { enabled: true },
+      // RFC 8628 for kiosks and shared screens: nixa's pages, codes and limits (src/device-grant).
+      deviceFlow: deviceFlow(deviceGrant),
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
@@ -279,13 +288,14 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
 
   const refreshTokens = new PostgresAdapter('RefreshToken', db, clients, 'oidc_payloads', records);
   provider.use(rotationInOneStatement((id) => refreshTokens.spend(id)));
+  provider.use(deviceGrantRoutes(deviceGrant));
   provider.use(introspectionAuthentication);
   provider.use(machineTokenIntrospection({ issuer: config.issuer, keys, clockToleranceSeconds: config.clockToleranceSeconds }));
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, err: Error) => {
     logger.error({ err: { name: err.name, message: err.message, stack: err.stack }, path: ctx.path }, 'provider server_error');
   });
-  for (const event of ['authorization.error', 'grant.error', 'end_session.error', 'introspection.error', 'revocation.error', 'userinfo.error'] as const) {
+  for (const event of ['authorization.error', 'grant.error', 'device_authorization.error', 'code_verification.error', 'device_resume.error', 'end_session.error', 'introspection.error', 'revocation.error', 'userinfo.error'] as const) {
     provider.on(event as 'server_error', (ctx: KoaContextWithOIDC, err: Error & { error?: string; error_description?: string }) => {
       logger.info(
         { event, error: err.error ?? err.name, description: err.error_description, client: ctx.oidc?.client?.clientId },
