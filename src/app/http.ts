@@ -161,11 +161,12 @@ export function createHttpApp(deps: HttpDeps): Koa {
   const parseConsoleForm = bodyParser({ enableTypes: ['form'], formLimit: '64kb', encoding: 'utf-8' }) as Koa.Middleware;
   const noop = async () => {};
   // Form posts that act with the citizen's or operator's cookies: from nixa's own pages only.
-  // /session/end/confirm is the sign-out form nixa renders for oidc-provider.
+  // /session/end/confirm is the sign-out form nixa renders for oidc-provider; /device
+  // the device grant's code and confirmation forms (a kiosk's own call, /device/auth, is not a form).
   app.use(
     refuseCrossSiteForms(
       [new URL(config.issuer).origin, ...(config.passkeys?.origins ?? [])],
-      (path) => isInteraction(path) || isAccount(path) || isConsole(path) || path === '/session/end/confirm',
+      (path) => isInteraction(path) || isAccount(path) || isConsole(path) || path === '/session/end/confirm' || path === '/device',
     ),
   );
   app.use(

@@ -414,7 +414,7 @@ describe('form posts from another site', () => {
     expect(rows[0]?.result ?? null).toBeNull();
   });
 
-  it.each(['/account/totp/remove', '/console/logout', '/console/keys/rotate', '/session/end/confirm'])('are refused at %s', async (path) => {
+  it.each(['/account/totp/remove', '/console/logout', '/console/keys/rotate', '/session/end/confirm', '/device'])('are refused at %s', async (path) => {
     const res = await new UserAgent().request(`${issuer}${path}`, form({ csrf: 'x' }, { origin: 'https://evil.example' }));
     expect(res.status).toBe(403);
     expectPlainPage(res, await res.text());
