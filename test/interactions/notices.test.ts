@@ -2,13 +2,18 @@
 // the consent page (under its heading) and the step-up chooser show what changed,
 // less what this very sign-in may have caused (notice-policy.ts), and consume
 // nothing: /account, where the citizen can act on a notice, still shows them.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+
 import type * as oidc from 'openid-client';
+import type { Page } from 'playwright-core';
 
 import { SIMULATED_SOURCE_IDS } from '../../src/app/dev-sources.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import type { UserAgent } from '../support/user-agent.js';
+import { hasChromium, launchChromium, skipReason, vietnameseContext } from '../browser/chromium.js';
 
 const SUBSTANTIAL = { acr_values: 'urn:nixa:loa:substantial' };
 
@@ -125,4 +130,59 @@ describe('notices during a sign-in', () => {
     expect(chooser.page!.html).toContain('name="source"');
     expect(chooser.page!.html).not.toContain('notices-heading');
   });
+});
+
+// ── axe-core in Chromium on the pages with notices showing ───────────────────
+
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+
+(hasChromium ? describe : describe.skip)(`the pages with notices, checked by axe-core in Chromium${skipReason ? ` (${skipReason})` : ''}`, () => {
+  it('has no violation on the consent page, the step-up chooser and /account, in Vietnamese and with English beside it', async () => {
+    const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    const issuer = fed.nixa.config.issuer;
+    // Đặng Thị Ngọc Hà through Citizen ID, then the bank elsewhere; then the telecom, to the tax service.
+    await federatedSignIn(portalConfig, portal.redirectUri, { source: 'citizen_id', citizen: 'dang-thi-ngoc-ha', consent: 'accept' });
+    await federatedSignIn(portalConfig, portal.redirectUri, { source: 'bank', citizen: 'dang-thi-ngoc-ha', consent: 'accept' });
+    const consent = await federatedSignIn(taxConfig, tax.redirectUri, { source: 'telecom', citizen: 'dang-thi-ngoc-ha' });
+    const agent = consent.agent;
+    expect(noticesOf(consent.page!.html)).toContain(firstThrough('bank'));
+
+    const browser = await launchChromium();
+    const found: string[] = [];
+    try {
+      const context = await vietnameseContext(browser);
+      const page = await context.newPage();
+      /** The agent's cookies into the browser (the session's changes at every step), then the page, then axe. */
+      const check = async (name: string, at: string, ready: (p: Page) => Promise<unknown>, shows: readonly ('vi' | 'vi-en')[] = ['vi', 'vi-en']) => {
+        await context.addCookies([...agent.cookies.get(new URL(issuer).host)!].map(([n, value]) => ({ name: n, value, url: issuer })));
+        for (const show of shows) {
+          await page.goto(`${issuer}/language?show=${show}&back=${encodeURIComponent(new URL(at).pathname)}`);
+          await ready(page);
+          await page.getByRole('region', { name: /^Thay đổi gần đây/ }).waitFor();
+          if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(axeSource);
+          const violations = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} }, resultTypes: ['violations'] })
+            .then((r) => r.violations.map((v) => v.id + ' (' + v.impact + ') at ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`)) as string[];
+          found.push(...violations.map((v) => `[${show}] ${name}: ${v}`));
+        }
+      };
+      await check('consent', consent.page!.url, (p) => p.getByRole('button', { name: /^Đồng ý chia sẻ/ }).waitFor());
+
+      const uid = /action="\/interaction\/([^/"]+)\/consent"/.exec(consent.page!.html)![1]!;
+      const agreed = await agent.submit(new URL(`/interaction/${uid}/consent`, issuer), {
+        csrf: /name="csrf" value="([^"]+)"/.exec(consent.page!.html)![1]!,
+        decision: 'accept',
+        shown: /name="shown" value="([^"]*)"/.exec(consent.page!.html)![1]!,
+      }, tax.redirectUri);
+      expect(agreed.stoppedAt).toBeDefined();
+      const stepUp = await federatedSignIn(taxConfig, tax.redirectUri, { agent, extra: SUBSTANTIAL });
+      expect(noticesOf(stepUp.page!.html)).toContain(firstThrough('bank'));
+      await check('step-up chooser', stepUp.page!.url, (p) => p.getByRole('heading', { level: 2, name: /^Chọn nguồn định danh/ }).waitFor());
+      // /account shows them once (it consumes): English beside, the larger page.
+      await check('account', `${issuer}/account`, (p) => p.getByRole('heading', { level: 1 }).waitFor(), ['vi-en']);
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+    expect(found).toEqual([]);
+  }, 120_000);
 });
