@@ -44,7 +44,6 @@ import { ACCOUNT_CALLBACK_PATH, signInHref, SIGN_IN_PATH } from './sign-in.js';
 import {
   ACCOUNT_PATH,
   citizenSession,
-  sourceName,
   csrfFor,
   dateVi,
   ENROLMENT_LEVEL,

@@ -33,6 +33,7 @@ import { escapeHtml, formatDate } from '../pages/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import { selectNotices, type NoticeViewer } from './notice-policy.js';
 import { ACCOUNT_PATH } from './paths.js';
+import { sourceName } from './session.js';
 
 /** The events notices are made of (CONSENT_WITHDRAWN only tells whether a later consent is to a new service). */
 export const NOTICE_EVENTS = ['ACCOUNT_LINKED', 'FACTOR_ENROLLED', 'FACTOR_REMOVED', 'CONSENT_GIVEN', 'CONSENT_WITHDRAWN', 'SOURCE_UNBLOCKED_BY_CITIZEN'] as const;
@@ -187,10 +188,7 @@ function rememberShown(ctx: Context, s: NoticeSession, seq: number): void {
 
 /** A source's or service's name as citizens read it; the id itself for one nixa no longer knows. */
 async function nameOf(deps: NoticeDeps, kind: 'source' | 'service', id: string): Promise<{ vi: string; en: string }> {
-  if (kind === 'source') {
-    const src = deps.sources.get(id);
-    return src ? { vi: src.name.vi, en: src.name.en } : { vi: id, en: id };
-  }
+  if (kind === 'source') return sourceName(deps, id);
   const name = (await deps.provider().Client.find(id))?.clientName ?? id;
   return { vi: name, en: name };
 }
