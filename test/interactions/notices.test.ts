@@ -31,7 +31,8 @@ beforeAll(async () => {
   tax = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Thuế điện tử' });
   portalConfig = await discover(fed.nixa.config.issuer, portal);
   taxConfig = await discover(fed.nixa.config.issuer, tax);
-});
+  // The embedded PGlite on a loaded machine takes its time over the migrations.
+}, 120_000);
 
 afterAll(async () => {
   await fed?.close();
@@ -65,7 +66,7 @@ describe('notices during a sign-in', () => {
     expect(s.page!.html).toContain('name="decision" value="accept"');
     telecom = s.agent;
     consentPage = s.page!.html;
-  });
+  }, 120_000);
 
   it('shows the consent page, under its heading, what others did and not this sign-in’s first use of the telecom', async () => {
     const shown = noticesOf(consentPage);

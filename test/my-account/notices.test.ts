@@ -266,7 +266,7 @@ describe('notices held back from the session that may have caused them', () => {
     // What her first sign-in caused (the consent to the portal) is consumed by a later session of hers.
     await signedInToAccount('citizen_id', 'pham-thi-dung');
     thief = await signedIn('telecom', 'pham-thi-dung');
-  });
+  }, 120_000);
 
   it('does not show the telecom session its own first sign-in through the telecom, nor let it move the cursor', async () => {
     const linked = await lastSeq(account, 'ACCOUNT_LINKED');
