@@ -17,7 +17,7 @@ import { inFlightCookie, rememberInFlight } from './in-flight.js';
 import type { JourneyDeps } from './journey.js';
 import { chooserLevelAdvice, LEVEL_NAMES, termsExplained } from './level-advice.js';
 import { passkeySection } from './passkey.js';
-import { stepUpOffer } from './step-up.js';
+import { stepUpNotices, stepUpOffer } from './step-up.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
 
@@ -157,6 +157,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     notice:
       (unanswered ? unansweredNotice(unanswered) : '') +
       chooserNotice({ stepUp, min, none: none && !offer, noneAvailable: noneAvailable && !offer, factor: Boolean(offer) }) +
+      (stepUp ? await stepUpNotices(deps, ctx, details) : '') +
       (offer?.passkeys ? passkeySection(deps, details, offer, errors.passkey) : '') +
       (offer?.codes.length ? await codeForm(deps, ctx, details, offer, errors.code) : ''),
     // The source this browser asked to see first (set at /account), then the others in order.

@@ -24,6 +24,7 @@ import { escapeHtml, formatCalendarDate, renderPage } from '../pages/index.js';
 import { claimsRequest } from '../protocol/index.js';
 import { ambientTransaction } from '../storage/index.js';
 import { accountClaims, maskNationalId, type AccountClaims } from '../accounts/index.js';
+import { noticesDuringSignIn } from '../my-account/notices.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
 
@@ -137,9 +138,15 @@ export async function showConsent(deps: JourneyDeps, ctx: Context, details: Deta
   if (satisfied && !details.prompt.reasons.includes('consent_prompt')) return grantAndFinish(deps, ctx, details, r);
 
   const claims = inReadingOrder(r.claims);
+  // What changed on the account (a first sign-in through a new source, say), for
+  // the citizen deciding whether to share: shown, not consumed, since the way to
+  // act on a notice (block that source, withdraw that consent) is at /account,
+  // which still shows it. Never the notices this sign-in itself may have caused.
+  const notices = await noticesDuringSignIn(deps, ctx, details.session!, clientId);
   ctx.type = 'html';
   ctx.body = renderPage('consent', {
     title: 'Chia sẻ thông tin',
+    notices,
     uid: details.uid,
     csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
     clientName: r.clientName,

@@ -8,6 +8,7 @@ import { proofingLevelOf } from '../accounts/index.js';
 import { atLeast, levelOfAcr, raiseSession, type Factor, type Level, type SessionAssurance, type SessionSoFar } from '../assurance/index.js';
 import { sourceLoginLevel } from '../federation/index.js';
 import { challengeBinding, listFactors, listPasskeys, totpEnrolledLevel, type CodeMethod, type FactorsContext, type UserVerification } from '../factors/index.js';
+import { noticesDuringSignIn } from '../my-account/notices.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
@@ -87,3 +88,16 @@ export async function stepUpOffer(deps: JourneyDeps, ctx: Context, details: Deta
 }
 
 export const interactionBinding = (details: Details) => challengeBinding('interaction', details.uid);
+
+/**
+ * The account's notices on the step-up chooser (my-account/notices.ts), for the
+ * signed-in citizen asked to prove more: "a passkey was added on …" is worth
+ * reading before using one. Shown, not consumed: a notice is consumed only where
+ * the citizen can act on it, and here they are in the middle of a service's
+ * sign-in, with nothing to block or remove on the page; /account, where they can,
+ * still shows it. Held back, as everywhere, are those this session may have caused.
+ */
+export async function stepUpNotices(deps: JourneyDeps, ctx: Context, details: Details): Promise<string> {
+  if (!details.session?.accountId) return '';
+  return noticesDuringSignIn(deps, ctx, details.session, String(details.params.client_id));
+}

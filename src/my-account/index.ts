@@ -44,7 +44,6 @@ import { ACCOUNT_CALLBACK_PATH, signInHref, SIGN_IN_PATH } from './sign-in.js';
 import {
   ACCOUNT_PATH,
   citizenSession,
-  sourceName,
   csrfFor,
   dateVi,
   ENROLMENT_LEVEL,
@@ -122,7 +121,7 @@ async function showAccount(
     consentsSection(deps, s, consentMessage),
     controlSection(deps, ctx, s),
     // What changed since the citizen last looked (notices.ts), on a plain visit only.
-    ctx.method === 'GET' && !message && !passkeyMessage && !consentMessage ? noticesFor(deps, s) : '',
+    ctx.method === 'GET' && !message && !passkeyMessage && !consentMessage ? noticesFor(deps, ctx, s) : '',
   ]);
   html(
     ctx,
@@ -145,12 +144,9 @@ async function showAccount(
   );
 }
 
-const noticesFor = (deps: ControlDeps, s: CitizenSession) =>
-  showNotices(deps, s.accountId, async (kind, id) => {
-    if (kind === 'source') return sourceName(deps, id);
-    const name = (await deps.provider().Client.find(id))?.clientName ?? id;
-    return { vi: name, en: name };
-  });
+/** The notices this session may see, consumed as far as it may (notice-policy.ts). */
+const noticesFor = async (deps: ControlDeps, ctx: Context, s: CitizenSession) =>
+  showNotices(deps, ctx, { accountId: s.accountId, session: await deps.provider().Session.find(s.id) }, { consume: true });
 
 /** The page asking for the app's first code; the QR code and secret only right after starting. */
 function enrolmentPage(

@@ -11,17 +11,29 @@
 // account holds one number, notices_seen_seq (migration 0016): the trail's seq up
 // to which the citizen has been shown their notices. A page reads the account's
 // events after it (audit_events_subject index), shows what `noticesFrom` makes of
-// them, and moves the cursor to the last event read. The mapping from events to
+// them, less those the viewing session may itself have caused, and /account moves
+// the cursor as far as notice-policy.ts lets it: never past a notice held back
+// from this session, which the citizen's other sessions must still find (a SIM
+// swapped away must not let its new holder read "first sign-in through the
+// telecom" and so erase it). The consent and step-up pages show the same notices
+// and consume nothing. The mapping from events to
 // notices is the pure function below, so a later delivery channel (email or SMS,
 // outside nixa) subscribes to the same events: it follows the trail with a cursor
 // of its own (per channel, say notices_sent_seq), calls the same `noticesFrom`
 // and `noticeWords`, and sends; the page and the channel never wait on each other
 // and neither can lose a notice the other has not delivered.
-import type { Context } from 'koa';
+import { createHash } from 'node:crypto';
 
-import { advanceNoticesSeen, consentsInForce, trailAfter, type TrailEventRow } from '../accounts/index.js';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+
+import { advanceNoticesSeen, consentsInForce, trailAfter, type AccountsContext, type TrailEventRow } from '../accounts/index.js';
+import { sourceLoginOf } from '../federation/index.js';
 import { escapeHtml, formatDate } from '../pages/index.js';
-import { ACCOUNT_PATH, type AccountDeps } from './session.js';
+import type { SourceRegistry } from '../sources/index.js';
+import { selectNotices, type NoticeViewer } from './notice-policy.js';
+import { ACCOUNT_PATH } from './paths.js';
+import { sourceName } from './session.js';
 
 /** The events notices are made of (CONSENT_WITHDRAWN only tells whether a later consent is to a new service). */
 export const NOTICE_EVENTS = ['ACCOUNT_LINKED', 'FACTOR_ENROLLED', 'FACTOR_REMOVED', 'CONSENT_GIVEN', 'CONSENT_WITHDRAWN', 'SOURCE_UNBLOCKED_BY_CITIZEN'] as const;
@@ -124,25 +136,87 @@ export function noticeWords(n: Notice, names: (id: string) => { vi: string; en: 
 /** At most this many events are read per page; the rest show on the next. */
 const PAGE = 50;
 
+export interface NoticeDeps {
+  accounts: Pick<AccountsContext, 'db'>;
+  /** For sources' names. */
+  sources: SourceRegistry;
+  /** For services' names. */
+  provider: () => Provider;
+}
+
+/** The page's session as notices need it: the provider's session (undefined when it could not be read). */
+export interface NoticeSession {
+  accountId: string;
+  session: { uid?: string | undefined; authorizations?: Record<string, unknown> | undefined } | undefined;
+  /** The service of a sign-in in progress (the consent and step-up pages). */
+  thisService?: string;
+}
+
 /**
- * The account's notices not yet shown, rendered, and the cursor moved past them:
- * each is shown once. Empty when there are none.
+ * What nixa knows of the session looking (notice-policy.ts): the source of this
+ * browser's last source login for the account, and the services the session has
+ * signed in to, with the one of a sign-in in progress. Without the provider's
+ * session every consent notice is held back.
  */
-export async function showNotices(deps: AccountDeps, accountId: string, names: (kind: 'source' | 'service', id: string) => Promise<{ vi: string; en: string }>): Promise<string> {
+export async function noticeViewer(deps: Pick<NoticeDeps, 'accounts'>, ctx: Context, s: NoticeSession): Promise<NoticeViewer> {
+  const source = await sourceLoginOf({ db: deps.accounts.db }, ctx, s.accountId);
+  const services = s.session ? new Set([...Object.keys(s.session.authorizations ?? {}), ...(s.thisService ? [s.thisService] : [])]) : undefined;
+  return { source, services };
+}
+
+/**
+ * How far this session was shown its notices beyond the account's cursor
+ * (notice-policy.ts: `remember`): a signed cookie naming the session by a hash of
+ * the account and the provider session's uid, so that another session or account
+ * in the browser starts afresh. Only a repeat is saved by it: lost, a notice
+ * shows once more.
+ */
+const SHOWN_COOKIE = 'nixa_notices_shown';
+
+const sessionMark = (s: NoticeSession) => (s.session?.uid ? createHash('sha256').update(`${s.accountId}\n${s.session.uid}`).digest('base64url').slice(0, 22) : undefined);
+
+function shownBefore(ctx: Context, s: NoticeSession): number | undefined {
+  const mark = sessionMark(s);
+  const m = /^([\w-]{22})\.(\d{1,15})$/.exec(ctx.cookies.get(SHOWN_COOKIE, { signed: true }) ?? '');
+  return mark && m && m[1] === mark ? Number(m[2]) : undefined;
+}
+
+function rememberShown(ctx: Context, s: NoticeSession, seq: number): void {
+  const mark = sessionMark(s);
+  if (mark) ctx.cookies.set(SHOWN_COOKIE, `${mark}.${seq}`, { signed: true, httpOnly: true, sameSite: 'lax', path: '/' });
+}
+
+/** A source's or service's name as citizens read it; the id itself for one nixa no longer knows. */
+async function nameOf(deps: NoticeDeps, kind: 'source' | 'service', id: string): Promise<{ vi: string; en: string }> {
+  if (kind === 'source') return sourceName(deps, id);
+  const name = (await deps.provider().Client.find(id))?.clientName ?? id;
+  return { vi: name, en: name };
+}
+
+/**
+ * The account's notices that this session may see and has not been shown
+ * (notice-policy.ts), rendered; empty when there are none. With `consume`, the
+ * cursor moves as far as the policy lets it: only /account consumes, where each
+ * notice's "not you?" action is on the same page (the sign-in pages show them and
+ * leave them for /account).
+ */
+export async function showNotices(deps: NoticeDeps, ctx: Context, s: NoticeSession, o: { consume: boolean }): Promise<string> {
+  const { accountId } = s;
   const { seen, rows } = await trailAfter(deps.accounts.db, accountId, NOTICE_EVENTS, PAGE);
   if (!rows.length) return '';
   const clients = [...new Set(rows.filter((r) => r.event === 'CONSENT_GIVEN').map((r) => text(r.details.client)).filter((c): c is string => c !== undefined))];
   const notices = noticesFrom(accountId, rows, await consentsInForce(deps.accounts.db, accountId, clients, seen));
-  await advanceNoticesSeen(deps.accounts.db, accountId, rows.at(-1)!.seq);
-  if (!notices.length) return '';
-  const named = new Map<string, { vi: string; en: string }>();
-  for (const n of notices) {
-    if (!n.about) continue;
-    const kind = n.kind === 'new-service' ? 'service' : 'source';
-    named.set(`${kind}:${n.about}`, await names(kind, n.about));
+  const chosen = selectNotices(notices, rows.at(-1)!.seq, await noticeViewer(deps, ctx, s), shownBefore(ctx, s));
+  if (o.consume) {
+    if (chosen.consumeUpTo !== undefined && chosen.consumeUpTo > seen) await advanceNoticesSeen(deps.accounts.db, accountId, chosen.consumeUpTo);
+    if (chosen.remember !== undefined) rememberShown(ctx, s, chosen.remember);
   }
-  const items = notices.map((n) => {
-    const w = noticeWords(n, (id) => named.get(`${n.kind === 'new-service' ? 'service' : 'source'}:${id}`) ?? { vi: id, en: id });
+  if (!chosen.shown.length) return '';
+  const named = new Map<string, { vi: string; en: string }>();
+  const kindOf = (n: Notice) => (n.kind === 'new-service' ? 'service' : 'source');
+  for (const n of chosen.shown) if (n.about && !named.has(`${kindOf(n)}:${n.about}`)) named.set(`${kindOf(n)}:${n.about}`, await nameOf(deps, kindOf(n), n.about));
+  const items = chosen.shown.map((n) => {
+    const w = noticeWords(n, (id) => named.get(`${kindOf(n)}:${id}`) ?? { vi: id, en: id });
     return `<li><p>${escapeHtml(w.vi)} <span lang="en">(${escapeHtml(w.en)})</span></p>
           <p><a href="${escapeHtml(w.act.href)}">${escapeHtml(w.act.vi)} <span lang="en">(${escapeHtml(w.act.en)})</span></a></p></li>`;
   });
@@ -150,4 +224,14 @@ export async function showNotices(deps: AccountDeps, accountId: string, names: (
       <h2 id="notices-heading">Thay đổi gần đây <span lang="en">(Recent changes)</span></h2>
       <ul class="notices">${items.join('\n')}</ul>
     </section>`;
+}
+
+/**
+ * The notices on a page of a sign-in in progress (the consent page, the step-up
+ * chooser), for the interaction's session, with the service asking counted among
+ * its own; never consumed there (see showNotices).
+ */
+export async function noticesDuringSignIn(deps: NoticeDeps, ctx: Context, session: { accountId: string; uid?: string | undefined }, clientId: string): Promise<string> {
+  const found = session.uid ? await deps.provider().Session.findByUid(session.uid) : undefined;
+  return showNotices(deps, ctx, { accountId: session.accountId, session: found?.accountId === session.accountId ? found : undefined, thisService: clientId }, { consume: false });
 }

@@ -2,6 +2,8 @@
 // per-account cursor, each shown once on the next /account page: the first sign-in
 // through a new source, a passkey or authenticator app added or removed, consent to
 // a new service, a source unblocked. The mapping is a pure function, tested first.
+// Never shown to, nor consumed by, the session whose sign-in may have caused it
+// (notice-policy.ts): the SIM-swap case is over HTTP at the end.
 import type * as oidc from 'openid-client';
 import { generate } from 'otplib';
 
@@ -12,7 +14,7 @@ import { SoftwareAuthenticator } from '../support/authenticator.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import type { UserAgent } from '../support/user-agent.js';
+import { UserAgent } from '../support/user-agent.js';
 
 const ACCOUNT = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 const at = (iso: string) => new Date(iso);
@@ -123,6 +125,32 @@ async function post(agent: UserAgent, path: string, fields: Record<string, strin
 /** The notices section of a page, or '' when it has none. */
 const noticesOf = (html: string) => /<section class="notice" aria-labelledby="notices-heading">[\s\S]*?<\/section>/.exec(html)?.[0] ?? '';
 
+/**
+ * A new browser signed in to the citizen's own account at /account (nixa's own
+ * client, no consent page): the sign-in of another session than any service's.
+ */
+async function signedInToAccount(source: 'citizen_id' | 'telecom' | 'bank', citizen: string): Promise<{ agent: UserAgent; html: string }> {
+  const agent = new UserAgent();
+  let step = await agent.follow(url('/account/sign-in'));
+  let html = await step.res.text();
+  const uid = new URL(step.url).pathname.split('/')[2]!;
+  step = await agent.submit(url(`/interaction/${uid}/source`), { csrf: field(html, 'csrf')!, source: SIMULATED_SOURCE_IDS[source] });
+  html = await step.res.text();
+  const pick = /action="(\/interaction\/[^"]+\/pick)"/.exec(html)![1]!;
+  step = await agent.submit(new URL(pick, step.url), { citizen });
+  expect(step.url).toBe(url('/account').href);
+  expect(step.res.status).toBe(200);
+  return { agent, html: await step.res.text() };
+}
+
+/** The account's notices cursor. */
+const cursorOf = async (citizenSub: string) =>
+  Number((await tdb.db.query<{ n: string }>('SELECT notices_seen_seq AS n FROM accounts WHERE id = $1', [citizenSub])).rows[0]!.n);
+
+/** The seq of the account's last event of a kind. */
+const lastSeq = async (accountId: string, event: string) =>
+  Number((await tdb.db.query<{ n: string }>('SELECT max(seq) AS n FROM audit_events WHERE subject = $1 AND event = $2', [accountId, event])).rows[0]!.n);
+
 /** Shown on this visit, and not on the next. */
 async function shownOnce(agent: UserAgent, ...texts: string[]): Promise<string> {
   const first = noticesOf((await get(agent)).html);
@@ -136,11 +164,20 @@ const today = () => formatDate(new Date());
 describe('notices on /account', () => {
   let cuong: UserAgent;
 
-  it('tells of the consent given at the first sign-in, once', async () => {
+  it('tells of the consent given at the first sign-in once, in another session than the one that gave it', async () => {
     cuong = await signedIn('citizen_id', 'le-hoang-cuong');
-    const shown = await shownOnce(cuong, `Bạn đã đồng ý chia sẻ thông tin với «Cổng dịch vụ công» vào ngày ${today()}.`, '(You agreed to share information with “Cổng dịch vụ công”');
+    // The session whose sign-in gave it is not told (it may be whoever gave it)…
+    expect(noticesOf((await get(cuong)).html)).toBe('');
+    // …Cường's next session is.
+    const elsewhere = await signedInToAccount('citizen_id', 'le-hoang-cuong');
+    const shown = noticesOf(elsewhere.html);
+    expect(shown).toContain(`Bạn đã đồng ý chia sẻ thông tin với «Cổng dịch vụ công» vào ngày ${today()}.`);
+    expect(shown).toContain('(You agreed to share information with “Cổng dịch vụ công”');
     expect(shown).toContain('href="/account#consents-heading"');
     expect(shown).toContain('Thay đổi gần đây');
+    expect(noticesOf((await get(elsewhere.agent)).html)).toBe('');
+    // Consumed there: the first session has nothing left either.
+    expect(noticesOf((await get(cuong)).html)).toBe('');
   });
 
   it('tells of the first sign-in through a new source, with a link to block it, and not of a returning one', async () => {
@@ -208,5 +245,80 @@ describe('notices on /account', () => {
     await post(cuong, `/account/sources/${bank}/unblock`, { csrf });
     const name = fed.nixa.sources.get(bank)!.name.vi;
     await shownOnce(cuong, `Nguồn định danh «${name}» đã được bỏ chặn vào ngày ${today()}.`);
+  });
+});
+
+// ── SIM swap: the notice meant for the citizen is not the new holder's to read ──
+
+describe('notices held back from the session that may have caused them', () => {
+  // Phạm Thị Dung signs in through Citizen ID; later someone who took over her
+  // SIM card signs in through the telecom for the first time.
+  let dung: UserAgent;
+  let thief: UserAgent;
+  let account: string;
+  const telecomName = () => fed.nixa.sources.get(SIMULATED_SOURCE_IDS.telecom)!.name.vi;
+  const firstThroughTelecom = () => `Tài khoản của bạn được đăng nhập lần đầu bằng «${telecomName()}» vào ngày ${today()}.`;
+
+  beforeAll(async () => {
+    const s = await federatedSignIn(config, portal.redirectUri, { source: 'citizen_id', citizen: 'pham-thi-dung', consent: 'accept' });
+    account = (await redeemFederated(config, s)).claims()!.sub;
+    dung = s.agent;
+    // What her first sign-in caused (the consent to the portal) is consumed by a later session of hers.
+    await signedInToAccount('citizen_id', 'pham-thi-dung');
+    thief = await signedIn('telecom', 'pham-thi-dung');
+  }, 120_000);
+
+  it('does not show the telecom session its own first sign-in through the telecom, nor let it move the cursor', async () => {
+    const linked = await lastSeq(account, 'ACCOUNT_LINKED');
+    expect(linked).toBeGreaterThan(0);
+    const before = await cursorOf(account);
+    expect(before).toBeLessThan(linked);
+    for (let i = 0; i < 2; i++) {
+      const { res, html } = await get(thief);
+      expect(res.status).toBe(200);
+      expect(html).not.toContain('lần đầu bằng');
+      expect(noticesOf(html)).toBe('');
+    }
+    // Up to the notice held back, not past it.
+    expect(await cursorOf(account)).toBe(linked - 1);
+  });
+
+  it('nor a second sign-in through the telecom, in another browser: it is whoever holds the source, not one sign-in', async () => {
+    const again = await signedIn('telecom', 'pham-thi-dung');
+    expect((await get(again)).html).not.toContain('lần đầu bằng');
+    const direct = await signedInToAccount('telecom', 'pham-thi-dung');
+    expect(direct.html).not.toContain('lần đầu bằng');
+    expect(await cursorOf(account)).toBeLessThan(await lastSeq(account, 'ACCOUNT_LINKED'));
+  });
+
+  it('shows it to Dung’s session through Citizen ID, once, and then to no one', async () => {
+    await shownOnce(dung, firstThroughTelecom(), `(Your account was signed in to through “${fed.nixa.sources.get(SIMULATED_SOURCE_IDS.telecom)!.name.en}” for the first time on ${today()}.)`);
+    expect(await cursorOf(account)).toBeGreaterThanOrEqual(await lastSeq(account, 'ACCOUNT_LINKED'));
+    expect((await get(thief)).html).not.toContain('lần đầu bằng');
+    expect(noticesOf((await signedInToAccount('citizen_id', 'pham-thi-dung')).html)).toBe('');
+  });
+
+  it('still shows the telecom session what other sessions did, consumed only up to the notice held back, and once', async () => {
+    // Someone signs in through the bank (another session, another source), after the telecom.
+    const bank = fed.nixa.sources.get(SIMULATED_SOURCE_IDS.bank)!.name.vi;
+    const first = await federatedSignIn(config, portal.redirectUri, { source: 'citizen_id', citizen: 'dang-thi-ngoc-ha', consent: 'accept' });
+    const haAccount = (await redeemFederated(config, first)).claims()!.sub;
+    const hoa = first.agent;
+    await signedInToAccount('citizen_id', 'dang-thi-ngoc-ha'); // her portal consent, consumed
+    expect(noticesOf((await get(hoa)).html)).toBe('');
+    const telecom = await signedIn('telecom', 'dang-thi-ngoc-ha');
+    await signedIn('bank', 'dang-thi-ngoc-ha');
+    const bankLinked = await lastSeq(haAccount, 'ACCOUNT_LINKED');
+    const shown = noticesOf((await get(telecom)).html);
+    expect(shown).toContain(`Tài khoản của bạn được đăng nhập lần đầu bằng «${bank}»`);
+    expect(shown).not.toContain(`«${telecomName()}»`);
+    // Not shown again in that session, though not consumed for the account: the telecom's notice is before it.
+    expect(noticesOf((await get(telecom)).html)).toBe('');
+    const telecomLinked = Number((await tdb.db.query<{ n: string }>("SELECT min(seq) AS n FROM audit_events WHERE subject = $1 AND event = 'ACCOUNT_LINKED'", [haAccount])).rows[0]!.n);
+    expect(bankLinked).toBeGreaterThan(telecomLinked);
+    expect(await cursorOf(haAccount)).toBe(telecomLinked - 1);
+    // Her Citizen ID session is told of both, once.
+    const both = await shownOnce(hoa, `«${telecomName()}»`, `«${bank}»`);
+    expect(both.indexOf(`«${telecomName()}»`)).toBeLessThan(both.indexOf(`«${bank}»`));
   });
 });
