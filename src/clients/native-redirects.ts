@@ -84,3 +84,19 @@ export function nativeRedirectProblem(uri: string): string | undefined {
   const c = classifyNativeRedirect(uri);
   return 'problem' in c ? c.problem : undefined;
 }
+
+/**
+ * Whether a request's redirect proves which app will receive the code (RFC 8252
+ * §8.6). A web client's exact https redirect does, and so does a native app's
+ * claimed https one (the phone's system checks the app owns that domain). A
+ * loopback port or a private-use scheme does not: any program on the device can
+ * listen on the one or register the other, send the real app's client_id with a
+ * PKCE of its own, and receive the code. Such a request is answered as if nothing
+ * had been agreed before: the citizen sees the consent page every time.
+ */
+export function redirectProvesApp(applicationType: string | undefined, redirectUri: string | undefined): boolean {
+  if (applicationType !== 'native') return true;
+  if (redirectUri === undefined) return false;
+  const found = classifyNativeRedirect(redirectUri);
+  return 'kind' in found && found.kind === 'claimed-https';
+}

@@ -20,6 +20,7 @@ import {
   type ClaimsParameter,
   type Consent,
 } from '../consent/index.js';
+import { redirectProvesApp } from '../clients/index.js';
 import { escapeHtml, formatCalendarDate, renderPage } from '../pages/index.js';
 import { claimsRequest } from '../protocol/index.js';
 import { ambientTransaction } from '../storage/index.js';
@@ -48,6 +49,8 @@ interface ConsentRequest {
   claimsParameter: ClaimsParameter | undefined;
   /** The client's registered scopes; undefined only for a client registered without any. */
   registeredScopes: string[] | undefined;
+  /** Ask even when everything was agreed before: a native app whose redirect does not prove it is that app (RFC 8252 §8.6). */
+  askEveryTime: boolean;
 }
 
 /** What this sign-in asks to share: claims of registered, requested scopes and of the claims parameter. */
@@ -63,6 +66,7 @@ async function consentRequest(deps: JourneyDeps, details: Details): Promise<Cons
     scopes,
     claimsParameter,
     registeredScopes,
+    askEveryTime: !redirectProvesApp(client?.applicationType, details.params.redirect_uri === undefined ? undefined : String(details.params.redirect_uri)),
   };
 }
 
@@ -111,6 +115,7 @@ export async function grantAsAgreed(deps: JourneyDeps, details: Details, account
 export async function rememberedGrant(deps: JourneyDeps, details: Details, accountId: string, claims?: AccountClaims): Promise<string | undefined> {
   if (promptsForConsent(details)) return undefined;
   const r = await consentRequest(deps, details);
+  if (r.askEveryTime) return undefined;
   // Inside the linking transaction (callback.ts) the read goes through it: on an
   // engine with one connection (PGlite) a read from the pool would wait for that
   // transaction's commit, which waits for this read.
@@ -135,7 +140,8 @@ export async function showConsent(deps: JourneyDeps, ctx: Context, details: Deta
   const values = await accountClaims(deps.accounts, accountId);
   const { satisfied } = consentDiff(r.claims, await consentOf(deps.db, accountId, clientId, deps.consents), values);
   // prompt=consent: the service wants the citizen asked, whatever they agreed to before.
-  if (satisfied && !details.prompt.reasons.includes('consent_prompt')) return grantAndFinish(deps, ctx, details, r);
+  // A native app that cannot prove it is the app: asked every time (consentRequest).
+  if (satisfied && !details.prompt.reasons.includes('consent_prompt') && !r.askEveryTime) return grantAndFinish(deps, ctx, details, r);
 
   const claims = inReadingOrder(r.claims);
   // What changed on the account (a first sign-in through a new source, say), for

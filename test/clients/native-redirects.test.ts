@@ -1,6 +1,6 @@
 // Which redirect URIs a native app may register (RFC 8252 §7, §8.3), and how a
 // registration of application_type native is checked: pure, no database.
-import { classifyNativeRedirect, nativeRedirectProblem } from '../../src/clients/native-redirects.js';
+import { classifyNativeRedirect, nativeRedirectProblem, redirectProvesApp } from '../../src/clients/native-redirects.js';
 import { parseClientInput } from '../../src/clients/index.js';
 import { InvalidInputError } from '../../src/errors/index.js';
 
@@ -107,5 +107,20 @@ describe('registering a native app', () => {
     });
     expect(refusal({ ...web, redirect_uris: ['http://127.0.0.1/cb'] }).field).toBe('redirect_uris[0]');
     expect(parseClientInput({ ...web, redirect_uris: ['http://localhost:3000/cb'] }, { allowHttpLoopback: true }).application_type).toBe('web');
+  });
+});
+
+describe('whether a request proves which app receives the code (RFC 8252 §8.6)', () => {
+  it.each([
+    ['a web client', 'web', 'https://dichvucong.gov.vn/callback', true],
+    ['a web client of the default type', undefined, 'https://dichvucong.gov.vn/callback', true],
+    ['a native app on its claimed https address', 'native', 'https://app.dichvucong.gov.vn/oauth2redirect', true],
+    ['a native app on a loopback port', 'native', 'http://127.0.0.1:51234/oauth2redirect', false],
+    ['a native app on the IPv6 loopback', 'native', 'http://[::1]:51234/oauth2redirect', false],
+    ['a native app on a private-use scheme', 'native', 'vn.gov.dichvucong.app:/oauth2redirect', false],
+    ['a native app with no redirect (a device grant)', 'native', undefined, false],
+    ['a native app with something unclassifiable', 'native', 'myapp://x', false],
+  ])('%s: %s', (_, type, uri, proves) => {
+    expect(redirectProvesApp(type, uri)).toBe(proves);
   });
 });

@@ -205,6 +205,65 @@ describe('a native app with a loopback redirect', () => {
   });
 });
 
+describe('a request that does not prove which app sends it (RFC 8252 §8.6)', () => {
+  /** The second request from a browser already signed in, which agreed before: where it lands. */
+  async function secondRequest(agent: UserAgent, url: URL, stopAt: string) {
+    return agent.follow(url, {}, stopAt);
+  }
+
+  it('shows the consent page again to a citizen already signed in, for a loopback or private-use redirect, and the code comes only after they agree', async () => {
+    const agent = new UserAgent();
+    const lo = await loopback();
+    await browse((await authorizationRequest(lo.redirectUri)).url, agent);
+    expect(lo.received).toHaveLength(1);
+
+    // Any program on the device can listen on a loopback port: same client_id, its own PKCE.
+    const r = await authorizationRequest(lo.redirectUri);
+    const step = await secondRequest(agent, r.url, lo.redirectUri);
+    expect(step.stoppedAt).toBeUndefined();
+    expect(step.res.status).toBe(200);
+    const html = await step.res.text();
+    const action = /action="(\/interaction\/[^"]+\/consent)"/.exec(html)?.[1];
+    expect(action).toBeDefined();
+    expect(lo.received).toHaveLength(1);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const shown = /name="shown" value="([^"]*)"/.exec(html)?.[1] ?? '';
+    const agreed = await agent.submit(new URL(action!, step.url), { csrf, shown, decision: 'accept' });
+    expect(agreed.url.startsWith(lo.redirectUri)).toBe(true);
+    expect(lo.received).toHaveLength(2);
+    expect(lo.received[1]!.searchParams.get('code')).toEqual(expect.any(String));
+
+    const viaScheme = await authorizationRequest(PRIVATE_USE);
+    const schemeStep = await secondRequest(agent, viaScheme.url, PRIVATE_USE);
+    expect(schemeStep.stoppedAt).toBeUndefined();
+    expect(await schemeStep.res.text()).toMatch(/action="\/interaction\/[^"]+\/consent"/);
+    await lo.close();
+  });
+
+  it('lets a claimed https redirect of a native app, and a web client, through on what was agreed before', async () => {
+    const claimed = 'https://app.dichvucong.gov.vn/oauth2redirect';
+    const phoneApp = await registerTestClient(tdb.db, { name: 'Ứng dụng có tên miền', application_type: 'native', redirect_uris: [claimed], post_logout_redirect_uris: [] });
+    const web = await registerTestClient(tdb.db);
+    for (const client of [phoneApp, web]) {
+      const cfg = await discover(nixa.config.issuer, client);
+      const agent = new UserAgent();
+      const first = await signIn(cfg, client, { account: 'le-thi-hoa', agent });
+      expect(first.callbackUrl.searchParams.get('code')).toEqual(expect.any(String));
+      const url = oidc.buildAuthorizationUrl(cfg, {
+        redirect_uri: client.redirectUri,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        state: oidc.randomState(),
+        nonce: oidc.randomNonce(),
+      });
+      const step = await secondRequest(agent, url, client.redirectUri);
+      expect(step.stoppedAt).toBeDefined();
+      expect(new URL(step.stoppedAt!).searchParams.get('code')).toEqual(expect.any(String));
+    }
+  });
+});
+
 describe('web clients keep exact matching', () => {
   it('refuses another port on a loopback redirect URI of a web client', async () => {
     const web = await registerTestClient(tdb.db, { redirect_uris: ['http://127.0.0.1:41234/callback'] });
