@@ -11,6 +11,7 @@ import * as oidc from 'openid-client';
 import { formatDate } from '../../src/pages/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
+import { field, pagesAt } from '../support/pages.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -52,22 +53,7 @@ async function service(name: string, path: string, scope = 'openid offline_acces
   return { client, config: await discover(fed.nixa.config.issuer, client) };
 }
 
-const url = (path: string) => new URL(path, fed.nixa.config.issuer);
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
-
-async function get(agent: UserAgent, path: string) {
-  const res = await agent.request(url(path));
-  return { res, html: await res.text() };
-}
-
-async function post(agent: UserAgent, path: string, fields: Record<string, string>) {
-  const res = await agent.request(url(path), {
-    method: 'POST',
-    body: new URLSearchParams(fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  return { res, html: await res.text() };
-}
+const { get, post } = pagesAt(() => fed.nixa.config.issuer);
 
 /** What a withdrawal could change: consents, the provider's grants and tokens, the audit trail. */
 async function written() {

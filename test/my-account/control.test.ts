@@ -11,6 +11,7 @@ import * as oidc from 'openid-client';
 
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
+import { field, pagesAt } from '../support/pages.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -64,22 +65,7 @@ beforeEach(() => {
   received.length = 0;
 });
 
-const url = (path: string) => new URL(path, fed.nixa.config.issuer);
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
-
-async function get(agent: UserAgent, path: string) {
-  const res = await agent.request(url(path));
-  return { res, html: await res.text() };
-}
-
-async function post(agent: UserAgent, path: string, fields: Record<string, string>) {
-  const res = await agent.request(url(path), {
-    method: 'POST',
-    body: new URLSearchParams(fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  return { res, html: await res.text() };
-}
+const { get, post } = pagesAt(() => fed.nixa.config.issuer);
 
 async function signIn(s: Service, citizen: string, agent: UserAgent, scope = 'openid profile') {
   const r = await federatedSignIn(s.config, s.client.redirectUri, { source: 'citizen_id', citizen, consent: 'accept', agent, scope, extra: { prompt: 'consent' } });
