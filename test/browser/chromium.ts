@@ -1,6 +1,8 @@
 // Debian's Chromium, driven by playwright-core, for browser tests. Nothing is ever
 // downloaded: the browser is the system package (CI installs it with apt-get), and
 // on a machine without it the browser tests are skipped with a message saying so.
+// nixaInChromium() below is the setup every browser test shares (nixa, its sources,
+// the demo service, Chromium); describeInChromium() the skip.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
