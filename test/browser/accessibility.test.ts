@@ -16,21 +16,12 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 
 import * as oidc from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
-import { seedDemo } from '../../src/app/demo.js';
-import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
-import { createLogger, silentLogger } from '../../src/logging/index.js';
+import { silentLogger } from '../../src/logging/index.js';
 import { checkSourcesHealth } from '../../src/sources/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
-import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
-
-if (!hasChromium) console.warn(`test/browser/accessibility.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
+import { authorizationUrl, discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { describeInChromium, leave, nixaInChromium, screenshot, stepper, vietnameseContext } from './chromium.js';
 
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
 
@@ -47,56 +38,26 @@ function describeViolations(where: string, violations: Violation[]): string[] {
   return violations.map((v) => `${where}: ${v.id} (${v.impact ?? 'no impact'}) — ${v.help}\n    at ${v.targets.join('\n    at ')}\n    ${v.helpUrl}`);
 }
 
-describeInChromium(`axe-core on nixa's pages in Chromium${skipReason ? ` (${skipReason})` : ''}`, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let demo: DemoService | undefined;
-  let browser: Browser | undefined;
+describeInChromium(import.meta.url, `axe-core on nixa's pages in Chromium`, () => {
   let service: TestClient;
   let config: oidc.Configuration;
-  let nixa: string;
   let axeSource: string;
-  const contexts: { context: BrowserContext; problems: PageProblems }[] = [];
-
-  beforeAll(async () => {
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    tdb = await createTestDatabase();
-    const port = await freePort();
+  const rig = nixaInChromium({
     // No periodic health check: only picking the source that is down finds it down.
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}`, NIXA_SOURCE_HEALTH_SECONDS: '3600' }, { logger });
-    nixa = fed.nixa.config.issuer;
-    const demoPort = await freePort();
-    const credentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, logger);
-    demo = await startDemoService({ issuer: nixa, credentials, port: demoPort, host: '127.0.0.1', logger });
-    service = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công Hà Nội' });
-    config = await discover(nixa, service);
-    browser = await launchChromium();
-  }, 120_000);
-
-  afterEach(() => {
-    for (const s of Object.values(fed!.sources)) s.misbehave({ mode: 'normal' });
+    env: { NIXA_SOURCE_HEALTH_SECONDS: '3600' },
+    demo: true,
+    async setUp() {
+      axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+      service = await registerTestClient(rig.tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công Hà Nội' });
+      config = await discover(rig.nixa, service);
+    },
   });
 
-  afterAll(async () => {
-    const steps: [string, (() => Promise<unknown>) | undefined][] = [
-      ['browser', browser && (() => browser!.close())],
-      ['demo service', demo && (() => demo!.close())],
-      ['nixa and sources', fed && (() => fed!.close())],
-      ['database', tdb && (() => tdb!.drop())],
-    ];
-    const failures: string[] = [];
-    for (const [what, close] of steps) {
-      try {
-        await close?.();
-      } catch (err) {
-        failures.push(`${what}: ${(err as Error).message}`);
-      }
-    }
-    if (failures.length) throw new Error(`cleanup failed: ${failures.join('; ')}`);
-  }, 60_000);
+  afterEach(() => {
+    for (const s of Object.values(rig.fed.sources)) s.misbehave({ mode: 'normal' });
+  });
 
-  const step = stepper('a11y-', () => contexts.at(-1)?.problems);
+  const step = stepper('a11y-', () => rig.contexts.at(-1)?.problems);
 
   /** Runs axe on the page as it is now; returns its violations, compact. */
   async function axe(page: Page): Promise<Violation[]> {
@@ -107,26 +68,6 @@ describeInChromium(`axe-core on nixa's pages in Chromium${skipReason ? ` (${skip
       .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, targets: v.nodes.map((n) => n.target.join(' ')) })))`);
   }
 
-  async function leave(page: Page, act: () => Promise<unknown>): Promise<URL> {
-    const before = page.url();
-    await Promise.all([page.waitForURL((u) => u.href !== before), act()]);
-    return new URL(page.url());
-  }
-
-  function authorizationUrl(extra: Record<string, string> = {}): string {
-    return oidc
-      .buildAuthorizationUrl(config, {
-        redirect_uri: service.redirectUri,
-        scope: 'openid profile',
-        state: oidc.randomState(),
-        nonce: oidc.randomNonce(),
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-        ...extra,
-      })
-      .toString();
-  }
-
   /**
    * Walks every page in a fresh profile, in Vietnamese only or with English shown,
    * signing in as `citizen` (one who has not yet used the demo service, so that it
@@ -134,10 +75,7 @@ describeInChromium(`axe-core on nixa's pages in Chromium${skipReason ? ` (${skip
    * found, page by page.
    */
   async function walk(show: 'vi' | 'vi-en', citizen: string): Promise<{ checked: string[]; found: string[] }> {
-    const context = await vietnameseContext(browser!);
-    context.setDefaultTimeout(15_000);
-    const problems = await watchProblems(context);
-    contexts.push({ context, problems });
+    const { context, problems } = await rig.newContext();
     const page = await context.newPage();
     const checked: string[] = [];
     const found: string[] = [];
@@ -153,7 +91,7 @@ describeInChromium(`axe-core on nixa's pages in Chromium${skipReason ? ` (${skip
       });
     const h1 = (name: RegExp) => () => page.getByRole('heading', { level: 1, name }).waitFor();
 
-    await page.goto(`${nixa}/language?show=${show}&back=/`);
+    await page.goto(`${rig.nixa}/language?show=${show}&back=/`);
     await check('home', h1(/^nixa — Định danh quốc gia/));
     for (const [path, heading] of [
       ['/help', /^Trợ giúp/],
@@ -161,38 +99,38 @@ describeInChromium(`axe-core on nixa's pages in Chromium${skipReason ? ` (${skip
       ['/accessibility', /^Tuyên bố về khả năng tiếp cận/],
       ['/terms', /^Điều khoản sử dụng/],
     ] as const) {
-      await page.goto(`${nixa}${path}`);
+      await page.goto(`${rig.nixa}${path}`);
       await check(path.slice(1), h1(heading));
     }
-    const missing = await page.goto(`${nixa}/khong-co-trang-nay`);
+    const missing = await page.goto(`${rig.nixa}/khong-co-trang-nay`);
     expect(missing!.status()).toBe(404);
     await check('404', () => page.locator('h1').waitFor());
-    await page.goto(`${nixa}/account`);
+    await page.goto(`${rig.nixa}/account`);
     await check('account-signed-out', () => page.getByText(/^Bạn chưa đăng nhập nixa trên trình duyệt này/).waitFor());
 
-    await page.goto(authorizationUrl());
+    await page.goto(await authorizationUrl(config, service));
     await check('chooser', h1(/^Đăng nhập bằng danh tính bạn đã có/));
-    await page.goto(authorizationUrl({ acr_values: 'urn:nixa:loa:high' }));
+    await page.goto(await authorizationUrl(config, service, { acr_values: 'urn:nixa:loa:high' }));
     await check('chooser-high-advice', () => page.getByRole('heading', { level: 2, name: /^Không thấy nguồn bạn thường dùng\?/ }).waitFor());
 
     // A real failure at the source: the citizen cancels there (access_denied).
-    fed!.sources.citizen_id.misbehave({ mode: 'deny' });
-    await page.goto(authorizationUrl());
+    rig.fed.sources.citizen_id.misbehave({ mode: 'deny' });
+    await page.goto(await authorizationUrl(config, service));
     await leave(page, () => page.getByRole('button', { name: /^Cơ sở dữ liệu quốc gia về dân cư/ }).click());
     await page.waitForURL((u) => u.pathname === '/federation/callback');
     await check('source-error', () => page.locator('p.code code').filter({ hasText: 'NIXA-FED-denied' }).waitFor());
-    fed!.sources.citizen_id.misbehave({ mode: 'normal' });
+    rig.fed.sources.citizen_id.misbehave({ mode: 'normal' });
 
     // A source that has just gone down, picked: nixa's chooser says so.
-    fed!.sources.telecom.misbehave({ mode: 'down' });
-    await page.goto(authorizationUrl());
+    rig.fed.sources.telecom.misbehave({ mode: 'down' });
+    await page.goto(await authorizationUrl(config, service));
     await step(page, `${show}-pick-telecom-down`, () => leave(page, () => page.getByRole('button', { name: /^Nhà mạng/ }).click()));
     await check('chooser-source-not-answering', () => page.getByRole('alert').filter({ hasText: 'không phản hồi' }).waitFor());
-    fed!.sources.telecom.misbehave({ mode: 'normal' });
-    await checkSourcesHealth(fed!.nixa.sources, silentLogger);
+    rig.fed.sources.telecom.misbehave({ mode: 'normal' });
+    await checkSourcesHealth(rig.fed.nixa.sources, silentLogger);
 
     // A sign-in to the demo service: the consent page, then the citizen's own account.
-    await page.goto(`${demo!.url}/`);
+    await page.goto(`${rig.demo.url}/`);
     await leave(page, () => page.getByRole('link', { name: /^Đăng nhập với nixa/ }).click());
     await leave(page, () => page.getByRole('button', { name: /^Cơ sở dữ liệu quốc gia về dân cư/ }).click());
     await page.getByRole('radio', { name: citizen, exact: true }).check();
@@ -201,13 +139,13 @@ describeInChromium(`axe-core on nixa's pages in Chromium${skipReason ? ` (${skip
     await leave(page, () => page.getByRole('button', { name: /^Đồng ý chia sẻ/ }).click());
     await page.getByRole('heading', { level: 1, name: /^Bạn đã đăng nhập/ }).waitFor();
 
-    await page.goto(`${nixa}/account`);
+    await page.goto(`${rig.nixa}/account`);
     await check('account-with-notice', () => page.getByRole('region', { name: /^Thay đổi gần đây/ }).waitFor());
-    await page.goto(`${nixa}/account/activity`);
+    await page.goto(`${rig.nixa}/account/activity`);
     await check('activity', h1(/^Hoạt động của tài khoản/));
     await leave(page, () => page.getByRole('link', { name: /^Không phải tôi/ }).first().click());
     await check('not-me-confirm', () => page.getByRole('heading', { level: 2, name: /^Không phải tôi/ }).waitFor());
-    await page.goto(`${nixa}/account`);
+    await page.goto(`${rig.nixa}/account`);
     await leave(page, () => page.getByRole('button', { name: /^Chặn Cơ sở dữ liệu quốc gia về dân cư/ }).click());
     await check('block-confirm', h1(/^Chặn «Cơ sở dữ liệu quốc gia về dân cư/));
     // The confirmation posts to the same address: wait for the page it answers with.
@@ -215,7 +153,7 @@ describeInChromium(`axe-core on nixa's pages in Chromium${skipReason ? ` (${skip
     await check('blocked-signed-out', h1(/^Đã chặn «Cơ sở dữ liệu quốc gia về dân cư/));
     // Signing in again through the blocked source: refused, with a page that says why.
     await step(page, `${show}-sign-in-through-blocked`, async () => {
-      await page.goto(authorizationUrl());
+      await page.goto(await authorizationUrl(config, service));
       await leave(page, () => page.getByRole('button', { name: /^Cơ sở dữ liệu quốc gia về dân cư/ }).click());
       // The source may still remember the citizen (its own session), and then asks nothing.
       const radio = page.getByRole('radio', { name: citizen, exact: true });
@@ -267,10 +205,10 @@ describeInChromium(`axe-core on nixa's pages in Chromium${skipReason ? ` (${skip
   it('the check itself sees a violation, and names its rule, impact, target and help', async () => {
     // So that "no violation" above means something: the same injection and run on a
     // page spoiled on purpose (an image without a text alternative, a nameless button).
-    const context = await vietnameseContext(browser!);
+    const context = await vietnameseContext(rig.browser);
     try {
       const page = await context.newPage();
-      await page.goto(`${nixa}/help`);
+      await page.goto(`${rig.nixa}/help`);
       expect(await axe(page)).toEqual([]);
       await page.evaluate(`(() => {
         const img = document.createElement('img');

@@ -4,69 +4,24 @@
 // nixa account, then its activity, sees both sign-ins with source, level and
 // device, and — with the keyboard only — reports the Telecom one as not his: the
 // other device's nixa session is gone. Screenshots in test-output/browser/.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 
-import { seedDemo } from '../../src/app/demo.js';
-import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
-import { createLogger, silentLogger } from '../../src/logging/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
-import { hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { describeInChromium, nixaInChromium, screenshot, signInToDemo, stepper, type PageProblems } from './chromium.js';
 
-if (!hasChromium) console.warn(`test/browser/activity.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
-const title = `the account's activity and "this wasn't me" in Chromium${skipReason ? ` (${skipReason})` : ''}`;
-
-describeInChromium(title, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let demo: DemoService | undefined;
-  let browser: Browser | undefined;
+describeInChromium(import.meta.url, `the account's activity and "this wasn't me" in Chromium`, () => {
   let laptop: BrowserContext;
   let other: BrowserContext;
   let problems: PageProblems;
   let otherProblems: PageProblems;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    const port = await freePort();
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}` }, { logger });
-    const demoPort = await freePort();
-    const credentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, logger);
-    demo = await startDemoService({ issuer: fed.nixa.config.issuer, credentials, port: demoPort, host: '127.0.0.1', logger });
-    browser = await launchChromium();
-    laptop = await vietnameseContext(browser);
-    other = await vietnameseContext(browser);
-    for (const c of [laptop, other]) c.setDefaultTimeout(15_000);
-    problems = await watchProblems(laptop);
-    otherProblems = await watchProblems(other);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await demo?.close();
-    await fed?.close();
-    await tdb?.drop();
-  }, 60_000);
+  const rig = nixaInChromium({
+    demo: true,
+    async setUp() {
+      ({ context: laptop, problems } = await rig.newContext());
+      ({ context: other, problems: otherProblems } = await rig.newContext());
+    },
+  });
 
   const step = stepper('activity-', () => ({ consoleErrors: [...(problems?.consoleErrors ?? []), ...(otherProblems?.consoleErrors ?? [])] }));
-
-  /** From the demo's home page through nixa and a source, back to the demo signed in. */
-  async function signInToDemo(page: Page, source: RegExp, citizen: string) {
-    await page.goto(`${demo!.url}/`);
-    await page.getByRole('link', { name: /^Đăng nhập với nixa/ }).click();
-    await page.getByRole('button', { name: source }).click();
-    await page.getByRole('radio', { name: citizen, exact: true }).check();
-    await page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click();
-    const consent = page.getByRole('button', { name: /^Đồng ý chia sẻ/ });
-    const signedIn = page.getByRole('heading', { level: 1, name: /^Bạn đã đăng nhập/ });
-    await consent.or(signedIn).first().waitFor();
-    if (await consent.isVisible()) await consent.click();
-    await signedIn.waitFor();
-  }
 
   const text = (s: string) => s.replace(/\s+/g, ' ').trim();
   const entryTexts = async (page: Page) => (await page.locator('ol.history > li').allInnerTexts()).map(text);
@@ -83,8 +38,8 @@ describeInChromium(title, () => {
   it('shows both sign-ins with source, level and device, and "this wasn\'t me" ends the other device\'s session, by keyboard alone', async () => {
     const page = await laptop.newPage();
     const stranger = await other.newPage();
-    await step(page, '01-citizen-id-on-laptop', () => signInToDemo(page, /^Cơ sở dữ liệu quốc gia về dân cư/, 'Nguyễn Văn An'));
-    await step(stranger, '02-telecom-elsewhere', () => signInToDemo(stranger, /^Nhà mạng/, 'Nguyễn Văn An'));
+    await step(page, '01-citizen-id-on-laptop', () => signInToDemo(page, rig.demo.url, /^Cơ sở dữ liệu quốc gia về dân cư/, 'Nguyễn Văn An'));
+    await step(stranger, '02-telecom-elsewhere', () => signInToDemo(stranger, rig.demo.url, /^Nhà mạng/, 'Nguyễn Văn An'));
 
     await step(page, '03-account-to-activity', async () => {
       await page.getByRole('link', { name: 'tài khoản nixa của bạn' }).click();
@@ -125,11 +80,11 @@ describeInChromium(title, () => {
 
     // The other device's nixa session is gone, and so is the laptop's.
     await step(stranger, '05-elsewhere-signed-out', async () => {
-      const res = await stranger.goto(`${fed!.nixa.config.issuer}/account`);
+      const res = await stranger.goto(`${rig.nixa}/account`);
       expect(res?.status()).toBe(200);
       await stranger.getByText('Bạn chưa đăng nhập nixa trên trình duyệt này').waitFor();
     });
-    const back = await page.goto(`${fed!.nixa.config.issuer}/account/activity`);
+    const back = await page.goto(`${rig.nixa}/account/activity`);
     expect(back?.status()).toBe(200);
     await page.getByText('Bạn chưa đăng nhập nixa trên trình duyệt này').waitFor();
 

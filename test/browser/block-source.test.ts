@@ -5,75 +5,17 @@
 // through the operator meets a page that says why and offers another source.
 // Blocking the source of his own session asks first, then signs him out.
 // Screenshots go to test-output/browser/block-source-*.png.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
-import { seedDemo } from '../../src/app/demo.js';
-import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
-import { createLogger, silentLogger } from '../../src/logging/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
-import { hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { describeInChromium, leave, nixaInChromium, screenshot, stepper } from './chromium.js';
 
-if (!hasChromium) console.warn(`test/browser/block-source.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
-
-describeInChromium(`blocking a source in Chromium${skipReason ? ` (${skipReason})` : ''}`, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let demo: DemoService | undefined;
-  let browser: Browser | undefined;
-  let contexts: BrowserContext[] = [];
-  let problems: PageProblems[] = [];
-  let nixaOrigin: string;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    const port = await freePort();
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}` }, { logger });
-    nixaOrigin = new URL(fed.nixa.config.issuer).origin;
-    const demoPort = await freePort();
-    const credentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, logger);
-    demo = await startDemoService({ issuer: fed.nixa.config.issuer, credentials, port: demoPort, host: '127.0.0.1', logger });
-    browser = await launchChromium();
-  }, 120_000);
-
-  afterAll(async () => {
-    const steps: [string, (() => Promise<unknown>) | undefined][] = [
-      ['browser', browser && (() => browser!.close())],
-      ['demo service', demo && (() => demo!.close())],
-      ['nixa and sources', fed && (() => fed!.close())],
-      ['database', tdb && (() => tdb!.drop())],
-    ];
-    const failures: string[] = [];
-    for (const [what, close] of steps) {
-      try {
-        await close?.();
-      } catch (err) {
-        failures.push(`${what}: ${(err as Error).message}`);
-      }
-    }
-    if (failures.length) throw new Error(`cleanup failed: ${failures.join('; ')}`);
-  }, 60_000);
+describeInChromium(import.meta.url, `blocking a source in Chromium`, () => {
+  const rig = nixaInChromium({ demo: true });
 
   /** A fresh browser profile (no cookies), watched for CSP violations and errors. */
-  async function freshBrowser(): Promise<Page> {
-    const context = await vietnameseContext(browser!);
-    context.setDefaultTimeout(15_000);
-    contexts.push(context);
-    problems.push(await watchProblems(context));
-    return context.newPage();
-  }
+  const freshBrowser = async (): Promise<Page> => (await rig.newContext()).context.newPage();
 
-  const step = stepper('block-source-', () => ({ consoleErrors: problems.flatMap((p) => p.consoleErrors) }));
-
-  async function leave(page: Page, act: () => Promise<void>): Promise<URL> {
-    const before = page.url();
-    await Promise.all([page.waitForURL((u) => u.href !== before), act()]);
-    return new URL(page.url());
-  }
+  const step = stepper('block-source-', () => ({ consoleErrors: rig.contexts.flatMap((c) => c.problems.consoleErrors) }));
 
   /** Presses Tab until `target` has the keyboard focus (at most `max` times). */
   async function tabTo(page: Page, target: ReturnType<Page['getByRole']>, max = 40): Promise<void> {
@@ -86,7 +28,7 @@ describeInChromium(`blocking a source in Chromium${skipReason ? ` (${skipReason}
 
   /** Demo service → chooser → `source` (clicked) → Cường at the source → consent if asked. */
   async function signInAtDemo(page: Page, source: RegExp): Promise<void> {
-    await page.goto(`${demo!.url}/`);
+    await page.goto(`${rig.demo.url}/`);
     await leave(page, () => page.getByRole('link', { name: /^Đăng nhập với nixa/ }).click());
     await leave(page, () => page.getByRole('button', { name: source }).click());
     await page.getByRole('radio', { name: 'Lê Hoàng Cường', exact: true }).check();
@@ -104,7 +46,7 @@ describeInChromium(`blocking a source in Chromium${skipReason ? ` (${skipReason}
     });
 
     await step(page, '02-account', async () => {
-      await page.goto(`${nixaOrigin}/account`);
+      await page.goto(`${rig.nixa}/account`);
       // What changed, once: the consent just given to the demo service.
       const notices = page.getByRole('region', { name: /^Thay đổi gần đây/ });
       await notices.waitFor();
@@ -128,7 +70,7 @@ describeInChromium(`blocking a source in Chromium${skipReason ? ` (${skipReason}
     const thief = await freshBrowser();
     await step(thief, '04-refused', async () => {
       await signInAtDemo(thief, /^Nhà mạng/);
-      expect(new URL(thief.url()).origin).toBe(nixaOrigin);
+      expect(new URL(thief.url()).origin).toBe(new URL(rig.nixa).origin);
       await thief.getByRole('heading', { level: 1, name: /^Chưa đăng nhập được/ }).waitFor();
       expect(await thief.getByRole('alert').innerText()).toMatch(/^Bạn đã chặn nguồn định danh này cho tài khoản nixa của mình/);
       expect(await thief.locator('code').innerText()).toBe('NIXA-FED-source-blocked');
@@ -141,7 +83,7 @@ describeInChromium(`blocking a source in Chromium${skipReason ? ` (${skipReason}
     });
 
     await step(page, '05-block-own-source', async () => {
-      await page.goto(`${nixaOrigin}/account`);
+      await page.goto(`${rig.nixa}/account`);
       const own = page.getByRole('button', { name: /^Chặn Cơ sở dữ liệu quốc gia về dân cư/ });
       await tabTo(page, own);
       await leave(page, () => page.keyboard.press('Enter'));
@@ -153,18 +95,16 @@ describeInChromium(`blocking a source in Chromium${skipReason ? ` (${skipReason}
       await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
       await page.getByRole('heading', { level: 1, name: /^Đã chặn «Cơ sở dữ liệu quốc gia về dân cư/ }).waitFor();
       await screenshot(page, 'block-source-06-signed-out');
-      const account = await page.goto(`${nixaOrigin}/account`);
+      const account = await page.goto(`${rig.nixa}/account`);
       expect(account?.status()).toBe(200);
       await page.getByText('Bạn chưa đăng nhập nixa trên trình duyệt này').waitFor();
     });
 
-    for (const p of problems) {
+    for (const { problems: p } of rig.contexts) {
       expect(p.cspViolations).toEqual([]);
       expect(p.pageErrors).toEqual([]);
       expect(p.consoleErrors.filter((e) => !/status of 40[13]/.test(e))).toEqual([]);
     }
-    for (const c of contexts) await c.close();
-    contexts = [];
-    problems = [];
+    await rig.closeContexts();
   }, 180_000);
 });

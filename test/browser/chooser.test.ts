@@ -6,81 +6,40 @@
 // no console error; every step reachable by keyboard. Screenshots go to
 // test-output/browser/chooser-*.png.
 import * as oidc from 'openid-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 
-import { createLogger, silentLogger } from '../../src/logging/index.js';
+import { silentLogger } from '../../src/logging/index.js';
 import { checkSourcesHealth } from '../../src/sources/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
-import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { authorizationUrl, discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { describeInChromium, nixaInChromium, screenshot, stepper, type PageProblems } from './chromium.js';
 
-if (!hasChromium) console.warn(`test/browser/chooser.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
-
-describeInChromium(`the chooser in Chromium${skipReason ? ` (${skipReason})` : ''}`, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let browser: Browser | undefined;
+describeInChromium(import.meta.url, `the chooser in Chromium`, () => {
   let context: BrowserContext;
   let problems: PageProblems;
   let service: TestClient;
   let config: oidc.Configuration;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    const port = await freePort();
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}`, NIXA_SOURCE_HEALTH_SECONDS: '3600' }, { logger });
-    service = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công quốc gia' });
-    config = await discover(fed.nixa.config.issuer, service);
-    browser = await launchChromium();
-    context = await vietnameseContext(browser);
-    context.setDefaultTimeout(15_000);
-    problems = await watchProblems(context);
-  }, 120_000);
+  const rig = nixaInChromium({
+    env: { NIXA_SOURCE_HEALTH_SECONDS: '3600' },
+    async setUp() {
+      service = await registerTestClient(rig.tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công quốc gia' });
+      config = await discover(rig.nixa, service);
+      ({ context, problems } = await rig.newContext());
+    },
+  });
 
   afterEach(async () => {
-    for (const s of Object.values(fed!.sources)) s.misbehave({ mode: 'normal' });
-    await checkSourcesHealth(fed!.nixa.sources, silentLogger);
+    for (const s of Object.values(rig.fed.sources)) s.misbehave({ mode: 'normal' });
+    await checkSourcesHealth(rig.fed.nixa.sources, silentLogger);
     expect(problems.cspViolations).toEqual([]);
     expect(problems.consoleErrors).toEqual([]);
     expect(problems.pageErrors).toEqual([]);
   });
 
-  afterAll(async () => {
-    const steps: [string, (() => Promise<unknown>) | undefined][] = [
-      ['browser', browser && (() => browser!.close())],
-      ['nixa and sources', fed && (() => fed!.close())],
-      ['database', tdb && (() => tdb!.drop())],
-    ];
-    const failures: string[] = [];
-    for (const [what, close] of steps) {
-      try {
-        await close?.();
-      } catch (err) {
-        failures.push(`${what}: ${(err as Error).message}`);
-      }
-    }
-    if (failures.length) throw new Error(`cleanup failed: ${failures.join('; ')}`);
-  }, 60_000);
-
   const step = stepper('chooser-', () => problems);
 
   /** Opens nixa's chooser as the service would send the citizen there. */
   async function openChooser(page: Page, extra: Record<string, string> = {}): Promise<void> {
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: service.redirectUri,
-      scope: 'openid profile',
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-      state: oidc.randomState(),
-      nonce: oidc.randomNonce(),
-      ...extra,
-    });
-    await page.goto(url.href);
+    await page.goto(await authorizationUrl(config, service, extra));
     await page.getByRole('heading', { level: 1, name: /^Đăng nhập bằng danh tính bạn đã có/ }).waitFor();
   }
 
@@ -140,14 +99,14 @@ describeInChromium(`the chooser in Chromium${skipReason ? ` (${skipReason})` : '
 
   it('picking a source that has just gone down, by keyboard, brings the citizen back to nixa’s chooser saying so; they go on with another source', async () => {
     const page = await context.newPage();
-    const telecomOrigin = new URL(fed!.sources.telecom.issuer).origin;
-    const citizenOrigin = new URL(fed!.sources.citizen_id.issuer).origin;
+    const telecomOrigin = new URL(rig.fed.sources.telecom.issuer).origin;
+    const citizenOrigin = new URL(rig.fed.sources.citizen_id.issuer).origin;
     await step(page, 'down', async () => {
       await openChooser(page);
-      fed!.sources.telecom.misbehave({ mode: 'down' });
+      rig.fed.sources.telecom.misbehave({ mode: 'down' });
       await tabTo(page, /^Nhà mạng \(mô phỏng\)/);
       await Promise.all([page.waitForURL((u) => u.searchParams.get('unanswered') === 'sim-telecom'), page.keyboard.press('Enter')]);
-      expect(new URL(page.url()).origin).toBe(new URL(fed!.nixa.config.issuer).origin);
+      expect(new URL(page.url()).origin).toBe(new URL(rig.fed.nixa.config.issuer).origin);
       expect(page.url().startsWith(telecomOrigin)).toBe(false);
       const alert = page.getByRole('alert').filter({ hasText: 'không phản hồi' });
       await alert.getByRole('heading', { level: 2, name: /^«Nhà mạng \(mô phỏng\)» không phản hồi/ }).waitFor();

@@ -1,12 +1,23 @@
 // Debian's Chromium, driven by playwright-core, for browser tests. Nothing is ever
 // downloaded: the browser is the system package (CI installs it with apt-get), and
 // on a machine without it the browser tests are skipped with a message saying so.
+// nixaInChromium() below is the setup every browser test shares (nixa, its sources,
+// the demo service, Chromium); describeInChromium() the skip.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+
+import { seedDemo } from '../../src/app/demo.js';
+import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
+import { createLogger, silentLogger, type Logger } from '../../src/logging/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startFederation, type Federation } from '../support/federation.js';
+import { freePort } from '../support/nixa.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM_PATH);
@@ -131,4 +142,164 @@ export async function addVirtualAuthenticator(page: Page): Promise<{ cdp: CDPSes
     options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
   });
   return { cdp, authenticatorId };
+}
+
+// ── The fixture most browser tests share ────────────────────────────────────
+
+/** nixa's logs in a test: none, unless NIXA_TEST_LOG names a level. */
+export function testLogger(): Logger {
+  return process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
+}
+
+/**
+ * describe() when Chromium is installed; otherwise describe.skip, with the reason
+ * in the title and a warning naming the test file (`file`: its import.meta.url).
+ */
+export function describeInChromium(file: string, title: string, fn: () => void): void {
+  if (!hasChromium) console.warn(`${relative(REPO_ROOT, fileURLToPath(file))} ${skipReason}`);
+  (hasChromium ? describe : describe.skip)(`${title}${skipReason ? ` (${skipReason})` : ''}`, fn);
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A browser profile made by the rig, with what its pages complained of. */
+export interface WatchedContext {
+  context: BrowserContext;
+  problems: PageProblems;
+}
+
+export interface RigOptions {
+  /** More of nixa's environment (its PORT, and NIXA_ISSUER on localhost, are set by the rig). */
+  env?: Record<string, string>;
+  /** Also the demo service, registered exactly as `npm start` registers it. */
+  demo?: boolean;
+  /** Runs last in the rig's beforeAll, everything up: clients to register, more servers, contexts. */
+  setUp?: (rig: Rig) => Promise<void>;
+}
+
+/** What a browser test walks against; set by the rig's beforeAll. */
+export interface Rig {
+  logger: Logger;
+  tdb: TestDatabase;
+  fed: Federation;
+  /** nixa's issuer, on localhost (browsers share cookies across the ports of one host). */
+  nixa: string;
+  /** Only with `demo: true`. */
+  demo: DemoService;
+  browser: Browser;
+  /** Every profile newContext made, in order. */
+  contexts: WatchedContext[];
+  /** A fresh Vietnamese profile (no cookies), 15 s default timeout, its problems watched. */
+  newContext(): Promise<WatchedContext>;
+  /** Closes every profile newContext made, and forgets them. */
+  closeContexts(): Promise<void>;
+  /** Something the test started, closed after Chromium and the demo, before nixa and its sources. */
+  closeWith(what: string, close: () => Promise<unknown>): void;
+  /**
+   * A service's redirect URI on localhost: a real server that only says "ok", so
+   * that the browser lands somewhere and the test redeems the code; closed by the rig.
+   */
+  callbackSayingOk(): Promise<string>;
+}
+
+/**
+ * Registers, in the describe block it is called in, a beforeAll that starts a
+ * test database, nixa with the three simulated sources on localhost, the demo
+ * service if asked, and Chromium; and an afterAll that closes each of them in
+ * turn, even when one fails, so that nothing is left running.
+ */
+export function nixaInChromium(options: RigOptions = {}): Rig {
+  const closers: [string, () => Promise<unknown>][] = [];
+  let tdb: TestDatabase | undefined;
+  let fed: Federation | undefined;
+  let demo: DemoService | undefined;
+  let browser: Browser | undefined;
+  const rig = {
+    logger: testLogger(),
+    contexts: [] as WatchedContext[],
+    async newContext(): Promise<WatchedContext> {
+      const context = await vietnameseContext(rig.browser);
+      context.setDefaultTimeout(15_000);
+      const watched = { context, problems: await watchProblems(context) };
+      rig.contexts.push(watched);
+      return watched;
+    },
+    async closeContexts() {
+      for (const { context } of rig.contexts.splice(0)) await context.close();
+    },
+    closeWith(what: string, close: () => Promise<unknown>) {
+      closers.push([what, close]);
+    },
+    async callbackSayingOk(): Promise<string> {
+      const callback = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+      await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
+      rig.closeWith('callback', () => {
+        callback.closeAllConnections();
+        return new Promise((resolve) => callback.close(resolve));
+      });
+      return `http://localhost:${(callback.address() as AddressInfo).port}/callback`;
+    },
+  } as Rig;
+
+  beforeAll(async () => {
+    rig.tdb = tdb = await createTestDatabase();
+    const port = await freePort();
+    rig.fed = fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}`, ...options.env }, { logger: rig.logger });
+    rig.nixa = fed.nixa.config.issuer;
+    if (options.demo) {
+      // seedDemo names the demo's origin http://localhost:(PORT+100): pretend nixa's PORT is 100 below a free port.
+      const demoPort = await freePort();
+      const credentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, rig.logger);
+      rig.demo = demo = await startDemoService({ issuer: rig.nixa, credentials, port: demoPort, host: '127.0.0.1', logger: rig.logger });
+    }
+    rig.browser = browser = await launchChromium();
+    await options.setUp?.(rig);
+  }, 120_000);
+
+  afterAll(async () => {
+    const steps: [string, (() => Promise<unknown>) | undefined][] = [
+      ['browser', browser && (() => browser!.close())],
+      ['demo service', demo && (() => demo!.close())],
+      ...closers,
+      ['nixa and sources', fed && (() => fed!.close())],
+      ['database', tdb && (() => tdb!.drop())],
+    ];
+    const failures: string[] = [];
+    for (const [what, close] of steps) {
+      try {
+        await close?.();
+      } catch (err) {
+        failures.push(`${what}: ${(err as Error).message}`);
+      }
+    }
+    if (failures.length) throw new Error(`cleanup failed: ${failures.join('; ')}`);
+  }, 60_000);
+
+  return rig;
+}
+
+/**
+ * From the demo service's home page through nixa's chooser, a simulated source
+ * and nixa's consent page when it asks, back to the demo signed in; returns the
+ * acr the demo shows.
+ */
+export async function signInToDemo(page: Page, demoUrl: string, source: RegExp, citizen: string): Promise<string> {
+  await page.goto(`${demoUrl}/`);
+  await page.getByRole('link', { name: /^Đăng nhập với nixa/ }).click();
+  await page.getByRole('button', { name: source }).click();
+  await page.getByRole('radio', { name: citizen, exact: true }).check();
+  await page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click();
+  const consent = page.getByRole('button', { name: /^Đồng ý chia sẻ/ });
+  const signedIn = page.getByRole('heading', { level: 1, name: /^Bạn đã đăng nhập/ });
+  await consent.or(signedIn).first().waitFor();
+  if (await consent.isVisible()) await consent.click();
+  await signedIn.waitFor();
+  return (await page.locator('.assurance .acr').innerText()).trim();
+}
+
+/** Does `act` (a click, a key press) and waits until the browser has left the page it was on; returns where it arrived. */
+export async function leave(page: Page, act: () => Promise<unknown>): Promise<URL> {
+  const before = page.url();
+  await Promise.all([page.waitForURL((u) => u.href !== before), act()]);
+  return new URL(page.url());
 }

@@ -6,118 +6,77 @@
 // onboards a fourth identity source (a second simulated bank), tests the
 // connection, enables it and sees it on nixa's chooser, then rotates a key.
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 
 import { SIGNED_OUT_PATH } from '../../src/federation/index.js';
 import { CALLBACK_PATH } from '../../src/interactions/index.js';
-import { createLogger, silentLogger } from '../../src/logging/index.js';
 import { startSimulatedSource, type SimulatedSource } from '../../src/simulated-sources/index.js';
 import { cliRunner } from '../support/cli.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
-import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { addVirtualAuthenticator, hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { authorizationUrl, discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { addVirtualAuthenticator, describeInChromium, nixaInChromium, screenshot, stepper } from './chromium.js';
 
-if (!hasChromium) console.warn(`test/browser/console.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
-const title = `the admin console in Chromium${skipReason ? ` (${skipReason})` : ''}`;
-
-describeInChromium(title, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let fourth: SimulatedSource | undefined;
+describeInChromium(import.meta.url, `the admin console in Chromium`, () => {
+  let fourth: SimulatedSource;
   let fourthSecret: string;
-  let browser: Browser | undefined;
-  let contexts: BrowserContext[] = [];
-  let problems: PageProblems[] = [];
   let service: TestClient;
   let config: oidc.Configuration;
-  let nixa: string;
-  let callback: Server | undefined;
+  // On localhost (the rig's): an IP address cannot be a WebAuthn RP ID.
+  const rig = nixaInChromium({
+    async setUp() {
+      // The fourth source: one more simulated bank, on its own port, with nixa registered as its client.
+      fourthSecret = randomBytes(24).toString('base64url');
+      fourth = await startSimulatedSource({
+        kind: 'bank',
+        clients: [
+          {
+            client_id: 'nixa',
+            client_secret: fourthSecret,
+            token_endpoint_auth_method: 'client_secret_basic',
+            redirect_uris: [`${rig.nixa}${CALLBACK_PATH}`],
+            post_logout_redirect_uris: [`${rig.nixa}${SIGNED_OUT_PATH}`],
+          },
+        ],
+      });
+      rig.closeWith('the fourth source', () => fourth.close());
+      // A public service, to give An a Telecom session another day.
+      const redirectUri = await rig.callbackSayingOk();
+      service = { ...(await registerTestClient(rig.tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công', redirect_uris: [redirectUri] })), redirectUri };
+      config = await discover(rig.nixa, service);
+    },
+  });
 
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    // On localhost: an IP address cannot be a WebAuthn RP ID.
-    const port = await freePort();
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}` }, { logger });
-    nixa = fed.nixa.config.issuer;
-    // The fourth source: one more simulated bank, on its own port, with nixa registered as its client.
-    fourthSecret = randomBytes(24).toString('base64url');
-    fourth = await startSimulatedSource({
-      kind: 'bank',
-      clients: [
-        {
-          client_id: 'nixa',
-          client_secret: fourthSecret,
-          token_endpoint_auth_method: 'client_secret_basic',
-          redirect_uris: [`${nixa}${CALLBACK_PATH}`],
-          post_logout_redirect_uris: [`${nixa}${SIGNED_OUT_PATH}`],
-        },
-      ],
-    });
-    // A public service, to give An a Telecom session another day.
-    callback = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
-    await new Promise<void>((resolve) => callback!.listen(0, '127.0.0.1', resolve));
-    const redirectUri = `http://localhost:${(callback.address() as AddressInfo).port}/callback`;
-    service = { ...(await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công', redirect_uris: [redirectUri] })), redirectUri };
-    config = await discover(nixa, service);
-    browser = await launchChromium();
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    callback?.closeAllConnections();
-    await new Promise((resolve) => (callback ? callback.close(resolve) : resolve(undefined)));
-    await fourth?.close();
-    await fed?.close();
-    await tdb?.drop();
-  }, 60_000);
-
-  async function newContext(): Promise<BrowserContext> {
-    const context = await vietnameseContext(browser!);
-    context.setDefaultTimeout(15_000);
-    problems.push(await watchProblems(context));
-    contexts.push(context);
-    return context;
-  }
-
-  const step = stepper('console-', () => ({ consoleErrors: problems.flatMap((p) => p.consoleErrors) }));
+  const newContext = async (): Promise<BrowserContext> => (await rig.newContext()).context;
+  const step = stepper('console-', () => ({ consoleErrors: rig.contexts.flatMap((c) => c.problems.consoleErrors) }));
 
   /** nixa's chooser → the simulated source → a test citizen → consent when first asked → back. */
   async function throughSource(page: Page, source: RegExp, citizen: string, until: (u: URL) => boolean) {
     await page.getByRole('button', { name: source }).click();
     await page.getByRole('radio', { name: citizen, exact: true }).check();
     await page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click();
-    await page.waitForURL((u) => (u.origin === nixa && u.pathname.startsWith('/interaction/')) || until(u));
+    await page.waitForURL((u) => (u.origin === rig.nixa && u.pathname.startsWith('/interaction/')) || until(u));
     const consent = page.getByRole('button', { name: /^Đồng ý chia sẻ/ });
     if (!until(new URL(page.url())) && (await consent.count())) await consent.click();
     await page.waitForURL(until);
   }
 
-  const atConsole = (path = '/console') => (u: URL) => u.origin === nixa && u.pathname === path;
+  const atConsole = (path = '/console') => (u: URL) => u.origin === rig.nixa && u.pathname === path;
 
   it('a security officer signs in with a passkey, onboards a fourth source, tests it, enables it, sees it on the chooser and rotates a key', async () => {
     const an = await (await newContext()).newPage();
     await addVirtualAuthenticator(an);
 
     await step(an, '01-an-no-role', async () => {
-      await an.goto(`${nixa}/console`);
+      await an.goto(`${rig.nixa}/console`);
       await throughSource(an, /^Cơ sở dữ liệu quốc gia về dân cư/, 'Nguyễn Văn An', atConsole());
       await an.getByRole('heading', { level: 1, name: /^Bạn chưa có vai trò vận hành nào/ }).waitFor();
       await screenshot(an, 'console-01-no-role');
     });
-    const made = await cliRunner(() => tdb!.db)('operators', 'bootstrap', '--national-id', '001085004217', '--reason', 'Khởi tạo hệ thống: cán bộ an ninh đầu tiên');
+    const made = await cliRunner(() => rig.tdb.db)('operators', 'bootstrap', '--national-id', '001085004217', '--reason', 'Khởi tạo hệ thống: cán bộ an ninh đầu tiên');
     expect(made.code).toBe(0);
 
     await step(an, '02-passkey', async () => {
-      await an.goto(`${nixa}/account`);
+      await an.goto(`${rig.nixa}/account`);
       await an.getByLabel(/^Tên khóa truy cập/).fill('Khóa của An');
       await an.getByRole('button', { name: /^Thêm khóa truy cập/ }).click();
       await an.getByText('Đã thêm khóa truy cập.').waitFor();
@@ -126,12 +85,12 @@ describeInChromium(title, () => {
     // A second officer: An gives Đức the role, and Đức gives An source-operator (nobody grants their own).
     const duc = await (await newContext()).newPage();
     const ducId = await step(duc, '03-duc', async () => {
-      await duc.goto(`${nixa}/console`);
+      await duc.goto(`${rig.nixa}/console`);
       await throughSource(duc, /^Cơ sở dữ liệu quốc gia về dân cư/, 'Hoàng Minh Đức', atConsole());
       return (await duc.locator('dl.facts dd code').innerText()).trim();
     });
     await step(an, '04-grant-duc', async () => {
-      await an.goto(`${nixa}/console/operators`);
+      await an.goto(`${rig.nixa}/console/operators`);
       await an.getByLabel(/^Mã tài khoản/).fill(ducId);
       await an.getByLabel(/^Vai trò/).selectOption('security-officer');
       await an.locator('#f-reason').fill('Cán bộ an ninh thứ hai theo quy định bốn mắt');
@@ -139,8 +98,8 @@ describeInChromium(title, () => {
       await an.getByText('Đã cấp vai trò.').waitFor();
     });
     await step(duc, '05-duc-grants-an', async () => {
-      await duc.goto(`${nixa}/console/operators`);
-      await duc.getByLabel(/^Mã tài khoản/).fill((await tdb!.db.query<{ account_id: string }>("SELECT account_id FROM operator_roles WHERE granted_by = 'cli:test'")).rows[0]!.account_id);
+      await duc.goto(`${rig.nixa}/console/operators`);
+      await duc.getByLabel(/^Mã tài khoản/).fill((await rig.tdb.db.query<{ account_id: string }>("SELECT account_id FROM operator_roles WHERE granted_by = 'cli:test'")).rows[0]!.account_id);
       await duc.getByLabel(/^Vai trò/).selectOption('source-operator');
       await duc.locator('#f-reason').fill('Anh An phụ trách kết nối nguồn định danh mới');
       await duc.getByRole('button', { name: /^Cấp vai trò/ }).click();
@@ -150,18 +109,11 @@ describeInChromium(title, () => {
     // Another day: the browser forgot nixa's session; An signs in to a service through Telecom (low).
     await an.context().clearCookies();
     await step(an, '06-telecom', async () => {
-      const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: service.redirectUri,
-        scope: 'openid profile',
-        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
-        state: oidc.randomState(),
-      });
-      await an.goto(url.href);
+      await an.goto(await authorizationUrl(config, service));
       await throughSource(an, /^Nhà mạng/, 'Nguyễn Văn An', (u) => u.href.startsWith(service.redirectUri));
     });
     await step(an, '07-console-step-up', async () => {
-      await an.goto(`${nixa}/console`);
+      await an.goto(`${rig.nixa}/console`);
       const passkey = an.getByRole('button', { name: /^Xác thực bằng khóa truy cập/ });
       await passkey.waitFor();
       await passkey.click();
@@ -178,7 +130,7 @@ describeInChromium(title, () => {
       await an.getByLabel(/^Loại nguồn/).selectOption('bank');
       await an.getByLabel(/^Tên hiển thị tiếng Việt/).fill('Ngân hàng Thứ Hai (mô phỏng)');
       await an.getByLabel(/^Tên hiển thị tiếng Anh/).fill('Second Bank (simulated)');
-      await an.getByLabel(/^Địa chỉ tài liệu khám phá/).fill(`${fourth!.issuer}/.well-known/openid-configuration`);
+      await an.getByLabel(/^Địa chỉ tài liệu khám phá/).fill(`${fourth.issuer}/.well-known/openid-configuration`);
       await an.getByLabel(/^Mã khách/).fill('nixa');
       await an.getByLabel(/^Mật khẩu khách/).fill(fourthSecret);
       await an.getByLabel(/^Phạm vi/).fill('openid kyc');
@@ -215,19 +167,12 @@ describeInChromium(title, () => {
     // A citizen who is not signed in sees the fourth source on nixa's chooser.
     const citizen = await (await newContext()).newPage();
     await step(citizen, '11-chooser', async () => {
-      const url = oidc.buildAuthorizationUrl(config, {
-        redirect_uri: service.redirectUri,
-        scope: 'openid profile',
-        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
-        state: oidc.randomState(),
-      });
-      await citizen.goto(url.href);
+      await citizen.goto(await authorizationUrl(config, service));
       await citizen.getByRole('button', { name: /^Ngân hàng Thứ Hai/ }).waitFor();
       await screenshot(citizen, 'console-06-chooser');
     });
 
-    const before = (await tdb!.db.query<{ kid: string }>("SELECT kid FROM keys WHERE state = 'active' AND use = 'sig' ORDER BY kid")).rows.map((r) => r.kid);
+    const before = (await rig.tdb.db.query<{ kid: string }>("SELECT kid FROM keys WHERE state = 'active' AND use = 'sig' ORDER BY kid")).rows.map((r) => r.kid);
     await step(an, '12-rotate', async () => {
       await an.getByRole('navigation').getByRole('link', { name: /^Khóa ký/ }).click();
       await an.locator('ol.timeline').first().waitFor();
@@ -236,20 +181,18 @@ describeInChromium(title, () => {
       await an.getByText('Đã xoay vòng khóa.').waitFor();
       await screenshot(an, 'console-07-keys');
     });
-    const after = (await tdb!.db.query<{ kid: string }>("SELECT kid FROM keys WHERE state = 'active' AND use = 'sig' ORDER BY kid")).rows.map((r) => r.kid);
+    const after = (await rig.tdb.db.query<{ kid: string }>("SELECT kid FROM keys WHERE state = 'active' AND use = 'sig' ORDER BY kid")).rows.map((r) => r.kid);
     expect(after.some((k) => before.includes(k))).toBe(false);
-    const { rows } = await tdb!.db.query<{ event: string; reason: string | null }>(
+    const { rows } = await rig.tdb.db.query<{ event: string; reason: string | null }>(
       "SELECT event, reason FROM audit_events WHERE subject = 'ngan-hang-thu-hai' ORDER BY seq",
     );
     expect(rows.map((r) => r.event)).toEqual(['SOURCE_ADDED', 'SOURCE_UPDATED']);
 
-    for (const p of problems) {
+    for (const { problems: p } of rig.contexts) {
       expect(p.cspViolations).toEqual([]);
       expect(p.pageErrors).toEqual([]);
       expect(p.consoleErrors).toEqual([]);
     }
-    for (const c of contexts) await c.close();
-    contexts = [];
-    problems = [];
+    await rig.closeContexts();
   }, 180_000);
 });

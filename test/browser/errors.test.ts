@@ -3,99 +3,40 @@
 // languages, runs nothing again (no metric, no audit event moves), and the way
 // forward still works by keyboard. And the consent page starts on its heading, so
 // that one Enter does not share everything.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 
-import { createLogger, silentLogger } from '../../src/logging/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { federatedSignIn, startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
-import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { federatedSignIn } from '../support/federation.js';
+import { authorizationUrl, discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { describeInChromium, leave, nixaInChromium, screenshot, stepper } from './chromium.js';
 
-if (!hasChromium) console.warn(`test/browser/errors.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
-
-describeInChromium(`error pages in Chromium${skipReason ? ` (${skipReason})` : ''}`, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let browser: Browser | undefined;
+describeInChromium(import.meta.url, `error pages in Chromium`, () => {
   let service: TestClient;
   let config: oidc.Configuration;
-  let nixa: string;
-  const contexts: { context: BrowserContext; problems: PageProblems }[] = [];
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    // On localhost, as `npm start` runs: the browser shares cookies across the ports of one host.
-    const port = await freePort();
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}` }, { logger });
-    nixa = fed.nixa.config.issuer;
-    service = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công Hà Nội' });
-    config = await discover(nixa, service);
-    browser = await launchChromium();
-  }, 120_000);
-
-  afterAll(async () => {
-    const steps: [string, (() => Promise<unknown>) | undefined][] = [
-      ['browser', browser && (() => browser!.close())],
-      ['nixa and sources', fed && (() => fed!.close())],
-      ['database', tdb && (() => tdb!.drop())],
-    ];
-    const failures: string[] = [];
-    for (const [what, close] of steps) {
-      try {
-        await close?.();
-      } catch (err) {
-        failures.push(`${what}: ${(err as Error).message}`);
-      }
-    }
-    if (failures.length) throw new Error(`cleanup failed: ${failures.join('; ')}`);
-  }, 60_000);
+  // On localhost, as `npm start` runs: the browser shares cookies across the ports of one host.
+  const rig = nixaInChromium({
+    async setUp() {
+      service = await registerTestClient(rig.tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công Hà Nội' });
+      config = await discover(rig.nixa, service);
+    },
+  });
 
   afterEach(() => {
-    for (const s of Object.values(fed!.sources)) s.misbehave({ mode: 'normal' });
+    for (const s of Object.values(rig.fed.sources)) s.misbehave({ mode: 'normal' });
   });
 
   /** A fresh browser profile (no cookies, Vietnamese only) for each test. */
-  async function freshPage(): Promise<Page> {
-    const context = await vietnameseContext(browser!);
-    context.setDefaultTimeout(15_000);
-    contexts.push({ context, problems: await watchProblems(context) });
-    return context.newPage();
-  }
-  const step = stepper('errors-', () => contexts.at(-1)?.problems);
-
-  function authorizationUrl(extra: Record<string, string> = {}): string {
-    return oidc
-      .buildAuthorizationUrl(config, {
-        redirect_uri: service.redirectUri,
-        scope: 'openid profile',
-        state: oidc.randomState(),
-        nonce: oidc.randomNonce(),
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-        ...extra,
-      })
-      .toString();
-  }
-
-  async function leave(page: Page, act: () => Promise<void>): Promise<URL> {
-    const before = page.url();
-    await Promise.all([page.waitForURL((u) => u.href !== before), act()]);
-    return new URL(page.url());
-  }
+  const freshPage = async (): Promise<Page> => (await rig.newContext()).context.newPage();
+  const step = stepper('errors-', () => rig.contexts.at(-1)?.problems);
 
   /** The failures operators alert on, and the length of the audit trail. */
   async function alarms() {
-    const metrics = await (await fetch(`${nixa}/metrics`)).text();
+    const metrics = await (await fetch(`${rig.nixa}/metrics`)).text();
     const failures = metrics
       .split('\n')
       .filter((l) => l.startsWith('nixa_sign_in_failures_total'))
       .sort();
-    const audit = (await tdb!.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_events')).rows[0]!.n;
+    const audit = (await rig.tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_events')).rows[0]!.n;
     return { failures, audit };
   }
 
@@ -130,7 +71,7 @@ describeInChromium(`error pages in Chromium${skipReason ? ` (${skipReason})` : '
     const page = await freshPage();
 
     await step(page, 'conflict', async () => {
-      await page.goto(authorizationUrl());
+      await page.goto(await authorizationUrl(config, service));
       await leave(page, () => page.getByRole('button', { name: /^Ngân hàng \(mô phỏng\)/ }).click());
       await page.getByRole('radio', { name: 'Trần Thị Bình', exact: true }).check();
       const at = await leave(page, () => page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click());
@@ -169,10 +110,10 @@ describeInChromium(`error pages in Chromium${skipReason ? ` (${skipReason})` : '
   });
 
   it('the citizen cancelled at the source (access_denied): English shows the same refusal', async () => {
-    fed!.sources.citizen_id.misbehave({ mode: 'deny' });
+    rig.fed.sources.citizen_id.misbehave({ mode: 'deny' });
     const page = await freshPage();
     await step(page, 'denied', async () => {
-      await page.goto(authorizationUrl());
+      await page.goto(await authorizationUrl(config, service));
       await leave(page, () => page.getByRole('button', { name: /^Cơ sở dữ liệu quốc gia về dân cư/ }).click());
       await page.waitForURL((u) => u.pathname === '/federation/callback');
       expect(await code(page)).toBe('NIXA-FED-denied');
@@ -188,7 +129,7 @@ describeInChromium(`error pages in Chromium${skipReason ? ` (${skipReason})` : '
   ] as const)('/auth answering %s: English shows the same error, with nixa’s home as the way forward', async (error, extra) => {
     const page = await freshPage();
     await step(page, error, async () => {
-      await page.goto(authorizationUrl(extra));
+      await page.goto(await authorizationUrl(config, service, extra));
       expect(await code(page)).toBe(error);
       const at = await pressEnglish(page, error);
       expect(at.pathname).toBe(`/error/${error}`);
@@ -202,7 +143,7 @@ describeInChromium(`error pages in Chromium${skipReason ? ` (${skipReason})` : '
   it('the consent page starts on its heading: Enter alone shares nothing', async () => {
     const page = await freshPage();
     await step(page, 'consent-focus', async () => {
-      await page.goto(authorizationUrl());
+      await page.goto(await authorizationUrl(config, service));
       await leave(page, () => page.getByRole('button', { name: /^Cơ sở dữ liệu quốc gia về dân cư/ }).click());
       await page.getByRole('radio', { name: 'Nguyễn Văn An', exact: true }).check();
       await leave(page, () => page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click());
@@ -210,17 +151,17 @@ describeInChromium(`error pages in Chromium${skipReason ? ` (${skipReason})` : '
       await heading.waitFor();
       expect(await heading.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
       const url = page.url();
-      const before = (await tdb!.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events WHERE event = 'CONSENT_GIVEN'`)).rows[0]!.n;
+      const before = (await rig.tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events WHERE event = 'CONSENT_GIVEN'`)).rows[0]!.n;
       await page.keyboard.press('Enter');
       await page.waitForTimeout(300);
       expect(page.url()).toBe(url);
-      expect((await tdb!.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events WHERE event = 'CONSENT_GIVEN'`)).rows[0]!.n).toBe(before);
+      expect((await rig.tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_events WHERE event = 'CONSENT_GIVEN'`)).rows[0]!.n).toBe(before);
       await screenshot(page, 'errors-04-consent-focus');
     });
   });
 
   it('shows no Content-Security-Policy violation and no script error on these pages', () => {
-    for (const { problems } of contexts) {
+    for (const { problems } of rig.contexts) {
       expect(problems.cspViolations).toEqual([]);
       expect(problems.pageErrors).toEqual([]);
     }

@@ -7,44 +7,18 @@
 // Beside axe-core's checks (test/browser/accessibility.test.ts), the structure a
 // screen reader relies on is checked here on the way: the page's language, one h1,
 // the main and contentinfo landmarks, visible focus.
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 
-import { createLogger, silentLogger } from '../../src/logging/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
-import { hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { describeInChromium, nixaInChromium, screenshot, stepper, vietnameseContext, type PageProblems } from './chromium.js';
 
-if (!hasChromium) console.warn(`test/browser/home.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
-const title = `nixa's home page and the sign-in to one's own account in Chromium${skipReason ? ` (${skipReason})` : ''}`;
-
-describeInChromium(title, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let browser: Browser | undefined;
+describeInChromium(import.meta.url, `nixa's home page and the sign-in to one's own account in Chromium`, () => {
   let context: BrowserContext;
   let problems: PageProblems;
-  let nixa: string;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    const port = await freePort();
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}` }, { logger });
-    nixa = fed.nixa.config.issuer;
-    browser = await launchChromium();
-    context = await vietnameseContext(browser);
-    context.setDefaultTimeout(15_000);
-    problems = await watchProblems(context);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await fed?.close();
-    await tdb?.drop();
-  }, 60_000);
+  const rig = nixaInChromium({
+    async setUp() {
+      ({ context, problems } = await rig.newContext());
+    },
+  });
 
   const step = stepper('home-', () => problems);
 
@@ -92,7 +66,7 @@ describeInChromium(title, () => {
     const page = await context.newPage();
 
     await step(page, '01-home', async () => {
-      await page.goto(`${nixa}/`);
+      await page.goto(`${rig.nixa}/`);
       await page.getByRole('heading', { level: 1, name: /^nixa — Định danh quốc gia/ }).waitFor();
       await wellFormed(page);
       await page.getByText('Đơn vị vận hành nixa (bản trình diễn)', { exact: true }).first().waitFor();
@@ -116,7 +90,7 @@ describeInChromium(title, () => {
       const telecom = page.getByRole('button', { name: /^Nhà mạng/ });
       await tabTo(page, telecom, 8);
       await screenshot(page, 'home-03-chooser');
-      expect(new URL(await leave(page, 'Enter').then(() => page.url())).origin).toBe(new URL(fed!.sources.telecom.issuer).origin);
+      expect(new URL(await leave(page, 'Enter').then(() => page.url())).origin).toBe(new URL(rig.fed.sources.telecom.issuer).origin);
     });
 
     await step(page, '04-source', async () => {
@@ -130,7 +104,7 @@ describeInChromium(title, () => {
       await tabTo(page, confirm, 3);
       await screenshot(page, 'home-04-source');
       expect(await leave(page, 'Enter')).toMatch(/^\/(interaction|account)/);
-      await page.waitForURL(`${nixa}/account`);
+      await page.waitForURL(`${rig.nixa}/account`);
       expect(chosen).toBeTruthy();
     });
 
@@ -164,11 +138,11 @@ describeInChromium(title, () => {
   }, 120_000);
 
   it('offers the same sign-in on /account without a session, and the icon nixa serves', async () => {
-    const own = await vietnameseContext(browser!);
+    const own = await vietnameseContext(rig.browser);
     try {
       const page = await own.newPage();
       await step(page, '07-account-signed-out', async () => {
-        const res = await page.goto(`${nixa}/account`);
+        const res = await page.goto(`${rig.nixa}/account`);
         expect(res!.status()).toBe(200);
         await wellFormed(page);
         await page.getByText(/^Bạn chưa đăng nhập nixa trên trình duyệt này/).waitFor();

@@ -10,52 +10,21 @@
 // The demo service registers a back-channel logout URI (src/demo-service/app.ts):
 // ending all sessions tells it, and its page then shows the citizen signed out.
 // Screenshots go to test-output/browser/newcomer-NN-*.png.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 
-import { seedDemo } from '../../src/app/demo.js';
-import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
-import { createLogger, silentLogger } from '../../src/logging/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
-import { hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { describeInChromium, nixaInChromium, screenshot, stepper, type PageProblems } from './chromium.js';
 
-if (!hasChromium) console.warn(`test/browser/newcomer.test.ts ${skipReason}`);
+const title = `a newcomer's walk: demo sign-in, nixa's home, history, end all sessions, block a source in Chromium`;
 
-const describeInChromium = hasChromium ? describe : describe.skip;
-const title = `a newcomer's walk: demo sign-in, nixa's home, history, end all sessions, block a source in Chromium${skipReason ? ` (${skipReason})` : ''}`;
-
-describeInChromium(title, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let demo: DemoService | undefined;
-  let browser: Browser | undefined;
+describeInChromium(import.meta.url, title, () => {
   let context: BrowserContext;
   let problems: PageProblems;
-  let nixa: string;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    const port = await freePort();
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}` }, { logger });
-    nixa = fed.nixa.config.issuer;
-    // Registered as `npm start` does: seedDemo names the origin http://localhost:(PORT+100).
-    const demoPort = await freePort();
-    const credentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, logger);
-    demo = await startDemoService({ issuer: nixa, credentials, port: demoPort, host: '127.0.0.1', logger });
-    browser = await launchChromium();
-    context = await vietnameseContext(browser);
-    context.setDefaultTimeout(15_000);
-    problems = await watchProblems(context);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await demo?.close();
-    await fed?.close();
-    await tdb?.drop();
-  }, 60_000);
+  const rig = nixaInChromium({
+    demo: true,
+    async setUp() {
+      ({ context, problems } = await rig.newContext());
+    },
+  });
 
   const step = stepper('newcomer-', () => problems);
   const text = (s: string) => s.replace(/\s+/g, ' ').trim();
@@ -93,18 +62,18 @@ describeInChromium(title, () => {
 
     // 1. Sign in to the demo service through the bank.
     await step(page, '01-demo-home', async () => {
-      await page.goto(`${demo!.url}/`);
+      await page.goto(`${rig.demo.url}/`);
       await wayForward(page, 'demo home');
       await screenshot(page, 'newcomer-01-demo-home');
       await leave(page, () => page.getByRole('link', { name: /^Đăng nhập với nixa/ }).click());
     });
     await step(page, '02-chooser', async () => {
-      expect(origin(page)).toBe(new URL(nixa).origin);
+      expect(origin(page)).toBe(new URL(rig.nixa).origin);
       await page.getByRole('heading', { level: 1, name: /^Đăng nhập bằng danh tính bạn đã có/ }).waitFor();
       await wayForward(page, 'chooser');
       await screenshot(page, 'newcomer-02-chooser');
       await leave(page, () => page.getByRole('button', { name: /^Ngân hàng/ }).click());
-      expect(origin(page)).toBe(new URL(fed!.sources.bank.issuer).origin);
+      expect(origin(page)).toBe(new URL(rig.fed.sources.bank.issuer).origin);
     });
     await step(page, '03-bank', () => atSource(page, 'newcomer-03-bank'));
     await step(page, '04-consent', async () => {
@@ -116,7 +85,7 @@ describeInChromium(title, () => {
     });
     await step(page, '05-demo-signed-in', async () => {
       await page.getByRole('heading', { level: 1, name: /^Bạn đã đăng nhập/ }).waitFor();
-      expect(origin(page)).toBe(new URL(demo!.url).origin);
+      expect(origin(page)).toBe(new URL(rig.demo.url).origin);
       expect(text(await page.locator('.assurance .acr').innerText())).toBe('urn:nixa:loa:substantial');
       await wayForward(page, 'demo signed in');
       await screenshot(page, 'newcomer-05-demo-signed-in');
@@ -124,13 +93,13 @@ describeInChromium(title, () => {
 
     // 2. nixa's home in the same browser; its sign-in button is silent (nixa's session exists).
     await step(page, '06-home', async () => {
-      await page.goto(`${nixa}/`);
+      await page.goto(`${rig.nixa}/`);
       await page.getByRole('heading', { level: 1, name: /^nixa — Định danh quốc gia/ }).waitFor();
       await wayForward(page, 'home');
       await screenshot(page, 'newcomer-06-home');
       await leave(page, () => page.getByRole('link', { name: /^Đăng nhập vào tài khoản nixa/ }).click());
       // No chooser, no source, no consent: straight to the account.
-      await page.waitForURL(`${nixa}/account`);
+      await page.waitForURL(`${rig.nixa}/account`);
     });
     await step(page, '07-account', async () => {
       await page.getByRole('heading', { level: 1, name: /^Tài khoản của bạn/ }).waitFor();
@@ -152,7 +121,7 @@ describeInChromium(title, () => {
 
     // 4. End all sessions, from /account.
     await step(page, '09-end-all-sessions', async () => {
-      await page.goto(`${nixa}/account`);
+      await page.goto(`${rig.nixa}/account`);
       await leave(page, () => page.getByRole('button', { name: /^Kết thúc mọi phiên đăng nhập/ }).click());
       expect(path(page)).toBe('/account/sessions/end');
       await page.getByRole('heading', { level: 1, name: /^Tài khoản của bạn/ }).waitFor();
@@ -172,12 +141,12 @@ describeInChromium(title, () => {
     });
     // The demo service was told (back-channel logout): its page now shows the citizen signed out.
     await step(page, '10b-demo-signed-out', async () => {
-      await page.goto(`${demo!.url}/`);
+      await page.goto(`${rig.demo.url}/`);
       await page.getByRole('link', { name: /^Đăng nhập với nixa/ }).waitFor();
       expect(text(await page.locator('main').innerText())).not.toContain('Bạn đã đăng nhập');
       await wayForward(page, 'demo signed out');
       await screenshot(page, 'newcomer-10b-demo-signed-out');
-      await page.goto(`${nixa}/account`);
+      await page.goto(`${rig.nixa}/account`);
       await page.getByText(/^Bạn chưa đăng nhập nixa trên trình duyệt này/).waitFor();
     });
 
@@ -191,12 +160,12 @@ describeInChromium(title, () => {
     });
     // The bank still has its own session (nixa ended only its own): the bank answers at once, without its page.
     await step(page, '12-bank-again', async () => {
-      await page.waitForURL(`${nixa}/account`);
+      await page.waitForURL(`${rig.nixa}/account`);
     });
 
     // 6. Block the telecom operator.
     await step(page, '13-block-telecom', async () => {
-      await page.waitForURL(`${nixa}/account`);
+      await page.waitForURL(`${rig.nixa}/account`);
       await page.getByRole('heading', { level: 1, name: /^Tài khoản của bạn/ }).waitFor();
       await wayForward(page, 'account again');
       await screenshot(page, 'newcomer-13-account-again');
@@ -209,14 +178,14 @@ describeInChromium(title, () => {
     // 7. Another day (no cookies): a sign-in to the demo through the telecom is refused, with another source offered.
     await context.clearCookies();
     await step(page, '15-refused', async () => {
-      await page.goto(`${demo!.url}/`);
+      await page.goto(`${rig.demo.url}/`);
       await leave(page, () => page.getByRole('link', { name: /^Đăng nhập với nixa/ }).click());
       await leave(page, () => page.getByRole('button', { name: /^Nhà mạng/ }).click());
       await page.getByRole('heading', { level: 1, name: /^Chọn người dân thử nghiệm/ }).waitFor();
       await wayForward(page, 'telecom');
       await page.getByRole('radio', { name: 'Nguyễn Văn An', exact: true }).check();
       await leave(page, () => page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click());
-      expect(origin(page)).toBe(new URL(nixa).origin);
+      expect(origin(page)).toBe(new URL(rig.nixa).origin);
       await page.getByRole('heading', { level: 1, name: /^Chưa đăng nhập được/ }).waitFor();
       expect(await page.getByRole('alert').innerText()).toMatch(/^Bạn đã chặn nguồn định danh này cho tài khoản nixa của mình/);
       expect(await page.locator('main code').innerText()).toBe('NIXA-FED-source-blocked');
@@ -236,8 +205,8 @@ describeInChromium(title, () => {
     expect(problems.consoleErrors.filter(refusal)).toHaveLength(1);
     expect(problems.consoleErrors.filter((e) => !refusal(e))).toEqual([]);
     // nixa serves its icon; the demo service does not (its /favicon.ico is a 404, not one of nixa's pages).
-    expect(problems.faviconErrors.filter((e) => e.startsWith(`${nixa}/`))).toEqual([]);
-    expect(problems.faviconErrors.filter((e) => !e.startsWith(`${nixa}/`) && !e.startsWith(`${demo!.url}/`))).toEqual([]);
+    expect(problems.faviconErrors.filter((e) => e.startsWith(`${rig.nixa}/`))).toEqual([]);
+    expect(problems.faviconErrors.filter((e) => !e.startsWith(`${rig.nixa}/`) && !e.startsWith(`${rig.demo.url}/`))).toEqual([]);
     await page.close();
   }, 180_000);
 });

@@ -4,62 +4,28 @@
 // (proven at high), adds a passkey at /account; another day signs in through
 // Telecom (low); the service asks for high and the passkey raises the session:
 // the service's token says acr high with amr hwk and user.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import * as oidc from 'openid-client';
 
-import { createLogger, silentLogger } from '../../src/logging/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { addVirtualAuthenticator, hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { addVirtualAuthenticator, describeInChromium, nixaInChromium, screenshot, stepper, type PageProblems } from './chromium.js';
 
-if (!hasChromium) console.warn(`test/browser/passkey.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
-const title = `passkey step-up in Chromium with a virtual authenticator${skipReason ? ` (${skipReason})` : ''}`;
-
-describeInChromium(title, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let browser: Browser | undefined;
+describeInChromium(import.meta.url, `passkey step-up in Chromium with a virtual authenticator`, () => {
   let context: BrowserContext;
   let problems: PageProblems;
   let service: TestClient;
   let config: oidc.Configuration;
-  let nixa: string;
-  let callback: Server | undefined;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    // On localhost: an IP address cannot be a WebAuthn RP ID; passkeys default to the issuer's host.
-    const port = await freePort();
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}` }, { logger });
-    nixa = fed.nixa.config.issuer;
-    // The service's redirect URI: a real server that only says "ok"; the test redeems the code.
-    callback = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
-    await new Promise<void>((resolve) => callback!.listen(0, '127.0.0.1', resolve));
-    const redirectUri = `http://localhost:${(callback.address() as AddressInfo).port}/callback`;
-    const registered = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công', redirect_uris: [redirectUri] });
-    service = { ...registered, redirectUri };
-    config = await discover(nixa, service);
-    browser = await launchChromium();
-    context = await vietnameseContext(browser);
-    context.setDefaultTimeout(15_000);
-    problems = await watchProblems(context);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    callback?.closeAllConnections();
-    await new Promise((resolve) => (callback ? callback.close(resolve) : resolve(undefined)));
-    await fed?.close();
-    await tdb?.drop();
-  }, 60_000);
+  // On localhost (the rig's): an IP address cannot be a WebAuthn RP ID; passkeys default to the issuer's host.
+  const rig = nixaInChromium({
+    async setUp() {
+      // The service's redirect URI: a real server that only says "ok"; the test redeems the code.
+      const redirectUri = await rig.callbackSayingOk();
+      const registered = await registerTestClient(rig.tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công', redirect_uris: [redirectUri] });
+      service = { ...registered, redirectUri };
+      config = await discover(rig.nixa, service);
+      ({ context, problems } = await rig.newContext());
+    },
+  });
 
   const step = stepper('passkey-', () => problems);
 
@@ -91,9 +57,9 @@ describeInChromium(title, () => {
     await page.getByRole('button', { name: source }).click();
     await page.getByRole('radio', { name: citizen, exact: true }).check();
     await page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click();
-    await page.waitForURL((u) => u.origin === nixa || u.href.startsWith(service.redirectUri));
+    await page.waitForURL((u) => u.origin === rig.nixa || u.href.startsWith(service.redirectUri));
     const consent = page.getByRole('button', { name: /^Đồng ý chia sẻ/ });
-    if (new URL(page.url()).origin === nixa && (await consent.count())) await consent.click();
+    if (new URL(page.url()).origin === rig.nixa && (await consent.count())) await consent.click();
   }
 
 
@@ -109,7 +75,7 @@ describeInChromium(title, () => {
     expect(first.acr).toBe('urn:nixa:loa:high');
 
     await step(page, '02-account-add-passkey', async () => {
-      await page.goto(`${nixa}/account`);
+      await page.goto(`${rig.nixa}/account`);
       await page.getByRole('heading', { level: 2, name: /^Khóa truy cập/ }).waitFor();
       await page.getByLabel(/^Tên khóa truy cập/).fill('Điện thoại của Đức');
       await screenshot(page, 'passkey-01-account');

@@ -9,69 +9,25 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 
-import { seedDemo } from '../../src/app/demo.js';
-import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
-import { createLogger, silentLogger } from '../../src/logging/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
 import { waitFor } from '../support/wait.js';
-import { hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
+import { describeInChromium, nixaInChromium, screenshot, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
 
-if (!hasChromium) console.warn(`test/browser/sign-in.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
-const title = `sign-in in Chromium, in Vietnamese${skipReason ? ` (${skipReason})` : ''}`;
-
-describeInChromium(title, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let demo: DemoService | undefined;
-  let browser: Browser | undefined;
+describeInChromium(import.meta.url, `sign-in in Chromium, in Vietnamese`, () => {
   let context: BrowserContext;
   let problems: PageProblems;
   let nixaOrigin: string;
   let citizenSourceOrigin: string;
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    // nixa's issuer on localhost (startTestNixa's default is 127.0.0.1), on a port chosen here.
-    const port = await freePort();
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}` }, { logger });
-    nixaOrigin = new URL(fed.nixa.config.issuer).origin;
-    citizenSourceOrigin = new URL(fed.sources.citizen_id.issuer).origin;
-    // The demo registered exactly as `npm start` does: seedDemo names the origin
-    // http://localhost:(PORT+100), so pretend nixa's PORT is 100 below a free port.
-    const demoPort = await freePort();
-    const credentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, logger);
-    demo = await startDemoService({ issuer: fed.nixa.config.issuer, credentials, port: demoPort, host: '127.0.0.1', logger });
-    browser = await launchChromium();
-    context = await vietnameseContext(browser);
-    context.setDefaultTimeout(15_000);
-    problems = await watchProblems(context);
-  }, 120_000);
-
-  afterAll(async () => {
-    // Each in turn, even if one fails, so nothing is left running.
-    const steps: [string, (() => Promise<unknown>) | undefined][] = [
-      ['browser', browser && (() => browser!.close())],
-      ['demo service', demo && (() => demo!.close())],
-      ['nixa and sources', fed && (() => fed!.close())],
-      ['database', tdb && (() => tdb!.drop())],
-    ];
-    const failures: string[] = [];
-    for (const [what, close] of steps) {
-      try {
-        await close?.();
-      } catch (err) {
-        failures.push(`${what}: ${(err as Error).message}`);
-      }
-    }
-    if (failures.length) throw new Error(`cleanup failed: ${failures.join('; ')}`);
-  }, 60_000);
+  // The demo registered exactly as `npm start` does (see nixaInChromium).
+  const rig = nixaInChromium({
+    demo: true,
+    async setUp() {
+      nixaOrigin = new URL(rig.nixa).origin;
+      citizenSourceOrigin = new URL(rig.fed.sources.citizen_id.issuer).origin;
+      ({ context, problems } = await rig.newContext());
+    },
+  });
 
   const step = stepper('', () => problems);
 
@@ -110,7 +66,7 @@ describeInChromium(title, () => {
       res.end('<!DOCTYPE html><html lang="vi"><title>CSP</title><img src="http://localhost:9/x.png" alt="">');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const own = await vietnameseContext(browser!);
+    const own = await vietnameseContext(rig.browser);
     try {
       const seen = await watchProblems(own);
       const page = await own.newPage();
@@ -129,8 +85,8 @@ describeInChromium(title, () => {
     const page = await context.newPage();
 
     await step(page, '01-demo-home', async () => {
-      await page.goto(`${demo!.url}/`);
-      expect(page.url()).toBe(`${demo!.url}/`);
+      await page.goto(`${rig.demo.url}/`);
+      expect(page.url()).toBe(`${rig.demo.url}/`);
       expect(await lang(page)).toBe('vi');
       await page.getByRole('heading', { level: 1, name: /^Cổng dịch vụ công mẫu/ }).waitFor();
       await page.getByRole('link', { name: /^Đăng nhập với nixa/ }).waitFor();
@@ -209,7 +165,7 @@ describeInChromium(title, () => {
       await page.getByRole('button', { name: /^Không chia sẻ/ }).waitFor();
       await screenshot(page, '05-nixa-consent');
       const at = await leave(page, () => accept.click());
-      expect(at).toEqual({ origin: demo!.url, path: '/' });
+      expect(at).toEqual({ origin: rig.demo.url, path: '/' });
     });
 
     await step(page, '06-demo-signed-in', async () => {
@@ -234,12 +190,12 @@ describeInChromium(title, () => {
 
   it('offers English one click away on nixa\'s pages, and back to Vietnamese only', async () => {
     // A context of its own: the choice is a cookie, and the walk above is in the default Vietnamese.
-    const own = await vietnameseContext(browser!);
+    const own = await vietnameseContext(rig.browser);
     const page = await own.newPage();
     try {
       await step(page, '07-nixa-language-switch', async () => {
         // Any nixa page will do; the chooser of a sign-in started at the demo service is the one citizens see.
-        await page.goto(`${demo!.url}/login`);
+        await page.goto(`${rig.demo.url}/login`);
         expect(new URL(page.url()).origin).toBe(nixaOrigin);
         await inVietnameseOnly(page);
         // In the page, and visible (getByRole would skip it if it were hidden).

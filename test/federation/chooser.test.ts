@@ -6,7 +6,7 @@ import * as oidc from 'openid-client';
 import { updateSource } from '../../src/sources/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, SIMULATED_SOURCE_IDS, startFederation, type Federation } from '../support/federation.js';
-import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { authorizationUrl, discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
 let tdb: TestDatabase;
@@ -44,16 +44,7 @@ interface Page {
 /** A citizen arriving from the service: the first page nixa (or a source) shows. */
 async function arrive(extra: Record<string, string> = {}): Promise<Page> {
   const agent = new UserAgent();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: service.redirectUri,
-    scope: 'openid profile',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-    state: oidc.randomState(),
-    nonce: oidc.randomNonce(),
-    ...extra,
-  });
-  const step = await agent.follow(url, {}, service.redirectUri);
+  const step = await agent.follow(await authorizationUrl(config, service, extra), {}, service.redirectUri);
   if (step.stoppedAt) throw new Error(`went back to the service: ${step.stoppedAt}`);
   return { agent, status: step.res.status, url: new URL(step.url), html: await step.res.text() };
 }

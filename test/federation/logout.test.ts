@@ -2,8 +2,6 @@
 // that session by back-channel logout, and signs the browser out of the source
 // too: privately (the source's ID token never travels in a URL), with one
 // confirmation, and without stranding the citizen when the source does not come back.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -14,6 +12,7 @@ import { InvalidInputError } from '../../src/errors/index.js';
 import { CALLBACK_PATH } from '../../src/interactions/index.js';
 import { startSimulatedSource, TEST_CITIZENS, type SimulatedSource } from '../../src/simulated-sources/index.js';
 import { addSource, getSource, updateSource } from '../../src/sources/index.js';
+import { startLogoutReceiver, type LogoutReceiver } from '../support/backchannel.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, SIMULATED_SOURCE_IDS, startFederation, type Federation } from '../support/federation.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
@@ -21,9 +20,8 @@ import { UserAgent } from '../support/user-agent.js';
 
 let tdb: TestDatabase;
 let fed: Federation;
-let receiver: Server;
+let receiver: LogoutReceiver;
 let receiverUrl: string;
-const received: { path: string; body: string }[] = [];
 const extraSources: SimulatedSource[] = [];
 
 /** A browser that remembers every request it made and every Location it was given. */
@@ -49,22 +47,14 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   fed = await startFederation(tdb);
   // The services' back-channel logout endpoints.
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', body });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  receiverUrl = `http://localhost:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startLogoutReceiver();
+  receiverUrl = receiver.url;
 });
 
 afterAll(async () => {
   await Promise.all(extraSources.map((s) => s.close()));
   await fed?.close();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   await tdb?.drop();
 });
 
@@ -142,9 +132,9 @@ it('signs the browser out of the source by POST after one confirmation, with no 
   expect((await tdb.db.query('SELECT 1 FROM upstream_sessions')).rows).toHaveLength(1); // only the bystander's
 
   const jwks = createRemoteJWKSet(new URL(`${fed.nixa.config.issuer}/jwks`));
-  const paths = received.map((r) => r.path).sort();
+  const paths = receiver.received.map((r) => r.path).sort();
   expect(paths).toEqual(['/bhxh/backchannel', '/thue/backchannel']);
-  for (const r of received) {
+  for (const r of receiver.received) {
     const token = new URLSearchParams(r.body).get('logout_token')!;
     const { payload } = await jwtVerify(token, jwks, { issuer: fed.nixa.config.issuer });
     expect(payload.sid).toBe(sids[r.path]);

@@ -14,7 +14,7 @@ import { startSimulatedSource } from '../../src/simulated-sources/index.js';
 import { checkSourcesHealth, getSource } from '../../src/sources/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, SIMULATED_SOURCE_IDS, startFederation, type Federation } from '../support/federation.js';
-import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { authorizationUrl, discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 import { waitFor } from '../support/wait.js';
 
@@ -60,16 +60,7 @@ interface Chooser {
 /** A citizen arriving from the service at nixa's chooser. */
 async function chooser(extra: Record<string, string> = {}): Promise<Chooser> {
   const agent = new UserAgent();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: service.redirectUri,
-    scope: 'openid profile',
-    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-    state: oidc.randomState(),
-    nonce: oidc.randomNonce(),
-    ...extra,
-  });
-  const step = await agent.follow(url, {}, service.redirectUri);
+  const step = await agent.follow(await authorizationUrl(config, service, extra), {}, service.redirectUri);
   const at = new URL(step.url);
   expect(at.origin).toBe(fed.nixa.config.issuer);
   const html = await step.res.text();

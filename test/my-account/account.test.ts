@@ -5,7 +5,8 @@ import type * as oidc from 'openid-client';
 import { generate } from 'otplib';
 
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
+import { signedInAgent, startFederation, type Federation } from '../support/federation.js';
+import { field, pagesAt } from '../support/pages.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import type { UserAgent } from '../support/user-agent.js';
 import { UserAgent as Browser } from '../support/user-agent.js';
@@ -27,28 +28,9 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-const url = (path: string) => new URL(path, fed.nixa.config.issuer);
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
+const { url, get, post } = pagesAt(() => fed.nixa.config.issuer);
 
-async function signedIn(source: 'citizen_id' | 'telecom', citizen: string): Promise<UserAgent> {
-  const s = await federatedSignIn(config, portal.redirectUri, { source, citizen, consent: 'accept' });
-  await redeemFederated(config, s);
-  return s.agent;
-}
-
-async function get(agent: UserAgent, path: string) {
-  const res = await agent.request(url(path));
-  return { res, html: await res.text() };
-}
-
-async function post(agent: UserAgent, path: string, fields: Record<string, string>) {
-  const res = await agent.request(url(path), {
-    method: 'POST',
-    body: new URLSearchParams(fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  return { res, html: await res.text() };
-}
+const signedIn = (source: 'citizen_id' | 'telecom', citizen: string): Promise<UserAgent> => signedInAgent(config, portal.redirectUri, { source, citizen });
 
 const totpRows = async () => (await tdb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM totp_factors')).rows[0]!.n;
 const codeAt = (secret: string, when = new Date()) => generate({ secret, epoch: Math.floor(when.getTime() / 1000) });

@@ -12,6 +12,7 @@ import { getSource } from '../../src/sources/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, SIMULATED_SOURCE_IDS, startFederation, type Federation } from '../support/federation.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { pagesAt } from '../support/pages.js';
 import { UserAgent } from '../support/user-agent.js';
 
 const CHROME_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -41,7 +42,6 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-const url = (path: string) => new URL(path, fed.nixa.config.issuer);
 
 /** A browser that says what it is in every request, as a real one does. */
 const browserSaying = (userAgent: string) =>
@@ -51,10 +51,7 @@ const browserSaying = (userAgent: string) =>
     return fetch(u, { ...init, headers, redirect: 'manual' });
   });
 
-async function get(agent: UserAgent, path: string) {
-  const res = await agent.request(url(path));
-  return { res, html: await res.text() };
-}
+const { get } = pagesAt(() => fed.nixa.config.issuer);
 
 async function signIn(s: { client: TestClient; config: oidc.Configuration }, source: 'citizen_id' | 'telecom', citizen: string, agent: UserAgent) {
   const r = await federatedSignIn(s.config, s.client.redirectUri, { source, citizen, consent: 'accept', agent });

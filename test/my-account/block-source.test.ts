@@ -11,8 +11,9 @@ import type { Nixa } from '../../src/app/index.js';
 import { SIMULATED_SOURCE_IDS } from '../../src/app/dev-sources.js';
 import { openPostgres, type Database } from '../../src/storage/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
+import { federatedSignIn, signedInAgent, startFederation, type Federation } from '../support/federation.js';
 import { startTestNixa } from '../support/nixa.js';
+import { field, pagesAt } from '../support/pages.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -39,29 +40,9 @@ const TELECOM = SIMULATED_SOURCE_IDS.telecom;
 const BANK = SIMULATED_SOURCE_IDS.bank;
 const CITIZEN_ID = SIMULATED_SOURCE_IDS.citizen_id;
 
-const url = (path: string) => new URL(path, fed.nixa.config.issuer);
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
+const { get, post } = pagesAt(() => fed.nixa.config.issuer);
 
-async function signedIn(source: 'citizen_id' | 'telecom' | 'bank', citizen: string): Promise<UserAgent> {
-  const s = await federatedSignIn(config, portal.redirectUri, { source, citizen, consent: 'accept' });
-  if (!s.stoppedAt) throw new Error(`sign-in stopped at ${s.page?.url}: ${s.page?.html.slice(0, 300)}`);
-  await redeemFederated(config, s);
-  return s.agent;
-}
-
-async function get(agent: UserAgent, path: string) {
-  const res = await agent.request(url(path));
-  return { res, html: await res.text() };
-}
-
-async function post(agent: UserAgent, path: string, fields: Record<string, string>) {
-  const res = await agent.request(url(path), {
-    method: 'POST',
-    body: new URLSearchParams(fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  return { res, html: await res.text() };
-}
+const signedIn = (source: 'citizen_id' | 'telecom' | 'bank', citizen: string): Promise<UserAgent> => signedInAgent(config, portal.redirectUri, { source, citizen });
 
 const csrfOf = async (agent: UserAgent) => field((await get(agent, '/account')).html, 'csrf')!;
 const blocks = async () =>

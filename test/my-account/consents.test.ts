@@ -2,43 +2,33 @@
 // information with, and withdrawing consent — the consent, the grants and their
 // tokens go at once, the audit trail says so, the service is told by back-channel
 // logout, and the next sign-in asks again. Bad requests write nothing.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 
 import { formatDate } from '../../src/pages/index.js';
+import { startLogoutReceiver, type LogoutReceiver } from '../support/backchannel.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
+import { field, pagesAt } from '../support/pages.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
 let tdb: TestDatabase;
 let fed: Federation;
-let receiver: Server;
+let receiver: LogoutReceiver;
 let receiverUrl: string;
-const received: { path: string; body: string }[] = [];
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
   fed = await startFederation(tdb);
   // The services' back-channel logout endpoints.
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', body });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  receiverUrl = `http://localhost:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startLogoutReceiver();
+  receiverUrl = receiver.url;
 });
 
 afterAll(async () => {
   await fed?.close();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   await tdb?.drop();
 });
 
@@ -52,22 +42,7 @@ async function service(name: string, path: string, scope = 'openid offline_acces
   return { client, config: await discover(fed.nixa.config.issuer, client) };
 }
 
-const url = (path: string) => new URL(path, fed.nixa.config.issuer);
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
-
-async function get(agent: UserAgent, path: string) {
-  const res = await agent.request(url(path));
-  return { res, html: await res.text() };
-}
-
-async function post(agent: UserAgent, path: string, fields: Record<string, string>) {
-  const res = await agent.request(url(path), {
-    method: 'POST',
-    body: new URLSearchParams(fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  return { res, html: await res.text() };
-}
+const { get, post } = pagesAt(() => fed.nixa.config.issuer);
 
 /** What a withdrawal could change: consents, the provider's grants and tokens, the audit trail. */
 async function written() {
@@ -184,8 +159,8 @@ describe('/account consents', () => {
 
     // The service hears of it by back-channel logout naming its session; the other service hears nothing.
     const jwks = createRemoteJWKSet(new URL(`${fed.nixa.config.issuer}/jwks`));
-    expect(received.map((r) => r.path)).toEqual(['/thue/backchannel']);
-    const { payload } = await jwtVerify(new URLSearchParams(received[0]!.body).get('logout_token')!, jwks, {
+    expect(receiver.received.map((r) => r.path)).toEqual(['/thue/backchannel']);
+    const { payload } = await jwtVerify(new URLSearchParams(receiver.received[0]!.body).get('logout_token')!, jwks, {
       issuer: fed.nixa.config.issuer,
       audience: tax.client.clientId,
     });
@@ -212,7 +187,7 @@ describe('/account consents', () => {
     const csrf = field((await get(s.agent, '/account')).html, 'csrf')!;
     const otherCsrf = field((await get(other.agent, '/account')).html, 'csrf')!;
     const before = await written();
-    const heard = received.length;
+    const heard = receiver.received.length;
 
     const withdraw = `/account/consents/${shared.client.clientId}/withdraw`;
     // CSRF missing, forged, or another session's: 400.
@@ -246,7 +221,7 @@ describe('/account consents', () => {
     expect((await get(s.agent, withdraw)).res.status).toBe(404);
 
     expect(await written()).toEqual(before);
-    expect(received.length).toBe(heard);
+    expect(receiver.received.length).toBe(heard);
     // And the consent is still there to withdraw.
     expect((await post(s.agent, withdraw, { csrf })).res.status).toBe(200);
   });

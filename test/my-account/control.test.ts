@@ -3,22 +3,20 @@
 // of each by back-channel logout; "this wasn't me" on a history entry also revokes
 // every grant with its tokens and records a security event, once. Posts without
 // the session's CSRF token change nothing.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 
+import { startLogoutReceiver, type LogoutReceiver } from '../support/backchannel.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
+import { field, pagesAt } from '../support/pages.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
 let tdb: TestDatabase;
 let fed: Federation;
-let receiver: Server;
+let receiver: LogoutReceiver;
 let receiverUrl: string;
-const received: { path: string; body: string }[] = [];
 let tax: Service;
 let insurance: Service;
 
@@ -31,16 +29,8 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   fed = await startFederation(tdb);
   // The services' back-channel logout endpoints.
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', body });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  receiverUrl = `http://localhost:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startLogoutReceiver();
+  receiverUrl = receiver.url;
   const service = async (name: string, path: string): Promise<Service> => {
     const client = await registerTestClient(tdb.db, {
       name,
@@ -56,30 +46,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fed?.close();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   await tdb?.drop();
 });
 
 beforeEach(() => {
-  received.length = 0;
+  receiver.received.length = 0;
 });
 
-const url = (path: string) => new URL(path, fed.nixa.config.issuer);
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
-
-async function get(agent: UserAgent, path: string) {
-  const res = await agent.request(url(path));
-  return { res, html: await res.text() };
-}
-
-async function post(agent: UserAgent, path: string, fields: Record<string, string>) {
-  const res = await agent.request(url(path), {
-    method: 'POST',
-    body: new URLSearchParams(fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  return { res, html: await res.text() };
-}
+const { get, post } = pagesAt(() => fed.nixa.config.issuer);
 
 async function signIn(s: Service, citizen: string, agent: UserAgent, scope = 'openid profile') {
   const r = await federatedSignIn(s.config, s.client.redirectUri, { source: 'citizen_id', citizen, consent: 'accept', agent, scope, extra: { prompt: 'consent' } });
@@ -94,7 +69,7 @@ const events = (event: string, subject: string) => count('SELECT count(*)::int A
 async function logoutTokens() {
   const jwks = createRemoteJWKSet(new URL(`${fed.nixa.config.issuer}/jwks`));
   return Promise.all(
-    received.map(async (r) => {
+    receiver.received.map(async (r) => {
       const token = new URLSearchParams(r.body).get('logout_token')!;
       const { payload } = await jwtVerify(token, jwks, { issuer: fed.nixa.config.issuer });
       expect(payload.events).toEqual({ 'http://schemas.openid.net/event/backchannel-logout': {} });
@@ -163,7 +138,7 @@ describe('end all my sessions', () => {
     }
     expect((await get(browser, '/account')).res.status).toBe(200);
     expect(await events('ACCOUNT_SESSIONS_ENDED', account)).toBe(0);
-    expect(received).toEqual([]);
+    expect(receiver.received).toEqual([]);
     expect((await oidc.fetchUserInfo(tax.config, t.access_token, account)).sub).toBe(account);
   });
 });
@@ -238,7 +213,7 @@ describe("this wasn't me", () => {
     expect((await post(browser, `/account/activity/${seq}/dispute`, { csrf })).res.status).toBe(401);
     // Signed in again and reported again: said once already, nothing more is revoked or recorded.
     const again = await signIn(tax, 'pham-thi-dung', browser);
-    received.length = 0;
+    receiver.received.length = 0;
     const page = await get(browser, `/account/activity/${seq}/dispute`);
     const twice = await post(browser, `/account/activity/${seq}/dispute`, { csrf: field(page.html, 'csrf')! });
     expect(twice.res.status).toBe(200);
@@ -247,7 +222,7 @@ describe("this wasn't me", () => {
     expect(await events('ACCOUNT_ACTIVITY_DISPUTED', account)).toBe(1);
     expect((await get(browser, '/account')).res.status).toBe(200);
     expect(await oidc.tokenIntrospection(tax.config, again.access_token)).toMatchObject({ active: true });
-    expect(received).toEqual([]);
+    expect(receiver.received).toEqual([]);
 
     // The report is in the history, marked, and offers no "this wasn't me" of its own.
     const after = await get(browser, '/account/activity');

@@ -12,7 +12,8 @@ import { formatDate } from '../../src/pages/index.js';
 import { noticesFrom, noticeWords, type TrailEvent } from '../../src/my-account/notices.js';
 import { SoftwareAuthenticator } from '../support/authenticator.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
+import { signedInAgent, startFederation, type Federation } from '../support/federation.js';
+import { field, pagesAt } from '../support/pages.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -102,25 +103,12 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-const url = (path: string) => new URL(path, fed.nixa.config.issuer);
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
+const { url, get: getPage, post } = pagesAt(() => fed.nixa.config.issuer);
 
-async function signedIn(source: 'citizen_id' | 'telecom' | 'bank', citizen: string, c = config, client = portal, extra: Record<string, string> = {}): Promise<UserAgent> {
-  const s = await federatedSignIn(c, client.redirectUri, { source, citizen, consent: 'accept', extra });
-  if (!s.stoppedAt) throw new Error(`sign-in stopped at ${s.page?.url}: ${s.page?.html.slice(0, 300)}`);
-  await redeemFederated(c, s);
-  return s.agent;
-}
+const signedIn = (source: 'citizen_id' | 'telecom' | 'bank', citizen: string, c = config, client = portal, extra: Record<string, string> = {}): Promise<UserAgent> =>
+  signedInAgent(c, client.redirectUri, { source, citizen, extra });
 
-async function get(agent: UserAgent, path = '/account') {
-  const res = await agent.request(url(path));
-  return { res, html: await res.text() };
-}
-
-async function post(agent: UserAgent, path: string, fields: Record<string, string>) {
-  const res = await agent.request(url(path), { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  return { res, html: await res.text() };
-}
+const get = (agent: UserAgent, path = '/account') => getPage(agent, path);
 
 /** The notices section of a page, or '' when it has none. */
 const noticesOf = (html: string) => /<section class="notice" aria-labelledby="notices-heading">[\s\S]*?<\/section>/.exec(html)?.[0] ?? '';

@@ -8,6 +8,7 @@ import { PREFERRED_SOURCE_COOKIE, preferredFirst } from '../../src/my-account/so
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { field, pagesAt } from '../support/pages.js';
 import { UserAgent } from '../support/user-agent.js';
 
 describe('preferredFirst (pure)', () => {
@@ -48,13 +49,7 @@ afterAll(async () => {
 
 const { citizen_id: CITIZEN_ID, telecom: TELECOM, bank: BANK } = SIMULATED_SOURCE_IDS;
 const issuer = () => new URL(fed.nixa.config.issuer);
-const url = (path: string) => new URL(path, fed.nixa.config.issuer);
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
-
-async function post(agent: UserAgent, path: string, fields: Record<string, string>) {
-  const res = await agent.request(url(path), { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  return { res, html: await res.text() };
-}
+const { url, post } = pagesAt(() => fed.nixa.config.issuer);
 
 /** The source ids on the chooser this browser is shown, in order. */
 async function chooserOrder(agent: UserAgent): Promise<string[]> {

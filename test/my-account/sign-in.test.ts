@@ -5,6 +5,7 @@
 // this browser did not start, or with another state, is refused with a page.
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { SIMULATED_SOURCE_IDS, startFederation, type Federation } from '../support/federation.js';
+import { field } from '../support/pages.js';
 import { UserAgent } from '../support/user-agent.js';
 
 let tdb: TestDatabase;
@@ -23,7 +24,6 @@ afterAll(async () => {
 });
 
 const CALLBACK = () => `${issuer}/account/callback`;
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
 const unescape = (s: string) => s.replaceAll('&amp;', '&');
 
 /**

@@ -13,6 +13,7 @@ import { addSource } from '../../src/sources/index.js';
 import type { Logger } from '../../src/logging/index.js';
 import type { TestDatabase } from './database.js';
 import { startTestNixa } from './nixa.js';
+import { field } from './pages.js';
 import { UserAgent } from './user-agent.js';
 
 export interface Federation {
@@ -50,8 +51,6 @@ export async function startFederation(tdb: TestDatabase, env: Record<string, str
     },
   };
 }
-
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(html)?.[1];
 
 export interface FederatedSignIn {
   agent: UserAgent;
@@ -122,6 +121,21 @@ export async function federatedSignIn(
 
 export function redeemFederated(config: oidc.Configuration, s: FederatedSignIn) {
   return oidc.authorizationCodeGrant(config, new URL(s.stoppedAt!), { pkceCodeVerifier: s.verifier, expectedState: s.state, expectedNonce: s.nonce });
+}
+
+/**
+ * A citizen's browser signed in to a service through `source`, consenting when
+ * asked, the code redeemed as the service would: nixa's session is in its cookies.
+ */
+export async function signedInAgent(
+  config: oidc.Configuration,
+  redirectUri: string,
+  o: { source: SourceKind; citizen: string; extra?: Record<string, string> },
+): Promise<UserAgent> {
+  const s = await federatedSignIn(config, redirectUri, { ...o, consent: 'accept' });
+  if (!s.stoppedAt) throw new Error(`sign-in stopped at ${s.page?.url}: ${s.page?.html.slice(0, 300)}`);
+  await redeemFederated(config, s);
+  return s.agent;
 }
 
 export { SIMULATED_SOURCE_IDS };

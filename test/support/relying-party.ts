@@ -101,3 +101,23 @@ export function redeem(config: oidc.Configuration, s: SignIn) {
     expectedNonce: s.nonce,
   });
 }
+
+/**
+ * Where a service sends a browser to sign in: the code flow with PKCE (S256), a
+ * state and a nonce, for openid profile; `extra` adds or overrides parameters.
+ * For tests that walk nixa's pages and never redeem the code (the verifier is
+ * thrown away; a test that redeems builds its own request).
+ */
+export async function authorizationUrl(config: oidc.Configuration, c: TestClient, extra: Record<string, string> = {}): Promise<string> {
+  return oidc
+    .buildAuthorizationUrl(config, {
+      redirect_uri: c.redirectUri,
+      scope: 'openid profile',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      ...extra,
+    })
+    .toString();
+}
