@@ -139,6 +139,15 @@ describeInChromium(import.meta.url, `axe-core on nixa's pages in Chromium`, () =
     await leave(page, () => page.getByRole('button', { name: /^Đồng ý chia sẻ/ }).click());
     await page.getByRole('heading', { level: 1, name: /^Bạn đã đăng nhập/ }).waitFor();
 
+    // A notice for this session: the citizen's first sign-in through the telecom, in
+    // another browser (the consent this session gave is never told to it).
+    const other = await (await vietnameseContext(rig.browser)).newPage();
+    await other.goto(`${rig.demo.url}/`);
+    await leave(other, () => other.getByRole('link', { name: /^Đăng nhập với nixa/ }).click());
+    await leave(other, () => other.getByRole('button', { name: /^Nhà mạng/ }).click());
+    await other.getByRole('radio', { name: citizen, exact: true }).check();
+    await leave(other, () => other.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click());
+    await other.context().close();
     await page.goto(`${rig.nixa}/account`);
     await check('account-with-notice', () => page.getByRole('region', { name: /^Thay đổi gần đây/ }).waitFor());
     await page.goto(`${rig.nixa}/account/activity`);

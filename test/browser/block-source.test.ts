@@ -46,11 +46,15 @@ describeInChromium(import.meta.url, `blocking a source in Chromium`, () => {
     });
 
     await step(page, '02-account', async () => {
+      // Meanwhile Cường signs in through the bank in another browser, a first.
+      await signInAtDemo(await freshBrowser(), /^Ngân hàng/);
       await page.goto(`${rig.nixa}/account`);
-      // What changed, once: the consent just given to the demo service.
+      // What changed, once: the bank's first sign-in (not the consent this session's
+      // own sign-in gave: a session is never told what it may have caused itself).
       const notices = page.getByRole('region', { name: /^Thay đổi gần đây/ });
       await notices.waitFor();
-      expect(await notices.innerText()).toMatch(/Bạn đã đồng ý chia sẻ thông tin với «Dịch vụ công mẫu/);
+      expect(await notices.innerText()).toMatch(/đăng nhập lần đầu bằng «Ngân hàng/);
+      expect(await notices.innerText()).not.toMatch(/Dịch vụ công mẫu/);
       await page.getByRole('heading', { level: 2, name: /^Nguồn định danh của bạn/ }).waitFor();
       await screenshot(page, 'block-source-02-account');
     });

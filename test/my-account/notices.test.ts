@@ -12,7 +12,7 @@ import { formatDate } from '../../src/pages/index.js';
 import { noticesFrom, noticeWords, type TrailEvent } from '../../src/my-account/notices.js';
 import { SoftwareAuthenticator } from '../support/authenticator.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { signedInAgent, startFederation, type Federation } from '../support/federation.js';
+import { federatedSignIn, redeemFederated, signedInAgent, startFederation, type Federation } from '../support/federation.js';
 import { field, pagesAt } from '../support/pages.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
