@@ -20,12 +20,13 @@
 import type { Context } from 'koa';
 
 import { blockedSources, blockSource, linkedSourcesOf, preferredSource, setPreferredSource, unblockSource } from '../accounts/index.js';
-import { atLeast } from '../assurance/index.js';
+import { atLeast, type Level } from '../assurance/index.js';
 import { sourceLoginOf } from '../federation/index.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
-import type { Source } from '../sources/index.js';
+import { maxReachableLevel, type Source } from '../sources/index.js';
 import { formatDate } from '../pages/index.js';
 import { ACCOUNT_PATH, csrfFor, ENROLMENT_LEVEL, html, LEVEL_WORDS, notice, refused, sourceName, type AccountDeps, type CitizenSession } from './session.js';
+import { signInHref } from './sign-in.js';
 import { preferredSourceOf, rememberPreferredSource } from './source-preference.js';
 
 export type ControlDeps = AccountDeps;
@@ -47,6 +48,19 @@ export function controlRoute(route: string): ControlAction | undefined {
 
 
 const bilingual = (n: { vi: string; en: string }) => `${escapeHtml(n.vi)} <span lang="en">(${escapeHtml(n.en)})</span>`;
+
+/**
+ * The level a session needs to block a source, or undefined when it needs none:
+ * the source it came through it may always block (that shuts out whoever holds
+ * it, this session included). Another source needs the highest level that source
+ * signs in at: otherwise whoever took over a weak source (a SIM card swapped away)
+ * could block the citizen's stronger ones, shutting the citizen out of their
+ * account and of the notice at /account that would have warned them. Pure.
+ */
+export function levelToBlock(target: Source | undefined, current: string | undefined): Level | undefined {
+  if (!target || target.id === current) return undefined;
+  return maxReachableLevel(target);
+}
 
 /** Sources a citizen may sign in through, hence block or prefer: every registered source, in the registry's order. */
 const registered = (deps: ControlDeps): Source[] => deps.sources.list();
@@ -76,7 +90,11 @@ export async function controlSection(deps: ControlDeps, ctx: Context, s: Citizen
     const here = id === current ? ' <em>Bạn đang đăng nhập bằng nguồn này. <span lang="en">(You are signed in through this source.)</span></em>' : '';
     const label = `${escapeHtml(name.vi)} (${escapeHtml(name.en)})`;
     let action: string;
-    if (!block) {
+    const needed = levelToBlock(registered(deps).find((x) => x.id === id), current);
+    if (!block && needed && !atLeast(s.level, needed)) {
+      const w = blockNeeds(needed);
+      action = `<p>${w.vi} <span lang="en">(${w.en})</span></p>${raiseTo(needed)}`;
+    } else if (!block) {
       action = `<form method="post" action="${ACCOUNT_PATH}/sources/${encodeURIComponent(id)}/block" class="inline">
             <input type="hidden" name="csrf" value="${csrf}">
             <button type="submit" class="secondary" aria-label="Chặn ${label} (Block ${label})">Chặn <span lang="en">(Block)</span></button>
@@ -116,6 +134,20 @@ export async function controlSection(deps: ControlDeps, ctx: Context, s: Citizen
       <ul class="account-sources">${rows.join('\n')}</ul>
       ${preference}
     </section>`;
+}
+
+/** What to do to block a source this session is too weak for, in both languages. */
+function blockNeeds(level: Level): { vi: string; en: string } {
+  return {
+    vi: `Để chặn nguồn này, hãy đăng nhập ở mức độ đảm bảo «${LEVEL_WORDS[level].vi}» trở lên (bằng một nguồn định danh khác, hoặc xác thực thêm bằng khóa truy cập sau khi đăng nhập).`,
+    en: `To block this source, sign in at assurance level “${LEVEL_WORDS[level].en}” or above — through another identity source, or with a passkey after signing in.`,
+  };
+}
+
+/** The way to a session at `level`: the account's sign-in asking for it (a passkey, a code or a source that vouches enough). */
+function raiseTo(level: Level): string {
+  const w = LEVEL_WORDS[level];
+  return `<p><a class="button secondary" href="${escapeHtml(signInHref({ level, returnTo: ACCOUNT_PATH }))}">Đăng nhập lại ở mức «${w.vi}» <span lang="en">(Sign in again at level “${w.en}”)</span></a></p>`;
 }
 
 /** The page asking a session to confirm that blocking its own source ends it. */
@@ -159,6 +191,12 @@ export async function handleControl(deps: ControlDeps, ctx: Context, s: CitizenS
   const name = sourceName(deps, sourceId);
   const actor = `account:${s.accountId}`;
   if (a.action === 'block') {
+    const needed = levelToBlock(registered(deps).find((x) => x.id === sourceId), current);
+    if (needed && !atLeast(s.level, needed)) {
+      const w = blockNeeds(needed);
+      refused(ctx, 403, 'Chưa thể chặn', notice('alert', `${w.vi} Lần đăng nhập hiện tại ở mức «${LEVEL_WORDS[s.level].vi}».`, `${w.en} This sign-in is at “${LEVEL_WORDS[s.level].en}”.`) + raiseTo(needed));
+      return undefined;
+    }
     const endsSession = current === sourceId;
     if (endsSession && body.confirm !== 'end-session') {
       confirmPage(deps, ctx, s, sourceId);

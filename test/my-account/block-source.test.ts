@@ -6,7 +6,7 @@
 // made through one instance holds on another at once.
 import type * as oidc from 'openid-client';
 
-import { findAccount, signInFromSource, type AccountsContext } from '../../src/accounts/index.js';
+import { blockSource, findAccount, signInFromSource, type AccountsContext } from '../../src/accounts/index.js';
 import type { Nixa } from '../../src/app/index.js';
 import { SIMULATED_SOURCE_IDS } from '../../src/app/dev-sources.js';
 import { openPostgres, type Database } from '../../src/storage/index.js';
@@ -137,21 +137,49 @@ describe('blocking a source', () => {
     expect(await stateOfAccounts()).toBe(before);
   });
 
+  it('blocks a stronger source only from a session at its level: a swapped SIM cannot shut the citizen out of the others', async () => {
+    // Đặng Thị Ngọc Hà: whoever holds her SIM card signs in through the telecom (low).
+    const before = await blocks();
+    const thief = await signedIn('telecom', 'dang-thi-ngoc-ha');
+    const page = (await get(thief, '/account')).html;
+    expect(page).toContain('Để chặn nguồn này, hãy đăng nhập ở mức độ đảm bảo');
+    expect(page).not.toContain(`action="/account/sources/${BANK}/block"`);
+    expect(page).not.toContain(`action="/account/sources/${CITIZEN_ID}/block"`);
+    for (const target of [BANK, CITIZEN_ID]) {
+      const res = await post(thief, `/account/sources/${target}/block`, { csrf: await csrfOf(thief) });
+      expect(res.res.status).toBe(403);
+      expect(res.html).toContain('Chưa thể chặn');
+      expect(res.html).toContain('This sign-in is at “low”');
+      expect(res.html).toContain('href="/account/sign-in?level=');
+    }
+    expect(await blocks()).toEqual(before);
+    // Her own source the low session may block (it shuts out only whoever holds it).
+    expect(page).toContain(`action="/account/sources/${TELECOM}/block"`);
+    // The bank session (substantial) may block the telecom, not the citizen ID app (high).
+    const bank = await signedIn('bank', 'dang-thi-ngoc-ha');
+    expect((await post(bank, `/account/sources/${CITIZEN_ID}/block`, { csrf: await csrfOf(bank) })).res.status).toBe(403);
+    expect((await post(bank, `/account/sources/${TELECOM}/block`, { csrf: await csrfOf(bank) })).res.status).toBe(200);
+    const added = (await blocks()).filter((b) => !before.some((x) => x.account_id === b.account_id && x.source_id === b.source_id));
+    expect(added.map((b) => b.source_id)).toEqual([TELECOM]);
+  });
+
   it('unblocks only from a session at substantial or above that did not come through the blocked source', async () => {
     // Hoàng Minh Đức: a low session through his SIM card, a high one through the citizen ID app.
     const low = await signedIn('telecom', 'hoang-minh-duc');
     const high = await signedIn('citizen_id', 'hoang-minh-duc');
-    // Blocking needs no level: the low session may block the bank.
-    const blocked = await post(low, `/account/sources/${BANK}/block`, { csrf: await csrfOf(low) });
+    // The high session blocks the bank; the low one sees it blocked, and may not lift it.
+    const blocked = await post(high, `/account/sources/${BANK}/block`, { csrf: await csrfOf(high) });
     expect(blocked.res.status).toBe(200);
-    expect(blocked.html).toContain('Để bỏ chặn, hãy đăng nhập bằng một nguồn khác');
-    expect(blocked.html).not.toContain(`action="/account/sources/${BANK}/unblock"`);
+    const lowPage = (await get(low, '/account')).html;
+    expect(lowPage).toContain('Để bỏ chặn, hãy đăng nhập bằng một nguồn khác');
+    expect(lowPage).not.toContain(`action="/account/sources/${BANK}/unblock"`);
     const lowUnblock = await post(low, `/account/sources/${BANK}/unblock`, { csrf: await csrfOf(low) });
     expect(lowUnblock.res.status).toBe(403);
     expect(lowUnblock.html).toContain('Chưa thể bỏ chặn');
-    // Block the citizen ID app too (from the low session): the high session, though at
-    // high, came through it and may not lift that block.
-    await post(low, `/account/sources/${CITIZEN_ID}/block`, { csrf: await csrfOf(low) });
+    // The citizen ID app blocked too (from another high session, as if from another
+    // device): the high session, though at high, came through it and may not lift that block.
+    const accountId = (await lastEvent('SOURCE_BLOCKED_BY_CITIZEN'))!.subject;
+    await blockSource(accounts, { accountId, sourceId: CITIZEN_ID, actor: `account:${accountId}`, details: { level: 'high', endedSession: false } });
     const sameSource = await post(high, `/account/sources/${CITIZEN_ID}/unblock`, { csrf: await csrfOf(high) });
     expect(sameSource.res.status).toBe(403);
     expect(await count('SELECT count(*)::int AS n FROM account_blocked_sources WHERE source_id = $1', [CITIZEN_ID])).toBe(1);
