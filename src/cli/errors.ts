@@ -3,18 +3,29 @@
 // code: nixa's own errors (errors/ERROR_CATALOGUE), the sign-in failures a citizen
 // sees (federation/FAILURE_MESSAGES, with the HTTP status FederationError gives
 // each), the failures of a sign-in to their own account (errors/
-// ACCOUNT_SIGN_IN_FAILURES, NIXA-ACC-*, with their status), and the OAuth 2.0 / OpenID Connect errors services receive (the
+// ACCOUNT_SIGN_IN_FAILURES, NIXA-ACC-*, with their status), the failures of an
+// operator's sign-in to the console (errors/CONSOLE_SIGN_IN_FAILURES, NIXA-CON-*,
+// with their status), and the OAuth 2.0 / OpenID Connect errors services receive (the
 // standards' codes, listed here once: they are the engine's, not nixa's).
-import { AccountSignInError, ACCOUNT_SIGN_IN_FAILURES, ERROR_CATALOGUE, type AccountSignInFailure } from '../errors/index.js';
+import {
+  AccountSignInError,
+  ACCOUNT_SIGN_IN_FAILURES,
+  CONSOLE_SIGN_IN_FAILURES,
+  ConsoleSignInError,
+  ERROR_CATALOGUE,
+  type AccountSignInFailure,
+  type ConsoleSignInFailure,
+} from '../errors/index.js';
 import { FAILURE_MESSAGES, FederationError, type FederationFailure } from '../federation/index.js';
 
 export interface CatalogueEntry {
   code: string;
   /**
    * nixa's own error, a citizen's failed sign-in (NIXA-FED-*), a failed sign-in
-   * to the citizen's own account (NIXA-ACC-*), or an OAuth error a service receives.
+   * to the citizen's own account (NIXA-ACC-*), a failed operator sign-in to the
+   * console (NIXA-CON-*), or an OAuth error a service receives.
    */
-  kind: 'nixa' | 'sign-in' | 'account-sign-in' | 'oauth';
+  kind: 'nixa' | 'sign-in' | 'account-sign-in' | 'console-sign-in' | 'oauth';
   /** HTTP status of a citizen's failure page; an OAuth error's depends on the endpoint (or is a redirect). */
   status: number | null;
   meaning: string;
@@ -58,6 +69,10 @@ export function errorCatalogue(): CatalogueEntry[] {
     const e = new AccountSignInError(reason, '');
     return { code: e.code, kind: 'account-sign-in' as const, status: e.status, meaning: ACCOUNT_SIGN_IN_FAILURES[reason].meaning };
   });
+  const consoleSignIn = (Object.keys(CONSOLE_SIGN_IN_FAILURES) as ConsoleSignInFailure[]).map((reason) => {
+    const e = new ConsoleSignInError(reason, '');
+    return { code: e.code, kind: 'console-sign-in' as const, status: e.status, meaning: CONSOLE_SIGN_IN_FAILURES[reason].meaning };
+  });
   const services = OAUTH.map(([code, meaning]) => ({ code, kind: 'oauth' as const, status: null, meaning }));
-  return [...own, ...signIn, ...account, ...services];
+  return [...own, ...signIn, ...account, ...consoleSignIn, ...services];
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware, Next } from 'koa';
 
+import { CONSOLE_SIGN_IN_FAILURES, CONSOLE_SIGN_IN_HEADING, ConsoleSignInError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { escapeHtml as e } from '../pages/index.js';
 import { VIEWS_DIR } from '../paths.js';
@@ -78,24 +79,28 @@ export function createConsole(deps: ConsoleDeps, routes: ConsoleRoute[]): Middle
   }
 
   async function callback(ctx: Context): Promise<void> {
-    const result = await signIn.callback(ctx);
-    if (result.ok) {
-      ctx.status = 303;
-      ctx.redirect(result.returnTo);
-      return;
+    let returnTo: string;
+    try {
+      ({ returnTo } = await signIn.callback(ctx));
+    } catch (err) {
+      if (!(err instanceof ConsoleSignInError)) throw err;
+      return signInFailed(ctx, err);
     }
-    const again = `<p><a class="button" href="${CONSOLE_PATH}/login">${t('Đăng nhập lại', 'Sign in again')}</a></p>`;
-    const words: Record<typeof result.why, [string, string]> = {
-      expired: ['Lượt đăng nhập này đã hết hạn hoặc không bắt đầu từ trình duyệt này. Bạn chưa được đăng nhập.', 'This sign-in has expired or was not started in this browser. You are not signed in.'],
-      refused: ['nixa không hoàn tất đăng nhập. Bạn chưa được đăng nhập.', 'nixa did not complete the sign-in. You are not signed in.'],
-      level: [
-        'Bảng điều khiển cần đăng nhập ở mức độ đảm bảo cao (nguồn Căn cước công dân, hoặc khóa truy cập sau khi đăng nhập). Lần đăng nhập này chưa đạt mức đó.',
-        'The console needs a sign-in at assurance level high (the citizen-ID source, or a passkey after signing in). This sign-in did not reach it.',
-      ],
-      invalid: ['Không xác minh được kết quả đăng nhập từ nixa, nên bạn chưa được đăng nhập.', 'The sign-in result from nixa could not be verified, so you are not signed in.'],
-    };
-    const [vi, en] = words[result.why];
-    message(ctx, ['Không đăng nhập được', 'Sign-in failed'], `<p role="alert">${t(vi, en)}${result.why === 'refused' && result.code ? ` <code>${e(result.code)}</code>` : ''}</p>${again}`, result.why === 'level' ? 403 : 400);
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  }
+
+  /** A failed console sign-in: its words, its code (NIXA-CON-*), and the way forward. */
+  function signInFailed(ctx: Context, err: ConsoleSignInError): void {
+    const { vi, en } = CONSOLE_SIGN_IN_FAILURES[err.reason];
+    const oauth = err.reason === 'refused' && err.oauthError ? ` <code>${e(err.oauthError)}</code>` : '';
+    render(
+      ctx,
+      'console-sign-in-failed',
+      { title: CONSOLE_SIGN_IN_HEADING.vi, headingVi: CONSOLE_SIGN_IN_HEADING.vi, headingEn: CONSOLE_SIGN_IN_HEADING.en, message: `${t(vi, en)}${oauth}`, code: err.code, signIn: `${CONSOLE_PATH}/login` },
+      {},
+      err.status,
+    );
   }
 
   async function logout(ctx: Context): Promise<void> {

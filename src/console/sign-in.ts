@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 
 import { acrFor } from '../assurance/index.js';
+import { ConsoleSignInError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { ConsoleClient } from './registration.js';
 import { CONSOLE_PATH } from './registration.js';
@@ -98,13 +99,14 @@ export class ConsoleSignIn {
   }
 
   /**
-   * nixa's answer. Returns where to go next, or why the sign-in was refused
-   * ('expired' | 'refused' | 'level' | 'invalid').
+   * nixa's answer. Returns where to go next, or throws a ConsoleSignInError
+   * (NIXA-CON-expired | refused | level | invalid). The transient sign-in cookie
+   * is cleared first, whatever happens next: one attempt per sign-in.
    */
-  async callback(ctx: Context): Promise<{ ok: true; returnTo: string } | { ok: false; why: 'expired' | 'refused' | 'level' | 'invalid'; code?: string }> {
+  async callback(ctx: Context): Promise<{ returnTo: string }> {
     const pending = this.cookies.readSignIn(ctx);
-    this.cookies.clearSignIn(ctx); // one attempt per sign-in, whatever happens next
-    if (!pending) return { ok: false, why: 'expired' };
+    this.cookies.clearSignIn(ctx);
+    if (!pending) throw new ConsoleSignInError('expired', 'no sign-in in progress in this browser (used, expired, lost or altered cookie)');
     const config = await this.configuration();
     const current = new URL(this.client.redirectUri);
     current.search = ctx.querystring;
@@ -118,17 +120,18 @@ export class ConsoleSignIn {
       });
     } catch (err) {
       if (err instanceof oidc.AuthorizationResponseError) {
+        // Only a well-formed OAuth error code is kept (and shown); anything else is "refused" alone.
         const code = /^[a-z_]{1,64}$/.test(err.error) ? err.error : undefined;
-        return { ok: false, why: 'refused', ...(code ? { code } : {}) };
+        throw new ConsoleSignInError('refused', `the authorization endpoint answered ${code ?? 'an unrecognised error'}`, code);
       }
       this.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'console: sign-in result refused');
-      return { ok: false, why: 'invalid' };
+      throw new ConsoleSignInError('invalid', `the callback did not verify (${(err as Error).name})`);
     }
     const claims = tokens.claims()!;
     // nixa was asked for high and the console is registered with minimum high; check anyway.
     if (claims.acr !== acrFor('high')) {
       this.logger.warn({ acr: claims.acr }, 'console: sign-in below level high refused');
-      return { ok: false, why: 'level' };
+      throw new ConsoleSignInError('level', 'the ID token is below level high');
     }
     const session: Omit<ConsoleSession, 'sid'> = {
       accessToken: tokens.access_token,
@@ -137,7 +140,7 @@ export class ConsoleSignIn {
       name: typeof claims.name === 'string' ? claims.name : String(claims.sub),
     };
     this.cookies.write(ctx, session);
-    return { ok: true, returnTo: pending.returnTo };
+    return { returnTo: pending.returnTo };
   }
 
   /** nixa's end-session endpoint, coming back to the console's signed-out page. */

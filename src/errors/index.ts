@@ -2,6 +2,7 @@
 // README's error catalogue) and says how it becomes a CLI message or HTTP answer;
 // src/app/errors.ts and src/cli are the only places that render them.
 import { ACCOUNT_SIGN_IN_FAILURES, ACCOUNT_SIGN_IN_PREFIX, type AccountSignInFailure } from './account-sign-in.js';
+import { CONSOLE_SIGN_IN_FAILURES, CONSOLE_SIGN_IN_PREFIX, type ConsoleSignInFailure } from './console-sign-in.js';
 
 export abstract class NixaError extends Error {
   /** Stable, documented code support staff can look up. */
@@ -164,6 +165,27 @@ export class AccountSignInError extends NixaError {
   }
 }
 
+/**
+ * An operator's sign-in to the console (console/sign-in.ts) did not end signed
+ * in: the reason's code (NIXA-CON-<reason>) and status come from
+ * CONSOLE_SIGN_IN_FAILURES, as do the words of its page.
+ */
+export class ConsoleSignInError extends NixaError {
+  readonly code: string;
+  override readonly status: number;
+  constructor(
+    readonly reason: ConsoleSignInFailure,
+    /** For logs only (never shown, never request input unchecked, never a code or token). */
+    readonly detail: string,
+    /** 'refused': the OAuth error nixa's authorization endpoint answered, when well-formed ([a-z_]); shown on the page. */
+    readonly oauthError?: string,
+  ) {
+    super(`${reason}: ${detail}`);
+    this.code = `${CONSOLE_SIGN_IN_PREFIX}${reason}`;
+    this.status = CONSOLE_SIGN_IN_FAILURES[reason].status;
+  }
+}
+
 /** Short catalogue for README and `nixa errors`. */
 export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-CFG-001': 'A configuration variable is missing or malformed; the message names it. nixa does not start.',
@@ -187,5 +209,6 @@ export {
   ACCOUNT_SIGN_IN_PREFIX,
   type AccountSignInFailure,
 } from './account-sign-in.js';
+export { CONSOLE_SIGN_IN_FAILURES, CONSOLE_SIGN_IN_HEADING, CONSOLE_SIGN_IN_PREFIX, type ConsoleSignInFailure } from './console-sign-in.js';
 export { CONTROL_CHARACTER, fieldWithControlCharacter, refuseControlCharacters } from './control-characters.js';
 export { INPUT_PROBLEMS, knownInputProblem, NIXA_PAGE_WORDS, wordsForStatus, type PageWords } from './pages.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { startNixa } from '../../src/app/index.js';
-import { ACCOUNT_SIGN_IN_FAILURES, ERROR_CATALOGUE } from '../../src/errors/index.js';
+import { ACCOUNT_SIGN_IN_FAILURES, CONSOLE_SIGN_IN_FAILURES, ERROR_CATALOGUE } from '../../src/errors/index.js';
 import { FAILURE_MESSAGES } from '../../src/federation/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logging/index.js';
@@ -153,6 +153,7 @@ describe('nixa clients: every change says why', () => {
 describe('nixa errors', () => {
   const FED = Object.keys(FAILURE_MESSAGES).map((r) => `NIXA-FED-${r}`);
   const ACC = Object.keys(ACCOUNT_SIGN_IN_FAILURES).map((r) => `NIXA-ACC-${r}`);
+  const CON = ['NIXA-CON-expired', 'NIXA-CON-refused', 'NIXA-CON-level', 'NIXA-CON-invalid'];
 
   it("lists nixa's own codes, every sign-in failure a citizen can see, and the OAuth errors services receive", async () => {
     const r = await nixa('errors');
@@ -160,7 +161,7 @@ describe('nixa errors', () => {
     expect(r.stdout.split('\n')[0]).toMatch(/^CODE +KIND +HTTP +MEANING$/);
     expect(FED.length).toBeGreaterThanOrEqual(16);
     expect(ACC.length).toBe(9);
-    for (const code of [...Object.keys(ERROR_CATALOGUE), ...FED, ...ACC, 'invalid_request', 'invalid_redirect_uri', 'temporarily_unavailable']) {
+    for (const code of [...Object.keys(ERROR_CATALOGUE), ...FED, ...ACC, ...CON, 'invalid_request', 'invalid_redirect_uri', 'temporarily_unavailable']) {
       expect(r.stdout).toMatch(new RegExp(`^${code} +`, 'm'));
     }
     expect(r.stdout).toMatch(/^NIXA-FED-source-timeout +sign-in +502 +The identity source you chose took too long to answer/m);
@@ -168,6 +169,11 @@ describe('nixa errors', () => {
     // A failed sign-in to the citizen's own account: its status and what it means.
     expect(r.stdout).toMatch(/^NIXA-ACC-expired +account-sign-in +400 +Account sign-in: no sign-in in progress in this browser/m);
     expect(r.stdout).toMatch(/^NIXA-ACC-issuer-unavailable +account-sign-in +503 /m);
+    // A failed operator sign-in to the console: 403 below level high, 400 otherwise.
+    expect(r.stdout).toMatch(/^NIXA-CON-expired +console-sign-in +400 +Console sign-in: no sign-in in progress in this browser/m);
+    expect(r.stdout).toMatch(/^NIXA-CON-refused +console-sign-in +400 /m);
+    expect(r.stdout).toMatch(/^NIXA-CON-level +console-sign-in +403 /m);
+    expect(r.stdout).toMatch(/^NIXA-CON-invalid +console-sign-in +400 /m);
   });
 
   it('prints the same catalogue as JSON, each code once', async () => {
@@ -178,6 +184,8 @@ describe('nixa errors', () => {
     expect(list.filter((e) => e.kind === 'sign-in').map((e) => e.code)).toEqual(FED);
     expect(list.find((e) => e.code === 'NIXA-FED-denied')).toEqual({ code: 'NIXA-FED-denied', kind: 'sign-in', status: 400, meaning: FAILURE_MESSAGES.denied.en });
     expect(list.filter((e) => e.kind === 'account-sign-in').map((e) => e.code)).toEqual(ACC);
+    expect(list.filter((e) => e.kind === 'console-sign-in').map((e) => e.code)).toEqual(CON);
+    expect(list.find((e) => e.code === 'NIXA-CON-level')).toEqual({ code: 'NIXA-CON-level', kind: 'console-sign-in', status: 403, meaning: CONSOLE_SIGN_IN_FAILURES.level.meaning });
     expect(list.find((e) => e.code === 'NIXA-ACC-token-exchange')).toEqual({
       code: 'NIXA-ACC-token-exchange',
       kind: 'account-sign-in',

@@ -117,12 +117,96 @@ describe('signing in to the console', () => {
     expect(landed.html).toContain('Bạn chưa có vai trò vận hành nào');
   });
 
-  it('refuses a callback that this browser did not start', async () => {
-    const res = await get(new UserAgent(), `${issuer}/console/callback?code=abc&state=xyz`);
+  it('refuses a callback that this browser did not start: NIXA-CON-expired, 400, the sign-in cookie cleared', async () => {
+    const res = await callback(new UserAgent(), '?code=abc&state=xyz');
     expect(res.status).toBe(400);
     expect(res.html).toContain('Lượt đăng nhập này đã hết hạn');
+    expectFailurePage(res.html, 'NIXA-CON-expired');
+    expect(res.cleared).toBe(true);
+  });
+
+  it('shows an OAuth error nixa answered as NIXA-CON-refused, 400, with the OAuth code escaped, and clears the sign-in cookie', async () => {
+    const agent = new UserAgent();
+    const state = await startSignIn(agent);
+    const res = await callback(agent, `?error=access_denied&state=${state}&iss=${encodeURIComponent(issuer)}`);
+    expect(res.status).toBe(400);
+    expect(res.html).toContain('nixa không hoàn tất đăng nhập');
+    expectFailurePage(res.html, 'NIXA-CON-refused');
+    expect(res.html).toContain('<code>access_denied</code>');
+    expect(res.cleared).toBe(true);
+    expect(agent.cookies.get(new URL(issuer).host)?.has('nixa_console_tx')).toBe(false);
+
+    // An error that is not a well-formed OAuth code is refused without being shown.
+    const other = new UserAgent();
+    const state2 = await startSignIn(other);
+    const odd = await callback(other, `?error=${encodeURIComponent('<b>x</b>')}&state=${state2}&iss=${encodeURIComponent(issuer)}`);
+    expect(odd.status).toBe(400);
+    expectFailurePage(odd.html, 'NIXA-CON-refused');
+    expect(odd.html).not.toContain('<b>x</b>');
+    expect(odd.cleared).toBe(true);
+  });
+
+  it('refuses a result that does not verify as NIXA-CON-invalid, 400, clears the sign-in cookie, and the same callback again is NIXA-CON-expired', async () => {
+    const agent = new UserAgent();
+    const state = await startSignIn(agent);
+    const query = `?code=not-a-code-nixa-issued&state=${state}&iss=${encodeURIComponent(issuer)}`;
+    const res = await callback(agent, query);
+    expect(res.status).toBe(400);
+    expect(res.html).toContain('Không xác minh được kết quả đăng nhập từ nixa');
+    expectFailurePage(res.html, 'NIXA-CON-invalid');
+    expect(res.cleared).toBe(true);
+    const again = await callback(agent, query);
+    expect(again.status).toBe(400);
+    expectFailurePage(again.html, 'NIXA-CON-expired');
+  });
+
+  it('refuses a sign-in that nixa let through below high as NIXA-CON-level, 403, and clears the sign-in cookie', async () => {
+    // Only a console registration without its minimum and a request stripped of
+    // acr_values can bring back a low sign-in: the callback checks the acr anyway.
+    const nixa = cliRunner(() => tdb.db);
+    expect((await nixa('clients', 'update', CONSOLE_CLIENT_ID, '--min-level', 'none', '--reason', 'kiểm thử: đăng nhập dưới mức cao')).code).toBe(0);
+    try {
+      const agent = new UserAgent();
+      const login = await agent.request(`${issuer}/console/login`);
+      expect(agent.cookies.get(new URL(issuer).host)?.has('nixa_console_tx')).toBe(true);
+      const auth = new URL(login.headers.get('location')!);
+      auth.searchParams.delete('acr_values');
+      const landed = await openConsole(issuer, { agent, source: 'telecom', citizen: DUNG.key, path: auth.href.slice(issuer.length) });
+      expect(landed.url.startsWith(`${issuer}/console/callback?`)).toBe(true);
+      expect(landed.status).toBe(403);
+      expect(landed.html).toContain('Bảng điều khiển cần đăng nhập ở mức độ đảm bảo cao');
+      expectFailurePage(landed.html, 'NIXA-CON-level');
+      const jar = agent.cookies.get(new URL(issuer).host)!;
+      expect(jar.has('nixa_console_tx')).toBe(false);
+      expect(jar.has('nixa_console')).toBe(false);
+    } finally {
+      expect((await nixa('clients', 'update', CONSOLE_CLIENT_ID, '--min-level', 'high', '--reason', 'kiểm thử: trả lại mức cao')).code).toBe(0);
+    }
   });
 });
+
+/** Starts a console sign-in in this browser; the state nixa was sent. */
+async function startSignIn(agent: UserAgent): Promise<string> {
+  const res = await agent.request(`${issuer}/console/login`);
+  expect(res.status).toBe(303);
+  expect(agent.cookies.get(new URL(issuer).host)?.has('nixa_console_tx')).toBe(true);
+  return new URL(res.headers.get('location')!).searchParams.get('state')!;
+}
+
+/** The console's callback with this query: its page, and whether the transient sign-in cookie was cleared. */
+async function callback(agent: UserAgent, query: string) {
+  const res = await agent.request(`${issuer}/console/callback${query}`);
+  const cleared = res.headers.getSetCookie().some((c) => /^nixa_console_tx=; Path=\/console\/callback; Max-Age=0;/.test(c));
+  return { status: res.status, html: await res.text(), cleared };
+}
+
+/** A console sign-in failure page: its code shown as other error pages show theirs, and the way forward. */
+function expectFailurePage(html: string, code: string): void {
+  expect(html).toContain(`Mã lỗi<span lang="en"> (error code)</span>: <code>${code}</code>`);
+  expect(html).toContain('Không đăng nhập được <span lang="en">(Sign-in failed)</span>');
+  expect(html).toMatch(/<a class="button" href="\/console\/login">Đăng nhập lại <span lang="en">\(Sign in again\)<\/span><\/a>/);
+  expect(html).toContain('role="alert"');
+}
 
 describe('what each operator sees and does', () => {
   let officer: string;
