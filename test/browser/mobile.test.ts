@@ -343,6 +343,16 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
     await check('consent', () => page.getByRole('button', { name: /^Đồng ý chia sẻ/ }).waitFor());
     await leave(page, () => page.getByRole('button', { name: /^Đồng ý chia sẻ/ }).tap());
     await page.getByRole('heading', { level: 1, name: /^Bạn đã đăng nhập/ }).waitFor();
+    // A notice for this session: a first sign-in through the telecom, on another
+    // phone (a session is never told what its own sign-in may have caused).
+    const other = await phoneContext();
+    const otherPage = await other.newPage();
+    await otherPage.goto(`${demo!.url}/`);
+    await leave(otherPage, () => otherPage.getByRole('link', { name: /^Đăng nhập với nixa/ }).tap());
+    await leave(otherPage, () => otherPage.getByRole('button', { name: /^Nhà mạng/ }).tap());
+    await otherPage.getByRole('radio', { name: citizen, exact: true }).check();
+    await leave(otherPage, () => otherPage.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).tap());
+    await other.close();
     await page.goto(`${nixa}/account`);
     await check('account-with-notice', () => page.getByRole('region', { name: /^Thay đổi gần đây/ }).waitFor());
 
