@@ -25,8 +25,7 @@ import { errors, type Adapter, type AdapterPayload, type Configuration, type Koa
 import { appendAudit, coarseDevice } from '../audit/index.js';
 import { DEVICE_CODE_GRANT } from '../clients/index.js';
 // The address rules of the second-factor lockout (IPv6 counted by its /64), pure functions of factors/.
-import { addressTag, clientAddress } from '../factors/attempts.js';
-import { waitInWords } from '../factors/index.js';
+import { addressTag, clientAddress, waitInWords } from '../factors/index.js';
 import { languageReturnsTo } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { CODE_VERIFICATION_PATH, codeFormPage, confirmPage, deniedPage, donePage, waitPage, type CodeProblem } from './pages.js';
