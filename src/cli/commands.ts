@@ -8,7 +8,7 @@ import type { JWK } from 'jose';
 
 import { bootstrapSecurityOfficer, listOperators } from '../admin/index.js';
 import { checkReason } from '../audit/index.js';
-import { addClient, changeClient, clientsOptions, disableClient, listClients, rotateClientSecret, showClient, type ClientView } from '../clients/index.js';
+import { addClient, changeClient, clientsOptions, disableClient, GRANT_TYPES, listClients, rotateClientSecret, showClient, type ClientView } from '../clients/index.js';
 import { CONFIG_VARIABLES, type Config } from '../config/index.js';
 import { InvalidInputError, NixaError } from '../errors/index.js';
 import { type Cipher, KeyRing, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
@@ -175,7 +175,8 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     )
     .option('--redirect-uri <uri>', 'exact redirect URI (repeat for several); a native app: claimed https, com.example.app:/path, or http://127.0.0.1/path (any port)', collect)
     .option('--post-logout-uri <uri>', 'exact post-logout redirect URI (repeat)', collect)
-    .option('--grant-type <type>', 'authorization_code, refresh_token, client_credentials (repeat)', collect)
+    // Listed from the schema, which alone decides what is allowed, so the help cannot drift from it.
+    .option('--grant-type <type>', `${GRANT_TYPES.join(', ')} (repeat)`, collect)
     .addOption(new Option('--auth-method <method>', 'token endpoint authentication').choices(['private_key_jwt', 'client_secret_basic', 'none']))
     .option('--jwks-file <path>', 'public JWK Set (JSON file) for private_key_jwt')
     .option('--jwks-uri <uri>', 'JWK Set URL for private_key_jwt')

@@ -5,7 +5,7 @@
 // device, polling the token endpoint, gets tokens with the acr/amr reached.
 //
 //   step                      request                           here
-//   device asks for a code    POST /device/auth                 oidc-provider; `interval` added (deviceGrant)
+//   device asks for a code    POST /device/auth                 oidc-provider; `interval` added, errors as OAuth JSON (deviceAuthorization)
 //   citizen opens the link    GET  /device?user_code=…          deviceGrant: the code prefills the form (no auto-post script)
 //   citizen types the code    POST /device                      deviceGrant: unknown codes counted per address → code form / confirmPage
 //   citizen confirms          POST /device (confirm=yes)        oidc-provider → /interaction/:uid (src/interactions)
@@ -25,8 +25,7 @@ import { errors, type Adapter, type AdapterPayload, type Configuration, type Koa
 import { appendAudit, coarseDevice } from '../audit/index.js';
 import { DEVICE_CODE_GRANT } from '../clients/index.js';
 // The address rules of the second-factor lockout (IPv6 counted by its /64), pure functions of factors/.
-import { addressTag, clientAddress } from '../factors/attempts.js';
-import { waitInWords } from '../factors/index.js';
+import { addressTag, clientAddress, waitInWords } from '../factors/index.js';
 import { languageReturnsTo } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { CODE_VERIFICATION_PATH, codeFormPage, confirmPage, deniedPage, donePage, waitPage, type CodeProblem } from './pages.js';
@@ -161,8 +160,9 @@ const addressKeyOf = (key: Buffer, ip: string) => createHmac('sha256', key).upda
  * Middleware in front of oidc-provider's device endpoints: a code carried in a link
  * prefills the form (oidc-provider would auto-post it with an inline script);
  * every POST /device takes one attempt from the address's allowance, given back
- * unless the code typed matched none; the device authorization response names
- * the polling interval; a poll at the token endpoint is marked for deviceCodeAdapter.
+ * unless the code typed matched none; the device authorization endpoint names
+ * the polling interval and answers every error as OAuth JSON; a poll at the token
+ * endpoint is marked for deviceCodeAdapter.
  */
 export function deviceGrantRoutes(deps: DeviceGrantDeps) {
   return async function deviceGrant(ctx: Context, next: Next): Promise<void> {
@@ -172,22 +172,45 @@ export function deviceGrantRoutes(deps: DeviceGrantDeps) {
       return next();
     }
     if (ctx.path === CODE_VERIFICATION_PATH && ctx.method === 'POST') return limitGuesses(deps, ctx, next);
-    if (ctx.path === DEVICE_AUTHORIZATION_PATH && ctx.method === 'POST') {
-      await next();
-      const body = ctx.body as Record<string, unknown> | undefined;
-      if (!body || typeof body !== 'object') return;
-      if (ctx.status === 200 && 'device_code' in body) body.interval = POLL_INTERVAL_SECONDS;
-      // RFC 6749 §5.2 (which RFC 8628 §3.2 refers to) names this unauthorized_client;
-      // oidc-provider answers invalid_request.
-      const client = (ctx as unknown as KoaContextWithOIDC).oidc?.client;
-      if (ctx.status === 400 && client && !client.grantTypeAllowed(DEVICE_CODE_GRANT)) {
-        ctx.body = { error: 'unauthorized_client', error_description: `${DEVICE_CODE_GRANT} is not registered for this client` };
-      }
-      return;
-    }
+    if (ctx.path === DEVICE_AUTHORIZATION_PATH) return deviceAuthorization(ctx, next);
     if (ctx.path === TOKEN_PATH && ctx.method === 'POST') return polling.run(true, next);
     return next();
   };
+}
+
+/** oidc-provider's answers to a client whose stored registration it cannot load. */
+const UNUSABLE_REGISTRATION = new Set(['invalid_client_metadata', 'invalid_redirect_uri']);
+
+/**
+ * POST /device/auth, a device's endpoint: every answer is JSON with an error of
+ * RFC 6749 §5.2 (which RFC 8628 §3.2 refers to), never a page nor a 500.
+ */
+async function deviceAuthorization(ctx: Context, next: Next): Promise<void> {
+  if (ctx.method === 'OPTIONS') return next();
+  if (ctx.method !== 'POST') {
+    // oidc-provider would take a GET for /device/:uid (uid "auth") and fail saving a session it never stored.
+    ctx.status = 405;
+    ctx.set('Allow', 'POST');
+    ctx.body = { error: 'invalid_request', error_description: 'the device authorization endpoint takes POST only' };
+    return;
+  }
+  // A device wants JSON whatever it says it accepts; oidc-provider would answer a browser with a page.
+  ctx.request.headers.accept = 'application/json';
+  await next();
+  const body = ctx.body as Record<string, unknown> | undefined;
+  if (!body || typeof body !== 'object') return;
+  if (ctx.status === 200 && 'device_code' in body) body.interval = POLL_INTERVAL_SECONDS;
+  if (ctx.status !== 400) return;
+  // oidc-provider answers invalid_request to a client without the grant.
+  const client = (ctx as unknown as KoaContextWithOIDC).oidc?.client;
+  if (client && !client.grantTypeAllowed(DEVICE_CODE_GRANT)) {
+    ctx.body = { error: 'unauthorized_client', error_description: `${DEVICE_CODE_GRANT} is not registered for this client` };
+  } else if (UNUSABLE_REGISTRATION.has(String(body.error))) {
+    // A registration stored past the schema (an operator's mistake, logged as device_authorization.error):
+    // to the device, a client that cannot be used, without what is wrong in it.
+    ctx.status = 401;
+    ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
+  }
 }
 
 async function limitGuesses(deps: DeviceGrantDeps, ctx: Context, next: Next): Promise<void> {

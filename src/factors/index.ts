@@ -15,6 +15,8 @@ import { checkTotpIn, type TotpFailure } from './totp.js';
 
 export { citizen, type FactorsContext } from './context.js';
 export {
+  addressTag,
+  clientAddress,
   LOCKOUT_POLICY,
   lockSeconds,
   waitInWords,

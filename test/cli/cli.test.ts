@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { startNixa } from '../../src/app/index.js';
+import { GRANT_TYPES } from '../../src/clients/index.js';
 import { ACCOUNT_SIGN_IN_FAILURES, CONSOLE_SIGN_IN_FAILURES, ERROR_CATALOGUE } from '../../src/errors/index.js';
 import { FAILURE_MESSAGES } from '../../src/federation/index.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -87,6 +88,14 @@ describe('nixa clients', () => {
     const unknown = await nixa('clients', 'remove', 'x');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command/);
+  });
+
+  it('lists in `clients add --help` every grant type the registration schema allows, the device grant included', async () => {
+    const r = await nixa('clients', 'add', '--help');
+    expect(r.code).toBe(0);
+    const line = r.stdout.slice(r.stdout.indexOf('--grant-type'), r.stdout.indexOf('--auth-method'));
+    expect(line).toContain('urn:ietf:params:oauth:grant-type:device_code');
+    for (const g of GRANT_TYPES) expect(line).toContain(g);
   });
 
   it('refuses to register the same client_id twice', async () => {

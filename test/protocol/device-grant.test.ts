@@ -299,6 +299,66 @@ describe('device authorization grant (RFC 8628)', () => {
   });
 });
 
+describe('the device authorization endpoint under hostile input', () => {
+  const endpoint = () => new URL('/device/auth', nixa.config.issuer);
+  const form = (body: string, headers: Record<string, string> = {}) =>
+    fetch(endpoint(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+  const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
+  let confidential: TestClient;
+
+  beforeAll(async () => {
+    confidential = await registerTestClient(tdb.db, { grant_types: [DEVICE_CODE_GRANT], redirect_uris: [], post_logout_redirect_uris: [], scope: 'openid' });
+    expect(confidential.secret).toBeDefined();
+    // Registrations stored past the schema (an operator's SQL, an old row): oidc-provider cannot load them.
+    const store = (id: string, metadata: unknown) =>
+      tdb.db.query(`INSERT INTO clients (client_id, name, metadata) VALUES ($1, 'Ki-ốt hỏng — phường Đa Kao', $2::jsonb)`, [id, JSON.stringify(metadata)]);
+    const device = { grant_types: [DEVICE_CODE_GRANT], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'none', scope: 'openid' };
+    await store('kiosk-pairwise-no-jwks-uri', { ...device, client_id: 'kiosk-pairwise-no-jwks-uri', subject_type: 'pairwise' });
+    await store('kiosk-unknown-grant', { ...device, client_id: 'kiosk-unknown-grant', grant_types: ['urn:ietf:params:oauth:grant-type:device'] });
+    await store('kiosk-no-client-id', { ...device, subject_type: 'public' });
+    await store('kiosk-not-an-object', 'ki-ốt');
+    await store('kiosk-secret-lost', { ...device, client_id: 'kiosk-secret-lost', subject_type: 'public', token_endpoint_auth_method: 'client_secret_basic' });
+  });
+
+  it.each<[string, () => Promise<Response>, number, string]>([
+    ['an unknown client_id', () => form('client_id=khong-ton-tai&scope=openid'), 401, 'invalid_client'],
+    ['no client_id', () => form('scope=openid'), 400, 'invalid_request'],
+    ['client_id twice', () => form(`client_id=${kiosk.clientId}&client_id=${kiosk.clientId}&scope=openid`), 400, 'invalid_request'],
+    ['a body that is not a form', () => fetch(endpoint(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: kiosk.clientId }) }), 400, 'invalid_request'],
+    ['a malformed form', () => form('%%%&&=='), 400, 'invalid_request'],
+    ['a malformed Basic header', () => form('scope=openid', { authorization: 'Basic %%%' }), 400, 'invalid_request'],
+    ['a NUL in client_id', () => form('client_id=a%00b&scope=openid'), 400, 'invalid_request'],
+    ['a wrong secret', () => form('scope=openid', basic(confidential.clientId, 'sai-mat-khau')), 401, 'invalid_client'],
+    ['a pairwise device client stored without jwks_uri', () => form('client_id=kiosk-pairwise-no-jwks-uri&scope=openid'), 401, 'invalid_client'],
+    ['a client stored with a grant type nixa does not know', () => form('client_id=kiosk-unknown-grant&scope=openid'), 401, 'invalid_client'],
+    ['a client stored without its client_id', () => form('client_id=kiosk-no-client-id&scope=openid'), 401, 'invalid_client'],
+    ['a client stored as a string', () => form('client_id=kiosk-not-an-object&scope=openid'), 401, 'invalid_client'],
+    ['a secret client stored without its secret', () => form('scope=openid', basic('kiosk-secret-lost', 'bat-ky')), 401, 'invalid_client'],
+    ['an unknown client asking for a page', () => form('client_id=khong-ton-tai&scope=openid', { accept: 'text/html' }), 401, 'invalid_client'],
+    ['a GET', () => fetch(endpoint()), 405, 'invalid_request'],
+    ['a GET from a browser', () => fetch(endpoint(), { headers: { accept: 'text/html' } }), 405, 'invalid_request'],
+    ['a PUT', () => fetch(endpoint(), { method: 'PUT', body: `client_id=${kiosk.clientId}` }), 405, 'invalid_request'],
+  ])('answers %s with an OAuth error in JSON, never a page or a 500', async (_case, send, status, error) => {
+    const res = await send();
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const body = (await res.json()) as { error: string; error_description?: string };
+    expect(body.error).toBe(error);
+    // What is wrong in a stored registration is the operator's to read in the logs, not the device's.
+    expect(body.error_description ?? '').not.toMatch(/mandatory|jwks|metadata/);
+  });
+
+  it('answers a service not registered for the grant unauthorized_client, and a HEAD 405 without a body', async () => {
+    const app = await registerTestClient(tdb.db, { application_type: 'native', token_endpoint_auth_method: 'none', redirect_uris: ['http://127.0.0.1/callback'], post_logout_redirect_uris: [] });
+    const refused = await form(`client_id=${app.clientId}&scope=openid`);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'unauthorized_client' });
+    const head = await fetch(endpoint(), { method: 'HEAD' });
+    expect(head.status).toBe(405);
+    expect(head.headers.get('allow')).toBe('POST');
+  });
+});
+
 describe('registering a service for the device grant', () => {
   const opts = { allowHttpLoopback: true };
   it('accepts the device grant without redirect URIs, with refresh tokens', () => {
