@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, type Page } from 'playwright-core';
 
-import { seedDemo } from '../../src/app/demo.js';
+import { seedDemo, type DemoCredentials } from '../../src/app/demo.js';
 import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
 import { createLogger, silentLogger, type Logger } from '../../src/logging/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -202,6 +202,8 @@ export interface Rig {
   nixa: string;
   /** Only with `demo: true`. */
   demo: DemoService;
+  /** The demo's registration at nixa, as seedDemo returned it; only with `demo: true`. */
+  demoCredentials: DemoCredentials;
   browser: Browser;
   /** Every profile newContext made, in order. */
   contexts: WatchedContext[];
@@ -272,7 +274,7 @@ export function nixaInChromium(options: RigOptions = {}): Rig {
     if (options.demo) {
       // seedDemo names the demo's origin http://localhost:(PORT+100): pretend nixa's PORT is 100 below a free port.
       const demoPort = await freePort();
-      const credentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, rig.logger);
+      const credentials = (rig.demoCredentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, rig.logger));
       rig.demo = demo = await startDemoService({ issuer: rig.nixa, credentials, port: demoPort, host: '127.0.0.1', logger: rig.logger });
     }
     rig.browser = browser = await launchChromium();
