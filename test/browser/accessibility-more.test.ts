@@ -17,30 +17,18 @@
 // The setup is copied from accessibility.test.ts (another change is moving it to a
 // shared module). axe is injected by CDP evaluation, which nixa's strict CSP does
 // not govern; rules: WCAG 2.0 and 2.1 A and AA, and axe's best practices.
-import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 import * as oidc from 'openid-client';
 import { generate } from 'otplib';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 
-import { seedDemo } from '../../src/app/demo.js';
 import { DEFAULT_POLICY_DOCUMENT } from '../../src/assurance/index.js';
 import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
-import { createLogger, silentLogger } from '../../src/logging/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
 import { freePort } from '../support/nixa.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { addVirtualAuthenticator, hasChromium, launchChromium, screenshot, skipReason, stepper, vietnameseContext, watchProblems, type PageProblems } from './chromium.js';
-
-if (!hasChromium) console.warn(`test/browser/accessibility-more.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
+import { addVirtualAuthenticator, describeInChromium, leave, nixaInChromium, screenshot, stepper, vietnameseContext } from './chromium.js';
 
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
 
@@ -59,75 +47,39 @@ function describeViolations(where: string, violations: Violation[]): string[] {
   return violations.map((v) => `${where}: ${v.id} (${v.impact ?? 'no impact'}) — ${v.help}\n    at ${v.targets.join('\n    at ')}\n    ${v.helpUrl}`);
 }
 
-describeInChromium(`axe-core and the keyboard on the console, the demo service and second factors in Chromium${skipReason ? ` (${skipReason})` : ''}`, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let demo: DemoService | undefined;
-  let demoWithoutNixa: DemoService | undefined;
-  let browser: Browser | undefined;
-  let callback: Server | undefined;
-  let policyDir: string | undefined;
+describeInChromium(import.meta.url, `axe-core and the keyboard on the console, the demo service and second factors in Chromium`, () => {
+  let demoWithoutNixa: DemoService;
   let service: TestClient;
   let config: oidc.Configuration;
-  let nixa: string;
   let axeSource: string;
-  const contexts: { context: BrowserContext; problems: PageProblems }[] = [];
+  // A policy under which a recovery code reaches substantial, so that the step-up
+  // chooser offers it (the default policy never does for substantial or above).
+  const policy = structuredClone(DEFAULT_POLICY_DOCUMENT) as { factors: { recovery_code: { level: string } } };
+  policy.factors.recovery_code.level = 'substantial';
+  const rig = nixaInChromium({
+    policy,
+    demo: true,
+    async setUp() {
+      axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+      // The same demo, pointed at an issuer where nothing listens: its home says nixa is unavailable.
+      const deadPort = await freePort();
+      const otherPort = await freePort();
+      demoWithoutNixa = await startDemoService({
+        issuer: `http://localhost:${deadPort}`,
+        credentials: { ...rig.demoCredentials, origin: `http://localhost:${otherPort}` },
+        port: otherPort,
+        host: '127.0.0.1',
+        logger: rig.logger,
+      });
+      rig.closeWith('demo service without nixa', () => demoWithoutNixa.close());
+      // A service whose redirect URI is a real server that only says "ok".
+      const redirectUri = await rig.callbackSayingOk();
+      service = { ...(await registerTestClient(rig.tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công Hà Nội', redirect_uris: [redirectUri] })), redirectUri };
+      config = await discover(rig.nixa, service);
+    },
+  });
 
-  beforeAll(async () => {
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    tdb = await createTestDatabase();
-    // A policy under which a recovery code reaches substantial, so that the step-up
-    // chooser offers it (the default policy never does for substantial or above).
-    policyDir = await mkdtemp(join(tmpdir(), 'nixa-a11y-policy-'));
-    const policyFile = join(policyDir, 'policy.json');
-    const doc = structuredClone(DEFAULT_POLICY_DOCUMENT) as { factors: { recovery_code: { level: string } } };
-    doc.factors.recovery_code.level = 'substantial';
-    await writeFile(policyFile, JSON.stringify(doc));
-    // On localhost: an IP address cannot be a WebAuthn RP ID.
-    const port = await freePort();
-    fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}`, NIXA_ASSURANCE_POLICY_FILE: policyFile }, { logger });
-    nixa = fed.nixa.config.issuer;
-    const demoPort = await freePort();
-    const credentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, logger);
-    demo = await startDemoService({ issuer: nixa, credentials, port: demoPort, host: '127.0.0.1', logger });
-    // The same demo, pointed at an issuer where nothing listens: its home says nixa is unavailable.
-    const deadPort = await freePort();
-    const otherPort = await freePort();
-    demoWithoutNixa = await startDemoService({ issuer: `http://localhost:${deadPort}`, credentials: { ...credentials, origin: `http://localhost:${otherPort}` }, port: otherPort, host: '127.0.0.1', logger });
-    // A service whose redirect URI is a real server that only says "ok".
-    callback = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
-    await new Promise<void>((resolve) => callback!.listen(0, '127.0.0.1', resolve));
-    const redirectUri = `http://localhost:${(callback.address() as AddressInfo).port}/callback`;
-    service = { ...(await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công Hà Nội', redirect_uris: [redirectUri] })), redirectUri };
-    config = await discover(nixa, service);
-    browser = await launchChromium();
-    // Two demo services and a policy file on top of accessibility.test.ts's setup: on
-    // the embedded PGlite this took about 90 s alone, and over 120 s beside other tests.
-  }, 180_000);
-
-  afterAll(async () => {
-    const steps: [string, (() => Promise<unknown>) | undefined][] = [
-      ['browser', browser && (() => browser!.close())],
-      ['callback', callback && (() => new Promise((resolve) => (callback!.closeAllConnections(), callback!.close(resolve))))],
-      ['demo service without nixa', demoWithoutNixa && (() => demoWithoutNixa!.close())],
-      ['demo service', demo && (() => demo!.close())],
-      ['nixa and sources', fed && (() => fed!.close())],
-      ['database', tdb && (() => tdb!.drop())],
-      ['policy file', policyDir ? () => rm(policyDir!, { recursive: true, force: true }) : undefined],
-    ];
-    const failures: string[] = [];
-    for (const [what, close] of steps) {
-      try {
-        await close?.();
-      } catch (err) {
-        failures.push(`${what}: ${(err as Error).message}`);
-      }
-    }
-    if (failures.length) throw new Error(`cleanup failed: ${failures.join('; ')}`);
-  }, 60_000);
-
-  const step = stepper('a11y-more-', () => contexts.at(-1)?.problems);
+  const step = stepper('a11y-more-', () => rig.contexts.at(-1)?.problems);
 
   /** Runs axe on the page as it is now; returns its violations, compact. */
   async function axe(page: Page): Promise<Violation[]> {
@@ -167,12 +119,6 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
     return `not reached in 80 Tabs (focus ended on ${String(focused)})`;
   }
 
-  async function leave(page: Page, act: () => Promise<unknown>): Promise<URL> {
-    const before = page.url();
-    await Promise.all([page.waitForURL((u) => u.href !== before), act()]);
-    return new URL(page.url());
-  }
-
   function authorizationUrl(extra: Record<string, string> = {}): string {
     return oidc
       .buildAuthorizationUrl(config, {
@@ -199,10 +145,7 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
 
   /** A fresh profile; `show` undefined for a site with no language switch (the demo). */
   async function newWalk(label: string, show: Show | undefined): Promise<Walk> {
-    const context = await vietnameseContext(browser!);
-    context.setDefaultTimeout(15_000);
-    const problems = await watchProblems(context);
-    contexts.push({ context, problems });
+    const { context, problems } = await rig.newContext();
     const page = await context.newPage();
     const w: Walk = {
       page,
@@ -229,7 +172,7 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
         await context.close();
       },
     };
-    if (show) await page.goto(`${nixa}/language?show=${show}&back=/`);
+    if (show) await page.goto(`${rig.nixa}/language?show=${show}&back=/`);
     return w;
   }
 
@@ -244,7 +187,7 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
     await page.getByRole('button', { name: source }).click();
     await page.getByRole('radio', { name: citizen, exact: true }).check();
     await page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click();
-    await page.waitForURL((u) => (u.origin === nixa && u.pathname.startsWith('/interaction/')) || until(u));
+    await page.waitForURL((u) => (u.origin === rig.nixa && u.pathname.startsWith('/interaction/')) || until(u));
     const consent = page.getByRole('button', { name: /^Đồng ý chia sẻ/ });
     if (!until(new URL(page.url())) && (await consent.count())) await consent.click();
     await page.waitForURL(until);
@@ -253,10 +196,10 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
   it('the keyboard check itself sees a main action Tab never reaches, and one that shows no focus outline', async () => {
     // So that "reached by Tab" above means something: the same check on a page
     // spoiled on purpose (a button taken out of the Tab order, a link whose outline is removed).
-    const context = await vietnameseContext(browser!);
+    const context = await vietnameseContext(rig.browser);
     try {
       const page = await context.newPage();
-      await page.goto(`${nixa}/help`);
+      await page.goto(`${rig.nixa}/help`);
       const heading = page.getByRole('heading', { level: 1 });
       await heading.waitFor();
       await page.evaluate(`(() => {
@@ -308,25 +251,25 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
     const { page } = w;
     const h1 = (name: RegExp) => () => page.getByRole('heading', { level: 1, name }).waitFor();
     const main = page.locator('main');
-    const atConsole = (u: URL) => u.origin === nixa && u.pathname === '/console';
+    const atConsole = (u: URL) => u.origin === rig.nixa && u.pathname === '/console';
 
-    await page.goto(`${nixa}/console`);
+    await page.goto(`${rig.nixa}/console`);
     await step(page, `console-${show}-sign-in`, () => throughSource(page, /^Cơ sở dữ liệu quốc gia về dân cư/, operator, atConsole));
     await w.check('no-role', h1(/^Bạn chưa có vai trò vận hành nào/), page.getByRole('button', { name: /^Đăng xuất/ }));
     // A security officer gives the roles (not a page of this walk).
     const accountId = (await page.locator('dl.facts dd code').innerText()).trim();
     for (const role of ['security-officer', 'source-operator', 'service-operator']) {
-      await tdb!.db.query('INSERT INTO operator_roles (account_id, role, granted_by, reason) VALUES ($1, $2, $3, $4)', [accountId, role, 'test', 'Kiểm tra khả năng tiếp cận của bảng điều khiển']);
+      await rig.tdb.db.query('INSERT INTO operator_roles (account_id, role, granted_by, reason) VALUES ($1, $2, $3, $4)', [accountId, role, 'test', 'Kiểm tra khả năng tiếp cận của bảng điều khiển']);
     }
 
-    await page.goto(`${nixa}/console`);
+    await page.goto(`${rig.nixa}/console`);
     const nav = page.getByRole('navigation');
     await w.check('home', () => nav.waitFor(), nav.getByRole('link', { name: /^Nguồn định danh/ }));
-    await page.goto(`${nixa}/console/sources`);
+    await page.goto(`${rig.nixa}/console/sources`);
     await w.check('sources', () => page.getByRole('link', { name: /^Thêm nguồn định danh/ }).waitFor(), page.getByRole('link', { name: /^Thêm nguồn định danh/ }));
     await leave(page, () => main.getByRole('link', { name: /^Cơ sở dữ liệu quốc gia về dân cư/ }).first().click());
     await w.check('source', () => page.getByRole('button', { name: /^Kiểm tra kết nối/ }).waitFor(), page.getByRole('button', { name: /^Kiểm tra kết nối/ }));
-    await page.goto(`${nixa}/console/sources/new`);
+    await page.goto(`${rig.nixa}/console/sources/new`);
     const register = page.getByRole('button', { name: /^Đăng ký nguồn/ });
     await w.check('source-new', () => register.waitFor(), page.getByLabel(/^Mã nguồn/));
     // A form the API refuses: each error beside its field.
@@ -340,27 +283,27 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
     await Promise.all([page.waitForEvent('load'), register.click()]);
     await w.check('source-new-errors', () => page.locator('[aria-invalid="true"]').first().waitFor(), page.locator('[aria-invalid="true"]').first());
 
-    await page.goto(`${nixa}/console/services`);
+    await page.goto(`${rig.nixa}/console/services`);
     const newService = page.getByRole('link', { name: /^Đăng ký dịch vụ/ });
     await w.check('services', () => newService.waitFor(), newService);
     await leave(page, () => main.getByRole('link', { name: /^Cổng dịch vụ công Hà Nội/ }).first().click());
     await w.check('service', h1(/Cổng dịch vụ công Hà Nội/), main.getByRole('button').first());
-    await page.goto(`${nixa}/console/services/new`);
+    await page.goto(`${rig.nixa}/console/services/new`);
     await w.check('service-new', () => page.getByRole('button', { name: /^Đăng ký dịch vụ/ }).waitFor(), main.locator('input:not([type=hidden]), select, textarea').first());
 
-    await page.goto(`${nixa}/console/keys`);
+    await page.goto(`${rig.nixa}/console/keys`);
     const rotate = page.getByRole('button', { name: /^Xoay vòng ngay/ });
     await w.check('keys', () => rotate.waitFor(), rotate);
     await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: /^Thu hồi khóa này/ }).first().click()]);
     const revoke = main.getByRole('button', { name: /^Có, thu hồi khóa này/ });
     await w.check('key-revoke', h1(/^Thu hồi khóa/), revoke);
 
-    await page.goto(`${nixa}/console/operators`);
+    await page.goto(`${rig.nixa}/console/operators`);
     const grant = page.getByRole('button', { name: /^Cấp vai trò/ });
     await w.check('operators', () => grant.waitFor(), grant);
-    await page.goto(`${nixa}/console/audit`);
+    await page.goto(`${rig.nixa}/console/audit`);
     await w.check('audit', () => main.getByRole('button').first().waitFor(), main.getByRole('button').first());
-    await page.goto(`${nixa}/console/sources/khong-co-nguon-nay`);
+    await page.goto(`${rig.nixa}/console/sources/khong-co-nguon-nay`);
     await w.check('refused', () => main.getByRole('alert').waitFor(), nav.getByRole('link', { name: /^Tổng quan/ }));
 
     // Signing out: nixa asks, then the console says it is done.
@@ -385,10 +328,10 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
     const h1 = (name: RegExp) => () => page.getByRole('heading', { level: 1, name }).waitFor();
     const signIn = page.getByRole('link', { name: /^Đăng nhập với nixa/ });
 
-    await page.goto(`${demo!.url}/`);
+    await page.goto(`${rig.demo.url}/`);
     await w.check('home', () => signIn.waitFor(), signIn);
     await leave(page, () => signIn.click());
-    await step(page, 'demo-sign-in', () => throughSource(page, /^Cơ sở dữ liệu quốc gia về dân cư/, 'Trần Thị Bình', (u) => u.origin === new URL(demo!.url).origin && u.pathname === '/'));
+    await step(page, 'demo-sign-in', () => throughSource(page, /^Cơ sở dữ liệu quốc gia về dân cư/, 'Trần Thị Bình', (u) => u.origin === new URL(rig.demo.url).origin && u.pathname === '/'));
     const records = page.getByRole('link', { name: /^Xem hồ sơ của bạn/ });
     await w.check('signed-in', h1(/^Bạn đã đăng nhập/), records);
     await leave(page, () => records.click());
@@ -397,16 +340,16 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
     await step(page, 'demo-sign-out', async () => {
       await leave(page, () => home.click());
       await leave(page, () => page.getByRole('button', { name: /^Đăng xuất/ }).click());
-      await page.waitForURL((u) => u.origin === nixa);
+      await page.waitForURL((u) => u.origin === rig.nixa);
       await leave(page, () => page.getByRole('button', { name: /^Đăng xuất/ }).click());
     });
-    await w.check('signed-out', () => page.waitForURL((u) => u.origin === new URL(demo!.url).origin), signIn);
-    await page.goto(`${demo!.url}/khong-co-trang-nay`);
+    await w.check('signed-out', () => page.waitForURL((u) => u.origin === new URL(rig.demo.url).origin), signIn);
+    await page.goto(`${rig.demo.url}/khong-co-trang-nay`);
     const again = page.getByRole('link', { name: /^Thử đăng nhập lại/ });
     await w.check('error-404', h1(/^Không tìm thấy trang/), again);
-    await page.goto(`${demo!.url}/callback?code=abc&state=xyz`);
+    await page.goto(`${rig.demo.url}/callback?code=abc&state=xyz`);
     await w.check('error-expired', () => page.getByRole('alert').waitFor(), again);
-    await page.goto(`${demoWithoutNixa!.url}/`);
+    await page.goto(`${demoWithoutNixa.url}/`);
     const tryAgain = page.getByRole('link', { name: /^Thử lại/ });
     await w.check('home-nixa-unavailable', () => page.getByText(/^nixa hiện không truy cập được/).waitFor(), tryAgain);
 
@@ -432,7 +375,7 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
     await page.goto(authorizationUrl());
     await step(page, `factors-${show}-citizen-id`, () => throughSource(page, /^Cơ sở dữ liệu quốc gia về dân cư/, citizen, atService));
     await step(page, `factors-${show}-add-passkey`, async () => {
-      await page.goto(`${nixa}/account`);
+      await page.goto(`${rig.nixa}/account`);
       await page.getByLabel(/^Tên khóa truy cập/).fill('Điện thoại');
       await page.getByRole('button', { name: /^Thêm khóa truy cập/ }).click();
       await page.getByText('Đã thêm khóa truy cập.').waitFor();
@@ -452,7 +395,7 @@ describeInChromium(`axe-core and the keyboard on the console, the demo service a
 
     // Another day: the browser forgot nixa (the authenticator keeps its key); a Telecom sign-in (low).
     await page.context().clearCookies();
-    await page.goto(`${nixa}/language?show=${show}&back=/`);
+    await page.goto(`${rig.nixa}/language?show=${show}&back=/`);
     await page.goto(authorizationUrl());
     await step(page, `factors-${show}-telecom`, () => throughSource(page, /^Nhà mạng/, citizen, atService));
     // The service asks for substantial: the chooser offers the passkey, the app's code and a recovery code.

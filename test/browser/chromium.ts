@@ -4,15 +4,16 @@
 // nixaInChromium() below is the setup every browser test shares (nixa, its sources,
 // the demo service, Chromium); describeInChromium() the skip.
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type CDPSession, type Page } from 'playwright-core';
 
-import { seedDemo } from '../../src/app/demo.js';
+import { seedDemo, type DemoCredentials } from '../../src/app/demo.js';
 import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
 import { createLogger, silentLogger, type Logger } from '../../src/logging/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -41,15 +42,25 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
 }
 
-/** A fresh profile (no cookies) in Vietnamese, as a citizen in Vietnam would have it. */
-export function vietnameseContext(browser: Browser): Promise<BrowserContext> {
+/**
+ * A fresh profile (no cookies) in Vietnamese, as a citizen in Vietnam would have it;
+ * `options` change the device (PHONE below, for one).
+ */
+export function vietnameseContext(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
   return browser.newContext({
     locale: 'vi-VN',
     timezoneId: 'Asia/Ho_Chi_Minh',
     viewport: { width: 1024, height: 768 },
     deviceScaleFactor: 1,
+    ...options,
   });
 }
+
+/** The screen of a small Android phone, as most citizens have one: 360×740 CSS px. */
+export const PHONE_SCREEN = { width: 360, height: 740 };
+
+/** vietnameseContext's options for that phone: its screen, device scale factor 2, mobile viewport, touch. */
+export const PHONE: BrowserContextOptions = { viewport: PHONE_SCREEN, screen: PHONE_SCREEN, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
 /** Screenshots go to test-output/browser/ at the repository root (git-ignored). */
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-output/browser/', import.meta.url));
@@ -171,6 +182,11 @@ export interface WatchedContext {
 export interface RigOptions {
   /** More of nixa's environment (its PORT, and NIXA_ISSUER on localhost, are set by the rig). */
   env?: Record<string, string>;
+  /**
+   * An assurance policy document for nixa: the rig writes it to a file of its own
+   * (removed at the end) and names it in NIXA_ASSURANCE_POLICY_FILE.
+   */
+  policy?: unknown;
   /** Also the demo service, registered exactly as `npm start` registers it. */
   demo?: boolean;
   /** Runs last in the rig's beforeAll, everything up: clients to register, more servers, contexts. */
@@ -186,11 +202,13 @@ export interface Rig {
   nixa: string;
   /** Only with `demo: true`. */
   demo: DemoService;
+  /** The demo's registration at nixa, as seedDemo returned it; only with `demo: true`. */
+  demoCredentials: DemoCredentials;
   browser: Browser;
   /** Every profile newContext made, in order. */
   contexts: WatchedContext[];
-  /** A fresh Vietnamese profile (no cookies), 15 s default timeout, its problems watched. */
-  newContext(): Promise<WatchedContext>;
+  /** A fresh Vietnamese profile (no cookies), 15 s default timeout, its problems watched; `options` as vietnameseContext's. */
+  newContext(options?: BrowserContextOptions): Promise<WatchedContext>;
   /** Closes every profile newContext made, and forgets them. */
   closeContexts(): Promise<void>;
   /** Something the test started, closed after Chromium and the demo, before nixa and its sources. */
@@ -214,11 +232,12 @@ export function nixaInChromium(options: RigOptions = {}): Rig {
   let fed: Federation | undefined;
   let demo: DemoService | undefined;
   let browser: Browser | undefined;
+  let policyDir: string | undefined;
   const rig = {
     logger: testLogger(),
     contexts: [] as WatchedContext[],
-    async newContext(): Promise<WatchedContext> {
-      const context = await vietnameseContext(rig.browser);
+    async newContext(contextOptions?: BrowserContextOptions): Promise<WatchedContext> {
+      const context = await vietnameseContext(rig.browser, contextOptions);
       context.setDefaultTimeout(15_000);
       const watched = { context, problems: await watchProblems(context) };
       rig.contexts.push(watched);
@@ -244,17 +263,24 @@ export function nixaInChromium(options: RigOptions = {}): Rig {
   beforeAll(async () => {
     rig.tdb = tdb = await createTestDatabase();
     const port = await freePort();
-    rig.fed = fed = await startFederation(tdb, { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}`, ...options.env }, { logger: rig.logger });
+    const env: Record<string, string> = { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}`, ...options.env };
+    if (options.policy !== undefined) {
+      policyDir = await mkdtemp(join(tmpdir(), 'nixa-browser-policy-'));
+      env.NIXA_ASSURANCE_POLICY_FILE = join(policyDir, 'policy.json');
+      await writeFile(env.NIXA_ASSURANCE_POLICY_FILE, JSON.stringify(options.policy));
+    }
+    rig.fed = fed = await startFederation(tdb, env, { logger: rig.logger });
     rig.nixa = fed.nixa.config.issuer;
     if (options.demo) {
       // seedDemo names the demo's origin http://localhost:(PORT+100): pretend nixa's PORT is 100 below a free port.
       const demoPort = await freePort();
-      const credentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, rig.logger);
+      const credentials = (rig.demoCredentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, rig.logger));
       rig.demo = demo = await startDemoService({ issuer: rig.nixa, credentials, port: demoPort, host: '127.0.0.1', logger: rig.logger });
     }
     rig.browser = browser = await launchChromium();
     await options.setUp?.(rig);
-  }, 120_000);
+    // More than a minute on the embedded PGlite for a rig with the demo and more servers beside it.
+  }, 180_000);
 
   afterAll(async () => {
     const steps: [string, (() => Promise<unknown>) | undefined][] = [
@@ -263,6 +289,7 @@ export function nixaInChromium(options: RigOptions = {}): Rig {
       ...closers,
       ['nixa and sources', fed && (() => fed!.close())],
       ['database', tdb && (() => tdb!.drop())],
+      ['policy file', policyDir ? () => rm(policyDir!, { recursive: true, force: true }) : undefined],
     ];
     const failures: string[] = [];
     for (const [what, close] of steps) {

@@ -7,45 +7,32 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 
 import * as oidc from 'openid-client';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
-import type { Nixa } from '../../src/app/index.js';
 import { DEVICE_CODE_GRANT } from '../../src/clients/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startTestNixa } from '../support/nixa.js';
 import { discover, registerTestClient } from '../support/relying-party.js';
-import { hasChromium, launchChromium, screenshot, skipReason, vietnameseContext, watchProblems } from './chromium.js';
+import { describeInChromium, nixaInChromium, screenshot } from './chromium.js';
 
-const describeInChromium = hasChromium ? describe : describe.skip;
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
 
-describeInChromium(`axe-core on the device grant's pages${skipReason ? ` (${skipReason})` : ''}`, () => {
-  let tdb: TestDatabase | undefined;
-  let nixa: Nixa | undefined;
-  let browser: Browser | undefined;
+describeInChromium(import.meta.url, `axe-core on the device grant's pages`, () => {
   let config: oidc.Configuration;
   let axeSource: string;
-
-  beforeAll(async () => {
-    axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-    tdb = await createTestDatabase();
-    nixa = await startTestNixa(tdb.db);
-    const kiosk = await registerTestClient(tdb.db, {
-      name: 'Ki-ốt dịch vụ công — Bưu điện Hà Nội',
-      grant_types: [DEVICE_CODE_GRANT],
-      token_endpoint_auth_method: 'none',
-      redirect_uris: [],
-      post_logout_redirect_uris: [],
-    });
-    config = await discover(nixa.config.issuer, kiosk);
-    browser = await launchChromium();
-  }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await nixa?.close();
-    await tdb?.drop();
-  }, 60_000);
+  // The device pages sign in with nixa's test login.
+  const rig = nixaInChromium({
+    env: { NIXA_TEST_LOGIN: 'true' },
+    async setUp() {
+      axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+      const kiosk = await registerTestClient(rig.tdb.db, {
+        name: 'Ki-ốt dịch vụ công — Bưu điện Hà Nội',
+        grant_types: [DEVICE_CODE_GRANT],
+        token_endpoint_auth_method: 'none',
+        redirect_uris: [],
+        post_logout_redirect_uris: [],
+      });
+      config = await discover(rig.nixa, kiosk);
+    },
+  });
 
   async function axe(page: Page): Promise<string[]> {
     if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(axeSource);
@@ -58,11 +45,10 @@ describeInChromium(`axe-core on the device grant's pages${skipReason ? ` (${skip
 
   /** A fresh browser showing `show`; `check(name)` runs axe once the page's heading is there. */
   async function open(show: 'vi' | 'vi-en') {
-    const context = await vietnameseContext(browser!);
+    const { context, problems } = await rig.newContext();
     context.setDefaultTimeout(20_000);
-    const problems = await watchProblems(context);
     const page = await context.newPage();
-    await page.goto(`${nixa!.config.issuer}/language?show=${show}&back=/device`);
+    await page.goto(`${rig.nixa}/language?show=${show}&back=/device`);
     const checked: string[] = [];
     const found: string[] = [];
     const check = async (name: string, heading: RegExp) => {
@@ -114,12 +100,12 @@ describeInChromium(`axe-core on the device grant's pages${skipReason ? ` (${skip
     const { context, page, problems, found, check, submit } = await open('vi');
     // Every browser of this test comes from one address: wrong codes until it must wait.
     for (let i = 0; i < 12 && !(await page.getByRole('heading', { level: 1, name: /^Đã nhập sai mã quá nhiều lần/ }).isVisible()); i++) {
-      if (i > 0) await page.goto(`${nixa!.config.issuer}/device`);
+      if (i > 0) await page.goto(`${rig.nixa}/device`);
       await page.getByLabel(/^Mã trên màn hình thiết bị/).fill(`BCDF-GHJ${'KLMNPQRSTVWX'[i]}`);
       await submit(/^Tiếp tục/);
     }
     await check('wait', /^Đã nhập sai mã quá nhiều lần/);
-    await page.goto(`${nixa!.config.issuer}/language?show=vi-en&back=/device`);
+    await page.goto(`${rig.nixa}/language?show=vi-en&back=/device`);
     await page.getByLabel(/^Mã trên màn hình thiết bị/).fill('BCDF-GHJZ');
     await submit(/^Tiếp tục/);
     await page.getByRole('heading', { level: 1, name: /^Đã nhập sai mã quá nhiều lần/ }).waitFor();

@@ -22,31 +22,16 @@
 // Pages with a closed <details> are checked again with it opened by a tap. A
 // failure names each problem with the page, the element and its size. Screenshots
 // of failing pages go to test-output/browser/mobile-<lang>-<page>.png.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import * as oidc from 'openid-client';
 import { generate } from 'otplib';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 
-import { seedDemo } from '../../src/app/demo.js';
 import { DEFAULT_POLICY_DOCUMENT } from '../../src/assurance/index.js';
-import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
-import { createLogger, silentLogger } from '../../src/logging/index.js';
+import { silentLogger } from '../../src/logging/index.js';
 import { checkSourcesHealth } from '../../src/sources/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startFederation, type Federation } from '../support/federation.js';
-import { freePort } from '../support/nixa.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { addVirtualAuthenticator, hasChromium, launchChromium, screenshot, skipReason, stepper, watchProblems, type PageProblems } from './chromium.js';
+import { addVirtualAuthenticator, describeInChromium, leave, nixaInChromium, PHONE, PHONE_SCREEN, screenshot, stepper, vietnameseContext } from './chromium.js';
 
-if (!hasChromium) console.warn(`test/browser/mobile.test.ts ${skipReason}`);
-
-const describeInChromium = hasChromium ? describe : describe.skip;
-
-/** A small Android phone, as most citizens have one. */
-const PHONE = { width: 360, height: 740 };
 const MIN_TARGET = 44;
 const MIN_CHECKBOX = 24;
 const MIN_FONT = 16;
@@ -59,7 +44,7 @@ const MEASURE = `(() => {
   const MIN_TARGET = ${MIN_TARGET}, MIN_CHECKBOX = ${MIN_CHECKBOX}, MIN_FONT = ${MIN_FONT};
   // The phone's width, not innerWidth: a phone's browser widens the layout viewport
   // to fit content that sticks out, and innerWidth then hides the sideways scroll.
-  const width = ${PHONE.width};
+  const width = ${PHONE_SCREEN.width};
   const problems = [];
   const name = (el) => {
     const text = (el.innerText || el.value || el.getAttribute('aria-label') || '').replace(/\\s+/g, ' ').trim().slice(0, 60);
@@ -143,85 +128,34 @@ interface Measured {
   exempt: number;
 }
 
-describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReason ? ` (${skipReason})` : ''}`, () => {
-  const logger = process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger;
-  let tdb: TestDatabase | undefined;
-  let fed: Federation | undefined;
-  let demo: DemoService | undefined;
-  let browser: Browser | undefined;
+describeInChromium(import.meta.url, `nixa's citizen pages on a 360 px phone in Chromium`, () => {
   let service: TestClient;
   let config: oidc.Configuration;
-  let nixa: string;
-  let policyDir: string | undefined;
-  const contexts: { context: BrowserContext; problems: PageProblems }[] = [];
-
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    const port = await freePort();
-    // An operator's policy that lets a recovery code reach substantial, so that its
-    // form is offered on the step-up (under the built-in one a code gives only low).
-    policyDir = mkdtempSync(join(tmpdir(), 'nixa-mobile-'));
-    const policy = structuredClone(DEFAULT_POLICY_DOCUMENT) as { factors: { recovery_code: { level: string } } };
-    policy.factors.recovery_code.level = 'substantial';
-    writeFileSync(join(policyDir, 'policy.json'), JSON.stringify(policy));
+  // An operator's policy that lets a recovery code reach substantial, so that its
+  // form is offered on the step-up (under the built-in one a code gives only low).
+  const policy = structuredClone(DEFAULT_POLICY_DOCUMENT) as { factors: { recovery_code: { level: string } } };
+  policy.factors.recovery_code.level = 'substantial';
+  const rig = nixaInChromium({
     // No periodic health check: only picking the source that is down finds it down.
-    const env = { PORT: String(port), NIXA_ISSUER: `http://localhost:${port}`, NIXA_SOURCE_HEALTH_SECONDS: '3600', NIXA_ASSURANCE_POLICY_FILE: join(policyDir, 'policy.json') };
-    fed = await startFederation(tdb, env, { logger });
-    nixa = fed.nixa.config.issuer;
-    // Registered as `npm start` does: seedDemo names the origin http://localhost:(PORT+100).
-    const demoPort = await freePort();
-    const credentials = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, logger);
-    demo = await startDemoService({ issuer: nixa, credentials, port: demoPort, host: '127.0.0.1', logger });
-    service = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công Hà Nội' });
-    config = await discover(nixa, service);
-    browser = await launchChromium();
-  }, 120_000);
-
-  afterEach(() => {
-    for (const s of Object.values(fed!.sources)) s.misbehave({ mode: 'normal' });
+    env: { NIXA_SOURCE_HEALTH_SECONDS: '3600' },
+    policy,
+    demo: true,
+    async setUp() {
+      service = await registerTestClient(rig.tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công Hà Nội' });
+      config = await discover(rig.nixa, service);
+    },
   });
 
-  afterAll(async () => {
-    const steps: [string, (() => Promise<unknown>) | undefined][] = [
-      ['browser', browser && (() => browser!.close())],
-      ['demo service', demo && (() => demo!.close())],
-      ['nixa and sources', fed && (() => fed!.close())],
-      ['database', tdb && (() => tdb!.drop())],
-      ['policy file', policyDir ? async () => rmSync(policyDir!, { recursive: true, force: true }) : undefined],
-    ];
-    const failures: string[] = [];
-    for (const [what, close] of steps) {
-      try {
-        await close?.();
-      } catch (err) {
-        failures.push(`${what}: ${(err as Error).message}`);
-      }
-    }
-    if (failures.length) throw new Error(`cleanup failed: ${failures.join('; ')}`);
-  }, 60_000);
+  afterEach(() => {
+    for (const s of Object.values(rig.fed.sources)) s.misbehave({ mode: 'normal' });
+  });
 
-  const step = stepper('mobile-', () => contexts.at(-1)?.problems);
+  const step = stepper('mobile-', () => rig.contexts.at(-1)?.problems);
 
   /** A fresh profile on a phone, in Vietnamese, as a citizen in Vietnam would have it. */
-  function phoneContext(): Promise<BrowserContext> {
-    return browser!.newContext({
-      locale: 'vi-VN',
-      timezoneId: 'Asia/Ho_Chi_Minh',
-      viewport: PHONE,
-      screen: PHONE,
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-    });
-  }
+  const phoneContext = () => vietnameseContext(rig.browser, PHONE);
 
   const measure = (page: Page): Promise<Measured> => page.evaluate(MEASURE) as Promise<Measured>;
-
-  async function leave(page: Page, act: () => Promise<unknown>): Promise<URL> {
-    const before = page.url();
-    await Promise.all([page.waitForURL((u) => u.href !== before), act()]);
-    return new URL(page.url());
-  }
 
   function authorizationUrl(extra: Record<string, string> = {}): string {
     return oidc
@@ -250,10 +184,7 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
    * was wrong on them.
    */
   async function walk(show: 'vi' | 'vi-en', citizen: string): Promise<{ checked: string[]; found: string[] }> {
-    const context = await phoneContext();
-    context.setDefaultTimeout(15_000);
-    const problems = await watchProblems(context);
-    contexts.push({ context, problems });
+    const { context, problems } = await rig.newContext(PHONE);
     const page = await context.newPage();
     await addVirtualAuthenticator(page);
     const checked: string[] = [];
@@ -291,7 +222,7 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
     };
 
     // The front door, the information pages, a page that does not exist, the account signed out.
-    await page.goto(`${nixa}/language?show=${show}&back=/`);
+    await page.goto(`${rig.nixa}/language?show=${show}&back=/`);
     await check('home', h1(/^nixa — Định danh quốc gia/));
     for (const [path, heading] of [
       ['/help', /^Trợ giúp/],
@@ -299,13 +230,13 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
       ['/accessibility', /^Tuyên bố về khả năng tiếp cận/],
       ['/terms', /^Điều khoản sử dụng/],
     ] as const) {
-      await page.goto(`${nixa}${path}`);
+      await page.goto(`${rig.nixa}${path}`);
       await check(path.slice(1), h1(heading));
     }
-    const missing = await page.goto(`${nixa}/khong-co-trang-nay`);
+    const missing = await page.goto(`${rig.nixa}/khong-co-trang-nay`);
     expect(missing!.status()).toBe(404);
     await check('404', () => page.locator('h1').waitFor());
-    await page.goto(`${nixa}/account`);
+    await page.goto(`${rig.nixa}/account`);
     await check('account-signed-out', () => page.getByText(/^Bạn chưa đăng nhập nixa trên trình duyệt này/).waitFor());
 
     // The citizen starts to sign in to the account and cancels on the chooser.
@@ -316,27 +247,27 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
 
     // A service's sign-in: the chooser, its advice for the high level, a failure at
     // the source (the citizen cancels there), a source that does not answer.
-    await page.goto(`${demo!.url}/`);
+    await page.goto(`${rig.demo.url}/`);
     await leave(page, () => page.getByRole('link', { name: /^Đăng nhập với nixa/ }).tap());
     await check('chooser', h1(/^Đăng nhập bằng danh tính bạn đã có/));
     await page.goto(authorizationUrl({ acr_values: 'urn:nixa:loa:high' }));
     await check('chooser-high-advice', () => page.getByRole('heading', { level: 2, name: /^Không thấy nguồn bạn thường dùng\?/ }).waitFor());
-    fed!.sources.citizen_id.misbehave({ mode: 'deny' });
+    rig.fed.sources.citizen_id.misbehave({ mode: 'deny' });
     await page.goto(authorizationUrl());
     await leave(page, () => page.getByRole('button', { name: /^Cơ sở dữ liệu quốc gia về dân cư/ }).tap());
     await page.waitForURL((u) => u.pathname === '/federation/callback');
     await check('source-error', () => page.locator('p.code code').filter({ hasText: 'NIXA-FED-denied' }).waitFor());
-    fed!.sources.citizen_id.misbehave({ mode: 'normal' });
-    fed!.sources.telecom.misbehave({ mode: 'down' });
+    rig.fed.sources.citizen_id.misbehave({ mode: 'normal' });
+    rig.fed.sources.telecom.misbehave({ mode: 'down' });
     await page.goto(authorizationUrl());
     await step(page, `${show}-pick-telecom-down`, () => leave(page, () => page.getByRole('button', { name: /^Nhà mạng/ }).tap()));
     await check('chooser-source-not-answering', () => page.getByRole('alert').filter({ hasText: 'không phản hồi' }).waitFor());
-    fed!.sources.telecom.misbehave({ mode: 'normal' });
-    await checkSourcesHealth(fed!.nixa.sources, silentLogger);
+    rig.fed.sources.telecom.misbehave({ mode: 'normal' });
+    await checkSourcesHealth(rig.fed.nixa.sources, silentLogger);
 
     // Signed in to the demo service through Citizen ID (high): consent, then the account.
     await step(page, `${show}-sign-in-citizen-id`, async () => {
-      await page.goto(`${demo!.url}/`);
+      await page.goto(`${rig.demo.url}/`);
       await leave(page, () => page.getByRole('link', { name: /^Đăng nhập với nixa/ }).tap());
       await pick(/^Cơ sở dữ liệu quốc gia về dân cư/);
     });
@@ -347,13 +278,13 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
     // phone (a session is never told what its own sign-in may have caused).
     const other = await phoneContext();
     const otherPage = await other.newPage();
-    await otherPage.goto(`${demo!.url}/`);
+    await otherPage.goto(`${rig.demo.url}/`);
     await leave(otherPage, () => otherPage.getByRole('link', { name: /^Đăng nhập với nixa/ }).tap());
     await leave(otherPage, () => otherPage.getByRole('button', { name: /^Nhà mạng/ }).tap());
     await otherPage.getByRole('radio', { name: citizen, exact: true }).check();
     await leave(otherPage, () => otherPage.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).tap());
     await other.close();
-    await page.goto(`${nixa}/account`);
+    await page.goto(`${rig.nixa}/account`);
     await check('account-with-notice', () => page.getByRole('region', { name: /^Thay đổi gần đây/ }).waitFor());
 
     // A passkey (Chromium's virtual authenticator), then an authenticator app and its recovery codes.
@@ -373,18 +304,18 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
     await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: /^Xác nhận/ }).tap()]);
     await check('recovery-codes', h1(/^Mã khôi phục của bạn/));
     const recoveryCode = (await page.locator('ol.recovery-codes code').first().innerText()).trim();
-    await page.goto(`${nixa}/account`);
+    await page.goto(`${rig.nixa}/account`);
     await check('account-with-factors', () => page.getByRole('button', { name: /^Gỡ ứng dụng xác thực/ }).waitFor());
-    await page.goto(`${nixa}/account/activity`);
+    await page.goto(`${rig.nixa}/account/activity`);
     await check('activity', h1(/^Hoạt động của tài khoản/));
     await leave(page, () => page.getByRole('link', { name: /^Không phải tôi/ }).first().tap());
     await check('not-me-confirm', () => page.getByRole('heading', { level: 2, name: /^Không phải tôi/ }).waitFor());
 
     // Signing out of the demo service asks nixa, which asks the citizen; and nixa's own sign-out page.
-    await page.goto(`${demo!.url}/`);
+    await page.goto(`${rig.demo.url}/`);
     await leave(page, () => page.getByRole('button', { name: /^Đăng xuất/ }).tap());
     await check('logout', h1(/^Đăng xuất khỏi nixa\?/));
-    await page.goto(`${nixa}/session/end`);
+    await page.goto(`${rig.nixa}/session/end`);
     await check('logout-at-nixa', h1(/^Đăng xuất khỏi nixa\?/));
     await leave(page, () => page.getByRole('button', { name: /^Đăng xuất/ }).tap());
     await check('signed-out', h1(/^Bạn đã đăng xuất/));
@@ -392,7 +323,7 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
     // Another sign-in through the telecom (low); a service asking for substantial
     // offers the passkey, the app's code and a recovery code above the sources.
     await step(page, `${show}-sign-in-telecom`, async () => {
-      await page.goto(`${demo!.url}/`);
+      await page.goto(`${rig.demo.url}/`);
       await leave(page, () => page.getByRole('link', { name: /^Đăng nhập với nixa/ }).tap());
       await pick(/^Nhà mạng/);
       // The telecom vouches for the phone number too: the demo asks to share it.
@@ -416,7 +347,7 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
     await check('step-up-wrong-recovery-code', () => page.getByRole('alert').filter({ hasText: /^Mã không đúng/ }).waitFor());
 
     // Ending all sessions from the account.
-    await page.goto(`${nixa}/account`);
+    await page.goto(`${rig.nixa}/account`);
     await leave(page, () => page.getByRole('button', { name: /^Kết thúc mọi phiên đăng nhập/ }).tap());
     await check('sessions-ended', () => page.getByText(/^Đã kết thúc \d+ phiên đăng nhập nixa của bạn/).waitFor());
 
@@ -425,7 +356,7 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
     await leave(page, () => page.getByRole('link', { name: /^Đăng nhập vào tài khoản nixa/ }).tap());
     await step(page, `${show}-account-through-citizen-id`, async () => {
       await pick(/^Cơ sở dữ liệu quốc gia về dân cư/);
-      await page.waitForURL(`${nixa}/account`);
+      await page.waitForURL(`${rig.nixa}/account`);
     });
     await leave(page, () => page.getByRole('button', { name: /^Chặn Cơ sở dữ liệu quốc gia về dân cư/ }).tap());
     await check('block-confirm', h1(/^Chặn «Cơ sở dữ liệu quốc gia về dân cư/));
@@ -486,7 +417,7 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
     const { checked, found } = await walk(show, citizen);
     // Pages with a closed <details> are checked twice (closed, then opened): each name once here.
     expect([...new Set(checked)]).toEqual(PAGES);
-    if (found.length) throw new Error(`${found.length} problem(s) on a ${PHONE.width} px phone:\n${found.join('\n')}`);
+    if (found.length) throw new Error(`${found.length} problem(s) on a ${PHONE_SCREEN.width} px phone:\n${found.join('\n')}`);
   }, 420_000);
 
   it('the check itself sees each kind of problem, and lets off only a link inside a sentence', async () => {
@@ -494,7 +425,7 @@ describeInChromium(`nixa's citizen pages on a 360 px phone in Chromium${skipReas
     const context = await phoneContext();
     try {
       const page = await context.newPage();
-      await page.goto(`${nixa}/help`);
+      await page.goto(`${rig.nixa}/help`);
       expect((await measure(page)).problems).toEqual([]);
       // nixa's CSP refuses style attributes; styles set through the CSSOM are allowed.
       await page.evaluate(`(() => {
