@@ -55,6 +55,10 @@ export interface DeviceGrantDeps {
 
 type DeviceFlow = NonNullable<NonNullable<Configuration['features']>['deviceFlow']>;
 
+/** Where oidc-provider resumes a device's sign-in (device_resume), and the cookie it needs there (its default name). */
+const RESUME_ROUTE = /^\/device\/[^/]+$/;
+const RESUME_COOKIE = '_interaction_resume';
+
 const PREFILL = Symbol('nixa device prefill');
 const GUESS = Symbol('nixa device guess');
 type State = { [PREFILL]?: string; [GUESS]?: { wrong: boolean } };
@@ -173,6 +177,14 @@ export function deviceGrantRoutes(deps: DeviceGrantDeps) {
     }
     if (ctx.path === CODE_VERIFICATION_PATH && ctx.method === 'POST') return limitGuesses(deps, ctx, next);
     if (ctx.path === DEVICE_AUTHORIZATION_PATH) return deviceAuthorization(ctx, next);
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && RESUME_ROUTE.test(ctx.path) && !ctx.cookies.get(RESUME_COOKIE)) {
+      // No sign-in for a device in progress in this browser (the link opened again, in
+      // another browser, or after it ended): oidc-provider would fail with a 500. The
+      // code form is where to start again.
+      ctx.status = 303;
+      ctx.redirect(CODE_VERIFICATION_PATH);
+      return;
+    }
     if (ctx.path === TOKEN_PATH && ctx.method === 'POST') return polling.run(true, next);
     return next();
   };

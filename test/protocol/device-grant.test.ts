@@ -384,3 +384,13 @@ describe('registering a service for the device grant', () => {
     expect(bad).toThrow(/grant_types\[0\].*urn:ietf:params:oauth:grant-type:device_code/);
   });
 });
+
+describe('a device page opened by hand', () => {
+  it.each(['/device/xyz', '/device/khong-co-ma-nay', `/device/${'a'.repeat(43)}`])('GET %s without a sign-in in progress sends the browser to the code form, never a 500', async (path) => {
+    const res = await fetch(new URL(path, nixa.config.issuer), { headers: { accept: 'text/html' }, redirect: 'manual' });
+    expect(res.status).toBe(303);
+    expect(new URL(res.headers.get('location')!, nixa.config.issuer).pathname).toBe('/device');
+    const form = await fetch(new URL(res.headers.get('location')!, nixa.config.issuer), { headers: { accept: 'text/html' } });
+    expect(form.status).toBe(200);
+  });
+});
