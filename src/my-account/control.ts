@@ -93,7 +93,8 @@ export async function controlSection(deps: ControlDeps, ctx: Context, s: Citizen
     const needed = levelToBlock(registered(deps).find((x) => x.id === id), current);
     if (!block && needed && !atLeast(s.level, needed)) {
       const w = blockNeeds(needed);
-      action = `<p>${w.vi} <span lang="en">(${w.en})</span></p>${raiseTo(needed)}`;
+      // Words only: a button per source would repeat the same sign-in down the page (the refusal page offers it).
+      action = `<p>${w.vi} <span lang="en">(${w.en})</span></p>`;
     } else if (!block) {
       action = `<form method="post" action="${ACCOUNT_PATH}/sources/${encodeURIComponent(id)}/block" class="inline">
             <input type="hidden" name="csrf" value="${csrf}">
