@@ -27,7 +27,7 @@ import type { Locator, Page } from 'playwright-core';
 import { DEFAULT_POLICY_DOCUMENT } from '../../src/assurance/index.js';
 import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
 import { freePort } from '../support/nixa.js';
-import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { authorizationUrl, discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { addVirtualAuthenticator, describeInChromium, leave, nixaInChromium, screenshot, stepper, vietnameseContext } from './chromium.js';
 
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
@@ -117,20 +117,6 @@ describeInChromium(import.meta.url, `axe-core and the keyboard on the console, t
     }
     const focused = await page.evaluate('document.activeElement ? document.activeElement.outerHTML.slice(0, 120) : "(none)"');
     return `not reached in 80 Tabs (focus ended on ${String(focused)})`;
-  }
-
-  function authorizationUrl(extra: Record<string, string> = {}): string {
-    return oidc
-      .buildAuthorizationUrl(config, {
-        redirect_uri: service.redirectUri,
-        scope: 'openid profile',
-        state: oidc.randomState(),
-        nonce: oidc.randomNonce(),
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-        ...extra,
-      })
-      .toString();
   }
 
   interface Walk {
@@ -372,7 +358,7 @@ describeInChromium(import.meta.url, `axe-core and the keyboard on the console, t
     const atService = (u: URL) => u.href.startsWith(service.redirectUri);
 
     // Signed in at high through Citizen ID: a passkey, then an authenticator app.
-    await page.goto(authorizationUrl());
+    await page.goto(await authorizationUrl(config, service));
     await step(page, `factors-${show}-citizen-id`, () => throughSource(page, /^Cơ sở dữ liệu quốc gia về dân cư/, citizen, atService));
     await step(page, `factors-${show}-add-passkey`, async () => {
       await page.goto(`${rig.nixa}/account`);
@@ -396,10 +382,10 @@ describeInChromium(import.meta.url, `axe-core and the keyboard on the console, t
     // Another day: the browser forgot nixa (the authenticator keeps its key); a Telecom sign-in (low).
     await page.context().clearCookies();
     await page.goto(`${rig.nixa}/language?show=${show}&back=/`);
-    await page.goto(authorizationUrl());
+    await page.goto(await authorizationUrl(config, service));
     await step(page, `factors-${show}-telecom`, () => throughSource(page, /^Nhà mạng/, citizen, atService));
     // The service asks for substantial: the chooser offers the passkey, the app's code and a recovery code.
-    await page.goto(authorizationUrl({ acr_values: 'urn:nixa:loa:substantial' }));
+    await page.goto(await authorizationUrl(config, service, { acr_values: 'urn:nixa:loa:substantial' }));
     const passkey = page.getByRole('button', { name: /^Xác thực bằng khóa truy cập/ });
     const totp = page.getByLabel(/^Mã gồm 6 chữ số/);
     await w.check('step-up-passkey-and-code', async () => {

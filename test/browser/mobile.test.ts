@@ -29,7 +29,7 @@ import type { Page } from 'playwright-core';
 import { DEFAULT_POLICY_DOCUMENT } from '../../src/assurance/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { checkSourcesHealth } from '../../src/sources/index.js';
-import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { authorizationUrl, discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { addVirtualAuthenticator, describeInChromium, leave, nixaInChromium, PHONE, PHONE_SCREEN, screenshot, stepper, vietnameseContext } from './chromium.js';
 
 const MIN_TARGET = 44;
@@ -157,20 +157,6 @@ describeInChromium(import.meta.url, `nixa's citizen pages on a 360 px phone in C
 
   const measure = (page: Page): Promise<Measured> => page.evaluate(MEASURE) as Promise<Measured>;
 
-  function authorizationUrl(extra: Record<string, string> = {}): string {
-    return oidc
-      .buildAuthorizationUrl(config, {
-        redirect_uri: service.redirectUri,
-        scope: 'openid profile',
-        state: oidc.randomState(),
-        nonce: oidc.randomNonce(),
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-        ...extra,
-      })
-      .toString();
-  }
-
   /** The current code of an authenticator app, away from the edge of its 30-second step. */
   async function appCode(secret: string): Promise<string> {
     const intoStep = (Date.now() / 1000) % 30;
@@ -250,16 +236,16 @@ describeInChromium(import.meta.url, `nixa's citizen pages on a 360 px phone in C
     await page.goto(`${rig.demo.url}/`);
     await leave(page, () => page.getByRole('link', { name: /^Đăng nhập với nixa/ }).tap());
     await check('chooser', h1(/^Đăng nhập bằng danh tính bạn đã có/));
-    await page.goto(authorizationUrl({ acr_values: 'urn:nixa:loa:high' }));
+    await page.goto(await authorizationUrl(config, service, { acr_values: 'urn:nixa:loa:high' }));
     await check('chooser-high-advice', () => page.getByRole('heading', { level: 2, name: /^Không thấy nguồn bạn thường dùng\?/ }).waitFor());
     rig.fed.sources.citizen_id.misbehave({ mode: 'deny' });
-    await page.goto(authorizationUrl());
+    await page.goto(await authorizationUrl(config, service));
     await leave(page, () => page.getByRole('button', { name: /^Cơ sở dữ liệu quốc gia về dân cư/ }).tap());
     await page.waitForURL((u) => u.pathname === '/federation/callback');
     await check('source-error', () => page.locator('p.code code').filter({ hasText: 'NIXA-FED-denied' }).waitFor());
     rig.fed.sources.citizen_id.misbehave({ mode: 'normal' });
     rig.fed.sources.telecom.misbehave({ mode: 'down' });
-    await page.goto(authorizationUrl());
+    await page.goto(await authorizationUrl(config, service));
     await step(page, `${show}-pick-telecom-down`, () => leave(page, () => page.getByRole('button', { name: /^Nhà mạng/ }).tap()));
     await check('chooser-source-not-answering', () => page.getByRole('alert').filter({ hasText: 'không phản hồi' }).waitFor());
     rig.fed.sources.telecom.misbehave({ mode: 'normal' });
@@ -333,7 +319,7 @@ describeInChromium(import.meta.url, `nixa's citizen pages on a 360 px phone in C
       if (await accept.isVisible()) await leave(page, () => accept.tap());
       await signedIn.waitFor();
     });
-    await page.goto(authorizationUrl({ acr_values: 'urn:nixa:loa:substantial' }));
+    await page.goto(await authorizationUrl(config, service, { acr_values: 'urn:nixa:loa:substantial' }));
     await check('step-up', () => page.getByRole('heading', { level: 2, name: /^Nhập mã từ ứng dụng xác thực/ }).waitFor());
     await page.getByRole('button', { name: /^Xác thực bằng khóa truy cập/ }).waitFor();
     const current = await appCode(secret);
@@ -364,7 +350,7 @@ describeInChromium(import.meta.url, `nixa's citizen pages on a 360 px phone in C
     await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: /^Chặn và đăng xuất/ }).tap()]);
     await check('blocked-signed-out', h1(/^Đã chặn «Cơ sở dữ liệu quốc gia về dân cư/));
     await step(page, `${show}-sign-in-through-blocked`, async () => {
-      await page.goto(authorizationUrl());
+      await page.goto(await authorizationUrl(config, service));
       await pick(/^Cơ sở dữ liệu quốc gia về dân cư/);
     });
     await check('source-blocked-refused', () => page.locator('p.code code').filter({ hasText: 'NIXA-FED-source-blocked' }).waitFor());
