@@ -1,0 +1,53 @@
+-- A citizen's phone as their approver (issue 13): the phone is bound to the
+-- account by a passkey created on it with user verification, and approves
+-- sign-ins started on another screen (a QR code on a computer, later CIBA).
+
+-- One row per bound phone. The passkey is an ordinary row of `passkeys` (it is
+-- listed and used like any other); removing it unbinds the phone, and removing
+-- the binding removes the passkey (phone/bound-phones.ts does both in one
+-- transaction). bound_level is the level of the session that bound it: approval
+-- from the phone never vouches above it (the assurance policy's bound_phone row).
+CREATE TABLE bound_phones (
+  id            text        PRIMARY KEY,
+  account_id    text        NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  passkey_id    text        NOT NULL UNIQUE REFERENCES passkeys (id) ON DELETE CASCADE,
+  -- The citizen's name for it, shown on /account ("Điện thoại của Lan").
+  name          text        NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+  bound_level   text        NOT NULL CHECK (bound_level IN ('low', 'substantial', 'high')),
+  created_at    timestamptz NOT NULL,
+  last_used_at  timestamptz
+);
+CREATE INDEX bound_phones_account ON bound_phones (account_id);
+
+-- A sign-in on another screen waiting for the phone. Lives two minutes, so it
+-- leaves the WAL like the rest of the protocol's short-lived state (0015): a
+-- database crash only asks the citizen to scan again.
+--   handle_hash  SHA-256 of the one-time handle in the QR code and short link
+--                (the handle itself is never stored)
+--   interaction  the oidc-provider interaction on the computer that waits
+--   number       the two digits both screens show
+--   state        pending → claimed (a phone opened it) → approved | denied |
+--                expired | replayed; finished once the computer went on
+--   claimed_by   the bound phone that opened it: another phone opening it
+--                ends it (a relayed code)
+CREATE UNLOGGED TABLE cross_device_requests (
+  handle_hash   text        PRIMARY KEY,
+  interaction   text        NOT NULL,
+  client_id     text        NOT NULL,
+  number        smallint    NOT NULL CHECK (number BETWEEN 10 AND 99),
+  -- What the phone shows: the computer's coarse browser, the level asked, the
+  -- account already signed in on the computer (a step-up), the attributes.
+  details       jsonb       NOT NULL,
+  state         text        NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'claimed', 'approved', 'denied', 'expired', 'replayed', 'finished')),
+  reason        text,
+  claimed_by    text,
+  account_id    text,
+  level         text        CHECK (level IN ('low', 'substantial', 'high')),
+  amr           text[],
+  created_at    timestamptz NOT NULL,
+  expires_at    timestamptz NOT NULL,
+  decided_at    timestamptz
+);
+CREATE INDEX cross_device_requests_interaction ON cross_device_requests (interaction);
+CREATE INDEX cross_device_requests_expires_at ON cross_device_requests (expires_at);
