@@ -81,9 +81,21 @@ export interface CombinationRule {
   level: Level;
 }
 
+/**
+ * A sign-in approved on the citizen's bound phone (a QR code scanned from another
+ * screen, a CIBA request): the phone's passkey with user verification, and no
+ * source login in this session. `level` is the most it gives; it is further
+ * capped by the level the phone was bound at and by the account's proofing.
+ */
+export interface BoundPhoneRule {
+  level: Level;
+  amr: readonly string[];
+}
+
 export interface AssurancePolicy {
   /** amr values added for the source login (beside the methods the source itself reports). */
   federated: { amr: readonly string[] };
+  boundPhone: BoundPhoneRule;
   factors: Readonly<Record<Factor, FactorRule>>;
   combinations: readonly CombinationRule[];
 }
@@ -150,6 +162,12 @@ const policyDocument = z
           { error: (iss) => required('a row for every factor')(iss) ?? 'an object with a row per factor' },
         )
         .strict(),
+      // Optional so that a policy file written before phones could be bound still
+      // loads: without it the built-in row applies (BUILT_IN_BOUND_PHONE).
+      bound_phone: z
+        .object({ level: levelField, amr: amrList, note }, { error: 'an object with level and amr' })
+        .strict()
+        .optional(),
       combinations: z.array(combinationRow, {
         error: (iss) => required('a list, empty if no combination raises the level')(iss) ?? 'a list of combinations',
       }),
@@ -213,6 +231,7 @@ export function parseAssurancePolicy(input: unknown): { ok: true; policy: Assura
     // Frozen: one policy object is shared by the whole process through Config.
     policy: deepFreeze({
       federated: { amr: d.federated.amr },
+      boundPhone: d.bound_phone ? { level: d.bound_phone.level, amr: d.bound_phone.amr } : BUILT_IN_BOUND_PHONE,
       factors: {
         passkey_uv: row(d.factors.passkey_uv),
         passkey: row(d.factors.passkey),
@@ -231,6 +250,16 @@ function deepFreeze<T>(o: T): T {
   }
   return o;
 }
+
+/**
+ * The built-in row for a sign-in approved on a bound phone. The passkey lives on
+ * the phone and is unlocked by its owner (user verification is required), so it
+ * is two factors and phishing-resistant; the number matched on both screens and
+ * the service shown on the phone stop a relayed QR code. amr: hwk and user as for
+ * passkey_uv, and mca (RFC 8176: multiple-channel authentication), since the
+ * approval comes over a second device and channel.
+ */
+const BUILT_IN_BOUND_PHONE: BoundPhoneRule = { level: 'high', amr: ['hwk', 'user', 'mca'] };
 
 /**
  * The built-in policy, in the file format (a starting point for
@@ -268,6 +297,7 @@ export const DEFAULT_POLICY_DOCUMENT = deepFreeze({
     // matches the level, whereas otp would look like an authenticator app.
     recovery_code: { level: 'low', amr: ['kba'], counts_for_mfa: false },
   },
+  bound_phone: { level: BUILT_IN_BOUND_PHONE.level, amr: [...BUILT_IN_BOUND_PHONE.amr] },
   combinations: [
     // A source login at substantial already combined two factors (a bank's
     // password and face match, the citizen-ID app's password and code); a passkey
@@ -490,4 +520,18 @@ export function raiseSession(s: SessionSoFar, use: FactorUse, policy: AssuranceP
   );
   const level = highest(withFactor.level, lowest(s.level, s.proofingLevel));
   return { ...withFactor, level, acr: acrFor(level), authenticationLevel: highest(withFactor.authenticationLevel, s.level) };
+}
+
+// ── A sign-in approved on a bound phone ───────────────────────────────────────
+
+/**
+ * What a sign-in approved on the citizen's bound phone is worth: the policy's
+ * bound_phone row, never above the level the phone was bound at (a means issued on
+ * the strength of a session is no stronger than it) nor the account's proofing.
+ * Always mfa: approval needs the passkey with user verification.
+ */
+export function boundPhoneAssurance(p: { boundLevel: Level; proofingLevel: Level }, policy: AssurancePolicy): SessionAssurance {
+  const authenticationLevel = lowest(policy.boundPhone.level, p.boundLevel);
+  const level = lowest(authenticationLevel, p.proofingLevel);
+  return { level, acr: acrFor(level), amr: [...new Set([...policy.boundPhone.amr, 'mfa'])], authenticationLevel };
 }

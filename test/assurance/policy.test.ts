@@ -15,6 +15,7 @@ import {
   LEVELS,
   acrFor,
   atLeast,
+  boundPhoneAssurance,
   canReach,
   levelOfAcr,
   lowest,
@@ -103,6 +104,7 @@ describe('the default policy, row by row (source × factors → acr, amr)', () =
   it('states the table as built', () => {
     expect(DEFAULT_POLICY).toEqual({
       federated: { amr: ['fed'] },
+      boundPhone: { level: 'high', amr: ['hwk', 'user', 'mca'] },
       factors: {
         passkey_uv: { level: 'high', amr: ['hwk', 'user'], countsForMfa: true },
         passkey: { level: 'substantial', amr: ['hwk'], countsForMfa: true },
@@ -298,6 +300,25 @@ describe('canReach', () => {
   });
 });
 
+describe('a sign-in approved on a bound phone (boundPhoneAssurance)', () => {
+  it.each<[Level, Level, Level]>([
+    // bound at, account proofing → level reached
+    ['high', 'high', 'high'],
+    // Never above the level the phone was bound at…
+    ['substantial', 'high', 'substantial'],
+    ['low', 'high', 'low'],
+    // …nor above the account's identity proofing.
+    ['high', 'substantial', 'substantial'],
+    ['high', 'low', 'low'],
+  ])('a phone bound at %s, an account proofed at %s: %s', (boundLevel, proofingLevel, level) => {
+    const a = boundPhoneAssurance({ boundLevel, proofingLevel }, DEFAULT_POLICY);
+    expect(a.level).toBe(level);
+    expect(a.acr).toBe(`urn:nixa:loa:${level}`);
+    expect(a.authenticationLevel).toBe(boundLevel);
+    expect(a.amr).toEqual(['hwk', 'user', 'mca', 'mfa']);
+  });
+});
+
 describe('NIXA_ASSURANCE_POLICY_FILE', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nixa-assurance-'));
   let n = 0;
@@ -355,6 +376,9 @@ describe('NIXA_ASSURANCE_POLICY_FILE', () => {
     ['counts_for_mfa as a string', 'factors.totp.counts_for_mfa', (d) => ((d.factors.totp.counts_for_mfa = 'yes'), d), /true or false/],
     ['an unknown field', 'levels', (d) => ((d.levels = ['low', 'medium', 'high']), d), /not a field/],
     ['a list instead of an object', '(document)', () => [], /JSON object/],
+    ['a bound-phone row without a level', 'bound_phone.level', (d) => (delete d.bound_phone.level, d), /one of low, substantial, high/],
+    ['a bound-phone row stating mfa', 'bound_phone.amr[1]', (d) => ((d.bound_phone.amr = ['hwk', 'mfa']), d), /nixa adds mfa itself/],
+    ['an unknown field in the bound-phone row', 'bound_phone.counts_for_mfa', (d) => ((d.bound_phone.counts_for_mfa = true), d), /not a field/],
   ])('refuses %s, naming the variable and %s', (_, field, change, expected) => {
     const err = configError(file(change(copy())));
     expect(err.variable).toBe('NIXA_ASSURANCE_POLICY_FILE');
@@ -377,6 +401,24 @@ describe('NIXA_ASSURANCE_POLICY_FILE', () => {
     expect(err.message).toMatch(/factors\.passkey\.amr: at least one amr value/);
     expect(err.message).toMatch(/factors\.totp\.level: one of low, substantial, high/);
     expect(err.others).toHaveLength(1);
+  });
+
+  it('loads a file written before phones could be bound: the built-in bound-phone row applies', () => {
+    const d = copy();
+    delete d.bound_phone;
+    expect(loadConfig({ NIXA_ASSURANCE_POLICY_FILE: file(d) }).assurance.boundPhone).toEqual(DEFAULT_POLICY.boundPhone);
+  });
+
+  it('applies an operator’s bound-phone row: a phone worth at most substantial', () => {
+    const d = copy();
+    d.bound_phone = { level: 'substantial', amr: ['swk', 'user'] };
+    const c = loadConfig({ NIXA_ASSURANCE_POLICY_FILE: file(d) });
+    expect(boundPhoneAssurance({ boundLevel: 'high', proofingLevel: 'high' }, c.assurance)).toEqual({
+      level: 'substantial',
+      acr: 'urn:nixa:loa:substantial',
+      amr: ['swk', 'user', 'mfa'],
+      authenticationLevel: 'substantial',
+    });
   });
 
   it('validates without a file too (parseAssurancePolicy)', () => {
