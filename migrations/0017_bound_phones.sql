@@ -26,10 +26,13 @@ CREATE INDEX bound_phones_account ON bound_phones (account_id);
 --                (the handle itself is never stored)
 --   interaction  the oidc-provider interaction on the computer that waits
 --   number       the two digits both screens show
---   state        pending → claimed (a phone opened it) → approved | denied |
---                expired | replayed; finished once the computer went on
---   claimed_by   the bound phone that opened it: another phone opening it
---                ends it (a relayed code)
+--   state        pending → claimed (a bound phone opened it) → matched (the
+--                citizen picked the number the computer shows) → approved;
+--                denied (reason: the citizen refused, a wrong number, a second
+--                phone scanned it, another account's phone, a level the phone
+--                cannot give) or expired from any of those; finished once the
+--                computer went on with an approval
+--   claimed_by   the bound phone that opened it
 CREATE UNLOGGED TABLE cross_device_requests (
   handle_hash   text        PRIMARY KEY,
   interaction   text        NOT NULL,
@@ -39,7 +42,7 @@ CREATE UNLOGGED TABLE cross_device_requests (
   -- account already signed in on the computer (a step-up), the attributes.
   details       jsonb       NOT NULL,
   state         text        NOT NULL DEFAULT 'pending'
-                CHECK (state IN ('pending', 'claimed', 'approved', 'denied', 'expired', 'replayed', 'finished')),
+                CHECK (state IN ('pending', 'claimed', 'matched', 'approved', 'denied', 'expired', 'finished')),
   reason        text,
   claimed_by    text,
   account_id    text,

@@ -22,6 +22,7 @@ import { pendingMigrations, type Database } from '../storage/index.js';
 import { NotFoundError } from '../errors/index.js';
 import { refuseCrossSiteForms, refuseMalformedParameters } from './edge.js';
 import { errorBoundary } from './errors.js';
+import { PHONE_PATH, phoneRoutes } from '../phone/index.js';
 import { frontDoor } from './front-door.js';
 import type { ProviderHost } from './provider-host.js';
 
@@ -155,8 +156,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
   const isUnder = (prefix: string) => (path: string) => path === prefix || path.startsWith(`${prefix}/`);
   const isAccount = isUnder(ACCOUNT_PATH);
   const isConsole = isUnder(CONSOLE_PATH);
+  const isPhone = isUnder(PHONE_PATH);
   const ownRoute = (path: string) =>
-    isInteraction(path) || isAccount(path) || isConsole(path) || path.startsWith(`${ADMIN_API_PREFIX}/`) || path === CALLBACK_PATH || path === SIGNED_OUT_PATH;
+    isInteraction(path) || isAccount(path) || isConsole(path) || isPhone(path) || path.startsWith(`${ADMIN_API_PREFIX}/`) || path === CALLBACK_PATH || path === SIGNED_OUT_PATH;
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' }) as Koa.Middleware;
   const parseConsoleForm = bodyParser({ enableTypes: ['form'], formLimit: '64kb', encoding: 'utf-8' }) as Koa.Middleware;
   const noop = async () => {};
@@ -166,12 +168,12 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(
     refuseCrossSiteForms(
       [new URL(config.issuer).origin, ...(config.passkeys?.origins ?? [])],
-      (path) => isInteraction(path) || isAccount(path) || isConsole(path) || path === '/session/end/confirm' || path === '/device',
+      (path) => isInteraction(path) || isAccount(path) || isConsole(path) || isPhone(path) || path === '/session/end/confirm' || path === '/device',
     ),
   );
   app.use(
     refuseMalformedParameters(ownRoute, (ctx) =>
-      isInteraction(ctx.path) || isAccount(ctx.path) ? parseForm(ctx, noop) : isConsole(ctx.path) ? parseConsoleForm(ctx, noop) : noop(),
+      isInteraction(ctx.path) || isAccount(ctx.path) || isPhone(ctx.path) ? parseForm(ctx, noop) : isConsole(ctx.path) ? parseConsoleForm(ctx, noop) : noop(),
     ),
   );
   app.use(
@@ -198,6 +200,18 @@ export function createHttpApp(deps: HttpDeps): Koa {
   const accountSignIn = new AccountSignIn(config.issuer, deps.account, logger.child({ component: 'account' }));
   app.use(
     accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys, signIn: accountSignIn, sources: deps.sources }),
+  );
+  // The phone's pages for approving a sign-in made on another screen (src/phone/).
+  app.use(
+    phoneRoutes({
+      db,
+      factors: { db, cipher: deps.accounts.cipher, passkeys: config.passkeys },
+      accounts: deps.accounts,
+      policy: config.assurance,
+      keyring,
+      logger: logger.child({ component: 'phone' }),
+      provider: () => deps.host().provider,
+    }),
   );
   app.use(async function signOutAtSources(ctx, next) {
     if (ctx.method === 'GET' && ctx.path === SIGNED_OUT_PATH) {

@@ -14,6 +14,7 @@ import { consoleClient, registerConsoleClient } from '../console/index.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
 import { accountClient, registerAccountClient } from '../my-account/index.js';
 import { purgeFactorState } from '../factors/index.js';
+import { KEPT_AFTER_EXPIRY_SECONDS, purgeRequests } from '../phone/index.js';
 import { purgeUpstreamSessions, Upstream, type SourceLogoutDeps } from '../federation/index.js';
 import { monitorHealth, SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
@@ -127,7 +128,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
     const purge = setInterval(() => {
-      Promise.all([purgeExpired(db, config.purge.batchSize), state.upstreamLogins.purge(), purgeUpstreamSessions(db), purgeFactorState({ db, cipher })])
+      Promise.all([purgeExpired(db, config.purge.batchSize), state.upstreamLogins.purge(), purgeUpstreamSessions(db), purgeFactorState({ db, cipher }), purgeRequests(db, new Date(), KEPT_AFTER_EXPIRY_SECONDS)])
         .then((counts) => counts.some(Boolean) && logger.debug({ deleted: counts }, 'expired artifacts purged'))
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'purge failed'));
     }, config.purge.intervalSeconds * 1000);

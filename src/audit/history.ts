@@ -33,6 +33,10 @@ export const HISTORY_EVENTS = [
   'OPERATOR_ROLE_REVOKED',
   'ACCOUNT_SESSIONS_ENDED',
   'ACCOUNT_ACTIVITY_DISPUTED',
+  'PHONE_BOUND',
+  'PHONE_UNBOUND',
+  'CROSS_DEVICE_APPROVED',
+  'CROSS_DEVICE_DENIED',
 ] as const satisfies readonly AuditEventName[];
 
 export type HistoryEventName = (typeof HISTORY_EVENTS)[number];
@@ -104,6 +108,14 @@ const FACTORS: Record<string, Words> = {
   passkey: { vi: 'khóa truy cập', en: 'a passkey' },
 };
 
+const DENIALS: Record<string, Words> = {
+  citizen: { vi: 'đã bị bạn từ chối', en: 'refused by you' },
+  'wrong-number': { vi: 'bị từ chối vì chọn sai số', en: 'refused: the wrong number was picked' },
+  'second-scan': { vi: 'bị hủy vì mã được quét từ một điện thoại khác', en: 'cancelled: its code was scanned by another phone' },
+  'other-account': { vi: 'bị từ chối vì máy tính đang đăng nhập tài khoản khác', en: 'refused: the computer is signed in to another account' },
+  level: { vi: 'bị từ chối vì điện thoại chưa đủ mức độ đảm bảo dịch vụ cần', en: 'refused: the phone cannot give the level the service needs' },
+};
+
 const ROLES: Record<string, Words> = {
   'source-operator': { vi: 'cán bộ vận hành nguồn định danh', en: 'source operator' },
   'service-operator': { vi: 'cán bộ vận hành dịch vụ', en: 'service operator' },
@@ -170,6 +182,24 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
       };
       break;
     }
+    case 'CROSS_DEVICE_APPROVED':
+      what = {
+        vi: `Đăng nhập${to.vi} bằng điện thoại đã liên kết, mức độ đảm bảo «${level.vi}»${onDevice.vi}`,
+        en: `Signed in${to.en} with your bound phone, assurance level “${level.en}”${onDevice.en}`,
+      };
+      break;
+    case 'CROSS_DEVICE_DENIED': {
+      alert = d.reason !== 'citizen';
+      const why = words(DENIALS, d.reason, { vi: 'bị từ chối', en: 'refused' });
+      what = { vi: `Một lần đăng nhập${to.vi} bằng điện thoại ${why.vi}`, en: `A sign-in${to.en} with your phone was ${why.en}` };
+      break;
+    }
+    case 'PHONE_BOUND':
+      what = { vi: `Liên kết một điện thoại để đăng nhập${onDevice.vi}`, en: `Bound a phone for signing in${onDevice.en}` };
+      break;
+    case 'PHONE_UNBOUND':
+      what = { vi: 'Gỡ một điện thoại đã liên kết', en: 'Removed a bound phone' };
+      break;
     case 'SIGN_IN_REFUSED':
       alert = true;
       what = {

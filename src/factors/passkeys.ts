@@ -44,7 +44,7 @@ export const PASSKEY_SETTINGS = {
 } as const;
 
 /** Hash of what a challenge is bound to: never store a session id as is. */
-export const challengeBinding = (kind: 'session' | 'interaction', id: string) =>
+export const challengeBinding = (kind: 'session' | 'interaction' | 'cross-device', id: string) =>
   createHash('sha256').update(`webauthn:${kind}:${id}`).digest('base64url');
 
 function settingsOf(ctx: FactorsContext): PasskeySettings {
@@ -89,6 +89,11 @@ export interface RegistrationStart {
   binding: string;
   /** Shown by the authenticator to tell accounts apart: the citizen's name, never an ID number. */
   userName: string;
+  /**
+   * 'required' for a passkey that must verify its owner every time (a bound
+   * phone): the authenticator is asked to, and an answer without it is refused.
+   */
+  userVerification?: repo.UserVerification;
   now?: Date;
 }
 
@@ -113,20 +118,20 @@ export async function startPasskeyRegistration(ctx: FactorsContext, r: Registrat
     // Verification is asked for but not demanded here: a security key without a
     // PIN is still a useful passkey (the policy's "passkey" row); step-up demands
     // verification when the level asked needs it.
-    authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
+    authenticatorSelection: { residentKey: 'preferred', userVerification: r.userVerification ?? 'preferred' },
   });
   await repo.putChallenge(ctx.db, {
     binding: r.binding,
     ceremony: 'registration',
     accountId: r.accountId,
     challenge: options.challenge,
-    userVerification: 'preferred',
+    userVerification: r.userVerification ?? 'preferred',
     expiresAt: new Date(now.getTime() + PASSKEY_SETTINGS.challengeSeconds * 1000),
   });
   return options;
 }
 
-export type PasskeyRegistrationFailure = 'malformed' | 'no-challenge' | 'expired' | 'invalid' | 'already-registered' | 'bad-name' | 'too-many';
+export type PasskeyRegistrationFailure = 'malformed' | 'no-challenge' | 'expired' | 'invalid' | 'not-verified' | 'already-registered' | 'bad-name' | 'too-many';
 export type PasskeyRegistration = { ok: true; passkeyId: string } | { ok: false; reason: PasskeyRegistrationFailure };
 
 export interface RegistrationFinish {
@@ -137,6 +142,8 @@ export interface RegistrationFinish {
   response: unknown;
   /** The level of the session registering it: the passkey never vouches above it. */
   level: Level;
+  /** Written in the same transaction as the passkey (a bound phone's record), after it. */
+  within?: (tx: Queryable, passkeyId: string) => Promise<void>;
   now?: Date;
 }
 
@@ -163,10 +170,10 @@ export async function finishPasskeyRegistration(ctx: FactorsContext, f: Registra
       expectedChallenge: challenge.challenge,
       expectedOrigin: [...s.origins],
       expectedRPID: s.rpId,
-      requireUserVerification: false,
+      requireUserVerification: challenge.userVerification === 'required',
     });
-  } catch {
-    return { ok: false, reason: 'invalid' };
+  } catch (err) {
+    return { ok: false, reason: /user verification/i.test((err as Error).message) ? 'not-verified' : 'invalid' };
   }
   if (!verified.verified) return { ok: false, reason: 'invalid' };
   const info = verified.registrationInfo;
@@ -193,6 +200,7 @@ export async function finishPasskeyRegistration(ctx: FactorsContext, f: Registra
       subject: f.accountId,
       details: { method: 'passkey', passkeyId, level: f.level, userVerified: info.userVerified, synced: info.credentialDeviceType === 'multiDevice' },
     });
+    await f.within?.(tx, passkeyId);
     return { ok: true, passkeyId };
   });
 }

@@ -17,6 +17,7 @@ import { inFlightCookie, rememberInFlight } from './in-flight.js';
 import type { JourneyDeps } from './journey.js';
 import { chooserLevelAdvice, LEVEL_NAMES, termsExplained } from './level-advice.js';
 import { passkeySection } from './passkey.js';
+import { phoneSignInOffer } from './phone.js';
 import { stepUpNotices, stepUpOffer } from './step-up.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
@@ -163,6 +164,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     // The source this browser asked to see first (set at /account), then the others in order.
     sources: preferredFirst(orderSources(offered), preferredSourceOf(ctx)).map(sourceButton).join('\n'),
     advice,
+    phone: phoneSignInOffer(deps, details),
     terms: termsExplained(),
     testLogin: deps.config.testLogin ? renderFragment('test-login', { uid: details.uid, csrf }) : '',
   });

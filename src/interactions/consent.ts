@@ -70,6 +70,12 @@ async function consentRequest(deps: JourneyDeps, details: Details): Promise<Cons
   };
 }
 
+/** What this sign-in would share and with whom (for a phone approving it from elsewhere). */
+export async function sharingAsked(deps: JourneyDeps, details: Details): Promise<{ claims: string[]; clientName: string }> {
+  const r = await consentRequest(deps, details);
+  return { claims: r.claims, clientName: r.clientName };
+}
+
 /** Whether the service asked, with prompt=consent, that the citizen be asked whatever was agreed before. */
 const promptsForConsent = (details: Details): boolean => String(details.params.prompt ?? '').split(' ').includes('consent');
 

@@ -13,6 +13,9 @@
 //   1b step up with a code POST /interaction/:uid/code             code.ts (form shown by the chooser)
 //   1c step up, passkey   POST /interaction/:uid/passkey/options  passkey.ts (challenge for the page's script)
 //                         POST /interaction/:uid/passkey          passkey.ts (the authenticator's answer)
+//   1d with the bound phone POST /interaction/:uid/phone           phone.ts (QR code, number; the phone's side: src/phone/)
+//                         GET  /interaction/:uid/phone[/status]   phone.ts (the page, and what its script polls)
+//                         POST /interaction/:uid/phone/finish    phone.ts (the login once the phone approved)
 //   cancel                POST /interaction/:uid/abort            chooser.ts
 //   test login (dev)      POST /interaction/:uid/login            test-login.ts
 //   an error page again   GET  /error/:code                       error-page.ts (where the language switch returns)
@@ -30,6 +33,7 @@ import { errorPages, showFailure, showSignInOver } from './error-page.js';
 import { abort, chooseSource, showChooser } from './chooser.js';
 import { submitCode } from './code.js';
 import { passkeyOptions, submitPasskey } from './passkey.js';
+import { finishPhoneSignIn, phoneSignInStatus, showPhoneSignIn, startPhoneSignIn } from './phone.js';
 import { decideConsent, showConsent } from './consent.js';
 import type { JourneyDeps } from './journey.js';
 import { testLogin } from './test-login.js';
@@ -39,7 +43,7 @@ export { boundaryPage, errorPages, type ErrorPageDeps } from './error-page.js';
 export { TEST_ACR } from './test-login.js';
 export type { JourneyDeps } from './journey.js';
 
-const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login|code|passkey|passkey\/options))?$/;
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login|code|passkey|passkey\/options|phone|phone\/status|phone\/finish))?$/;
 
 export function interactionRoutes(deps: JourneyDeps) {
   // GET /error/<code>: any of the journey's error pages shown again (error-page.ts).
@@ -85,6 +89,18 @@ export function interactionRoutes(deps: JourneyDeps) {
           break;
         case 'POST passkey':
           if (details.prompt.name === 'login') return await submitPasskey(deps, ctx, details, body);
+          break;
+        case 'POST phone':
+          if (details.prompt.name === 'login') return await startPhoneSignIn(deps, ctx, details, body);
+          break;
+        case 'GET phone':
+          if (details.prompt.name === 'login') return await showPhoneSignIn(deps, ctx, details);
+          break;
+        case 'GET phone/status':
+          if (details.prompt.name === 'login') return await phoneSignInStatus(deps, ctx, details);
+          break;
+        case 'POST phone/finish':
+          if (details.prompt.name === 'login') return await finishPhoneSignIn(deps, ctx, details, body);
           break;
         case 'POST abort':
           return await abort(deps, ctx, details, body);

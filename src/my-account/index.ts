@@ -11,6 +11,7 @@
 //   POST /account/totp/remove           remove the app (and its recovery codes)
 //   POST /account/recovery-codes        a new set of ten, shown once; the old set stops working
 //   POST /account/passkeys…             see passkeys.ts
+//   POST /account/phones…               bind this phone, remove one: see phones.ts
 //   POST /account/consents/:id/withdraw see consents.ts
 //   GET  /account/activity…             the history, "this wasn't me": see activity.ts
 //   POST /account/sessions/end          end all my sessions: see sessions.ts
@@ -40,6 +41,7 @@ import { consentsSection, withdrawConsent } from './consents.js';
 import { controlRoute, controlSection, handleControl, type ControlDeps } from './control.js';
 import { showNotices } from './notices.js';
 import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
+import { bindPhone, phoneBindingOptions, phonesSection, removePhone } from './phones.js';
 import { ACCOUNT_CALLBACK_PATH, signInHref, SIGN_IN_PATH } from './sign-in.js';
 import {
   ACCOUNT_PATH,
@@ -113,15 +115,17 @@ async function showAccount(
   message = '',
   passkeyMessage = '',
   consentMessage = '',
+  phoneMessage = '',
 ): Promise<void> {
   const level = LEVEL_WORDS[s.level];
-  const [passkeys, app, consents, control, notices] = await Promise.all([
+  const [passkeys, phones, app, consents, control, notices] = await Promise.all([
     passkeysSection(deps, s, passkeyMessage),
+    phonesSection(deps, ctx, s, phoneMessage),
     appSection(deps, s),
     consentsSection(deps, s, consentMessage),
     controlSection(deps, ctx, s),
     // What changed since the citizen last looked (notices.ts), on a plain visit only.
-    ctx.method === 'GET' && !message && !passkeyMessage && !consentMessage ? noticesFor(deps, ctx, s) : '',
+    ctx.method === 'GET' && !message && !passkeyMessage && !consentMessage && !phoneMessage ? noticesFor(deps, ctx, s) : '',
   ]);
   html(
     ctx,
@@ -133,6 +137,7 @@ async function showAccount(
       raise: raiseLevel(s),
       message,
       passkeys,
+      phones,
       app,
       consents,
       control,
@@ -257,9 +262,10 @@ function signedOut(ctx: Context): void {
 }
 
 const PASSKEY_ROUTE = /^POST \/passkeys\/([^/]{1,64})\/(rename|remove)$/;
+const PHONE_REMOVE_ROUTE = /^POST \/phones\/([^/]{1,64})\/remove$/;
 // Any length and character here: consents.ts refuses what is not a client id, with a page.
 const WITHDRAW_ROUTE = /^POST \/consents\/([^/]+)\/withdraw$/;
-const ROUTES = ['GET ', 'HEAD ', 'POST /totp', 'POST /totp/confirm', 'POST /totp/remove', 'POST /recovery-codes', 'POST /passkeys/options', 'POST /passkeys'];
+const ROUTES = ['GET ', 'HEAD ', 'POST /totp', 'POST /totp/confirm', 'POST /totp/remove', 'POST /recovery-codes', 'POST /passkeys/options', 'POST /passkeys', 'POST /phones/options', 'POST /phones'];
 
 /** The /account pages. */
 export function accountRoutes(deps: ControlDeps) {
@@ -272,10 +278,11 @@ export function accountRoutes(deps: ControlDeps) {
     }
     const route = `${ctx.method} ${ctx.path.slice(ACCOUNT_PATH.length)}`;
     const passkeyChange = PASSKEY_ROUTE.exec(route);
+    const phoneRemoval = PHONE_REMOVE_ROUTE.exec(route);
     const withdrawal = WITHDRAW_ROUTE.exec(route);
     const activity = activityRoute(route);
     const control = controlRoute(route);
-    if (!ROUTES.includes(route) && !passkeyChange && !withdrawal && !activity && !control) return next();
+    if (!ROUTES.includes(route) && !passkeyChange && !phoneRemoval && !withdrawal && !activity && !control) return next();
     ctx.set('Cache-Control', 'no-store');
     const s = await citizenSession(deps, ctx);
     if (!s) return signedOut(ctx);
@@ -287,6 +294,10 @@ export function accountRoutes(deps: ControlDeps) {
     if (passkeyChange) {
       const message = await changePasskey(deps, ctx, s, passkeyChange[1]!, passkeyChange[2] as 'rename' | 'remove', body);
       return message === undefined ? undefined : showAccount(deps, ctx, s, '', message);
+    }
+    if (phoneRemoval) {
+      const message = await removePhone(deps, ctx, s, phoneRemoval[1]!);
+      return message === undefined ? undefined : showAccount(deps, ctx, s, '', '', '', message);
     }
     if (control) {
       const message = await handleControl(deps, ctx, s, control, body);
@@ -307,6 +318,12 @@ export function accountRoutes(deps: ControlDeps) {
         return reissueRecoveryCodes(deps, ctx, s);
       case 'POST /passkeys/options':
         return registrationOptions(deps, ctx, s);
+      case 'POST /phones/options':
+        return phoneBindingOptions(deps, ctx, s);
+      case 'POST /phones': {
+        const message = await bindPhone(deps, ctx, s, body);
+        return message === undefined ? undefined : showAccount(deps, ctx, s, '', '', '', message);
+      }
       case 'POST /passkeys': {
         const message = await addPasskey(deps, ctx, s, body);
         return message === undefined ? undefined : showAccount(deps, ctx, s, '', message);

@@ -22,6 +22,7 @@ import {
   type PasskeyRegistrationFailure,
 } from '../factors/index.js';
 import { unreachableLevelAdvice } from '../interactions/level-advice.js';
+import { phonePasskeyIds } from './phones.js';
 import { escapeHtml } from '../pages/index.js';
 import {
   ACCOUNT_PATH,
@@ -49,7 +50,9 @@ export async function displayName(deps: AccountDeps, accountId: string): Promise
 export async function passkeysSection(deps: AccountDeps, s: CitizenSession, message = ''): Promise<string> {
   if (!deps.passkeys) return '';
   const csrf = escapeHtml(csrfFor(deps, s));
-  const mine = await listPasskeys(factorsOf(deps), s.accountId);
+  // A bound phone's passkey is listed with the phones (phones.ts), where removing it unbinds the phone.
+  const phones = await phonePasskeyIds(deps, s.accountId);
+  const mine = (await listPasskeys(factorsOf(deps), s.accountId)).filter((p) => !phones.has(p.id));
   const canChange = atLeast(s.level, ENROLMENT_LEVEL);
   const items = mine
     .map((p) => {
@@ -121,6 +124,10 @@ const REGISTRATION_FAILURES: Record<PasskeyRegistrationFailure, { vi: string; en
   'no-challenge': { vi: 'Lần thêm này đã được dùng hoặc không còn hiệu lực. Hãy thử lại.', en: 'This attempt was already used or is no longer valid. Please try again.' },
   expired: { vi: 'Đã quá thời gian. Hãy thử lại.', en: 'It took too long. Please try again.' },
   invalid: { vi: 'Không xác minh được khóa truy cập. Hãy thử lại.', en: 'The passkey could not be verified. Please try again.' },
+  'not-verified': {
+    vi: 'Khóa truy cập phải được mở bằng vân tay, khuôn mặt hoặc mã PIN của thiết bị. Hãy bật khóa màn hình rồi thử lại.',
+    en: 'The passkey must be unlocked with the device’s fingerprint, face or PIN. Turn on the screen lock and try again.',
+  },
   'already-registered': { vi: 'Khóa truy cập này đã được đăng ký.', en: 'This passkey is already registered.' },
   'too-many': {
     vi: `Mỗi tài khoản có tối đa ${PASSKEY_SETTINGS.maxPerAccount} khóa truy cập. Hãy gỡ bớt một khóa.`,
