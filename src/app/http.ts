@@ -25,6 +25,7 @@ import { errorBoundary } from './errors.js';
 import { PHONE_PATH, phoneRoutes } from '../phone/index.js';
 import { frontDoor } from './front-door.js';
 import type { ProviderHost } from './provider-host.js';
+import { webApp } from './web-app.js';
 
 const CSP = [
   "default-src 'none'",
@@ -35,6 +36,10 @@ const CSP = [
   "script-src 'self'",
   "connect-src 'self'",
   "img-src 'self' data:",
+  // The web app manifest would otherwise fall to default-src 'none'; the service
+  // worker to script-src, named here so that a wider script-src never widens it.
+  "manifest-src 'self'",
+  "worker-src 'self'",
   "base-uri 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
@@ -149,6 +154,8 @@ export function createHttpApp(deps: HttpDeps): Koa {
 
   // The home page, the help and policy pages, the favicon.
   app.use(frontDoor(config.service));
+  // nixa as an installable web app: manifest, service worker, icons, offline page.
+  app.use(webApp(config.service));
 
   // nixa's own routes. Their forms are parsed here (oidc-provider parses its
   // endpoints' bodies itself), so that the edge sees every field a handler will.
