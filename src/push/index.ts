@@ -29,6 +29,7 @@ import {
   deleteSubscriptionOf,
   findSubscription,
   insertVapidKeyOnce,
+  purgeExpiredSubscriptions,
   readVapidKey,
   recordFailure,
   recordSuccess,
@@ -101,6 +102,11 @@ export async function savePushSubscription(
 /** Forgets the phone's subscription (the citizen turned notifications off, or the browser replaced it). */
 export function removePushSubscription(db: Queryable, boundPhoneId: string): Promise<boolean> {
   return deleteSubscriptionOf(db, boundPhoneId);
+}
+
+/** Deletes subscriptions past the expiration time their browser gave (at most batchSize); for the periodic purge. */
+export function purgePushSubscriptions(db: Queryable, batchSize = 500): Promise<number> {
+  return purgeExpiredSubscriptions(db, batchSize);
 }
 
 // --- the VAPID key --------------------------------------------------------------

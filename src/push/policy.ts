@@ -85,8 +85,9 @@ const isIpLiteral = (host: string) => /^[0-9.]+$/.test(host) || host.startsWith(
 /**
  * nixa posts to whatever endpoint the phone's browser gave, so the endpoint must
  * not point nixa at itself or its network: https to a named host only. Push
- * services have DNS names; an IP address or localhost is a probe of nixa's
- * surroundings, not a browser's subscription. With allowInsecure (tests, a
+ * services have DNS names and listen on 443; an IP address, localhost or another
+ * port is a probe of nixa's surroundings, not a browser's subscription. (A host
+ * name may still resolve inward: an allow-list of push services would close that.) With allowInsecure (tests, a
  * developer's machine) a push service on this machine is accepted, over http too.
  */
 export function endpointProblem(value: string, allowInsecure: boolean): string | undefined {
@@ -100,9 +101,10 @@ export function endpointProblem(value: string, allowInsecure: boolean): string |
     return allowInsecure && loopback ? undefined : 'an https:// URL (http only on this machine, with NIXA_PUSH_INSECURE_ENDPOINTS)';
   }
   if (u.protocol !== 'https:') return 'an https:// URL';
-  if ((loopback || isIpLiteral(u.hostname) || u.hostname === '') && !(allowInsecure && loopback)) {
-    return "a push service's host name, not an IP address or localhost";
-  }
+  if (allowInsecure && loopback) return undefined;
+  if (loopback || isIpLiteral(u.hostname) || u.hostname === '') return "a push service's host name, not an IP address or localhost";
+  // Push services answer on 443; another port is some other server.
+  if (u.port) return 'a URL on the default https port (no :port)';
   return undefined;
 }
 

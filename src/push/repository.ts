@@ -87,6 +87,15 @@ export async function recordFailure(db: Queryable, id: string): Promise<number |
   return rows[0] ? Number(rows[0].failures) : undefined;
 }
 
+/** Deletes subscriptions whose browser-given expiration time has passed (for the periodic purge). */
+export async function purgeExpiredSubscriptions(db: Queryable, batchSize: number): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM push_subscriptions WHERE id IN (SELECT id FROM push_subscriptions WHERE expires_at <= now() LIMIT $1)`,
+    [batchSize],
+  );
+  return rowCount;
+}
+
 // --- the VAPID key pair ----------------------------------------------------------
 
 export interface StoredVapidKey {

@@ -10,6 +10,7 @@ import { Cipher } from '../../src/keys/index.js';
 import { silentLogger } from '../../src/logging/index.js';
 import {
   notifyPhone,
+  purgePushSubscriptions,
   removePushSubscription,
   savePushSubscription,
   vapidPublicKey,
@@ -160,6 +161,14 @@ describe('notifying a bound phone', () => {
     expect((await subscriptionRow(phone))!.failures).toBe(0);
   });
 
+  it('does not follow a redirect: the endpoint is the only place a message goes', async () => {
+    const { phone, sub } = await subscribedPhone();
+    sub.answer(307);
+    const refusedBefore = service.refused.length;
+    await expect(notifyPhone(deps, phone, CIBA)).resolves.toEqual({ status: 'failed', reason: 'refused', httpStatus: 307, failures: 1 });
+    expect(service.refused.slice(refusedBefore)).toEqual([]);
+  });
+
   it('gives up on a push service that does not answer within the timeout', async () => {
     const { phone, sub } = await subscribedPhone();
     sub.answer('slow');
@@ -209,6 +218,7 @@ describe("keeping a phone's subscription", () => {
     ['a javascript: endpoint', 'endpoint', (s) => ({ ...s, endpoint: 'javascript:alert(1)' })],
     ['an http endpoint elsewhere', 'endpoint', (s) => ({ ...s, endpoint: 'http://push.example.vn/wpush/abc' })],
     ['an https endpoint on an IP address', 'endpoint', (s) => ({ ...s, endpoint: 'https://10.0.0.7/wpush/abc' })],
+    ['an https endpoint on another port', 'endpoint', (s) => ({ ...s, endpoint: 'https://push.example.vn:8443/wpush/abc' })],
     ['an endpoint of 3000 characters', 'endpoint', (s) => ({ ...s, endpoint: `https://push.example.vn/${'a'.repeat(3000)}` })],
     ['no keys', 'keys', (s) => ({ endpoint: s.endpoint })],
     ['a missing p256dh', 'keys.p256dh', (s) => ({ ...s, keys: { auth: s.keys.auth } })],
@@ -244,6 +254,8 @@ describe("keeping a phone's subscription", () => {
     const err = await savePushSubscription(strict, phone, valid()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as InvalidInputError).field).toBe('endpoint');
+    const secureLocal = await savePushSubscription(strict, phone, { ...valid(), endpoint: 'https://localhost/wpush/abc' }).catch((e: unknown) => e);
+    expect((secureLocal as InvalidInputError).field).toBe('endpoint');
     await expect(savePushSubscription(deps, phone, valid())).resolves.toEqual({ pushService: service.origin });
     // A real push service's endpoint is accepted either way.
     await expect(
@@ -264,6 +276,18 @@ describe("keeping a phone's subscription", () => {
     expect(service.received.slice(before).map((r) => r.path)).toEqual([newer.path]);
     const { rows } = await tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM push_subscriptions WHERE bound_phone_id = $1`, [phone]);
     expect(rows[0]!.n).toBe(1);
+  });
+
+  it("stops using a subscription once the browser's expiration time has passed, and the purge deletes it", async () => {
+    const phone = await boundPhone();
+    const sub = service.subscribe(await vapidPublicKey(deps));
+    await savePushSubscription(deps, phone, { ...sub.json, expirationTime: Date.now() + 60_000 });
+    await tdb.db.query(`UPDATE push_subscriptions SET expires_at = now() - interval '1 second' WHERE bound_phone_id = $1`, [phone]);
+    const before = service.received.length;
+    await expect(notifyPhone(deps, phone, CIBA)).resolves.toEqual({ status: 'no-subscription' });
+    expect(service.received.length).toBe(before);
+    await expect(purgePushSubscriptions(tdb.db)).resolves.toBeGreaterThanOrEqual(1);
+    expect(await subscriptionRow(phone)).toBeUndefined();
   });
 
   it('keeps the endpoint and the auth secret encrypted at rest, the public key in clear', async () => {

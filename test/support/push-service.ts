@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { importJWK, jwtVerify, type JWTPayload } from 'jose';
 
 /** How the push service answers the next messages to a subscription: a status, or never (until closed). */
-export type PushAnswer = 201 | 404 | 410 | 429 | 500 | 'slow';
+export type PushAnswer = 201 | 307 | 404 | 410 | 429 | 500 | 'slow';
 
 /** What PushSubscription.toJSON() gives a page. */
 export interface PushSubscriptionJson {
@@ -105,6 +105,8 @@ export async function startPushService(): Promise<PushServiceHandle> {
     }
     if (sub.answer === 'slow') return; // never answers; close() ends the connection
     if (sub.answer === 201) res.writeHead(201, { Location: `${origin}/message/${randomBytes(8).toString('hex')}` }).end();
+    // Elsewhere on this service: a sender that follows it shows up in `refused` (no such subscription).
+    else if (sub.answer === 307) res.writeHead(307, { Location: `${origin}/elsewhere` }).end();
     else res.writeHead(sub.answer).end();
   }
 
