@@ -169,7 +169,7 @@ export async function notifyPhone(
   opts: { ttlSeconds?: number } = {},
 ): Promise<PushOutcome> {
   const { db, logger } = deps;
-  const log = { boundPhoneId, messageType: message?.type };
+  const log: Record<string, unknown> = { boundPhoneId, messageType: message?.type };
   try {
     if (!isPushMessage(message)) {
       logger.error(log, 'push refused: a message carries only a known type and an id');
@@ -197,30 +197,45 @@ export async function notifyPhone(
     headers.Authorization = Authorization;
 
     const answer = await post(secrets.endpoint, headers, request.body, deps.config.timeoutMs);
-    const where = { ...log, pushService: sub.pushService };
-    if ('httpStatus' in answer) {
-      switch (answerMeaning(answer.httpStatus)) {
-        case 'delivered':
-          await recordSuccess(db, sub.id);
-          logger.debug({ ...where, httpStatus: answer.httpStatus }, 'push sent');
-          return { status: 'sent' };
-        case 'gone':
-          await deleteSubscription(db, sub.id);
-          logger.info({ ...where, httpStatus: answer.httpStatus }, 'push subscription gone: deleted');
-          return { status: 'gone', httpStatus: answer.httpStatus };
-        case 'failed': {
-          const failures = await recordFailure(db, sub.id);
-          logger.warn({ ...where, httpStatus: answer.httpStatus, failures }, 'push refused by the push service');
-          return { status: 'failed', reason: 'refused', httpStatus: answer.httpStatus, failures };
-        }
-      }
-    }
-    const failures = await recordFailure(db, sub.id);
-    logger.warn({ ...where, reason: answer.failure, errorCode: answer.errorCode, failures }, 'push not delivered');
-    return { status: 'failed', reason: answer.failure, failures };
+    return await settle(deps, sub.id, { ...log, pushService: sub.pushService }, answer);
   } catch (err) {
     logger.error({ ...log, err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'push failed');
     return { status: 'failed', reason: 'error' };
+  }
+}
+
+/**
+ * What the answer means for the subscription, written down. The bookkeeping
+ * does not change the outcome: a push the service accepted was sent even if the
+ * database then fails to note it.
+ */
+async function settle(deps: PushDeps, id: string, where: Record<string, unknown>, answer: Answer): Promise<PushOutcome> {
+  const { db, logger } = deps;
+  const books = <T>(write: () => Promise<T>): Promise<T | undefined> =>
+    write().catch((err: unknown) => {
+      logger.error({ ...where, err: { name: (err as Error)?.name, message: (err as Error)?.message } }, 'push outcome not recorded');
+      return undefined;
+    });
+  if ('failure' in answer) {
+    const failures = await books(() => recordFailure(db, id));
+    logger.warn({ ...where, reason: answer.failure, errorCode: answer.errorCode, failures }, 'push not delivered');
+    return { status: 'failed', reason: answer.failure, ...(failures === undefined ? {} : { failures }) };
+  }
+  const httpStatus = answer.httpStatus;
+  switch (answerMeaning(httpStatus)) {
+    case 'delivered':
+      await books(() => recordSuccess(db, id));
+      logger.debug({ ...where, httpStatus }, 'push sent');
+      return { status: 'sent' };
+    case 'gone':
+      await books(() => deleteSubscription(db, id));
+      logger.info({ ...where, httpStatus }, 'push subscription gone: deleted');
+      return { status: 'gone', httpStatus };
+    case 'failed': {
+      const failures = await books(() => recordFailure(db, id));
+      logger.warn({ ...where, httpStatus, failures }, 'push refused by the push service');
+      return { status: 'failed', reason: 'refused', httpStatus, ...(failures === undefined ? {} : { failures }) };
+    }
   }
 }
 

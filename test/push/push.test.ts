@@ -100,6 +100,8 @@ describe('notifying a bound phone', () => {
     expect(got[0]!.vapid.key).toBe(await vapidPublicKey(deps));
     expect(got[0]!.vapid.claims.sub).toBe(`mailto:${testConfig().service.contactEmail}`);
     expect(got[0]!.vapid.claims.aud).toBe(service.origin);
+    // Short-lived (push services may log it): an hour, well inside RFC 8292's 24 h.
+    expect(got[0]!.vapid.claims.exp! - Date.now() / 1000).toBeLessThanOrEqual(3600);
     expect((await subscriptionRow(phone))!.last_success_at).not.toBeNull();
   });
 
@@ -195,6 +197,25 @@ describe('notifying a bound phone', () => {
     await savePushSubscription(deps, phone, sub.json);
     await expect(notifyPhone(deps, phone, CIBA)).resolves.toEqual({ status: 'failed', reason: 'refused', httpStatus: 403, failures: 1 });
     expect(service.refused.at(-1)).toMatchObject({ path: sub.path, status: 403 });
+  });
+
+  it('does not throw when the database fails, and a push the service accepted stays sent if noting it fails', async () => {
+    const { phone } = await subscribedPhone();
+    const lost = () => Promise.reject(Object.assign(new Error('Connection terminated unexpectedly'), { code: '57P01' }));
+    const down = { ...deps, db: { query: lost, exec: lost } as unknown as Database };
+    await expect(notifyPhone(down, phone, CIBA)).resolves.toEqual({ status: 'failed', reason: 'error' });
+
+    // The database answers the reads, then fails as the success is written down.
+    const flaky = {
+      ...deps,
+      db: {
+        query: (sql: string, params?: unknown[]) => (/SET last_success_at/.test(sql) ? lost() : tdb.db.query(sql, params)),
+        exec: lost,
+      } as unknown as Database,
+    };
+    const before = service.received.length;
+    await expect(notifyPhone(flaky, phone, CIBA)).resolves.toEqual({ status: 'sent' });
+    expect(service.received.length).toBe(before + 1);
   });
 
   it('reports a subscription it cannot decrypt (another master key) without throwing', async () => {
