@@ -45,6 +45,15 @@ export function isPageLink(v: string): boolean {
   return u.protocol === 'https:' && !u.username && !u.password && u.hostname !== '';
 }
 
+/** A VAPID subject (RFC 8292 §2.1): mailto: with an address, or an https URL without credentials. */
+export function isPushSubject(v: string): boolean {
+  if (/[\u0000-\u0020\u007f\\<>]/.test(v)) return false;
+  if (v.startsWith('mailto:')) return /^mailto:[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$/.test(v);
+  if (!URL.canParse(v)) return false;
+  const u = new URL(v);
+  return u.protocol === 'https:' && !u.username && !u.password && u.hostname !== '' && u.hostname !== 'localhost';
+}
+
 const pageLink = (fallback: string) =>
   z
     .string()
@@ -152,6 +161,18 @@ const schema = z
     NIXA_PRIVACY_URL: pageLink('/privacy'),
     NIXA_ACCESSIBILITY_URL: pageLink('/accessibility'),
     NIXA_TERMS_URL: pageLink('/terms'),
+
+    // Web Push to a citizen's bound phone (src/push). The subject is who push
+    // services contact about nixa's messages (RFC 8292 §2.1): by default the
+    // agency's contact email.
+    NIXA_PUSH_SUBJECT: z
+      .string()
+      .max(2000, 'at most 2000 characters')
+      .refine(isPushSubject, { message: 'a mailto: address or an https:// URL of the operating agency, e.g. mailto:hotro@dinhdanh.gov.vn' })
+      .optional(),
+    NIXA_PUSH_TIMEOUT_SECONDS: seconds(5).pipe(z.number().max(30, 'at most 30 seconds (a push that slow would hold a sign-in)')),
+    // Only for tests and a developer's machine: a push service on http://127.0.0.1.
+    NIXA_PUSH_INSECURE_ENDPOINTS: flag(false),
   })
   .superRefine((c, ctx) => {
     if (c.NIXA_SHORT_LIVED_STORE === 'redis' && !c.NIXA_REDIS_URL) {
@@ -172,6 +193,9 @@ const schema = z
       }
       if (c.NIXA_DEMO) {
         ctx.addIssue({ code: 'custom', path: ['NIXA_DEMO'], message: 'must be false when NIXA_ENV=production' });
+      }
+      if (c.NIXA_PUSH_INSECURE_ENDPOINTS) {
+        ctx.addIssue({ code: 'custom', path: ['NIXA_PUSH_INSECURE_ENDPOINTS'], message: 'cannot be enabled when NIXA_ENV=production' });
       }
     }
     if (c.NIXA_MASTER_KEY && c.NIXA_MASTER_KEY_FILE) {
@@ -240,6 +264,17 @@ export interface Config {
   metricsToken: string | undefined;
   /** Who runs this nixa and where citizens find help, on every page. */
   service: ServiceIdentity;
+  /** Web Push to bound phones (src/push). */
+  push: PushConfig;
+}
+
+export interface PushConfig {
+  /** The VAPID subject: a mailto: or https: contact of the operating agency (RFC 8292 §2.1). */
+  subject: string;
+  /** How long one push may take before nixa gives up on it (the sign-in goes on without it). */
+  timeoutMs: number;
+  /** Whether http://127.0.0.1, http://[::1] and http://localhost endpoints are accepted (tests, development). */
+  allowInsecureEndpoints: boolean;
 }
 
 /** The operating agency and its links (NIXA_AGENCY_NAME … NIXA_TERMS_URL). */
@@ -442,6 +477,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       privacyUrl: c.NIXA_PRIVACY_URL,
       accessibilityUrl: c.NIXA_ACCESSIBILITY_URL,
       termsUrl: c.NIXA_TERMS_URL,
+    },
+    push: {
+      subject: c.NIXA_PUSH_SUBJECT ?? `mailto:${c.NIXA_CONTACT_EMAIL}`,
+      timeoutMs: c.NIXA_PUSH_TIMEOUT_SECONDS * 1000,
+      allowInsecureEndpoints: c.NIXA_PUSH_INSECURE_ENDPOINTS,
     },
   };
 }
