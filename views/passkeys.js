@@ -8,6 +8,10 @@
   'use strict';
   var lib = window.SimpleWebAuthnBrowser;
   if (!lib || !lib.browserSupportsWebAuthn()) return;
+  // A page with two passkey sections (a passkey and a phone on /account) names
+  // this script twice: one run only, or each form would ask two challenges.
+  if (window.nixaPasskeysReady) return;
+  window.nixaPasskeysReady = true;
 
   var MESSAGES = {
     NotAllowedError: [

@@ -4,7 +4,8 @@
 // nixaInChromium() below is the setup every browser test shares (nixa, its sources,
 // the demo service, Chromium); describeInChromium() the skip.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -329,4 +330,26 @@ export async function leave(page: Page, act: () => Promise<unknown>): Promise<UR
   const before = page.url();
   await Promise.all([page.waitForURL((u) => u.href !== before), act()]);
   return new URL(page.url());
+}
+
+/** One axe-core finding, compact. */
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+let axeSource: string | undefined;
+
+/**
+ * axe-core (WCAG 2.0/2.1 A and AA and best practices) on the page as it is now.
+ * Injected by CDP evaluation, which nixa's strict CSP does not govern.
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  axeSource ??= await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  // Strings, not functions: this project compiles without the DOM library.
+  if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(axeSource);
+  return page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }, resultTypes: ['violations'] })
+    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })))`);
 }
