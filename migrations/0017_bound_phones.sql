@@ -19,7 +19,10 @@ CREATE TABLE bound_phones (
 );
 CREATE INDEX bound_phones_account ON bound_phones (account_id);
 
--- A sign-in on another screen waiting for the phone. Lives two minutes, so it
+-- A sign-in waiting for the phone: one started on another screen (kind qr: a QR
+-- code on a computer), or a service's backchannel request (kind ciba: a counter
+-- or call centre, OpenID Connect CIBA), which names the citizen and so only
+-- their own phones may open it. Lives minutes, so it
 -- leaves the WAL like the rest of the protocol's short-lived state (0015): a
 -- database crash only asks the citizen to scan again.
 --   handle_hash  SHA-256 of the one-time handle in the QR code and short link
@@ -35,9 +38,13 @@ CREATE INDEX bound_phones_account ON bound_phones (account_id);
 --   claimed_by   the bound phone that opened it
 CREATE UNLOGGED TABLE cross_device_requests (
   handle_hash   text        PRIMARY KEY,
-  interaction   text        NOT NULL,
+  kind          text        NOT NULL DEFAULT 'qr' CHECK (kind IN ('qr', 'ciba')),
+  -- qr: the computer's sign-in; ciba: oidc-provider's backchannel request.
+  interaction   text,
+  auth_req_id   text        UNIQUE,
   client_id     text        NOT NULL,
-  number        smallint    NOT NULL CHECK (number BETWEEN 10 AND 99),
+  -- qr only: the two digits both screens show (a CIBA request shows its binding message instead).
+  number        smallint    CHECK (number BETWEEN 10 AND 99),
   -- What the phone shows: the computer's coarse browser, the level asked, the
   -- account already signed in on the computer (a step-up), the attributes.
   details       jsonb       NOT NULL,
@@ -50,7 +57,10 @@ CREATE UNLOGGED TABLE cross_device_requests (
   amr           text[],
   created_at    timestamptz NOT NULL,
   expires_at    timestamptz NOT NULL,
-  decided_at    timestamptz
+  decided_at    timestamptz,
+  CHECK ((kind = 'qr' AND interaction IS NOT NULL AND number IS NOT NULL) OR (kind = 'ciba' AND auth_req_id IS NOT NULL AND account_id IS NOT NULL))
 );
 CREATE INDEX cross_device_requests_interaction ON cross_device_requests (interaction);
 CREATE INDEX cross_device_requests_expires_at ON cross_device_requests (expires_at);
+-- A phone opening nixa lists its account's pending backchannel requests.
+CREATE INDEX cross_device_requests_pending_ciba ON cross_device_requests (account_id) WHERE kind = 'ciba';

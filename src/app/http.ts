@@ -23,6 +23,7 @@ import { NotFoundError } from '../errors/index.js';
 import { refuseCrossSiteForms, refuseMalformedParameters } from './edge.js';
 import { errorBoundary } from './errors.js';
 import { PHONE_PATH, phoneRoutes } from '../phone/index.js';
+import { cibaSettled } from '../ciba/index.js';
 import { frontDoor } from './front-door.js';
 import type { ProviderHost } from './provider-host.js';
 import { webApp } from './web-app.js';
@@ -215,6 +216,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
       factors: { db, cipher: deps.accounts.cipher, passkeys: config.passkeys },
       accounts: deps.accounts,
       policy: config.assurance,
+      cibaSettled: cibaSettled({ db, accounts: deps.accounts, logger }, () => deps.host().provider),
       keyring,
       logger: logger.child({ component: 'phone' }),
       provider: () => deps.host().provider,

@@ -10,7 +10,7 @@ import { inputOfMetadata, parseClientInput, parseClientUpdate, toProviderMetadat
 import { checkSectorDocument } from './sector-document.js';
 import { generateSecret, hashSecret, verifySecret } from './secrets.js';
 
-export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, DEVICE_CODE_GRANT, GRANT_TYPES, APPLICATION_TYPES, type ApplicationType } from './schema.js';
+export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, CIBA_GRANT, DEVICE_CODE_GRANT, GRANT_TYPES, APPLICATION_TYPES, type ApplicationType } from './schema.js';
 export { nativeRedirectProblem, redirectProvesApp } from './native-redirects.js';
 export { verifySecret } from './secrets.js';
 export { pairwiseSector } from './sector.js';

@@ -11,7 +11,9 @@ export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone',
 export const AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
 /** RFC 8628: kiosks and shared screens, whose citizen approves on a phone (src/device-grant). */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
+/** OpenID Connect CIBA: a counter or call centre asks the citizen to approve on their bound phone (src/ciba). */
+export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT, CIBA_GRANT] as const;
 
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 /** OpenID Connect Registration §2: a web site (the default) or an app on the citizen's device (RFC 8252). */
@@ -169,6 +171,13 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
         .default('client_secret_basic'),
       jwks: jwkSet.optional(),
       jwks_uri: z.url({ error: 'an https URL' }).refine((u) => u.startsWith('https://') || opts.allowHttpLoopback, 'an https URL').optional(),
+      // CIBA: how the service learns the citizen answered — it polls the token endpoint, or nixa pings it.
+      backchannel_token_delivery_mode: z.enum(['poll', 'ping'], { error: 'poll or ping' }).optional(),
+      // https always, in development too: CIBA §4 requires it (and oidc-provider will not load the client otherwise).
+      backchannel_client_notification_endpoint: z
+        .url({ error: 'an https URL' })
+        .refine((u) => u.startsWith('https://') && !u.includes('#'), 'an https URL without a fragment (CIBA requires TLS for pings)')
+        .optional(),
       // Where nixa tells the service that the citizen signed out (OpenID Connect Back-Channel Logout).
       backchannel_logout_uri: redirectUri(opts.allowHttpLoopback).optional(),
       // Pairwise by default: two services cannot correlate a person by sub.
@@ -217,8 +226,8 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       }
       // A device grant (RFC 8628) is a citizen's sign-in too, without a redirect URI: it may have refresh tokens.
       const device = c.grant_types.includes(DEVICE_CODE_GRANT);
-      if (!interactive && !device && c.grant_types.includes('refresh_token')) {
-        ctx.addIssue({ code: 'custom', path: ['grant_types'], message: `refresh_token needs authorization_code or ${DEVICE_CODE_GRANT}` });
+      if (!interactive && !device && !c.grant_types.includes(CIBA_GRANT) && c.grant_types.includes('refresh_token')) {
+        ctx.addIssue({ code: 'custom', path: ['grant_types'], message: `refresh_token needs authorization_code, ${DEVICE_CODE_GRANT} or ${CIBA_GRANT}` });
       }
       // oidc-provider takes the pairwise sector of a device client from its jwks_uri (and
       // wants a sector_identifier_uri when it also has redirect URIs), though nixa's own
@@ -228,6 +237,29 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       }
       if (device && interactive && c.subject_type === 'pairwise' && !c.sector_identifier_uri) {
         ctx.addIssue({ code: 'custom', path: ['sector_identifier_uri'], message: `is required for pairwise subjects with both ${DEVICE_CODE_GRANT} and authorization_code` });
+      }
+      const ciba = c.grant_types.includes(CIBA_GRANT);
+      if (ciba && !c.backchannel_token_delivery_mode) {
+        ctx.addIssue({ code: 'custom', path: ['backchannel_token_delivery_mode'], message: `is required with ${CIBA_GRANT}: poll or ping` });
+      }
+      if (!ciba && (c.backchannel_token_delivery_mode || c.backchannel_client_notification_endpoint)) {
+        ctx.addIssue({ code: 'custom', path: [c.backchannel_token_delivery_mode ? 'backchannel_token_delivery_mode' : 'backchannel_client_notification_endpoint'], message: `only used with ${CIBA_GRANT}` });
+      }
+      if (ciba && c.backchannel_token_delivery_mode === 'ping' && !c.backchannel_client_notification_endpoint) {
+        ctx.addIssue({ code: 'custom', path: ['backchannel_client_notification_endpoint'], message: 'is required for ping: where nixa tells the service the citizen answered' });
+      }
+      if (ciba && c.backchannel_token_delivery_mode === 'poll' && c.backchannel_client_notification_endpoint) {
+        ctx.addIssue({ code: 'custom', path: ['backchannel_client_notification_endpoint'], message: 'only used with ping' });
+      }
+      // As for the device grant: oidc-provider takes a CIBA client's pairwise sector from its jwks_uri.
+      if (ciba && c.subject_type === 'pairwise' && !c.jwks_uri) {
+        ctx.addIssue({ code: 'custom', path: ['subject_type'], message: `pairwise subjects with ${CIBA_GRANT} need jwks_uri (private_key_jwt); otherwise register with subject_type public` });
+      }
+      if (ciba && interactive && c.subject_type === 'pairwise' && !c.sector_identifier_uri) {
+        ctx.addIssue({ code: 'custom', path: ['sector_identifier_uri'], message: `is required for pairwise subjects with both ${CIBA_GRANT} and authorization_code` });
+      }
+      if (ciba && c.token_endpoint_auth_method === 'none') {
+        ctx.addIssue({ code: 'custom', path: ['token_endpoint_auth_method'], message: `a CIBA client names citizens: it must authenticate (client_secret_basic or private_key_jwt)` });
       }
       // Admin access is for an operator's automation: a confidential client with
       // client_credentials only, so no citizen's sign-in ever carries admin scopes.
@@ -327,5 +359,7 @@ export function toProviderMetadata(clientId: string, c: ClientInput): Record<str
   if (c.id_token_signed_response_alg) meta.id_token_signed_response_alg = c.id_token_signed_response_alg;
   if (c.jwks) meta.jwks = c.jwks;
   if (c.jwks_uri) meta.jwks_uri = c.jwks_uri;
+  if (c.backchannel_token_delivery_mode) meta.backchannel_token_delivery_mode = c.backchannel_token_delivery_mode;
+  if (c.backchannel_client_notification_endpoint) meta.backchannel_client_notification_endpoint = c.backchannel_client_notification_endpoint;
   return meta;
 }

@@ -76,3 +76,9 @@ export async function deleteConsent(db: Queryable, accountId: string, clientId: 
   await announce(db, CONSENTS_CHANNEL, consentKey(accountId, clientId));
   return { claims: rows[0].claims, withoutValue: rows[0].claims_without_value };
 }
+
+/** The accounts that agreed to share with a service (to find whom a pairwise sub names: src/protocol/provider.ts). */
+export async function accountsConsentingTo(db: Queryable, clientId: string): Promise<string[]> {
+  const { rows } = await db.query<{ account_id: string }>('SELECT account_id FROM consents WHERE client_id = $1', [clientId]);
+  return rows.map((r) => r.account_id);
+}

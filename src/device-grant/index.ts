@@ -256,6 +256,9 @@ async function limitGuesses(deps: DeviceGrantDeps, ctx: Context, next: Next): Pr
 /** Set while the token endpoint runs: a device code looked up then is being polled for. */
 const polling = new AsyncLocalStorage<true>();
 
+/** Whether this lookup happens in a poll at the token endpoint (CIBA's adapter asks too: src/ciba). */
+export const pollingAtTokenEndpoint = (): boolean => polling.getStore() === true;
+
 const pending = (p: AdapterPayload) =>
   !p.accountId && !p.error && !p.consumed && typeof p.exp === 'number' && p.exp > Date.now() / 1000;
 

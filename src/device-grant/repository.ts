@@ -48,16 +48,16 @@ export async function giveBackGuess(db: Queryable, key: string): Promise<void> {
 }
 
 /**
- * Records a poll of the device code named by `key` if the last recorded one is at
+ * Records a poll of the device code (or, under `model`, the CIBA request) named by `key` if the last recorded one is at
  * least `intervalSeconds` old (or there is none); false, writing nothing, otherwise.
  */
-export async function recordPoll(db: Queryable, key: string, intervalSeconds: number): Promise<boolean> {
+export async function recordPoll(db: Queryable, key: string, intervalSeconds: number, model = POLLS): Promise<boolean> {
   const { rowCount } = await db.query(
     `INSERT INTO short_lived_payloads AS t (model, id, payload, expires_at)
      VALUES ($1, $2, '{}'::jsonb, now() + make_interval(secs => $3::float8))
      ON CONFLICT (model, id) DO UPDATE SET expires_at = EXCLUDED.expires_at
      WHERE t.expires_at <= now()`,
-    [POLLS, key, intervalSeconds],
+    [model, key, intervalSeconds],
   );
   return rowCount === 1;
 }

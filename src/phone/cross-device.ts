@@ -37,6 +37,12 @@ export interface CrossDeviceDeps {
   factors: FactorsContext;
   accounts: AccountsContext;
   policy: AssurancePolicy;
+  /**
+   * Told once a CIBA request is approved or denied on a phone (after commit): the
+   * service learns it from oidc-provider (src/ciba). A QR request needs nothing:
+   * the computer polls.
+   */
+  cibaSettled?: (r: repo.RequestRow) => Promise<void>;
 }
 
 export type { RequestDetails, RequestRow } from './repository.js';
@@ -114,6 +120,7 @@ export async function openRequest(deps: CrossDeviceDeps, handle: string, phone: 
   if (!r) return { ok: false, problem: 'unknown' };
   const expired = await noticeExpiry(deps, r, now);
   if (expired || r.state === 'expired') return { ok: false, problem: 'expired', request: expired ?? r };
+  if (r.kind === 'ciba') return openCiba(deps, r, phone, now);
   if (r.state === 'pending') {
     const claimed = await repo.moveRequest(deps.db, hash, ['pending'], 'claimed', now, { claimedBy: phone.id, accountId: phone.accountId });
     // Another phone got there in the same instant: this one is the second.
@@ -130,6 +137,25 @@ export async function openRequest(deps: CrossDeviceDeps, handle: string, phone: 
   }
   if (r.state === 'denied') return { ok: false, problem: r.reason ?? 'citizen', request: r };
   return { ok: false, problem: 'used', request: r };
+}
+
+/**
+ * A CIBA request names its citizen: any of their phones may open it (the
+ * notification reached each), and it goes straight to the passkey step — the
+ * binding message, shown on both the phone and the service's screen, does what
+ * the number does for a QR code. A phone of another account gets nothing from
+ * it and cannot end it.
+ */
+async function openCiba(deps: CrossDeviceDeps, r: repo.RequestRow, phone: Phone, now: Date): Promise<Opened> {
+  if (r.accountId !== phone.accountId) return { ok: false, problem: 'unknown' };
+  if (r.state === 'denied') return { ok: false, problem: r.reason ?? 'citizen', request: r };
+  if (r.state !== 'pending' && r.state !== 'claimed' && r.state !== 'matched') return { ok: false, problem: 'used', request: r };
+  if (r.details.level && !atLeast(await phoneLevel(deps, phone), r.details.level)) {
+    return { ok: false, problem: 'level', request: await deny(deps, r, phone, 'level', now) };
+  }
+  if (r.state === 'matched' && r.claimedBy === phone.id) return { ok: true, request: r };
+  const moved = await repo.moveRequest(deps.db, r.handleHash, ['pending', 'claimed', 'matched'], 'matched', now, { claimedBy: phone.id });
+  return moved ? { ok: true, request: moved } : { ok: false, problem: 'used', request: r };
 }
 
 /** Why this phone may not approve this request, if it may not. */
@@ -203,11 +229,13 @@ export async function approve(deps: CrossDeviceDeps, handle: string, phone: Phon
       event: 'CROSS_DEVICE_APPROVED',
       actor: actorOf(phone),
       subject: phone.accountId,
-      details: { client: r.clientId, level: a.level, amr: a.amr, phoneId: phone.id, device: r.details.device },
+      details: { kind: r.kind, client: r.clientId, level: a.level, amr: a.amr, phoneId: phone.id, device: r.details.device },
     });
     return moved;
   });
-  return approved ? { ok: true, request: approved } : openRequest(deps, handle, phone, now);
+  if (!approved) return openRequest(deps, handle, phone, now);
+  if (approved.kind === 'ciba') await deps.cibaSettled?.(approved);
+  return { ok: true, request: approved };
 }
 
 /** The citizen refused on the phone. */
@@ -221,6 +249,12 @@ export async function refuse(deps: CrossDeviceDeps, handle: string, phone: Phone
 
 /** Ends a live request as refused (audited); the row as it then stands. */
 async function deny(deps: CrossDeviceDeps, r: repo.RequestRow, phone: Phone, reason: DenialReason, now: Date): Promise<repo.RequestRow | undefined> {
+  const denied = await denyIn(deps, r, phone, reason, now);
+  if (denied?.kind === 'ciba' && denied.state === 'denied') await deps.cibaSettled?.(denied);
+  return denied;
+}
+
+function denyIn(deps: CrossDeviceDeps, r: repo.RequestRow, phone: Phone, reason: DenialReason, now: Date): Promise<repo.RequestRow | undefined> {
   return deps.db.transaction(async (tx) => {
     const moved = await repo.moveRequest(tx, r.handleHash, ['pending', 'claimed', 'matched'], 'denied', now, { reason, decided: true });
     if (!moved) return repo.selectRequest(tx, r.handleHash);
@@ -231,7 +265,7 @@ async function deny(deps: CrossDeviceDeps, r: repo.RequestRow, phone: Phone, rea
       event: 'CROSS_DEVICE_DENIED',
       actor: actorOf(phone),
       subject: owner,
-      details: { reason, client: r.clientId, phoneId: phone.id, ...(moved.claimedBy && moved.claimedBy !== phone.id ? { firstPhoneId: moved.claimedBy } : {}), device: r.details.device },
+      details: { reason, kind: r.kind, client: r.clientId, phoneId: phone.id, ...(moved.claimedBy && moved.claimedBy !== phone.id ? { firstPhoneId: moved.claimedBy } : {}), device: r.details.device },
     });
     return moved;
   });
@@ -247,7 +281,7 @@ async function noticeExpiry(deps: CrossDeviceDeps, r: repo.RequestRow, now: Date
       event: 'CROSS_DEVICE_EXPIRED',
       actor: 'system:cross-device',
       ...(expired.accountId ? { subject: expired.accountId } : {}),
-      details: { client: r.clientId, reached: r.state },
+      details: { kind: r.kind, client: r.clientId, reached: r.state },
     });
     return expired;
   });

@@ -5,6 +5,6 @@
 export { finishBinding, listBoundPhones, MAX_PHONES, PHONE_COOKIE, rememberPhone, startBinding, thisPhone, unbindPhone, type BoundPhone, type Binding } from './bound-phones.js';
 export { requestStatus, startRequest, takeApproval, type CrossDeviceDeps, type RequestDetails, type RequestRow } from './cross-device.js';
 export { problemWords, type Problem } from './pages.js';
-export { CROSS_DEVICE_TTL_SECONDS, groupHandle, isSettled, KEPT_AFTER_EXPIRY_SECONDS, POLL_MILLISECONDS } from './policy.js';
+export { CROSS_DEVICE_TTL_SECONDS, groupHandle, handleHash, isSettled, KEPT_AFTER_EXPIRY_SECONDS, newHandle, POLL_MILLISECONDS } from './policy.js';
 export { purgeRequests } from './repository.js';
 export { PHONE_PATH, phoneRoutes, type PhoneRouteDeps } from './routes.js';

@@ -107,7 +107,15 @@ export function phoneProblemPage(p: Problem, actions = ''): string {
   return phoneMessage({ heading: w.heading, ...w.phone, role: 'alert', actions });
 }
 
-export function approvedPage(clientName: string): string {
+export function approvedPage(clientName: string, kind: 'qr' | 'ciba' = 'qr'): string {
+  if (kind === 'ciba') {
+    return phoneMessage({
+      heading: { vi: 'Đã xác nhận', en: 'Approved' },
+      vi: `Bạn đã xác nhận yêu cầu của «${clientName}»; dịch vụ đã được báo. Bạn có thể đóng trang này.`,
+      en: `You approved the request of “${clientName}”; the service has been told. You can close this page.`,
+      role: 'status',
+    });
+  }
   return phoneMessage({
     heading: { vi: 'Đã xác nhận', en: 'Approved' },
     vi: `Bạn đã xác nhận đăng nhập vào «${clientName}». Hãy quay lại máy tính: trang sẽ tự tiếp tục. Bạn có thể đóng trang này.`,
@@ -130,16 +138,20 @@ export interface ApprovePage {
   choices: number[];
 }
 
+function claimsHtml(all: readonly string[]): string {
+  const claims = inReadingOrder(all.filter((c) => c !== 'sub'));
+  return claims.length
+    ? `<ul>${claims.map((c) => `<li>${escapeHtml(claimLabel(c).vi)} <span lang="en">(${escapeHtml(claimLabel(c).en)})</span></li>`).join('')}</ul>`
+    : 'Chỉ mã định danh riêng cho dịch vụ <span lang="en">(Only an identifier of its own)</span>';
+}
+
 export function approvePage(o: ApprovePage): string {
-  const claims = inReadingOrder(o.claims.filter((c) => c !== 'sub'));
   return renderPage('phone-approve', {
     title: 'Xác nhận đăng nhập',
     handle: o.handle,
     csrf: o.csrf,
     clientName: o.clientName,
-    claims: claims.length
-      ? `<ul>${claims.map((c) => `<li>${escapeHtml(claimLabel(c).vi)} <span lang="en">(${escapeHtml(claimLabel(c).en)})</span></li>`).join('')}</ul>`
-      : 'Chỉ mã định danh riêng cho dịch vụ <span lang="en">(Only an identifier of its own)</span>',
+    claims: claimsHtml(o.claims),
     level: levelHtml(o.level),
     createdAt: formatDateTime(o.createdAt),
     createdIso: o.createdAt.toISOString(),
@@ -158,6 +170,48 @@ export function confirmPage(o: { handle: string; csrf: string; clientName: strin
   });
 }
 
-export function enterCodePage(code = '', problem?: Words): string {
-  return renderPage('phone-enter', { title: 'Đăng nhập bằng điện thoại', code, notice: problem ? notice('alert', problem.vi, problem.en) : '' });
+export interface PendingRequest {
+  handle: string;
+  clientName: string;
+  createdAt: Date;
+}
+
+/** The code form; on a bound phone, the service requests (CIBA) waiting for it above it. */
+export function enterCodePage(code = '', problem?: Words, pending: readonly PendingRequest[] = []): string {
+  const list = pending.length
+    ? `<section aria-labelledby="pending-heading">
+      <h2 id="pending-heading">Yêu cầu đang chờ bạn xác nhận <span lang="en">(Requests waiting for your approval)</span></h2>
+      <ul class="pending">${pending
+        .map((p) => `<li><a href="/p/${escapeHtml(p.handle)}">${escapeHtml(p.clientName)}</a> — <time datetime="${p.createdAt.toISOString()}">${formatDateTime(p.createdAt)}</time></li>`)
+        .join('')}</ul>
+    </section>`
+    : '';
+  return renderPage('phone-enter', { title: 'Đăng nhập bằng điện thoại', code, pending: list, notice: problem ? notice('alert', problem.vi, problem.en) : '' });
+}
+
+export interface CibaPage {
+  handle: string;
+  csrf: string;
+  clientName: string;
+  bindingMessage: string;
+  claims: string[];
+  level?: keyof typeof LEVEL_NAMES;
+  createdAt: Date;
+  problem?: Words;
+}
+
+/** A service's request (CIBA) on the citizen's phone: who asks, its message, what it gets; approved with the passkey. */
+export function cibaPage(o: CibaPage): string {
+  return renderPage('phone-ciba', {
+    title: 'Xác nhận yêu cầu của dịch vụ',
+    handle: o.handle,
+    csrf: o.csrf,
+    clientName: o.clientName,
+    bindingMessage: o.bindingMessage || '—',
+    claims: claimsHtml(o.claims),
+    level: levelHtml(o.level),
+    createdAt: formatDateTime(o.createdAt),
+    createdIso: o.createdAt.toISOString(),
+    notice: o.problem ? notice('alert', o.problem.vi, o.problem.en) : '',
+  });
 }

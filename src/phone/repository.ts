@@ -89,15 +89,29 @@ export interface RequestDetails {
   level?: Level;
   /** The attributes the service asks for (claim names). */
   claims: string[];
-  /** The account signed in on the computer already (a step-up): only its own phone may approve. */
+  /** The account signed in on the computer already (a step-up), or the citizen a CIBA request names: only its own phones may approve. */
   sessionAccount?: string;
+  /** CIBA: the service's binding message, shown on the phone (and on the service's screen). */
+  bindingMessage?: string;
+  /**
+   * CIBA: the handle itself. Listed to the citizen's own phones when they open
+   * nixa; not a bearer secret, since only a phone of that account may open it.
+   */
+  handle?: string;
+  /** CIBA: the scopes asked, for the grant made when the citizen approves. */
+  scope?: string;
 }
 
 export interface RequestRow {
   handleHash: string;
-  interaction: string;
+  kind: 'qr' | 'ciba';
+  /** qr: the computer's sign-in. */
+  interaction: string | null;
+  /** ciba: oidc-provider's request. */
+  authReqId: string | null;
   clientId: string;
-  number: number;
+  /** qr: the number both screens show. */
+  number: number | null;
   details: RequestDetails;
   state: RequestState;
   reason: DenialReason | null;
@@ -111,9 +125,11 @@ export interface RequestRow {
 
 interface RequestRecord {
   handle_hash: string;
-  interaction: string;
+  kind: 'qr' | 'ciba';
+  interaction: string | null;
+  auth_req_id: string | null;
   client_id: string;
-  number: number;
+  number: number | null;
   details: RequestDetails;
   state: RequestState;
   reason: DenialReason | null;
@@ -127,9 +143,11 @@ interface RequestRecord {
 
 const requestRow = (r: RequestRecord): RequestRow => ({
   handleHash: r.handle_hash,
+  kind: r.kind,
   interaction: r.interaction,
+  authReqId: r.auth_req_id,
   clientId: r.client_id,
-  number: Number(r.number),
+  number: r.number === null ? null : Number(r.number),
   details: r.details,
   state: r.state,
   reason: r.reason,
@@ -143,7 +161,7 @@ const requestRow = (r: RequestRecord): RequestRow => ({
 
 export async function insertRequest(
   db: Queryable,
-  r: Pick<RequestRow, 'handleHash' | 'interaction' | 'clientId' | 'number' | 'details' | 'createdAt' | 'expiresAt'>,
+  r: Pick<RequestRow, 'handleHash' | 'clientId' | 'details' | 'createdAt' | 'expiresAt'> & { interaction: string; number: number },
 ): Promise<void> {
   await db.query(
     `INSERT INTO cross_device_requests (handle_hash, interaction, client_id, number, details, created_at, expires_at)
@@ -155,6 +173,29 @@ export async function insertRequest(
 export async function selectRequest(db: Queryable, handleHash: string): Promise<RequestRow | undefined> {
   const { rows } = await db.query<RequestRecord>('SELECT * FROM cross_device_requests WHERE handle_hash = $1', [handleHash]);
   return rows[0] && requestRow(rows[0]);
+}
+
+/** A service's backchannel request (CIBA) for the citizen `accountId`, waiting for one of their phones. */
+export async function insertCibaRequest(
+  db: Queryable,
+  r: Pick<RequestRow, 'handleHash' | 'clientId' | 'details' | 'createdAt' | 'expiresAt'> & { authReqId: string; accountId: string },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO cross_device_requests (handle_hash, kind, auth_req_id, client_id, account_id, details, created_at, expires_at)
+     VALUES ($1, 'ciba', $2, $3, $4, $5, $6, $7)`,
+    [r.handleHash, r.authReqId, r.clientId, r.accountId, JSON.stringify(r.details), r.createdAt, r.expiresAt],
+  );
+}
+
+/** The account's backchannel requests a phone may still answer, oldest first. */
+export async function pendingCibaRequests(db: Queryable, accountId: string, now: Date): Promise<RequestRow[]> {
+  const { rows } = await db.query<RequestRecord>(
+    `SELECT * FROM cross_device_requests
+      WHERE kind = 'ciba' AND account_id = $1 AND state IN ('pending', 'claimed', 'matched') AND expires_at > $2
+      ORDER BY created_at`,
+    [accountId, now],
+  );
+  return rows.map(requestRow);
 }
 
 /** The newest request of a sign-in on the computer. */

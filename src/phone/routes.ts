@@ -20,7 +20,8 @@ import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { thisPhone } from './bound-phones.js';
 import { approvalOptions, approve, openRequest, pickNumber, refuse, type CrossDeviceDeps, type Opened } from './cross-device.js';
-import { approvedPage, approvePage, confirmPage, enterCodePage, phoneProblemPage, type Problem } from './pages.js';
+import { approvedPage, approvePage, cibaPage, confirmPage, enterCodePage, phoneProblemPage, type Problem } from './pages.js';
+import { pendingCibaRequests, type RequestRow } from './repository.js';
 import { handleHash, normalizeHandle, numberChoices } from './policy.js';
 
 export const PHONE_PATH = '/p';
@@ -58,13 +59,33 @@ export function phoneRoutes(deps: PhoneRouteDeps) {
     return c?.clientName ?? clientId;
   };
 
+  const cibaPageOf = (r: RequestRow, handle: string, phoneId: string, name: string, problem?: { vi: string; en: string }) =>
+    cibaPage({
+      handle,
+      csrf: csrfOf(phoneId, handle),
+      clientName: name,
+      bindingMessage: r.details.bindingMessage ?? '',
+      claims: r.details.claims,
+      ...(r.details.level ? { level: r.details.level } : {}),
+      createdAt: r.createdAt,
+      ...(problem ? { problem } : {}),
+    });
+
   return async function phone(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== PHONE_PATH && !ctx.path.startsWith(`${PHONE_PATH}/`)) return next();
     ctx.set('Cache-Control', 'no-store');
     if (ctx.path === PHONE_PATH) {
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
       const typed = ctx.query.code;
-      if (typed === undefined) return page(ctx, 200, enterCodePage());
+      if (typed === undefined) {
+        // A bound phone opening nixa (or its notification) sees the service requests waiting for it.
+        const phone = await thisPhone(ctx, deps.db);
+        const pending = phone ? await pendingCibaRequests(deps.db, phone.accountId, new Date()) : [];
+        const listed = await Promise.all(
+          pending.flatMap((r) => (r.details.handle ? [{ handle: r.details.handle, createdAt: r.createdAt, clientName: clientName(r.clientId) }] : [])).map(async (p) => ({ ...p, clientName: await p.clientName })),
+        );
+        return page(ctx, 200, enterCodePage('', undefined, listed));
+      }
       const handle = normalizeHandle(typed);
       if (!handle) {
         return page(ctx, 400, enterCodePage(typeof typed === 'string' ? typed.slice(0, 20) : '', { vi: 'Mã gồm 10 chữ cái, ví dụ BCDF-GHJK-LM. Hãy kiểm tra lại.', en: 'A code is 10 letters, e.g. BCDF-GHJK-LM. Please check it.' }));
@@ -98,6 +119,7 @@ export function phoneRoutes(deps: PhoneRouteDeps) {
         if (!o.ok) return problem(o);
         const r = o.request;
         const name = await clientName(r.clientId);
+        if (r.kind === 'ciba') return page(ctx, 200, cibaPageOf(r, handle, phone.id, name));
         if (r.state === 'matched') return page(ctx, 200, confirmPage({ handle, csrf: csrfOf(phone.id, handle), clientName: name }));
         const device = storedDevice(r.details.device);
         return page(
@@ -111,7 +133,7 @@ export function phoneRoutes(deps: PhoneRouteDeps) {
             ...(r.details.level ? { level: r.details.level } : {}),
             createdAt: r.createdAt,
             device: device ? deviceWords(device) : { vi: 'không rõ', en: 'unknown' },
-            choices: numberChoices(r.number),
+            choices: numberChoices(r.number ?? 0),
           }),
         );
       }
@@ -133,21 +155,20 @@ export function phoneRoutes(deps: PhoneRouteDeps) {
       }
       case 'approve': {
         const o = await approve(deps, handle, phone, body.response, ctx.ip);
-        if (o.ok) return page(ctx, 200, approvedPage(await clientName(o.request.clientId)));
+        if (o.ok) return page(ctx, 200, approvedPage(await clientName(o.request.clientId), o.request.kind));
         if (o.problem === 'passkey') {
           const wait = o.retryAfterSeconds > 0 ? { vi: ` Hãy đợi ${o.retryAfterSeconds} giây.`, en: ` Please wait ${o.retryAfterSeconds} seconds.` } : { vi: '', en: '' };
+          const problem = {
+            vi: `Không xác nhận được bằng khóa truy cập của điện thoại này (cần vân tay, khuôn mặt hoặc mã PIN).${wait.vi} Hãy thử lại.`,
+            en: `The phone’s passkey could not confirm it (fingerprint, face or PIN is needed).${wait.en} Please try again.`,
+          };
+          const name = await clientName(o.request.clientId);
           return page(
             ctx,
             400,
-            confirmPage({
-              handle,
-              csrf: csrfOf(phone.id, handle),
-              clientName: await clientName(o.request.clientId),
-              problem: {
-                vi: `Không xác nhận được bằng khóa truy cập của điện thoại này (cần vân tay, khuôn mặt hoặc mã PIN).${wait.vi} Hãy thử lại.`,
-                en: `The phone’s passkey could not confirm it (fingerprint, face or PIN is needed).${wait.en} Please try again.`,
-              },
-            }),
+            o.request.kind === 'ciba'
+              ? cibaPageOf(o.request, handle, phone.id, name, problem)
+              : confirmPage({ handle, csrf: csrfOf(phone.id, handle), clientName: name, problem }),
           );
         }
         return problem(o);

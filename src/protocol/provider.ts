@@ -21,7 +21,9 @@ import {
 } from '../consent/index.js';
 import { clientStore, NIXA_CLIENT_METADATA, pairwiseSector, verifySecret, type ClientCache } from '../clients/index.js';
 import type { Config } from '../config/index.js';
-import { DEVICE_CODE_TTL_SECONDS, deviceCodeAdapter, deviceFlow, deviceGrantRoutes, type DeviceGrantDeps } from '../device-grant/index.js';
+import { DEVICE_CODE_TTL_SECONDS, deviceCodeAdapter, deviceFlow, deviceGrantRoutes, pollingAtTokenEndpoint, type DeviceGrantDeps } from '../device-grant/index.js';
+import { cibaAdapter, cibaFeature } from '../ciba/index.js';
+import { accountsConsentingTo } from '../consent/store.js';
 import type { KeySnapshot } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { languageReturnsTo, renderPage } from '../pages/index.js';
@@ -106,12 +108,17 @@ export interface ProviderDeps {
   consents: ConsentCache;
   /** Sessions and grants in memory (record-cache.ts), one per instance. */
   records: RecordCache;
+  /** Notifies a bound phone of a CIBA request (Web Push); absent, the phone finds it when it opens nixa. */
+  notifyPhone?: (phoneId: string, message: { type: 'ciba'; id: string }) => Promise<unknown>;
 }
 
 /** The authorization parameter a service uses to pre-select an identity source. */
 export const SOURCE_HINT_PARAM = 'idp_hint';
 
-export function buildProvider({ config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, records, shortLived }: ProviderDeps, keys: KeySnapshot): Provider {
+export function buildProvider(
+  { config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, records, shortLived, notifyPhone }: ProviderDeps,
+  keys: KeySnapshot,
+): Provider {
   const db = providerStorage(database);
   const accounts = { ...accountsContext, db: providerStorage(accountsContext.db) };
   const clients = clientStore(db, clientCache);
@@ -123,6 +130,7 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
     adapter: (name: string) => {
       if (!SHORT_LIVED_MODELS.has(name)) return new PostgresAdapter(name, db, clients, 'oidc_payloads', records);
       const adapter = translateStorageErrors(shortLived.adapter(name, db, clients));
+      if (name === 'BackchannelAuthenticationRequest') return cibaAdapter(adapter, db, pollingAtTokenEndpoint);
       return name === 'DeviceCode' ? deviceCodeAdapter(adapter, deviceGrant) : adapter;
     },
     clients: [],
@@ -215,6 +223,11 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
     ttl: {
       ...config.ttl,
       DeviceCode: DEVICE_CODE_TTL_SECONDS,
+      // A service may ask a CIBA request to end sooner (requested_expiry, CIBA §7.1), never later than configured.
+      BackchannelAuthenticationRequest: (ctx) => {
+        const asked = Number((ctx?.oidc?.params as { requested_expiry?: unknown } | undefined)?.requested_expiry);
+        return Number.isSafeInteger(asked) && asked > 0 ? Math.min(asked, config.ttl.BackchannelAuthenticationRequest) : config.ttl.BackchannelAuthenticationRequest;
+      },
     },
     clockTolerance: config.clockToleranceSeconds,
     rotateRefreshToken: true,
@@ -234,6 +247,14 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
       revocation: { enabled: true },
       // RFC 8628 for kiosks and shared screens: nixa's pages, codes and limits (src/device-grant).
       deviceFlow: deviceFlow(deviceGrant),
+      // CIBA for counters and call centres: the citizen approves on their bound phone (src/ciba, src/phone).
+      ciba: cibaFeature({
+        db,
+        accounts,
+        logger,
+        accountOfSub: (sub, client) => accountOfSub(accounts, sub, client, (accountId, c) => createHmac('sha256', pairwiseHmacKey).update(`${pairwiseSector(c)}\0${accountId}`).digest('base64url')),
+        ...(notifyPhone ? { notify: notifyPhone } : {}),
+      }),
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => {
@@ -304,4 +325,22 @@ export function buildProvider({ config, db: database, logger, accounts: accounts
     });
   }
   return provider;
+}
+
+/**
+ * The account a service's `sub` names: the account id itself for a public
+ * subject; for a pairwise one, found among the accounts that agreed to share
+ * with this service (a service can only know the sub of someone who signed in to
+ * it), by computing each one's pairwise sub. Linear in that number: fine for a
+ * counter's service, to be replaced by a stored index before a service with
+ * millions of citizens uses CIBA with pairwise subjects.
+ */
+async function accountOfSub(
+  accounts: AccountsContext,
+  sub: string,
+  client: { clientId: string; subjectType?: string },
+  pairwise: (accountId: string, client: never) => string,
+): Promise<string | undefined> {
+  if (client.subjectType !== 'pairwise') return (await findAccount(accounts, sub)) ? sub : undefined;
+  return (await accountsConsentingTo(accounts.db, client.clientId)).find((id) => pairwise(id, client as never) === sub);
 }
