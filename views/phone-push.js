@@ -48,8 +48,9 @@
     return Object.assign(new Error(name), { name: name });
   }
 
-  // nixa's pages say Referrer-Policy: no-referrer, under which a fetch says
-  // "Origin: null"; nixa accepts a subscription only with its own Origin.
+  // nixa's pages say Referrer-Policy: no-referrer, under which the Fetch standard
+  // has a same-origin POST say "Origin: null" (Chromium sends the origin anyway,
+  // others may not); nixa accepts a subscription only with its own Origin.
   var SAME_ORIGIN = { credentials: 'same-origin', referrerPolicy: 'same-origin' };
 
   function call(method, path, body) {

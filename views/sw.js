@@ -153,8 +153,9 @@ self.addEventListener('pushsubscriptionchange', (event) => {
   event.waitUntil(resubscribe(event).catch(() => {}));
 });
 
-// nixa's answers say Referrer-Policy: no-referrer, under which a fetch says
-// "Origin: null"; nixa takes a subscription only with its own Origin.
+// nixa's answers say Referrer-Policy: no-referrer, under which the Fetch standard
+// has a same-origin POST say "Origin: null"; nixa takes a subscription only with
+// its own Origin.
 const SAME_ORIGIN = { credentials: 'same-origin', referrerPolicy: 'same-origin' };
 
 function resubscribe(event) {

@@ -10,8 +10,9 @@
 // Only a bound phone (its cookie, bound-phones.ts) is answered, and a change only
 // from nixa's own pages: the body is JSON, which a form on another site cannot
 // send, and the Origin must be nixa's (a fetch sends it; views/phone-push.js
-// asks for it with referrerPolicy, since nixa's pages otherwise send
-// "Origin: null"). Every answer is JSON and no-store, a refusal included.
+// asks for it with referrerPolicy, since under nixa's no-referrer policy the
+// Fetch standard says "Origin: null"). Every answer is JSON and no-store, a
+// refusal included.
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware, Next } from 'koa';
 
