@@ -22,7 +22,8 @@ import { pendingMigrations, type Database } from '../storage/index.js';
 import { NotFoundError } from '../errors/index.js';
 import { refuseCrossSiteForms, refuseMalformedParameters } from './edge.js';
 import { errorBoundary } from './errors.js';
-import { PHONE_PATH, phoneRoutes } from '../phone/index.js';
+import { PHONE_PATH, phonePushRoutes, phoneRoutes, PUSH_PATH } from '../phone/index.js';
+import type { PushDeps } from '../push/index.js';
 import { cibaSettled } from '../ciba/index.js';
 import { frontDoor } from './front-door.js';
 import type { ProviderHost } from './provider-host.js';
@@ -64,6 +65,8 @@ export interface HttpDeps {
   account: AccountClient;
   /** Its health is part of readiness: without it no sign-in can proceed. */
   shortLived: Pick<ShortLivedState, 'kind' | 'health'>;
+  /** Web Push to bound phones, one per instance (it keeps the VAPID key). */
+  push: PushDeps;
 }
 
 export function createHttpApp(deps: HttpDeps): Koa {
@@ -165,6 +168,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
   const isAccount = isUnder(ACCOUNT_PATH);
   const isConsole = isUnder(CONSOLE_PATH);
   const isPhone = isUnder(PHONE_PATH);
+  // The phone's Web Push calls take JSON, parsed by their route (src/phone/push-routes.ts).
+  const isPhonePush = isUnder(PUSH_PATH);
+  const ownOrigins = [new URL(config.issuer).origin, ...(config.passkeys?.origins ?? [])];
   const ownRoute = (path: string) =>
     isInteraction(path) || isAccount(path) || isConsole(path) || isPhone(path) || path.startsWith(`${ADMIN_API_PREFIX}/`) || path === CALLBACK_PATH || path === SIGNED_OUT_PATH;
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' }) as Koa.Middleware;
@@ -175,13 +181,13 @@ export function createHttpApp(deps: HttpDeps): Koa {
   // the device grant's code and confirmation forms (a kiosk's own call, /device/auth, is not a form).
   app.use(
     refuseCrossSiteForms(
-      [new URL(config.issuer).origin, ...(config.passkeys?.origins ?? [])],
+      ownOrigins,
       (path) => isInteraction(path) || isAccount(path) || isConsole(path) || isPhone(path) || path === '/session/end/confirm' || path === '/device',
     ),
   );
   app.use(
     refuseMalformedParameters(ownRoute, (ctx) =>
-      isInteraction(ctx.path) || isAccount(ctx.path) || isPhone(ctx.path) ? parseForm(ctx, noop) : isConsole(ctx.path) ? parseConsoleForm(ctx, noop) : noop(),
+      isPhonePush(ctx.path) ? noop() : isInteraction(ctx.path) || isAccount(ctx.path) || isPhone(ctx.path) ? parseForm(ctx, noop) : isConsole(ctx.path) ? parseConsoleForm(ctx, noop) : noop(),
     ),
   );
   app.use(
@@ -209,6 +215,9 @@ export function createHttpApp(deps: HttpDeps): Koa {
   app.use(
     accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys, signIn: accountSignIn, sources: deps.sources }),
   );
+  // The bound phone's Web Push subscription (before the phone's pages, which would
+  // read /p/push as a code).
+  app.use(phonePushRoutes({ db, push: deps.push, origins: ownOrigins }));
   // The phone's pages for approving a sign-in made on another screen (src/phone/).
   app.use(
     phoneRoutes({

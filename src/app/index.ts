@@ -23,6 +23,7 @@ import { activeSigningKey, Cipher, KeyRing, loadMasterKey } from '../keys/index.
 import { createLogger, type Logger } from '../logging/index.js';
 import { countActiveSessions, openShortLivedState, purgeExpired, recordCache, type RecordCache, type ShortLivedState } from '../protocol/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
+import { purgePushSubscriptions, type PushDeps } from '../push/index.js';
 import { migrate, openDatabase, type Database } from '../storage/index.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
 import { createHttpApp } from './http.js';
@@ -43,6 +44,8 @@ export interface Nixa {
   /** The demo service's registration, when NIXA_DEMO is on. */
   demo: DemoCredentials | undefined;
   metrics: Metrics;
+  /** Web Push to bound phones (src/push), one per instance: it keeps the VAPID key once read. */
+  push: PushDeps;
   /** Reads served from memory, one set per instance (src/storage/notified-cache.ts). */
   caches: ReadCaches;
   close(): Promise<void>;
@@ -93,6 +96,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     for (const cache of Object.values(caches)) await cache.start();
     const accounts: AccountsContext = { db, cipher, pepper: cipher.derive('national-id-hash'), cache: caches.accounts };
     const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session, logger };
+    const push: PushDeps = { db, cipher, config: config.push, logger: logger.child({ component: 'push' }) };
     const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });
 
     let shuttingDown = false;
@@ -113,6 +117,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       console: consoleClient(config, cipher),
       account: accountClient(config, cipher),
       shortLived: state,
+      push,
     });
     const pairwiseKey = cipher.derive('pairwise-subject');
     host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state }, keyring, app, (provider) =>
@@ -128,7 +133,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
     const purge = setInterval(() => {
-      Promise.all([purgeExpired(db, config.purge.batchSize), state.upstreamLogins.purge(), purgeUpstreamSessions(db), purgeFactorState({ db, cipher }), purgeRequests(db, new Date(), KEPT_AFTER_EXPIRY_SECONDS)])
+      Promise.all([purgeExpired(db, config.purge.batchSize), state.upstreamLogins.purge(), purgeUpstreamSessions(db), purgeFactorState({ db, cipher }), purgeRequests(db, new Date(), KEPT_AFTER_EXPIRY_SECONDS), purgePushSubscriptions(db, config.purge.batchSize)])
         .then((counts) => counts.some(Boolean) && logger.debug({ deleted: counts }, 'expired artifacts purged'))
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'purge failed'));
     }, config.purge.intervalSeconds * 1000);
@@ -186,7 +191,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const url = `http://${hostname === '0.0.0.0' || hostname === '[::]' ? 'localhost' : hostname}:${addr.port}`;
     logger.info({ url, issuer: config.issuer, database: db.engine }, 'nixa listening');
 
-    return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, metrics, caches, close };
+    return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, metrics, push, caches, close };
   } catch (err) {
     if (!stopped) {
       await shortLived?.close().catch(() => {});

@@ -72,6 +72,15 @@ export async function phonesSection(deps: AccountDeps, ctx: Context, s: CitizenS
       </div>
       <script src="/assets/webauthn.js" defer></script>
       <script src="/assets/passkeys.js" defer></script>`;
+  // On the phone itself: its notifications (views/phone-push.js asks permission only on the button).
+  const push = mine
+    ? `<div data-push hidden>
+        <p>Nhận thông báo khi một dịch vụ cần bạn xác nhận đăng nhập trên điện thoại này. <span lang="en">(Get a notification when a service needs you to approve a sign-in on this phone.)</span></p>
+        <button type="button" data-push-enable>Nhận thông báo trên điện thoại này <span lang="en">(Get notifications on this phone)</span></button>
+        <p role="status" data-push-status></p>
+      </div>
+      <script src="/assets/phone-push.js" defer></script>`
+    : '';
   const level = LEVEL_WORDS[s.level];
   return `<section aria-labelledby="phones-heading">
       <h2 id="phones-heading">Điện thoại của bạn <span lang="en">(Your phone)</span></h2>
@@ -80,6 +89,7 @@ export async function phonesSection(deps: AccountDeps, ctx: Context, s: CitizenS
       ${list}
       ${levelNote}
       ${bind}
+      ${push}
     </section>`;
 }
 

@@ -61,6 +61,7 @@ export const SCRIPTS: Readonly<Record<string, () => string>> = {
   '/assets/sign-out.js': () => readFileSync(join(VIEWS_DIR, 'sign-out.js'), 'utf8'),
   '/assets/passkeys.js': () => readFileSync(join(VIEWS_DIR, 'passkeys.js'), 'utf8'),
   '/assets/cross-device.js': () => readFileSync(join(VIEWS_DIR, 'cross-device.js'), 'utf8'),
+  '/assets/phone-push.js': () => readFileSync(join(VIEWS_DIR, 'phone-push.js'), 'utf8'),
   '/assets/webauthn.js': () => readFileSync(join(webauthnBrowserRoot(), 'dist', 'bundle', 'index.umd.min.js'), 'utf8'),
 };
 

@@ -8,3 +8,4 @@ export { problemWords, type Problem } from './pages.js';
 export { CROSS_DEVICE_TTL_SECONDS, groupHandle, handleHash, isSettled, KEPT_AFTER_EXPIRY_SECONDS, newHandle, POLL_MILLISECONDS } from './policy.js';
 export { purgeRequests } from './repository.js';
 export { PHONE_PATH, phoneRoutes, type PhoneRouteDeps } from './routes.js';
+export { PUSH_PATH, phonePushRoutes, type PhonePushDeps } from './push-routes.js';

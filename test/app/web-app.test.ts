@@ -4,8 +4,10 @@
 // under a CSP that still allows only nixa itself, and the service worker is served
 // revalidated. The worker itself, as served, runs here in a sandbox with a fake
 // Cache API and network: it never answers (so never stores nor serves) the sign-in
-// journey, the protocol, the account or the console, stores only the public files
-// it precaches, and shows the offline page for nixa's public pages only.
+// journey, the protocol, the account, the console or the phone's pages, stores
+// only the public files it precaches, and shows the offline page for nixa's
+// public pages only; a Web Push shows a notification in the worker's own words,
+// keeping nothing of it, whose click opens the phone's page.
 import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 
@@ -152,11 +154,17 @@ interface FakeRequest {
  * Runs the served sw.js in a sandbox standing in for a worker: `self`, a Cache API
  * that records every write, and a network that is up or down.
  */
-function runWorker(source: string, origin: string) {
+function runWorker(source: string, origin: string, opts: { windows?: string[] } = {}) {
   const listeners = new Map<string, (event: unknown) => void>();
   const stored = new Map<string, Response>();
   const writes: string[] = [];
   const fetched: string[] = [];
+  /** What the worker sent with each fetch it made itself (method, headers, body…), by URL. */
+  const sent: { url: string; init: Record<string, unknown> | undefined }[] = [];
+  const notifications: { title: string; options: Record<string, unknown> }[] = [];
+  const subscribed: unknown[] = [];
+  /** What happened to windows: "focus <url>", "navigate <url> → <target>", "open <url>". */
+  const windowLog: string[] = [];
   let online = true;
   const cache = {
     async addAll(requests: { url: string; cache: string; credentials: string }[]) {
@@ -180,13 +188,37 @@ function runWorker(source: string, origin: string) {
       location: { origin },
       addEventListener: (type: string, fn: (event: unknown) => void) => listeners.set(type, fn),
       skipWaiting: async () => {},
-      clients: { claim: async () => {} },
+      clients: {
+        claim: async () => {},
+        matchAll: async () =>
+          (opts.windows ?? []).map((url) => {
+            const w = {
+              url,
+              focus: async () => (windowLog.push(`focus ${url}`), w),
+              navigate: async (target: string) => (windowLog.push(`navigate ${url} → ${target}`), w),
+            };
+            return w;
+          }),
+        openWindow: async (url: string) => void windowLog.push(`open ${url}`),
+      },
+      registration: {
+        showNotification: async (title: string, options: Record<string, unknown>) => void notifications.push({ title, options }),
+        pushManager: {
+          subscribe: async (options: unknown) => {
+            subscribed.push(options);
+            return { toJSON: () => ({ endpoint: 'https://push.example/renewed', expirationTime: null, keys: { p256dh: 'P', auth: 'A' } }) };
+          },
+        },
+      },
     },
     caches: { open: async () => cache, keys: async () => ['nixa-static-old', 'other-app'], delete: async (name: string) => writes.push(`delete ${name}`) },
-    fetch: async (request: FakeRequest) => {
-      fetched.push(request.url);
+    fetch: async (request: FakeRequest | string, init?: Record<string, unknown>) => {
+      const url = typeof request === 'string' ? request : request.url;
+      fetched.push(url);
+      sent.push({ url, init });
       if (!online) throw new TypeError('Failed to fetch');
-      return new Response(`network ${request.url}`);
+      if (url === '/p/push/key') return Response.json({ publicKey: 'BNixaKey' });
+      return new Response(`network ${url}`);
     },
     Request: class {
       constructor(
@@ -219,7 +251,17 @@ function runWorker(source: string, origin: string) {
     return res.type === 'error' ? 'network error' : res.text();
   }
 
-  return { decide, lifecycle, request, writes, fetched, setOnline: (up: boolean) => (online = up), listeners };
+  /** Dispatches any other event and waits for what it asked to wait for (and whether that failed). */
+  async function dispatch(type: string, event: Record<string, unknown>): Promise<'done' | 'failed'> {
+    let waited: Promise<unknown> = Promise.resolve();
+    listeners.get(type)!({ ...event, waitUntil: (p: Promise<unknown>) => (waited = p) });
+    return waited.then(
+      () => 'done',
+      () => 'failed',
+    );
+  }
+
+  return { decide, lifecycle, request, dispatch, writes, fetched, sent, notifications, subscribed, windowLog, setOnline: (up: boolean) => (online = up), listeners };
 }
 
 /** Everything the worker must leave alone: the journey, the protocol, the account, the console. */
@@ -243,6 +285,12 @@ const SENSITIVE = [
   '/admin/api/v1/accounts',
   '/console',
   '/console/services',
+  '/p',
+  '/p?code=BCDF-GHJK-LM',
+  '/p/BCDFGHJKLM',
+  '/p/BCDFGHJKLM/approve',
+  '/p/push/key',
+  '/p/push/subscription',
 ];
 
 describe('the service worker, as served', () => {
@@ -274,10 +322,10 @@ describe('the service worker, as served', () => {
   it('leaves them alone even if a later edit lists them as files to precache or pages to answer offline', () => {
     const widened = source
       .replace("const PRECACHE = [", "const PRECACHE = ['/account', '/auth', '/console', ")
-      .replace("const PUBLIC_PAGES = [", "const PUBLIC_PAGES = ['/account', '/interaction/Xk3vB9', '/device', ");
+      .replace("const PUBLIC_PAGES = [", "const PUBLIC_PAGES = ['/account', '/interaction/Xk3vB9', '/device', '/p', '/p/BCDFGHJKLM', ");
     expect(widened).not.toBe(source);
     const { decide } = runWorker(widened, origin);
-    for (const path of ['/account', '/auth', '/console', '/interaction/Xk3vB9', '/device']) {
+    for (const path of ['/account', '/auth', '/console', '/interaction/Xk3vB9', '/device', '/p', '/p/BCDFGHJKLM']) {
       for (const mode of ['navigate', 'no-cors']) expect([path, mode, decide({ method: 'GET', mode, url: `${origin}${path}` }, origin)]).toEqual([path, mode, 'pass']);
     }
   });
@@ -346,9 +394,111 @@ describe('the service worker, as served', () => {
     expect(worker.fetched.filter((url) => SENSITIVE.some((p) => url === `${origin}${p}`))).toEqual([]);
   });
 
-  it('has no handler yet for Web Push, only the place for it', () => {
+  it('listens for the lifecycle, fetches and Web Push, nothing else', () => {
     const worker = runWorker(source, origin);
-    expect([...worker.listeners.keys()]).toEqual(['install', 'activate', 'fetch']);
-    expect(source).toMatch(/self\.addEventListener\('push'/); // in the comment naming the hook
+    expect([...worker.listeners.keys()]).toEqual(['install', 'activate', 'fetch', 'push', 'notificationclick', 'pushsubscriptionchange']);
+  });
+});
+
+describe('the service worker’s Web Push, as served', () => {
+  let source: string;
+  let origin: string;
+
+  beforeAll(async () => {
+    source = await (await get('/sw.js')).text();
+    origin = new URL(nixa.url).origin;
+  });
+
+  const TITLE = 'Yêu cầu xác nhận đăng nhập (A sign-in needs your approval)';
+  const BODY = 'Mở nixa để xem và xác nhận (Open nixa to see and approve)';
+  const pushOf = (payload: unknown) => ({ data: { json: () => JSON.parse(JSON.stringify(payload)), text: () => JSON.stringify(payload) } });
+
+  it('shows a sign-in request in its own words (one tag, ringing again, staying until acted on), storing and fetching nothing, keeping nothing of the push', async () => {
+    const worker = runWorker(source, origin);
+    await worker.lifecycle('install');
+    const installed = worker.writes.length;
+    expect(await worker.dispatch('push', pushOf({ type: 'ciba', id: 'auth-req-7Hq2xLw9' }))).toBe('done');
+    expect(worker.notifications).toHaveLength(1);
+    const [shown] = worker.notifications;
+    expect(shown!.title).toBe(TITLE);
+    expect(shown!.options).toMatchObject({ body: BODY, tag: 'nixa-ciba', renotify: true, requireInteraction: true });
+    // Not even in the notification's data: a click opens /p, which asks nixa.
+    expect(shown!.options).not.toHaveProperty('data');
+    expect(JSON.stringify(worker.notifications)).not.toContain('auth-req-7Hq2xLw9');
+    expect(worker.writes.slice(installed)).toEqual([]);
+    expect(worker.fetched).toEqual([]);
+  });
+
+  it('still shows it for a push it cannot read (empty, not JSON, an unknown kind): every push must show something', async () => {
+    const worker = runWorker(source, origin);
+    await worker.dispatch('push', {});
+    await worker.dispatch('push', { data: { json: () => JSON.parse('not json'), text: () => 'not json' } });
+    await worker.dispatch('push', pushOf({ type: 'later-kind', id: 'x', name: 'Nguyễn Văn An' }));
+    expect(worker.notifications.map((n) => [n.title, n.options.tag])).toEqual([
+      [TITLE, 'nixa-ciba'],
+      [TITLE, 'nixa-ciba'],
+      [TITLE, 'nixa-ciba'],
+    ]);
+    expect(JSON.stringify(worker.notifications)).not.toContain('Nguyễn');
+    expect(worker.writes).toEqual([]);
+  });
+
+  it('a click closes the notification and opens the phone’s page /p', async () => {
+    const worker = runWorker(source, origin);
+    const closed: string[] = [];
+    expect(await worker.dispatch('notificationclick', { notification: { tag: 'nixa-ciba', close: () => closed.push('closed') } })).toBe('done');
+    expect(closed).toEqual(['closed']);
+    expect(worker.windowLog).toEqual([`open ${origin}/p`]);
+  });
+
+  it('a click focuses the phone’s page when it is open, loading it again; a window elsewhere (mid sign-in, another site) is left alone', async () => {
+    const open = runWorker(source, origin, { windows: [`${origin}/interaction/Xk3vB9`, `${origin}/p`] });
+    await open.dispatch('notificationclick', { notification: { close: () => {} } });
+    expect(open.windowLog).toEqual([`focus ${origin}/p`, `navigate ${origin}/p → ${origin}/p`]);
+
+    const elsewhere = runWorker(source, origin, { windows: [`${origin}/account`, 'https://evil.example/p', `${origin}/p/BCDFGHJKLM`] });
+    await elsewhere.dispatch('notificationclick', { notification: { close: () => {} } });
+    expect(elsewhere.windowLog).toEqual([`open ${origin}/p`]);
+  });
+
+  it('gives nixa the renewed subscription as JSON, from its own origin (Origin sent despite no-referrer) with the phone’s cookie', async () => {
+    const renewed = { endpoint: 'https://push.example/new', expirationTime: null, keys: { p256dh: 'P', auth: 'A' } };
+    const worker = runWorker(source, origin);
+    expect(await worker.dispatch('pushsubscriptionchange', { newSubscription: { toJSON: () => renewed } })).toBe('done');
+    expect(worker.sent).toEqual([
+      {
+        url: '/p/push/subscription',
+        init: {
+          method: 'POST',
+          credentials: 'same-origin',
+          referrerPolicy: 'same-origin',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify(renewed),
+        },
+      },
+    ]);
+  });
+
+  it('without a new subscription, makes one with the old one’s key, or else nixa’s, and sends it', async () => {
+    const withOld = runWorker(source, origin);
+    await withOld.dispatch('pushsubscriptionchange', { oldSubscription: { options: { applicationServerKey: 'BOldKey' } } });
+    expect(withOld.subscribed).toEqual([{ userVisibleOnly: true, applicationServerKey: 'BOldKey' }]);
+    expect(withOld.sent.map((r) => [r.url, r.init?.method])).toEqual([['/p/push/subscription', 'POST']]);
+
+    const fromNixa = runWorker(source, origin);
+    await fromNixa.dispatch('pushsubscriptionchange', {});
+    expect(fromNixa.subscribed).toEqual([{ userVisibleOnly: true, applicationServerKey: 'BNixaKey' }]);
+    expect(fromNixa.sent.map((r) => [r.url, r.init?.referrerPolicy])).toEqual([
+      ['/p/push/key', 'same-origin'],
+      ['/p/push/subscription', 'same-origin'],
+    ]);
+  });
+
+  it('a renewal that fails (offline) is given up quietly: the phone still finds its requests on /p', async () => {
+    const worker = runWorker(source, origin);
+    worker.setOnline(false);
+    expect(await worker.dispatch('pushsubscriptionchange', { newSubscription: { toJSON: () => ({}) } })).toBe('done');
+    expect(worker.sent.map((r) => r.url)).toEqual(['/p/push/subscription']);
+    expect(worker.writes).toEqual([]);
   });
 });
