@@ -10,7 +10,8 @@ export type ScenarioName =
   | 'refresh'
   | 'userinfo'
   | 'introspection'
-  | 'federated_sign_in';
+  | 'federated_sign_in'
+  | 'cross_device';
 
 /** The scenarios nixa and the bare baseline both run, compared nixa/baseline. */
 export const SCENARIOS = [
@@ -32,9 +33,19 @@ export type SignInScenario = Extract<ScenarioName, 'authorization_code' | 'sso_s
 export const isSignIn = (s: ScenarioName): s is SignInScenario => s === 'authorization_code' || s === 'sso_sign_in' || s === 'federated_sign_in';
 
 /** Driven by loops that each wait for their answer before the next request (the rest by autocannon). */
-export type LoopScenario = SignInScenario | 'refresh';
+export type LoopScenario = SignInScenario | 'refresh' | 'cross_device';
 
-export const isLoop = (s: ScenarioName): s is LoopScenario => isSignIn(s) || s === 'refresh';
+export const isLoop = (s: ScenarioName): s is LoopScenario => isSignIn(s) || s === 'refresh' || s === 'cross_device';
+
+/**
+ * How the computer learns that the phone approved (cross_device):
+ *   page       as the waiting page's script does: a status request POLL_MILLISECONDS
+ *              after the page loaded and after each answer, the phone approving at a
+ *              random moment of that cycle (the citizen's own time on the phone)
+ *   immediate  one status request the moment the approval returns: nixa's own part
+ *              (status, finish, resume), without the interval
+ */
+export type CrossDevicePoll = 'page' | 'immediate';
 
 /**
  * nixa's side of the federated sign-in: an upstream identity source registered in
@@ -65,6 +76,11 @@ export interface TargetInfo {
   serviceClient: { clientId: string; secret: string };
   federation?: FederationInfo;
   /**
+   * nixa only: where its passkeys are valid, for the software authenticator of the
+   * cross-device sign-in's phones (WebAuthn signs the RP ID and the page's origin).
+   */
+  passkeys?: { rpId: string; origin: string };
+  /**
    * Several instances serving this one issuer (bench/two-instances.ts): the
    * driver sends each request for `origin` to one of these addresses in turn, as
    * a load balancer without stickiness would, so that the requests of one
@@ -88,6 +104,8 @@ export interface Job {
    * fails the sign-in: the citizens are returning ones whose consent is remembered.
    */
   seedConsent?: boolean;
+  /** cross_device only: how the computer follows the phone. */
+  poll?: CrossDevicePoll;
 }
 
 export interface Measurement {
@@ -95,6 +113,7 @@ export interface Measurement {
   completed: number;
   seconds: number;
   perSecond: number;
+  /** Of each operation's time; cross_device: of the time from the phone's approval to the computer continuing. */
   p50Ms: number;
   p99Ms: number;
 }

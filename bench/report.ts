@@ -7,7 +7,7 @@ import { REQUESTS_PER_BARE_FEDERATED_SIGN_IN } from './driver/bare-federated-sig
 import { REQUESTS_PER_FEDERATED_SIGN_IN } from './driver/federated-sign-in.js';
 import { REQUESTS_PER_SIGN_IN } from './driver/sign-in.js';
 import { REQUESTS_PER_SSO_SIGN_IN } from './driver/sso-sign-in.js';
-import type { ComparedScenario, Measurement } from './protocol.js';
+import type { ComparedScenario, CrossDevicePoll, Measurement } from './protocol.js';
 import type { BenchSettings } from './settings.js';
 import type { Memory } from './system.js';
 import type { WritesPerSignIn } from './writes.js';
@@ -65,6 +65,26 @@ export interface FederatedResult {
   levels: FederatedLevel[];
 }
 
+/**
+ * The cross-device sign-in at one number of concurrent citizens and one way of
+ * polling. nixa alone: the bare provider has no phones to compare with. p50 and
+ * p99 are of the time from the phone's approval to the computer continuing;
+ * rate, CPU and statements are per whole cross-device sign-in (both screens).
+ */
+export interface CrossDeviceLevel {
+  concurrency: number;
+  poll: CrossDevicePoll;
+  nixa: NixaSide;
+}
+
+export interface CrossDeviceResult {
+  /** How often the computer's waiting page polls (POLL_MILLISECONDS). */
+  pollMilliseconds: number;
+  /** Citizens the loops' phones are bound to (loop i: citizens[i % citizens]). */
+  citizens: number;
+  levels: CrossDeviceLevel[];
+}
+
 export interface BenchResults {
   finishedAt: string;
   environment: { node: string; postgres: string; cpus: number; store: BenchSettings['store'] };
@@ -74,6 +94,8 @@ export interface BenchResults {
   /** The test-login round trip (authorization_code). */
   writesPerSignIn: WritesPerSignIn;
   writesPerFederatedSignIn: WritesPerSignIn;
+  /** Absent from results written before issue 13. */
+  crossDevice?: CrossDeviceResult;
   /** nixa's process at the end of the run (VmRSS, VmHWM); the issue's bound is 250 MB per instance. */
   nixaMemory?: Memory;
 }
@@ -176,6 +198,56 @@ export function formatFederated(f: FederatedResult): string {
   for (const l of f.levels) {
     lines.push(
       `${line('federated sign-in', l.concurrency, l.nixa, l.baseline, l.ratio)}   upstream CPU ${fixed(l.nixa.cpuMsPerOp.source ?? Number.NaN, 2)} / ${fixed(l.baseline.cpuMsPerOp.upstream ?? Number.NaN, 2)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const CROSS_DEVICE_COLUMNS: [string, number][] = [
+  ['computer polls', 16],
+  ['conc', 5],
+  ['sign-ins/s', 11],
+  ['n', 6],
+  ['approval→continue p50 ms', 26],
+  ['p99 ms', 9],
+  ['CPU ms/op proc+db', 21],
+  ['stmts', 7],
+  ['commits', 8],
+];
+
+function crossDeviceRow(cells: string[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(CROSS_DEVICE_COLUMNS[i]![1]) : c.padStart(CROSS_DEVICE_COLUMNS[i]![1]))).join('').trimEnd();
+}
+
+/** The way of polling as the table names it. */
+export const pollTitle = (poll: CrossDevicePoll, intervalMs: number) => (poll === 'page' ? `every ${intervalMs} ms` : 'at once');
+
+export function formatCrossDevice(r: CrossDeviceResult): string {
+  const header = crossDeviceRow(CROSS_DEVICE_COLUMNS.map(([name]) => name));
+  const lines = [
+    `Cross-device sign-in (issue 13): from the phone's approval (its approve POST answered) to the computer continuing (its finish POST`,
+    `and the resume answered with the redirect to the service). Each concurrent citizen has a phone bound at /account (${r.citizens} citizens;`,
+    'a software passkey with user verification) and signs in on a fresh computer: chooser, QR page, the phone opens the link, picks',
+    `the number, approves. "every ${r.pollMilliseconds} ms": the waiting page's polling (views/cross-device.js), the phone approving at a random`,
+    `moment of its cycle, as a citizen's does: the delay a citizen sees. "at once": one status request as soon as the approval is`,
+    "answered, the sign-ins back to back: nixa's own part. n: sign-ins measured. CPU, statements and commits per whole sign-in (both",
+    "screens, the polls included), nixa's process plus its PostgreSQL backends.",
+    header,
+    '-'.repeat(header.length),
+  ];
+  for (const l of r.levels) {
+    lines.push(
+      crossDeviceRow([
+        pollTitle(l.poll, r.pollMilliseconds),
+        String(l.concurrency),
+        rate(l.nixa.perSecond),
+        String(l.nixa.completed),
+        fixed(l.nixa.p50Ms, 1),
+        fixed(l.nixa.p99Ms, 1),
+        `${fixed(nixaCpu(l.nixa), 2)} (${fixed(l.nixa.cpuMsPerOp.database ?? 0, 2)} db)`,
+        fixed(l.nixa.statementsPerOperation, 2),
+        fixed(l.nixa.commitsPerOperation, 2),
+      ]),
     );
   }
   return lines.join('\n');

@@ -4,11 +4,13 @@
 // each server process and nixa's PostgreSQL backends; nixa's statements and
 // commits counted by its MeteredDatabase. Then the federated sign-in, nixa
 // through the simulated citizen-ID source against a bare provider federating to
-// a bare upstream, at several concurrencies; then nixa's database writes per
-// sign-in. See README, Benchmarks.
+// a bare upstream, at several concurrencies; then the cross-device sign-in (a
+// bound phone approves, the computer continues) on nixa alone; then nixa's
+// database writes per sign-in. See README, Benchmarks.
 import { cpus } from 'node:os';
 import { relative } from 'node:path';
 
+import { MAX_PHONES, POLL_MILLISECONDS } from '../src/phone/index.js';
 import { redactUrl } from '../src/storage/index.js';
 import { BenchDatabase } from './bench-database.js';
 import { runWithCleanup, type Cleanup } from './cleanup.js';
@@ -18,6 +20,7 @@ import { countsBetween, totalStatements, type StatementCounts } from './metered-
 import { freeLoopbackPort } from './net.js';
 import { isSignIn, SCENARIOS, type ComparedScenario, type FederationInfo, type Job, type TargetInfo } from './protocol.js';
 import {
+  formatCrossDevice,
   formatFederated,
   formatPerTable,
   formatTable,
@@ -26,7 +29,10 @@ import {
   REQUESTS_PER_BARE_FEDERATED_SIGN_IN,
   REQUESTS_PER_FEDERATED_SIGN_IN,
   writeResults,
+  pollTitle,
   type BenchResults,
+  type CrossDeviceLevel,
+  type CrossDeviceResult,
   type FederatedLevel,
   type FederatedResult,
   type NixaSide,
@@ -134,6 +140,30 @@ async function federated(setup: Setup, users: number[]): Promise<FederatedResult
   };
 }
 
+/**
+ * The cross-device sign-in at each number of concurrent citizens, with the
+ * computer polling as its page does and then at once. The phones are bound in
+ * the first warm-up at each level (driver/sign-in-load.ts), outside the
+ * measurement; a run of its own length (crossDeviceSeconds), as each sign-in
+ * waits about one polling interval.
+ */
+async function crossDevice(setup: Setup, users: number[]): Promise<CrossDeviceResult> {
+  const { settings, nixaFederated } = setup;
+  const citizens = nixaFederated.federation.citizens.length;
+  if (Math.max(0, ...users) > citizens * MAX_PHONES) {
+    throw new Error(`NIXA_BENCH_CROSS_DEVICE_USERS: at most ${citizens * MAX_PHONES} concurrent citizens (${citizens} citizens, ${MAX_PHONES} phones each)`);
+  }
+  const own = { ...setup, settings: { ...settings, seconds: settings.crossDeviceSeconds } };
+  const levels: CrossDeviceLevel[] = [];
+  for (const concurrency of users) {
+    for (const poll of ['page', 'immediate'] as const) {
+      console.log(`  measuring cross_device at ${concurrency} concurrent citizens, the computer polling ${pollTitle(poll, POLL_MILLISECONDS)}…`);
+      levels.push({ concurrency, poll, nixa: await measureNixa(own, { scenario: 'cross_device', target: nixaFederated, concurrency, poll }) });
+    }
+  }
+  return { pollMilliseconds: POLL_MILLISECONDS, citizens, levels };
+}
+
 async function start(settings: BenchSettings, cleanup: Cleanup): Promise<Setup> {
   const bench = await BenchDatabase.create(settings.adminUrl);
   cleanup.add(`drop database ${bench.name}`, () => bench.drop());
@@ -193,7 +223,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   console.log(
     `nixa ${nixa.info.origin} (PostgreSQL database ${bench.name}, short-lived store ${settings.store}` +
       `${settings.store === 'redis' ? ` at ${redactUrl(settings.redisUrl)}` : ''}) vs. bare oidc-provider ${setup.baseline.info.origin}; ` +
-      `${settings.seconds} s per measurement after ${settings.warmupSeconds} s warm-up; ` +
+      `${settings.seconds} s per measurement (cross-device ${settings.crossDeviceSeconds} s) after ${settings.warmupSeconds} s warm-up; ` +
       `identity source ${setup.nixaFederated.federation.sourceId} ${setup.nixaFederated.federation.sourceOrigin}; ` +
       `bare federated pair ${setup.bareFederated.info.origin} → ${setup.bareFederated.info.federation.sourceOrigin}`,
   );
@@ -204,13 +234,24 @@ async function main(cleanup: Cleanup): Promise<void> {
     scenarios.push(await compare(setup, scenario));
   }
   const federatedResult = await federated(setup, only && !only.has('federated_sign_in') ? [] : setup.settings.federatedUsers);
+  const crossDeviceResult = await crossDevice(setup, only && !only.has('cross_device') ? [] : settings.crossDeviceUsers);
   const perTable = [
     ...scenarios.map((s) => ({ title: `${s.scenario} (at ${s.concurrency})`, nixa: s.nixa })),
     ...federatedResult.levels.map((l) => ({ title: `federated_sign_in (at ${l.concurrency})`, nixa: l.nixa })),
+    ...crossDeviceResult.levels.map((l) => ({ title: `cross_device, polling ${pollTitle(l.poll, crossDeviceResult.pollMilliseconds)} (at ${l.concurrency})`, nixa: l.nixa })),
   ];
   if (only) {
     // A partial run: the tables of what was measured, no write counts, no results file.
-    console.log(['', formatTable(scenarios, federatedResult, settings), formatFederated(federatedResult), formatPerTable(perTable), ''].join('\n\n'));
+    console.log(
+      [
+        '',
+        ...(scenarios.length || federatedResult.levels.length ? [formatTable(scenarios, federatedResult, settings)] : []),
+        ...(federatedResult.levels.length ? [formatFederated(federatedResult)] : []),
+        ...(crossDeviceResult.levels.length ? [formatCrossDevice(crossDeviceResult)] : []),
+        formatPerTable(perTable),
+        '',
+      ].join('\n\n'),
+    );
     return;
   }
 
@@ -247,6 +288,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     federated: federatedResult,
     writesPerSignIn,
     writesPerFederatedSignIn,
+    crossDevice: crossDeviceResult,
     ...(nixaMemory ? { nixaMemory } : {}),
   };
   console.log(
@@ -254,6 +296,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       '',
       formatTable(scenarios, federatedResult, settings),
       formatFederated(federatedResult),
+      formatCrossDevice(crossDeviceResult),
       formatPerTable(perTable),
       formatWrites(writesPerSignIn),
       formatWrites(writesPerFederatedSignIn),

@@ -13,6 +13,14 @@ export interface BenchSettings {
   signInLoops: number;
   /** Concurrent users at which the federated sign-in is measured, on nixa and its bare counterpart. */
   federatedUsers: number[];
+  /** Concurrent citizens at which the cross-device sign-in (approval on the phone → the computer continues) is measured. */
+  crossDeviceUsers: number[];
+  /**
+   * Measured seconds per cross-device level and way of polling. Longer than
+   * `seconds`: with the page's polling each sign-in waits about a second, so a
+   * citizen completes about one a second.
+   */
+  crossDeviceSeconds: number;
   /** Sign-ins over which nixa's database writes are counted. */
   writeSignIns: number;
   /** Where nixa keeps short-lived protocol state (NIXA_SHORT_LIVED_STORE). */
@@ -52,6 +60,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     connections: concurrency,
     signInLoops: concurrency,
     federatedUsers: positiveIntegers(env, 'NIXA_BENCH_FEDERATED_USERS', [1, 4, 8, 16]),
+    crossDeviceUsers: positiveIntegers(env, 'NIXA_BENCH_CROSS_DEVICE_USERS', [1, 8]),
+    crossDeviceSeconds: positiveNumber(env, 'NIXA_BENCH_CROSS_DEVICE_SECONDS', 10),
     writeSignIns: Math.round(positiveNumber(env, 'NIXA_BENCH_WRITE_SIGN_INS', 50)),
     store: store(env),
     redisUrl: env.NIXA_BENCH_REDIS_URL || 'redis://127.0.0.1:6379',

@@ -27,12 +27,18 @@ export function expectAt(url: URL, origin: string, path: string, what: string): 
   return m;
 }
 
-export async function federatedSignIn(target: TargetInfo, citizen: string, seedConsent: boolean): Promise<void> {
+/**
+ * seedConsent: true when the citizen must meet the consent page (seeding), false
+ * when they must not (a returning citizen), 'if-asked' to give it if asked (a
+ * cross-device phone's sign-in, whether or not federated_sign_in seeded the
+ * citizen). `browser`: give one to keep nixa's session it gets.
+ */
+export async function federatedSignIn(target: TargetInfo, citizen: string, seedConsent: boolean | 'if-asked', browser = new Browser()): Promise<void> {
   const fed: FederationInfo | undefined = target.federation;
   if (!fed) throw new Error(`${target.name} has no identity source to sign in through`);
   const nixa = target.origin;
   const source = fed.sourceOrigin;
-  const browser = new Browser();
+  const before = browser.requests;
   const { url, verifier, state } = authorizationRequest(nixa, fed.client, fed.scope);
 
   // 1. nixa's chooser.
@@ -61,9 +67,11 @@ export async function federatedSignIn(target: TargetInfo, citizen: string, seedC
   expectAt(resume, nixa, `/auth/${uid}`, "nixa's resume after the login");
 
   // 4. Consent: asked (and given) when seeding; for a returning citizen it was granted with the login.
-  let finished = resume;
-  if (seedConsent) {
-    const consentUrl = await browser.redirect(resume);
+  let next = await browser.redirect(resume);
+  const asked = next.origin === nixa && new RegExp(`^/interaction/${UID}$`).test(next.pathname);
+  const consented = seedConsent === true || (seedConsent === 'if-asked' && asked);
+  if (consented) {
+    const consentUrl = next;
     const [, consentUid] = expectAt(consentUrl, nixa, `/interaction/${UID}`, "nixa's consent step");
     const res = await browser.send(consentUrl);
     const page = res.status === 200 ? await res.text() : '';
@@ -71,15 +79,15 @@ export async function federatedSignIn(target: TargetInfo, citizen: string, seedC
     if (!consentCsrf || !page.includes('name="decision" value="accept"')) {
       throw new Error(`seeding ${citizen}: expected nixa's consent page at ${consentUrl.pathname}, got ${res.status}${isRedirect(res) ? ' (consent already given?)' : ''}`);
     }
-    finished = await browser.redirect(new URL(`/interaction/${consentUid}/consent`, nixa), form({ csrf: consentCsrf, shown: hiddenField(page, 'shown') ?? '', decision: 'accept' }));
+    const finished = await browser.redirect(new URL(`/interaction/${consentUid}/consent`, nixa), form({ csrf: consentCsrf, shown: hiddenField(page, 'shown') ?? '', decision: 'accept' }));
     expectAt(finished, nixa, `/auth/${consentUid}`, "nixa's resume after consent");
+    next = await browser.redirect(finished);
   }
 
   // 5. Back at the service with a code, redeemed.
-  const back = await browser.redirect(finished);
-  const claims = await redeem(nixa, fed.client, codeAt(back, fed.client, state), verifier);
+  const claims = await redeem(nixa, fed.client, codeAt(next, fed.client, state), verifier);
   if (!Array.isArray(claims.amr) || !claims.amr.includes('fed')) throw new Error(`expected a federated sign-in (amr fed), got amr ${JSON.stringify(claims.amr)}`);
-  const requests = browser.requests + 1;
-  const expected = REQUESTS_PER_FEDERATED_SIGN_IN + (seedConsent ? 3 : 0);
+  const requests = browser.requests - before + 1;
+  const expected = REQUESTS_PER_FEDERATED_SIGN_IN + (consented ? 3 : 0);
   if (requests !== expected) throw new Error(`the sign-in took ${requests} requests, not ${expected}`);
 }

@@ -1,10 +1,13 @@
 // The loop scenarios: a few loops side by side, each waiting for its answer
 // before its next operation, until the time or count is used up. Sign-ins (a
 // returning citizen from a fresh browser, SSO from a signed-in one) and refresh
-// with rotation (each loop keeps its latest refresh token).
+// with rotation (each loop keeps its latest refresh token), and the cross-device
+// sign-in (each loop a citizen with a bound phone), timed from the phone's
+// approval to the computer continuing rather than whole.
 import type { Job, Measurement } from '../protocol.js';
 import { bareFederatedSignIn } from './bare-federated-sign-in.js';
 import type { Browser } from './browser.js';
+import { bindPhone, crossDeviceSignIn, type BoundPhone } from './cross-device-sign-in.js';
 import { federatedSignIn } from './federated-sign-in.js';
 import { preparedFor } from './prepared.js';
 import { signIn, tokenRequest } from './sign-in.js';
@@ -14,8 +17,11 @@ import { summarize } from './summary.js';
 /** A scenario as loops run it: per-loop setup (untimed), then one operation at a time. */
 interface LoopOps<S> {
   prepare(loop: number): Promise<S>;
-  /** One operation by loop `loop`; `n` counts the operations the job started, from 0. */
-  once(state: S, loop: number, n: number): Promise<void>;
+  /**
+   * One operation by loop `loop`; `n` counts the operations the job started, from
+   * 0. Resolves to the milliseconds to count for it when that is not its whole time.
+   */
+  once(state: S, loop: number, n: number): Promise<void | number>;
 }
 
 const none = () => Promise.resolve(undefined);
@@ -56,6 +62,22 @@ function opsFor(job: Job): LoopOps<unknown> {
         ? { prepare: none, once: (_s, _loop, n) => federatedSignIn(target, citizens[n % citizens.length]!, true) }
         : { prepare: none, once: (_s, loop) => federatedSignIn(target, citizens[loop % citizens.length]!, false) };
     }
+    case 'cross_device': {
+      const citizens = target.federation?.citizens ?? [];
+      if (!citizens.length) throw new Error(`${target.name} has no citizens to bind phones to`);
+      const poll = job.poll ?? 'page';
+      // Loop i is the phone of citizens[i % length] (an account binds a few phones), bound once and kept.
+      // A citizen's second phone is bound after the first: their first sign-ins would race to the consent.
+      const phoneOf = (loop: number): Promise<BoundPhone> =>
+        preparedFor(key('phone', loop), async () => {
+          if (loop >= citizens.length) await phoneOf(loop - citizens.length);
+          return bindPhone(target, citizens[loop % citizens.length]!, `Điện thoại ${loop + 1}`);
+        });
+      return {
+        prepare: phoneOf,
+        once: (phone) => crossDeviceSignIn(target, phone as BoundPhone, poll),
+      } as LoopOps<unknown>;
+    }
     default:
       throw new Error(`${job.scenario} is not a loop scenario`);
   }
@@ -75,13 +97,14 @@ export async function signInLoad(job: Job): Promise<Measurement> {
     while (failure === undefined && started < total && performance.now() < deadline) {
       const n = started++;
       const t0 = performance.now();
+      let counted: void | number;
       try {
-        await ops.once(states[index], index, n);
+        counted = await ops.once(states[index], index, n);
       } catch (err) {
         failure ??= err;
         return;
       }
-      latencies.push(performance.now() - t0);
+      latencies.push(typeof counted === 'number' ? counted : performance.now() - t0);
     }
   };
 

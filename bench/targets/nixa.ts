@@ -67,6 +67,12 @@ export async function startNixaRole(params: NixaParams): Promise<Started> {
   const dataDir = mkdtempSync(join(tmpdir(), 'nixa-bench-'));
   const url = (applicationName: string) => urlFor(params.adminUrl, params.database, applicationName);
   const store = params.store === 'redis' ? { NIXA_SHORT_LIVED_STORE: 'redis', NIXA_REDIS_URL: params.redisUrl } : { NIXA_SHORT_LIVED_STORE: 'postgres' };
+  const issuer = params.join?.issuer ?? `http://127.0.0.1:${port}`;
+  // An IP address cannot be a WebAuthn RP ID, and without passkeys nixa offers no
+  // sign-in with a phone: the bench's phones (a software authenticator) say they
+  // are on localhost at the issuer's port, the same server by its name, as a
+  // deployment's are on its domain.
+  const passkeys = { rpId: 'localhost', origin: `http://localhost:${new URL(issuer).port}` };
   const config = loadConfig({
     ...process.env,
     NIXA_ENV: 'test',
@@ -76,7 +82,9 @@ export async function startNixaRole(params: NixaParams): Promise<Started> {
     DATABASE_URL: url('nixa'),
     PORT: String(port),
     NIXA_HOST: '127.0.0.1',
-    NIXA_ISSUER: params.join?.issuer ?? `http://127.0.0.1:${port}`,
+    NIXA_ISSUER: issuer,
+    NIXA_PASSKEY_RP_ID: passkeys.rpId,
+    NIXA_PASSKEY_ORIGINS: passkeys.origin,
     NIXA_LOG_LEVEL: 'silent',
     NIXA_DATA_DIR: dataDir,
     // The purge deletes expired codes and tokens every minute by default; inside
@@ -113,6 +121,7 @@ export async function startNixaRole(params: NixaParams): Promise<Started> {
         origin: nixa.url,
         webClient: { clientId: web.client.clientId, secret: web.secret!, redirectUri: WEB_CLIENT.redirect_uris[0] },
         serviceClient: { clientId: service.client.clientId, secret: service.secret! },
+        passkeys,
       },
       shape: { signingAlgs: [...config.keys.signingAlgs], ttl: { ...config.ttl }, clockToleranceSeconds: config.clockToleranceSeconds },
       callbackUrl: `${config.issuer}${CALLBACK_PATH}`,
