@@ -23,7 +23,7 @@ import { activeSigningKey, Cipher, KeyRing, loadMasterKey } from '../keys/index.
 import { createLogger, type Logger } from '../logging/index.js';
 import { countActiveSessions, openShortLivedState, purgeExpired, recordCache, type RecordCache, type ShortLivedState } from '../protocol/index.js';
 import { createMetrics, type Metrics } from '../metrics/index.js';
-import { purgePushSubscriptions, type PushDeps } from '../push/index.js';
+import { notifyPhone as notifyPhoneByPush, purgePushSubscriptions, type PushDeps } from '../push/index.js';
 import { migrate, openDatabase, type Database } from '../storage/index.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
 import { createHttpApp } from './http.js';
@@ -120,7 +120,9 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       push,
     });
     const pairwiseKey = cipher.derive('pairwise-subject');
-    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state }, keyring, app, (provider) =>
+    // A CIBA request notifies the citizen's bound phones (push is a convenience: the phone also lists it at /p).
+    const notifyPhone = (phoneId: string, message: { type: 'ciba'; id: string }) => notifyPhoneByPush(push, phoneId, message);
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state, notifyPhone }, keyring, app, (provider) =>
       provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
         metrics.tokensIssued.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') }),
       ),

@@ -18,7 +18,9 @@ import * as oidc from 'openid-client';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startFederation, type Federation } from '../support/federation.js';
 import { approveWithPasskey, boundPhone, form, openOnPhone, PHONE_PASSKEY_ENV, phoneSignedIn, type Phone, type PhoneWorld } from '../support/phone.js';
+import { startPushService, type PushServiceHandle } from '../support/push-service.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
+import { waitFor } from '../support/wait.js';
 
 const CIBA = 'urn:openid:params:grant-type:ciba';
 const DUC = '046069113502';
@@ -40,10 +42,12 @@ describe('CIBA: a counter asks, the citizen approves on their bound phone', () =
   const pings: Ping[] = [];
   const pingAttempts: number[] = [];
   let duc: Phone;
+  let pushService: PushServiceHandle;
 
   beforeAll(async () => {
     tdb = await createTestDatabase();
-    fed = await startFederation(tdb, PHONE_PASSKEY_ENV);
+    pushService = await startPushService();
+    fed = await startFederation(tdb, { ...PHONE_PASSKEY_ENV, NIXA_PUSH_INSECURE_ENDPOINTS: 'true' });
     const portal = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công' });
     world = { issuer: fed.nixa.config.issuer, config: await discover(fed.nixa.config.issuer, portal), redirectUri: portal.redirectUri };
     counter = await registerTestClient(tdb.db, {
@@ -87,11 +91,21 @@ describe('CIBA: a counter asks, the citizen approves on their bound phone', () =
     });
     pingConfig = await discover(world.issuer, ping);
     duc = await boundPhone(world, 'citizen_id', 'hoang-minh-duc');
+    // Đức's phone turned notifications on (views/phone-push.js does this in a browser).
+    const origin = new URL(world.issuer).origin;
+    const { publicKey } = (await (await duc.agent.request(new URL('/p/push/key', world.issuer), { headers: { accept: 'application/json' } })).json()) as { publicKey: string };
+    const subscribed = await duc.agent.request(new URL('/p/push/subscription', world.issuer), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', origin },
+      body: JSON.stringify(pushService.subscribe(publicKey).json),
+    });
+    expect(subscribed.status).toBe(204);
   });
   afterAll(async () => {
     pingServer?.closeAllConnections();
     await new Promise((resolve) => pingServer?.close(resolve));
     await fed?.close();
+    await pushService?.close();
     await tdb?.drop();
   });
 
@@ -122,6 +136,12 @@ describe('CIBA: a counter asks, the citizen approves on their bound phone', () =
     const asked = await oidc.initiateBackchannelAuthentication(counterConfig, { scope: 'openid profile', login_hint: DUC, binding_message: 'Quầy 3 — mã 4821' });
     expect(asked.auth_req_id).toBeDefined();
     expect(asked.expires_in).toBeGreaterThan(0);
+    // The phone is notified by Web Push (RFC 8291 encrypted, VAPID signed): an opaque id, nothing personal.
+    await waitFor(() => pushService.received.length === 1, 5_000, 'the push to reach the push service');
+    const pushed = JSON.parse(pushService.received[0]!.payload) as { type: string; id: string };
+    expect(pushed.type).toBe('ciba');
+    expect(pushed.id).not.toContain(DUC);
+    expect(pushService.received[0]!.urgency).toBe('high');
 
     const opened = await phoneOpensRequest(duc, 'Bưu điện Hà Nội — quầy 3');
     expect(opened.status).toBe(200);
