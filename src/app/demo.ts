@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { addClient, clientsOptions, DEVICE_CODE_GRANT, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
+import { addClient, CIBA_GRANT, clientsOptions, DEVICE_CODE_GRANT, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
 import type { Config } from '../config/index.js';
 import { NotFoundError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
@@ -12,6 +12,7 @@ import type { Database } from '../storage/index.js';
 
 export const DEMO_CLIENT_ID = 'demo-service';
 export const DEMO_KIOSK_CLIENT_ID = 'demo-kiosk';
+export const DEMO_COUNTER_CLIENT_ID = 'demo-counter';
 export const DEMO_PORT_OFFSET = 100;
 
 export interface DemoCredentials {
@@ -62,9 +63,46 @@ async function seedDemoKiosk(db: Database, config: Config, logger: Logger): Prom
   logger.info({ clientId: DEMO_KIOSK_CLIENT_ID }, 'demo kiosk registered');
 }
 
-/** Registers the demo service (and the demo kiosk) once and returns the service's credentials. */
+/**
+ * A demo post-office counter: a CIBA client (poll mode) to try with curl. CIBA
+ * names citizens, so it authenticates; its secret is kept, like the demo
+ * service's, in the data directory (demo-counter.json, owner-only).
+ */
+async function seedDemoCounter(db: Database, config: Config, logger: Logger): Promise<void> {
+  const file = join(config.dataDir, 'demo-counter.json');
+  const save = (secret: string) =>
+    writeFileSync(file, JSON.stringify({ clientId: DEMO_COUNTER_CLIENT_ID, clientSecret: secret, tokenEndpoint: `${config.issuer}/token` }, null, 2), { mode: 0o600 });
+  try {
+    await showClient(db, DEMO_COUNTER_CLIENT_ID);
+    if (!existsSync(file)) save((await rotateClientSecret(db, DEMO_COUNTER_CLIENT_ID, 'system:demo')).secret);
+    return;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  const { secret } = await addClient(
+    db,
+    {
+      client_id: DEMO_COUNTER_CLIENT_ID,
+      name: 'Bưu điện mẫu — quầy 1 (Demo post-office counter)',
+      grant_types: [CIBA_GRANT],
+      backchannel_token_delivery_mode: 'poll',
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'openid profile',
+      // A CIBA client can be pairwise only with a jwks_uri (clients/schema.ts): the demo counter has no keys.
+      subject_type: 'public',
+    },
+    'system:demo',
+    clientsOptions(config),
+  );
+  save(secret!);
+  logger.info({ clientId: DEMO_COUNTER_CLIENT_ID }, 'demo counter registered');
+}
+
+/** Registers the demo service (and the demo kiosk and counter) once and returns the service's credentials. */
 export async function seedDemo(db: Database, config: Config, logger: Logger): Promise<DemoCredentials> {
+  mkdirSync(config.dataDir, { recursive: true });
   await seedDemoKiosk(db, config, logger);
+  await seedDemoCounter(db, config, logger);
   const origin = demoOrigin(config);
   mkdirSync(config.dataDir, { recursive: true });
   const file = join(config.dataDir, 'demo-service.json');
