@@ -183,10 +183,16 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
       break;
     }
     case 'CROSS_DEVICE_APPROVED':
-      what = {
-        vi: `Đăng nhập${to.vi} bằng điện thoại đã liên kết, mức độ đảm bảo «${level.vi}»${onDevice.vi}`,
-        en: `Signed in${to.en} with your bound phone, assurance level “${level.en}”${onDevice.en}`,
-      };
+      what =
+        d.kind === 'ciba'
+          ? {
+              vi: `Xác nhận trên điện thoại yêu cầu của «${service?.vi ?? '?'}», mức độ đảm bảo «${level.vi}»`,
+              en: `Approved on your phone a request of “${service?.en ?? '?'}”, assurance level “${level.en}”`,
+            }
+          : {
+              vi: `Đăng nhập${to.vi} bằng điện thoại đã liên kết, mức độ đảm bảo «${level.vi}»${onDevice.vi}`,
+              en: `Signed in${to.en} with your bound phone, assurance level “${level.en}”${onDevice.en}`,
+            };
       break;
     case 'CROSS_DEVICE_DENIED': {
       alert = d.reason !== 'citizen';

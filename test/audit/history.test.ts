@@ -127,6 +127,25 @@ describe('historyLine', () => {
     expect(cli.alert).toBe(true);
   });
 
+  it('signing in with the bound phone, a service request approved on it, refusals, and binding', () => {
+    const qr = historyLine(event({ event: 'CROSS_DEVICE_APPROVED', actor: 'phone:p1', details: { kind: 'qr', client: 'thue', level: 'high', device: { browser: 'Chrome', os: 'Windows' } } }), names);
+    expect(qr.what).toEqual({
+      vi: 'Đăng nhập vào «Cổng dịch vụ thuế» bằng điện thoại đã liên kết, mức độ đảm bảo «cao», trên Chrome trên Windows',
+      en: 'Signed in to “Cổng dịch vụ thuế” with your bound phone, assurance level “high”, on Chrome on Windows',
+    });
+    expect(historyLine(event({ event: 'CROSS_DEVICE_APPROVED', details: { kind: 'ciba', client: 'thue', level: 'substantial' } }), names).what.vi).toBe(
+      'Xác nhận trên điện thoại yêu cầu của «Cổng dịch vụ thuế», mức độ đảm bảo «đáng kể»',
+    );
+    const relayed = historyLine(event({ event: 'CROSS_DEVICE_DENIED', details: { reason: 'second-scan', client: 'thue' } }), names);
+    expect(relayed.alert).toBe(true);
+    expect(relayed.what.en).toBe('A sign-in to “Cổng dịch vụ thuế” with your phone was cancelled: its code was scanned by another phone');
+    // The citizen's own refusal is not an alert.
+    expect(historyLine(event({ event: 'CROSS_DEVICE_DENIED', details: { reason: 'citizen', client: 'thue' } }), names).alert).toBe(false);
+    expect(historyLine(event({ event: 'PHONE_BOUND', details: { level: 'high', device: { browser: 'Safari', os: 'iOS' } } }), names).what.vi).toBe(
+      'Liên kết một điện thoại để đăng nhập, trên Safari trên iOS',
+    );
+  });
+
   it("the citizen's own report is shown, marked, and cannot itself be disputed", () => {
     const line = historyLine(event({ event: 'ACCOUNT_ACTIVITY_DISPUTED', details: { seq: 17, disputed: 'SIGN_IN' } }), names);
     expect(line.what.vi).toContain('hoạt động số 17 không phải do mình');
