@@ -7,9 +7,15 @@
 // computer shows and approves with the passkey — and the computer, without a
 // reload by hand, lands signed in at the level the phone was bound at. Then the
 // unhappy paths: a wrong number, a denial and expiry, each said on both screens.
+// Between them, a counter's CIBA request approved on the same phone.
 // axe-core checks each new page where it is shown.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
 
+import { discover } from '../support/relying-party.js';
 import { addVirtualAuthenticator, axeViolations, describeInChromium, leave, nixaInChromium, PHONE, screenshot, signInToDemo, stepper } from './chromium.js';
 
 describeInChromium(import.meta.url, `signing in with a bound phone in two Chromium profiles`, () => {
@@ -98,6 +104,25 @@ describeInChromium(import.meta.url, `signing in with a bound phone in two Chromi
     expect(acr).toBe('urn:nixa:loa:high');
     const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     expect(after.credentials[0]!.signCount).toBeGreaterThan(credentials[0]!.signCount);
+
+    // A post-office counter asks by CIBA (the demo counter npm start registers);
+    // the phone lists the request at /p, shows the counter's message, and the
+    // passkey approves it: the counter gets tokens at the phone's level.
+    await step(phone, '06b-ciba', async () => {
+      const saved = JSON.parse(readFileSync(join(rig.fed.nixa.config.dataDir, 'demo-counter.json'), 'utf8')) as { clientId: string; clientSecret: string };
+      const counter = await discover(rig.nixa, { clientId: saved.clientId, secret: saved.clientSecret, redirectUri: '' });
+      const asked = await oidc.initiateBackchannelAuthentication(counter, { scope: 'openid profile', login_hint: '046069113502', binding_message: 'Quầy 1: 2207' });
+      await phone.goto(`${rig.nixa}/p`);
+      await axe(phone, 'pending requests (phone)');
+      await leave(phone, () => phone.getByRole('link', { name: /^Bưu điện mẫu/ }).tap());
+      await phone.getByText('Quầy 1: 2207').waitFor();
+      await screenshot(phone, 'phone-06-ciba');
+      await axe(phone, 'CIBA request (phone)');
+      await phone.getByRole('button', { name: /^Xác nhận/ }).tap();
+      await phone.getByRole('heading', { level: 1, name: /^Đã xác nhận/ }).waitFor();
+      const tokens = await oidc.genericGrantRequest(counter, 'urn:openid:params:grant-type:ciba', { auth_req_id: asked.auth_req_id });
+      expect(tokens.claims()!.acr).toBe('urn:nixa:loa:high');
+    });
 
     // Unhappy paths, each said on both screens. A wrong number ends the request.
     const other = await rig.newContext();
