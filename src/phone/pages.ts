@@ -3,7 +3,7 @@
 // outcome). Every refusal says what happened in plain words and the way on.
 import { claimLabel, inReadingOrder } from '../consent/index.js';
 import { LEVEL_NAMES } from '../interactions/level-advice.js';
-import { escapeHtml, formatDateTime, notice, renderPage } from '../pages/index.js';
+import { escapeHtml, formatDateTime, notice, renderFragment, renderPage } from '../pages/index.js';
 import type { DenialReason } from './policy.js';
 
 type Words = { vi: string; en: string };
@@ -160,11 +160,14 @@ export function approvePage(o: ApprovePage): string {
   });
 }
 
+/** The passkey step and the way to deny, shared by a QR request (after the number) and a CIBA request. */
+const passkeyStep = (handle: string, csrf: string, heading: Words, button: Words) =>
+  renderFragment('phone-passkey', { handle, csrf, headingVi: heading.vi, headingEn: heading.en, buttonVi: button.vi, buttonEn: button.en });
+
 export function confirmPage(o: { handle: string; csrf: string; clientName: string; problem?: Words }): string {
   return renderPage('phone-confirm', {
     title: 'Xác nhận bằng điện thoại',
-    handle: o.handle,
-    csrf: o.csrf,
+    passkey: passkeyStep(o.handle, o.csrf, { vi: 'Dùng khóa truy cập của điện thoại này', en: 'Use this phone’s passkey' }, { vi: 'Xác nhận đăng nhập', en: 'Approve the sign-in' }),
     clientName: o.clientName,
     notice: o.problem ? notice('alert', o.problem.vi, o.problem.en) : '',
   });
@@ -204,8 +207,7 @@ export interface CibaPage {
 export function cibaPage(o: CibaPage): string {
   return renderPage('phone-ciba', {
     title: 'Xác nhận yêu cầu của dịch vụ',
-    handle: o.handle,
-    csrf: o.csrf,
+    passkey: passkeyStep(o.handle, o.csrf, { vi: 'Xác nhận bằng khóa truy cập của điện thoại này', en: 'Confirm with this phone’s passkey' }, { vi: 'Xác nhận', en: 'Approve' }),
     clientName: o.clientName,
     bindingMessage: o.bindingMessage || '—',
     claims: claimsHtml(o.claims),

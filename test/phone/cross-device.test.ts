@@ -9,33 +9,20 @@
 // both screens and audited.
 import type * as oidc from 'openid-client';
 
-import { SoftwareAuthenticator } from '../support/authenticator.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
 import { field } from '../support/pages.js';
+import * as phones from '../support/phone.js';
+import { form, PHONE_PASSKEY_ENV, type Phone, type PhoneWorld } from '../support/phone.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
-
-const ORIGIN = 'http://localhost:3000';
 
 interface Setup {
   tdb: TestDatabase;
   fed: Federation;
   portal: TestClient;
   config: oidc.Configuration;
-}
-
-const form = (fields: Record<string, string>): RequestInit => ({
-  method: 'POST',
-  body: new URLSearchParams(fields).toString(),
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-});
-
-interface Phone {
-  agent: UserAgent;
-  authenticator: SoftwareAuthenticator;
-  account: string;
-  csrf: string;
+  world: PhoneWorld;
 }
 
 describe('signing in with a bound phone (QR code, number, passkey)', () => {
@@ -47,36 +34,20 @@ describe('signing in with a bound phone (QR code, number, passkey)', () => {
 
   beforeAll(async () => {
     const tdb = await createTestDatabase();
-    const fed = await startFederation(tdb, { NIXA_PASSKEY_RP_ID: 'localhost', NIXA_PASSKEY_ORIGINS: ORIGIN });
+    const fed = await startFederation(tdb, PHONE_PASSKEY_ENV);
     const portal = await registerTestClient(tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công' });
-    s = { tdb, fed, portal, config: await discover(fed.nixa.config.issuer, portal) };
+    const config = await discover(fed.nixa.config.issuer, portal);
+    s = { tdb, fed, portal, config, world: { issuer: fed.nixa.config.issuer, config, redirectUri: portal.redirectUri } };
   });
   afterAll(async () => {
     await s?.fed.close();
     await s?.tdb.drop();
   });
 
-  /** A phone signed in to the portal (and so to nixa) through `source`, on its /account page. */
-  async function phoneSignedIn(source: 'citizen_id' | 'telecom' | 'bank', citizen: string, canVerifyUser = true): Promise<Phone> {
-    const signIn = await federatedSignIn(s.config, s.portal.redirectUri, { source, citizen, consent: 'accept' });
-    await redeemFederated(s.config, signIn);
-    const account = await (await signIn.agent.request(url('/account'))).text();
-    return { agent: signIn.agent, authenticator: new SoftwareAuthenticator(ORIGIN, 'localhost', canVerifyUser), account, csrf: field(account, 'csrf')! };
-  }
-
-  async function bind(p: Phone, name = 'Điện thoại của tôi') {
-    const res = await p.agent.request(url('/account/phones/options'), form({ csrf: p.csrf }));
-    const options = (await res.json()) as Parameters<SoftwareAuthenticator['register']>[0] & { authenticatorSelection?: { userVerification?: string } };
-    const bound = await p.agent.request(url('/account/phones'), form({ csrf: p.csrf, name, response: JSON.stringify(p.authenticator.register(options)) }));
-    return { options, status: bound.status, html: await bound.text() };
-  }
-
-  async function boundPhone(source: 'citizen_id' | 'telecom' | 'bank', citizen: string): Promise<Phone> {
-    const p = await phoneSignedIn(source, citizen);
-    const b = await bind(p);
-    expect(b.status).toBe(200);
-    return p;
-  }
+  const phoneSignedIn = (source: 'citizen_id' | 'telecom' | 'bank', citizen: string, canVerifyUser = true) => phones.phoneSignedIn(s.world, source, citizen, canVerifyUser);
+  const bind = (p: Phone, name?: string) => phones.bind(s.world, p, name);
+  const boundPhone = (source: 'citizen_id' | 'telecom' | 'bank', citizen: string) => phones.boundPhone(s.world, source, citizen);
+  const open = (p: Phone, link: string) => phones.openOnPhone(s.world, p, link);
 
   /** A computer's sign-in to the portal at the chooser, asking to sign in with the phone: its QR link and number. */
   async function computerAtPhone(o: { agent?: UserAgent; extra?: Record<string, string> } = {}) {
@@ -103,12 +74,6 @@ describe('signing in with a bound phone (QR code, number, passkey)', () => {
     return { stoppedAt: step.stoppedAt, status: step.res.status, html: step.stoppedAt ? '' : await step.res.text() };
   }
 
-  async function open(p: Phone, link: string) {
-    const res = await p.agent.request(url(link));
-    const html = await res.text();
-    return { status: res.status, html, csrf: field(html, 'csrf') };
-  }
-
   /** Opens the link on the phone and picks `pick` (default: the right number). */
   async function pick(p: Phone, c: Computer, pick = c.number) {
     const opened = await open(p, c.link);
@@ -122,13 +87,9 @@ describe('signing in with a bound phone (QR code, number, passkey)', () => {
     expect(picked.status).toBe(303);
     const confirm = await open(p, c.link);
     expect(confirm.html).toContain('data-passkey="authenticate"');
-    const res = await p.agent.request(url(`${c.link}/options`), form({ csrf: confirm.csrf! }));
-    expect(res.status).toBe(200);
-    const options = (await res.json()) as Parameters<SoftwareAuthenticator['authenticate']>[0] & { userVerification?: string };
-    expect(options.userVerification).toBe('required');
-    const answer = p.authenticator.authenticate(options, o.userVerified === undefined ? {} : { userVerified: o.userVerified });
-    const approved = await p.agent.request(url(`${c.link}/approve`), form({ csrf: confirm.csrf!, response: JSON.stringify(answer) }));
-    return { status: approved.status, html: await approved.text(), options };
+    const approved = await phones.approveWithPasskey(s.world, p, c.link, confirm.csrf!, o);
+    expect(approved.options?.userVerification).toBe('required');
+    return { ...approved, options: approved.options! };
   }
 
   let lan: Phone;
