@@ -35,6 +35,7 @@ export const HISTORY_EVENTS = [
   'ACCOUNT_ACTIVITY_DISPUTED',
   'PHONE_BOUND',
   'PHONE_UNBOUND',
+  'BOUND_PHONE_SIGN_IN',
   'CROSS_DEVICE_APPROVED',
   'CROSS_DEVICE_DENIED',
 ] as const satisfies readonly AuditEventName[];
@@ -200,6 +201,12 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
       what = { vi: `Một lần đăng nhập${to.vi} bằng điện thoại ${why.vi}`, en: `A sign-in${to.en} with your phone was ${why.en}` };
       break;
     }
+    case 'BOUND_PHONE_SIGN_IN':
+      what = {
+        vi: `Đăng nhập${to.vi} trên điện thoại đã liên kết, bằng khóa truy cập của điện thoại, mức độ đảm bảo «${level.vi}»${onDevice.vi}`,
+        en: `Signed in${to.en} on your bound phone, with its passkey, assurance level “${level.en}”${onDevice.en}`,
+      };
+      break;
     case 'PHONE_BOUND':
       what = { vi: `Liên kết một điện thoại để đăng nhập${onDevice.vi}`, en: `Bound a phone for signing in${onDevice.en}` };
       break;

@@ -103,6 +103,8 @@ function chooserNotice(c: { stepUp: boolean; min: Level | undefined; none: boole
 export interface StepUpErrors {
   code?: string;
   passkey?: string;
+  /** Signing in with this bound phone failed (phone.ts). */
+  phone?: string;
 }
 
 export async function showChooser(deps: JourneyDeps, ctx: Context, details: Details, errors: StepUpErrors = {}): Promise<void> {
@@ -164,7 +166,7 @@ export async function showChooser(deps: JourneyDeps, ctx: Context, details: Deta
     // The source this browser asked to see first (set at /account), then the others in order.
     sources: preferredFirst(orderSources(offered), preferredSourceOf(ctx)).map(sourceButton).join('\n'),
     advice,
-    phone: phoneSignInOffer(deps, details),
+    phone: await phoneSignInOffer(deps, ctx, details, errors.phone),
     terms: termsExplained(),
     testLogin: deps.config.testLogin ? renderFragment('test-login', { uid: details.uid, csrf }) : '',
   });

@@ -16,6 +16,7 @@
 //   1d with the bound phone POST /interaction/:uid/phone           phone.ts (QR code, number; the phone's side: src/phone/)
 //                         GET  /interaction/:uid/phone[/status]   phone.ts (the page, and what its script polls)
 //                         POST /interaction/:uid/phone/finish    phone.ts (the login once the phone approved)
+//   1e on the bound phone POST /interaction/:uid/phone-here[/options] phone.ts (its passkey, right there)
 //   cancel                POST /interaction/:uid/abort            chooser.ts
 //   test login (dev)      POST /interaction/:uid/login            test-login.ts
 //   an error page again   GET  /error/:code                       error-page.ts (where the language switch returns)
@@ -33,7 +34,7 @@ import { errorPages, showFailure, showSignInOver } from './error-page.js';
 import { abort, chooseSource, showChooser } from './chooser.js';
 import { submitCode } from './code.js';
 import { passkeyOptions, submitPasskey } from './passkey.js';
-import { finishPhoneSignIn, phoneSignInStatus, showPhoneSignIn, startPhoneSignIn } from './phone.js';
+import { finishPhoneSignIn, phoneHereOptions, phoneSignInStatus, showPhoneSignIn, startPhoneSignIn, submitPhoneHere } from './phone.js';
 import { decideConsent, showConsent } from './consent.js';
 import type { JourneyDeps } from './journey.js';
 import { testLogin } from './test-login.js';
@@ -43,7 +44,7 @@ export { boundaryPage, errorPages, type ErrorPageDeps } from './error-page.js';
 export { TEST_ACR } from './test-login.js';
 export type { JourneyDeps } from './journey.js';
 
-const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login|code|passkey|passkey\/options|phone|phone\/status|phone\/finish))?$/;
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login|code|passkey|passkey\/options|phone|phone\/status|phone\/finish|phone-here|phone-here\/options))?$/;
 
 export function interactionRoutes(deps: JourneyDeps) {
   // GET /error/<code>: any of the journey's error pages shown again (error-page.ts).
@@ -101,6 +102,12 @@ export function interactionRoutes(deps: JourneyDeps) {
           break;
         case 'POST phone/finish':
           if (details.prompt.name === 'login') return await finishPhoneSignIn(deps, ctx, details, body);
+          break;
+        case 'POST phone-here/options':
+          if (details.prompt.name === 'login') return await phoneHereOptions(deps, ctx, details, body);
+          break;
+        case 'POST phone-here':
+          if (details.prompt.name === 'login') return await submitPhoneHere(deps, ctx, details, body);
           break;
         case 'POST abort':
           return await abort(deps, ctx, details, body);

@@ -11,8 +11,11 @@
 //   POST /interaction/:uid/phone/finish   csrf → the login, or why not
 import type { Context } from 'koa';
 
-import { acrFor } from '../assurance/index.js';
-import { coarseDevice } from '../audit/index.js';
+import { proofingLevelOf } from '../accounts/index.js';
+import { acrFor, atLeast, boundPhoneAssurance } from '../assurance/index.js';
+import { appendAudit, coarseDevice } from '../audit/index.js';
+import { InvalidInputError } from '../errors/index.js';
+import { challengeBinding, startPasskeyAuthentication, verifyPasskeyAssertion } from '../factors/index.js';
 import { qrSvg, svgDataUri } from '../factors/qr.js';
 import { escapeHtml, formatDateTime, notice, renderPage } from '../pages/index.js';
 import {
@@ -25,10 +28,13 @@ import {
   requestStatus,
   startRequest,
   takeApproval,
+  thisPhone,
+  type BoundPhone,
   type CrossDeviceDeps,
   type Problem,
 } from '../phone/index.js';
 import { requestedLevelOf } from '../protocol/index.js';
+import { showChooser } from './chooser.js';
 import { rememberedGrant, sharingAsked } from './consent.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
@@ -48,10 +54,32 @@ export const crossDeviceDeps = (deps: JourneyDeps): CrossDeviceDeps => ({
 
 const path = (uid: string) => `/interaction/${encodeURIComponent(uid)}/phone`;
 
-/** The chooser's way to the phone: offered wherever passkeys are (a bound phone is one). */
-export function phoneSignInOffer(deps: JourneyDeps, details: Details): string {
+/**
+ * The chooser's ways to a bound phone: on the phone itself, its passkey signs in
+ * right here (a kiosk's device grant opened on the phone, or any service); on
+ * any other screen, the QR code. Offered wherever passkeys are.
+ */
+export async function phoneSignInOffer(deps: JourneyDeps, ctx: Context, details: Details, error?: string): Promise<string> {
   if (!deps.config.passkeys) return '';
   const csrf = escapeHtml(csrfToken(deps.keyring.snapshot.cookieKeys, details.uid));
+  const here = await thisPhone(ctx, deps.db);
+  if (here) {
+    return `<section class="phone-sign-in" aria-labelledby="phone-heading">
+      <h2 id="phone-heading">Đăng nhập bằng điện thoại này <span lang="en">(Sign in with this phone)</span></h2>
+      <p>Điện thoại này đã được liên kết với tài khoản nixa của bạn («${escapeHtml(here.name)}»): xác nhận bằng vân tay, khuôn mặt hoặc mã PIN. <span lang="en">(This phone is bound to your nixa account (“${escapeHtml(here.name)}”): confirm with fingerprint, face or PIN.)</span></p>
+      ${error ?? ''}
+      <div data-passkey="authenticate" data-options="${path(details.uid)}-here/options" hidden>
+        <form method="post" action="${path(details.uid)}-here">
+          <input type="hidden" name="csrf" value="${csrf}">
+          <input type="hidden" name="response" value="">
+          <button type="submit">Đăng nhập bằng điện thoại này <span lang="en">(Sign in with this phone)</span></button>
+          <div class="notice" role="alert" data-passkey-error hidden></div>
+        </form>
+      </div>
+      <script src="/assets/webauthn.js" defer></script>
+      <script src="/assets/passkeys.js" defer></script>
+    </section>`;
+  }
   return `<section class="phone-sign-in" aria-labelledby="phone-heading">
       <h2 id="phone-heading">Đăng nhập bằng điện thoại <span lang="en">(Sign in with your phone)</span></h2>
       <p>Quét mã QR bằng điện thoại bạn đã liên kết với nixa, rồi xác nhận bằng vân tay, khuôn mặt hoặc mã PIN. <span lang="en">(Scan a QR code with the phone you bound to nixa, then confirm with fingerprint, face or PIN.)</span></p>
@@ -156,4 +184,86 @@ export async function finishPhoneSignIn(deps: JourneyDeps, ctx: Context, details
       </form>
       <p><a href="/interaction/${encodeURIComponent(details.uid)}">Chọn cách đăng nhập khác <span lang="en">(Choose another way to sign in)</span></a></p>`,
   });
+}
+
+// ── On the bound phone itself ────────────────────────────────────────────────
+//
+//   POST /interaction/:uid/phone-here/options   csrf → a challenge for this phone's passkey (user verification required)
+//   POST /interaction/:uid/phone-here           csrf, response → the login at the bound-phone level
+
+const hereBinding = (details: Details) => challengeBinding('interaction', `${details.uid}:phone-here`);
+
+/** The bound phone this browser is, and whether it may sign this sign-in in; a refusal in words otherwise. */
+async function phoneHere(deps: JourneyDeps, ctx: Context, details: Details): Promise<{ phone: BoundPhone } | { refusal: { vi: string; en: string } }> {
+  const phone = await thisPhone(ctx, deps.db);
+  if (!phone) throw new InvalidInputError('phone', 'this browser is not a bound phone');
+  const sessionAccount = details.session?.accountId;
+  if (sessionAccount && sessionAccount !== phone.accountId) {
+    return { refusal: { vi: 'Điện thoại này được liên kết với một tài khoản khác với tài khoản đang đăng nhập.', en: 'This phone is bound to another account than the one signed in.' } };
+  }
+  const min = requestedLevelOf(details.params);
+  const level = boundPhoneAssurance({ boundLevel: phone.boundLevel, proofingLevel: await proofingLevelOf(deps.accounts, phone.accountId) }, deps.config.assurance).level;
+  if (min && !atLeast(level, min)) {
+    return { refusal: { vi: 'Điện thoại này được liên kết ở mức độ đảm bảo thấp hơn mức dịch vụ cần. Hãy chọn một nguồn định danh bên dưới.', en: 'This phone was bound at a lower assurance level than the service needs. Choose an identity source below.' } };
+  }
+  return { phone };
+}
+
+export async function phoneHereOptions(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
+  checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
+  const here = await phoneHere(deps, ctx, details);
+  if ('refusal' in here) {
+    ctx.status = 403;
+    ctx.body = { error: 'phone_not_allowed' };
+    return;
+  }
+  ctx.body = await startPasskeyAuthentication(factorsContext(deps), {
+    accountId: here.phone.accountId,
+    binding: hereBinding(details),
+    passkeyIds: [here.phone.passkeyId],
+    userVerification: 'required',
+  });
+}
+
+export async function submitPhoneHere(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
+  checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
+  const here = await phoneHere(deps, ctx, details);
+  const refused = (words: { vi: string; en: string }, status: number) =>
+    showChooser(deps, ctx, details, { phone: notice('alert', words.vi, words.en) }).then(() => void (ctx.status = status));
+  if ('refusal' in here) return refused(here.refusal, 403);
+  const { phone } = here;
+  const r = await verifyPasskeyAssertion(factorsContext(deps), {
+    accountId: phone.accountId,
+    binding: hereBinding(details),
+    ip: ctx.ip,
+    response: body.response,
+    passkeyIds: [phone.passkeyId],
+  });
+  if (!r.ok || !r.use?.userVerified) {
+    return refused(
+      {
+        vi: 'Không xác nhận được bằng khóa truy cập của điện thoại này (cần vân tay, khuôn mặt hoặc mã PIN). Hãy thử lại.',
+        en: 'The phone’s passkey could not confirm it (fingerprint, face or PIN is needed). Please try again.',
+      },
+      !r.ok && r.reason === 'must-wait' ? 429 : 400,
+    );
+  }
+  const a = boundPhoneAssurance({ boundLevel: phone.boundLevel, proofingLevel: await proofingLevelOf(deps.accounts, phone.accountId) }, deps.config.assurance);
+  // On the phone itself there is one device and one channel: no mca.
+  const amr = a.amr.filter((m) => m !== 'mca');
+  await deps.db.transaction((tx) =>
+    appendAudit(tx, {
+      event: 'BOUND_PHONE_SIGN_IN',
+      actor: `phone:${phone.id}`,
+      subject: phone.accountId,
+      details: { client: String(details.params.client_id), level: a.level, amr, phoneId: phone.id, device: coarseDevice(ctx.get('user-agent')) },
+    }),
+  );
+  const grantId = await rememberedGrant(deps, details, phone.accountId);
+  await deps.provider().interactionFinished(
+    ctx.req,
+    ctx.res,
+    { login: { accountId: phone.accountId, acr: acrFor(a.level), amr, remember: true }, ...(grantId ? { consent: { grantId } } : {}) },
+    { mergeWithLastSubmission: false },
+  );
 }

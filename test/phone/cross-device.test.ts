@@ -276,6 +276,31 @@ describe('signing in with a bound phone (QR code, number, passkey)', () => {
     expect(await events('CROSS_DEVICE_DENIED', 'level')).toBe(1);
   });
 
+  it('on the bound phone itself, its passkey signs in to a service right there: no QR code, no source, no mca', async () => {
+    // Another day on the phone: nixa's session is gone, the binding cookie stays.
+    const phone = new UserAgent();
+    for (const [name, value] of lan.agent.cookiesFor(url('/'))) if (name.startsWith('nixa_phone')) phone.setCookie(url('/'), name, value);
+    const signIn = await federatedSignIn(s.config, s.portal.redirectUri, { agent: phone });
+    const chooser = signIn.page!;
+    expect(chooser.html).toContain('Đăng nhập bằng điện thoại này');
+    expect(chooser.html).not.toContain('Quét mã QR');
+    const uid = new URL(chooser.url).pathname.split('/')[2]!;
+    const csrf = field(chooser.html, 'csrf')!;
+    const res = await phone.request(url(`/interaction/${uid}/phone-here/options`), form({ csrf }));
+    const options = (await res.json()) as Parameters<Phone['authenticator']['authenticate']>[0] & { userVerification?: string };
+    expect(options.userVerification).toBe('required');
+    // (An answer without user verification is refused as on the phone's pages: the lockout above already counts
+    // this account's failures, so a second one here would only meet its delay.)
+    const step = await phone.submit(url(`/interaction/${uid}/phone-here`), { csrf, response: JSON.stringify(lan.authenticator.authenticate(options)) }, s.portal.redirectUri);
+    expect(step.stoppedAt).toBeDefined();
+    const claims = (await redeemFederated(s.config, { ...signIn, stoppedAt: step.stoppedAt })).claims()!;
+    expect(claims.acr).toBe('urn:nixa:loa:high');
+    expect(claims.amr).toEqual(expect.arrayContaining(['hwk', 'user', 'mfa']));
+    expect(claims.amr).not.toContain('mca');
+    expect(claims.amr).not.toContain('fed');
+    expect(await events('BOUND_PHONE_SIGN_IN')).toBe(1);
+  });
+
   it('removes a bound phone only from a session at substantial or above; the phone is then not bound', async () => {
     const lowSession = await phoneSignedIn('telecom', 'nguyen-van-an');
     const phoneId = (await s.tdb.db.query<{ id: string }>(`SELECT p.id FROM bound_phones p JOIN passkeys k ON k.id = p.passkey_id WHERE p.name = 'Điện thoại của Lan'`)).rows[0]!.id;
