@@ -7,7 +7,7 @@
 // phone, a denial, expiry, a phone of another account, a level the phone cannot
 // give, no user verification, an unbound phone, a replayed code — is refused on
 // both screens and audited.
-import type * as oidc from 'openid-client';
+import * as oidc from 'openid-client';
 
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
@@ -299,6 +299,27 @@ describe('signing in with a bound phone (QR code, number, passkey)', () => {
     expect(claims.amr).not.toContain('mca');
     expect(claims.amr).not.toContain('fed');
     expect(await events('BOUND_PHONE_SIGN_IN')).toBe(1);
+  });
+
+  it('a kiosk’s device grant opened on the bound phone signs in with the phone’s passkey (RFC 8628 + bound phone)', async () => {
+    const kiosk = await registerTestClient(s.tdb.db, { grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], redirect_uris: [], post_logout_redirect_uris: [], token_endpoint_auth_method: 'none', scope: 'openid' });
+    const kioskConfig = await discover(s.fed.nixa.config.issuer, kiosk);
+    const d = await oidc.initiateDeviceAuthorization(kioskConfig, { scope: 'openid' });
+    const phone = new UserAgent();
+    for (const [name, value] of lan.agent.cookiesFor(url('/'))) if (name.startsWith('nixa_phone')) phone.setCookie(url('/'), name, value);
+    const formHtml = await (await phone.request(d.verification_uri_complete!)).text();
+    const confirm = await phone.submit(url('/device'), { xsrf: field(formHtml, 'xsrf')!, user_code: field(formHtml, 'user_code')! });
+    const confirmHtml = await confirm.res.text();
+    const chooser = await phone.submit(url('/device'), { xsrf: field(confirmHtml, 'xsrf')!, user_code: field(confirmHtml, 'user_code')!, confirm: 'yes' });
+    const chooserHtml = await chooser.res.text();
+    expect(chooserHtml).toContain('Đăng nhập bằng điện thoại này');
+    const uid = new URL(chooser.url).pathname.split('/')[2]!;
+    const csrf = field(chooserHtml, 'csrf')!;
+    const options = (await (await phone.request(url(`/interaction/${uid}/phone-here/options`), form({ csrf }))).json()) as Parameters<Phone['authenticator']['authenticate']>[0];
+    const done = await phone.submit(url(`/interaction/${uid}/phone-here`), { csrf, response: JSON.stringify(lan.authenticator.authenticate(options)) });
+    expect(await done.res.text()).toContain('Thiết bị đã được đăng nhập');
+    const tokens = await oidc.genericGrantRequest(kioskConfig, 'urn:ietf:params:oauth:grant-type:device_code', { device_code: d.device_code });
+    expect(tokens.claims()).toMatchObject({ acr: 'urn:nixa:loa:high' });
   });
 
   it('removes a bound phone only from a session at substantial or above; the phone is then not bound', async () => {
