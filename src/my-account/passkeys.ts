@@ -22,7 +22,7 @@ import {
   type PasskeyRegistrationFailure,
 } from '../factors/index.js';
 import { unreachableLevelAdvice } from '../interactions/level-advice.js';
-import { phonePasskeyIds } from './phones.js';
+import { listBoundPhones } from '../phone/index.js';
 import { escapeHtml } from '../pages/index.js';
 import {
   ACCOUNT_PATH,
@@ -51,7 +51,7 @@ export async function passkeysSection(deps: AccountDeps, s: CitizenSession, mess
   if (!deps.passkeys) return '';
   const csrf = escapeHtml(csrfFor(deps, s));
   // A bound phone's passkey is listed with the phones (phones.ts), where removing it unbinds the phone.
-  const phones = await phonePasskeyIds(deps, s.accountId);
+  const phones = new Set((await listBoundPhones(factorsOf(deps), s.accountId)).map((p) => p.passkeyId));
   const mine = (await listPasskeys(factorsOf(deps), s.accountId)).filter((p) => !phones.has(p.id));
   const canChange = atLeast(s.level, ENROLMENT_LEVEL);
   const items = mine
@@ -115,7 +115,7 @@ export async function registrationOptions(deps: AccountDeps, ctx: Context, s: Ci
   ctx.body = await startPasskeyRegistration(factorsOf(deps), { accountId: s.accountId, binding: bindingOf(s), userName: await displayName(deps, s.accountId) });
 }
 
-const REGISTRATION_FAILURES: Record<PasskeyRegistrationFailure, { vi: string; en: string }> = {
+export const REGISTRATION_FAILURES: Record<PasskeyRegistrationFailure, { vi: string; en: string }> = {
   'bad-name': {
     vi: `Hãy đặt tên cho khóa truy cập (tối đa ${PASSKEY_SETTINGS.maxNameLength} ký tự).`,
     en: `Please name the passkey (at most ${PASSKEY_SETTINGS.maxNameLength} characters).`,

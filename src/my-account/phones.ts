@@ -17,15 +17,10 @@ import { InvalidInputError } from '../errors/index.js';
 import { challengeBinding, PASSKEY_SETTINGS } from '../factors/index.js';
 import { escapeHtml, notice } from '../pages/index.js';
 import { finishBinding, listBoundPhones, MAX_PHONES, rememberPhone, startBinding, thisPhone, unbindPhone, type Binding } from '../phone/index.js';
-import { displayName } from './passkeys.js';
+import { displayName, REGISTRATION_FAILURES } from './passkeys.js';
 import { ACCOUNT_PATH, csrfFor, dateVi, ENROLMENT_LEVEL, factorsOf, LEVEL_WORDS, mayChangeFactors, refused, type AccountDeps, type CitizenSession } from './session.js';
 
 const bindingOf = (s: CitizenSession) => challengeBinding('session', `phone:${s.id}`);
-
-/** The passkeys that are a bound phone's: listed with the phones, not among the passkeys. */
-export async function phonePasskeyIds(deps: AccountDeps, accountId: string): Promise<Set<string>> {
-  return new Set((await listBoundPhones(factorsOf(deps), accountId)).map((p) => p.passkeyId));
-}
 
 export async function phonesSection(deps: AccountDeps, ctx: Context, s: CitizenSession, message = ''): Promise<string> {
   if (!deps.passkeys) return '';
@@ -109,18 +104,15 @@ export async function phoneBindingOptions(deps: AccountDeps, ctx: Context, s: Ci
   ctx.body = options;
 }
 
+// A passkey's failures are said as on the passkey section; the phone's own words where they differ.
 const BINDING_FAILURES: Record<Exclude<Binding, { ok: true }>['reason'], { vi: string; en: string }> = {
+  ...REGISTRATION_FAILURES,
   'bad-name': { vi: `Hãy đặt tên cho điện thoại (tối đa ${PASSKEY_SETTINGS.maxNameLength} ký tự).`, en: `Please name the phone (at most ${PASSKEY_SETTINGS.maxNameLength} characters).` },
-  malformed: { vi: 'Trình duyệt không gửi được khóa truy cập. Hãy thử lại.', en: 'The browser did not send the passkey. Please try again.' },
   'no-challenge': { vi: 'Lần liên kết này đã được dùng hoặc không còn hiệu lực. Hãy thử lại.', en: 'This attempt was already used or is no longer valid. Please try again.' },
-  expired: { vi: 'Đã quá thời gian. Hãy thử lại.', en: 'It took too long. Please try again.' },
-  invalid: { vi: 'Không xác minh được khóa truy cập. Hãy thử lại.', en: 'The passkey could not be verified. Please try again.' },
   'not-verified': {
     vi: 'Điện thoại phải mở khóa truy cập bằng vân tay, khuôn mặt hoặc mã PIN. Hãy bật khóa màn hình của điện thoại rồi thử lại.',
     en: 'The phone must unlock the passkey with fingerprint, face or PIN. Turn on the phone’s screen lock and try again.',
   },
-  'already-registered': { vi: 'Khóa truy cập này đã được đăng ký.', en: 'This passkey is already registered.' },
-  'too-many': { vi: `Mỗi tài khoản có tối đa ${PASSKEY_SETTINGS.maxPerAccount} khóa truy cập. Hãy gỡ bớt một khóa.`, en: `An account holds at most ${PASSKEY_SETTINGS.maxPerAccount} passkeys. Please remove one first.` },
   'too-many-phones': { vi: `Mỗi tài khoản liên kết tối đa ${MAX_PHONES} điện thoại. Hãy gỡ bớt một điện thoại.`, en: `An account binds at most ${MAX_PHONES} phones. Please remove one first.` },
 };
 
