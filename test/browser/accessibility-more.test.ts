@@ -17,8 +17,6 @@
 // The setup is copied from accessibility.test.ts (another change is moving it to a
 // shared module). axe is injected by CDP evaluation, which nixa's strict CSP does
 // not govern; rules: WCAG 2.0 and 2.1 A and AA, and axe's best practices.
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 
 import * as oidc from 'openid-client';
 import { generate } from 'otplib';
@@ -28,30 +26,14 @@ import { DEFAULT_POLICY_DOCUMENT } from '../../src/assurance/index.js';
 import { startDemoService, type DemoService } from '../../src/demo-service/index.js';
 import { freePort } from '../support/nixa.js';
 import { authorizationUrl, discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { addVirtualAuthenticator, describeInChromium, leave, nixaInChromium, screenshot, stepper, vietnameseContext } from './chromium.js';
-
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  helpUrl: string;
-  targets: string[];
-}
+import { addVirtualAuthenticator, axeViolations, describeInChromium, describeViolations, leave, nixaInChromium, screenshot, stepper, vietnameseContext, type AxeViolation } from './chromium.js';
 
 type Show = 'vi' | 'vi-en';
-
-/** What axe found on one page, as the failure message shows it. */
-function describeViolations(where: string, violations: Violation[]): string[] {
-  return violations.map((v) => `${where}: ${v.id} (${v.impact ?? 'no impact'}) — ${v.help}\n    at ${v.targets.join('\n    at ')}\n    ${v.helpUrl}`);
-}
 
 describeInChromium(import.meta.url, `axe-core and the keyboard on the console, the demo service and second factors in Chromium`, () => {
   let demoWithoutNixa: DemoService;
   let service: TestClient;
   let config: oidc.Configuration;
-  let axeSource: string;
   // A policy under which a recovery code reaches substantial, so that the step-up
   // chooser offers it (the default policy never does for substantial or above).
   const policy = structuredClone(DEFAULT_POLICY_DOCUMENT) as { factors: { recovery_code: { level: string } } };
@@ -60,7 +42,6 @@ describeInChromium(import.meta.url, `axe-core and the keyboard on the console, t
     policy,
     demo: true,
     async setUp() {
-      axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
       // The same demo, pointed at an issuer where nothing listens: its home says nixa is unavailable.
       const deadPort = await freePort();
       const otherPort = await freePort();
@@ -82,13 +63,7 @@ describeInChromium(import.meta.url, `axe-core and the keyboard on the console, t
   const step = stepper('a11y-more-', () => rig.contexts.at(-1)?.problems);
 
   /** Runs axe on the page as it is now; returns its violations, compact. */
-  async function axe(page: Page): Promise<Violation[]> {
-    // A string, not a function: this project compiles without the DOM library.
-    const already = await page.evaluate('typeof window.axe === "object"');
-    if (!already) await page.evaluate(axeSource);
-    return page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} }, resultTypes: ['violations'] })
-      .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, targets: v.nodes.map((n) => n.target.join(' ')) })))`);
-  }
+  const axe = (page: Page) => axeViolations(page);
 
   /** The element, as a test sees it inside the page (this project compiles without the DOM library). */
   interface InPage {

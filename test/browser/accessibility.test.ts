@@ -12,8 +12,6 @@
 // CSP itself is left as it is (no bypassCSP). Rules: WCAG 2.0 and 2.1 A and AA,
 // and axe's best practices. No violation is expected; a failure lists each one
 // with its rule id, impact, target selectors and help.
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 
 import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
@@ -21,33 +19,16 @@ import type { Page } from 'playwright-core';
 import { silentLogger } from '../../src/logging/index.js';
 import { checkSourcesHealth } from '../../src/sources/index.js';
 import { authorizationUrl, discover, registerTestClient, type TestClient } from '../support/relying-party.js';
-import { describeInChromium, leave, nixaInChromium, screenshot, stepper, vietnameseContext } from './chromium.js';
-
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  helpUrl: string;
-  targets: string[];
-}
-
-/** What axe found on one page, as the failure message shows it. */
-function describeViolations(where: string, violations: Violation[]): string[] {
-  return violations.map((v) => `${where}: ${v.id} (${v.impact ?? 'no impact'}) — ${v.help}\n    at ${v.targets.join('\n    at ')}\n    ${v.helpUrl}`);
-}
+import { axeViolations, describeInChromium, describeViolations, leave, nixaInChromium, screenshot, stepper, vietnameseContext, type AxeViolation } from './chromium.js';
 
 describeInChromium(import.meta.url, `axe-core on nixa's pages in Chromium`, () => {
   let service: TestClient;
   let config: oidc.Configuration;
-  let axeSource: string;
   const rig = nixaInChromium({
     // No periodic health check: only picking the source that is down finds it down.
     env: { NIXA_SOURCE_HEALTH_SECONDS: '3600' },
     demo: true,
     async setUp() {
-      axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
       service = await registerTestClient(rig.tdb.db, { scope: 'openid profile', name: 'Cổng dịch vụ công Hà Nội' });
       config = await discover(rig.nixa, service);
     },
@@ -60,13 +41,7 @@ describeInChromium(import.meta.url, `axe-core on nixa's pages in Chromium`, () =
   const step = stepper('a11y-', () => rig.contexts.at(-1)?.problems);
 
   /** Runs axe on the page as it is now; returns its violations, compact. */
-  async function axe(page: Page): Promise<Violation[]> {
-    // A string, not a function: this project compiles without the DOM library.
-    const already = await page.evaluate('typeof window.axe === "object"');
-    if (!already) await page.evaluate(axeSource);
-    return page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} }, resultTypes: ['violations'] })
-      .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, targets: v.nodes.map((n) => n.target.join(' ')) })))`);
-  }
+  const axe = (page: Page) => axeViolations(page);
 
   /**
    * Walks every page in a fresh profile, in Vietnamese only or with English shown,

@@ -337,7 +337,13 @@ export interface AxeViolation {
   id: string;
   impact: string | null;
   help: string;
+  helpUrl: string;
   targets: string[];
+}
+
+/** What axe found on one page, as a failure message shows it. */
+export function describeViolations(where: string, violations: AxeViolation[]): string[] {
+  return violations.map((v) => `${where}: ${v.id} (${v.impact ?? 'no impact'}) — ${v.help}\n    at ${v.targets.join('\n    at ')}\n    ${v.helpUrl}`);
 }
 
 let axeSource: string | undefined;
@@ -351,5 +357,5 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   // Strings, not functions: this project compiles without the DOM library.
   if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(axeSource);
   return page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }, resultTypes: ['violations'] })
-    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })))`);
+    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, targets: v.nodes.map((n) => n.target.join(' ')) })))`);
 }

@@ -3,26 +3,19 @@
 // confirmation, the refusal, the page after signing in (test login) and the wait
 // after too many wrong codes. Same injection and rules as accessibility.test.ts;
 // the strict CSP stays as it is, and no page may violate it.
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-
 import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
 
 import { DEVICE_CODE_GRANT } from '../../src/clients/index.js';
 import { discover, registerTestClient } from '../support/relying-party.js';
-import { describeInChromium, nixaInChromium, screenshot } from './chromium.js';
-
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+import { axeViolations, describeInChromium, nixaInChromium, screenshot } from './chromium.js';
 
 describeInChromium(import.meta.url, `axe-core on the device grant's pages`, () => {
   let config: oidc.Configuration;
-  let axeSource: string;
   // The device pages sign in with nixa's test login.
   const rig = nixaInChromium({
     env: { NIXA_TEST_LOGIN: 'true' },
     async setUp() {
-      axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
       const kiosk = await registerTestClient(rig.tdb.db, {
         name: 'Ki-ốt dịch vụ công — Bưu điện Hà Nội',
         grant_types: [DEVICE_CODE_GRANT],
@@ -35,12 +28,7 @@ describeInChromium(import.meta.url, `axe-core on the device grant's pages`, () =
   });
 
   async function axe(page: Page): Promise<string[]> {
-    if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(axeSource);
-    const violations = await page.evaluate<{ id: string; help: string; targets: string[] }[]>(
-      `axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(AXE_TAGS)} }, resultTypes: ['violations'] })
-        .then((r) => r.violations.map((v) => ({ id: v.id, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })))`,
-    );
-    return violations.map((v) => `${new URL(page.url()).pathname}: ${v.id} — ${v.help} at ${v.targets.join(', ')}`);
+    return (await axeViolations(page)).map((v) => `${new URL(page.url()).pathname}: ${v.id} — ${v.help} at ${v.targets.join(', ')}`);
   }
 
   /** A fresh browser showing `show`; `check(name)` runs axe once the page's heading is there. */
