@@ -77,6 +77,11 @@ onPostgres('CIBA ping mode, delivered over https to a service with a certificate
     });
     child.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
     await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, 30_000, 'the nixa process to be ready');
+    // Ready says nothing of the demo's simulated sources beside it (PORT+1..3): a sign-in
+    // before they listen finds the source silent, and the chooser remembers that a while.
+    for (const n of [1, 2, 3]) {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port + n}/.well-known/openid-configuration`)).ok, 30_000, `simulated source ${n} to listen`);
+    }
   }, 60_000);
 
   afterAll(async () => {
