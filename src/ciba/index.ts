@@ -15,20 +15,19 @@
 //   service polls               POST /token         oidc-provider; sooner than POLL_INTERVAL_SECONDS → slow_down (cibaAdapter)
 import { createHash } from 'node:crypto';
 
-import type { Adapter, Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Adapter, Configuration } from 'oidc-provider';
 import Provider, { errors } from 'oidc-provider';
 
-import { accountIdByNationalId, accountIsEnabled, type AccountsContext } from '../accounts/index.js';
+import { accountClaims, accountIdByNationalId, accountIsEnabled, type AccountsContext } from '../accounts/index.js';
 import { levelOfAcr } from '../assurance/index.js';
 import { appendAudit } from '../audit/index.js';
 import { consentableClaims, consentGiven, recordConsent, requestedClaims } from '../consent/index.js';
-import { accountClaims } from '../accounts/index.js';
 import { recordPoll } from '../device-grant/repository.js';
 import type { Logger } from '../logging/index.js';
 import { handleHash, listBoundPhones, newHandle, type RequestRow } from '../phone/index.js';
 import { insertCibaRequest } from '../phone/repository.js';
 import type { Database } from '../storage/index.js';
-import { BINDING_MESSAGE_MAX, checkBindingMessage, parseLoginHint, POLL_INTERVAL_SECONDS } from './policy.js';
+import { checkBindingMessage, parseLoginHint, POLL_INTERVAL_SECONDS } from './policy.js';
 
 export { BINDING_MESSAGE_MAX, checkBindingMessage, parseLoginHint, POLL_INTERVAL_SECONDS } from './policy.js';
 
@@ -80,7 +79,7 @@ export function cibaFeature(deps: CibaDeps): Ciba {
         throw new errors.InvalidRequest('request_context must be a string of at most 2000 characters');
       }
     },
-    async triggerAuthenticationDevice(ctx, request, account, client) {
+    async triggerAuthenticationDevice(_ctx, request, account, client) {
       const handle = newHandle();
       const now = new Date();
       const params = request.params as Record<string, unknown>;
@@ -88,6 +87,8 @@ export function cibaFeature(deps: CibaDeps): Ciba {
       const claims = consentableClaims(requestedClaims(scopes, request.claims as never, client.scope?.split(' ')));
       const level = levelOfAcr(String(params.acr_values ?? '').split(' ')[0] ?? '');
       const id = createHash('sha256').update(`ciba-notice:${request.jti}`).digest('base64url').slice(0, 22);
+      // validateBindingMessage accepted it already: this is its normalised form, as the phone shows it.
+      const binding = checkBindingMessage(params.binding_message);
       await deps.db.transaction(async (tx) => {
         await insertCibaRequest(tx, {
           handleHash: handleHash(handle),
@@ -95,11 +96,12 @@ export function cibaFeature(deps: CibaDeps): Ciba {
           clientId: client.clientId,
           accountId: account.accountId,
           details: {
+            // No browser asks: the service calls from its server (the phone's pages show no computer for CIBA).
             device: { browser: 'other', os: 'other' },
             claims,
             ...(level ? { level } : {}),
             sessionAccount: account.accountId,
-            bindingMessage: checkBindingMessage(params.binding_message).ok ? (checkBindingMessage(params.binding_message) as { message: string }).message : '',
+            bindingMessage: binding.ok ? binding.message : '',
             handle,
             scope: scopes.join(' '),
           },
@@ -120,7 +122,6 @@ export function cibaFeature(deps: CibaDeps): Ciba {
         const phones = await listBoundPhones({ db: deps.db }, account.accountId);
         for (const p of phones) void deps.notify(p.id, { type: 'ciba', id }).catch(() => undefined);
       }
-      void ctx;
     },
   };
 }
@@ -185,5 +186,3 @@ export function cibaAdapter(inner: Adapter, db: Database, polling: () => boolean
     revokeByGrantId: (grantId) => inner.revokeByGrantId(grantId),
   };
 }
-
-export type { KoaContextWithOIDC };

@@ -35,6 +35,7 @@ import {
 } from '../phone/index.js';
 import { requestedLevelOf } from '../protocol/index.js';
 import { showChooser } from './chooser.js';
+import { LEVEL_NAMES } from './level-advice.js';
 import { rememberedGrant, sharingAsked } from './consent.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
@@ -117,15 +118,14 @@ export async function showPhoneSignIn(deps: JourneyDeps, ctx: Context, details: 
   const link = new URL(`${PHONE_PATH}/${handle}`, deps.config.issuer).href;
   const { clientName } = await sharingAsked(deps, details);
   const level = requestedLevelOf(details.params);
-  const names = { low: ['thấp', 'low'], substantial: ['đáng kể', 'substantial'], high: ['cao', 'high'] } as const;
   ctx.type = 'html';
   ctx.body = renderPage('phone-wait', {
     title: 'Đăng nhập bằng điện thoại',
     uid: details.uid,
     csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
     clientName,
-    levelVi: level ? ` Mức độ đảm bảo yêu cầu: ${names[level][0]}.` : '',
-    levelEn: level ? ` Assurance level asked: ${names[level][1]}.` : '',
+    levelVi: level ? ` Mức độ đảm bảo yêu cầu: ${LEVEL_NAMES[level].vi}.` : '',
+    levelEn: level ? ` Assurance level asked: ${LEVEL_NAMES[level].en}.` : '',
     qr: svgDataUri(await qrSvg(link)),
     link,
     shortLink: `${new URL(deps.config.issuer).host}${PHONE_PATH}/${groupHandle(handle)}`,
