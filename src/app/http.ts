@@ -15,6 +15,7 @@ import type { ShortLivedState } from '../protocol/index.js';
 import { CALLBACK_PATH, interactionRoutes } from '../interactions/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
+import type { OrganisationRegistries } from '../registries/contract.js';
 import type { Logger } from '../logging/index.js';
 import { language, renderPage, SCRIPTS, serviceFooter, STYLESHEET } from '../pages/index.js';
 import { metricsEndpoint, type Metrics } from '../metrics/index.js';
@@ -67,6 +68,8 @@ export interface HttpDeps {
   shortLived: Pick<ShortLivedState, 'kind' | 'health'>;
   /** Web Push to bound phones, one per instance (it keeps the VAPID key). */
   push: PushDeps;
+  /** Asked whom a person may act for (src/registries); absent, representation is offered as unavailable. */
+  registries?: OrganisationRegistries | undefined;
 }
 
 export function createHttpApp(deps: HttpDeps): Koa {
@@ -203,6 +206,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
       sourceLogout: deps.sourceLogout,
       metrics: deps.metrics,
       provider: () => deps.host().provider,
+      ...(deps.registries ? { registries: deps.registries } : {}),
     }),
   );
   // The admin API: operators (JWT for the admin resource, level high) and machine clients.

@@ -28,6 +28,7 @@ import { migrate, openDatabase, type Database } from '../storage/index.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
 import { createHttpApp } from './http.js';
 import { ProviderHost } from './provider-host.js';
+import type { OrganisationRegistries } from '../registries/contract.js';
 
 export interface Nixa {
   config: Config;
@@ -65,6 +66,8 @@ export interface StartOptions {
   db?: Database;
   /** Whether close() also closes the database (default: only if nixa opened it). */
   closeDatabase?: boolean;
+  /** The organisation registries asked whom a person may act for (default: those registered, over HTTP). */
+  registries?: OrganisationRegistries;
 }
 
 export async function startNixa(config: Config, opts: StartOptions = {}): Promise<Nixa> {
@@ -99,6 +102,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const push: PushDeps = { db, cipher, config: config.push, logger: logger.child({ component: 'push' }) };
     const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });
 
+    const registries = opts.registries;
     let shuttingDown = false;
     let host!: ProviderHost;
     const app = createHttpApp({
@@ -118,11 +122,12 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
       account: accountClient(config, cipher),
       shortLived: state,
       push,
+      registries,
     });
     const pairwiseKey = cipher.derive('pairwise-subject');
     // A CIBA request notifies the citizen's bound phones (push is a convenience: the phone also lists it at /p).
     const notifyPhone = (phoneId: string, message: { type: 'ciba'; id: string }) => notifyPhoneByPush(push, phoneId, message);
-    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state, notifyPhone }, keyring, app, (provider) =>
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state, notifyPhone, ...(registries ? { registries } : {}) }, keyring, app, (provider) =>
       provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
         metrics.tokensIssued.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') }),
       ),

@@ -38,6 +38,8 @@ export const AUDIT_EVENTS = {
   CROSS_DEVICE_APPROVED: 'A citizen approved on their bound phone a sign-in started on another screen (QR code): the computer is signed in (subject: the account; details: client, level, amr, phone id, the computer as a coarse device)',
   CROSS_DEVICE_DENIED: 'A sign-in by phone was refused (details.reason: citizen = the citizen refused on the phone; wrong-number = the number picked was not the computer\'s; second-scan = another phone opened the same code; other-account = the computer is signed in as someone else; level = the phone cannot give the level asked), with client and phone id; subject: the phone\'s account',
   CROSS_DEVICE_EXPIRED: 'A sign-in by phone was not answered within its two minutes (subject: the account of the phone that opened it, if any; details: client, how far it got)',
+  REPRESENTATION_CHOSEN: 'A person signed in to a service acting for an organisation (subject: the person\'s account; details: client, enterprise code and name, role legal_representative or mandate with its tasks, the registry that vouched, via scope or rar); the token names that one organisation',
+  REPRESENTATION_ENDED: 'A refresh of a token acting for an organisation was refused because the registry no longer lets the person act for it (details: client, enterprise code, reason withdrawn/dissolved/suspended/expired/tasks); the grant was revoked',
   CONSENT_WITHDRAWN: 'A citizen withdrew consent from a service at /account: its grants and tokens revoked (subject: the account; details: client, claims, withoutValue)',
   FACTOR_ENROLLED: 'A citizen added a second factor (an authenticator app after its first correct code)',
   FACTOR_REMOVED: 'A second factor was removed from an account',

@@ -80,9 +80,11 @@ export interface ClientStore {
 
 /**
  * nixa's own client metadata, beside oidc-provider's (its extraClientMetadata):
- * `min_level` (a Level) and `api_resource` (a resource indicator), absent when unset.
+ * `min_level` (a Level) and `api_resource` (a resource indicator), absent when unset;
+ * `representation`, the kinds of acting for an organisation the service accepts
+ * (src/representation/policy.ts), kept in the registration's metadata.
  */
-export const NIXA_CLIENT_METADATA = ['min_level', 'api_resource'] as const;
+export const NIXA_CLIENT_METADATA = ['min_level', 'api_resource', 'representation'] as const;
 
 /**
  * The provider's client metadata held in memory, per client_id (undefined for an

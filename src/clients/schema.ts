@@ -6,8 +6,9 @@ import { LEVELS } from '../assurance/index.js';
 import { ADMIN_SCOPES } from '../admin/roles.js';
 import { InvalidInputError } from '../errors/index.js';
 import { nativeRedirectProblem } from './native-redirects.js';
+import { RAR_TYPE, REPRESENTATION_SCOPE, representationAcceptsSchema } from '../representation/policy.js';
 
-export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id'] as const;
+export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id', REPRESENTATION_SCOPE] as const;
 export const AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
 /** RFC 8628: kiosks and shared screens, whose citizen approves on a phone (src/device-grant). */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -115,6 +116,7 @@ export const UPDATABLE_FIELDS = [
   'backchannel_logout_uri',
   'min_level',
   'api_resource',
+  'representation',
 ] as const;
 
 /** What an update may carry; each field is then checked again with the whole registration (clientInputSchema). */
@@ -130,6 +132,7 @@ export function clientUpdateSchema(opts: { allowHttpLoopback: boolean }) {
       backchannel_logout_uri: z.string().nullable().optional(),
       min_level: minLevel.nullable().optional(),
       api_resource: apiResource(opts.allowHttpLoopback).nullable().optional(),
+      representation: representationAcceptsSchema.nullable().optional(),
     })
     .strict()
     .refine((p) => Object.keys(p).length > 0, { message: `give at least one field to change (${UPDATABLE_FIELDS.join(', ')})` });
@@ -191,6 +194,9 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       min_level: minLevel.optional(),
       // The service's own API, for which it may ask JWT access tokens (resource=…).
       api_resource: apiResource(opts.allowHttpLoopback).optional(),
+      // Which kinds of acting for an organisation the service accepts (legal_representative,
+      // mandate:<task>, mandate:*); with the representation scope (checked below).
+      representation: representationAcceptsSchema.optional(),
       scope: z
         .string()
         .default('openid')
@@ -266,6 +272,16 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       if (c.scope.split(' ').some((x) => ADMIN_SCOPES.includes(x)) && (c.grant_types.length !== 1 || c.grant_types[0] !== 'client_credentials')) {
         ctx.addIssue({ code: 'custom', path: ['scope'], message: 'admin scopes are for machine clients: grant_types must be exactly client_credentials' });
       }
+      const asksRepresentation = c.scope.split(' ').includes(REPRESENTATION_SCOPE);
+      if (asksRepresentation && !c.representation) {
+        ctx.addIssue({ code: 'custom', path: ['representation'], message: `is required with the ${REPRESENTATION_SCOPE} scope: the kinds of representation the service accepts` });
+      }
+      if (c.representation && !asksRepresentation) {
+        ctx.addIssue({ code: 'custom', path: ['scope'], message: `must include ${REPRESENTATION_SCOPE} when representation is set` });
+      }
+      if (c.representation && !interactive) {
+        ctx.addIssue({ code: 'custom', path: ['representation'], message: 'needs the authorization_code grant: the person chooses whom they act for when signing in' });
+      }
       if (c.token_endpoint_auth_method === 'none' && c.grant_types.includes('client_credentials')) {
         ctx.addIssue({ code: 'custom', path: ['grant_types'], message: 'a public client (none) cannot use client_credentials' });
       }
@@ -332,6 +348,7 @@ export function inputOfMetadata(meta: Record<string, unknown>, name: string, pol
     ...pick('jwks_uri'),
     ...(policy.minLevel ? { min_level: policy.minLevel } : {}),
     ...(policy.apiResource ? { api_resource: policy.apiResource } : {}),
+    ...pick('representation'),
   };
 }
 
@@ -361,5 +378,10 @@ export function toProviderMetadata(clientId: string, c: ClientInput): Record<str
   if (c.jwks_uri) meta.jwks_uri = c.jwks_uri;
   if (c.backchannel_token_delivery_mode) meta.backchannel_token_delivery_mode = c.backchannel_token_delivery_mode;
   if (c.backchannel_client_notification_endpoint) meta.backchannel_client_notification_endpoint = c.backchannel_client_notification_endpoint;
+  if (c.representation) {
+    meta.representation = c.representation;
+    // RFC 9396: the one detail type such a service may send (oidc-provider checks it).
+    meta.authorization_details_types = [RAR_TYPE];
+  }
   return meta;
 }

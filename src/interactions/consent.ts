@@ -26,7 +26,10 @@ import { claimsRequest } from '../protocol/index.js';
 import { ambientTransaction } from '../storage/index.js';
 import { accountClaims, maskNationalId, type AccountClaims } from '../accounts/index.js';
 import { noticesDuringSignIn } from '../my-account/notices.js';
+import { grantedDetail, REPRESENTATION_CLAIM, REPRESENTATION_SCOPE } from '../representation/policy.js';
+import { roleLabel, taskLabel } from '../representation/labels.js';
 import { checkCsrf, csrfToken } from './csrf.js';
+import { decisionOf, representationRequest, showRepresentationChoice, type RepresentationDecision } from './representation.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
@@ -93,6 +96,14 @@ async function saveGrant(deps: JourneyDeps, details: Details, accountId: string,
   if (contents.scopes.length) grant.addOIDCScope(contents.scopes.join(' '));
   grant.addOIDCClaims(contents.claims);
   if (contents.rejected.length) grant.rejectOIDCClaims(contents.rejected);
+  // Acting for an organisation: that one organisation, as a claim and as the granted
+  // RAR detail the code and refresh tokens carry (protocol/representation.ts reads it).
+  const decision = decisionOf(details);
+  if (decision?.organisation) {
+    grant.addOIDCScope(REPRESENTATION_SCOPE);
+    grant.addOIDCClaims([REPRESENTATION_CLAIM]);
+    grant.addRar(grantedDetail(decision.ask, decision.organisation) as never);
+  }
   const previous = details.grantId ? await p.Grant.find(details.grantId) : undefined;
   if (previous && previous.accountId === accountId && previous.clientId === clientId) {
     for (const indicator of Object.keys(previous.resources ?? {})) {
@@ -120,6 +131,8 @@ export async function grantAsAgreed(deps: JourneyDeps, details: Details, account
  */
 export async function rememberedGrant(deps: JourneyDeps, details: Details, accountId: string, claims?: AccountClaims): Promise<string | undefined> {
   if (promptsForConsent(details)) return undefined;
+  // Whom the person acts for is chosen at every sign-in that asks.
+  if (await representationRequest(deps, details)) return undefined;
   const r = await consentRequest(deps, details);
   if (r.askEveryTime) return undefined;
   // Inside the linking transaction (callback.ts) the read goes through it: on an
@@ -142,12 +155,17 @@ async function grantAndFinish(deps: JourneyDeps, ctx: Context, details: Details,
 export async function showConsent(deps: JourneyDeps, ctx: Context, details: Details): Promise<void> {
   const accountId = details.session!.accountId;
   const clientId = String(details.params.client_id);
+  // First whom the person acts for, when the service asks (representation.ts).
+  const representation = await representationRequest(deps, details);
+  const decision = decisionOf(details);
+  if (representation && !decision) return showRepresentationChoice(deps, ctx, details, representation);
   const r = await consentRequest(deps, details);
   const values = await accountClaims(deps.accounts, accountId);
   const { satisfied } = consentDiff(r.claims, await consentOf(deps.db, accountId, clientId, deps.consents), values);
   // prompt=consent: the service wants the citizen asked, whatever they agreed to before.
   // A native app that cannot prove it is the app: asked every time (consentRequest).
-  if (satisfied && !details.prompt.reasons.includes('consent_prompt') && !r.askEveryTime) return grantAndFinish(deps, ctx, details, r);
+  // Acting for an organisation: asked every time, since what is shared is that sign-in's choice.
+  if (satisfied && !details.prompt.reasons.includes('consent_prompt') && !r.askEveryTime && !decision?.organisation) return grantAndFinish(deps, ctx, details, r);
 
   const claims = inReadingOrder(r.claims);
   // What changed on the account (a first sign-in through a new source, say), for
@@ -162,12 +180,36 @@ export async function showConsent(deps: JourneyDeps, ctx: Context, details: Deta
     uid: details.uid,
     csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
     clientName: r.clientName,
+    representation: decision?.organisation ? representationRows(decision) : '',
     // Which rows the citizen sees with a value: only those are agreed to for their value.
     shown: claims.filter((c) => hasValue(values, c)).join(' '),
     rows: claims
       .map((c) => `        <tr><th scope="row">${escapeHtml(claimLabel(c).vi)} <span lang="en">(${escapeHtml(claimLabel(c).en)})</span></th><td>${display(c, values[c])}</td></tr>`)
       .join('\n'),
   });
+}
+
+/** The consent page's part for acting for an organisation: whom, on what grounds, and what of it is shared. */
+function representationRows(decision: RepresentationDecision): string {
+  const o = decision.organisation!;
+  const role = roleLabel(o.role);
+  const row = (vi: string, en: string, value: string) => `        <tr><th scope="row">${vi} <span lang="en">(${en})</span></th><td>${value}</td></tr>`;
+  const rows = [
+    row('Tên tổ chức', 'Organisation', `${escapeHtml(o.name)}${o.name_en ? ` <span lang="en">(${escapeHtml(o.name_en)})</span>` : ''}`),
+    row('Mã số doanh nghiệp', 'Enterprise code', escapeHtml(o.enterprise_code)),
+    row('Tình trạng', 'Status', o.status === 'active' ? 'Đang hoạt động <span lang="en">(active)</span>' : escapeHtml(o.status)),
+    row('Tư cách của bạn', 'Your role', `${escapeHtml(role.vi)} <span lang="en">(${escapeHtml(role.en)})</span>`),
+    ...(o.tasks ? [row('Phạm vi ủy quyền', 'Mandated for', o.tasks.map((t) => `${escapeHtml(taskLabel(t).vi)} <span lang="en">(${escapeHtml(taskLabel(t).en)})</span>`).join(', '))] : []),
+    ...(o.valid_until ? [row('Ủy quyền đến hết ngày', 'Mandate valid until', escapeHtml(formatCalendarDate(o.valid_until)))] : []),
+  ];
+  return `    <p>Bạn đăng nhập thay mặt <strong>${escapeHtml(o.name)}</strong>. Dịch vụ sẽ biết bạn là ai và bạn làm việc cho tổ chức này. <span lang="en">(You are signing in for this organisation: the service learns who you are and whom you act for.)</span></p>
+    <table class="claims">
+      <caption>Thông tin tổ chức sẽ được chia sẻ <span lang="en">(Organisation details to be shared)</span></caption>
+      <thead><tr><th scope="col">Thông tin <span lang="en">(Detail)</span></th><th scope="col">Giá trị <span lang="en">(Value)</span></th></tr></thead>
+      <tbody>
+${rows.join('\n')}
+      </tbody>
+    </table>`;
 }
 
 export async function decideConsent(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
@@ -190,6 +232,17 @@ export async function decideConsent(deps: JourneyDeps, ctx: Context, details: De
         subject: accountId,
         details: { client: clientId, claims: given.claims, ...(given.withoutValue.length ? { withoutValue: given.withoutValue } : {}) },
       });
+      const decision = decisionOf(details);
+      if (decision?.organisation) {
+        // Both parties of the act: the person (subject) and the organisation they act for.
+        const o = decision.organisation;
+        await appendAudit(tx, {
+          event: 'REPRESENTATION_CHOSEN',
+          actor: `account:${accountId}`,
+          subject: accountId,
+          details: { client: clientId, enterprise: o.enterprise_code, name: o.name, role: o.role, ...(o.tasks ? { tasks: o.tasks } : {}), registry: o.registry, via: decision.ask.via },
+        });
+      }
     });
     return grantAndFinish(deps, ctx, details, r);
   }

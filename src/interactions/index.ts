@@ -7,6 +7,8 @@
 //   4 link the account      (same request)                        callback.ts → federation/mapping.ts (the answer gives
 //                                                                  the level and freshness asked) → accounts/ (linking rule)
 //     without that cookie GET  /interaction/:uid/upstream         callback.ts (3 hops here, where the interaction cookie is sent)
+//   4b act for whom      GET  /interaction/:uid   (prompt consent) representation.ts (a service that accepts representation)
+//                         POST /interaction/:uid/represent        representation.ts (checked again at the registry)
 //   5 consent             GET  /interaction/:uid   (prompt consent) consent.ts
 //                         POST /interaction/:uid/consent           consent.ts
 //   6 back to the service oidc-provider resumes at /auth/:uid
@@ -36,6 +38,7 @@ import { submitCode } from './code.js';
 import { passkeyOptions, submitPasskey } from './passkey.js';
 import { finishPhoneSignIn, phoneHereOptions, phoneSignInStatus, showPhoneSignIn, startPhoneSignIn, submitPhoneHere } from './phone.js';
 import { decideConsent, showConsent } from './consent.js';
+import { submitRepresentationChoice } from './representation.js';
 import type { JourneyDeps } from './journey.js';
 import { testLogin } from './test-login.js';
 
@@ -44,7 +47,7 @@ export { boundaryPage, errorPages, type ErrorPageDeps } from './error-page.js';
 export { TEST_ACR } from './test-login.js';
 export type { JourneyDeps } from './journey.js';
 
-const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|abort|login|code|passkey|passkey\/options|phone|phone\/status|phone\/finish|phone-here|phone-here\/options))?$/;
+const ROUTE = /^\/interaction\/([A-Za-z0-9_-]{1,64})(?:\/(source|upstream|consent|represent|abort|login|code|passkey|passkey\/options|phone|phone\/status|phone\/finish|phone-here|phone-here\/options))?$/;
 
 export function interactionRoutes(deps: JourneyDeps) {
   // GET /error/<code>: any of the journey's error pages shown again (error-page.ts).
@@ -82,6 +85,9 @@ export function interactionRoutes(deps: JourneyDeps) {
           return await completeUpstream(deps, ctx, details);
         case 'POST consent':
           return await decideConsent(deps, ctx, details, body);
+        case 'POST represent':
+          if (details.prompt.name === 'consent') return await submitRepresentationChoice(deps, ctx, details, body);
+          break;
         case 'POST code':
           if (details.prompt.name === 'login') return await submitCode(deps, ctx, details, body);
           break;

@@ -8,6 +8,7 @@ import type { SourceLogoutDeps, Upstream } from '../federation/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { OrganisationRegistries } from '../registries/contract.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { Database } from '../storage/index.js';
 
@@ -25,4 +26,6 @@ export interface JourneyDeps {
   /** Absent in tools that run the journey without a server (none yet). */
   metrics?: Metrics;
   provider: () => Provider;
+  /** The organisation registries asked whom a person may act for; absent, representation is offered as unavailable. */
+  registries?: OrganisationRegistries;
 }

@@ -78,7 +78,13 @@ export function resourceIndicators({ issuer, accessTokenTTL, clientCredentialsTT
     enabled: true,
     // No resource asked: the plain OpenID Connect flow, an opaque token for userinfo;
     // a machine's token is for the admin API (machine-tokens.ts says why).
-    defaultResource: (ctx, _client, oneOf) => (isClientCredentials(ctx) ? adminApi : oneOf),
+    // A Rich Authorization Request (nixa_representation) is about the service's API: its
+    // token is for that API (oidc-provider wants a resource with RAR), named or not.
+    defaultResource: (ctx, client, oneOf) => {
+      if (isClientCredentials(ctx)) return adminApi;
+      const asksDetails = (ctx.oidc.params as { authorization_details?: unknown } | undefined)?.authorization_details !== undefined;
+      return oneOf ?? (asksDetails ? (client as unknown as { api_resource?: string }).api_resource : undefined);
+    },
     // A service that asked for its API at authorization gets a token for it without naming it again.
     useGrantedResource: () => true,
     getResourceServerInfo: (ctx, indicator, client) => {

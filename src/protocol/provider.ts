@@ -33,6 +33,9 @@ import { PostgresAdapter, providerStorage, translateStorageErrors } from './adap
 import { rotationInOneStatement } from './rotation.js';
 import { oauthErrorPage } from './errors.js';
 import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
+import { acceptsOf, organisationOf, recheckAtRefresh, richAuthorizationRequests, validateRepresentationMetadata } from './representation.js';
+import { representationAsked, REPRESENTATION_CLAIM, REPRESENTATION_SCOPE } from '../representation/policy.js';
+import type { OrganisationRegistries } from '../registries/contract.js';
 import type { RecordCache } from './record-cache.js';
 import { SHORT_LIVED_MODELS, type ShortLivedState } from './short-lived.js';
 
@@ -74,6 +77,25 @@ function nixaInteractionPolicy(db: Database, accounts: AccountsContext, consents
       return grantable.every((c) => c === 'sub' || held.has(c)) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
     }),
   );
+  // Whom the person acts for is chosen at every sign-in that asks for it: a service
+  // accepting representation that asks (scope or RAR) always meets the choice page.
+  policy.get('consent')!.checks.add(
+    new interactionPolicy.Check('nixa_representation_choice', 'the service asks whom the person acts for', async (ctx) => {
+      const { oidc } = ctx;
+      if (!oidc.session?.accountId || !oidc.client || oidc.result?.consent) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      if (!acceptsOf(oidc.client).length) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const params = oidc.params as Record<string, unknown>;
+      const registered = oidc.client.scope?.split(' ') ?? [];
+      const scopes = String(params.scope ?? '').split(' ').filter((x) => registered.includes(x));
+      let details: unknown[] | undefined;
+      try {
+        details = typeof params.authorization_details === 'string' ? (JSON.parse(params.authorization_details) as unknown[]) : undefined;
+      } catch {
+        details = undefined;
+      }
+      return representationAsked(scopes, Array.isArray(details) ? details : undefined) ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }),
+  );
   const login = policy.get('login')!;
   login.checks.remove('essential_acr');
   login.checks.remove('essential_acrs');
@@ -110,13 +132,15 @@ export interface ProviderDeps {
   records: RecordCache;
   /** Notifies a bound phone of a CIBA request (Web Push); absent, the phone finds it when it opens nixa. */
   notifyPhone?: (phoneId: string, message: { type: 'ciba'; id: string }) => Promise<unknown>;
+  /** Asked again at each refresh of a token that acts for an organisation; absent, such a refresh answers 503. */
+  registries?: OrganisationRegistries;
 }
 
 /** The authorization parameter a service uses to pre-select an identity source. */
 export const SOURCE_HINT_PARAM = 'idp_hint';
 
 export function buildProvider(
-  { config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, records, shortLived, notifyPhone }: ProviderDeps,
+  { config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, records, shortLived, notifyPhone, registries }: ProviderDeps,
   keys: KeySnapshot,
 ): Provider {
   const db = providerStorage(database);
@@ -146,7 +170,8 @@ export function buildProvider(
           const client = ctx.oidc?.client;
           if (!client) return { sub: id };
           const allowed = grantableClaims({ registeredScopes: client.scope?.split(' '), consent: await consentOf(db, id, client.clientId, consents) });
-          return { ...releasableClaims(allowed, allowed, await account.claims('userinfo', '', {}, [])), sub: id };
+          const organisation = organisationOf(ctx);
+          return { ...releasableClaims(allowed, allowed, await account.claims('userinfo', '', {}, [])), ...(organisation ? { [REPRESENTATION_CLAIM]: organisation } : {}), sub: id };
         },
       };
     },
@@ -184,7 +209,7 @@ export function buildProvider(
       requestObjectSigningAlgValues: ASYMMETRIC_ALGS as never,
     },
     // Admin scopes are for machine clients (client_credentials) only; clients/schema.ts enforces it.
-    scopes: ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id', ...ADMIN_SCOPES],
+    scopes: ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id', REPRESENTATION_SCOPE, ...ADMIN_SCOPES],
     // acr/amr/auth_time say how the citizen signed in; services need them in every ID token.
     acrValues: config.testLogin ? [...ACR_VALUES, 'urn:nixa:test'] : ACR_VALUES,
     claims: {
@@ -195,6 +220,8 @@ export function buildProvider(
       phone: SCOPE_CLAIMS.phone,
       address: SCOPE_CLAIMS.address,
       national_id: SCOPE_CLAIMS.national_id,
+      // The one organisation the person acts for in this token (protocol/representation.ts).
+      [REPRESENTATION_SCOPE]: [REPRESENTATION_CLAIM],
     },
     // Consented claims go in the ID token too, so a service needs no userinfo call.
     conformIdTokenClaims: false,
@@ -208,7 +235,12 @@ export function buildProvider(
       },
     },
     // min_level and api_resource: nixa's own, from the clients table (validated when the operator set them).
-    extraClientMetadata: { properties: [...NIXA_CLIENT_METADATA] },
+    extraClientMetadata: {
+      properties: [...NIXA_CLIENT_METADATA],
+      validator: (_ctx, key, value) => {
+        if (key === 'representation') validateRepresentationMetadata(value);
+      },
+    },
     extraTokenClaims,
     subjectTypes: ['public', 'pairwise'],
     // Two services cannot correlate a person by sub: HMAC, under a key of this
@@ -230,7 +262,8 @@ export function buildProvider(
       },
     },
     clockTolerance: config.clockToleranceSeconds,
-    rotateRefreshToken: true,
+    // Always rotates; first asks the registry again when the token acts for an organisation.
+    rotateRefreshToken: recheckAtRefresh({ db, accounts, registries, logger }),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -242,6 +275,8 @@ export function buildProvider(
         adminApiAlg: config.keys.signingAlgs[0]!,
       }),
       claimsParameter: { enabled: true },
+      // RFC 9396, for one type: nixa_representation (acting for an organisation).
+      richAuthorizationRequests: richAuthorizationRequests(),
       // Signing out of nixa tells every service of that session, server to server.
       backchannelLogout: { enabled: true },
       revocation: { enabled: true },

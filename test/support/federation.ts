@@ -11,6 +11,7 @@ import { CALLBACK_PATH } from '../../src/interactions/index.js';
 import { startSimulatedSource, type SimulatedSource, type SourceKind } from '../../src/simulated-sources/index.js';
 import { addSource } from '../../src/sources/index.js';
 import type { Logger } from '../../src/logging/index.js';
+import type { OrganisationRegistries } from '../../src/registries/contract.js';
 import type { TestDatabase } from './database.js';
 import { startTestNixa } from './nixa.js';
 import { field } from './pages.js';
@@ -22,7 +23,7 @@ export interface Federation {
   close(): Promise<void>;
 }
 
-export async function startFederation(tdb: TestDatabase, env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<Federation> {
+export async function startFederation(tdb: TestDatabase, env: Record<string, string> = {}, opts: { logger?: Logger; registries?: OrganisationRegistries } = {}): Promise<Federation> {
   const nixa = await startTestNixa(tdb.db, { NIXA_TEST_LOGIN: 'false', ...env }, opts);
   const sources = {} as Record<SourceKind, SimulatedSource>;
   for (const kind of ['citizen_id', 'telecom', 'bank'] as const) {
@@ -74,6 +75,8 @@ export async function federatedSignIn(
     source?: SourceKind;
     citizen?: string;
     consent?: 'accept' | 'refuse';
+    /** On the page asking whom the person acts for: 'self' or an enterprise code. */
+    represent?: string;
     scope?: string;
     agent?: UserAgent;
     extra?: Record<string, string>;
@@ -94,7 +97,7 @@ export async function federatedSignIn(
   });
   const pages: string[] = [];
   let step = await agent.follow(url, {}, redirectUri);
-  for (let i = 0; i < 6 && !step.stoppedAt; i++) {
+  for (let i = 0; i < 7 && !step.stoppedAt; i++) {
     const html = await step.res.text();
     const page = { status: step.res.status, url: step.url, html };
     const at = new URL(step.url);
@@ -108,6 +111,10 @@ export async function federatedSignIn(
       const pick = /action="(\/interaction\/[^"]+\/pick)"/.exec(html)![1]!;
       step = await agent.submit(new URL(pick, at), { citizen: o.citizen }, redirectUri);
       o = { ...o, citizen: undefined };
+    } else if (html.includes('name="choice"') && o.represent) {
+      pages.push('representation');
+      step = await agent.submit(new URL(`/interaction/${at.pathname.split('/')[2]}/represent`, at), { csrf: field(html, 'csrf')!, choice: o.represent }, redirectUri);
+      o = { ...o, represent: undefined };
     } else if (html.includes('name="decision"') && o.consent) {
       pages.push('consent');
       step = await agent.submit(new URL(`/interaction/${at.pathname.split('/')[2]}/consent`, at), { csrf: field(html, 'csrf')!, decision: o.consent, ...(o.consent === 'accept' ? { shown: /name="shown" value="([^"]*)"/.exec(html)?.[1] ?? '' } : {}) }, redirectUri);

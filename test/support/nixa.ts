@@ -1,4 +1,5 @@
 // Starts nixa instances for tests on a random port, on a test database.
+import type { OrganisationRegistries } from '../../src/registries/contract.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +34,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** Starts an instance on the given database; its issuer is its own URL on a free port. */
-export async function startTestNixa(db: Database, env: Record<string, string> = {}, opts: { logger?: Logger } = {}): Promise<Nixa> {
+export async function startTestNixa(db: Database, env: Record<string, string> = {}, opts: { logger?: Logger; registries?: OrganisationRegistries } = {}): Promise<Nixa> {
   // NIXA_TEST_LOG=debug shows an instance's logs when a test needs explaining.
   const logger = opts.logger ?? (process.env.NIXA_TEST_LOG ? createLogger(process.env.NIXA_TEST_LOG) : silentLogger);
   // The issuer names the port, so it is chosen before nixa starts; between the
@@ -44,7 +45,7 @@ export async function startTestNixa(db: Database, env: Record<string, string> = 
     const port = await freePort();
     const config = testConfig({ PORT: String(port), NIXA_ISSUER: `http://127.0.0.1:${port}`, ...env });
     try {
-      return await startNixa(config, { db, logger, closeDatabase: false });
+      return await startNixa(config, { db, logger, closeDatabase: false, ...(opts.registries ? { registries: opts.registries } : {}) });
     } catch (err) {
       if (attempt >= 5 || !(err instanceof ConfigError && err.variable === 'PORT') || env.PORT) throw err;
     }

@@ -1,0 +1,197 @@
+// Step 4b: whom the person acts for. A service registered to accept representation
+// that asks for it (the `representation` scope, or a nixa_representation RAR) gets
+// this page after the person's own sign-in and before consent: the organisation
+// registries say which organisations this national ID may act for, and the person
+// chooses "myself" or one of them. The choice is kept in the interaction (never in
+// the browser) until consent makes the grant (consent.ts).
+//
+//   GET  /interaction/:uid              (prompt consent, nothing chosen yet)  this page
+//   POST /interaction/:uid/represent    the choice, checked again at the registry
+import type { Context } from 'koa';
+
+import { accountClaims } from '../accounts/index.js';
+import { InvalidInputError } from '../errors/index.js';
+import { escapeHtml, formatCalendarDate, formatDateTime, notice, renderPage } from '../pages/index.js';
+import { RegistryUnavailableError } from '../registries/errors.js';
+import type { RepresentationLookup } from '../registries/contract.js';
+import { choices, organisationClaim, representationAsked, type Choice, type OrganisationClaim, type RepresentationAsk, type Unchoosable } from '../representation/policy.js';
+import { taskLabel, roleLabel } from '../representation/labels.js';
+import { checkCsrf, csrfToken } from './csrf.js';
+import type { JourneyDeps } from './journey.js';
+
+type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
+
+/** What the interaction keeps once the person chose (interaction.result, beside oidc-provider's own). */
+export interface RepresentationDecision {
+  self: boolean;
+  ask: RepresentationAsk;
+  organisation?: OrganisationClaim;
+}
+
+export const DECISION_KEY = 'nixa_representation';
+
+/** The decision made on this page in this interaction, if any. */
+export function decisionOf(details: Details): RepresentationDecision | undefined {
+  return (details.result as Record<string, unknown> | undefined)?.[DECISION_KEY] as RepresentationDecision | undefined;
+}
+
+interface ClientRepresentation {
+  clientName: string;
+  accepts: string[];
+  redirectUris: string[];
+}
+
+async function clientOf(deps: JourneyDeps, details: Details): Promise<(ClientRepresentation & { scope: string[] }) | undefined> {
+  const client = await deps.provider().Client.find(String(details.params.client_id));
+  if (!client) return undefined;
+  const accepts = (client as unknown as { representation?: string[] }).representation;
+  if (!accepts?.length) return undefined;
+  return { clientName: client.clientName ?? client.clientId, accepts, redirectUris: [...(client.redirectUris ?? [])], scope: client.scope?.split(' ') ?? [] };
+}
+
+function authorizationDetails(details: Details): unknown[] | undefined {
+  const raw = details.params.authorization_details;
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return Array.isArray(parsed) ? parsed : undefined;
+  } catch {
+    return undefined; // oidc-provider refused a malformed one before any interaction
+  }
+}
+
+/**
+ * What this sign-in asks: undefined when the service accepts no representation or
+ * did not ask for it (then the journey goes on as for anyone acting for themselves).
+ */
+export async function representationRequest(deps: JourneyDeps, details: Details): Promise<{ ask: RepresentationAsk; client: ClientRepresentation } | undefined> {
+  const client = await clientOf(deps, details);
+  if (!client) return undefined;
+  const scopes = String(details.params.scope ?? '')
+    .split(' ')
+    .filter((s) => client.scope.includes(s));
+  const ask = representationAsked(scopes, authorizationDetails(details));
+  return ask ? { ask, client } : undefined;
+}
+
+const REFUSAL: Record<Unchoosable, [string, string]> = {
+  dissolved: ['Doanh nghiệp đã giải thể', 'the company is dissolved'],
+  suspended: ['Doanh nghiệp đang tạm ngừng kinh doanh hoặc bị đình chỉ', 'the company is suspended'],
+  expired: ['Giấy ủy quyền đã hết hạn', 'the mandate has ended'],
+  'not-accepted': ['Dịch vụ này không nhận hình thức đại diện này', 'this service does not accept this kind of representation'],
+  tasks: ['Ủy quyền không bao gồm việc dịch vụ yêu cầu', 'the mandate does not cover what the service asks'],
+  'other-enterprise': ['Dịch vụ yêu cầu một doanh nghiệp khác', 'the service asks for another company'],
+};
+
+function grounds(c: Choice): string {
+  const o = c.organisation;
+  const role = roleLabel(o.role);
+  const tasks = o.role === 'mandate' ? ` — ${(o.tasks ?? []).map((t) => escapeHtml(taskLabel(t).vi)).join(', ')}` : '';
+  const until = o.role === 'mandate' && o.valid_until ? `, đến hết ngày ${escapeHtml(formatCalendarDate(o.valid_until))} <span lang="en">(until ${escapeHtml(formatCalendarDate(o.valid_until))})</span>` : '';
+  return `${escapeHtml(role.vi)} <span lang="en">(${escapeHtml(role.en)})</span>${tasks}${until}`;
+}
+
+function option(c: Choice, i: number): string {
+  const o = c.organisation;
+  const id = `org-${i}`;
+  const name = `${escapeHtml(o.name_vi)}${o.name_en ? ` <span lang="en">(${escapeHtml(o.name_en)})</span>` : ''}`;
+  const detail = `Mã số doanh nghiệp <span lang="en">(enterprise code)</span> ${escapeHtml(o.enterprise_code)} · ${grounds(c)}`;
+  if (c.refused) {
+    const [vi, en] = REFUSAL[c.refused];
+    // Shown, not offered: the person sees why a company they know of is not here to choose.
+    return `          <li><input type="radio" name="choice" id="${id}" value="${escapeHtml(o.enterprise_code)}" disabled aria-describedby="${id}-why"><label for="${id}">${name}<br><small>${detail}</small><br><small id="${id}-why" class="refused">Không chọn được: ${escapeHtml(vi)} <span lang="en">(Cannot be chosen: ${escapeHtml(en)})</span></small></label></li>`;
+  }
+  return `          <li><input type="radio" name="choice" id="${id}" value="${escapeHtml(o.enterprise_code)}" required><label for="${id}">${name}<br><small>${detail}</small></label></li>`;
+}
+
+const SELF_OPTION = (checked: boolean) =>
+  `          <li><input type="radio" name="choice" id="org-self" value="self" required${checked ? ' checked' : ''}><label for="org-self">Chính tôi <span lang="en">(Myself)</span><br><small>Không thay mặt tổ chức nào <span lang="en">(not acting for any organisation)</span></small></label></li>`;
+
+const SUBMIT = '<button type="submit">Tiếp tục <span lang="en">(Continue)</span></button>';
+
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+async function nationalIdOf(deps: JourneyDeps, accountId: string): Promise<string | undefined> {
+  const id = (await accountClaims(deps.accounts, accountId)).national_id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** The registries' answers for this person, or the reason there are none. */
+async function lookup(deps: JourneyDeps, accountId: string): Promise<RepresentationLookup[] | 'unavailable' | 'no-number'> {
+  if (!deps.registries) return 'unavailable';
+  const nationalId = await nationalIdOf(deps, accountId);
+  if (!nationalId) return 'no-number';
+  try {
+    return await deps.registries.lookup(nationalId);
+  } catch (err) {
+    if (err instanceof RegistryUnavailableError) {
+      deps.logger.warn({ reason: err.reason }, 'organisation registry unavailable during sign-in');
+      return 'unavailable';
+    }
+    throw err;
+  }
+}
+
+export async function showRepresentationChoice(deps: JourneyDeps, ctx: Context, details: Details, r: { ask: RepresentationAsk; client: ClientRepresentation }): Promise<void> {
+  const accountId = details.session!.accountId;
+  const found = await lookup(deps, accountId);
+  const list = Array.isArray(found) ? choices(found, r.client.accepts, r.ask, today()) : [];
+  const choosable = list.filter((c) => !c.refused);
+  // A precise mandate (RAR) is a request to act for an organisation: "myself" would not answer it.
+  const selfAllowed = r.ask.via === 'scope';
+  let problem = '';
+  if (found === 'unavailable') {
+    problem = selfAllowed
+      ? notice('alert', 'Hiện không kiểm tra được các tổ chức bạn đại diện: cơ quan đăng ký doanh nghiệp không trả lời. Bạn vẫn có thể tiếp tục với tư cách cá nhân, hoặc thử lại sau.', 'The organisations you represent cannot be checked now: the business registry is not answering. You can still continue as yourself, or try again later.')
+      : notice('alert', 'Hiện không kiểm tra được ủy quyền mà dịch vụ yêu cầu: cơ quan đăng ký doanh nghiệp không trả lời. Vui lòng thử lại sau.', 'The mandate this service asks for cannot be checked now: the business registry is not answering. Please try again later.');
+  } else if (found === 'no-number') {
+    problem = notice('status', 'Tài khoản của bạn chưa có số định danh cá nhân, nên không tra cứu được tổ chức bạn đại diện.', 'Your account has no personal identification number yet, so the organisations you represent cannot be looked up.');
+  } else if (!choosable.length) {
+    problem = selfAllowed
+      ? notice('status', 'Không có tổ chức nào bạn có thể thay mặt tại dịch vụ này. Bạn có thể tiếp tục với tư cách cá nhân.', 'There is no organisation you can act for at this service. You can continue as yourself.')
+      : notice('alert', 'Bạn không có ủy quyền mà dịch vụ này yêu cầu. Người đại diện theo pháp luật của doanh nghiệp có thể ủy quyền cho bạn tại cơ quan đăng ký.', 'You do not hold the mandate this service asks for. The company’s legal representative can give you one at the registry.');
+  }
+  const options = [...(selfAllowed ? [SELF_OPTION(choosable.length === 0)] : []), ...list.map(option)].join('\n');
+  const registries = Array.isArray(found) ? [...new Map(found.map((l) => [l.registry.id, l.registry])).values()] : [];
+  const checkedAt = Array.isArray(found) && found.length ? formatDateTime(new Date(found[0]!.checkedAt)) : formatDateTime(new Date());
+  ctx.type = 'html';
+  ctx.body = renderPage('representation', {
+    title: 'Làm việc với tư cách',
+    uid: details.uid,
+    csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
+    clientName: r.client.clientName,
+    registries: registries.map((g) => g.name.vi).join(', ') || 'cơ quan đăng ký doanh nghiệp',
+    registriesEn: registries.map((g) => g.name.en).join(', ') || 'the business registry',
+    checkedAt,
+    problem,
+    options,
+    // Nothing to submit when nothing can be chosen: only the way back remains.
+    submit: selfAllowed || choosable.length ? SUBMIT : '',
+  });
+}
+
+export async function submitRepresentationChoice(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
+  checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
+  const r = await representationRequest(deps, details);
+  if (!r) throw new InvalidInputError('choice', 'this sign-in asks for no representation');
+  const choice = typeof body.choice === 'string' ? body.choice : '';
+  let decision: RepresentationDecision;
+  if (choice === 'self') {
+    if (r.ask.via !== 'scope') throw new InvalidInputError('choice', 'the service asked for an organisation: acting for oneself does not answer it');
+    decision = { self: true, ask: r.ask };
+  } else {
+    // Asked again, not taken from the page: what the person may act for is what the registry says now.
+    const found = await lookup(deps, details.session!.accountId);
+    if (!Array.isArray(found)) return showRepresentationChoice(deps, ctx, details, r);
+    const picked = choices(found, r.client.accepts, r.ask, today()).find((c) => c.organisation.enterprise_code === choice);
+    if (!picked || picked.refused) throw new InvalidInputError('choice', 'not an organisation this person may act for at this service');
+    decision = { self: false, ask: r.ask, organisation: organisationClaim(picked, r.client.accepts) };
+  }
+  const p = deps.provider();
+  // Kept in the interaction (server side), then back to the journey's page, which is now consent.
+  await p.interactionResult(ctx.req, ctx.res, { ...(details.result ?? {}), [DECISION_KEY]: decision }, { mergeWithLastSubmission: true });
+  ctx.status = 303;
+  ctx.redirect(`/interaction/${encodeURIComponent(details.uid)}`);
+}
