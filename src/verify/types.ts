@@ -58,6 +58,34 @@ export interface NixaClaims extends JWTPayload {
   /** JWT access tokens (RFC 9068): the service the token was issued to. */
   client_id?: string;
   scope?: string;
+  /** ID tokens and userinfo of a person acting for an organisation (see Organisation). */
+  organisation?: unknown;
+  /** JWT access tokens: RFC 9396 details granted (nixa_representation). */
+  authorization_details?: unknown;
+}
+
+/**
+ * The organisation the person acts for in this token, when they chose one at
+ * sign-in: the ID token's `organisation` claim, or in a JWT access token the
+ * granted `authorization_details` entry of type `nixa_representation`. One
+ * organisation per token, never a list.
+ */
+export interface Organisation {
+  /** Mã số doanh nghiệp, ten digits. */
+  enterprise_code: string;
+  /** The name in Vietnamese, as registered. */
+  name: string;
+  name_en?: string;
+  status: 'active' | 'suspended' | 'dissolved';
+  /** legal_representative, or mandate (with `tasks` and `valid_until`). */
+  role: 'legal_representative' | 'mandate';
+  tasks?: string[];
+  /** YYYY-MM-DD, the mandate's last valid day. */
+  valid_until?: string;
+  /** The id of the registry that vouched for it at nixa. */
+  registry: string;
+  /** When that registry answered (seconds since the epoch): at sign-in, or at the refresh that issued this token. */
+  checked_at: number;
 }
 
 export interface VerifySuccess {
@@ -65,6 +93,8 @@ export interface VerifySuccess {
   claims: NixaClaims;
   acr: string;
   level: Level;
+  /** Present when the person acts for an organisation in this token. */
+  organisation?: Organisation;
 }
 
 /** RFC 6750: the token itself cannot be trusted (malformed, badly signed, expired, not for us). */

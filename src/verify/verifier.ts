@@ -12,6 +12,7 @@ import type {
   InvalidToken,
   LevelOrAcr,
   NixaClaims,
+  Organisation,
   Requirements,
   Verifier,
   VerifierOptions,
@@ -188,7 +189,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const level = acr === undefined ? undefined : levelOfAcr(acr);
     const levelOk = level !== undefined && atLeast(level, needed);
     const ageOk = neededAge === undefined || (claims.auth_time !== undefined && now - claims.auth_time <= neededAge + tolerance);
-    if (levelOk && ageOk) return { ok: true, claims, acr: acr!, level: level! };
+    if (levelOk && ageOk) {
+      const organisation = organisationOf(claims);
+      return { ok: true, claims, acr: acr!, level: level!, ...(organisation ? { organisation } : {}) };
+    }
 
     const reasons: string[] = [];
     if (!levelOk) reasons.push(`Authentication at assurance level ${needed} or above is required; the token is at ${level ?? 'no nixa level'}`);
@@ -212,4 +216,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
     verifyAccessToken: (token, requirements) => verify(token, ACCESS_TOKEN, requirements),
     challenge: bearerChallenge,
   };
+}
+
+const isOrganisation = (o: unknown): o is Organisation =>
+  typeof o === 'object' && o !== null && typeof (o as Organisation).enterprise_code === 'string' && typeof (o as Organisation).name === 'string' && typeof (o as Organisation).role === 'string';
+
+/** The organisation a verified token acts for: the ID token's claim, or the access token's granted RAR detail. */
+function organisationOf(claims: NixaClaims): Organisation | undefined {
+  if (isOrganisation(claims.organisation)) return claims.organisation;
+  const details = claims.authorization_details;
+  if (!Array.isArray(details)) return undefined;
+  const granted = details.find((d): d is { type: string; organisation: Organisation } => typeof d === 'object' && d !== null && (d as { type?: unknown }).type === 'nixa_representation' && isOrganisation((d as { organisation?: unknown }).organisation));
+  return granted?.organisation;
 }

@@ -6,6 +6,7 @@
 import * as oidc from 'openid-client';
 
 import { RegistryUnavailableError } from '../../src/registries/errors.js';
+import { createVerifier } from '../../src/verify/index.js';
 import type { Organisation, OrganisationRegistries, RepresentationLookup } from '../../src/registries/contract.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
@@ -94,6 +95,9 @@ describe('choosing whom to act for (representation scope)', () => {
     expect(details![0]).toMatchObject({ type: 'nixa_representation', identifier: '0109876543' });
     const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
     expect(info.organisation).toMatchObject({ enterprise_code: '0109876543' });
+    // nixa/verify hands the service the organisation as result.organisation.
+    const verified = await createVerifier({ issuer: fed.nixa.config.issuer, audience: svc.clientId }).verifyIdToken(tokens.id_token!);
+    expect(verified).toMatchObject({ ok: true, organisation: { enterprise_code: '0109876543', role: 'legal_representative' } });
   }, 60_000);
 
   test('the choice page shows both companies; the consent page names the chosen one', async () => {
@@ -210,6 +214,9 @@ describe('Rich Authorization Request for a named mandate', () => {
     const at = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
     expect(at.aud).toBe('https://api.test-service.example/');
     expect(at.authorization_details).toEqual(details);
+    // The service's API learns it from nixa/verify.
+    const verified = await createVerifier({ issuer: fed.nixa.config.issuer, audience: 'https://api.test-service.example/' }).verifyAccessToken(tokens.access_token);
+    expect(verified).toMatchObject({ ok: true, organisation: { enterprise_code: '0101234567', role: 'mandate', tasks: ['tax_filing'] } });
     expect(details).toEqual([expect.objectContaining({ type: 'nixa_representation', actions: ['tax_filing'], identifier: '0101234567', organisation: expect.objectContaining({ role: 'mandate', tasks: ['tax_filing'], valid_until: '2027-12-31' }) })]);
   }, 60_000);
 
