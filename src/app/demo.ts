@@ -15,6 +15,10 @@ export const DEMO_KIOSK_CLIENT_ID = 'demo-kiosk';
 export const DEMO_COUNTER_CLIENT_ID = 'demo-counter';
 export const DEMO_PORT_OFFSET = 100;
 
+const DEMO_SCOPE = 'openid offline_access profile phone address national_id representation';
+/** The demo accepts a company's legal representative and anyone it mandated, for any task. */
+const DEMO_REPRESENTATION = ['legal_representative', 'mandate:*'];
+
 export interface DemoCredentials {
   clientId: string;
   clientSecret: string;
@@ -118,7 +122,14 @@ export async function seedDemo(db: Database, config: Config, logger: Logger): Pr
     await showClient(db, DEMO_CLIENT_ID);
     // Registered before the demo had an API or a back-channel logout URI (or for another
     // port): register them now. An update that changes nothing writes nothing.
-    await updateClient(db, DEMO_CLIENT_ID, { api_resource: demoApi(origin), backchannel_logout_uri: demoBackchannel(origin) }, 'system:demo', clientsOptions(config));
+    // Or before it accepted people acting for a company (representation).
+    await updateClient(
+      db,
+      DEMO_CLIENT_ID,
+      { api_resource: demoApi(origin), backchannel_logout_uri: demoBackchannel(origin), scope: DEMO_SCOPE, representation: DEMO_REPRESENTATION },
+      'system:demo',
+      clientsOptions(config),
+    );
     if (existsSync(file)) {
       const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<DemoCredentials, 'apiResource'>;
       return { ...saved, apiResource: demoApi(origin) };
@@ -139,7 +150,8 @@ export async function seedDemo(db: Database, config: Config, logger: Logger): Pr
       post_logout_redirect_uris: [`${origin}/`],
       grant_types: ['authorization_code', 'refresh_token'],
       token_endpoint_auth_method: 'client_secret_basic',
-      scope: 'openid offline_access profile phone address national_id',
+      scope: DEMO_SCOPE,
+      representation: DEMO_REPRESENTATION,
       api_resource: demoApi(origin),
       // nixa tells the demo when the citizen's nixa session ends (OpenID Connect Back-Channel
       // Logout 1.0); nixa registers it with backchannel_logout_session_required: true.

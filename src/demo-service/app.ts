@@ -23,7 +23,7 @@ import type { DemoCredentials } from '../app/demo.js';
 import type { Logger } from '../logging/index.js';
 import { STYLESHEET } from '../pages/index.js';
 import { isUnreachable, type NixaClient } from './nixa-client.js';
-import { claimRows, claimsToShow, describeAcr, recordRows, renderDemoPage, renderPartial } from './pages.js';
+import { claimRows, claimsToShow, describeAcr, organisationSection, recordRows, renderDemoPage, renderPartial } from './pages.js';
 import { challengeParams, createRecordsApi, RECORDS_PATH, type RecordsAnswer } from './records-api.js';
 
 export interface DemoAppDeps {
@@ -391,6 +391,7 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
         acrVi: acr.vi,
         acrEn: acr.en,
         rows: claimRows(session.claims),
+        organisation: organisationSection(session.claims.organisation),
         csrf: session.csrf,
         accountUrl: `${issuer}/account`,
       });
@@ -436,7 +437,8 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
       ...(acrValues ? { acr_values: acrValues } : {}),
       redirect_uri: credentials.redirectUri,
       // Enough to show what nixa shares after consent; the ID number is left out on purpose.
-      scope: 'openid profile phone',
+      // representation: nixa asks whether the person acts for themselves or for a company.
+      scope: 'openid profile phone representation',
       code_challenge: await oidc.calculatePKCECodeChallenge(tx.verifier),
       code_challenge_method: 'S256',
       state: tx.state,

@@ -41,6 +41,7 @@ const LABELS: Record<string, { vi: string; en: string }> = {
   phone_number: { vi: 'Số điện thoại', en: 'Phone number' },
   phone_number_verified: { vi: 'Số điện thoại đã xác minh', en: 'Phone number verified' },
   address: { vi: 'Địa chỉ', en: 'Address' },
+  organisation: { vi: 'Tổ chức bạn thay mặt', en: 'Organisation you act for' },
 };
 
 /** What nixa's assurance levels mean, for people rather than protocols. */
@@ -115,4 +116,27 @@ export function recordRows(records: { number: string; kind: { vi: string; en: st
         `<td>${escapeHtml(r.status.vi)} <span lang="en">(${escapeHtml(r.status.en)})</span></td><td><time datetime="${escapeHtml(r.date)}">${escapeHtml(r.date.split('-').reverse().join('/'))}</time></td></tr>`,
     )
     .join('\n');
+}
+
+const ROLES: Record<string, { vi: string; en: string }> = {
+  legal_representative: { vi: 'người đại diện theo pháp luật', en: 'legal representative' },
+  mandate: { vi: 'người được ủy quyền', en: 'mandated person' },
+};
+
+/**
+ * Who the person acts for, when nixa says (the `organisation` claim): the part of
+ * the signed-in page a service acting on a company's behalf would build on.
+ */
+export function organisationSection(claim: unknown): string {
+  if (claim === null || typeof claim !== 'object') return '';
+  const o = claim as { enterprise_code?: unknown; name?: unknown; name_en?: unknown; role?: unknown; tasks?: unknown; valid_until?: unknown; status?: unknown };
+  if (typeof o.enterprise_code !== 'string' || typeof o.name !== 'string') return '';
+  const role = ROLES[String(o.role)] ?? { vi: String(o.role), en: String(o.role) };
+  const tasks = Array.isArray(o.tasks) && o.tasks.length ? ` — <code>${o.tasks.map((t) => escapeHtml(t)).join('</code>, <code>')}</code>` : '';
+  const until = typeof o.valid_until === 'string' ? `, đến hết ngày ${escapeHtml(formatCalendarDate(o.valid_until))} <span lang="en">(until ${escapeHtml(formatCalendarDate(o.valid_until))})</span>` : '';
+  return `    <section class="assurance" aria-labelledby="organisation-heading">
+      <h2 id="organisation-heading">Bạn đang làm việc thay mặt <span lang="en">(You are acting for)</span></h2>
+      <p><strong>${escapeHtml(o.name)}</strong>${typeof o.name_en === 'string' ? ` <span lang="en">(${escapeHtml(o.name_en)})</span>` : ''}</p>
+      <p>Mã số doanh nghiệp <span lang="en">(enterprise code)</span> <code>${escapeHtml(o.enterprise_code)}</code> · ${escapeHtml(role.vi)} <span lang="en">(${escapeHtml(role.en)})</span>${tasks}${until}</p>
+    </section>`;
 }

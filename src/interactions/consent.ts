@@ -29,7 +29,7 @@ import { noticesDuringSignIn } from '../my-account/notices.js';
 import { grantedDetail, REPRESENTATION_CLAIM, REPRESENTATION_SCOPE } from '../representation/policy.js';
 import { roleLabel, taskLabel } from '../representation/labels.js';
 import { checkCsrf, csrfToken } from './csrf.js';
-import { decisionOf, representationRequest, showRepresentationChoice, type RepresentationDecision } from './representation.js';
+import { decisionOf, representationRequest, representationStep, type RepresentationDecision } from './representation.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
@@ -157,8 +157,11 @@ export async function showConsent(deps: JourneyDeps, ctx: Context, details: Deta
   const clientId = String(details.params.client_id);
   // First whom the person acts for, when the service asks (representation.ts).
   const representation = await representationRequest(deps, details);
-  const decision = decisionOf(details);
-  if (representation && !decision) return showRepresentationChoice(deps, ctx, details, representation);
+  let decision = decisionOf(details);
+  if (representation && !decision) {
+    decision = await representationStep(deps, ctx, details, representation);
+    if (!decision) return; // the page asking whom the person acts for
+  }
   const r = await consentRequest(deps, details);
   const values = await accountClaims(deps.accounts, accountId);
   const { satisfied } = consentDiff(r.claims, await consentOf(deps.db, accountId, clientId, deps.consents), values);

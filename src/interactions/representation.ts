@@ -120,7 +120,8 @@ async function nationalIdOf(deps: JourneyDeps, accountId: string): Promise<strin
 
 /** The registries' answers for this person, or the reason there are none. */
 async function lookup(deps: JourneyDeps, accountId: string): Promise<RepresentationLookup[] | 'unavailable' | 'no-number'> {
-  if (!deps.registries) return 'unavailable';
+  // No registry registered: nobody can be shown to represent anyone.
+  if (!deps.registries) return [];
   const nationalId = await nationalIdOf(deps, accountId);
   if (!nationalId) return 'no-number';
   try {
@@ -134,9 +135,25 @@ async function lookup(deps: JourneyDeps, accountId: string): Promise<Representat
   }
 }
 
-export async function showRepresentationChoice(deps: JourneyDeps, ctx: Context, details: Details, r: { ask: RepresentationAsk; client: ClientRepresentation }): Promise<void> {
-  const accountId = details.session!.accountId;
-  const found = await lookup(deps, accountId);
+/**
+ * The choice page, or — when the service asked by scope and the registries know
+ * no organisation for this person at all — the decision to go on as themselves
+ * without a page (a question whose only answer is "myself" is not asked).
+ */
+export async function representationStep(deps: JourneyDeps, ctx: Context, details: Details, r: { ask: RepresentationAsk; client: ClientRepresentation }): Promise<RepresentationDecision | undefined> {
+  const found = await lookup(deps, details.session!.accountId);
+  if (r.ask.via === 'scope' && Array.isArray(found) && found.every((l) => l.organisations.length === 0)) return { self: true, ask: r.ask };
+  await showRepresentationChoice(deps, ctx, details, r, found);
+  return undefined;
+}
+
+async function showRepresentationChoice(
+  deps: JourneyDeps,
+  ctx: Context,
+  details: Details,
+  r: { ask: RepresentationAsk; client: ClientRepresentation },
+  found: Awaited<ReturnType<typeof lookup>>,
+): Promise<void> {
   const list = Array.isArray(found) ? choices(found, r.client.accepts, r.ask, today()) : [];
   const choosable = list.filter((c) => !c.refused);
   // A precise mandate (RAR) is a request to act for an organisation: "myself" would not answer it.
@@ -184,7 +201,7 @@ export async function submitRepresentationChoice(deps: JourneyDeps, ctx: Context
   } else {
     // Asked again, not taken from the page: what the person may act for is what the registry says now.
     const found = await lookup(deps, details.session!.accountId);
-    if (!Array.isArray(found)) return showRepresentationChoice(deps, ctx, details, r);
+    if (!Array.isArray(found)) return showRepresentationChoice(deps, ctx, details, r, found);
     const picked = choices(found, r.client.accepts, r.ask, today()).find((c) => c.organisation.enterprise_code === choice);
     if (!picked || picked.refused) throw new InvalidInputError('choice', 'not an organisation this person may act for at this service');
     decision = { self: false, ask: r.ask, organisation: organisationClaim(picked, r.client.accepts) };

@@ -300,7 +300,9 @@ describe('demo public service when nixa stops in the middle of a sign-in', () =>
         post_logout_redirect_uris: [`${origin}/`],
         grant_types: ['authorization_code'],
         token_endpoint_auth_method: 'client_secret_basic',
-        scope: 'openid profile phone',
+        // As the demo is registered (app/demo.ts): it asks whom the person acts for.
+        scope: 'openid profile phone representation',
+        representation: ['legal_representative', 'mandate:*'],
         api_resource: `${origin}/api`,
       },
       'test',

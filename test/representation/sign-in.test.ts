@@ -129,6 +129,13 @@ describe('choosing whom to act for (representation scope)', () => {
     expect(forged.status).toBe(400);
   }, 60_000);
 
+  test('a person the registries know no organisation of is not asked: the sign-in goes on as themselves', async () => {
+    const s = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'le-hoang-cuong', scope: SCOPE, consent: 'accept' });
+    expect(s.pages).toEqual(['chooser', 'source-picker', 'consent']);
+    const tokens = await redeemFederated(config, s);
+    expect(tokens.claims()!.organisation).toBeUndefined();
+  }, 60_000);
+
   test('acting for oneself: no organisation in the tokens', async () => {
     const s = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'nguyen-van-an', scope: SCOPE, represent: 'self', consent: 'accept' });
     const tokens = await redeemFederated(config, s);
