@@ -13,7 +13,7 @@ import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { z } from 'zod';
 
 import { ENTERPRISE_CODE, REGISTRY_SCOPE, REPRESENTATIONS_PATH, type Organisation, type RepresentationsAnswer } from '../registries/contract.js';
-import { SIGNING_ALG } from '../simulated-sources/signing-keys.js';
+import { SIGNING_ALG } from '../simulated-sources/index.js';
 import type { RegistryMisbehaviourState } from './misbehaviour.js';
 import { vietnamDate, type RegistryRecords } from './records.js';
 

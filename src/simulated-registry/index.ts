@@ -13,8 +13,7 @@ import { pino } from 'pino';
 
 import { InvalidInputError } from '../errors/index.js';
 import type { OrganisationStatus } from '../registries/contract.js';
-import { MemoryStore } from '../simulated-sources/memory-adapter.js';
-import { createSigningKey } from '../simulated-sources/signing-keys.js';
+import { createSigningKey, MemoryStore, SIGNING_ALG } from '../simulated-sources/index.js';
 import { API_BASE_PATH } from './api.js';
 import { assembleRegistryApp } from './app.js';
 import { RegistryMisbehaviourState, type RegistryMisbehaviour } from './misbehaviour.js';
@@ -70,7 +69,9 @@ export async function startSimulatedRegistry(o: SimulatedRegistryOptions): Promi
   const records = new RegistryRecords();
   const store = new MemoryStore();
   const signingKey = o.signingKey ?? (await createSigningKey());
-  if (typeof signingKey.d !== 'string') throw new InvalidInputError('signingKey', 'a private JWK');
+  if (signingKey.kty !== 'RSA' || typeof signingKey.d !== 'string' || !signingKey.kid) {
+    throw new InvalidInputError('signingKey', `a private RSA JWK with a kid (tokens are signed ${SIGNING_ALG})`);
+  }
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicKey } = signingKey;
   let count = 0;
   const reset = () => {

@@ -16,7 +16,7 @@ import { z } from 'zod';
 
 import { InvalidInputError } from '../errors/index.js';
 import { ENTERPRISE_CODE, ORGANISATION_STATUSES } from '../registries/contract.js';
-import { isLoopback, MAX_DELAY_MS } from '../simulated-sources/misbehaviour.js';
+import { isLoopback, MAX_DELAY_MS } from '../simulated-sources/index.js';
 import type { RegistryRecords } from './records.js';
 
 export type RegistryMisbehaviour =

@@ -10,8 +10,7 @@ import type { Logger } from 'pino';
 
 import { InvalidInputError } from '../errors/index.js';
 import { REGISTRY_SCOPE } from '../registries/contract.js';
-import { memoryAdapter, type MemoryStore } from '../simulated-sources/memory-adapter.js';
-import { SIGNING_ALG } from '../simulated-sources/signing-keys.js';
+import { memoryAdapter, SIGNING_ALG, type MemoryStore } from '../simulated-sources/index.js';
 
 /**
  * A caller of the registry (in practice: nixa), as the operator registers it: with

@@ -469,7 +469,7 @@ describe('control endpoints', () => {
 });
 
 describe('starting and closing', () => {
-  it('refuses a client with no way, or two ways, to authenticate, and a bad key set, and releases the port', async () => {
+  it('refuses a client with no way, or two ways, to authenticate, a bad key set or a bad signing key, and releases the port', async () => {
     const port = await freePort();
     await expect(startSimulatedRegistry({ port, clients: [{ client_id: 'none' } as never] })).rejects.toThrow(/exactly one/);
     await expect(startSimulatedRegistry({ port, clients: [{ client_id: 'two', client_secret: 'x'.repeat(32), jwks_uri: jwksUri } as never] })).rejects.toThrow(/exactly one/);
@@ -477,6 +477,9 @@ describe('starting and closing', () => {
     const privateJwk = { ...(await exportJWK(clientKeys.privateKey)), kid: 'oops' };
     await expect(startSimulatedRegistry({ port, clients: [{ client_id: 'bad-keys', jwks: { keys: [privateJwk] } }] })).rejects.toThrow(/bad-keys: .*must not be provided/);
     await expect(startSimulatedRegistry({ port, clients: [SECRET_CLIENT, SECRET_CLIENT] })).rejects.toThrow(/twice/);
+    const { publicKey } = await generateKeyPair('RS256', { extractable: true });
+    await expect(startSimulatedRegistry({ port, clients: [SECRET_CLIENT], signingKey: { ...(await exportJWK(publicKey)), kid: 'public-only' } })).rejects.toThrow(/signingKey/);
+    await expect(startSimulatedRegistry({ port, clients: [SECRET_CLIENT], signingKey: { ...clientJwk, d: 'x' } })).rejects.toThrow(/RSA/);
     const again = await startSimulatedRegistry({ port, clients: [SECRET_CLIENT] });
     expect(again.issuer).toBe(`http://localhost:${port}`);
     expect(again.apiUrl).toBe(`http://localhost:${port}/api`);
