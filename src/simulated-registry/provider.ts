@@ -40,6 +40,7 @@ export function buildRegistryProvider({ issuer, apiUrl, signingKey, store, logge
     // static `clients`: oidc-provider structuredClone()s static ones, which under
     // Jest yields objects of another realm that its own "plain object" check then
     // refuses, so a client with inline jwks could not be tested.
+
     // Nobody signs in here: there are no accounts and no authorization endpoint use.
     findAccount: () => undefined,
     jwks: { keys: [signingKey as NonNullable<Configuration['jwks']>['keys'][number]] },
@@ -59,6 +60,8 @@ export function buildRegistryProvider({ issuer, apiUrl, signingKey, store, logge
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,

@@ -151,6 +151,12 @@ describe('token endpoint', () => {
     const config = await discoverWithSecret();
     expect(config.serverMetadata().token_endpoint).toBe(`${registry.issuer}/token`);
     expect(config.serverMetadata().grant_types_supported).toContain('client_credentials');
+    expect(config.serverMetadata().scopes_supported).toContain(REGISTRY_SCOPE);
+    expect(config.serverMetadata().token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt']));
+    // Nobody signs in at a registry: no logout, no pushed authorization requests, no userinfo.
+    expect(config.serverMetadata()).not.toHaveProperty('end_session_endpoint');
+    expect(config.serverMetadata()).not.toHaveProperty('pushed_authorization_request_endpoint');
+    expect(config.serverMetadata()).not.toHaveProperty('userinfo_endpoint');
     const answer = await oidc.clientCredentialsGrant(config, { scope: REGISTRY_SCOPE });
     expect(answer.token_type.toLowerCase()).toBe('bearer');
     expect(answer.scope).toBe(REGISTRY_SCOPE);
