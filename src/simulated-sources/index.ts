@@ -21,6 +21,10 @@ export { TEST_CITIZENS, SOURCE_PROFILES };
 export { BANK_RECORD_OVERRIDES } from './bank.js';
 export { ONLY_AT_TELECOM } from './citizens.js';
 export type { ClaimValue, Misbehaviour, SimulatedClient, SourceKind, SourceProfile, TestCitizen };
+// For the simulated business registry (src/simulated-registry), which is built the same way.
+export { MemoryStore, memoryAdapter } from './memory-adapter.js';
+export { createSigningKey, SIGNING_ALG } from './signing-keys.js';
+export { isLoopback, MAX_DELAY_MS } from './misbehaviour.js';
 
 export interface SimulatedSourceOptions {
   kind: SourceKind;
