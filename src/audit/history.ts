@@ -38,6 +38,8 @@ export const HISTORY_EVENTS = [
   'BOUND_PHONE_SIGN_IN',
   'CROSS_DEVICE_APPROVED',
   'CROSS_DEVICE_DENIED',
+  'REPRESENTATION_CHOSEN',
+  'REPRESENTATION_ENDED',
 ] as const satisfies readonly AuditEventName[];
 
 export type HistoryEventName = (typeof HISTORY_EVENTS)[number];
@@ -244,6 +246,22 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
     case 'CONSENT_GIVEN':
       what = { vi: `Đồng ý chia sẻ thông tin với «${service?.vi ?? '?'}»`, en: `Agreed to share information with “${service?.en ?? '?'}”` };
       break;
+    case 'REPRESENTATION_CHOSEN': {
+      // The organisation's name as the registry gave it at that time, and its code.
+      const code = typeof d.enterprise === 'string' ? d.enterprise : undefined;
+      const name = typeof d.name === 'string' ? d.name : undefined;
+      const org = name && code ? { vi: `${name} (${code})`, en: `${name} (${code})` } : { vi: code ?? 'một tổ chức', en: code ?? 'an organisation' };
+      what = { vi: `Đăng nhập vào «${service?.vi ?? '?'}» thay mặt ${org.vi}`, en: `Signed in to “${service?.en ?? '?'}” acting for ${org.en}` };
+      break;
+    }
+    case 'REPRESENTATION_ENDED': {
+      const code = typeof d.enterprise === 'string' ? ` ${d.enterprise}` : '';
+      what = {
+        vi: `Bạn không còn được làm việc thay mặt doanh nghiệp${code} tại «${service?.vi ?? '?'}»: cơ quan đăng ký không còn xác nhận`,
+        en: `You may no longer act for company${code} at “${service?.en ?? '?'}”: the registry no longer vouches for it`,
+      };
+      break;
+    }
     case 'CONSENT_REFUSED':
       what = { vi: `Từ chối chia sẻ thông tin với «${service?.vi ?? '?'}»`, en: `Refused to share information with “${service?.en ?? '?'}”` };
       break;

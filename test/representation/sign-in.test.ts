@@ -95,6 +95,9 @@ describe('choosing whom to act for (representation scope)', () => {
     expect(details![0]).toMatchObject({ type: 'nixa_representation', identifier: '0109876543' });
     const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
     expect(info.organisation).toMatchObject({ enterprise_code: '0109876543' });
+    // Audited with both parties: the person (subject) and the organisation.
+    const { rows } = await tdb.db.query<{ subject: string; details: Record<string, unknown> }>(`SELECT subject, details FROM audit_events WHERE event = 'REPRESENTATION_CHOSEN'`);
+    expect(rows.find((r) => r.details.enterprise === '0109876543')).toMatchObject({ subject: claims.sub, details: { client: svc.clientId, role: 'legal_representative', via: 'scope' } });
     // nixa/verify hands the service the organisation as result.organisation.
     const verified = await createVerifier({ issuer: fed.nixa.config.issuer, audience: svc.clientId }).verifyIdToken(tokens.id_token!);
     expect(verified).toMatchObject({ ok: true, organisation: { enterprise_code: '0109876543', role: 'legal_representative' } });
