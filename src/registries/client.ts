@@ -49,14 +49,22 @@ function scrub(text: string, nationalId?: string): string {
   return t.length > 300 ? `${t.slice(0, 300)}…` : t;
 }
 
+/** The error's message and its causes' (openid-client wraps fetch's "fetch failed", which wraps ECONNREFUSED). */
 function messageOf(err: unknown): string {
-  const e = err as Error & { cause?: { message?: string; code?: string } };
-  const cause = e.cause?.code ?? e.cause?.message;
-  return `${e.message}${cause && cause !== e.message ? `: ${cause}` : ''}`;
+  const parts: string[] = [];
+  for (let e = err as (Error & { code?: unknown; cause?: unknown }) | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    const part = typeof e.code === 'string' && !e.message?.includes(e.code) ? `${e.message} (${e.code})` : e.message;
+    if (typeof part === 'string' && part && !parts.includes(part)) parts.push(part);
+  }
+  return parts.join(': ');
 }
 
 function isNetworkError(err: unknown): boolean {
-  return err instanceof TypeError && /fetch failed/.test(err.message);
+  for (let e = err as { message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    // By name: fetch's TypeError may come from another realm than this module's (undici's, under a test runner).
+    if ((e as Error).name === 'TypeError' && e.message === 'fetch failed') return true;
+  }
+  return false;
 }
 
 type Stage = 'credentials' | 'discovery' | 'token' | 'call';
