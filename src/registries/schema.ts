@@ -18,7 +18,7 @@ const LOOPBACK = /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?(\/|$)/;
 
 const httpsUrl = (allowHttpLoopback: boolean) =>
   z
-    .url({ error: 'an absolute URL' })
+    .url({ error: 'an absolute URL', abort: true })
     .refine((v) => v.startsWith('https://') || (allowHttpLoopback && LOOPBACK.test(v)), allowHttpLoopback ? 'an https URL (http only for localhost)' : 'an https URL')
     .refine((v) => !/[?#]/.test(v), 'no query or fragment');
 
@@ -34,7 +34,7 @@ function fields(allowHttpLoopback: boolean) {
     client_id: z.string().min(1, 'is required').max(200),
     auth_method: z.enum(AUTH_METHODS, { error: AUTH_METHODS.join(', ').replace(/, (?=[^,]*$)/, ' or ') }),
     client_secret: z.string().min(16, 'at least 16 characters').max(500).optional(),
-    timeout_ms: z.number({ error: 'a whole number of milliseconds' }).int('a whole number of milliseconds').min(100).max(60_000).optional(),
+    timeout_ms: z.number().int('a whole number of milliseconds').min(100, 'at least 100 ms').max(60_000, 'at most 60000 ms').optional(),
     enabled: z.boolean().optional(),
   };
 }
@@ -57,11 +57,14 @@ interface Problem {
 
 const fieldOf = (path: readonly PropertyKey[]) => (path.length ? path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('') : 'input');
 
-function problems(issues: readonly z.core.$ZodIssue[]): Problem[] {
+function problems(issues: readonly z.core.$ZodIssue[], input?: unknown): Problem[] {
+  // A field that is not there at all is "required", whatever a format check would say of undefined.
+  const absent = (path: readonly PropertyKey[]) =>
+    path.length === 1 && input !== null && typeof input === 'object' && (input as Record<PropertyKey, unknown>)[path[0]!] === undefined;
   return issues.map((issue) =>
     issue.code === 'unrecognized_keys'
       ? { field: 'input', problem: `unknown field(s): ${issue.keys.join(', ')}` }
-      : { field: fieldOf(issue.path), problem: issue.code === 'invalid_type' && / received undefined$/.test(issue.message) ? 'is required' : issue.message },
+      : { field: fieldOf(issue.path), problem: issue.code !== 'custom' && absent(issue.path) ? 'is required' : issue.message },
   );
 }
 
@@ -86,7 +89,7 @@ export function parseRegistryInput(input: unknown, opts: { allowHttpLoopback: bo
   const shape = fields(opts.allowHttpLoopback);
   const res = z.object(shape).strict().superRefine(crossChecks).safeParse(input);
   if (res.success) return res.data;
-  const list = problems(res.error.issues);
+  const list = problems(res.error.issues, input);
   const malformed = new Set(list.map((p) => p.field));
   // client_secret's rule is about client_secret: said once, whether it is malformed or missing.
   list.push(...crossProblems(input, shape).filter((p) => !malformed.has(p.field)));
