@@ -14,7 +14,9 @@ import { createLogger } from '../../src/logging/index.js';
 import {
   addRegistry,
   changeRegistry,
+  checkRegistriesHealth,
   HttpOrganisationRegistries,
+  probeRegistry,
   RegistryCatalogue,
   RegistryUnavailableError,
   type Organisation,
@@ -282,5 +284,28 @@ describe('logs', () => {
     expect(logged).not.toContain(NGUYEN_VAN_AN);
     expect(logged).not.toMatch(/\d{12}/);
     expect(logged).not.toContain(CLIENT_SECRET);
+  });
+});
+
+describe('health', () => {
+  it('probes the issuer’s metadata and records ok or failing in the table, for every enabled registry', async () => {
+    expect(await probeRegistry({ issuer: registry.issuer, timeoutMs: 1000 })).toBeNull();
+    expect(await probeRegistry({ issuer: registry.apiUrl, timeoutMs: 1000 })).toBe(
+      '/.well-known/oauth-authorization-server answered HTTP 404; /.well-known/openid-configuration answered HTTP 404',
+    );
+    const good = await registered(registry);
+    const lost = await registered(registry, { issuer: registry.apiUrl });
+    const port = await closedPort();
+    const down = await registered(registry, { issuer: `http://127.0.0.1:${port}` });
+    await checkRegistriesHealth(down.catalogue, logger);
+    const { rows } = await tdb.db.query<{ id: string; health_status: string; health_error: string | null }>(
+      'SELECT id, health_status, health_error FROM organisation_registries WHERE id = ANY($1) ORDER BY id',
+      [[good.id, lost.id, down.id]],
+    );
+    const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+    expect(byId[good.id]).toMatchObject({ health_status: 'ok', health_error: null });
+    expect(byId[lost.id]).toMatchObject({ health_status: 'failing', health_error: expect.stringContaining('answered HTTP 404') });
+    expect(byId[down.id]).toMatchObject({ health_status: 'failing', health_error: expect.stringContaining('fetch failed') });
+    expect(down.catalogue.get(down.id)?.health.status).toBe('failing');
   });
 });
