@@ -66,10 +66,9 @@ function table(rows: Record<string, string>[]): string {
 
 /** A failed connection test: exit 1 with the check's own words (RegistryUnavailableError is a nixa error, status 503). */
 function testFailed(r: OrganisationRegistry, check: RegistryCheck): RegistryUnavailableError {
-  const failed = check.steps.filter((s) => s.status === 'fail');
-  return new RegistryUnavailableError([
-    { registry: r.id, reason: failed.some((s) => s.name === 'discovery') ? 'discovery' : 'token-refused', detail: 'its connection test failed (see FAIL lines)' },
-  ]);
+  const failed = check.steps.find((s) => s.status === 'fail')?.name;
+  const reason = failed === 'credentials' ? 'misconfigured' : failed === 'discovery' ? 'discovery' : 'token-refused';
+  return new RegistryUnavailableError([{ registry: r.id, reason, detail: 'its connection test failed (see FAIL lines)' }]);
 }
 
 export function registerRegistryCommands(program: Command, io: CliIo, ctx: CliContext): void {

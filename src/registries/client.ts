@@ -231,9 +231,9 @@ export class HttpOrganisationRegistries implements OrganisationRegistries {
   async #ask(registry: OrganisationRegistry, nationalId: string, enterpriseCode: string | undefined): Promise<RepresentationLookup | RegistryFailure> {
     const deadline = AbortSignal.timeout(registry.timeoutMs);
     const started = this.#now();
-    let stage: Stage = 'credentials';
+    // Credentials are built with the metadata (#discovered), which throws 'misconfigured' itself.
+    let stage: Stage = 'discovery';
     try {
-      stage = 'discovery';
       const { metadata, auth } = await within(this.#discovered(registry, deadline), deadline);
       stage = 'token';
       let token = await within(this.#token(registry, metadata, auth, deadline, false), deadline);

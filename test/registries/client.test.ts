@@ -228,6 +228,14 @@ describe('a registry that cannot answer usably', () => {
     const port = await closedPort();
     const down = await registered(registry, { issuer: `http://127.0.0.1:${port}`, api_url: `http://127.0.0.1:${port}` });
     expect((await unavailable(down.client.lookup(NGUYEN_VAN_AN))).reason).toBe('unreachable');
+    // private_key_jwt without an active signing key at nixa: nixa's own configuration, before anything is sent.
+    const pkj = await registered(registry, { client_id: 'nixa-pkj', auth_method: 'private_key_jwt', client_secret: undefined });
+    const keyless = new HttpOrganisationRegistries({ registries: () => pkj.catalogue.list().filter((r) => r.id === pkj.id), signingKeys: () => [], logger });
+    expect((await unavailable(keyless.lookup(NGUYEN_VAN_AN))).failures[0]).toEqual({
+      registry: pkj.id,
+      reason: 'misconfigured',
+      detail: `no active signing key for private_key_jwt at registry "${pkj.id}" (NIXA-STA-001)`,
+    });
     // The API's server has no metadata: both well-known places answer 404.
     const noMetadata = await registered(registry, { issuer: registry.apiUrl });
     expect((await unavailable(noMetadata.client.lookup(NGUYEN_VAN_AN))).reason).toBe('discovery');
