@@ -28,7 +28,7 @@ import { migrate, openDatabase, type Database } from '../storage/index.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
 import { createHttpApp } from './http.js';
 import { ProviderHost } from './provider-host.js';
-import type { OrganisationRegistries } from '../registries/contract.js';
+import { HttpOrganisationRegistries, monitorRegistriesHealth, RegistryCatalogue, type OrganisationRegistries } from '../registries/index.js';
 
 export interface Nixa {
   config: Config;
@@ -89,6 +89,10 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const sources = new SourceRegistry(db, cipher, logger, config.keys.refreshSeconds);
     await sources.start();
     const stopHealth = monitorHealth(sources, logger, config.sourceHealthSeconds);
+    // Organisation registries, kept in step with the database like sources (src/registries).
+    const registryCatalogue = new RegistryCatalogue(db, cipher, logger, config.keys.refreshSeconds);
+    await registryCatalogue.start();
+    const stopRegistryHealth = monitorRegistriesHealth(registryCatalogue, logger, config.sourceHealthSeconds);
     // Audit partitions ahead of time and signed checkpoints (src/audit).
     const stopAudit = await startAuditJobs({ db, config, logger, signingKey: () => activeSigningKey(db, cipher, config.keys.signingAlgs[0]!) });
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`, state.upstreamLogins);
@@ -102,7 +106,8 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const push: PushDeps = { db, cipher, config: config.push, logger: logger.child({ component: 'push' }) };
     const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });
 
-    const registries = opts.registries;
+    const registries =
+      opts.registries ?? new HttpOrganisationRegistries({ registries: () => registryCatalogue.list(), signingKeys: () => keyring.snapshot.providerJwks, logger });
     let shuttingDown = false;
     let host!: ProviderHost;
     const app = createHttpApp({
@@ -127,7 +132,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const pairwiseKey = cipher.derive('pairwise-subject');
     // A CIBA request notifies the citizen's bound phones (push is a convenience: the phone also lists it at /p).
     const notifyPhone = (phoneId: string, message: { type: 'ciba'; id: string }) => notifyPhoneByPush(push, phoneId, message);
-    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state, notifyPhone, ...(registries ? { registries } : {}) }, keyring, app, (provider) =>
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state, notifyPhone, registries }, keyring, app, (provider) =>
       provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
         metrics.tokensIssued.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') }),
       ),
@@ -169,6 +174,8 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
         host.close();
         await stopControl?.();
         stopHealth();
+        stopRegistryHealth();
+        await registryCatalogue.stop();
         stopAudit();
         await sources.stop();
         await keyring.stop();

@@ -15,6 +15,8 @@ export const AUDIT_EVENTS = {
   SOURCE_ADDED: 'Identity source registered',
   SOURCE_UPDATED: 'Identity source changed (the details list which fields)',
   SOURCE_DISABLED: 'Identity source disabled: no longer offered to citizens',
+  REGISTRY_ADDED: 'Organisation registry registered, disabled (subject: its id; details: kind, issuer, api_url, auth method; never the secret)',
+  REGISTRY_CHANGED: 'Organisation registry changed, enabled or disabled (details: the fields changed, a new secret named but never logged, and whether it is now enabled)',
   ACCOUNT_CREATED: 'First sign-in of a person: account created from a source',
   ACCOUNT_LINKED: 'A source identity was linked to an existing account (same national ID)',
   LINK_CONFLICT: 'Security: a source asserted attributes that conflict with the account for that national ID; sign-in refused',

@@ -17,6 +17,7 @@ import { addSource, changeSource, checkSource, enableSource, getSource, listSour
 import { migrate, redactUrl, type Database } from '../storage/index.js';
 import { AuditTrailBroken, registerAuditCommands } from './audit.js';
 import { errorCatalogue } from './errors.js';
+import { registerRegistryCommands } from './registries.js';
 
 /** `sources test` found problems: exit 1 without another message. */
 class SourceTestFailed extends Error {}
@@ -503,6 +504,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
       io.out(table(list.flatMap((op) => op.roles.map((r) => ({ ACCOUNT: op.accountId, ROLE: r.role, 'GRANTED BY': r.grantedBy, AT: r.grantedAt.slice(0, 19) })))));
     });
 
+  registerRegistryCommands(program, io, ctx);
   registerAuditCommands(program, io, ctx);
 
   return program;

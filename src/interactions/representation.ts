@@ -128,7 +128,9 @@ async function lookup(deps: JourneyDeps, accountId: string): Promise<Representat
     return await deps.registries.lookup(nationalId);
   } catch (err) {
     if (err instanceof RegistryUnavailableError) {
-      deps.logger.warn({ reason: err.reason }, 'organisation registry unavailable during sign-in');
+      // No registry registered and enabled: nobody can be shown to represent anyone.
+      if (err.reason === 'none-enabled') return [];
+      deps.logger.warn({ reason: err.reason, registry: err.registry }, 'organisation registry unavailable during sign-in');
       return 'unavailable';
     }
     throw err;

@@ -41,7 +41,7 @@ class TestRegistries implements OrganisationRegistries {
     ]);
   }
   private answer(orgs: Organisation[]): RepresentationLookup {
-    if (this.down) throw new RegistryUnavailableError('down');
+    if (this.down) throw new RegistryUnavailableError([{ registry: 'test-registry', reason: 'unreachable', detail: 'down' }]);
     this.calls += 1;
     return { registry: { id: 'test-registry', name: { vi: 'Cơ quan đăng ký thử nghiệm', en: 'Test registry' } }, checkedAt: new Date().toISOString(), organisations: orgs };
   }
