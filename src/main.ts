@@ -3,7 +3,8 @@
 // the demo public service on PORT+100.
 import { startNixa } from './app/index.js';
 import { demoOrigin } from './app/demo.js';
-import { startSimulatedSources } from './app/dev-sources.js';
+import { startSimulatedBusinessRegistry, startSimulatedSources } from './app/dev-sources.js';
+import type { SimulatedRegistry } from './simulated-registry/index.js';
 import type { SimulatedSource } from './simulated-sources/index.js';
 import { loadConfig, type Config } from './config/index.js';
 import { startDemoService, type DemoService } from './demo-service/index.js';
@@ -27,11 +28,16 @@ async function main(): Promise<void> {
   const nixa = await startNixa(config, { logger });
   process.stdout.write(`\nnixa is running: ${config.issuer}/.well-known/openid-configuration\n`);
   let simulated: SimulatedSource[] = [];
+  let registry: SimulatedRegistry | undefined;
   if (config.demo) {
     // Development and demos: three simulated identity sources on PORT+1..PORT+3.
     simulated = await startSimulatedSources(nixa.db, nixa.cipher, config, logger);
     await nixa.sources.refresh();
     for (const s of simulated) process.stdout.write(`Nguồn định danh mô phỏng / simulated source (${s.kind}): ${s.issuer}\n`);
+    // And the simulated business registry on PORT+4: whom each test citizen may act for.
+    registry = await startSimulatedBusinessRegistry(nixa.db, nixa.cipher, config, logger);
+    await nixa.registryCatalogue.refresh();
+    process.stdout.write(`Cơ quan đăng ký kinh doanh mô phỏng / simulated business registry: ${registry.issuer}\n`);
   }
 
   let demo: DemoService | undefined;
@@ -55,7 +61,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     Promise.resolve(demo?.close())
       .then(() => nixa.close())
-      .then(() => Promise.all(simulated.map((s) => s.close())))
+      .then(() => Promise.all([...simulated.map((s) => s.close()), registry?.close()]))
       .then(
         () => process.exit(0),
         (err) => {

@@ -8,6 +8,8 @@ import type { Config } from '../config/index.js';
 import { SIGNED_OUT_PATH } from '../federation/index.js';
 import { CALLBACK_PATH } from '../interactions/index.js';
 import type { Logger } from '../logging/index.js';
+import { addRegistry, getRegistry, registriesOptions } from '../registries/index.js';
+import { startSimulatedRegistry, type SimulatedRegistry } from '../simulated-registry/index.js';
 import { SOURCE_PROFILES, startSimulatedSource, type SimulatedSource, type SourceKind } from '../simulated-sources/index.js';
 import { addSource, DEMO_SOURCE_LOGOS, getSource, sourcesOptions } from '../sources/index.js';
 import { NotFoundError } from '../errors/index.js';
@@ -116,6 +118,50 @@ export async function startSimulatedSources(db: Database, cipher: Cipher, config
     return started;
   } catch (err) {
     await Promise.all(started.map((s) => s.close()));
+    throw err;
+  }
+}
+
+export const SIMULATED_REGISTRY_ID = 'sim-business-registry';
+
+/** nixa's registration of the simulated business registry: what an operator would put in `nixa registries add`. */
+export function simulatedRegistryRegistration(registry: Pick<SimulatedRegistry, 'issuer' | 'apiUrl'>, clientSecret: string): Record<string, unknown> {
+  return {
+    id: SIMULATED_REGISTRY_ID,
+    kind: 'business',
+    name_vi: 'Cơ quan đăng ký kinh doanh (mô phỏng)',
+    name_en: 'Business registry (simulated)',
+    issuer: registry.issuer,
+    api_url: registry.apiUrl,
+    client_id: 'nixa',
+    auth_method: 'client_secret_basic',
+    client_secret: clientSecret,
+    timeout_ms: 3000,
+    enabled: true,
+  };
+}
+
+/**
+ * Starts the simulated business registry on PORT+4 and registers it in nixa once,
+ * enabled (the demo's registry needs no connection test: it is started here). Its
+ * client secret for nixa is kept (encrypted) in nixa's registration, like the sources'.
+ */
+export async function startSimulatedBusinessRegistry(db: Database, cipher: Cipher, config: Config, logger: Logger): Promise<SimulatedRegistry> {
+  let secret: string | undefined;
+  try {
+    secret = (await getRegistry(db, cipher, SIMULATED_REGISTRY_ID)).clientSecret;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  const clientSecret = secret ?? randomBytes(24).toString('base64url');
+  const registry = await startSimulatedRegistry({ port: config.port + 4, host: config.host, clients: [{ client_id: 'nixa', client_secret: clientSecret }], logger });
+  try {
+    if (secret === undefined) {
+      await addRegistry(db, cipher, simulatedRegistryRegistration(registry, clientSecret), 'system:demo', { ...registriesOptions(config), reason: 'demo: the simulated business registry of npm start' });
+    }
+    return registry;
+  } catch (err) {
+    await registry.close();
     throw err;
   }
 }

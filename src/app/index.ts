@@ -42,6 +42,8 @@ export interface Nixa {
   logger: Logger;
   host: ProviderHost;
   sources: SourceRegistry;
+  /** The organisation registries this instance asks (src/registries), kept in step with the database. */
+  registryCatalogue: RegistryCatalogue;
   /** The demo service's registration, when NIXA_DEMO is on. */
   demo: DemoCredentials | undefined;
   metrics: Metrics;
@@ -205,7 +207,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const url = `http://${hostname === '0.0.0.0' || hostname === '[::]' ? 'localhost' : hostname}:${addr.port}`;
     logger.info({ url, issuer: config.issuer, database: db.engine }, 'nixa listening');
 
-    return { config, db, keyring, cipher, app, server, url, logger, host, sources, demo, metrics, push, caches, close };
+    return { config, db, keyring, cipher, app, server, url, logger, host, sources, registryCatalogue, demo, metrics, push, caches, close };
   } catch (err) {
     if (!stopped) {
       await shortLived?.close().catch(() => {});

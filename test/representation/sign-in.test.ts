@@ -3,65 +3,40 @@
 // names the organisation, the `organisation` claim and authorization_details in
 // the tokens, the re-check at refresh, RAR for a named mandate, and a registry
 // that does not answer.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
 import * as oidc from 'openid-client';
 
-import { RegistryUnavailableError } from '../../src/registries/errors.js';
+import { simulatedRegistryRegistration } from '../../src/app/dev-sources.js';
+import { addRegistry } from '../../src/registries/index.js';
+import { startSimulatedRegistry, type SimulatedRegistry } from '../../src/simulated-registry/index.js';
 import { createVerifier } from '../../src/verify/index.js';
-import type { Organisation, OrganisationRegistries, RepresentationLookup } from '../../src/registries/contract.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, type Federation } from '../support/federation.js';
 import { field } from '../support/pages.js';
 import { discover, registerTestClient, type TestClient } from '../support/relying-party.js';
 
-const AN = '001085004217';
+// The simulated business registry's seed (src/simulated-registry/seed.ts, README "Test citizens").
 const BINH = '079192038561';
-
-/** A registry's data in the test's hands: what it says can change between two requests. */
-class TestRegistries implements OrganisationRegistries {
-  down = false;
-  calls = 0;
-  data = new Map<string, Organisation[]>();
-  reset(): void {
-    this.down = false;
-    this.data = new Map([
-      [
-        AN,
-        [
-          { enterprise_code: '0101234567', name_vi: 'Công ty TNHH Thương mại Hàng Bạc', name_en: 'Hang Bac Trading Co., Ltd', status: 'active', role: 'legal_representative' },
-          { enterprise_code: '0109876543', name_vi: 'Công ty Cổ phần Công nghệ Hoàn Kiếm', name_en: 'Hoan Kiem Technology JSC', status: 'active', role: 'legal_representative' },
-        ],
-      ],
-      [
-        BINH,
-        [
-          { enterprise_code: '0101234567', name_vi: 'Công ty TNHH Thương mại Hàng Bạc', name_en: 'Hang Bac Trading Co., Ltd', status: 'active', role: 'mandate', tasks: ['tax_filing'], valid_until: '2027-12-31' },
-          { enterprise_code: '0312345678', name_vi: 'Công ty TNHH Dịch vụ Bến Thành', name_en: 'Ben Thanh Services Co., Ltd', status: 'dissolved', role: 'legal_representative' },
-        ],
-      ],
-    ]);
-  }
-  private answer(orgs: Organisation[]): RepresentationLookup {
-    if (this.down) throw new RegistryUnavailableError([{ registry: 'test-registry', reason: 'unreachable', detail: 'down' }]);
-    this.calls += 1;
-    return { registry: { id: 'test-registry', name: { vi: 'Cơ quan đăng ký thử nghiệm', en: 'Test registry' } }, checkedAt: new Date().toISOString(), organisations: orgs };
-  }
-  async lookup(nationalId: string) {
-    return [this.answer(this.data.get(nationalId) ?? [])];
-  }
-  async recheck(_registry: string, nationalId: string, code: string) {
-    return this.answer((this.data.get(nationalId) ?? []).filter((o) => o.enterprise_code === code));
-  }
-}
+const SONG_HONG = '0108523417'; // An is its legal representative; Bình holds its tax_filing + social_insurance mandate
+const HOAN_KIEM = '0106791235'; // An's second company
+const BEN_THANH = '0312456780'; // Bình's, dissolved
 
 let tdb: TestDatabase;
 let fed: Federation;
-const registries = new TestRegistries();
+let registry: SimulatedRegistry;
 let svc: TestClient;
 let config: oidc.Configuration;
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  fed = await startFederation(tdb, {}, { registries });
+  fed = await startFederation(tdb);
+  // The registry as npm start runs it: a real HTTP service, registered in nixa as an operator would.
+  const secret = randomBytes(24).toString('base64url');
+  registry = await startSimulatedRegistry({ clients: [{ client_id: 'nixa', client_secret: secret }] });
+  await addRegistry(tdb.db, fed.nixa.cipher, simulatedRegistryRegistration(registry, secret), 'test', { allowHttpLoopback: true, reason: 'test registry' });
+  await fed.nixa.registryCatalogue.refresh();
   svc = await registerTestClient(tdb.db, {
     scope: 'openid profile offline_access representation',
     representation: ['legal_representative', 'mandate:tax_filing'],
@@ -72,61 +47,62 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await registry?.close();
   await fed?.close();
   await tdb?.drop();
 });
 
-beforeEach(() => registries.reset());
+beforeEach(() => registry.reset());
 
 const SCOPE = 'openid profile offline_access representation';
 
 describe('choosing whom to act for (representation scope)', () => {
   test('a person who represents two companies picks one: the tokens name only that one', async () => {
-    const s = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'nguyen-van-an', scope: SCOPE, represent: '0109876543', consent: 'accept' });
+    const s = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'nguyen-van-an', scope: SCOPE, represent: HOAN_KIEM, consent: 'accept' });
     expect(s.pages).toEqual(['chooser', 'source-picker', 'representation', 'consent']);
     expect(s.stoppedAt).toBeDefined();
     const tokens = await redeemFederated(config, s);
     const claims = tokens.claims()!;
-    expect(claims.organisation).toMatchObject({ enterprise_code: '0109876543', name: 'Công ty Cổ phần Công nghệ Hoàn Kiếm', status: 'active', role: 'legal_representative', registry: 'test-registry' });
-    expect(JSON.stringify(claims)).not.toContain('0101234567');
+    expect(claims.organisation).toMatchObject({ enterprise_code: HOAN_KIEM, name: 'Công ty Cổ phần Thực phẩm Hoàn Kiếm', status: 'active', role: 'legal_representative', registry: 'sim-business-registry' });
+    expect(JSON.stringify(claims)).not.toContain(SONG_HONG);
     expect(typeof (claims.organisation as { checked_at: unknown }).checked_at).toBe('number');
     const details = (tokens as unknown as { authorization_details?: Array<Record<string, unknown>> }).authorization_details;
     expect(details).toHaveLength(1);
-    expect(details![0]).toMatchObject({ type: 'nixa_representation', identifier: '0109876543' });
+    expect(details![0]).toMatchObject({ type: 'nixa_representation', identifier: HOAN_KIEM });
     const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
-    expect(info.organisation).toMatchObject({ enterprise_code: '0109876543' });
+    expect(info.organisation).toMatchObject({ enterprise_code: HOAN_KIEM });
     // Audited with both parties: the person (subject) and the organisation.
     const { rows } = await tdb.db.query<{ subject: string; details: Record<string, unknown> }>(`SELECT subject, details FROM audit_events WHERE event = 'REPRESENTATION_CHOSEN'`);
-    expect(rows.find((r) => r.details.enterprise === '0109876543')).toMatchObject({ subject: claims.sub, details: { client: svc.clientId, role: 'legal_representative', via: 'scope' } });
+    expect(rows.find((r) => r.details.enterprise === HOAN_KIEM)).toMatchObject({ subject: claims.sub, details: { client: svc.clientId, role: 'legal_representative', via: 'scope' } });
     // nixa/verify hands the service the organisation as result.organisation.
     const verified = await createVerifier({ issuer: fed.nixa.config.issuer, audience: svc.clientId }).verifyIdToken(tokens.id_token!);
-    expect(verified).toMatchObject({ ok: true, organisation: { enterprise_code: '0109876543', role: 'legal_representative' } });
+    expect(verified).toMatchObject({ ok: true, organisation: { enterprise_code: HOAN_KIEM, role: 'legal_representative' } });
   }, 60_000);
 
   test('the choice page shows both companies; the consent page names the chosen one', async () => {
     const s = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'nguyen-van-an', scope: SCOPE });
-    expect(s.page?.html).toContain('Công ty TNHH Thương mại Hàng Bạc');
-    expect(s.page?.html).toContain('Công ty Cổ phần Công nghệ Hoàn Kiếm');
+    expect(s.page?.html).toContain('Công ty TNHH Phần mềm Sông Hồng');
+    expect(s.page?.html).toContain('Công ty Cổ phần Thực phẩm Hoàn Kiếm');
     expect(s.page?.html).toContain('value="self"');
     const uid = new URL(s.page!.url).pathname.split('/')[2]!;
-    const chosen = await s.agent.submit(new URL(`/interaction/${uid}/represent`, s.page!.url), { csrf: field(s.page!.html, 'csrf')!, choice: '0101234567' }, svc.redirectUri);
+    const chosen = await s.agent.submit(new URL(`/interaction/${uid}/represent`, s.page!.url), { csrf: field(s.page!.html, 'csrf')!, choice: SONG_HONG }, svc.redirectUri);
     const consent = await chosen.res.text();
     expect(consent).toContain('name="decision"');
-    expect(consent).toContain('Bạn đăng nhập thay mặt <strong>Công ty TNHH Thương mại Hàng Bạc</strong>');
-    expect(consent).toContain('0101234567');
+    expect(consent).toContain('Bạn đăng nhập thay mặt <strong>Công ty TNHH Phần mềm Sông Hồng</strong>');
+    expect(consent).toContain(SONG_HONG);
   }, 60_000);
 
   test('a dissolved company is shown with its reason and cannot be chosen, even by a forged form', async () => {
     const s = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'tran-thi-binh', scope: SCOPE });
     const html = s.page!.html;
-    expect(html).toContain('Công ty TNHH Dịch vụ Bến Thành');
-    expect(html).toMatch(/value="0312345678" disabled/);
+    expect(html).toContain('Công ty TNHH Thương mại Bến Thành');
+    expect(html).toContain(`value="${BEN_THANH}" disabled`);
     expect(html).toContain('Doanh nghiệp đã giải thể');
     const uid = new URL(s.page!.url).pathname.split('/')[2]!;
     const forged = await s.agent.request(new URL(`/interaction/${uid}/represent`, s.page!.url), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf: field(html, 'csrf')!, choice: '0312345678' }).toString(),
+      body: new URLSearchParams({ csrf: field(html, 'csrf')!, choice: BEN_THANH }).toString(),
       redirect: 'manual',
     });
     expect(forged.status).toBe(400);
@@ -147,11 +123,11 @@ describe('choosing whom to act for (representation scope)', () => {
   }, 60_000);
 
   test('the registry down: a plain page offering to continue as oneself, which works', async () => {
-    registries.down = true;
+    registry.misbehave({ mode: 'down' });
     const s = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'nguyen-van-an', scope: SCOPE });
     expect(s.page?.html).toContain('cơ quan đăng ký doanh nghiệp không trả lời');
     expect(s.page?.html).toContain('value="self"');
-    expect(s.page?.html).not.toContain('0101234567');
+    expect(s.page?.html).not.toContain(SONG_HONG);
     const uid = new URL(s.page!.url).pathname.split('/')[2]!;
     const chosen = await s.agent.submit(new URL(`/interaction/${uid}/represent`, s.page!.url), { csrf: field(s.page!.html, 'csrf')!, choice: 'self' }, svc.redirectUri);
     // The person's own profile was agreed to before: straight back to the service, as themselves.
@@ -170,39 +146,39 @@ describe('at refresh the registry is asked again', () => {
   }
 
   test('still representing: the refresh names the organisation, checked again', async () => {
-    const first = await signedInFor('nguyen-van-an', '0101234567');
-    const before = registries.calls;
+    const first = await signedInFor('nguyen-van-an', SONG_HONG);
+    const before = registry.requests();
     const refreshed = await oidc.refreshTokenGrant(config, first.refresh_token!);
-    expect(registries.calls).toBe(before + 1);
-    expect(refreshed.claims()!.organisation).toMatchObject({ enterprise_code: '0101234567' });
+    expect(registry.requests()).toBe(before + 1);
+    expect(refreshed.claims()!.organisation).toMatchObject({ enterprise_code: SONG_HONG });
   }, 60_000);
 
   test('a withdrawn mandate ends the refresh with invalid_grant, and the grant with it', async () => {
-    const first = await signedInFor('tran-thi-binh', '0101234567');
-    registries.data.set(BINH, []);
+    const first = await signedInFor('tran-thi-binh', SONG_HONG);
+    registry.withdrawMandate(BINH, SONG_HONG);
     await expect(oidc.refreshTokenGrant(config, first.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     // The grant is gone: its access token no longer reads userinfo.
     await expect(oidc.fetchUserInfo(config, first.access_token, first.claims()!.sub)).rejects.toBeDefined();
     const { rows } = await tdb.db.query<{ details: Record<string, unknown> }>(`SELECT details FROM audit_events WHERE event = 'REPRESENTATION_ENDED'`);
-    expect(rows[0]?.details).toMatchObject({ enterprise: '0101234567', reason: 'withdrawn' });
+    expect(rows[0]?.details).toMatchObject({ enterprise: SONG_HONG, reason: 'withdrawn' });
   }, 60_000);
 
   test('a company dissolved since ends the refresh', async () => {
-    const first = await signedInFor('nguyen-van-an', '0109876543');
-    registries.data.set(AN, registries.data.get(AN)!.map((o) => (o.enterprise_code === '0109876543' ? { ...o, status: 'dissolved' as const } : o)));
+    const first = await signedInFor('nguyen-van-an', HOAN_KIEM);
+    registry.setStatus(HOAN_KIEM, 'dissolved');
     await expect(oidc.refreshTokenGrant(config, first.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   }, 60_000);
 
   test('the registry down at refresh: 503 temporarily_unavailable, and the same refresh token works once it is back', async () => {
-    const first = await signedInFor('nguyen-van-an', '0101234567');
-    registries.down = true;
+    const first = await signedInFor('nguyen-van-an', SONG_HONG);
+    registry.misbehave({ mode: 'down' });
     // 503, not an OAuth error of the service's making: openid-client reports the response as it came.
     const err = (await oidc.refreshTokenGrant(config, first.refresh_token!).catch((e: unknown) => e)) as { cause?: Response };
     expect(err.cause?.status).toBe(503);
     expect(await err.cause!.json()).toMatchObject({ error: 'temporarily_unavailable' });
-    registries.down = false;
+    registry.misbehave({ mode: 'normal' });
     const refreshed = await oidc.refreshTokenGrant(config, first.refresh_token!);
-    expect(refreshed.claims()!.organisation).toMatchObject({ enterprise_code: '0101234567' });
+    expect(refreshed.claims()!.organisation).toMatchObject({ enterprise_code: SONG_HONG });
   }, 60_000);
 });
 
@@ -214,7 +190,7 @@ describe('Rich Authorization Request for a named mandate', () => {
     expect(s.stoppedAt).toBeUndefined();
     expect(s.page?.html).not.toContain('value="self"');
     const uid = new URL(s.page!.url).pathname.split('/')[2]!;
-    const chosen = await s.agent.submit(new URL(`/interaction/${uid}/represent`, s.page!.url), { csrf: field(s.page!.html, 'csrf')!, choice: '0101234567' }, svc.redirectUri);
+    const chosen = await s.agent.submit(new URL(`/interaction/${uid}/represent`, s.page!.url), { csrf: field(s.page!.html, 'csrf')!, choice: SONG_HONG }, svc.redirectUri);
     const consentHtml = await chosen.res.text();
     const done = await s.agent.submit(new URL(`/interaction/${uid}/consent`, s.page!.url), { csrf: field(consentHtml, 'csrf')!, decision: 'accept', shown: /name="shown" value="([^"]*)"/.exec(consentHtml)?.[1] ?? '' }, svc.redirectUri);
     expect(done.stoppedAt).toBeDefined();
@@ -226,8 +202,8 @@ describe('Rich Authorization Request for a named mandate', () => {
     expect(at.authorization_details).toEqual(details);
     // The service's API learns it from nixa/verify.
     const verified = await createVerifier({ issuer: fed.nixa.config.issuer, audience: 'https://api.test-service.example/' }).verifyAccessToken(tokens.access_token);
-    expect(verified).toMatchObject({ ok: true, organisation: { enterprise_code: '0101234567', role: 'mandate', tasks: ['tax_filing'] } });
-    expect(details).toEqual([expect.objectContaining({ type: 'nixa_representation', actions: ['tax_filing'], identifier: '0101234567', organisation: expect.objectContaining({ role: 'mandate', tasks: ['tax_filing'], valid_until: '2027-12-31' }) })]);
+    expect(verified).toMatchObject({ ok: true, organisation: { enterprise_code: SONG_HONG, role: 'mandate', tasks: ['tax_filing'] } });
+    expect(details).toEqual([expect.objectContaining({ type: 'nixa_representation', actions: ['tax_filing'], identifier: SONG_HONG, organisation: expect.objectContaining({ role: 'mandate', tasks: ['tax_filing'], valid_until: '2027-06-30' }) })]);
   }, 60_000);
 
   test('refused: a mandate the person does not hold leaves nothing to choose and only the way back', async () => {
@@ -245,3 +221,13 @@ describe('Rich Authorization Request for a named mandate', () => {
     expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('invalid_authorization_details');
   }, 60_000);
 });
+
+test("README's example of the organisation claim is what nixa gives (all but checked_at)", async () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('### Acting for an organisation'));
+  const example = JSON.parse(`{${/```json\n([\s\S]*?)\n```/.exec(section)![1]!}}`) as { organisation: Record<string, unknown> };
+  const s = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'tran-thi-binh', scope: SCOPE, represent: SONG_HONG, consent: 'accept' });
+  const { checked_at: _at, ...claim } = (await redeemFederated(config, s)).claims()!.organisation as Record<string, unknown>;
+  const { checked_at: _example, ...expected } = example.organisation;
+  expect(claim).toEqual(expected);
+}, 60_000);
