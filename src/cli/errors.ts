@@ -32,8 +32,10 @@ export interface CatalogueEntry {
 }
 
 /**
- * The OAuth errors nixa's endpoints send with the features it enables (no device
- * flow, CIBA, DPoP or dynamic registration).
+ * The OAuth errors nixa's endpoints send with the features it enables (the device
+ * grant, CIBA and DPoP included; no dynamic registration), and every code its
+ * error page may show (protocol/errors.ts's PAGE_ERRORS, which /error/<code>
+ * shows again): a test keeps this list a superset of both.
  */
 const OAUTH: [code: string, meaning: string][] = [
   ['invalid_request', 'the request is malformed: a missing, repeated or invalid parameter (a NUL byte included)'],
@@ -55,6 +57,22 @@ const OAUTH: [code: string, meaning: string][] = [
   ['insufficient_scope', 'userinfo: the access token lacks the scope'],
   ['unsupported_token_type', 'revocation: nixa cannot revoke this token type (JWT access tokens expire)'],
   ['insufficient_user_authentication', "a service's API (nixa/verify, RFC 9470): the token's level is below what the API needs; sign in again with the acr_values it names"],
+  ['unmet_authentication_requirements', 'no identity source nixa offers can reach the level the service asked (acr_values or an essential acr claim)'],
+  ['unsupported_response_mode', 'response_mode is not one nixa supports (query, fragment, form_post)'],
+  ['request_not_supported', 'a request object (request=) was sent: nixa does not accept them; send the parameters themselves or push them (PAR)'],
+  ['request_uri_not_supported', 'request_uri anywhere but /auth with a pushed authorization request (PAR)'],
+  ['registration_not_supported', 'the registration parameter was sent: nixa has no dynamic registration; an operator registers services'],
+  ['invalid_client_metadata', 'the service’s registration cannot serve this request (e.g. an encrypted ID token asked with no suitable key in its JWKS)'],
+  ['invalid_authorization_details', 'authorization_details (RFC 9396) is not valid; nixa does not enable rich authorization requests'],
+  ['invalid_dpop_proof', 'a DPoP proof (RFC 9449) that does not verify: signature, htm/htu, iat or a reused jti'],
+  ['use_dpop_nonce', 'DPoP: the proof must carry the nonce nixa sent in DPoP-Nonce (RFC 9449 §8); retry with it'],
+  ['session_not_found', 'a page: the sign-in is over or expired (Back after a finished sign-in, an old link); it offers the service or nixa’s home'],
+  ['authorization_pending', 'device grant or CIBA poll: the citizen has not approved yet; poll again after the interval'],
+  ['slow_down', 'device grant or CIBA poll sooner than 5 s after the last answered one; wait longer between polls'],
+  ['expired_token', 'device grant or CIBA: the device code or auth_req_id expired before the citizen approved; start again'],
+  ['unknown_user_id', 'CIBA: login_hint names no citizen nixa can reach (no such national ID or sub, or the account is suspended)'],
+  ['invalid_binding_message', 'CIBA: binding_message is missing, too long, or holds characters the phone cannot show'],
+  ['invalid_user_code', 'CIBA: a user_code was sent; nixa uses none (the citizen approves on their bound phone)'],
   ['temporarily_unavailable', 'the database connection was lost during the request: nothing was written; try again (NIXA-DB-002)'],
   ['server_error', 'nixa failed unexpectedly; the log has the cause, never the answer'],
 ];

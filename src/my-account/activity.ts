@@ -11,6 +11,7 @@ import type { Context } from 'koa';
 import { accountHistory, accountHistoryEvent, historyLine, type HistoryLine, type HistoryNames } from '../audit/index.js';
 import { showClient } from '../clients/index.js';
 import { InvalidInputError, NotFoundError } from '../errors/index.js';
+import { termsExplained } from '../interactions/level-advice.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { ACCOUNT_PATH, csrfFor, html, notice, refused, sourceName, type AccountDeps, type CitizenSession } from './session.js';
 import { disputeActivity, endAllSessions } from './sessions.js';
@@ -89,6 +90,8 @@ export async function showActivity(deps: AccountDeps, ctx: Context, s: CitizenSe
       message,
       list,
       pages: nav.length ? `<nav aria-label="Trang (Pages)"><p>${nav.join(' · ')}</p></nav>` : '',
+      // Its entries name levels and sources: the words explained, as on /account.
+      terms: termsExplained(),
     }),
   );
 }

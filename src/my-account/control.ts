@@ -22,6 +22,7 @@ import type { Context } from 'koa';
 import { blockedSources, blockSource, linkedSourcesOf, preferredSource, setPreferredSource, unblockSource } from '../accounts/index.js';
 import { atLeast, type Level } from '../assurance/index.js';
 import { sourceLoginOf } from '../federation/index.js';
+import { termsExplained } from '../interactions/level-advice.js';
 import { escapeHtml, renderPage } from '../pages/index.js';
 import { maxReachableLevel, type Source } from '../sources/index.js';
 import { formatDate } from '../pages/index.js';
@@ -163,6 +164,7 @@ function confirmPage(deps: ControlDeps, ctx: Context, s: CitizenSession, sourceI
       nameEn: name.en,
       action: `${ACCOUNT_PATH}/sources/${encodeURIComponent(sourceId)}/block`,
       csrf: csrfFor(deps, s),
+      terms: termsExplained(),
     }),
   );
 }
@@ -211,7 +213,7 @@ export async function handleControl(deps: ControlDeps, ctx: Context, s: CitizenS
     if (endsSession) {
       // After the commit: the block stands even if ending the session fails (it would then end at its expiry).
       await (await deps.provider().Session.find(s.id))?.destroy();
-      html(ctx, 200, renderPage('account-blocked-signed-out', { title: 'Đã chặn nguồn định danh', nameVi: name.vi, nameEn: name.en }));
+      html(ctx, 200, renderPage('account-blocked-signed-out', { title: 'Đã chặn nguồn định danh', nameVi: name.vi, nameEn: name.en, terms: termsExplained() }));
       return undefined;
     }
     return done

@@ -2,7 +2,7 @@
 // another source, nixa's home) and the URL that shows it again. That URL,
 // GET /error/<code> with only public, checked parameters, is where the language
 // switch comes back to: showing an error again never re-runs what failed.
-import { escapeHtml, renderPage } from './index.js';
+import { escapeHtml, renderFragment, renderPage } from './index.js';
 
 export const ERROR_PAGE_PATH = '/error';
 
@@ -78,6 +78,9 @@ export interface ErrorPage {
   ways: readonly WayForward[];
 }
 
+/** The words a first-time citizen does not know ("nguồn định danh", "mức độ đảm bảo"), as the chooser and /account name them. */
+const TERMS = /nguồn định danh|mức độ đảm bảo/iu;
+
 export function renderErrorPage(page: ErrorPage): string {
   return renderPage(page.view, {
     title: page.heading.vi,
@@ -88,6 +91,8 @@ export function renderErrorPage(page: ErrorPage): string {
     code: page.code,
     detail: page.detail ? `<p class="code">Chi tiết<span lang="en"> (detail)</span>: <code>${escapeHtml(page.detail)}</code></p>` : '',
     forward: waysForward(page.ways),
+    // Explained where the page uses them, after the ways forward (which Tab reaches first).
+    terms: TERMS.test(`${page.heading.vi} ${page.message.vi}`) ? renderFragment('terms', {}) : '',
   });
 }
 

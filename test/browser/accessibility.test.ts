@@ -4,9 +4,10 @@
 // service asks for the high level, and when the source picked is not answering),
 // an error page reached by a real failure at the source, the consent page,
 // /account signed in with a notice showing, the activity and "this wasn't me",
-// the confirmation asked before blocking a source, the page after it and the
-// refusal of the blocked source — each in Vietnamese only and with the English
-// shown beside it (the /language switch).
+// the confirmation asked before blocking a source, the page after it, the
+// refusal of the blocked source, and the pages that answer "end all my sessions"
+// and "this wasn't me" — each in Vietnamese only and with the English shown
+// beside it (the /language switch).
 //
 // axe is injected by CDP evaluation, which nixa's strict CSP does not govern; the
 // CSP itself is left as it is (no bypassCSP). Rules: WCAG 2.0 and 2.1 A and AA,
@@ -150,6 +151,27 @@ describeInChromium(import.meta.url, `axe-core on nixa's pages in Chromium`, () =
     });
     await check('source-blocked-refused', () => page.locator('p.code code').filter({ hasText: 'NIXA-FED-source-blocked' }).waitFor());
 
+    // In again through the bank: the pages that end every session and that answer "this wasn't me".
+    await step(page, `${show}-sign-in-through-bank`, async () => {
+      await page.goto(`${rig.nixa}/account/sign-in`);
+      await leave(page, () => page.getByRole('button', { name: /^Ngân hàng/ }).click());
+      await page.getByRole('radio', { name: citizen, exact: true }).check();
+      await leave(page, () => page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click());
+      await page.waitForURL(`${rig.nixa}/account`);
+      await leave(page, () => page.getByRole('button', { name: /^Kết thúc mọi phiên đăng nhập/ }).click());
+    });
+    await check('sessions-ended', () => page.getByRole('link', { name: /^Đăng nhập lại vào tài khoản/ }).waitFor());
+    await step(page, `${show}-sign-in-again`, async () => {
+      // nixa's session is over; the bank's is not, so it answers at once.
+      await page.goto(`${rig.nixa}/account/sign-in`);
+      await leave(page, () => page.getByRole('button', { name: /^Ngân hàng/ }).click());
+      await page.waitForURL(`${rig.nixa}/account`);
+      await page.goto(`${rig.nixa}/account/activity`);
+      await leave(page, () => page.getByRole('link', { name: /^Không phải tôi/ }).first().click());
+      await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: /^Báo không phải tôi/ }).click()]);
+    });
+    await check('not-me-done', () => page.getByText(/^Đã ghi nhận: hoạt động lúc/).waitFor());
+
     expect(problems.cspViolations).toEqual([]);
     expect(problems.pageErrors).toEqual([]);
     await context.close();
@@ -175,6 +197,8 @@ describeInChromium(import.meta.url, `axe-core on nixa's pages in Chromium`, () =
     'block-confirm',
     'blocked-signed-out',
     'source-blocked-refused',
+    'sessions-ended',
+    'not-me-done',
   ];
 
   it.each([

@@ -11,6 +11,7 @@ import { GRANT_TYPES } from '../../src/clients/index.js';
 import { ACCOUNT_SIGN_IN_FAILURES, CONSOLE_SIGN_IN_FAILURES, ERROR_CATALOGUE } from '../../src/errors/index.js';
 import { FAILURE_MESSAGES } from '../../src/federation/index.js';
 import { loadConfig } from '../../src/config/index.js';
+import { PAGE_ERRORS } from '../../src/protocol/errors.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
@@ -202,6 +203,20 @@ describe('nixa errors', () => {
       meaning: ACCOUNT_SIGN_IN_FAILURES['token-exchange'].meaning,
     });
     for (const e of list) expect(e.meaning.length).toBeGreaterThan(10);
+  });
+
+  it('lists every OAuth error a citizen or service can meet: each code an error page shows, and the device grant’s and CIBA’s', async () => {
+    const list = JSON.parse((await nixa('errors', '--json')).stdout) as { code: string; kind: string; meaning: string }[];
+    const listed = new Set(list.filter((e) => e.kind === 'oauth').map((e) => e.code));
+    // PAGE_ERRORS: every code nixa renders as a page (and shows again at /error/<code>),
+    // session_not_found (Back after a finished sign-in) and unmet_authentication_requirements
+    // (no source reaches the level) included.
+    expect([...PAGE_ERRORS].filter((c) => !listed.has(c))).toEqual([]);
+    // The token endpoint's polls (RFC 8628 §3.5, CIBA §11) and CIBA's backchannel
+    // authentication endpoint (src/ciba/index.ts, src/device-grant/index.ts).
+    const polling = ['authorization_pending', 'slow_down', 'expired_token', 'unknown_user_id', 'invalid_binding_message', 'invalid_user_code'];
+    expect(polling.filter((c) => !listed.has(c))).toEqual([]);
+    expect(list.find((e) => e.code === 'slow_down')?.meaning).toMatch(/5 s/);
   });
 
   it("is what README's error table documents: every NIXA code the command lists has a row", async () => {

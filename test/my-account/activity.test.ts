@@ -120,6 +120,14 @@ describe('/account/activity', () => {
     expect(page.html).not.toContain('001085004217');
   });
 
+  it('explains the words its entries use ("mức độ đảm bảo", "nguồn định danh"), after the list', async () => {
+    const page = await get(onPhone, '/account/activity');
+    expect(page.html).toContain('mức độ đảm bảo «thấp»');
+    expect(page.html.split('<details class="terms">').length - 1).toBe(1);
+    expect(page.html.indexOf('<details class="terms">')).toBeGreaterThan(page.html.indexOf('<ol class="history"'));
+    expect(page.html).toContain('<dt>Mức độ đảm bảo <span lang="en">(Assurance level)</span></dt>');
+  });
+
   it('is linked from the account page', async () => {
     const page = await get(onPhone, '/account');
     expect(page.html).toContain('<a href="/account/activity">Xem lịch sử hoạt động của tài khoản');

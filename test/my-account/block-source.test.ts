@@ -204,6 +204,8 @@ describe('blocking a source', () => {
     expect(ask.html).toContain('Bạn đang đăng nhập nixa bằng chính nguồn này');
     expect(ask.html).toContain('name="confirm" value="end-session"');
     expect(ask.html).toContain('href="/account"');
+    // "nguồn định danh" is explained where the page uses it.
+    expect(ask.html).toContain('<details class="terms">');
     expect(await count('SELECT count(*)::int AS n FROM account_blocked_sources')).toBe(before);
     // Still signed in: nothing happened yet.
     expect((await get(lan, '/account')).res.status).toBe(200);
@@ -211,6 +213,7 @@ describe('blocking a source', () => {
     const done = await post(lan, `/account/sources/${TELECOM}/block`, { csrf, confirm: 'end-session' });
     expect(done.res.status).toBe(200);
     expect(done.html).toContain('bạn đã được đăng xuất khỏi nixa trên trình duyệt này');
+    expect(done.html).toContain('<details class="terms">');
     expect(await count('SELECT count(*)::int AS n FROM account_blocked_sources')).toBe(before + 1);
     expect(await lastEvent('SOURCE_BLOCKED_BY_CITIZEN')).toMatchObject({ details: { source: TELECOM, level: 'low', endedSession: true } });
     expect((await get(lan, '/account')).html).toContain('Bạn chưa đăng nhập nixa');

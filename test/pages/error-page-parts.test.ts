@@ -1,11 +1,12 @@
 // The pieces every error page is made of, without a server: the way back to a
-// service (from its registration only), the URL that shows a page again, and where
-// the language switch returns when a page names nowhere.
+// service (from its registration only), the URL that shows a page again, where
+// the language switch returns when a page names nowhere, and the words explained.
 import type { AddressInfo } from 'node:net';
 
 import Koa from 'koa';
 
-import { errorPageUrl, language, languageReturnsTo, serviceLink } from '../../src/pages/index.js';
+import { FAILURE_MESSAGES } from '../../src/federation/index.js';
+import { errorPageUrl, language, languageReturnsTo, renderErrorPage, serviceLink } from '../../src/pages/index.js';
 
 describe('the way back to a service', () => {
   it('is the origin of its first web redirect URI, under its registered name', () => {
@@ -83,5 +84,24 @@ describe('where the language switch returns', () => {
 
   it('for another form’s answer, to the form’s address (a GET there never replays the form)', async () => {
     expect(await back('/failed/account/totp?x=1', 'POST')).toBe('/failed/account/totp');
+  });
+});
+
+describe('the words a first-time citizen does not know', () => {
+  const page = (message: { vi: string; en: string }) =>
+    renderErrorPage({ view: 'sign-in-failed', code: 'NIXA-FED-x', heading: { vi: 'Chưa đăng nhập được', en: 'Not signed in' }, message, ways: [{ to: 'home' }] });
+  const TERMS = '<details class="terms">';
+
+  it('are explained on a failure page that uses them, after its ways forward', () => {
+    for (const reason of ['source-blocked', 'insufficient-level', 'source-unavailable'] as const) {
+      const html = page(FAILURE_MESSAGES[reason]);
+      expect({ reason, terms: html.split(TERMS).length - 1 }).toEqual({ reason, terms: 1 });
+      expect(html.indexOf(TERMS)).toBeGreaterThan(html.indexOf('<div class="actions">'));
+      expect(html).toContain('<dt>Nguồn định danh <span lang="en">(Identity source)</span></dt>');
+    }
+  });
+
+  it('are not explained on a page that does not use them', () => {
+    expect(page({ vi: 'Yêu cầu đăng nhập không hợp lệ.', en: 'The sign-in request is not valid.' })).not.toContain(TERMS);
   });
 });
