@@ -217,7 +217,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
   // The citizen signs in to it through nixa itself, as to a service (my-account/sign-in.ts).
   const accountSignIn = new AccountSignIn(config.issuer, deps.account, logger.child({ component: 'account' }));
   app.use(
-    accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys, signIn: accountSignIn, sources: deps.sources }),
+    accountRoutes({ accounts: deps.accounts, keyring, logger, provider: () => deps.host().provider, passkeys: config.passkeys, signIn: accountSignIn, sources: deps.sources, registries: deps.registries }),
   );
   // The bound phone's Web Push subscription (before the phone's pages, which would
   // read /p/push as a code).

@@ -22,7 +22,7 @@ export { createCheckpoint, checkCheckpoint, CHECKPOINT_TYP, type CheckpointClaim
 export { verifyTrail, type VerifyReport, type VerifyProblem } from './verify.js';
 export { exportTrail, recordExport, type ExportSummary } from './export.js';
 export { planPrune, prunePartitions, parseMonth, MIN_ONLINE_MONTHS } from './retention.js';
-export { listPartitions, ensurePartitions, type Partition, type StoredCheckpoint } from './repository.js';
+export { listPartitions, ensurePartitions, eventsForEnterprises, type Partition, type StoredCheckpoint } from './repository.js';
 export { redactDetails, redactText, storedSubjects } from './redact.js';
 export { coarseDevice, deviceWords, storedDevice, type CoarseDevice } from './device.js';
 export { HISTORY_EVENTS, historyLine, vietnamTime, type HistoryEventName, type HistoryLine, type HistoryNames } from './history.js';

@@ -300,3 +300,16 @@ export async function dropPartition(tx: Queryable, name: string): Promise<void> 
   if (!/^audit_events_\d{4}m\d{2}$/.test(name)) throw new Error(`not an audit partition: ${name}`);
   await tx.query(`DROP TABLE "${name}"`);
 }
+
+/**
+ * The latest acts for these organisations (events of this name whose
+ * details.enterprise is one of the codes), newest first: what a legal
+ * representative sees of who acted for their company (migration 0020's index).
+ */
+export async function eventsForEnterprises(db: Queryable, event: string, enterpriseCodes: readonly string[], limit: number): Promise<ChainRow[]> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT ${COLUMNS} FROM audit_events WHERE event = $1 AND details->>'enterprise' = ANY($2::text[]) ORDER BY seq DESC LIMIT $3`,
+    [event, [...enterpriseCodes], limit],
+  );
+  return rows.map(fromRow);
+}

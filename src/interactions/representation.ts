@@ -174,16 +174,16 @@ async function showRepresentationChoice(
   }
   const options = [...(selfAllowed ? [SELF_OPTION(choosable.length === 0)] : []), ...list.map(option)].join('\n');
   const registries = Array.isArray(found) ? [...new Map(found.map((l) => [l.registry.id, l.registry])).values()] : [];
-  const checkedAt = Array.isArray(found) && found.length ? formatDateTime(new Date(found[0]!.checkedAt)) : formatDateTime(new Date());
+  const checkedAt = Array.isArray(found) && found.length ? formatDateTime(new Date(found[0]!.checkedAt)) : '';
   ctx.type = 'html';
   ctx.body = renderPage('representation', {
     title: 'Làm việc với tư cách',
     uid: details.uid,
     csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
     clientName: r.client.clientName,
-    registries: registries.map((g) => g.name.vi).join(', ') || 'cơ quan đăng ký doanh nghiệp',
-    registriesEn: registries.map((g) => g.name.en).join(', ') || 'the business registry',
-    checkedAt,
+    // Where the list comes from and when — only when a registry did answer.
+    asOfVi: registries.length ? ` Thông tin dưới đây do ${escapeHtml(registries.map((g) => g.name.vi).join(', '))} cung cấp lúc ${escapeHtml(checkedAt)}.` : '',
+    asOfEn: registries.length ? ` The list below is from ${escapeHtml(registries.map((g) => g.name.en).join(', '))}, as of ${escapeHtml(checkedAt)}.` : '',
     problem,
     options,
     // Nothing to submit when nothing can be chosen: only the way back remains.

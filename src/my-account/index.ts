@@ -41,6 +41,7 @@ import { consentsSection, withdrawConsent } from './consents.js';
 import { controlRoute, controlSection, handleControl, type ControlDeps } from './control.js';
 import { showNotices } from './notices.js';
 import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
+import { organisationsSection } from './organisations.js';
 import { bindPhone, phoneBindingOptions, phonesSection, removePhone } from './phones.js';
 import { ACCOUNT_CALLBACK_PATH, signInHref, SIGN_IN_PATH } from './sign-in.js';
 import {
@@ -118,12 +119,13 @@ async function showAccount(
   phoneMessage = '',
 ): Promise<void> {
   const level = LEVEL_WORDS[s.level];
-  const [passkeys, phones, app, consents, control, notices] = await Promise.all([
+  const [passkeys, phones, app, consents, control, organisations, notices] = await Promise.all([
     passkeysSection(deps, s, passkeyMessage),
     phonesSection(deps, ctx, s, phoneMessage),
     appSection(deps, s),
     consentsSection(deps, s, consentMessage),
     controlSection(deps, ctx, s),
+    organisationsSection(deps, s),
     // What changed since the citizen last looked (notices.ts), on a plain visit only.
     ctx.method === 'GET' && !message && !passkeyMessage && !consentMessage && !phoneMessage ? noticesFor(deps, ctx, s) : '',
   ]);
@@ -141,6 +143,7 @@ async function showAccount(
       app,
       consents,
       control,
+      organisations,
       notices,
       csrf: csrfFor(deps, s),
       // "mức độ đảm bảo" and "nguồn định danh" appear on this page: say what they mean.

@@ -1,6 +1,7 @@
 // What every /account page needs: the citizen's nixa session (found through the
 // provider's session cookie), CSRF tokens bound to it, and the small pieces of
 // page the factor sections share.
+import type { OrganisationRegistries } from '../registries/contract.js';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 
@@ -38,6 +39,8 @@ export interface AccountDeps {
   sources: SourceRegistry;
   /** The citizen's sign-in to this account through nixa itself (sign-in.ts). */
   signIn: AccountSignIn;
+  /** Which companies the citizen represents (organisations.ts); absent, that section is not shown. */
+  registries?: OrganisationRegistries | undefined;
 }
 
 export interface CitizenSession {

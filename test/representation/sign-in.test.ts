@@ -84,6 +84,7 @@ describe('choosing whom to act for (representation scope)', () => {
     expect(s.page?.html).toContain('Công ty TNHH Phần mềm Sông Hồng');
     expect(s.page?.html).toContain('Công ty Cổ phần Thực phẩm Hoàn Kiếm');
     expect(s.page?.html).toContain('value="self"');
+    expect(s.page?.html).toContain('Cơ quan đăng ký kinh doanh (mô phỏng) cung cấp lúc');
     const uid = new URL(s.page!.url).pathname.split('/')[2]!;
     const chosen = await s.agent.submit(new URL(`/interaction/${uid}/represent`, s.page!.url), { csrf: field(s.page!.html, 'csrf')!, choice: SONG_HONG }, svc.redirectUri);
     const consent = await chosen.res.text();
@@ -128,6 +129,8 @@ describe('choosing whom to act for (representation scope)', () => {
     expect(s.page?.html).toContain('cơ quan đăng ký doanh nghiệp không trả lời');
     expect(s.page?.html).toContain('value="self"');
     expect(s.page?.html).not.toContain(SONG_HONG);
+    // No "as of" line for a list that no registry gave.
+    expect(s.page?.html).not.toContain('cung cấp lúc');
     const uid = new URL(s.page!.url).pathname.split('/')[2]!;
     const chosen = await s.agent.submit(new URL(`/interaction/${uid}/represent`, s.page!.url), { csrf: field(s.page!.html, 'csrf')!, choice: 'self' }, svc.redirectUri);
     // The person's own profile was agreed to before: straight back to the service, as themselves.
@@ -230,4 +233,23 @@ test("README's example of the organisation claim is what nixa gives (all but che
   const { checked_at: _at, ...claim } = (await redeemFederated(config, s)).claims()!.organisation as Record<string, unknown>;
   const { checked_at: _example, ...expected } = example.organisation;
   expect(claim).toEqual(expected);
+}, 60_000);
+
+test('the legal representative sees on /account who signed in for the company, and a mandated person does not see the others', async () => {
+  // Bình signs in for Sông Hồng under her mandate; An is its legal representative.
+  const binh = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'tran-thi-binh', scope: SCOPE, represent: SONG_HONG, consent: 'accept' });
+  await redeemFederated(config, binh);
+  const an = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'nguyen-van-an', scope: SCOPE, represent: 'self', consent: 'accept' });
+  await redeemFederated(config, an);
+  const page = await (await an.agent.request(new URL('/account', fed.nixa.config.issuer))).text();
+  const section = page.slice(page.indexOf('id="organisations-heading"'));
+  expect(section).toContain('Doanh nghiệp bạn đại diện');
+  expect(section).toContain(`Công ty TNHH Phần mềm Sông Hồng <span lang="en">(Song Hong Software Company Limited)</span> — ${SONG_HONG}`);
+  expect(section).toContain('Trần Thị Bình');
+  expect(section).toContain('khai và nộp thuế');
+  // Bình holds only a mandate of Sông Hồng: she does not see who else acted for it. She is the legal
+  // representative of her own (dissolved) company, for which nobody has acted.
+  const hers = await (await binh.agent.request(new URL('/account', fed.nixa.config.issuer))).text();
+  expect(hers).not.toContain(SONG_HONG);
+  expect(hers.slice(hers.indexOf(`— ${BEN_THANH}`))).toMatch(/^[^<]*<\/h3>\s*<p>Chưa có ai đăng nhập thay mặt doanh nghiệp này/);
 }, 60_000);
