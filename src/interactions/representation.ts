@@ -98,8 +98,10 @@ function option(c: Choice, i: number): string {
   const detail = `Mã số doanh nghiệp <span lang="en">(enterprise code)</span> ${escapeHtml(o.enterprise_code)} · ${grounds(c)}`;
   if (c.refused) {
     const [vi, en] = REFUSAL[c.refused];
-    // Shown, not offered: the person sees why a company they know of is not here to choose.
-    return `          <li><input type="radio" name="choice" id="${id}" value="${escapeHtml(o.enterprise_code)}" disabled aria-describedby="${id}-why"><label for="${id}">${name}<br><small>${detail}</small><br><small id="${id}-why" class="refused">Không chọn được: ${escapeHtml(vi)} <span lang="en">(Cannot be chosen: ${escapeHtml(en)})</span></small></label></li>`;
+    // Shown, not offered: the person sees why a company they know of is not here to choose. The
+    // reason is the radio's description, kept out of its name (aria-hidden inside the label), so
+    // that a screen reader says it once.
+    return `          <li><input type="radio" name="choice" id="${id}" value="${escapeHtml(o.enterprise_code)}" disabled aria-describedby="${id}-why"><label for="${id}">${name}<br><small>${detail}</small><br><small id="${id}-why" class="refused" aria-hidden="true">Không chọn được: ${escapeHtml(vi)} <span lang="en">(Cannot be chosen: ${escapeHtml(en)})</span></small></label></li>`;
   }
   return `          <li><input type="radio" name="choice" id="${id}" value="${escapeHtml(o.enterprise_code)}" required><label for="${id}">${name}<br><small>${detail}</small></label></li>`;
 }
