@@ -181,7 +181,7 @@ export interface HttpRegistriesOptions {
   logger: Logger;
   /** The clock tokens expire by (tests move it). */
   now?: () => number;
-  /** Told of every question's outcome, for metrics (src/metrics registryMetrics); it must not throw. */
+  /** Told of every question's outcome, for metrics (src/metrics registryMetrics). */
   metrics?: (question: RegistryQuestion) => void;
 }
 
@@ -233,7 +233,7 @@ export class HttpOrganisationRegistries implements OrganisationRegistries {
   async lookupOutcome(nationalId: string): Promise<LookupOutcome> {
     const enabled = this.opts.registries().filter((r) => r.enabled);
     if (!enabled.length) {
-      this.opts.metrics?.({ registry: null, outcome: 'none-enabled' });
+      this.#report({ registry: null, outcome: 'none-enabled' });
       return { answered: [], failed: [{ registry: null, reason: 'none-enabled', detail: 'no organisation registry is enabled' }] };
     }
     const results = await Promise.all(enabled.map((r) => this.#ask(r, nationalId, undefined)));
@@ -248,7 +248,7 @@ export class HttpOrganisationRegistries implements OrganisationRegistries {
     if (!registry) {
       const failure: RegistryFailure = { registry: registryId, reason: 'not-enabled', detail: 'not registered, or disabled' };
       this.opts.logger.warn(failure, 'organisation registry unavailable');
-      this.opts.metrics?.({ registry: registryId, outcome: failure.reason });
+      this.#report({ registry: registryId, outcome: failure.reason });
       throw new RegistryUnavailableError([failure]);
     }
     const result = await this.#ask(registry, nationalId, enterpriseCode);
@@ -280,7 +280,7 @@ export class HttpOrganisationRegistries implements OrganisationRegistries {
       const answer = await this.#answer(res, registry, enterpriseCode);
       const took = seconds();
       this.opts.logger.debug({ registry: registry.id, organisations: answer.organisations.length, ms: Math.round(took * 1000) }, 'organisation registry answered');
-      this.opts.metrics?.({ registry: registry.id, outcome: 'ok', seconds: took });
+      this.#report({ registry: registry.id, outcome: 'ok', seconds: took });
       return { registry: { id: registry.id, name: registry.name }, checkedAt: answer.checked_at, organisations: answer.organisations };
     } catch (err) {
       const f = classify(err, stage, deadline, registry.timeoutMs);
@@ -288,8 +288,17 @@ export class HttpOrganisationRegistries implements OrganisationRegistries {
       if (f.reason === 'token-refused' || f.reason === 'discovery' || f.reason === 'misconfigured') this.#forget(registry.id);
       const failure: RegistryFailure = { registry: registry.id, reason: f.reason, detail: scrub(f.message, nationalId) };
       this.opts.logger.warn(failure, 'organisation registry unavailable');
-      this.opts.metrics?.({ registry: registry.id, outcome: f.reason, seconds: seconds() });
+      this.#report({ registry: registry.id, outcome: f.reason, seconds: seconds() });
       return failure;
+    }
+  }
+
+  /** Tells the metrics hook; a hook that throws is logged, and never turns an answer into a failure. */
+  #report(question: RegistryQuestion): void {
+    try {
+      this.opts.metrics?.(question);
+    } catch (err) {
+      this.opts.logger.error({ err: messageOf(err), registry: question.registry }, 'organisation registry metrics hook failed');
     }
   }
 
