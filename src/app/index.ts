@@ -22,7 +22,7 @@ import { ConfigError } from '../errors/index.js';
 import { activeSigningKey, Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { countActiveSessions, openShortLivedState, purgeExpired, recordCache, type RecordCache, type ShortLivedState } from '../protocol/index.js';
-import { createMetrics, type Metrics } from '../metrics/index.js';
+import { createMetrics, registryMetrics, type Metrics } from '../metrics/index.js';
 import { notifyPhone as notifyPhoneByPush, purgePushSubscriptions, type PushDeps } from '../push/index.js';
 import { migrate, openDatabase, type Database } from '../storage/index.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
@@ -109,7 +109,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });
 
     const registries =
-      opts.registries ?? new HttpOrganisationRegistries({ registries: () => registryCatalogue.list(), signingKeys: () => keyring.snapshot.providerJwks, logger });
+      opts.registries ?? new HttpOrganisationRegistries({ registries: () => registryCatalogue.list(), signingKeys: () => keyring.snapshot.providerJwks, logger, metrics: registryMetrics(metrics) });
     let shuttingDown = false;
     let host!: ProviderHost;
     const app = createHttpApp({

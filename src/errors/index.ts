@@ -200,6 +200,8 @@ export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-AUTH-001': 'Admin API: no valid bearer token, or a sign-in below level high (WWW-Authenticate says which).',
   'NIXA-AUTH-002': 'Admin API: the caller may not do this (no role or scope for it, or a role change on their own account).',
   'NIXA-CSRF-001': "A form was posted to one of nixa's pages from another site (Origin, Sec-Fetch-Site); nothing was done.",
+  'NIXA-REG-001':
+    'No organisation registry could answer usably (unreachable, timeout, refused token, an answer outside the contract), or none is enabled; the log names each registry and reason. At sign-in the person may continue as themselves; a refresh gets temporarily_unavailable (HTTP 503) and its refresh token stays valid.',
 };
 
 export {

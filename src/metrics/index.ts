@@ -16,6 +16,8 @@ export interface Metrics {
   failures: Counter<'reason'>;
   upstreamSeconds: Histogram<'source' | 'outcome'>;
   tokensIssued: Counter<'grant_type'>;
+  registryFailures: Counter<'registry' | 'reason'>;
+  registrySeconds: Histogram<'registry' | 'outcome'>;
 }
 
 /** Gauges read when Prometheus scrapes (a database count is cheaper than keeping them in step). */
@@ -57,12 +59,39 @@ export function createMetrics(gauges: GaugeSources): Metrics {
       registers: [registry],
     }),
     tokensIssued: new Counter({ name: 'nixa_tokens_issued_total', help: 'Successful token endpoint responses, by grant type', labelNames: ['grant_type'], registers: [registry] }),
+    registryFailures: new Counter({
+      name: 'nixa_registry_failures_total',
+      help: 'Questions to an organisation registry that got no usable answer, by registry and reason (src/registries/errors.ts)',
+      labelNames: ['registry', 'reason'],
+      registers: [registry],
+    }),
+    registrySeconds: new Histogram({
+      name: 'nixa_registry_seconds',
+      help: 'Time to ask an organisation registry (metadata, token, answer), by registry and outcome (ok or the failure reason)',
+      labelNames: ['registry', 'outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10],
+      registers: [registry],
+    }),
   };
 }
 
 export const recordSignIn = (m: Metrics | undefined, source: string, level: Level) => m?.signIns.inc({ source, level });
 export const recordStepUp = (m: Metrics | undefined, method: string, level: Level) => m?.stepUps.inc({ method, level });
 export const recordFailure = (m: Metrics | undefined, reason: string) => m?.failures.inc({ reason });
+
+/**
+ * The organisation registries' hook (HttpRegistriesOptions.metrics): every question
+ * asked is timed by outcome; every failure is counted by registry and reason, those
+ * where nobody was asked (none-enabled, not-enabled) included, under registry
+ * "none" when there was no registry to name.
+ */
+export function registryMetrics(m: Metrics) {
+  return (q: { registry: string | null; outcome: string; seconds?: number }): void => {
+    const registry = q.registry ?? 'none';
+    if (q.outcome !== 'ok') m.registryFailures.inc({ registry, reason: q.outcome });
+    if (q.seconds !== undefined) m.registrySeconds.observe({ registry, outcome: q.outcome }, q.seconds);
+  };
+}
 
 /**
  * GET /metrics. With a token configured, only a request bearing it is served;

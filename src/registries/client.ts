@@ -67,6 +67,14 @@ function isNetworkError(err: unknown): boolean {
   return false;
 }
 
+/** The HTTP status an error came from (openid-client keeps the Response, or the status, on the error or its cause). */
+function httpStatusOf(err: unknown): number | undefined {
+  for (let e = err as { status?: unknown; cause?: unknown } | undefined, depth = 0; e && typeof e === 'object' && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.status === 'number') return e.status;
+  }
+  return undefined;
+}
+
 type Stage = 'credentials' | 'discovery' | 'token' | 'call';
 
 function classify(err: unknown, stage: Stage, deadline: AbortSignal, timeoutMs: number): Failed {
@@ -82,6 +90,9 @@ function classify(err: unknown, stage: Stage, deadline: AbortSignal, timeoutMs: 
       return new Failed('discovery', messageOf(err));
     case 'token': {
       const refused = oauthError(err);
+      // A registry that is down answers its token endpoint with 5xx too: that is not a refusal of nixa's credentials.
+      const status = refused?.status ?? httpStatusOf(err);
+      if (status !== undefined && status >= 500) return new Failed('status', `token endpoint answered HTTP ${status}${refused?.error ? ` (${refused.error})` : ''}`);
       return new Failed('token-refused', refused ? `token endpoint answered ${refused.error ?? 'an error'} (HTTP ${refused.status})` : messageOf(err));
     }
     case 'call':
@@ -118,6 +129,9 @@ async function discover(registry: Registry, deadline: AbortSignal): Promise<oidc
       metadata = (await oidc.discovery(new URL(registry.issuer), registry.clientId, undefined, oidc.None(), options('oidc'))).serverMetadata();
     } catch (second) {
       if (deadline.aborted || isNetworkError(second)) throw second;
+      // Down (5xx) is not the same as no metadata there (404, not JSON): the operator's registration is not in question.
+      const down = [first, second].map(httpStatusOf).find((status) => status !== undefined && status >= 500);
+      if (down !== undefined) throw new Failed('status', `metadata answered HTTP ${down}`);
       throw new Failed('discovery', `no usable metadata at ${metadataUrls(registry.issuer).join(' or ')}: ${messageOf(first)}; ${messageOf(second)}`);
     }
   }
@@ -167,6 +181,17 @@ export interface HttpRegistriesOptions {
   logger: Logger;
   /** The clock tokens expire by (tests move it). */
   now?: () => number;
+  /** Told of every question's outcome, for metrics (src/metrics registryMetrics). */
+  metrics?: (question: RegistryQuestion) => void;
+}
+
+/** What one question to a registry came to. */
+export interface RegistryQuestion {
+  /** null when no registry is enabled. */
+  registry: string | null;
+  outcome: 'ok' | RegistryFailureReason;
+  /** From asking to the answer or the failure; absent when nobody was asked (none-enabled, not-enabled). */
+  seconds?: number;
 }
 
 /** A lookup's whole outcome: the registries that answered, and those that did not (and why). */
@@ -207,7 +232,10 @@ export class HttpOrganisationRegistries implements OrganisationRegistries {
   /** As lookup, without throwing: every enabled registry's answer or failure. */
   async lookupOutcome(nationalId: string): Promise<LookupOutcome> {
     const enabled = this.opts.registries().filter((r) => r.enabled);
-    if (!enabled.length) return { answered: [], failed: [{ registry: null, reason: 'none-enabled', detail: 'no organisation registry is enabled' }] };
+    if (!enabled.length) {
+      this.#report({ registry: null, outcome: 'none-enabled' });
+      return { answered: [], failed: [{ registry: null, reason: 'none-enabled', detail: 'no organisation registry is enabled' }] };
+    }
     const results = await Promise.all(enabled.map((r) => this.#ask(r, nationalId, undefined)));
     return {
       answered: results.filter((x): x is RepresentationLookup => !('reason' in x)),
@@ -220,6 +248,7 @@ export class HttpOrganisationRegistries implements OrganisationRegistries {
     if (!registry) {
       const failure: RegistryFailure = { registry: registryId, reason: 'not-enabled', detail: 'not registered, or disabled' };
       this.opts.logger.warn(failure, 'organisation registry unavailable');
+      this.#report({ registry: registryId, outcome: failure.reason });
       throw new RegistryUnavailableError([failure]);
     }
     const result = await this.#ask(registry, nationalId, enterpriseCode);
@@ -230,7 +259,8 @@ export class HttpOrganisationRegistries implements OrganisationRegistries {
   /** One question to one registry, within its timeout; a failure is logged and returned, never thrown. */
   async #ask(registry: OrganisationRegistry, nationalId: string, enterpriseCode: string | undefined): Promise<RepresentationLookup | RegistryFailure> {
     const deadline = AbortSignal.timeout(registry.timeoutMs);
-    const started = this.#now();
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
     // Credentials are built with the metadata (#discovered), which throws 'misconfigured' itself.
     let stage: Stage = 'discovery';
     try {
@@ -247,15 +277,28 @@ export class HttpOrganisationRegistries implements OrganisationRegistries {
         stage = 'call';
         res = await this.#call(registry, token.value, nationalId, enterpriseCode, deadline);
       }
-      const answer = await this.#answer(res, enterpriseCode);
-      this.opts.logger.debug({ registry: registry.id, organisations: answer.organisations.length, ms: this.#now() - started }, 'organisation registry answered');
+      const answer = await this.#answer(res, registry, enterpriseCode);
+      const took = seconds();
+      this.opts.logger.debug({ registry: registry.id, organisations: answer.organisations.length, ms: Math.round(took * 1000) }, 'organisation registry answered');
+      this.#report({ registry: registry.id, outcome: 'ok', seconds: took });
       return { registry: { id: registry.id, name: registry.name }, checkedAt: answer.checked_at, organisations: answer.organisations };
     } catch (err) {
       const f = classify(err, stage, deadline, registry.timeoutMs);
-      if (f.reason === 'token-refused' || f.reason === 'discovery') this.#forget(registry.id);
+      // A token without the scope (misconfigured) is not kept either: once the registry grants it, the next question has it.
+      if (f.reason === 'token-refused' || f.reason === 'discovery' || f.reason === 'misconfigured') this.#forget(registry.id);
       const failure: RegistryFailure = { registry: registry.id, reason: f.reason, detail: scrub(f.message, nationalId) };
       this.opts.logger.warn(failure, 'organisation registry unavailable');
+      this.#report({ registry: registry.id, outcome: f.reason, seconds: seconds() });
       return failure;
+    }
+  }
+
+  /** Tells the metrics hook; a hook that throws is logged, and never turns an answer into a failure. */
+  #report(question: RegistryQuestion): void {
+    try {
+      this.opts.metrics?.(question);
+    } catch (err) {
+      this.opts.logger.error({ err: messageOf(err), registry: question.registry }, 'organisation registry metrics hook failed');
     }
   }
 
@@ -313,10 +356,16 @@ export class HttpOrganisationRegistries implements OrganisationRegistries {
   }
 
   /** The answer, if it is the contract's. Nothing of its body reaches a log: only where it broke the contract. */
-  async #answer(res: Response, enterpriseCode: string | undefined): Promise<RepresentationsAnswer> {
+  async #answer(res: Response, registry: OrganisationRegistry, enterpriseCode: string | undefined): Promise<RepresentationsAnswer> {
     if (!res.ok) {
       await res.body?.cancel();
-      throw new Failed('status', `representations answered HTTP ${res.status}`);
+      // RFC 6750 §3.1: the API's bearer error says whose problem it is.
+      const bearerError = /\berror="([a-z_]+)"/.exec(res.headers.get('www-authenticate') ?? '')?.[1];
+      if (res.status === 403 && bearerError === 'insufficient_scope') {
+        // Nothing nixa can retry: the registry's registration of nixa's client lacks the scope.
+        throw new Failed('misconfigured', `representations answered HTTP 403 insufficient_scope: the registry does not grant client "${registry.clientId}" ${REGISTRY_SCOPE}`);
+      }
+      throw new Failed('status', `representations answered HTTP ${res.status}${bearerError ? ` (${bearerError})` : ''}`);
     }
     const declared = Number(res.headers.get('content-length') ?? 0);
     if (declared > MAX_ANSWER_BYTES) {

@@ -8,9 +8,12 @@ import { NixaError } from '../errors/index.js';
  * timeout: no complete answer within the registry's timeout_ms.
  * discovery: the issuer's metadata is missing, malformed, or names another issuer or no token endpoint.
  * token-refused: the token endpoint refused nixa's client credentials or the scope (an OAuth error).
- * status: the representations call answered other than 200 (a redirect included: nixa does not follow it).
+ * status: the representations call answered other than 200 (a redirect included: nixa does not follow it),
+ *   or the metadata or token endpoint answered 5xx (the registry is down, not misregistered).
  * invalid-answer: 200, but not JSON, too large, or not the contract's shape (contract.ts).
- * misconfigured: nixa cannot authenticate as registered (no secret, no active signing key).
+ * misconfigured: nixa cannot authenticate as registered (no secret, no active signing key), or the
+ *   registry's API refused its token for lacking the scope (403 insufficient_scope): the registration
+ *   at one end or the other needs an operator.
  * not-enabled: asked for a registry that is not registered or is disabled (a recheck).
  * none-enabled: no registry is enabled, so nobody could be asked.
  */

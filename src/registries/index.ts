@@ -15,7 +15,7 @@ export * from './contract.js';
 export { REGISTRY_FAILURE_REASONS, RegistryUnavailableError, type RegistryFailure, type RegistryFailureReason } from './errors.js';
 export { DEFAULT_TIMEOUT_MS, REGISTRY_KINDS, type RegistryKind } from './schema.js';
 export { REGISTRIES_CHANNEL } from './repository.js';
-export { checkRegistry, HttpOrganisationRegistries, type HttpRegistriesOptions, type LookupOutcome, type RegistryCheck, type RegistryCheckStep } from './client.js';
+export { checkRegistry, HttpOrganisationRegistries, type HttpRegistriesOptions, type LookupOutcome, type RegistryCheck, type RegistryCheckStep, type RegistryQuestion } from './client.js';
 export { checkRegistriesHealth, monitorRegistriesHealth, probeRegistry } from './health.js';
 
 export interface OrganisationRegistry {

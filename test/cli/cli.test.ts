@@ -1,7 +1,7 @@
 // The `nixa` command: in-process for the many cases, and as a real process for
 // exit codes, configuration errors and the embedded control socket.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -217,6 +217,17 @@ describe('nixa errors', () => {
     const polling = ['authorization_pending', 'slow_down', 'expired_token', 'unknown_user_id', 'invalid_binding_message', 'invalid_user_code'];
     expect(polling.filter((c) => !listed.has(c))).toEqual([]);
     expect(list.find((e) => e.code === 'slow_down')?.meaning).toMatch(/5 s/);
+  });
+
+  it('lists every fixed code an error class in src declares (NIXA-REG-001 of the organisation registries included)', async () => {
+    const src = join(process.cwd(), 'src');
+    const declared = new Set<string>();
+    for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
+      for (const m of readFileSync(join(src, file), 'utf8').matchAll(/readonly code = '(NIXA-[A-Z]+-\d{3})'/g)) declared.add(m[1]!);
+    }
+    expect(declared).toContain('NIXA-REG-001');
+    const listed = new Set((JSON.parse((await nixa('errors', '--json')).stdout) as { code: string }[]).map((e) => e.code));
+    expect([...declared].filter((c) => !listed.has(c))).toEqual([]);
   });
 
   it("is what README's error table documents: every NIXA code the command lists has a row", async () => {
