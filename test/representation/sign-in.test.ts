@@ -23,6 +23,7 @@ const SONG_HONG = '0108523417'; // An is its legal representative; Bình holds i
 const HOAN_KIEM = '0106791235'; // An's second company
 const BEN_THANH = '0312456780'; // Bình's, dissolved
 
+const METRICS_TOKEN = 'representation-test-metrics-token';
 let tdb: TestDatabase;
 let fed: Federation;
 let registry: SimulatedRegistry;
@@ -31,7 +32,7 @@ let config: oidc.Configuration;
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  fed = await startFederation(tdb);
+  fed = await startFederation(tdb, { NIXA_METRICS_TOKEN: METRICS_TOKEN });
   // The registry as npm start runs it: a real HTTP service, registered in nixa as an operator would.
   const secret = randomBytes(24).toString('base64url');
   registry = await startSimulatedRegistry({ clients: [{ client_id: 'nixa', client_secret: secret }] });
@@ -131,6 +132,9 @@ describe('choosing whom to act for (representation scope)', () => {
     expect(s.page?.html).not.toContain(SONG_HONG);
     // No "as of" line for a list that no registry gave.
     expect(s.page?.html).not.toContain('cung cấp lúc');
+    // Operators see it: the failure is counted by registry and reason.
+    const metrics = await (await fetch(new URL('/metrics', fed.nixa.config.issuer), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    expect(metrics).toMatch(/nixa_registry_failures_total\{registry="sim-business-registry",reason="status"[^}]*\} [1-9]/);
     const uid = new URL(s.page!.url).pathname.split('/')[2]!;
     const chosen = await s.agent.submit(new URL(`/interaction/${uid}/represent`, s.page!.url), { csrf: field(s.page!.html, 'csrf')!, choice: 'self' }, svc.redirectUri);
     // The person's own profile was agreed to before: straight back to the service, as themselves.
