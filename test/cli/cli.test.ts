@@ -354,7 +354,7 @@ describe('nixa keys', () => {
 
   it('records the reason of a rotation on each of its events', async () => {
     const before = (await tdb.db.query<{ seq: number }>('SELECT coalesce(max(seq), 0)::int AS seq FROM audit_events')).rows[0]!.seq;
-    expect((await nixa('keys', 'rotate', '--cookie', ...KEY_WHY)).code).toBe(0);
+    expect((await nixa('keys', 'rotate', '--alg', 'RS256', ...KEY_WHY)).code).toBe(0);
     const { rows } = await tdb.db.query<{ event: string; reason: string | null }>('SELECT event, reason FROM audit_events WHERE seq > $1 ORDER BY seq', [before]);
     expect(rows.map((r) => r.event)).toEqual(expect.arrayContaining(['KEY_RETIRED', 'KEY_ACTIVATED', 'KEY_CREATED']));
     const keyEvents = rows.filter((r) => r.event.startsWith('KEY_'));
