@@ -71,10 +71,10 @@ const BASE_ROUTES: Route[] = [
     permission: 'keys:write',
     summary: 'Rotate now: the next key starts signing, the active one retires',
     handle: async ({ deps, principal, body }) => {
-      checkReason(body.reason);
+      const reason = checkReason(body.reason);
       const use = body.use === undefined ? undefined : body.use === 'sig' || body.use === 'cookie' ? body.use : bad('use', 'sig or cookie');
       const alg = body.alg === undefined ? undefined : typeof body.alg === 'string' ? body.alg : bad('alg', 'an algorithm name such as ES256');
-      const steps = await rotateKeys(deps.db, deps.cipher, deps.config, actorOf(principal), { ...(alg ? { alg } : {}), ...(use ? { use } : {}) });
+      const steps = await rotateKeys(deps.db, deps.cipher, deps.config, actorOf(principal), { reason, ...(alg ? { alg } : {}), ...(use ? { use } : {}) });
       await deps.keyring.refresh();
       return { steps, ...(await keyView(deps)) };
     },

@@ -2,6 +2,8 @@
 // events are theirs (HISTORY_EVENTS, all with the account as subject) and the
 // bilingual line each becomes. Nothing of it is stored a second time. Pure: the
 // names of services and sources come in through `HistoryNames`.
+// Dates as every nixa page writes them (dd/mm/yyyy HH:mm, Vietnam time). src/pages imports nothing of src/audit.
+import { formatDateTime } from '../pages/index.js';
 import { deviceWords, storedDevice } from './device.js';
 import type { AuditEventName } from './events.js';
 import type { ChainRow } from './chain.js';
@@ -71,15 +73,6 @@ export interface HistoryLine {
   alert: boolean;
   /** Whether "this wasn't me" is offered for it (not for the citizen's own report). */
   disputable: boolean;
-}
-
-const VIETNAM_OFFSET_MS = 7 * 3_600_000;
-const two = (n: number) => String(n).padStart(2, '0');
-
-/** dd/mm/yyyy HH:mm in Vietnam time (no daylight saving there). */
-export function vietnamTime(iso: string): string {
-  const d = new Date(new Date(iso).getTime() + VIETNAM_OFFSET_MS);
-  return `${two(d.getUTCDate())}/${two(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
 }
 
 const LEVELS: Record<string, Words> = {
@@ -339,7 +332,7 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
   return {
     seq: e.seq,
     event: e.event,
-    when: vietnamTime(e.at),
+    when: formatDateTime(new Date(e.at)),
     at: e.at,
     what,
     ...(by ? { by } : {}),

@@ -25,7 +25,7 @@ export { planPrune, prunePartitions, parseMonth, MIN_ONLINE_MONTHS } from './ret
 export { listPartitions, ensurePartitions, eventsForEnterprises, type Partition, type StoredCheckpoint } from './repository.js';
 export { redactDetails, redactText, storedSubjects } from './redact.js';
 export { coarseDevice, deviceWords, storedDevice, type CoarseDevice } from './device.js';
-export { HISTORY_EVENTS, historyLine, vietnamTime, type HistoryEventName, type HistoryLine, type HistoryNames } from './history.js';
+export { HISTORY_EVENTS, historyLine, type HistoryEventName, type HistoryLine, type HistoryNames } from './history.js';
 export { checkReason, MAX_REASON_LENGTH, MIN_REASON_LENGTH } from './reason.js';
 
 /** Month partitions exist this far ahead, so appends never have to create one. */

@@ -6,6 +6,7 @@
 import { InvalidInputError, StateError } from '../errors/index.js';
 import type { Database } from '../storage/index.js';
 import { appendAudit } from './append.js';
+import { checkReason } from './reason.js';
 import { dropPartition, eventsOf, lastCheckpoint, lastEventOf, listPartitions, type Partition } from './repository.js';
 
 export const MIN_ONLINE_MONTHS = 12;
@@ -61,7 +62,7 @@ export async function prunePartitions(
   db: Database,
   opts: { before: Date; reason: string; actor: string; now?: Date },
 ): Promise<Partition[]> {
-  if (!opts.reason.trim()) throw new InvalidInputError('--reason', 'a reason is required to remove audit events');
+  const reason = checkReason(opts.reason, '--reason');
   const exports = (await eventsOf(db, 'AUDIT_EXPORTED')).map((e) => e.details as unknown as ExportRecord);
   const plan = planPrune(await listPartitions(db), opts.before, opts.now ?? new Date(), (await lastCheckpoint(db))?.seq ?? null, exports);
   if (!plan.ok) throw new StateError(`cannot remove ${plan.partition}: ${plan.why}`);
@@ -81,7 +82,7 @@ export async function prunePartitions(
           event: 'AUDIT_PRUNED',
           actor: opts.actor,
           subject: p.name,
-          reason: opts.reason,
+          reason,
           details: { from: p.from, to: p.to, events: p.events, firstSeq: p.firstSeq, ...anchor },
         });
       }

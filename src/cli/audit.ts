@@ -144,7 +144,7 @@ export function registerAuditCommands(program: Command, io: CliIo, ctx: CliConte
     .command('prune')
     .description('remove whole months before --before, each at least 12 months old, checkpointed and exported (needs the owner role)')
     .requiredOption('--before <month>', 'remove months before this one, e.g. 2025-01')
-    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
+    .requiredOption('--reason <text>', 'why, in at least 10 characters (kept in the audit trail)')
     .action(async (o: { before: string; reason: string }) => {
       const dropped = await prunePartitions(await ctx.db(), { before: parseMonth(o.before, '--before'), reason: o.reason, actor: ctx.actor });
       io.out(dropped.length ? `removed ${dropped.map((p) => `${p.name} (${p.events} events)`).join(', ')}\n` : 'no month to remove\n');

@@ -93,7 +93,7 @@ function describeClient(c: ClientView): string {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** Every change to a client or a source says why, as through the admin API (audit/reason.ts). */
+/** Every change command (clients, sources, keys, audit prune) says why, as through the admin API (audit/reason.ts). */
 const REASON = ['--reason <text>', 'why, in at least 10 characters (required; kept in the audit trail)'] as const;
 const reasonOf = (o: { reason?: string }) => checkReason(o.reason, '--reason');
 
@@ -461,8 +461,10 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .description('retire the active key(s) now; the waiting next key starts signing (default: every signing algorithm)')
     .option('--alg <alg>', 'only this signing algorithm')
     .option('--cookie', 'rotate the cookie key instead of signing keys')
-    .action(async (o: { alg?: string; cookie?: boolean }) => {
+    .option(...REASON)
+    .action(async (o: { alg?: string; cookie?: boolean; reason?: string }) => {
       const steps = await rotateKeys(await ctx.db(), ctx.cipher(), ctx.config, ctx.actor, {
+        reason: reasonOf(o),
         ...(o.alg ? { alg: o.alg } : {}),
         use: o.cookie ? 'cookie' : 'sig',
       });
@@ -473,9 +475,9 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
   keys
     .command('revoke <kid>')
     .description('EMERGENCY: withdraw a compromised key from JWKS at once and destroy its private part')
-    .requiredOption('--reason <text>', 'why (kept in the audit trail)')
-    .action(async (kid: string, o: { reason: string }) => {
-      await revokeKey(await ctx.db(), ctx.cipher(), kid, ctx.actor, o.reason);
+    .option(...REASON)
+    .action(async (kid: string, o: { reason?: string }) => {
+      await revokeKey(await ctx.db(), ctx.cipher(), kid, ctx.actor, reasonOf(o));
       io.out(
         `revoked ${kid}: removed from JWKS; its private part is destroyed.\n` +
           'ID tokens and JWT access tokens it signed no longer verify at services that refresh JWKS; opaque access and refresh tokens are not signed and stay valid.\n',

@@ -4,7 +4,7 @@
 // Vietnamese first, English beside it in lang="en" (hidden unless asked for).
 import type { Context } from 'koa';
 
-import { escapeHtml as e, renderInLayout } from '../pages/index.js';
+import { dateTimeHtml, escapeHtml as e, renderInLayout } from '../pages/index.js';
 import type { ApiAnswer } from './admin-client.js';
 import { CONSOLE_PATH } from './registration.js';
 
@@ -172,4 +172,9 @@ export function errorsOf(a: ApiAnswer<unknown>, fields: readonly string[], alias
   return { '': explain(a) };
 }
 
-export const formatTime = (iso: string | null | undefined) => (iso ? `<time datetime="${e(iso)}">${e(iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z'))}</time>` : '—');
+/** A time the admin API gave (ISO 8601), as every nixa page shows one (pages/dates.ts); the instant stays in datetime. */
+export const formatTime = (iso: string | null | undefined): string => {
+  if (!iso) return '—';
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? e(iso) : dateTimeHtml(at);
+};

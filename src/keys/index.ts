@@ -2,6 +2,7 @@
 // on demand, revoked in an emergency.
 import type { JWK } from 'jose';
 
+import { checkReason } from '../audit/index.js';
 import type { Config } from '../config/index.js';
 import { InvalidInputError, NotFoundError, StateError } from '../errors/index.js';
 import type { Database, Queryable } from '../storage/index.js';
@@ -49,14 +50,16 @@ export async function listKeyViews(db: Database, includeRevoked = false): Promis
 /**
  * Rotates now: for each chosen algorithm (all configured by default, and the
  * cookie key), the active key retires and the waiting next key starts signing.
+ * An operator's act: the reason (audit/reason.ts) is kept on each step's event.
  */
 export async function rotateKeys(
   db: Database,
   cipher: Cipher,
   config: Config,
   actor: string,
-  opts: { alg?: string; use?: 'sig' | 'cookie' } = {},
+  opts: { reason: string; alg?: string; use?: 'sig' | 'cookie' },
 ): Promise<KeyStep[]> {
+  const reason = checkReason(opts.reason, '--reason');
   const policies = keyPolicies(config).filter(
     (p) => (!opts.alg || p.alg === opts.alg) && (!opts.use || p.use === opts.use),
   );
@@ -64,7 +67,7 @@ export async function rotateKeys(
     throw new InvalidInputError('--alg', `one of the configured algorithms: ${config.keys.signingAlgs.join(', ')}`);
   }
   const now = new Date();
-  const { steps } = await changeKeys(db, cipher, actor, (keys) => policies.flatMap((p) => planRotation(keys, p, now)));
+  const { steps } = await changeKeys(db, cipher, actor, (keys) => policies.flatMap((p) => planRotation(keys, p, now)), reason);
   return steps;
 }
 
@@ -72,8 +75,8 @@ export async function rotateKeys(
  * Emergency revocation: the key leaves JWKS at once and its private part is
  * destroyed. If it was signing, the waiting key takes over immediately.
  */
-export async function revokeKey(db: Database, cipher: Cipher, kid: string, actor: string, reason: string): Promise<KeyStep[]> {
-  if (!reason.trim()) throw new InvalidInputError('--reason', 'a reason is required to revoke a key');
+export async function revokeKey(db: Database, cipher: Cipher, kid: string, actor: string, why: string): Promise<KeyStep[]> {
+  const reason = checkReason(why, '--reason');
   let failure: string | undefined;
   const { steps } = await changeKeys(
     db,
@@ -105,7 +108,7 @@ export interface SigningKey {
 export async function activeSigningKey(db: Queryable, cipher: Cipher, alg: string): Promise<SigningKey> {
   const key = (await listKeys(db)).find((k) => k.use === 'sig' && k.alg === alg && k.state === 'active');
   if (!key?.privateEnc || !key.publicJwk) {
-    throw new StateError(`there is no active ${alg} signing key: start nixa once, or run nixa keys rotate`);
+    throw new StateError(`there is no active ${alg} signing key: start nixa once, or run nixa keys rotate --reason …`);
   }
   return { kid: key.kid, alg, privateJwk: JSON.parse(cipher.decrypt(key.privateEnc, `key:${key.kid}`)) as JWK, publicJwk: key.publicJwk };
 }

@@ -79,6 +79,8 @@ const STEP_EVENT: Record<KeyStep['type'], AuditEventName> = {
 async function applyStep(tx: Queryable, cipher: Cipher, step: KeyStep, actor: string, reason?: string): Promise<string> {
   let kid: string;
   const details: Record<string, unknown> = {};
+  // An operator's rotation or revocation says why on every event it writes; the schedule's steps have no reason.
+  const why = reason ? { reason } : {};
   switch (step.type) {
     case 'create': {
       const g = await generateKey(step.use, step.alg);
@@ -93,8 +95,8 @@ async function applyStep(tx: Queryable, cipher: Cipher, step: KeyStep, actor: st
       // checkable after the key is deleted (src/audit/verify.ts).
       if (g.publicJwk) details.jkt = await calculateJwkThumbprint(g.publicJwk);
       if (step.state === 'active') {
-        await appendAudit(tx, { event: 'KEY_CREATED', actor, subject: kid, details });
-        await appendAudit(tx, { event: 'KEY_ACTIVATED', actor, subject: kid, details: { alg: step.alg, use: step.use } });
+        await appendAudit(tx, { event: 'KEY_CREATED', actor, subject: kid, ...why, details });
+        await appendAudit(tx, { event: 'KEY_ACTIVATED', actor, subject: kid, ...why, details: { alg: step.alg, use: step.use } });
         return kid;
       }
       break;
@@ -129,7 +131,7 @@ async function applyStep(tx: Queryable, cipher: Cipher, step: KeyStep, actor: st
       break;
     }
   }
-  await appendAudit(tx, { event: STEP_EVENT[step.type], actor, subject: kid, details });
+  await appendAudit(tx, { event: STEP_EVENT[step.type], actor, subject: kid, ...why, details });
   return kid;
 }
 

@@ -28,7 +28,7 @@ import type { Config } from '../config/index.js';
 import { accountAuthorizationFailure, AccountSignInError, NIXA_PAGE_WORDS, type AccountSignInFailure } from '../errors/index.js';
 import type { Cipher } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
-import { errorPageUrl, languageReturnsTo, renderPage } from '../pages/index.js';
+import { errorPageUrl, languageReturnsTo, renderPage, termsWhereUsed } from '../pages/index.js';
 import type { Database } from '../storage/index.js';
 import { ACCOUNT_PATH } from './paths.js';
 
@@ -279,6 +279,7 @@ export class AccountSignIn {
       messageEn: words.message.en,
       code: err.code,
       signIn: signInHref({ ...(again.level ? { level: again.level } : {}), ...(again.returnTo ? { returnTo: again.returnTo } : {}) }),
+      terms: termsWhereUsed(words.heading.vi, words.message.vi),
     });
   }
 }

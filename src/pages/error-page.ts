@@ -81,6 +81,9 @@ export interface ErrorPage {
 /** The words a first-time citizen does not know ("nguồn định danh", "mức độ đảm bảo"), as the chooser and /account name them. */
 const TERMS = /nguồn định danh|mức độ đảm bảo/iu;
 
+/** The chooser's explanation of those words (views/terms.html) when `words` use them, else nothing. */
+export const termsWhereUsed = (...words: string[]): string => (words.some((w) => TERMS.test(w)) ? renderFragment('terms', {}) : '');
+
 export function renderErrorPage(page: ErrorPage): string {
   return renderPage(page.view, {
     title: page.heading.vi,
@@ -92,7 +95,7 @@ export function renderErrorPage(page: ErrorPage): string {
     detail: page.detail ? `<p class="code">Chi tiết<span lang="en"> (detail)</span>: <code>${escapeHtml(page.detail)}</code></p>` : '',
     forward: waysForward(page.ways),
     // Explained where the page uses them, after the ways forward (which Tab reaches first).
-    terms: TERMS.test(`${page.heading.vi} ${page.message.vi}`) ? renderFragment('terms', {}) : '',
+    terms: termsWhereUsed(page.heading.vi, page.message.vi),
   });
 }
 

@@ -76,6 +76,7 @@ export {
   errorPageUrl,
   renderErrorPage,
   serviceLink,
+  termsWhereUsed,
   waysForward,
   type ClientLike,
   type ErrorPage,

@@ -2,8 +2,8 @@
 // numbers, the passkey, the outcome) and on the computer (the QR code and the
 // outcome). Every refusal says what happened in plain words and the way on.
 import { claimLabel, inReadingOrder } from '../consent/index.js';
-import { LEVEL_NAMES } from '../interactions/level-advice.js';
-import { escapeHtml, formatDateTime, notice, renderFragment, renderPage } from '../pages/index.js';
+import { LEVEL_NAMES, termsExplained } from '../interactions/level-advice.js';
+import { escapeHtml, formatDateTime, notice, renderFragment, renderPage, termsWhereUsed } from '../pages/index.js';
 import type { DenialReason } from './policy.js';
 
 type Words = { vi: string; en: string };
@@ -98,7 +98,14 @@ const PROBLEMS: Record<Problem, { heading: Words; phone: Words; computer: Words 
 export const problemWords = (p: Problem) => PROBLEMS[p];
 
 export function phoneMessage(o: { heading: Words; vi: string; en: string; role: 'status' | 'alert'; actions?: string }): string {
-  return renderPage('phone-message', { title: o.heading.vi, heading: o.heading.vi, headingEn: o.heading.en, notice: notice(o.role, o.vi, o.en), actions: o.actions ?? '' });
+  return renderPage('phone-message', {
+    title: o.heading.vi,
+    heading: o.heading.vi,
+    headingEn: o.heading.en,
+    notice: notice(o.role, o.vi, o.en),
+    actions: o.actions ?? '',
+    terms: termsWhereUsed(o.heading.vi, o.vi),
+  });
 }
 
 /** The phone's page for a request it cannot go on with. */
@@ -156,6 +163,8 @@ export function approvePage(o: ApprovePage): string {
     createdAt: formatDateTime(o.createdAt),
     createdIso: o.createdAt.toISOString(),
     device: `${o.device.vi} (${o.device.en})`,
+    // The page names the "mức độ đảm bảo" asked for.
+    terms: termsExplained(),
     choices: o.choices.map((n) => `        <button type="submit" name="number" value="${n}" class="number">${n}</button>`).join('\n'),
   });
 }
@@ -215,5 +224,6 @@ export function cibaPage(o: CibaPage): string {
     createdAt: formatDateTime(o.createdAt),
     createdIso: o.createdAt.toISOString(),
     notice: o.problem ? notice('alert', o.problem.vi, o.problem.en) : '',
+    terms: termsExplained(),
   });
 }

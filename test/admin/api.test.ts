@@ -148,6 +148,8 @@ describe('the admin API', () => {
     const rotated = await call(token, 'POST', '/keys/rotate', { reason: 'Xoay khóa định kỳ hằng quý', use: 'sig' });
     expect(rotated.status).toBe(200);
     expect((await tdb.db.query<{ actor: string }>("SELECT DISTINCT actor FROM audit_events WHERE event = 'KEY_ACTIVATED' AND seq > $1", [before])).rows).toEqual([{ actor: `operator:${officer}` }]);
+    // The reason the API insisted on is the one the trail keeps, on every step of the rotation.
+    expect((await tdb.db.query("SELECT DISTINCT reason FROM audit_events WHERE event LIKE 'KEY_%' AND seq > $1", [before])).rows).toEqual([{ reason: 'Xoay khóa định kỳ hằng quý' }]);
 
     const keys = (await call(token, 'GET', '/keys')).body.keys as { kid: string; state: string; use: string }[];
     const retired = keys.find((k) => k.state === 'retired' && k.use === 'sig')!;

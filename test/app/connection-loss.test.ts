@@ -147,7 +147,7 @@ onPostgres('losing the database connection', () => {
     }
 
     // LISTEN is back on B: a key rotated and then revoked through A reaches B at once (polling is an hour away).
-    await rotateKeys(tdb.db, a.cipher, a.config, 'test:operator');
+    await rotateKeys(tdb.db, a.cipher, a.config, 'test:operator', { reason: 'kiểm thử mất kết nối' });
     const queued = (await listKeyViews(tdb.db)).find((k) => k.alg === 'RS256' && k.state === 'next')!.kid;
     await waitFor(async () => (await publishedKids(b)).includes(queued), 3_000, 'B to publish the key rotated through A');
     const revoked = (await listKeyViews(tdb.db)).find((k) => k.use === 'sig' && k.alg === 'RS256' && k.state === 'active')!.kid;

@@ -154,7 +154,7 @@ describe('two instances on one database', () => {
     const before = decodeProtectedHeader(await idTokenFromB()).kid;
     expect(before).toBe(await activeKid());
 
-    await rotateKeys(tdb.db, a.cipher, a.config, 'test:operator');
+    await rotateKeys(tdb.db, a.cipher, a.config, 'test:operator', { reason: 'kiểm thử hai phiên bản' });
     const promoted = await activeKid();
     expect(promoted).not.toBe(before);
     const queued = (await listKeyViews(tdb.db)).find((k) => k.alg === 'RS256' && k.state === 'next')!.kid;

@@ -1,7 +1,9 @@
 // The citizen's history in words, without HTTP or a database: each event of the
 // trail becomes one bilingual line, the device is told coarsely and only from the
 // fixed lists, an operator's identifier and reason are shown as recorded.
-import { coarseDevice, deviceWords, historyLine, HISTORY_EVENTS, storedDevice, vietnamTime, type HistoryNames } from '../../src/audit/index.js';
+import * as audit from '../../src/audit/index.js';
+import { coarseDevice, deviceWords, historyLine, HISTORY_EVENTS, storedDevice, type HistoryNames } from '../../src/audit/index.js';
+import { formatDateTime } from '../../src/pages/index.js';
 
 const ACCOUNT = '6f1c2a9e-3b7d-4e0a-9c58-2d41f0b7a913';
 const names: HistoryNames = {
@@ -56,9 +58,17 @@ describe('coarseDevice', () => {
 
 describe('historyLine', () => {
   it('dates in dd/mm/yyyy HH:mm, Vietnam time (UTC+7, across midnight)', () => {
-    expect(vietnamTime('2026-12-02T17:30:00.000Z')).toBe('03/12/2026 00:30');
-    expect(vietnamTime('2026-01-05T02:04:00.000Z')).toBe('05/01/2026 09:04');
     expect(historyLine(event({ event: 'FACTOR_ENROLLED', details: { method: 'passkey' } }), names).when).toBe('03/12/2026 00:30');
+  });
+
+  it('dates with nixa’s one date format (pages/dates.ts), not one of its own', () => {
+    // Across midnight, a year's end, a leap day, and a time given with an offset.
+    for (const at of ['2026-12-02T17:30:00.000Z', '2026-01-05T02:04:00.000Z', '2026-12-31T16:59:59.999Z', '2028-02-28T17:00:00.000Z', '2026-06-15T23:45:00+07:00']) {
+      expect({ at, when: historyLine(event({ at, event: 'FACTOR_ENROLLED', details: { method: 'passkey' } }), names).when }).toEqual({ at, when: formatDateTime(new Date(at)) });
+    }
+    expect(formatDateTime(new Date('2026-12-31T16:59:59.999Z'))).toBe('31/12/2026 23:59');
+    expect(formatDateTime(new Date('2028-02-28T17:00:00.000Z'))).toBe('29/02/2028 00:00');
+    expect(Object.keys(audit)).not.toContain('vietnamTime');
   });
 
   it('a sign-in: service, source, level, factors and device, in Vietnamese and English', () => {

@@ -80,7 +80,7 @@ describe('nixa audit', () => {
     expect(parts.code).toBe(0);
     expect(parts.stdout).toMatch(new RegExp(`audit_events_${new Date().toISOString().slice(0, 7).replace('-', 'm')} +\\S+ +\\S+ +\\d+ +1–\\d+`));
     const next = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() + 1, 1)).toISOString().slice(0, 7);
-    const prune = await nixa('audit', 'prune', '--before', next, '--reason', 'retention');
+    const prune = await nixa('audit', 'prune', '--before', next, '--reason', 'lưu trữ đủ 12 tháng');
     expect(prune.code).toBe(1);
     expect(prune.stderr).toMatch(/cannot remove audit_events_\d{4}m\d{2}: \d{4}-\d{2} is less than 12 months old.*NIXA-STA-001/);
   });
@@ -92,9 +92,11 @@ describe('nixa audit', () => {
     [['export', '--from', '2025-01-01', '--to', '01/02/2025'], /^nixa: --to: a date like/],
     [['export', '--from', '2025-02-01', '--to', '2025-01-01'], /^nixa: --to: must be after --from/],
     [['export', '--from', '2025-01-01'], /required option '--to <time>'/],
-    [['prune', '--before', '2025-1', '--reason', 'x'], /^nixa: --before: a month like 2025-01/],
+    [['prune', '--before', '2025-1', '--reason', 'lưu trữ đủ 12 tháng'], /^nixa: --before: a month like 2025-01/],
     [['prune', '--before', '2025-01'], /required option '--reason <text>'/],
-    [['prune', '--before', '2025-01', '--reason', ' '], /^nixa: --reason: a reason is required/],
+    [['prune', '--before', '2025-01', '--reason', ' '], /^nixa: --reason: say why, in at least 10 characters/],
+    // The admin API's rule (audit/reason.ts): a word or two is not a reason.
+    [['prune', '--before', '2025-01', '--reason', 'retention'], /^nixa: --reason: say why, in at least 10 characters/],
   ])('refuses audit %j with exit 2, naming the option', async (args, message) => {
     const before = await lastSeq();
     const r = await nixa('audit', ...args);

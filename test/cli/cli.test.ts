@@ -319,9 +319,10 @@ describe('nixa clients: minimum level and API', () => {
 });
 
 describe('nixa keys', () => {
+  const KEY_WHY = ['--reason', 'Xoay khóa định kỳ hằng quý'];
   it('lists, rotates and revokes keys with an audited reason', async () => {
     // Keys are created by an instance's first maintenance; do the same here.
-    const rotate = await nixa('keys', 'rotate');
+    const rotate = await nixa('keys', 'rotate', ...KEY_WHY);
     expect(rotate.code).toBe(0);
     const list = JSON.parse((await nixa('keys', 'list', '--json')).stdout) as { kid: string; alg: string; state: string; use: string }[];
     const active = list.find((k) => k.use === 'sig' && k.alg === 'ES256' && k.state === 'active')!;
@@ -339,14 +340,40 @@ describe('nixa keys', () => {
     const after = JSON.parse((await nixa('keys', 'list', '--all', '--json')).stdout) as { kid: string; state: string; revokedReason: string }[];
     expect(after.find((k) => k.kid === active.kid)).toMatchObject({ state: 'revoked', revokedReason: 'khóa bị lộ (key exposed in a backup)' });
 
-    const again = await nixa('keys', 'revoke', active.kid, '--reason', 'x');
+    const again = await nixa('keys', 'revoke', active.kid, ...KEY_WHY);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already revoked/);
-    expect((await nixa('keys', 'revoke', 'no-such-kid', '--reason', 'x')).code).toBe(1);
+    expect((await nixa('keys', 'revoke', 'no-such-kid', ...KEY_WHY)).code).toBe(1);
+  });
+
+  it.each([
+    ['rotate', []],
+    ['rotate', ['--reason', 'định kỳ']],
+    ['revoke', ['--reason', 'bị lộ']],
+    ['revoke', ['--reason', '          ']],
+  ])('refuses `keys %s` %j without a reason of 10 characters, as the admin API does, changing nothing', async (command, reason) => {
+    if (!(await nixa('keys', 'list', '--json')).stdout.includes('"active"')) await nixa('keys', 'rotate', ...KEY_WHY);
+    const keys = (await nixa('keys', 'list', '--all', '--json')).stdout;
+    const active = (JSON.parse(keys) as { kid: string; state: string }[]).find((k) => k.state === 'active')!;
+    const events = await count('audit_events');
+    const r = await nixa('keys', ...(command === 'revoke' ? ['revoke', active.kid] : ['rotate']), ...reason);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^nixa: --reason: say why, in at least 10 characters/);
+    expect((await nixa('keys', 'list', '--all', '--json')).stdout).toBe(keys);
+    expect(await count('audit_events')).toBe(events);
+  });
+
+  it('records the reason of a rotation on each of its events', async () => {
+    const before = (await tdb.db.query<{ seq: number }>('SELECT coalesce(max(seq), 0)::int AS seq FROM audit_events')).rows[0]!.seq;
+    expect((await nixa('keys', 'rotate', '--alg', 'RS256', ...KEY_WHY)).code).toBe(0);
+    const { rows } = await tdb.db.query<{ event: string; reason: string | null }>('SELECT event, reason FROM audit_events WHERE seq > $1 ORDER BY seq', [before]);
+    expect(rows.map((r) => r.event)).toEqual(expect.arrayContaining(['KEY_RETIRED', 'KEY_ACTIVATED', 'KEY_CREATED']));
+    const keyEvents = rows.filter((r) => r.event.startsWith('KEY_'));
+    expect(keyEvents).toEqual(keyEvents.map((r) => ({ event: r.event, reason: KEY_WHY[1] })));
   });
 
   it('refuses to rotate an algorithm that is not configured', async () => {
-    const r = await nixa('keys', 'rotate', '--alg', 'HS256');
+    const r = await nixa('keys', 'rotate', '--alg', 'HS256', ...KEY_WHY);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--alg: .*ES256, RS256/);
   });

@@ -8,6 +8,7 @@ import { argon2id, hash } from 'argon2';
 import { accountIdByNationalId } from '../../src/accounts/index.js';
 import { showClient } from '../../src/clients/index.js';
 import { CONSOLE_CLIENT_ID } from '../../src/console/index.js';
+import { formatDateTime } from '../../src/pages/index.js';
 import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, startFederation, type Federation } from '../support/federation.js';
@@ -331,6 +332,12 @@ describe('what each operator sees and does', () => {
     expect(found.status).toBe(200);
     expect(found.html).toContain(`<code>${retired}</code>`);
     expect(found.html).toContain('Nghi lộ khóa bí mật trên máy chủ cũ');
+    // Times as on every nixa page (pages/dates.ts): dd/mm/yyyy HH:mm, Vietnam time, said; the instant stays in datetime.
+    const at = (await tdb.db.query<{ at: Date }>("SELECT at FROM audit_events WHERE event = 'KEY_REVOKED'")).rows[0]!.at;
+    expect(found.html).toContain(`<time datetime="${at.toISOString()}">${formatDateTime(at)}</time> (giờ Việt Nam <span lang="en">(Vietnam time)</span>)`);
+    const timeline = (await get(an, `${issuer}/console/keys`)).html;
+    expect(timeline).toMatch(/<span class="step">Thu hồi <span lang="en">\(Revoked\)<\/span><\/span> <time datetime="[-0-9T:.]+Z">\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}<\/time> \(giờ Việt Nam/);
+    for (const html of [found.html, timeline]) expect(html).not.toMatch(/<time[^>]*>\d{4}-\d{2}-\d{2}/);
     const badDate = await get(an, `${issuer}/console/audit?from=yesterday`);
     expect(badDate.status).toBe(400);
     expect(badDate.html).toContain('id="f-from-error" role="alert"');

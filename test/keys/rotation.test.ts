@@ -104,13 +104,13 @@ describe('rotation', () => {
     const { kid } = decodeProtectedHeader(token);
     expect(kid).toBe(await kidOf('RS256', 'active'));
 
-    await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator');
+    await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator', { reason: 'xoay khóa định kỳ (kiểm thử)' });
     await waitForRing('the first rotation to reach the instance');
     expect(await publishedKids()).toContain(kid);
     const first = await verifyAgainstPublishedJwks(token);
     expect(first.protectedHeader.kid).toBe(kid);
 
-    await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator');
+    await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator', { reason: 'xoay khóa định kỳ (kiểm thử)' });
     await waitForRing('the second rotation to reach the instance');
     expect((await keyViews()).find((k) => k.kid === kid)?.state).toBe('retired');
     const second = await verifyAgainstPublishedJwks(token);
@@ -129,7 +129,7 @@ describe('rotation', () => {
     const esBefore = decodeProtectedHeader(await idToken(esRp, esClient)).kid;
     const esWaiting = await kidOf('ES256', 'next');
 
-    await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator');
+    await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator', { reason: 'xoay khóa định kỳ (kiểm thử)' });
     await waitForRing('the rotation to reach the instance');
 
     const after = await idToken();
@@ -149,7 +149,7 @@ describe('rotation', () => {
     const kid = await kidOf('RS256', 'active');
     const token = await idToken();
 
-    await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator');
+    await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator', { reason: 'xoay khóa định kỳ (kiểm thử)' });
     await waitForRing('the rotation to reach the instance');
     const retired = (await keyViews()).find((k) => k.kid === kid)!;
     expect(retired.state).toBe('retired');
@@ -293,17 +293,18 @@ describe('revocation', () => {
     await verifyAgainstPublishedJwks(after);
   });
 
-  it('refuses to revoke without a reason, and refuses an unknown or already revoked kid', async () => {
+  it('refuses to revoke without a reason of 10 characters (the admin API\'s rule), and refuses an unknown or already revoked kid', async () => {
     const active = await kidOf('RS256', 'active');
     await expect(revokeKey(tdb.db, nixa.cipher, active, 'test:operator', '   ')).rejects.toThrow(InvalidInputError);
     await expect(revokeKey(tdb.db, nixa.cipher, active, 'test:operator', '')).rejects.toThrow(InvalidInputError);
+    await expect(revokeKey(tdb.db, nixa.cipher, active, 'test:operator', 'bị lộ')).rejects.toThrow(InvalidInputError);
     expect((await keyViews()).find((k) => k.kid === active)?.state).toBe('active');
 
-    await expect(revokeKey(tdb.db, nixa.cipher, 'no-such-kid', 'test:operator', 'testing')).rejects.toThrow(NotFoundError);
+    await expect(revokeKey(tdb.db, nixa.cipher, 'no-such-kid', 'test:operator', 'testing a revocation')).rejects.toThrow(NotFoundError);
 
     const waiting = await kidOf('ES256', 'next');
     await revokeKey(tdb.db, nixa.cipher, waiting, 'test:operator', 'testing a double revocation');
-    await expect(revokeKey(tdb.db, nixa.cipher, waiting, 'test:operator', 'again')).rejects.toThrow(StateError);
+    await expect(revokeKey(tdb.db, nixa.cipher, waiting, 'test:operator', 'again, to see it refused')).rejects.toThrow(StateError);
     const audit = await tdb.db.query(`SELECT 1 FROM audit_events WHERE event = 'KEY_REVOKED' AND subject = $1`, [waiting]);
     expect(audit.rows).toHaveLength(1);
     await waitForRing('the revocation to reach the instance');
@@ -318,7 +319,7 @@ describe('cookie keys', () => {
     const cookieKeyBefore = nixa.keyring.snapshot.cookieKeys[0];
     const cookieKidBefore = await kidOf('HS256', 'active', 'cookie');
 
-    const steps = await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator', { use: 'cookie' });
+    const steps = await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator', { use: 'cookie', reason: 'xoay khóa định kỳ (kiểm thử)' });
     expect(steps.map((s) => s.type)).toEqual(['retire', 'activate', 'create']);
     expect(await kidOf('HS256', 'active', 'cookie')).not.toBe(cookieKidBefore);
     expect(await Promise.all(['RS256', 'ES256'].map((alg) => kidOf(alg, 'active')))).toEqual(sigBefore);
@@ -390,7 +391,7 @@ describe('key ring', () => {
       await waitFor(() => state.held, 5_000, 'the reload to read the old state');
 
       const seen = state.notifications;
-      await rotateKeys(ringDb.db, nixa.cipher, config, 'test:operator', { use: 'sig' });
+      await rotateKeys(ringDb.db, nixa.cipher, config, 'test:operator', { use: 'sig', reason: 'xoay khóa định kỳ (kiểm thử)' });
       await waitFor(() => state.notifications > seen, 5_000, 'the NOTIFY to arrive');
       release();
       await inFlight;
@@ -418,7 +419,7 @@ describe('key ring', () => {
     ring.onChange(() => (rebuilds += 1));
     try {
       const retiring = (await listKeyViews(ringDb.db)).filter((k) => k.use === 'sig' && k.state === 'active').map((k) => k.kid);
-      await rotateKeys(ringDb.db, nixa.cipher, config, 'test:operator', { use: 'sig' });
+      await rotateKeys(ringDb.db, nixa.cipher, config, 'test:operator', { use: 'sig', reason: 'xoay khóa định kỳ (kiểm thử)' });
       await ring.refresh();
       const published = () => ring.snapshot.publicJwks.keys.map((k) => k.kid!);
       expect(published()).toEqual(expect.arrayContaining(retiring));

@@ -46,6 +46,10 @@ async function expectFailurePage(res: Response, code: string, o: { status: numbe
   expect(html).toContain(`<a class="button" href="${(o.signIn ?? '/account/sign-in').replaceAll('&', '&amp;')}">Đăng nhập lại <span lang="en">(Sign in again)</span></a>`);
   expect(html).toContain('href="/">Về trang chủ nixa');
   if (o.language !== false) expect(html).toContain(`href="/language?show=vi-en&amp;back=${encodeURIComponent(`/error/${code}`)}"`);
+  // "nguồn định danh" / "mức độ đảm bảo": explained (the chooser's fragment) where the words use them, after the ways forward.
+  const usesTerms = /nguồn định danh|mức độ đảm bảo/iu.test(ACCOUNT_SIGN_IN_FAILURES[reason].vi);
+  expect({ code, explained: html.split('<details class="terms">').length - 1 }).toEqual({ code, explained: usesTerms ? 1 : 0 });
+  if (usesTerms) expect(html.indexOf('<details class="terms">')).toBeGreaterThan(html.indexOf('Về trang chủ nixa'));
   expect(pendingCleared(res)).toBe(true);
   return html;
 }

@@ -396,7 +396,7 @@ describe('nixa’s keys', () => {
     const before = await mint();
     expect(await verifier.verifyIdToken(before)).toMatchObject({ ok: true });
 
-    await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator');
+    await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator', { reason: 'kiểm thử xoay khóa' });
     await nixa.keyring.refresh();
     const after = await mint();
     expect(decodeProtectedHeader(after).kid).not.toBe(decodeProtectedHeader(before).kid);
@@ -415,7 +415,7 @@ describe('nixa’s keys', () => {
 
     // Two rotations: the key that signs now was created (as "next") after the verifier fetched.
     for (let i = 0; i < 2; i++) {
-      await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator');
+      await rotateKeys(tdb.db, nixa.cipher, nixa.config, 'test:operator', { reason: 'kiểm thử xoay khóa' });
       await nixa.keyring.refresh();
     }
     const fresh = await mint();
