@@ -35,7 +35,8 @@ import {
 } from '../phone/index.js';
 import { requestedLevelOf } from '../protocol/index.js';
 import { showChooser } from './chooser.js';
-import { LEVEL_NAMES } from './level-advice.js';
+import { LEVEL_NAMES, termsExplained } from './level-advice.js';
+import { termsWhereUsed } from '../pages/error-page.js';
 import { rememberedGrant, sharingAsked } from './consent.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
@@ -133,6 +134,8 @@ export async function showPhoneSignIn(deps: JourneyDeps, ctx: Context, details: 
     expiresAt: formatDateTime(r.expiresAt),
     expiresIso: r.expiresAt.toISOString(),
     interval: POLL_MILLISECONDS,
+    // The page speaks of "nguồn định danh" (binding a phone) and may name a level: say what they mean.
+    terms: termsExplained(),
   });
 }
 
@@ -178,6 +181,8 @@ export async function finishPhoneSignIn(deps: JourneyDeps, ctx: Context, details
     heading: words.heading.vi,
     headingEn: words.heading.en,
     notice: notice(problem ? 'alert' : 'status', words.computer.vi, words.computer.en),
+    // "nguồn định danh" / "mức độ đảm bảo" explained where the words use them.
+    terms: termsWhereUsed(words.heading.vi, words.computer.vi),
     actions: `<form method="post" action="${path(details.uid)}">
         <input type="hidden" name="csrf" value="${csrf}">
         <button type="submit">Tạo mã mới <span lang="en">(Make a new code)</span></button>

@@ -5,15 +5,13 @@
 // `${issuer}/api` (POST /api/v1/representations), which is also the audience of
 // its access tokens. Its records are the seeded enterprises (seed.ts); tests and
 // demos change them, and make the registry misbehave, in code or at /__sim/*.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 import type { JWK } from 'jose';
 import { pino } from 'pino';
 
 import { InvalidInputError } from '../errors/index.js';
 import type { OrganisationStatus } from '../registries/contract.js';
-import { createSigningKey, MemoryStore, SIGNING_ALG } from '../simulated-sources/index.js';
+import { createSigningKey, listenSimulated, MemoryStore, SIGNING_ALG } from '../simulated-sources/index.js';
 import { API_BASE_PATH } from './api.js';
 import { assembleRegistryApp } from './app.js';
 import { RegistryMisbehaviourState, type RegistryMisbehaviour } from './misbehaviour.js';
@@ -80,32 +78,11 @@ export async function startSimulatedRegistry(o: SimulatedRegistryOptions): Promi
     count = 0;
   };
 
-  // Listen first: with port 0 the issuer's port is known only once bound.
-  const server = createServer();
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const { server, issuer, url, close } = await listenSimulated(o, () => {
+    store.clear();
+    logger.info('simulated registry stopped');
   });
-  const addr = server.address() as AddressInfo;
-  const issuer = `http://${o.issuerHost ?? 'localhost'}:${addr.port}`;
   const apiUrl = `${issuer}${API_BASE_PATH}`;
-  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
-
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      // A request held by "delay" must not keep a test run or a shutdown waiting.
-      setTimeout(() => server.closeAllConnections(), 1_000).unref();
-    }).then(() => {
-      store.clear();
-      logger.info('simulated registry stopped');
-    }));
 
   try {
     registerClients(store, o.clients);

@@ -2,9 +2,6 @@
 // the national citizen-ID system, a telecom operator and a bank, each a real
 // OpenID provider (oidc-provider) on its own origin, whose accounts are the
 // seeded TEST_CITIZENS and which can be told to misbehave (see misbehaviour.ts).
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
 import { pino } from 'pino';
 
 import { InvalidInputError } from '../errors/index.js';
@@ -15,9 +12,11 @@ import { MisbehaviourState, type Misbehaviour } from './misbehaviour.js';
 import { buildSourceProvider, droppableClaims, type SimulatedClient } from './provider.js';
 import { profileFor, SOURCE_PROFILES, type ClaimValue, type SourceKind, type SourceProfile } from './profiles.js';
 import { AuthorizationRequests } from './requests.js';
+import { listenSimulated } from './server.js';
 import { createSigningKey } from './signing-keys.js';
 
 export { TEST_CITIZENS, SOURCE_PROFILES };
+export { listenSimulated, type SimulatedServer } from './server.js';
 export { BANK_RECORD_OVERRIDES } from './bank.js';
 export { ONLY_AT_TELECOM } from './citizens.js';
 export type { ClaimValue, Misbehaviour, SimulatedClient, SourceKind, SourceProfile, TestCitizen };
@@ -60,31 +59,10 @@ export async function startSimulatedSource(o: SimulatedSourceOptions): Promise<S
   const signingKey = await createSigningKey();
   const requests = new AuthorizationRequests();
 
-  // Listen first: with port 0 the issuer's port is known only once bound.
-  const server = createServer();
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const { server, issuer, url, close } = await listenSimulated(o, () => {
+    store.clear();
+    logger.info('simulated source stopped');
   });
-  const addr = server.address() as AddressInfo;
-  const issuer = `http://${o.issuerHost ?? 'localhost'}:${addr.port}`;
-  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
-
-  let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      // A request held by "delay" must not keep a test run or a shutdown waiting.
-      setTimeout(() => server.closeAllConnections(), 1_000).unref();
-    }).then(() => {
-      store.clear();
-      logger.info('simulated source stopped');
-    }));
 
   try {
     const provider = buildSourceProvider({ issuer, profile, clients: o.clients, signingKey, state, store, logger });

@@ -62,6 +62,8 @@ describe('signing in with a bound phone (QR code, number, passkey)', () => {
     const number = /data-match-number>(\d\d)</.exec(page)?.[1];
     expect(link).toBeDefined();
     expect(number).toBeDefined();
+    // The page speaks of "nguồn định danh": it says what that means (views/terms.html).
+    expect(page).toContain('<details class="terms">');
     return { ...signIn, uid, page, link: new URL(link!).pathname, number: number!, csrf: field(page, 'csrf')! };
   }
 
