@@ -14,7 +14,7 @@ import { InvalidInputError } from '../errors/index.js';
 import { escapeHtml, formatCalendarDate, formatDateTime, notice, renderPage } from '../pages/index.js';
 import { RegistryUnavailableError } from '../registries/errors.js';
 import type { RepresentationLookup } from '../registries/contract.js';
-import { choices, organisationClaim, representationAsked, type Choice, type OrganisationClaim, type RepresentationAsk, type Unchoosable } from '../representation/policy.js';
+import { choices, organisationClaim, representationAskedIn, type Choice, type OrganisationClaim, type RepresentationAsk, type Unchoosable } from '../representation/policy.js';
 import { taskLabel, roleLabel } from '../representation/labels.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
@@ -49,17 +49,6 @@ async function clientOf(deps: JourneyDeps, details: Details): Promise<(ClientRep
   return { clientName: client.clientName ?? client.clientId, accepts, redirectUris: [...(client.redirectUris ?? [])], scope: client.scope?.split(' ') ?? [] };
 }
 
-function authorizationDetails(details: Details): unknown[] | undefined {
-  const raw = details.params.authorization_details;
-  if (typeof raw !== 'string') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    return Array.isArray(parsed) ? parsed : undefined;
-  } catch {
-    return undefined; // oidc-provider refused a malformed one before any interaction
-  }
-}
-
 /**
  * What this sign-in asks: undefined when the service accepts no representation or
  * did not ask for it (then the journey goes on as for anyone acting for themselves).
@@ -67,10 +56,7 @@ function authorizationDetails(details: Details): unknown[] | undefined {
 export async function representationRequest(deps: JourneyDeps, details: Details): Promise<{ ask: RepresentationAsk; client: ClientRepresentation } | undefined> {
   const client = await clientOf(deps, details);
   if (!client) return undefined;
-  const scopes = String(details.params.scope ?? '')
-    .split(' ')
-    .filter((s) => client.scope.includes(s));
-  const ask = representationAsked(scopes, authorizationDetails(details));
+  const ask = representationAskedIn(details.params as Record<string, unknown>, client.scope);
   return ask ? { ask, client } : undefined;
 }
 

@@ -34,7 +34,7 @@ import { rotationInOneStatement } from './rotation.js';
 import { oauthErrorPage } from './errors.js';
 import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
 import { acceptsOf, organisationOf, recheckAtRefresh, richAuthorizationRequests, validateRepresentationMetadata } from './representation.js';
-import { representationAsked, REPRESENTATION_CLAIM, REPRESENTATION_SCOPE } from '../representation/policy.js';
+import { representationAskedIn, REPRESENTATION_CLAIM, REPRESENTATION_SCOPE } from '../representation/policy.js';
 import type { OrganisationRegistries } from '../registries/contract.js';
 import type { RecordCache } from './record-cache.js';
 import { SHORT_LIVED_MODELS, type ShortLivedState } from './short-lived.js';
@@ -84,16 +84,8 @@ function nixaInteractionPolicy(db: Database, accounts: AccountsContext, consents
       const { oidc } = ctx;
       if (!oidc.session?.accountId || !oidc.client || oidc.result?.consent) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       if (!acceptsOf(oidc.client).length) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-      const params = oidc.params as Record<string, unknown>;
-      const registered = oidc.client.scope?.split(' ') ?? [];
-      const scopes = String(params.scope ?? '').split(' ').filter((x) => registered.includes(x));
-      let details: unknown[] | undefined;
-      try {
-        details = typeof params.authorization_details === 'string' ? (JSON.parse(params.authorization_details) as unknown[]) : undefined;
-      } catch {
-        details = undefined;
-      }
-      return representationAsked(scopes, Array.isArray(details) ? details : undefined) ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const asked = representationAskedIn(oidc.params as Record<string, unknown>, oidc.client.scope?.split(' ') ?? []);
+      return asked ? interactionPolicy.Check.REQUEST_PROMPT : interactionPolicy.Check.NO_NEED_TO_PROMPT;
     }),
   );
   const login = policy.get('login')!;

@@ -56,6 +56,24 @@ export function representationAsked(scopes: readonly string[], details: readonly
   return scopes.includes(REPRESENTATION_SCOPE) ? { via: 'scope', tasks: [] } : undefined;
 }
 
+/**
+ * What an authorization request's parameters ask (its scopes limited to those the
+ * service registered, and its authorization_details as sent, a JSON string); the
+ * one reading of the request for the provider's prompt check and the choice page.
+ */
+export function representationAskedIn(params: Record<string, unknown>, registeredScopes: readonly string[]): RepresentationAsk | undefined {
+  const scopes = String(params.scope ?? '')
+    .split(' ')
+    .filter((x) => registeredScopes.includes(x));
+  let details: unknown;
+  try {
+    details = typeof params.authorization_details === 'string' ? JSON.parse(params.authorization_details) : undefined;
+  } catch {
+    details = undefined; // oidc-provider refused a malformed one before any interaction
+  }
+  return representationAsked(scopes, Array.isArray(details) ? details : undefined);
+}
+
 /** Why an organisation cannot be chosen for this sign-in. */
 export type Unchoosable = 'dissolved' | 'suspended' | 'not-accepted' | 'tasks' | 'expired' | 'other-enterprise';
 

@@ -16,6 +16,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 
 import { REPRESENTATIONS_PATH } from '../registries/contract.js';
+import { requestLog } from '../simulated-sources/app.js';
 import { API_BASE_PATH, registryApi, type RegistryApiDeps } from './api.js';
 import { CONTROL_PREFIX, controlEndpoints, latency, outage, type RegistryMisbehaviourState } from './misbehaviour.js';
 import type { RegistryRecords } from './records.js';
@@ -39,7 +40,7 @@ export function assembleRegistryApp(deps: RegistryAppDeps): void {
       if (ctx.path === route) deps.onApiRequest();
       await next();
     },
-    requestLog(logger),
+    requestLog(logger, 'simulated registry'),
     securityHeaders,
     errorBoundary(logger),
     (ctx, next) => (ctx.path.startsWith(CONTROL_PREFIX) && ctx.method === 'POST' ? (bodyParser({ enableTypes: ['json'], jsonLimit: '4kb' }) as Middleware)(ctx, next) : next()),
@@ -51,16 +52,6 @@ export function assembleRegistryApp(deps: RegistryAppDeps): void {
   for (const middleware of pipeline) provider.use(middleware);
 }
 
-function requestLog(logger: Logger): Middleware {
-  return async function logRequest(ctx, next) {
-    const started = performance.now();
-    try {
-      await next();
-    } finally {
-      logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'simulated registry: request');
-    }
-  };
-}
 
 async function securityHeaders(ctx: Context, next: Next): Promise<void> {
   try {

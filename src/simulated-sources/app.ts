@@ -135,13 +135,14 @@ function logoutByPost(): Middleware {
   };
 }
 
-function requestLog(logger: Logger): Middleware {
+/** Logs each request at debug level as `<what>: request` (the registry's pipeline uses it too). */
+export function requestLog(logger: Logger, what = 'simulated source'): Middleware {
   return async function logRequest(ctx, next) {
     const started = performance.now();
     try {
       await next();
     } finally {
-      logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'simulated source: request');
+      logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, `${what}: request`);
     }
   };
 }
