@@ -7,6 +7,8 @@
 //   legal_representative      a company's legal representative (người đại diện theo pháp luật)
 //   mandate:<task>            a person the legal representative mandated for that task
 //   mandate:*                 a mandate for any task
+//   guardian                  a parent acting for their child under 14 (the relation asserted by the citizen-ID source)
+//   helper                    a citizen another citizen authorised, at /account, to act for them at this service
 // and asks for one organisation per sign-in with the `representation` scope, or
 // with a Rich Authorization Request (RFC 9396) of type nixa_representation naming
 // the tasks it needs (`actions`) and optionally the enterprise (`identifier`).
@@ -18,13 +20,27 @@ export const REPRESENTATION_SCOPE = 'representation';
 export const REPRESENTATION_CLAIM = 'organisation';
 export const RAR_TYPE = 'nixa_representation';
 
-const ACCEPT = /^(legal_representative|mandate:(\*|[a-z][a-z0-9_]{1,39}))$/;
+const ACCEPT = /^(legal_representative|guardian|helper|mandate:(\*|[a-z][a-z0-9_]{1,39}))$/;
 
 /** A service's registered `representation` metadata. */
 export const representationAcceptsSchema = z
-  .array(z.string().regex(ACCEPT, 'legal_representative, mandate:<task> (a task code) or mandate:*'))
+  .array(z.string().regex(ACCEPT, 'legal_representative, mandate:<task> (a task code), mandate:*, guardian or helper'))
   .min(1, 'name at least one kind of representation the service accepts')
   .max(50);
+
+/** Persons acting for persons (RFC 8693 `act`): a parent for a child, a helper for whoever authorised them. */
+export type PersonRelation = 'guardian' | 'helper';
+export const PERSON_RELATIONS: readonly PersonRelation[] = ['guardian', 'helper'];
+
+/** Whether a service accepts tokens in which someone acts for another person, and which kinds. */
+export function personRelationsAccepted(accepts: readonly string[]): PersonRelation[] {
+  return PERSON_RELATIONS.filter((r) => accepts.includes(r));
+}
+
+/** Whether a service accepts acting for an organisation at all (a role or a mandate). */
+export function acceptsOrganisations(accepts: readonly string[]): boolean {
+  return accepts.some((a) => a === 'legal_representative' || a.startsWith('mandate:'));
+}
 
 /** What one sign-in asks for: any accepted representation (scope), or organisations that cover `tasks` (RAR). */
 export interface RepresentationAsk {
