@@ -42,6 +42,9 @@ export const HISTORY_EVENTS = [
   'CROSS_DEVICE_DENIED',
   'REPRESENTATION_CHOSEN',
   'REPRESENTATION_ENDED',
+  'ACTING_FOR_CHOSEN',
+  'ACTED_FOR_BY',
+  'ACTING_FOR_ENDED',
 ] as const satisfies readonly AuditEventName[];
 
 export type HistoryEventName = (typeof HISTORY_EVENTS)[number];
@@ -255,6 +258,27 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
       };
       break;
     }
+    case 'ACTING_FOR_CHOSEN': {
+      const whom = typeof d.represented_name === 'string' ? d.represented_name : 'một người khác';
+      const as = d.relation === 'guardian' ? { vi: 'với tư cách cha mẹ', en: 'as their parent' } : { vi: 'với tư cách người giúp', en: 'as their helper' };
+      what = { vi: `Đăng nhập vào «${service?.vi ?? '?'}» thay mặt ${whom} (${as.vi})`, en: `Signed in to “${service?.en ?? '?'}” for ${whom === 'một người khác' ? 'another person' : whom} (${as.en})` };
+      break;
+    }
+    case 'ACTED_FOR_BY': {
+      const who = typeof d.actor_name === 'string' ? d.actor_name : undefined;
+      const as = d.relation === 'guardian' ? { vi: 'cha mẹ của bạn', en: 'your parent' } : { vi: 'người giúp bạn đã cho phép', en: 'the helper you authorised' };
+      what = {
+        vi: `${who ?? 'Một người'} (${as.vi}) đã đăng nhập vào «${service?.vi ?? '?'}» thay mặt bạn`,
+        en: `${who ?? 'Someone'} (${as.en}) signed in to “${service?.en ?? '?'}” for you`,
+      };
+      break;
+    }
+    case 'ACTING_FOR_ENDED':
+      what = {
+        vi: `Quyền thay mặt bạn tại «${service?.vi ?? '?'}» đã chấm dứt; các phiên làm việc thay mặt đã bị thu hồi`,
+        en: `Acting for you at “${service?.en ?? '?'}” has ended; the sessions acting for you were revoked`,
+      };
+      break;
     case 'CONSENT_REFUSED':
       what = { vi: `Từ chối chia sẻ thông tin với «${service?.vi ?? '?'}»`, en: `Refused to share information with “${service?.en ?? '?'}”` };
       break;

@@ -23,13 +23,14 @@ import {
 import { redirectProvesApp } from '../clients/index.js';
 import { escapeHtml, formatCalendarDate, renderPage } from '../pages/index.js';
 import { claimsRequest } from '../protocol/index.js';
-import { ambientTransaction } from '../storage/index.js';
+import { ambientTransaction, withinTransaction } from '../storage/index.js';
+import { insertActingFor } from '../representation/repository.js';
 import { accountClaims, maskNationalId, type AccountClaims } from '../accounts/index.js';
 import { noticesDuringSignIn } from '../my-account/notices.js';
 import { grantedDetail, REPRESENTATION_CLAIM, REPRESENTATION_SCOPE } from '../representation/policy.js';
 import { roleLabel, taskLabel } from '../representation/labels.js';
 import { checkCsrf, csrfToken } from './csrf.js';
-import { decisionOf, representationRequest, representationStep, type RepresentationDecision } from './representation.js';
+import { decisionOf, representationRequest, representationStep, type PersonDecision, type RepresentationDecision } from './representation.js';
 import type { JourneyDeps } from './journey.js';
 
 type Details = Awaited<ReturnType<import('oidc-provider').default['interactionDetails']>>;
@@ -99,6 +100,9 @@ async function saveGrant(deps: JourneyDeps, details: Details, accountId: string,
   // Acting for an organisation: that one organisation, as a claim and as the granted
   // RAR detail the code and refresh tokens carry (protocol/representation.ts reads it).
   const decision = decisionOf(details);
+  // Acting for a person: the grant keeps the representation scope, by which every
+  // token of it is looked up in acting_for (protocol/acting-for.ts).
+  if (decision?.person) grant.addOIDCScope(REPRESENTATION_SCOPE);
   if (decision?.organisation) {
     grant.addOIDCScope(REPRESENTATION_SCOPE);
     grant.addOIDCClaims([REPRESENTATION_CLAIM]);
@@ -143,10 +147,10 @@ export async function rememberedGrant(deps: JourneyDeps, details: Details, accou
   return saveGrant(deps, details, accountId, r, consent);
 }
 
-async function grantAndFinish(deps: JourneyDeps, ctx: Context, details: Details, r: ConsentRequest): Promise<void> {
+async function grantAndFinish(deps: JourneyDeps, ctx: Context, details: Details, r: ConsentRequest, thisSignIn?: Consent): Promise<void> {
   const p = deps.provider();
   const accountId = details.session!.accountId;
-  const consent = await consentOf(deps.db, accountId, String(details.params.client_id), deps.consents);
+  const consent = thisSignIn ?? (await consentOf(deps.db, accountId, String(details.params.client_id), deps.consents));
   const missing = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
   const grantId = await saveGrant(deps, details, accountId, r, consent, missing.missingResourceScopes);
   await p.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
@@ -163,12 +167,14 @@ export async function showConsent(deps: JourneyDeps, ctx: Context, details: Deta
     if (!decision) return; // the page asking whom the person acts for
   }
   const r = await consentRequest(deps, details);
-  const values = await accountClaims(deps.accounts, accountId);
+  // Acting for a person: what is shared is theirs.
+  const values = await accountClaims(deps.accounts, decision?.person?.accountId ?? accountId);
   const { satisfied } = consentDiff(r.claims, await consentOf(deps.db, accountId, clientId, deps.consents), values);
   // prompt=consent: the service wants the citizen asked, whatever they agreed to before.
   // A native app that cannot prove it is the app: asked every time (consentRequest).
   // Acting for an organisation: asked every time, since what is shared is that sign-in's choice.
-  if (satisfied && !details.prompt.reasons.includes('consent_prompt') && !r.askEveryTime && !decision?.organisation) return grantAndFinish(deps, ctx, details, r);
+  // Acting for a person: asked every time, and never from the actor's own consent (the data is another's).
+  if (satisfied && !details.prompt.reasons.includes('consent_prompt') && !r.askEveryTime && !decision?.organisation && !decision?.person) return grantAndFinish(deps, ctx, details, r);
 
   const claims = inReadingOrder(r.claims);
   // What changed on the account (a first sign-in through a new source, say), for
@@ -183,7 +189,7 @@ export async function showConsent(deps: JourneyDeps, ctx: Context, details: Deta
     uid: details.uid,
     csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
     clientName: r.clientName,
-    representation: decision?.organisation ? representationRows(decision) : '',
+    representation: decision?.organisation ? representationRows(decision) : decision?.person ? personRows(decision.person) : '',
     // Which rows the citizen sees with a value: only those are agreed to for their value.
     shown: claims.filter((c) => hasValue(values, c)).join(' '),
     rows: claims
@@ -215,12 +221,20 @@ ${rows.join('\n')}
     </table>`;
 }
 
+/** The consent page's part for acting for a person: whom, on what grounds, and that the service learns both. */
+function personRows(p: PersonDecision): string {
+  const grounds = p.relation === 'guardian' ? ['con của bạn', 'your child'] : ['người đã cho phép bạn giúp', 'who authorised you to help them'];
+  return `    <p>Bạn đăng nhập thay mặt <strong>${escapeHtml(p.name)}</strong> (${grounds[0]}). Dịch vụ sẽ nhận thông tin của ${escapeHtml(p.name)} dưới đây, và biết rằng bạn là người làm việc thay mặt. <span lang="en">(You are signing in for ${escapeHtml(p.name)}, ${grounds[1]}: the service receives their details below and learns that you act for them.)</span></p>`;
+}
+
 export async function decideConsent(deps: JourneyDeps, ctx: Context, details: Details, body: Record<string, unknown>): Promise<void> {
   checkCsrf(deps.keyring.snapshot.cookieKeys, details.uid, body.csrf);
   const accountId = details.session!.accountId;
   const clientId = String(details.params.client_id);
   const r = await consentRequest(deps, details);
   const { claims } = r;
+  const decision = decisionOf(details);
+  if (body.decision === 'accept' && decision?.person) return actForPerson(deps, ctx, details, r, decision.person, body);
   if (body.decision === 'accept') {
     // What the page showed with a value (the form says; it can only narrow what is
     // recorded, and is checked against the account's values now).
@@ -235,7 +249,6 @@ export async function decideConsent(deps: JourneyDeps, ctx: Context, details: De
         subject: accountId,
         details: { client: clientId, claims: given.claims, ...(given.withoutValue.length ? { withoutValue: given.withoutValue } : {}) },
       });
-      const decision = decisionOf(details);
       if (decision?.organisation) {
         // Both parties of the act: the person (subject) and the organisation they act for.
         const o = decision.organisation;
@@ -251,4 +264,31 @@ export async function decideConsent(deps: JourneyDeps, ctx: Context, details: De
   }
   await deps.db.transaction((tx) => appendAudit(tx, { event: 'CONSENT_REFUSED', actor: `account:${accountId}`, subject: accountId, details: { client: clientId, claims } }));
   await deps.provider().interactionFinished(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User refused to share the requested attributes' }, { mergeWithLastSubmission: false });
+}
+
+/**
+ * Agreed to share another person's details: no consent of the actor's own is
+ * recorded (the details are not theirs); the grant holds what was agreed in this
+ * sign-in, acting_for says whom it represents, and both people's histories get
+ * the act — grant, row and events in one commit.
+ */
+async function actForPerson(deps: JourneyDeps, ctx: Context, details: Details, r: ConsentRequest, person: PersonDecision, body: Record<string, unknown>): Promise<void> {
+  const p = deps.provider();
+  const accountId = details.session!.accountId;
+  const clientId = String(details.params.client_id);
+  const shown = typeof body.shown === 'string' ? body.shown.split(' ') : [];
+  const given = consentGiven(r.claims, shown, await accountClaims(deps.accounts, person.accountId));
+  const actorName = (await accountClaims(deps.accounts, accountId)).name;
+  const missing = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
+  const grantId = await deps.db.transaction((tx) =>
+    withinTransaction(tx, async () => {
+      const id = await saveGrant(deps, details, accountId, r, given, missing.missingResourceScopes);
+      await insertActingFor(tx, { grantId: id, clientId, actorAccount: accountId, representedAccount: person.accountId, relation: person.relation, ...(person.delegationId ? { delegationId: person.delegationId } : {}), claims: given.claims });
+      const common = { client: clientId, relation: person.relation, claims: given.claims, ...(person.delegationId ? { delegation: person.delegationId } : {}) };
+      await appendAudit(tx, { event: 'ACTING_FOR_CHOSEN', actor: `account:${accountId}`, subject: accountId, details: { ...common, represented_account: person.accountId, represented_name: person.name } });
+      await appendAudit(tx, { event: 'ACTED_FOR_BY', actor: `account:${accountId}`, subject: person.accountId, details: { ...common, actor_account: accountId, ...(typeof actorName === 'string' ? { actor_name: actorName } : {}) } });
+      return id;
+    }),
+  );
+  await p.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
 }

@@ -9,6 +9,7 @@ import type { KeyRing } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { OrganisationRegistries } from '../registries/contract.js';
+import type { PersonRelations } from '../representation/persons.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { Database } from '../storage/index.js';
 
@@ -28,4 +29,6 @@ export interface JourneyDeps {
   provider: () => Provider;
   /** The organisation registries asked whom a person may act for; absent, representation is offered as unavailable. */
   registries?: OrganisationRegistries;
+  /** Whose parent or helper a person is (persons acting for persons); absent, only organisations are offered. */
+  relations?: PersonRelations;
 }

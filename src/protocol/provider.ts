@@ -36,6 +36,8 @@ import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requeste
 import { acceptsOf, organisationOf, recheckAtRefresh, richAuthorizationRequests, validateRepresentationMetadata } from './representation.js';
 import { representationAskedIn, REPRESENTATION_CLAIM, REPRESENTATION_SCOPE } from '../representation/policy.js';
 import type { OrganisationRegistries } from '../registries/contract.js';
+import type { PersonRelations } from '../representation/persons.js';
+import { actingClaims, actingFor, actingJwtCustomizer, actingTokenClaims, type ActingForDeps } from './acting-for.js';
 import type { RecordCache } from './record-cache.js';
 import { SHORT_LIVED_MODELS, type ShortLivedState } from './short-lived.js';
 
@@ -126,13 +128,15 @@ export interface ProviderDeps {
   notifyPhone?: (phoneId: string, message: { type: 'ciba'; id: string }) => Promise<unknown>;
   /** Asked again at each refresh of a token that acts for an organisation; absent, such a refresh answers 503. */
   registries?: OrganisationRegistries;
+  /** Whose child or helper a person is (persons acting for persons); absent, no such token is issued or honoured. */
+  relations?: PersonRelations;
 }
 
 /** The authorization parameter a service uses to pre-select an identity source. */
 export const SOURCE_HINT_PARAM = 'idp_hint';
 
 export function buildProvider(
-  { config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, records, shortLived, notifyPhone, registries }: ProviderDeps,
+  { config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, records, shortLived, notifyPhone, registries, relations }: ProviderDeps,
   keys: KeySnapshot,
 ): Provider {
   const db = providerStorage(database);
@@ -141,6 +145,14 @@ export function buildProvider(
   // A key object made once: from a raw Buffer, every HMAC would import the key again.
   const pairwiseHmacKey = createSecretKey(pairwiseKey);
   // The device grant counts client addresses under a key of its own, derived from the pairwise one.
+  const pairwise = (accountId: string, client: unknown) => createHmac('sha256', pairwiseHmacKey).update(`${pairwiseSector(client as never)}\0${accountId}`).digest('base64url');
+  const acting: ActingForDeps = {
+    db,
+    accounts,
+    relations,
+    logger,
+    subjectFor: (_ctx, accountId, client) => (client.subjectType === 'pairwise' ? pairwise(accountId, client) : accountId),
+  };
   const deviceGrant: DeviceGrantDeps = { db, addressKey: createHmac('sha256', pairwiseKey).update('nixa device grant: client addresses').digest() };
   const configuration: Configuration = {
     adapter: (name: string) => {
@@ -153,9 +165,12 @@ export function buildProvider(
     // Defence in depth: whatever a grant says, the claims handed to oidc-provider
     // for a service are only those grantableClaims allows for its registered
     // scopes and the citizen's consent to it, read at the time of release.
-    findAccount: async (ctx, id) => {
+    findAccount: async (ctx, id, token) => {
       const account = await findAccount(accounts, id);
       if (!account) return undefined;
+      // A token that acts for another person (protocol/acting-for.ts): their claims, checked now.
+      const person = await actingFor(acting, ctx, id, token as never);
+      if (person) return { accountId: id, claims: () => actingClaims(acting, ctx, person) as never };
       return {
         accountId: id,
         claims: async () => {
@@ -207,7 +222,8 @@ export function buildProvider(
     claims: {
       sid: null,
       iss: null,
-      openid: ['sub', 'acr', 'amr', 'auth_time'],
+      // act: the person acting for the subject (RFC 8693 §4.1), only in a token that acts for someone.
+      openid: ['sub', 'acr', 'amr', 'auth_time', 'act'],
       profile: SCOPE_CLAIMS.profile,
       phone: SCOPE_CLAIMS.phone,
       address: SCOPE_CLAIMS.address,
@@ -233,14 +249,18 @@ export function buildProvider(
         if (key === 'representation') validateRepresentationMetadata(value);
       },
     },
-    extraTokenClaims,
+    extraTokenClaims: async (ctx, token) => {
+      const base = await extraTokenClaims(ctx, token);
+      const person = token.kind === 'AccessToken' ? actingTokenClaims(ctx) : undefined;
+      return person ? { ...(base ?? {}), ...person } : base;
+    },
+    formats: { customizers: { jwt: actingJwtCustomizer as never } },
     subjectTypes: ['public', 'pairwise'],
     // Two services cannot correlate a person by sub: HMAC, under a key of this
     // deployment's own, of the service's sector and the account. The sector is the
     // service unless it registered a sector_identifier_uri (src/clients/sector.ts),
     // never oidc-provider's default, the host of its redirect URIs.
-    pairwiseIdentifier: (_ctx, accountId, client) =>
-      createHmac('sha256', pairwiseHmacKey).update(`${pairwiseSector(client)}\0${accountId}`).digest('base64url'),
+    pairwiseIdentifier: (_ctx, accountId, client) => pairwise(accountId, client),
     // The sector document was fetched and checked when the service was registered
     // (src/clients/sector-document.ts); a sign-in does not depend on it being up.
     sectorIdentifierUriValidate: () => false,
@@ -279,7 +299,7 @@ export function buildProvider(
         db,
         accounts,
         logger,
-        accountOfSub: (sub, client) => accountOfSub(accounts, sub, client, (accountId, c) => createHmac('sha256', pairwiseHmacKey).update(`${pairwiseSector(c)}\0${accountId}`).digest('base64url')),
+        accountOfSub: (sub, client) => accountOfSub(accounts, sub, client, pairwise),
         ...(notifyPhone ? { notify: notifyPhone } : {}),
       }),
       rpInitiatedLogout: {

@@ -9,6 +9,7 @@ export { requireLevel, type GuardOutcome } from './require-level.js';
 export { bearerChallenge } from './challenge.js';
 export { NixaUnavailableError } from './errors.js';
 export type {
+  Actor,
   Organisation,
   InsufficientUserAuthentication,
   InvalidToken,

@@ -62,6 +62,17 @@ export interface NixaClaims extends JWTPayload {
   organisation?: unknown;
   /** JWT access tokens: RFC 9396 details granted (nixa_representation). */
   authorization_details?: unknown;
+  /** RFC 8693 §4.1: someone acts for the subject (a parent, a helper); see Actor. */
+  act?: unknown;
+}
+
+/**
+ * The person acting for the token's subject (RFC 8693 §4.1 `act`): a parent for
+ * their child under 14, or a helper the subject authorised at nixa. `sub` is the
+ * actor's subject identifier for this service (pairwise when the service's is).
+ */
+export interface Actor {
+  sub: string;
 }
 
 /**
@@ -95,6 +106,8 @@ export interface VerifySuccess {
   level: Level;
   /** Present when the person acts for an organisation in this token. */
   organisation?: Organisation;
+  /** Present when someone acts for the subject in this token: the subject is the represented person, this the actor. */
+  act?: Actor;
 }
 
 /** RFC 6750: the token itself cannot be trusted (malformed, badly signed, expired, not for us). */

@@ -12,6 +12,7 @@ import type {
   InvalidToken,
   LevelOrAcr,
   NixaClaims,
+  Actor,
   Organisation,
   Requirements,
   Verifier,
@@ -191,7 +192,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const ageOk = neededAge === undefined || (claims.auth_time !== undefined && now - claims.auth_time <= neededAge + tolerance);
     if (levelOk && ageOk) {
       const organisation = organisationOf(claims);
-      return { ok: true, claims, acr: acr!, level: level!, ...(organisation ? { organisation } : {}) };
+      const act = actorOf(claims);
+      return { ok: true, claims, acr: acr!, level: level!, ...(organisation ? { organisation } : {}), ...(act ? { act } : {}) };
     }
 
     const reasons: string[] = [];
@@ -220,6 +222,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
 const isOrganisation = (o: unknown): o is Organisation =>
   typeof o === 'object' && o !== null && typeof (o as Organisation).enterprise_code === 'string' && typeof (o as Organisation).name === 'string' && typeof (o as Organisation).role === 'string';
+
+/** Who acts for the subject of a verified token (RFC 8693 `act`), if anyone. */
+function actorOf(claims: NixaClaims): Actor | undefined {
+  const act = claims.act as { sub?: unknown } | undefined;
+  return typeof act === 'object' && act !== null && typeof act.sub === 'string' && act.sub ? { sub: act.sub } : undefined;
+}
 
 /** The organisation a verified token acts for: the ID token's claim, or the access token's granted RAR detail. */
 function organisationOf(claims: NixaClaims): Organisation | undefined {

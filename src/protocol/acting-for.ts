@@ -1,0 +1,130 @@
+// Persons acting for persons, in the protocol: whom a token represents, and the
+// check that the grounds still hold at every use of it.
+//
+// oidc-provider's grant, codes and tokens belong to the person who signed in (the
+// actor: the session's account, which every token must match). nixa keeps beside
+// the grant whom it acts for (acting_for, written at consent) and, through
+// findAccount — which oidc-provider calls with the code, refresh token or access
+// token at the token endpoint and at userinfo — answers with the represented
+// person's claims: their `sub` (pairwise for the service, by oidc-provider) and
+// `act: { sub: <the actor's subject for this service> }` (RFC 8693 §4.1). The JWT
+// access token and introspection say the same (extraTokenClaims and the JWT
+// customizer below), so no view of the token names the actor as its subject.
+//
+// Every use re-checks: the service still accepts the relation, the represented
+// account is not suspended, a child is still under 14 (as the source last said),
+// an authorisation is still in force for this service. When not, the grant ends
+// (all its tokens with it), the end is audited, and the service gets invalid_grant
+// (token endpoint) or invalid_token (userinfo).
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+
+import { accountClaims, findAccount, type AccountsContext } from '../accounts/index.js';
+import { appendAudit } from '../audit/index.js';
+import { grantableClaims, releasableClaims } from '../consent/index.js';
+import type { Logger } from '../logging/index.js';
+import { actClaim, guardianMayAct, type PersonRelations } from '../representation/persons.js';
+import { REPRESENTATION_SCOPE } from '../representation/policy.js';
+import { actingForGrant, type ActingFor } from '../representation/repository.js';
+import type { Database } from '../storage/index.js';
+import { acceptsOf } from './representation.js';
+
+export interface ActingForDeps {
+  db: Database;
+  accounts: AccountsContext;
+  /** Absent: no relation can be checked, so no token acting for a person is issued or honoured. */
+  relations: PersonRelations | undefined;
+  logger: Logger;
+  /** The service's subject for an account (pairwise or public), as oidc-provider computes it. */
+  subjectFor: (ctx: KoaContextWithOIDC, accountId: string, client: NonNullable<KoaContextWithOIDC['oidc']['client']>) => Promise<string> | string;
+}
+
+interface TokenLike {
+  kind?: string;
+  grantId?: string;
+  scope?: string;
+}
+
+/** What this request's token says of the persons in it, kept for the access token it issues. */
+interface Acting {
+  acting: ActingFor;
+  /** The represented person's and the actor's subjects for this service. */
+  sub: string;
+  act: { sub: string };
+}
+
+const actingOfCtx = new WeakMap<object, Acting>();
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+/** Why the grounds no longer hold, or undefined when they do. */
+async function endedBecause(deps: ActingForDeps, a: ActingFor, clientAccepts: readonly string[]): Promise<string | undefined> {
+  if (!clientAccepts.includes(a.relation)) return 'service-no-longer-accepts';
+  if (!deps.relations) return 'relations-unavailable';
+  if (!(await findAccount(deps.accounts, a.representedAccount))) return 'represented-account-suspended';
+  if (a.relation === 'guardian') {
+    const ward = await deps.relations.wardStill(a.actorAccount, a.representedAccount);
+    if (!ward) return 'no-longer-asserted';
+    return guardianMayAct(ward.birthdate, today()) ? undefined : 'fourteen';
+  }
+  const helping = await deps.relations.helping(a.actorAccount, today());
+  const d = helping.find((h) => h.delegationId === a.delegationId);
+  if (!d) return 'authorisation-ended';
+  return d.clients.includes(a.clientId) ? undefined : 'authorisation-ended';
+}
+
+/**
+ * For findAccount: whom this token acts for, checked now; undefined when it acts
+ * for nobody (the person's own sign-in). Only tokens carrying the representation
+ * scope are looked up (every grant acting for a person has it), so other
+ * services' tokens cost nothing. Throws when the grounds ended.
+ */
+export async function actingFor(deps: ActingForDeps, ctx: KoaContextWithOIDC, actorId: string, token: TokenLike | undefined): Promise<Acting | undefined> {
+  const client = ctx.oidc?.client;
+  if (!client || !token?.grantId || !String(token.scope ?? '').split(' ').includes(REPRESENTATION_SCOPE)) return undefined;
+  const a = await actingForGrant(deps.db, token.grantId);
+  if (!a || a.actorAccount !== actorId || a.clientId !== client.clientId) return undefined;
+  const ended = await endedBecause(deps, a, acceptsOf(client));
+  if (ended) {
+    // The grant goes, and every token of it (a token's every use loads its grant).
+    const grant = await ctx.oidc.provider.Grant.find(a.grantId);
+    await grant?.destroy();
+    await deps.db.transaction((tx) =>
+      appendAudit(tx, {
+        event: 'ACTING_FOR_ENDED',
+        actor: `client:${client.clientId}`,
+        subject: a.representedAccount,
+        details: { client: client.clientId, relation: a.relation, actor_account: a.actorAccount, reason: ended, ...(a.delegationId ? { delegation: a.delegationId } : {}) },
+      }),
+    );
+    deps.logger.info({ client: client.clientId, relation: a.relation, reason: ended }, 'acting for a person ended');
+    const why = `the signed-in person may no longer act for the person this token represents (${ended})`;
+    throw token.kind === 'AccessToken' ? new errors.InvalidToken(why) : new errors.InvalidGrant(why);
+  }
+  const found: Acting = { acting: a, sub: await deps.subjectFor(ctx, a.representedAccount, client), act: actClaim(await deps.subjectFor(ctx, actorId, client)) };
+  actingOfCtx.set(ctx, found);
+  return found;
+}
+
+/** The represented person's claims, limited to what the actor agreed to share in that sign-in; `sub` is theirs (oidc-provider makes it pairwise), `act` the actor. */
+export async function actingClaims(deps: ActingForDeps, ctx: KoaContextWithOIDC, found: Acting): Promise<Record<string, unknown>> {
+  const client = ctx.oidc.client;
+  const allowed = grantableClaims({ registeredScopes: client?.scope?.split(' '), consent: { claims: found.acting.claims, withoutValue: [] } });
+  const values = await accountClaims(deps.accounts, found.acting.representedAccount);
+  return { ...releasableClaims(allowed, allowed, values), sub: found.acting.representedAccount, act: found.act };
+}
+
+/**
+ * extraTokenClaims' part: an access token issued in a request whose findAccount
+ * found a person acted for carries their subject and the actor (introspection
+ * lays these over the actor's `sub`; the JWT customizer does the same).
+ */
+export function actingTokenClaims(ctx: KoaContextWithOIDC | undefined): { sub: string; act: { sub: string } } | undefined {
+  const found = ctx ? actingOfCtx.get(ctx) : undefined;
+  return found ? { sub: found.sub, act: found.act } : undefined;
+}
+
+/** formats.customizers.jwt: oidc-provider writes the actor's subject last; the represented person's is the token's. */
+export async function actingJwtCustomizer(_ctx: KoaContextWithOIDC, token: { extra?: Record<string, unknown> }, jwt: { payload: Record<string, unknown> }): Promise<void> {
+  const sub = token.extra?.sub;
+  if (typeof sub === 'string' && token.extra?.act) jwt.payload.sub = sub;
+}
