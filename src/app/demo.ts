@@ -17,7 +17,8 @@ export const DEMO_PORT_OFFSET = 100;
 
 const DEMO_SCOPE = 'openid offline_access profile phone address national_id representation';
 /** The demo accepts a company's legal representative and anyone it mandated, for any task. */
-const DEMO_REPRESENTATION = ['legal_representative', 'mandate:*'];
+// A public service a parent uses for a child, or a grandchild for a grandparent, as well as a company's people.
+const DEMO_REPRESENTATION = ['legal_representative', 'mandate:*', 'guardian', 'helper'];
 
 export interface DemoCredentials {
   clientId: string;

@@ -23,7 +23,7 @@ import type { DemoCredentials } from '../app/demo.js';
 import type { Logger } from '../logging/index.js';
 import { STYLESHEET } from '../pages/index.js';
 import { isUnreachable, type NixaClient } from './nixa-client.js';
-import { claimRows, claimsToShow, describeAcr, organisationSection, recordRows, renderDemoPage, renderPartial } from './pages.js';
+import { actorSection, claimRows, claimsToShow, describeAcr, organisationSection, recordRows, renderDemoPage, renderPartial } from './pages.js';
 import { challengeParams, createRecordsApi, RECORDS_PATH, type RecordsAnswer } from './records-api.js';
 
 export interface DemoAppDeps {
@@ -391,7 +391,7 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
         acrVi: acr.vi,
         acrEn: acr.en,
         rows: claimRows(session.claims),
-        organisation: organisationSection(session.claims.organisation),
+        organisation: organisationSection(session.claims.organisation) + actorSection(session.claims.act, session.claims.name),
         csrf: session.csrf,
         accountUrl: `${issuer}/account`,
       });

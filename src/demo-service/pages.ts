@@ -42,6 +42,7 @@ const LABELS: Record<string, { vi: string; en: string }> = {
   phone_number_verified: { vi: 'Số điện thoại đã xác minh', en: 'Phone number verified' },
   address: { vi: 'Địa chỉ', en: 'Address' },
   organisation: { vi: 'Tổ chức bạn thay mặt', en: 'Organisation you act for' },
+  act: { vi: 'Người làm việc thay mặt', en: 'Acting for this person' },
 };
 
 /** What nixa's assurance levels mean, for people rather than protocols. */
@@ -138,5 +139,19 @@ export function organisationSection(claim: unknown): string {
       <h2 id="organisation-heading">Bạn đang làm việc thay mặt <span lang="en">(You are acting for)</span></h2>
       <p><strong>${escapeHtml(o.name)}</strong>${typeof o.name_en === 'string' ? ` <span lang="en">(${escapeHtml(o.name_en)})</span>` : ''}</p>
       <p>Mã số doanh nghiệp <span lang="en">(enterprise code)</span> <code>${escapeHtml(o.enterprise_code)}</code> · ${escapeHtml(role.vi)} <span lang="en">(${escapeHtml(role.en)})</span>${tasks}${until}</p>
+    </section>`;
+}
+
+/**
+ * Someone acting for the person (the token's `act`, RFC 8693 §4.1): the record is
+ * the represented person's (`sub`, `name`), and the service knows another person
+ * is at the keyboard — by their own subject for this service, never their name.
+ */
+export function actorSection(act: unknown, name: unknown): string {
+  if (act === null || typeof act !== 'object' || typeof (act as { sub?: unknown }).sub !== 'string') return '';
+  const whom = typeof name === 'string' ? `<strong>${escapeHtml(name)}</strong>` : 'người này <span lang="en">(this person)</span>';
+  return `    <section class="assurance" aria-labelledby="actor-heading">
+      <h2 id="actor-heading">Bạn đang làm việc thay mặt người khác <span lang="en">(You are acting for someone else)</span></h2>
+      <p>Hồ sơ này là của ${whom}. Người đăng nhập làm việc thay mặt họ <span lang="en">(The record is theirs; the person signed in acts for them)</span>: <code>act.sub</code> = <code>${escapeHtml((act as { sub: string }).sub)}</code></p>
     </section>`;
 }
