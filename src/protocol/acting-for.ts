@@ -24,9 +24,11 @@ import { grantableClaims, releasableClaims } from '../consent/index.js';
 import type { Logger } from '../logging/index.js';
 import { actClaim, guardianMayAct, type PersonRelations } from '../representation/persons.js';
 import { REPRESENTATION_SCOPE } from '../representation/policy.js';
-import { actingForGrant, type ActingFor } from '../representation/repository.js';
-import type { Database } from '../storage/index.js';
+import { actingForGrant, grantsOfDelegation, type ActingFor } from '../representation/repository.js';
+import type { Database, Queryable } from '../storage/index.js';
+import { revokeGrant } from './adapter.js';
 import { acceptsOf } from './representation.js';
+import { revokeGrantsById } from './revocation.js';
 
 export interface ActingForDeps {
   db: Database;
@@ -85,9 +87,8 @@ export async function actingFor(deps: ActingForDeps, ctx: KoaContextWithOIDC, ac
   if (!a || a.actorAccount !== actorId || a.clientId !== client.clientId) return undefined;
   const ended = await endedBecause(deps, a, acceptsOf(client));
   if (ended) {
-    // The grant goes, and every token of it (a token's every use loads its grant).
-    const grant = await ctx.oidc.provider.Grant.find(a.grantId);
-    await grant?.destroy();
+    // The grant goes, and every token of it, on every instance.
+    await revokeGrant(deps.db, a.grantId);
     await deps.db.transaction((tx) =>
       appendAudit(tx, {
         event: 'ACTING_FOR_ENDED',
@@ -127,4 +128,13 @@ export function actingTokenClaims(ctx: KoaContextWithOIDC | undefined): { sub: s
 export async function actingJwtCustomizer(_ctx: KoaContextWithOIDC, token: { extra?: Record<string, unknown> }, jwt: { payload: Record<string, unknown> }): Promise<void> {
   const sub = token.extra?.sub;
   if (typeof sub === 'string' && token.extra?.act) jwt.payload.sub = sub;
+}
+
+/**
+ * An authorisation revoked (by either person): the grants acting under it end at
+ * once, and with them every refresh token and opaque access token (each use loads
+ * its grant). Returns how many ended.
+ */
+export async function endGrantsOfDelegation(db: Queryable, delegationId: string): Promise<{ grants: number; tokens: number }> {
+  return revokeGrantsById(db, await grantsOfDelegation(db, delegationId));
 }

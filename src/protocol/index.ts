@@ -3,6 +3,7 @@ export { buildProvider, SOURCE_HINT_PARAM, type ProviderDeps } from './provider.
 export { countActiveSessions, PostgresAdapter, purgeExpired, revokeGrant, sessionSidsFor } from './adapter.js';
 export { deleteSessionsOf, revokeGrantsOf } from './revocation.js';
 export { recordCache, type RecordCache } from './record-cache.js';
+export { endGrantsOfDelegation } from './acting-for.js';
 export { openShortLivedState, SHORT_LIVED_MODELS, type ShortLivedState } from './short-lived.js';
 export {
   claimsRequest,

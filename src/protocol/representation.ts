@@ -17,7 +17,7 @@ import { appendAudit } from '../audit/index.js';
 import type { Logger } from '../logging/index.js';
 import type { OrganisationRegistries } from '../registries/contract.js';
 import { RegistryUnavailableError } from '../registries/errors.js';
-import { isGrantedDetail, organisationClaim, RAR_TYPE, rarRequestSchema, representationAcceptsSchema, stillHolds, type GrantedDetail, type OrganisationClaim } from '../representation/policy.js';
+import { acceptsOrganisations, isGrantedDetail, organisationClaim, RAR_TYPE, rarRequestSchema, representationAcceptsSchema, stillHolds, type GrantedDetail, type OrganisationClaim } from '../representation/policy.js';
 import type { Database } from '../storage/index.js';
 
 type RarFeature = import('oidc-provider').RichAuthorizationRequestsActiveConfiguration & { authorizationDetailsForIntrospection: (ctx: KoaContextWithOIDC, token: object) => unknown };
@@ -62,7 +62,8 @@ export function richAuthorizationRequests(): RarFeature {
     types: {
       [RAR_TYPE]: {
         validate(_ctx, detail, client) {
-          if (!acceptsOf(client).length) throw new errors.InvalidAuthorizationDetails(`this service is not registered to accept ${RAR_TYPE}`);
+          // A precise mandate is about organisations: a service taking only parents or helpers has none to ask.
+          if (!acceptsOrganisations(acceptsOf(client))) throw new errors.InvalidAuthorizationDetails(`this service is not registered to accept ${RAR_TYPE}`);
           const parsed = rarRequestSchema.safeParse(detail);
           if (!parsed.success) {
             const issue = parsed.error.issues[0]!;
