@@ -32,6 +32,7 @@ export {
   type Suspension,
 } from './administration.js';
 export type { Revoked } from './repository.js';
+export { recordWards, wardAccount, wardByAccount, wardsOf, type RecordedWards, type Ward, type WardAccount } from './wards.js';
 export {
   advanceNoticesSeen,
   blockedSources,

@@ -11,8 +11,8 @@ import type { Logger } from '../logging/index.js';
 import { addRegistry, getRegistry, registriesOptions } from '../registries/index.js';
 import { startSimulatedRegistry, type SimulatedRegistry } from '../simulated-registry/index.js';
 import { SOURCE_PROFILES, startSimulatedSource, type SimulatedSource, type SourceKind } from '../simulated-sources/index.js';
-import { addSource, DEMO_SOURCE_LOGOS, getSource, sourcesOptions } from '../sources/index.js';
-import { NotFoundError } from '../errors/index.js';
+import { addSource, DEMO_SOURCE_LOGOS, getSource, sourcesOptions, updateSource } from '../sources/index.js';
+import { InvalidInputError, NotFoundError } from '../errors/index.js';
 import type { Cipher } from '../keys/index.js';
 import type { Database } from '../storage/index.js';
 
@@ -53,6 +53,8 @@ export function simulatedSourceRegistration(kind: SourceKind, issuer: string, cl
         proofing_level: 'high',
         acr_levels: { 'urn:vn:dancu:loa:high': 'high' },
         max_auth_level: 'high',
+        // The population register says whose minor children are whose (simulated-sources/families.ts).
+        wards_claim: 'con_chua_thanh_nien',
       };
     case 'telecom':
       return {
@@ -91,7 +93,20 @@ export async function startSimulatedSources(db: Database, cipher: Cipher, config
       const issuer = `http://localhost:${port}`;
       let secret: string;
       try {
-        secret = (await getSource(db, cipher, SIMULATED_SOURCE_IDS[kind])).clientSecret ?? randomBytes(24).toString('base64url');
+        const registered = await getSource(db, cipher, SIMULATED_SOURCE_IDS[kind]);
+        secret = registered.clientSecret ?? randomBytes(24).toString('base64url');
+        // A demo database registered before sources could vouch for children (migration
+        // 0021) gets the claim, so `npm start` on an old data directory shows families;
+        // a registration the developer changed so that it no longer fits keeps running without.
+        const wardsClaim = simulatedSourceRegistration(kind, issuer, secret).wards_claim;
+        if (wardsClaim !== undefined && registered.wardsClaim === undefined) {
+          await updateSource(db, cipher, registered.id, { wards_claim: wardsClaim }, 'system:demo', { ...sourcesOptions(config), reason: 'demo: the citizen-ID source vouches for minor children' }).catch(
+            (err: unknown) => {
+              if (!(err instanceof InvalidInputError)) throw err;
+              logger.warn({ source: registered.id, field: err.field }, 'demo source left without wards_claim: its registration does not allow it');
+            },
+          );
+        }
       } catch (err) {
         if (!(err instanceof NotFoundError)) throw err;
         secret = randomBytes(24).toString('base64url');

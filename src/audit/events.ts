@@ -17,7 +17,7 @@ export const AUDIT_EVENTS = {
   SOURCE_DISABLED: 'Identity source disabled: no longer offered to citizens',
   REGISTRY_ADDED: 'Organisation registry registered, disabled (subject: its id; details: kind, issuer, api_url, auth method; never the secret)',
   REGISTRY_CHANGED: 'Organisation registry changed, enabled or disabled (details: the fields changed, a new secret named but never logged, and whether it is now enabled)',
-  ACCOUNT_CREATED: 'First sign-in of a person: account created from a source',
+  ACCOUNT_CREATED: 'First sign-in of a person: account created from a source; or a minor child\'s account, made when a parent first acts for them (actor: account:<parent>; details.by guardian, the source that named the child)',
   ACCOUNT_LINKED: 'A source identity was linked to an existing account (same national ID)',
   LINK_CONFLICT: 'Security: a source asserted attributes that conflict with the account for that national ID; sign-in refused',
   UPSTREAM_REPLAY: 'Security: an identity source callback was replayed or forged; refused',

@@ -219,7 +219,14 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
       };
       break;
     case 'ACCOUNT_CREATED':
-      what = { vi: `Tài khoản nixa được tạo khi bạn đăng nhập lần đầu qua «${source.vi}»`, en: `Your nixa account was created at your first sign-in, through “${source.en}”` };
+      // A child's account is made by their parent's first act for them (accounts/wards.ts), not by a sign-in of theirs.
+      what =
+        d.by === 'guardian'
+          ? {
+              vi: `Tài khoản nixa được tạo khi cha mẹ (người đại diện theo pháp luật) lần đầu làm thủ tục thay bạn, theo thông tin của «${source.vi}»`,
+              en: `Your nixa account was created when your parent (legal representative) first acted for you, from what “${source.en}” records`,
+            }
+          : { vi: `Tài khoản nixa được tạo khi bạn đăng nhập lần đầu qua «${source.vi}»`, en: `Your nixa account was created at your first sign-in, through “${source.en}”` };
       break;
     case 'ACCOUNT_LINKED':
       what = { vi: `«${source.vi}» được liên kết với tài khoản của bạn`, en: `“${source.en}” was linked to your account` };

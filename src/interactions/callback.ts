@@ -7,7 +7,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 
-import { signInFromSource } from '../accounts/index.js';
+import { recordWards, signInFromSource, type AttributeName, type RecordedWards } from '../accounts/index.js';
 import { appendAudit, coarseDevice } from '../audit/index.js';
 import { acrFor, AMR_FEDERATED } from '../assurance/index.js';
 import {
@@ -23,7 +23,7 @@ import { recordSignIn } from '../metrics/index.js';
 import { rememberAtSignIn } from '../my-account/source-preference.js';
 import { renderPage } from '../pages/index.js';
 import { requestedAuthentication } from '../protocol/index.js';
-import { SOURCE_CALLBACK_PATH } from '../sources/index.js';
+import { SOURCE_CALLBACK_PATH, type Source } from '../sources/index.js';
 import { hasNul, withinTransaction } from '../storage/index.js';
 import { rememberedGrant } from './consent.js';
 import { forgetInFlight, inFlightCookie, inFlightSignIns } from './in-flight.js';
@@ -161,7 +161,11 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
   const { authLevel, level, authTime } = verdict;
   const attributes = mapClaims(source.claimMapping, identity.claims);
   const amr = [...new Set([...identity.amr, AMR_FEDERATED])];
+  const asserted = wardsAsserted(source, identity.claims);
+  // Names the source, never a value: the claim holds children's ID numbers.
+  if (asserted?.malformed) deps.logger.warn({ source: source.id, claim: source.wardsClaim }, 'the source sent its minor-children claim in an unusable form: taken as no wards');
   let grantId: string | undefined;
+  let wards: RecordedWards | undefined;
   const outcome = await signInFromSource(
     deps.accounts,
     { sourceId: source.id, proofingLevel: source.proofingLevel, authoritativeFor: source.authoritativeFor, subject: identity.subject, attributes, stepUpOnly: source.role === 'step-up-only', ...(details.session?.accountId ? { sessionAccount: details.session.accountId } : {}) },
@@ -173,12 +177,15 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
     // commit for the whole step (the provider's adapter joins it, storage/ambient.ts).
     async (tx, accountId, claims) => {
       await rememberSourceSession(deps.sourceLogout, ctx, { sourceId: source.id, accountId, authLevel, idToken: identity.idToken }, tx);
+      // Who the person may act for changes with what they are signed in as: same commit.
+      if (asserted) wards = await recordWards(deps.accounts, tx, accountId, source.id, asserted.wards);
       grantId = await withinTransaction(tx, () => rememberedGrant(deps, details, accountId, claims));
     },
   );
   if (outcome.outcome === 'refused') throw new FederationError(outcome.reason, outcome.detail, source.id, details.uid, outcome.conflicting);
 
   deps.logger.info({ source: source.id, level, client: details.params.client_id, created: outcome.created, linked: outcome.linked }, 'upstream sign-in');
+  if (wards?.skipped) deps.logger.warn({ source: source.id, recorded: wards.recorded, skipped: wards.skipped }, 'minor children asserted by the source were skipped (no valid number, name or birthdate)');
   recordSignIn(deps.metrics, source.id, level);
   // The chooser of this browser offers the citizen's preferred source first from now on.
   rememberAtSignIn(ctx, outcome.preferredSource);
@@ -188,6 +195,26 @@ export async function completeUpstream(deps: JourneyDeps, ctx: Context, details:
     login: { accountId: outcome.accountId, acr: acrFor(level), amr, remember: true, ...(authTime !== undefined ? { ts: authTime } : {}) },
     ...(grantId ? { consent: { grantId } } : {}),
   });
+}
+
+/**
+ * The minor children the source asserts in its wards_claim, each mapped with its
+ * claim_mapping (undefined: the source is not registered to say). A source
+ * registered with wards_claim that leaves the claim out is taken to say "no minor
+ * children", and so is a value that is not a list (flagged malformed for a warning):
+ * what it said before is replaced with nothing, never kept. Keeping it would let a
+ * child who turned 18, or a withdrawn guardianship, outlive the source's word, and
+ * the cost of the other mistake is only that a parent cannot act for a child until
+ * the source answers properly again. Elements that are not objects map to nothing
+ * and are skipped (and counted) by recordWards.
+ */
+function wardsAsserted(source: Source, claims: Record<string, unknown>): { wards: Partial<Record<AttributeName, string>>[]; malformed: boolean } | undefined {
+  if (source.wardsClaim === undefined || source.role !== 'identity') return undefined;
+  const value = claims[source.wardsClaim];
+  if (value === undefined) return { wards: [], malformed: false };
+  if (!Array.isArray(value)) return { wards: [], malformed: true };
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  return { wards: value.map((element: unknown) => (isRecord(element) ? mapClaims(source.claimMapping, element) : {})), malformed: false };
 }
 
 /**

@@ -19,6 +19,7 @@ export { TEST_CITIZENS, SOURCE_PROFILES };
 export { listenSimulated, type SimulatedServer } from './server.js';
 export { BANK_RECORD_OVERRIDES } from './bank.js';
 export { ONLY_AT_TELECOM } from './citizens.js';
+export { childrenOf, FAMILIES, type MinorChild } from './families.js';
 export type { ClaimValue, Misbehaviour, SimulatedClient, SourceKind, SourceProfile, TestCitizen };
 // For the simulated business registry (src/simulated-registry), which is built the same way.
 export { MemoryStore, memoryAdapter } from './memory-adapter.js';

@@ -11,8 +11,11 @@ import { telecomSource } from './telecom.js';
 
 export type SourceKind = 'citizen_id' | 'telecom' | 'bank';
 
-/** A claim value as the sources release them (strings, and booleans for *_verified). */
-export type ClaimValue = string | boolean;
+/**
+ * A claim value as the sources release them: strings, booleans for *_verified, and
+ * lists of records (the citizen-ID source's minor children, each a record of claims).
+ */
+export type ClaimValue = string | boolean | readonly Readonly<Record<string, string>>[];
 
 export interface SourceProfile {
   readonly kind: SourceKind;

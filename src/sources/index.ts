@@ -45,6 +45,12 @@ export interface Source {
   /** How the browser is signed out of the source (schema.ts, LOGOUT_METHODS). */
   logout: LogoutMethod;
   maintenance: { on: boolean; message: { vi: string | null; en: string | null } };
+  /**
+   * The claim carrying the minor children the source vouches the person is the legal
+   * representative of, each element read with claimMapping (identity sources at
+   * proofing level high only, schema.ts). Unset: the source says nothing about children.
+   */
+  wardsClaim?: string;
   health: { status: 'unknown' | 'ok' | 'failing'; error: string | null; checkedAt: string | null };
   version: number;
 }
@@ -89,6 +95,7 @@ function toSource(r: repo.SourceRow, cipher: Cipher): Source {
     enabled: r.enabled,
     logout: r.logout,
     maintenance: { on: r.maintenance, message: { vi: r.maintenance_message_vi, en: r.maintenance_message_en } },
+    ...(r.wards_claim !== null ? { wardsClaim: r.wards_claim } : {}),
     health: {
       status: r.health_status,
       error: r.health_error,
@@ -124,6 +131,7 @@ function toInput(s: Source): SourceInput {
     maintenance: s.maintenance.on,
     maintenance_message_vi: s.maintenance.message.vi,
     maintenance_message_en: s.maintenance.message.en,
+    ...(s.wardsClaim !== undefined ? { wards_claim: s.wardsClaim } : {}),
   };
 }
 
@@ -153,6 +161,7 @@ function toValues(i: SourceInput, cipher: Cipher): repo.SourceValues {
     maintenance: i.maintenance ?? false,
     maintenance_message_vi: i.maintenance_message_vi ?? null,
     maintenance_message_en: i.maintenance_message_en ?? null,
+    wards_claim: i.wards_claim ?? null,
   };
 }
 

@@ -32,6 +32,8 @@ export interface SourceRow {
   maintenance: boolean;
   maintenance_message_vi: string | null;
   maintenance_message_en: string | null;
+  /** Migration 0021: the claim carrying the minor children the source vouches for. */
+  wards_claim: string | null;
   health_status: 'unknown' | 'ok' | 'failing';
   health_error: string | null;
   health_checked_at: Date | string | null;
@@ -44,6 +46,7 @@ const COLUMNS = [
   'kind', 'role', 'name_vi', 'name_en', 'logo', 'discovery_url', 'client_id', 'auth_method', 'client_secret_enc', 'scopes',
   'claim_mapping', 'authoritative_for', 'proofing_level', 'auth_level', 'acr_levels', 'max_auth_level', 'use_userinfo',
   'timeout_ms', 'enabled', 'maintenance', 'maintenance_message_vi', 'maintenance_message_en', 'logout',
+  'wards_claim',
 ] as const;
 type Column = (typeof COLUMNS)[number];
 export type SourceValues = Pick<SourceRow, Column>;

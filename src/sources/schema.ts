@@ -79,6 +79,9 @@ function fields(allowHttpLoopback: boolean) {
     maintenance: z.boolean().optional(),
     maintenance_message_vi: z.string().max(500).nullable().optional(),
     maintenance_message_en: z.string().max(500).nullable().optional(),
+    // The claim carrying the minor children the source vouches the person is the
+    // legal representative of (each element read with claim_mapping); null removes it.
+    wards_claim: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,200}$/, 'a claim name (1 to 200 printable characters, no spaces)').nullable().optional(),
   };
 }
 
@@ -101,6 +104,21 @@ function crossChecks(s: Partial<SourceInput>, ctx: z.RefinementCtx) {
       ctx.addIssue({ code: 'custom', path: ['claim_mapping', 'national_id'], message: `name the claim carrying the national ID number: ${why}` });
     } else if (s.authoritative_for && !s.authoritative_for.includes('national_id')) {
       ctx.addIssue({ code: 'custom', path: ['authoritative_for'], message: `must include national_id: ${why}` });
+    }
+  }
+  if (s.wards_claim != null) {
+    // Who is whose child decides who may act for whom: a parent's word, or a weakly
+    // proofed source's, would let anyone claim a child. Only the population register's
+    // kind of source, which proved the person at level high, is believed.
+    if ((s.role ?? 'identity') !== 'identity') {
+      ctx.addIssue({ code: 'custom', path: ['wards_claim'], message: 'is only for an identity source (role "identity"): a step-up-only source does not vouch for who the person is, so it cannot say whose child is whose' });
+    }
+    if (s.proofing_level !== undefined && s.proofing_level !== 'high') {
+      ctx.addIssue({ code: 'custom', path: ['wards_claim'], message: `needs proofing_level high (this source is ${s.proofing_level}): only a source that proved identity at level high may say who is whose child` });
+    }
+    const missing = (['national_id', 'full_name', 'birthdate'] as const).filter((a) => s.claim_mapping && !(a in s.claim_mapping));
+    if (missing.length) {
+      ctx.addIssue({ code: 'custom', path: ['wards_claim'], message: `each child is read with claim_mapping, which must map national_id, full_name and birthdate (missing: ${missing.join(', ')})` });
     }
   }
   if (!s.auth_level && s.acr_levels && Object.keys(s.acr_levels).length === 0) {

@@ -115,6 +115,22 @@ describe('historyLine', () => {
     expect(historyLine(event({ event: 'FACTOR_REMOVED', details: { method: 'passkey' } }), names).what).toEqual({ vi: 'Gỡ khóa truy cập', en: 'Removed a passkey' });
   });
 
+  it('a child’s account made by a parent’s first act for them says so, and names the parent’s account as who acted', () => {
+    const PARENT = '2b7e1f0a-5c3d-4e8f-a1b2-c3d4e5f60718';
+    const line = historyLine(
+      event({ event: 'ACCOUNT_CREATED', actor: `account:${PARENT}`, details: { nationalId: '*********942', by: 'guardian', source: 'citizen_id', level: 'high' } }),
+      names,
+    );
+    expect(line.what).toEqual({
+      vi: 'Tài khoản nixa được tạo khi cha mẹ (người đại diện theo pháp luật) lần đầu làm thủ tục thay bạn, theo thông tin của «Ứng dụng định danh điện tử»',
+      en: 'Your nixa account was created when your parent (legal representative) first acted for you, from what “Citizen ID app” records',
+    });
+    expect(line.by).toEqual({ vi: `tài khoản ${PARENT}`, en: `account ${PARENT}` });
+    expect(historyLine(event({ event: 'ACCOUNT_CREATED', actor: 'source:citizen_id', details: { nationalId: '*********217', level: 'high' } }), names).what.en).toBe(
+      'Your nixa account was created at your first sign-in, through “Citizen ID app”',
+    );
+  });
+
   it("an operator's lookup shows the operator as the trail records them and the reason they stated", () => {
     const line = historyLine(
       event({

@@ -7,9 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, exportJWK, generateKeyPair, jwtVerify, type JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
 
+import { checkNationalId } from '../../src/accounts/index.js';
 import {
   BANK_RECORD_OVERRIDES,
+  childrenOf,
   citizensKnownTo,
+  FAMILIES,
   ONLY_AT_TELECOM,
   SOURCE_PROFILES,
   sourceClaims,
@@ -139,6 +142,59 @@ describe('seeded test citizens', () => {
     expect(fromBank.birthdate).toBe(override.birthdate);
     expect(fromBank.birthdate).not.toBe(fromCitizenId.ngay_sinh);
     expect(fromBank.id_number).toBe(fromCitizenId.so_dinh_danh);
+  });
+});
+
+describe('families of the test citizens', () => {
+  const AT = new Date('2026-12-01T00:00:00Z');
+  const ageAt = (birthdate: string) => {
+    const [y, m, d] = birthdate.split('-').map(Number) as [number, number, number];
+    return AT.getUTCFullYear() - y - (AT.getUTCMonth() + 1 < m || (AT.getUTCMonth() + 1 === m && AT.getUTCDate() < d) ? 1 : 0);
+  };
+
+  it('give some parents minor children whose CCCD numbers fit their birthdate and gender, and who are not test citizens', () => {
+    const children = Object.values(FAMILIES).flat();
+    expect(children.length).toBeGreaterThanOrEqual(3);
+    for (const k of children) {
+      expect(`${k.fullName}: ${JSON.stringify(checkNationalId(k.nationalId, { birthdate: k.birthdate, gender: k.gender }, AT))}`).toMatch(/"ok":true/);
+      expect(ageAt(k.birthdate)).toBeLessThan(18);
+      expect(k.fullName.normalize('NFD')).not.toBe(k.fullName.normalize('NFC'));
+    }
+    const numbers = new Set([...TEST_CITIZENS.map((c) => c.nationalId), ...children.map((k) => k.nationalId)]);
+    expect(numbers.size).toBe(TEST_CITIZENS.length + children.length);
+    for (const parent of Object.keys(FAMILIES)) expect(TEST_CITIZENS.map((c) => c.key)).toContain(parent);
+  });
+
+  it('include a child under 14 and one of 14 or over for Nguyễn Văn An, and a child under 14 for Phạm Thị Dung', () => {
+    const an = childrenOf('nguyen-van-an');
+    expect(an.map((k) => [k.fullName, ageAt(k.birthdate) < 14])).toEqual([
+      ['Nguyễn Minh Khôi', true],
+      ['Nguyễn Thu Trang', false],
+    ]);
+    expect(childrenOf('pham-thi-dung').map((k) => ageAt(k.birthdate) < 14)).toEqual([true]);
+    expect(childrenOf('le-hoang-cuong')).toEqual([]);
+  });
+
+  it('the citizen-ID source states them in con_chua_thanh_nien, with the person’s own claim names, in the ID token and at userinfo', async () => {
+    const source = await startSource('citizen_id');
+    const config = await discover(source);
+    expect(config.serverMetadata().claims_supported).toContain('con_chua_thanh_nien');
+    const { flow, callback } = await signIn(config, 'citizen_id', 'nguyen-van-an');
+    const tokens = await redeem(config, flow, callback);
+    const payload = await verifyIdToken(source, tokens.id_token!);
+    const expected = [
+      { so_dinh_danh: '001216073942', ho_va_ten: 'Nguyễn Minh Khôi', ngay_sinh: '2016-05-20', gioi_tinh: 'nam' },
+      { so_dinh_danh: '001311058126', ho_va_ten: 'Nguyễn Thu Trang', ngay_sinh: '2011-08-09', gioi_tinh: 'nu' },
+    ];
+    expect(payload.con_chua_thanh_nien).toEqual(expected);
+    for (const k of expected) expect(checkNationalId(k.so_dinh_danh, { birthdate: k.ngay_sinh, gender: k.gioi_tinh === 'nam' ? 'male' : 'female' }).ok).toBe(true);
+    const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, payload.sub!);
+    expect(userinfo.con_chua_thanh_nien).toEqual(expected);
+
+    // A person without minor children: the source says so (an empty list), it does not stay silent.
+    const other = await signIn(config, 'citizen_id', 'le-hoang-cuong', new UserAgent());
+    const cuong = await verifyIdToken(source, (await redeem(config, other.flow, other.callback)).id_token!);
+    expect(cuong.con_chua_thanh_nien).toEqual([]);
   });
 });
 

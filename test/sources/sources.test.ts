@@ -212,6 +212,55 @@ describe('registering an identity source', () => {
   });
 });
 
+describe('a source vouching for minor children (wards_claim)', () => {
+  /** The simulated citizen-ID source's registration (high, maps number, name, birthdate, gender), under a fresh id. */
+  function citizenIdRegistration(overrides: Record<string, unknown> = {}): { input: Record<string, unknown>; id: string } {
+    counter += 1;
+    const id = `dancu-${counter}-${randomBytes(3).toString('hex')}`;
+    return { id, input: { ...simulatedSourceRegistration('citizen_id', `https://dancu-${counter}.example.vn`, `bi-mat-dan-cu-${randomBytes(16).toString('base64url')}`), id, ...overrides } };
+  }
+
+  it('stores the claim for an identity source at proofing level high, and removes it when set to null', async () => {
+    const { input, id } = citizenIdRegistration();
+    expect(input.wards_claim).toBe('con_chua_thanh_nien');
+    expect((await addSource(tdb.db, cipher, input, 'test', PROD)).wardsClaim).toBe('con_chua_thanh_nien');
+    expect((await getSource(tdb.db, cipher, id)).wardsClaim).toBe('con_chua_thanh_nien');
+    const { changed, source } = await changeSource(tdb.db, cipher, id, { wards_claim: null }, 'test', PROD);
+    expect(changed).toEqual(['wards_claim']);
+    expect(source).not.toHaveProperty('wardsClaim');
+    // A source without the field says nothing about children.
+    expect((await addSource(tdb.db, cipher, bankRegistration().input, 'test', PROD)).wardsClaim).toBeUndefined();
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['a source proofing at level substantial', { proofing_level: 'substantial', acr_levels: { 'urn:vn:dancu:loa:high': 'substantial' }, max_auth_level: 'substantial' }, /needs proofing_level high \(this source is substantial\): only a source that proved identity at level high may say who is whose child/],
+    ['a source proofing at level low', { proofing_level: 'low', acr_levels: undefined, auth_level: 'low', max_auth_level: 'low' }, /needs proofing_level high \(this source is low\)/],
+    ['a step-up-only source', { role: 'step-up-only' }, /only for an identity source.*step-up-only source does not vouch for who the person is/],
+    [
+      'a source whose claim_mapping does not map birthdate',
+      { claim_mapping: { national_id: 'so_dinh_danh', full_name: 'ho_va_ten' }, authoritative_for: ['national_id', 'full_name'] },
+      /must map national_id, full_name and birthdate \(missing: birthdate\)/,
+    ],
+    ['a claim name with a space', { wards_claim: 'con chua thanh nien' }, /a claim name/],
+  ])('refuses it on %s, naming wards_claim, and writes nothing', async (_what, overrides, problem) => {
+    const { input, id } = citizenIdRegistration(overrides);
+    for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
+    const err = await refusal(() => addSource(tdb.db, cipher, input, 'test', PROD));
+    expect(err.field).toBe('wards_claim');
+    expect(err.message).toMatch(problem);
+    expect(await count('identity_sources', 'id = $1', [id])).toBe(0);
+  });
+
+  it('refuses to lower the proofing level of a source that vouches for children, and the database refuses it too', async () => {
+    const { input, id } = citizenIdRegistration();
+    await addSource(tdb.db, cipher, input, 'test', PROD);
+    const err = await refusal(() => updateSource(tdb.db, cipher, id, { proofing_level: 'substantial' }, 'test', PROD));
+    expect(err.field).toBe('wards_claim');
+    await expect(tdb.db.query("UPDATE identity_sources SET proofing_level = 'substantial' WHERE id = $1", [id])).rejects.toThrow(/identity_sources_wards_check/);
+    expect((await getSource(tdb.db, cipher, id)).proofingLevel).toBe('high');
+  });
+});
+
 describe('changing an identity source', () => {
   let current: Source;
   let secret: string;
