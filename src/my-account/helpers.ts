@@ -164,11 +164,12 @@ async function givenList(deps: AccountDeps, s: CitizenSession, today: string, na
         ? `<form method="post" action="${HELPERS_PATH}/${escapeHtml(d.id)}/revoke" class="inline">
               <input type="hidden" name="csrf" value="${csrf}">
               <input type="hidden" name="as" value="grantor">
-              <button type="submit" class="secondary" aria-label="Thu hồi quyền của ${escapeHtml(d.helperMasked)} (Revoke ${escapeHtml(d.helperMasked)})">Thu hồi <span lang="en">(Revoke)</span></button>
+              <button type="submit" class="secondary" aria-describedby="given-${escapeHtml(d.id)}">Thu hồi <span lang="en">(Revoke)</span></button>
             </form>`
         : '';
     rows.push(
-      `          <tr><td>${escapeHtml(d.helperMasked)}</td><td>${services}</td><td>${untilHtml(d)}</td><td>${t(STATUS_WORDS[status].vi, STATUS_WORDS[status].en)}</td><td>${action}</td></tr>`,
+      // The button's name is what it says; whose row it is, its description (the number's cell).
+      `          <tr><td id="given-${escapeHtml(d.id)}">${escapeHtml(d.helperMasked)}</td><td>${services}</td><td>${untilHtml(d)}</td><td>${t(STATUS_WORDS[status].vi, STATUS_WORDS[status].en)}</td><td>${action}</td></tr>`,
     );
   }
   return `<table class="claims">
@@ -193,10 +194,10 @@ async function receivedList(deps: AccountDeps, s: CitizenSession, today: string,
     const who = typeof n === 'string' ? escapeHtml(n) : t('Không rõ tên', 'name not on record');
     const services = (await Promise.all(d.clients.map(nameOf))).map(escapeHtml).join(', ');
     rows.push(
-      `          <tr><td>${who}</td><td>${services}</td><td>${untilHtml(d)}</td><td><form method="post" action="${HELPERS_PATH}/${escapeHtml(d.id)}/revoke" class="inline">
+      `          <tr><td id="received-${escapeHtml(d.id)}">${who}</td><td>${services}</td><td>${untilHtml(d)}</td><td><form method="post" action="${HELPERS_PATH}/${escapeHtml(d.id)}/revoke" class="inline">
               <input type="hidden" name="csrf" value="${csrf}">
               <input type="hidden" name="as" value="helper">
-              <button type="submit" class="secondary" aria-label="Thôi giúp ${typeof n === 'string' ? escapeHtml(n) : ''} (Stop helping)">Thôi giúp <span lang="en">(Stop helping)</span></button>
+              <button type="submit" class="secondary" aria-describedby="received-${escapeHtml(d.id)}">Thôi giúp <span lang="en">(Stop helping)</span></button>
             </form></td></tr>`,
     );
   }
