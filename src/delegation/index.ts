@@ -138,7 +138,11 @@ export async function delegationsGivenBy(ctx: AccountsContext, grantorId: string
   return (await repo.selectGivenBy(ctx.db, grantorId, GIVEN_SHOWN)).map(publicView);
 }
 
-/** The authorisations in force on `today` naming this number as helper (for the helper's page and sign-in). */
+/**
+ * The authorisations in force on `today` naming this number as helper (for the
+ * helper's page and sign-in), leaving out those of a suspended grantor. A sign-in
+ * still checks the service with inForce, and that the service accepts helpers now.
+ */
 export async function delegationsFor(ctx: AccountsContext, helperNationalId: string, today: string): Promise<Delegation[]> {
   if (!TWELVE_DIGITS.test(helperNationalId)) return [];
   return (await repo.selectInForceFor(ctx.db, nationalIdHash(helperNationalId, ctx.pepper), today)).map(publicView);

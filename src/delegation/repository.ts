@@ -54,10 +54,18 @@ export async function selectGivenBy(db: Queryable, grantorId: string, limit: num
   return rows.map(delegation);
 }
 
-/** The authorisations naming this helper that are in force on `today` (not revoked, last day not past), newest first. */
+/**
+ * The authorisations naming this helper that are in force on `today` (not
+ * revoked, last day not past), newest first; not those of a suspended grantor
+ * (accounts.disabled_at, read only): acting for a suspended account would go
+ * round its suspension.
+ */
 export async function selectInForceFor(db: Queryable, helperHash: string, today: string): Promise<StoredDelegation[]> {
   const { rows } = await db.query<Row>(
-    `SELECT ${COLUMNS} FROM delegations WHERE helper_hash = $1 AND revoked_at IS NULL AND valid_until >= $2::date ORDER BY created_at DESC, id`,
+    `SELECT ${COLUMNS} FROM delegations d
+     WHERE d.helper_hash = $1 AND d.revoked_at IS NULL AND d.valid_until >= $2::date
+       AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = d.grantor_id AND a.disabled_at IS NULL)
+     ORDER BY d.created_at DESC, d.id`,
     [helperHash, today],
   );
   return rows.map(delegation);

@@ -4,7 +4,7 @@
 // stored, and audited with both people in each one's history.
 import { randomBytes } from 'node:crypto';
 
-import { signInFromSource, type AccountsContext, type SourceAssertion } from '../../src/accounts/index.js';
+import { reinstateAccount, signInFromSource, suspendAccount, type AccountsContext, type SourceAssertion } from '../../src/accounts/index.js';
 import { accountHistory } from '../../src/audit/index.js';
 import { disableClient } from '../../src/clients/index.js';
 import { authorise, delegationById, delegationsFor, delegationsGivenBy, inForce, revoke, servicesAcceptingHelpers } from '../../src/delegation/index.js';
@@ -135,6 +135,14 @@ describe('authorising a helper', () => {
     ])('%s is refused, naming %s', async (_, field, { services, ...input }) => {
       expect((await refusal({ ...input, ...(services ? { clients: services.map((k) => service[k]()) } : {}) })).field).toBe(field);
     });
+  });
+  test("a suspended grantor's authorisations are not in force for the helper until reinstated", async () => {
+    const d = await authorise(ctx, { ...anForCuong, grantorId: dung, clients: [tax] }, TODAY);
+    const officer = { actor: 'cli:security-officer', reason: 'Nghi ngờ tài khoản bị chiếm, chờ công dân xác minh' };
+    await suspendAccount(ctx, { accountId: dung, ...officer });
+    expect((await delegationsFor(ctx, CUONG.nationalId, TODAY)).map((x) => x.id)).not.toContain(d.id);
+    await reinstateAccount(ctx, { accountId: dung, ...officer, reason: 'Công dân đã xác minh tại bộ phận một cửa' });
+    expect((await delegationsFor(ctx, CUONG.nationalId, TODAY)).map((x) => x.id)).toContain(d.id);
   });
 });
 
