@@ -16,6 +16,7 @@ import { CALLBACK_PATH, interactionRoutes } from '../interactions/index.js';
 import type { SourceRegistry } from '../sources/index.js';
 import type { KeyRing } from '../keys/index.js';
 import type { OrganisationRegistries } from '../registries/contract.js';
+import { personRelations } from '../representation/relations.js';
 import type { Logger } from '../logging/index.js';
 import { language, renderPage, SCRIPTS, serviceFooter, STYLESHEET } from '../pages/index.js';
 import { metricsEndpoint, type Metrics } from '../metrics/index.js';
@@ -207,6 +208,7 @@ export function createHttpApp(deps: HttpDeps): Koa {
       metrics: deps.metrics,
       provider: () => deps.host().provider,
       ...(deps.registries ? { registries: deps.registries } : {}),
+      relations: personRelations(deps.accounts),
     }),
   );
   // The admin API: operators (JWT for the admin resource, level high) and machine clients.

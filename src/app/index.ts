@@ -28,6 +28,7 @@ import { migrate, openDatabase, type Database } from '../storage/index.js';
 import { type DemoCredentials, seedDemo } from './demo.js';
 import { createHttpApp } from './http.js';
 import { ProviderHost } from './provider-host.js';
+import { personRelations } from '../representation/relations.js';
 import { HttpOrganisationRegistries, monitorRegistriesHealth, RegistryCatalogue, type OrganisationRegistries } from '../registries/index.js';
 
 export interface Nixa {
@@ -134,7 +135,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const pairwiseKey = cipher.derive('pairwise-subject');
     // A CIBA request notifies the citizen's bound phones (push is a convenience: the phone also lists it at /p).
     const notifyPhone = (phoneId: string, message: { type: 'ciba'; id: string }) => notifyPhoneByPush(push, phoneId, message);
-    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state, notifyPhone, registries }, keyring, app, (provider) =>
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state, notifyPhone, registries, relations: personRelations(accounts) }, keyring, app, (provider) =>
       provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
         metrics.tokensIssued.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') }),
       ),

@@ -3,7 +3,7 @@
 // bilingual line each becomes. Nothing of it is stored a second time. Pure: the
 // names of services and sources come in through `HistoryNames`.
 // Dates as every nixa page writes them (dd/mm/yyyy HH:mm, Vietnam time). src/pages imports nothing of src/audit.
-import { formatDateTime } from '../pages/index.js';
+import { formatCalendarDate, formatDateTime } from '../pages/index.js';
 import { deviceWords, storedDevice } from './device.js';
 import type { AuditEventName } from './events.js';
 import type { ChainRow } from './chain.js';
@@ -45,6 +45,8 @@ export const HISTORY_EVENTS = [
   'ACTING_FOR_CHOSEN',
   'ACTED_FOR_BY',
   'ACTING_FOR_ENDED',
+  'DELEGATION_GRANTED',
+  'DELEGATION_REVOKED',
 ] as const satisfies readonly AuditEventName[];
 
 export type HistoryEventName = (typeof HISTORY_EVENTS)[number];
@@ -53,6 +55,8 @@ export type HistoryEventName = (typeof HISTORY_EVENTS)[number];
 export interface HistoryNames {
   service(clientId: string): string | undefined;
   source(sourceId: string): { vi: string; en: string } | undefined;
+  /** A person's name by account id (the other person of a helper's authorisation); undefined: not known. */
+  person?(accountId: string): string | undefined;
 }
 
 export interface Words {
@@ -266,13 +270,14 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
       break;
     }
     case 'ACTING_FOR_CHOSEN': {
-      const whom = typeof d.represented_name === 'string' ? d.represented_name : 'một người khác';
+      // Names looked up when shown (HistoryNames.person), never kept in the trail.
+      const whom = (typeof d.represented_account === 'string' ? names.person?.(d.represented_account) : undefined) ?? 'một người khác';
       const as = d.relation === 'guardian' ? { vi: 'với tư cách cha mẹ', en: 'as their parent' } : { vi: 'với tư cách người giúp', en: 'as their helper' };
       what = { vi: `Đăng nhập vào «${service?.vi ?? '?'}» thay mặt ${whom} (${as.vi})`, en: `Signed in to “${service?.en ?? '?'}” for ${whom === 'một người khác' ? 'another person' : whom} (${as.en})` };
       break;
     }
     case 'ACTED_FOR_BY': {
-      const who = typeof d.actor_name === 'string' ? d.actor_name : undefined;
+      const who = typeof d.actor_account === 'string' ? names.person?.(d.actor_account) : undefined;
       const as = d.relation === 'guardian' ? { vi: 'cha mẹ của bạn', en: 'your parent' } : { vi: 'người giúp bạn đã cho phép', en: 'the helper you authorised' };
       what = {
         vi: `${who ?? 'Một người'} (${as.vi}) đã đăng nhập vào «${service?.vi ?? '?'}» thay mặt bạn`,
@@ -286,6 +291,52 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
         en: `Acting for you at “${service?.en ?? '?'}” has ended; the sessions acting for you were revoked`,
       };
       break;
+    case 'DELEGATION_GRANTED':
+    case 'DELEGATION_REVOKED': {
+      // One event, two readers: the grantor (subject = grantor_account) and the helper (subject = helper_account).
+      const clients = Array.isArray(d.clients) ? d.clients.filter((c): c is string => typeof c === 'string') : [];
+      const named = clients.map((c) => names.service(c) ?? c);
+      const services = list(named.map((n) => ({ vi: `«${n}»`, en: `“${n}”` })));
+      const at = named.length ? { vi: ` tại ${services.vi}`, en: ` at ${services.en}` } : { vi: '', en: '' };
+      const lastDay = str(d.valid_until);
+      const until = lastDay ? { vi: ` đến hết ngày ${formatCalendarDate(lastDay)}`, en: ` until ${formatCalendarDate(lastDay)}` } : { vi: '', en: '' };
+      const helper = str(d.helper);
+      const grantorId = str(d.grantor_account);
+      const grantorName = grantorId ? names.person?.(grantorId) : undefined;
+      const asHelper = e.subject !== null && e.subject === str(d.helper_account) && e.subject !== grantorId;
+      // The other person: for the helper, the grantor by name; for the grantor, the helper by masked number.
+      const them = asHelper
+        ? grantorName
+          ? { vi: grantorName, en: grantorName, Vi: grantorName, En: grantorName }
+          : { vi: 'một người', en: 'someone', Vi: 'Một người', En: 'Someone' }
+        : helper
+          ? { vi: `người có số định danh ${helper}`, en: `the person with ID number ${helper}`, Vi: `Người có số định danh ${helper}`, En: `The person with ID number ${helper}` }
+          : { vi: 'một người', en: 'someone', Vi: 'Một người', En: 'Someone' };
+      if (e.event === 'DELEGATION_GRANTED') {
+        what = asHelper
+          ? { vi: `${them.Vi} cho phép bạn làm thay họ${at.vi}${until.vi}`, en: `${them.En} authorised you to act for them${at.en}${until.en}` }
+          : { vi: `Bạn cho phép ${them.vi} làm thay bạn${at.vi}${until.vi}`, en: `You authorised ${them.en} to act for you${at.en}${until.en}` };
+      } else {
+        const byHelper = d.by === 'helper';
+        what = asHelper
+          ? byHelper
+            ? { vi: `Bạn thôi giúp ${them.vi}${at.vi}`, en: `You stopped acting for ${them.en}${at.en}` }
+            : { vi: `${them.Vi} thu hồi quyền bạn làm thay họ${at.vi}`, en: `${them.En} revoked your authorisation to act for them${at.en}` }
+          : byHelper
+            ? { vi: `${them.Vi} thôi làm thay bạn${at.vi}`, en: `${them.En} stopped acting for you${at.en}` }
+            : { vi: `Bạn thu hồi quyền ${them.vi} làm thay bạn${at.vi}`, en: `You revoked the authorisation of ${them.en} to act for you${at.en}` };
+      }
+      // The line names both people itself: no "by account …" under it.
+      return {
+        seq: e.seq,
+        event: e.event,
+        when: formatDateTime(new Date(e.at)),
+        at: e.at,
+        what,
+        alert: false,
+        disputable: true,
+      };
+    }
     case 'CONSENT_REFUSED':
       what = { vi: `Từ chối chia sẻ thông tin với «${service?.vi ?? '?'}»`, en: `Refused to share information with “${service?.en ?? '?'}”` };
       break;

@@ -278,15 +278,14 @@ async function actForPerson(deps: JourneyDeps, ctx: Context, details: Details, r
   const clientId = String(details.params.client_id);
   const shown = typeof body.shown === 'string' ? body.shown.split(' ') : [];
   const given = consentGiven(r.claims, shown, await accountClaims(deps.accounts, person.accountId));
-  const actorName = (await accountClaims(deps.accounts, accountId)).name;
   const missing = details.prompt.details as { missingResourceScopes?: Record<string, string[]> };
   const grantId = await deps.db.transaction((tx) =>
     withinTransaction(tx, async () => {
       const id = await saveGrant(deps, details, accountId, r, given, missing.missingResourceScopes);
       await insertActingFor(tx, { grantId: id, clientId, actorAccount: accountId, representedAccount: person.accountId, relation: person.relation, ...(person.delegationId ? { delegationId: person.delegationId } : {}), claims: given.claims });
       const common = { client: clientId, relation: person.relation, claims: given.claims, ...(person.delegationId ? { delegation: person.delegationId } : {}) };
-      await appendAudit(tx, { event: 'ACTING_FOR_CHOSEN', actor: `account:${accountId}`, subject: accountId, details: { ...common, represented_account: person.accountId, represented_name: person.name } });
-      await appendAudit(tx, { event: 'ACTED_FOR_BY', actor: `account:${accountId}`, subject: person.accountId, details: { ...common, actor_account: accountId, ...(typeof actorName === 'string' ? { actor_name: actorName } : {}) } });
+      await appendAudit(tx, { event: 'ACTING_FOR_CHOSEN', actor: `account:${accountId}`, subject: accountId, details: { ...common, represented_account: person.accountId } });
+      await appendAudit(tx, { event: 'ACTED_FOR_BY', actor: `account:${accountId}`, subject: person.accountId, details: { ...common, actor_account: accountId } });
       return id;
     }),
   );

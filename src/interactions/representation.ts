@@ -7,6 +7,7 @@
 //
 //   GET  /interaction/:uid              (prompt consent, nothing chosen yet)  this page
 //   POST /interaction/:uid/represent    the choice, checked again at the registry
+import { todayInVietnam } from '../delegation/index.js';
 import type { Context } from 'koa';
 
 import { accountClaims } from '../accounts/index.js';
@@ -140,9 +141,8 @@ const SELF_OPTION = (checked: boolean) =>
 
 const SUBMIT = '<button type="submit">Tiếp tục <span lang="en">(Continue)</span></button>';
 
-function today(): string {
-  return new Date().toISOString().slice(0, 10);
-}
+// Days are Vietnam's: a mandate, an authorisation or a birthday ends at midnight in Vietnam.
+const today = (): string => todayInVietnam();
 
 async function nationalIdOf(deps: JourneyDeps, accountId: string): Promise<string | undefined> {
   const id = (await accountClaims(deps.accounts, accountId)).national_id;

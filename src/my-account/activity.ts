@@ -8,6 +8,7 @@
 //   POST /account/sessions/end                 see sessions.ts
 import type { Context } from 'koa';
 
+import { accountClaims } from '../accounts/index.js';
 import { accountHistory, accountHistoryEvent, historyLine, type HistoryLine, type HistoryNames } from '../audit/index.js';
 import { showClient } from '../clients/index.js';
 import { InvalidInputError, NotFoundError } from '../errors/index.js';
@@ -26,13 +27,19 @@ function parseSeq(raw: unknown, field: string): number {
   return Number(raw);
 }
 
-/** Display names for the entries of one page: each service and source read once. */
-async function namesFor(deps: AccountDeps, lines: { details: Record<string, unknown>; actor: string }[]): Promise<HistoryNames> {
+/** Display names for the entries of one page: each service, source and person read once. */
+async function namesFor(deps: AccountDeps, lines: { event: string; subject: string | null; details: Record<string, unknown>; actor: string }[]): Promise<HistoryNames> {
   const services = new Map<string, string | undefined>();
   const sources = new Map<string, { vi: string; en: string } | undefined>();
+  const people = new Map<string, string | undefined>();
+  const serviceIds = (d: Record<string, unknown>) => [
+    ...(typeof d.client === 'string' ? [d.client] : []),
+    // A helper's authorisation names its services as a list.
+    ...(Array.isArray(d.clients) ? d.clients.filter((c): c is string => typeof c === 'string') : []),
+  ];
   for (const e of lines) {
-    if (typeof e.details.client === 'string' && !services.has(e.details.client)) {
-      const id = e.details.client;
+    for (const id of serviceIds(e.details)) {
+      if (services.has(id)) continue;
       services.set(
         id,
         await showClient(deps.accounts.db, id).then(
@@ -47,8 +54,22 @@ async function namesFor(deps: AccountDeps, lines: { details: Record<string, unkn
     }
     const sourceId = e.actor.startsWith('source:') ? e.actor.slice('source:'.length) : undefined;
     if (sourceId && !sources.has(sourceId)) sources.set(sourceId, sourceName(deps, sourceId));
+    // The helper's line names whoever asked them for help (their own choice to be named to the helper).
+    // And the other person of an act for someone: whom the actor acted for, who acted for the represented.
+    const other =
+      e.event.startsWith('DELEGATION_') && e.details.grantor_account !== e.subject
+        ? e.details.grantor_account
+        : e.event === 'ACTING_FOR_CHOSEN'
+          ? e.details.represented_account
+          : e.event === 'ACTED_FOR_BY'
+            ? e.details.actor_account
+            : undefined;
+    if (typeof other === 'string' && !people.has(other)) {
+      const name = (await accountClaims(deps.accounts, other)).name;
+      people.set(other, typeof name === 'string' ? name : undefined);
+    }
   }
-  return { service: (id) => services.get(id), source: (id) => sources.get(id) };
+  return { service: (id) => services.get(id), source: (id) => sources.get(id), person: (id) => people.get(id) };
 }
 
 const disputePath = (seq: number) => `${ACTIVITY_PATH}/${seq}/dispute`;

@@ -16,6 +16,7 @@
 //   GET  /account/activity…             the history, "this wasn't me": see activity.ts
 //   POST /account/sessions/end          end all my sessions: see sessions.ts
 //   POST /account/sources/:id/block…    block or unblock a source, the source shown first: see control.ts
+//   GET  /account/helpers…              let someone act for you, and the lists: see helpers.ts
 //
 // Every POST carries a CSRF token bound to the session; every answer is no-store.
 // Adding, removing or replacing a factor needs a session at ENROLMENT_LEVEL;
@@ -42,6 +43,7 @@ import { controlRoute, controlSection, handleControl, type ControlDeps } from '.
 import { showNotices } from './notices.js';
 import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
 import { organisationsSection } from './organisations.js';
+import { helpersRoute, helpersSection } from './helpers.js';
 import { bindPhone, phoneBindingOptions, phonesSection, removePhone } from './phones.js';
 import { ACCOUNT_CALLBACK_PATH, signInHref, SIGN_IN_PATH } from './sign-in.js';
 import {
@@ -144,6 +146,7 @@ async function showAccount(
       consents,
       control,
       organisations,
+      helpers: helpersSection(),
       notices,
       csrf: csrfFor(deps, s),
       // "mức độ đảm bảo" and "nguồn định danh" appear on this page: say what they mean.
@@ -285,15 +288,18 @@ export function accountRoutes(deps: ControlDeps) {
     const withdrawal = WITHDRAW_ROUTE.exec(route);
     const activity = activityRoute(route);
     const control = controlRoute(route);
-    if (!ROUTES.includes(route) && !passkeyChange && !phoneRemoval && !withdrawal && !activity && !control) return next();
+    const helpers = helpersRoute(route);
+    if (!ROUTES.includes(route) && !passkeyChange && !phoneRemoval && !withdrawal && !activity && !control && !helpers) return next();
     ctx.set('Cache-Control', 'no-store');
     const s = await citizenSession(deps, ctx);
     if (!s) return signedOut(ctx);
     if (route === 'GET ' || route === 'HEAD ') return showAccount(deps, ctx, s);
     if (activity && !activity.post) return activity.run(deps, ctx, s);
+    if (helpers && !helpers.post) return helpers.run(deps, ctx, s, {});
     const body = ((ctx.request as { body?: Record<string, unknown> }).body ?? {}) as Record<string, unknown>;
     checkCsrf(deps.keyring.snapshot.cookieKeys, `account:${s.id}`, body.csrf);
     if (activity) return activity.run(deps, ctx, s);
+    if (helpers) return helpers.run(deps, ctx, s, body);
     if (passkeyChange) {
       const message = await changePasskey(deps, ctx, s, passkeyChange[1]!, passkeyChange[2] as 'rename' | 'remove', body);
       return message === undefined ? undefined : showAccount(deps, ctx, s, '', message);

@@ -16,6 +16,7 @@
 // an authorisation is still in force for this service. When not, the grant ends
 // (all its tokens with it), the end is audited, and the service gets invalid_grant
 // (token endpoint) or invalid_token (userinfo).
+import { todayInVietnam } from '../delegation/index.js';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { accountClaims, findAccount, type AccountsContext } from '../accounts/index.js';
@@ -56,7 +57,8 @@ interface Acting {
 
 const actingOfCtx = new WeakMap<object, Acting>();
 
-const today = () => new Date().toISOString().slice(0, 10);
+// Days are Vietnam's: a mandate, an authorisation or a birthday ends at midnight in Vietnam.
+const today = (): string => todayInVietnam();
 
 /** Why the grounds no longer hold, or undefined when they do. */
 async function endedBecause(deps: ActingForDeps, a: ActingFor, clientAccepts: readonly string[]): Promise<string | undefined> {

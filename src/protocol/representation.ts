@@ -10,6 +10,7 @@
 // At every refresh the registry is asked again (before the refresh token rotates,
 // so a registry that does not answer costs the service nothing but a retry): a
 // mandate withdrawn, a company dissolved or suspended ends the grant (invalid_grant).
+import { todayInVietnam } from '../delegation/index.js';
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { accountClaims, type AccountsContext } from '../accounts/index.js';
@@ -86,7 +87,8 @@ export interface RecheckDeps {
   logger: Logger;
 }
 
-const today = () => new Date().toISOString().slice(0, 10);
+// Days are Vietnam's: a mandate, an authorisation or a birthday ends at midnight in Vietnam.
+const today = (): string => todayInVietnam();
 
 /**
  * oidc-provider's rotateRefreshToken, used as the one hook that runs at a refresh

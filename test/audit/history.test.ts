@@ -179,6 +179,46 @@ describe('historyLine', () => {
     expect(line.by).toBeUndefined();
   });
 
+  describe("a helper's authorisation, one event read by both people", () => {
+    const HELPER = '0b6d7e21-8c3f-4a59-b1d2-5e7f9a0c4d36';
+    const both = { delegation: 'd-1', helper: '*********396', helper_account: HELPER, grantor_account: ACCOUNT, clients: ['thue', 'dvc-hanoi'], valid_until: '2027-06-30' };
+    const withNames: HistoryNames = { ...names, person: (id) => (id === ACCOUNT ? 'Nguyễn Văn An' : undefined) };
+
+    it('the grantor reads whom (the masked number), where and until when', () => {
+      const line = historyLine(event({ event: 'DELEGATION_GRANTED', details: { ...both, by: 'grantor' } }), withNames);
+      expect(line.what).toEqual({
+        vi: 'Bạn cho phép người có số định danh *********396 làm thay bạn tại «Cổng dịch vụ thuế» và «Cổng dịch vụ công Hà Nội» đến hết ngày 30/06/2027',
+        en: 'You authorised the person with ID number *********396 to act for you at “Cổng dịch vụ thuế” and “Cổng dịch vụ công Hà Nội” until 30/06/2027',
+      });
+      expect(line).toMatchObject({ alert: false, disputable: true });
+      expect(line.by).toBeUndefined();
+    });
+
+    it('the helper reads the grantor by name (their own row: subject = helper_account)', () => {
+      const granted = historyLine(event({ event: 'DELEGATION_GRANTED', subject: HELPER, details: { ...both, by: 'grantor' } }), withNames);
+      expect(granted.what.vi).toBe('Nguyễn Văn An cho phép bạn làm thay họ tại «Cổng dịch vụ thuế» và «Cổng dịch vụ công Hà Nội» đến hết ngày 30/06/2027');
+      expect(granted.what.en).toBe('Nguyễn Văn An authorised you to act for them at “Cổng dịch vụ thuế” and “Cổng dịch vụ công Hà Nội” until 30/06/2027');
+      // The actor is the grantor's account: the line names them, no "by account …" under it.
+      expect(granted.by).toBeUndefined();
+      const stopped = historyLine(event({ event: 'DELEGATION_REVOKED', actor: `account:${HELPER}`, subject: HELPER, details: { ...both, by: 'helper' } }), withNames);
+      expect(stopped.what.vi).toBe('Bạn thôi giúp Nguyễn Văn An tại «Cổng dịch vụ thuế» và «Cổng dịch vụ công Hà Nội»');
+      const revoked = historyLine(event({ event: 'DELEGATION_REVOKED', subject: HELPER, details: { ...both, by: 'grantor' } }), withNames);
+      expect(revoked.what.en).toBe('Nguyễn Văn An revoked your authorisation to act for them at “Cổng dịch vụ thuế” and “Cổng dịch vụ công Hà Nội”');
+    });
+
+    it('a revocation reads who revoked it, for the grantor too', () => {
+      const byHelper = historyLine(event({ event: 'DELEGATION_REVOKED', actor: `account:${HELPER}`, details: { ...both, by: 'helper' } }), withNames);
+      expect(byHelper.what.vi).toBe('Người có số định danh *********396 thôi làm thay bạn tại «Cổng dịch vụ thuế» và «Cổng dịch vụ công Hà Nội»');
+      expect(byHelper.by).toBeUndefined();
+      const byGrantor = historyLine(event({ event: 'DELEGATION_REVOKED', details: { ...both, by: 'grantor' } }), withNames);
+      expect(byGrantor.what.en).toBe('You revoked the authorisation of the person with ID number *********396 to act for you at “Cổng dịch vụ thuế” and “Cổng dịch vụ công Hà Nội”');
+    });
+
+    it('without the grantor’s name on record, the helper reads "someone"', () => {
+      expect(historyLine(event({ event: 'DELEGATION_GRANTED', subject: HELPER, details: { ...both, by: 'grantor' } }), names).what.vi).toMatch(/^Một người cho phép bạn làm thay họ/);
+    });
+  });
+
   it('every history event has words of its own (none falls through to its catalogue name)', () => {
     for (const name of HISTORY_EVENTS) {
       const line = historyLine(event({ event: name, actor: 'source:citizen_id', details: { client: 'thue', level: 'low', method: 'totp', role: 'auditor', seq: 17 } }), names);
