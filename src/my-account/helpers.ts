@@ -12,7 +12,8 @@
 import type { Context } from 'koa';
 
 import { accountClaims } from '../accounts/index.js';
-import { LEVEL_WORDS } from './session.js';
+import { atLeast } from '../assurance/index.js';
+import { showClient } from '../clients/index.js';
 import {
   authorise,
   DELEGATION_LEVEL,
@@ -28,12 +29,10 @@ import {
   type Delegation,
   type DelegationField,
 } from '../delegation/index.js';
-import { atLeast } from '../assurance/index.js';
-import { showClient } from '../clients/index.js';
 import { InvalidInputError, NotFoundError } from '../errors/index.js';
-import { escapeHtml, formatCalendarDate, renderPage } from '../pages/index.js';
 import { unreachableLevelAdvice } from '../interactions/level-advice.js';
-import { ACCOUNT_PATH, csrfFor, html, notice, refused, type AccountDeps, type CitizenSession } from './session.js';
+import { escapeHtml, formatCalendarDate, renderPage } from '../pages/index.js';
+import { ACCOUNT_PATH, csrfFor, html, LEVEL_WORDS, notice, refused, type AccountDeps, type CitizenSession } from './session.js';
 import { signInHref } from './sign-in.js';
 import { endGrantsOfDelegation } from '../protocol/index.js';
 

@@ -16,7 +16,8 @@
 //   GET  /account/activity…             the history, "this wasn't me": see activity.ts
 //   POST /account/sessions/end          end all my sessions: see sessions.ts
 //   POST /account/sources/:id/block…    block or unblock a source, the source shown first: see control.ts
-//   GET  /account/helpers…              let someone act for you, and the lists: see helpers.ts
+//   GET  /account/helpers               let someone act for you; whom you let, who asked you: see helpers.ts
+//   POST /account/helpers[/:id/revoke]  authorise (at DELEGATION_LEVEL), revoke (either person, any level)
 //
 // Every POST carries a CSRF token bound to the session; every answer is no-store.
 // Adding, removing or replacing a factor needs a session at ENROLMENT_LEVEL;
@@ -42,8 +43,8 @@ import { consentsSection, withdrawConsent } from './consents.js';
 import { controlRoute, controlSection, handleControl, type ControlDeps } from './control.js';
 import { showNotices } from './notices.js';
 import { addPasskey, changePasskey, displayName, passkeysSection, registrationOptions } from './passkeys.js';
-import { organisationsSection } from './organisations.js';
 import { helpersRoute, helpersSection } from './helpers.js';
+import { organisationsSection } from './organisations.js';
 import { bindPhone, phoneBindingOptions, phonesSection, removePhone } from './phones.js';
 import { ACCOUNT_CALLBACK_PATH, signInHref, SIGN_IN_PATH } from './sign-in.js';
 import {

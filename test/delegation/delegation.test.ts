@@ -32,7 +32,7 @@ let insurance: string;
 let companiesOnly: string;
 let disabled: string;
 
-const person = async (p: typeof AN): Promise<string> => {
+const person = async (p: { nationalId: string; name: string; birthdate: string; gender: 'male' | 'female' }): Promise<string> => {
   const a: SourceAssertion = {
     sourceId: 'vneid',
     proofingLevel: 'high',
