@@ -170,7 +170,23 @@ export function buildProvider(
       if (!account) return undefined;
       // A token that acts for another person (protocol/acting-for.ts): their claims, checked now.
       const person = await actingFor(acting, ctx, id, token as never);
-      if (person) return { accountId: id, claims: () => actingClaims(acting, ctx, person) as never };
+      if (person) {
+        // oidc-provider binds the tokens to account.accountId first (the actor: every token
+        // must match its grant and session), then releases claims with sub = account.accountId,
+        // read after claims(). So the account is the actor's until its claims are read, and
+        // the represented person's after. persons-sign-in.test.ts fails if that order changes.
+        let accountId = id;
+        return {
+          get accountId() {
+            return accountId;
+          },
+          claims: async () => {
+            const claims = await actingClaims(acting, ctx, person);
+            accountId = person.acting.representedAccount;
+            return claims as never;
+          },
+        };
+      }
       return {
         accountId: id,
         claims: async () => {

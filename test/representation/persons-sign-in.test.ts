@@ -6,7 +6,7 @@
 // represented person's (pairwise), `act.sub` the actor's subject for the service.
 import * as oidc from 'openid-client';
 
-import { recordWards } from '../../src/accounts/index.js';
+import { recordWards, type AccountsContext } from '../../src/accounts/index.js';
 import { createVerifier } from '../../src/verify/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, signedInAgent, startFederation, type Federation } from '../support/federation.js';
@@ -19,6 +19,7 @@ const TRANG = { id: '001311058126', name: 'Nguyễn Thu Trang' }; // An's daught
 const CUONG_ID = '048201007396';
 
 const SCOPE = 'openid profile offline_access representation';
+const API = 'https://api.cong-dich-vu.example/';
 
 let tdb: TestDatabase;
 let fed: Federation;
@@ -30,7 +31,7 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   fed = await startFederation(tdb);
   // Pairwise, as a public service would be: act.sub must be the actor's subject for this service.
-  svc = await registerTestClient(tdb.db, { name: 'Cổng dịch vụ công (thử)', scope: SCOPE, subject_type: 'pairwise', representation: ['guardian', 'helper'] });
+  svc = await registerTestClient(tdb.db, { name: 'Cổng dịch vụ công (thử)', scope: SCOPE, subject_type: 'pairwise', representation: ['guardian', 'helper'], api_resource: API });
   config = await discover(fed.nixa.config.issuer, svc);
   const c = await registerTestClient(tdb.db, { name: 'Cổng doanh nghiệp (thử)', scope: SCOPE, subject_type: 'pairwise', representation: ['legal_representative'] });
   orgOnly = { client: c, config: await discover(fed.nixa.config.issuer, c) };
@@ -41,6 +42,7 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
+const accountsOf = (): AccountsContext => ({ db: tdb.db, cipher: fed.nixa.cipher, pepper: fed.nixa.cipher.derive('national-id-hash') });
 const { get, post } = pagesAt(() => fed.nixa.config.issuer);
 const uidOf = (url: string) => new URL(url).pathname.split('/')[2]!;
 /** The value of the radio labelled with `name` on the choice page. */
@@ -58,8 +60,9 @@ async function ownSub(citizen: string): Promise<string> {
 }
 
 /** Signs `citizen` in, chooses the person named `name` on the choice page, accepts; returns the tokens. */
-async function actFor(citizen: string, name: string) {
-  const s = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen, scope: SCOPE });
+async function actFor(citizen: string, name: string, o: { extra?: Record<string, string>; tokenParams?: Record<string, string> } = {}) {
+  // prompt=consent: oidc-provider issues a refresh token for offline_access only then.
+  const s = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen, scope: SCOPE, extra: { prompt: 'consent', ...o.extra } });
   expect(s.page?.html).toContain('name="choice"');
   const choice = choiceFor(s.page!.html, name);
   expect(choice.disabled).toBe(false);
@@ -68,7 +71,7 @@ async function actFor(citizen: string, name: string) {
   expect(consent).toContain(`Bạn đăng nhập thay mặt <strong>${name}</strong>`);
   const agreed = await s.agent.submit(new URL(`/interaction/${uidOf(chosen.url)}/consent`, chosen.url), { csrf: field(consent, 'csrf')!, decision: 'accept', shown: field(consent, 'shown') ?? '' }, svc.redirectUri);
   expect(agreed.stoppedAt).toBeDefined();
-  const tokens = await redeemFederated(config, { ...s, stoppedAt: agreed.stoppedAt });
+  const tokens = await oidc.authorizationCodeGrant(config, new URL(agreed.stoppedAt!), { pkceCodeVerifier: s.verifier, expectedState: s.state, expectedNonce: s.nonce }, o.tokenParams);
   return { tokens, page: s.page!.html, consent };
 }
 
@@ -127,13 +130,24 @@ describe('a parent acting for their child', () => {
     expect(JSON.stringify(rows)).not.toContain(KHOI.id);
   }, 90_000);
 
+  test("the service's API gets a JWT access token whose sub is the child's and act the parent's, through nixa/verify", async () => {
+    const { tokens } = await actFor('nguyen-van-an', KHOI.name, { extra: { resource: API }, tokenParams: { resource: API } });
+    const idClaims = tokens.claims()!;
+    const at = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(at.aud).toBe(API);
+    expect(at.sub).toBe(idClaims.sub);
+    expect(at.act).toEqual(idClaims.act);
+    const verified = await createVerifier({ issuer: fed.nixa.config.issuer, audience: API }).verifyAccessToken(tokens.access_token);
+    expect(verified).toMatchObject({ ok: true, claims: { sub: idClaims.sub }, act: idClaims.act });
+  }, 60_000);
+
   test('the refresh ends with invalid_grant once the source no longer names the child, and the grant is gone', async () => {
     const { tokens } = await actFor('nguyen-van-an', KHOI.name);
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
     expect(refreshed.claims()!.act).toBeDefined();
     // What the source says at the parent's next sign-in replaces what it said: here, no children.
     const { rows } = await tdb.db.query<{ id: string }>(`SELECT subject AS id FROM audit_events WHERE event = 'ACTING_FOR_CHOSEN' ORDER BY seq DESC LIMIT 1`);
-    await tdb.db.transaction((tx) => recordWards(fed.nixa.accounts, tx, rows[0]!.id, 'sim-citizen-id', []));
+    await tdb.db.transaction((tx) => recordWards(accountsOf(), tx, rows[0]!.id, 'sim-citizen-id', []));
     await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     await expect(oidc.fetchUserInfo(config, refreshed.access_token, oidc.skipSubjectCheck)).rejects.toBeDefined();
     const ended = await tdb.db.query<{ details: Record<string, unknown> }>(`SELECT details FROM audit_events WHERE event = 'ACTING_FOR_ENDED'`);
@@ -175,7 +189,7 @@ describe('a helper a citizen authorised', () => {
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
 
     // The next sign-in no longer offers Bình, and a forged choice of her is refused.
-    const next = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'le-hoang-cuong', scope: SCOPE });
+    const next = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'le-hoang-cuong', scope: SCOPE, extra: { prompt: 'consent' } });
     expect(next.page?.html ?? '').not.toContain('Trần Thị Bình');
     expect(next.page?.html ?? '').toContain('name="decision"'); // straight to consent: nobody to act for
     const forged = await next.agent.request(new URL(`/interaction/${uidOf(next.page!.url)}/represent`, next.page!.url), {
