@@ -319,7 +319,14 @@ export async function signInToDemo(page: Page, demoUrl: string, source: RegExp, 
   await page.getByRole('button', { name: /^Xác nhận và tiếp tục/ }).click();
   const consent = page.getByRole('button', { name: /^Đồng ý chia sẻ/ });
   const signedIn = page.getByRole('heading', { level: 1, name: /^Bạn đã đăng nhập/ });
-  await consent.or(signedIn).first().waitFor();
+  // The demo takes parents and helpers: a citizen with a child is asked whom they act for (themselves).
+  const self = page.getByRole('radio', { name: /^Chính tôi/ });
+  await consent.or(signedIn).or(self).first().waitFor();
+  if (await self.isVisible()) {
+    await self.check();
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: /^Tiếp tục/ }).click()]);
+    await consent.or(signedIn).first().waitFor();
+  }
   if (await consent.isVisible()) await consent.click();
   await signedIn.waitFor();
   return (await page.locator('.assurance .acr').innerText()).trim();

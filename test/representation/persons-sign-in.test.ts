@@ -4,6 +4,8 @@
 // authorised at /account, used, then revoked by the citizen (the grant ends at
 // once, the next sign-in no longer offers it). The token's `sub` is the
 // represented person's (pairwise), `act.sub` the actor's subject for the service.
+import { readFileSync } from 'node:fs';
+
 import * as oidc from 'openid-client';
 
 import { recordWards, type AccountsContext } from '../../src/accounts/index.js';
@@ -129,6 +131,19 @@ describe('a parent acting for their child', () => {
     expect(actedFor.details).toMatchObject({ actor_account: chosen.subject, relation: 'guardian' });
     expect(JSON.stringify(rows)).not.toContain(KHOI.id);
   }, 90_000);
+
+  test("README's example of a token acting for a child has the shape nixa gives", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Acting for a person'));
+    const example = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!) as Record<string, unknown>;
+    const { tokens } = await actFor('nguyen-van-an', KHOI.name);
+    const claims = tokens.claims()! as Record<string, unknown>;
+    for (const [k, v] of Object.entries(example)) {
+      expect(claims).toHaveProperty(k);
+      if (k === 'name' || k === 'birthdate' || k === 'acr') expect(claims[k]).toBe(v);
+    }
+    expect(Object.keys(example.act as object)).toEqual(Object.keys(claims.act as object));
+  }, 60_000);
 
   test("the service's API gets a JWT access token whose sub is the child's and act the parent's, through nixa/verify", async () => {
     const { tokens } = await actFor('nguyen-van-an', KHOI.name, { extra: { resource: API }, tokenParams: { resource: API } });
