@@ -190,6 +190,11 @@ export async function showConsent(deps: JourneyDeps, ctx: Context, details: Deta
     csrf: csrfToken(deps.keyring.snapshot.cookieKeys, details.uid),
     clientName: r.clientName,
     representation: decision?.organisation ? representationRows(decision) : decision?.person ? personRows(decision.person) : '',
+    // Another person's details are theirs, and this sign-in's agreement is not kept for the next.
+    whoseVi: decision?.person ? `của ${decision.person.name}` : 'của bạn',
+    remembers: decision?.person
+      ? 'nixa sẽ hỏi lại ở mỗi lần bạn đăng nhập thay mặt người khác. <span lang="en">(nixa asks again each time you sign in for someone else.)</span>'
+      : 'nixa ghi nhớ lựa chọn của bạn cho dịch vụ này và sẽ hỏi lại nếu dịch vụ cần thêm thông tin, hoặc khi thông tin đang «Chưa có» được bổ sung. <span lang="en">(nixa remembers your choice for this service and asks again if it needs more, or when a detail not on record is added.)</span>',
     // Which rows the citizen sees with a value: only those are agreed to for their value.
     shown: claims.filter((c) => hasValue(values, c)).join(' '),
     rows: claims

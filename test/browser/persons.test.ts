@@ -91,6 +91,8 @@ describeInChromium(import.meta.url, 'a parent acting for their child, in Chromiu
       await consentHeading.waitFor();
       const main = await page.locator('main').innerText();
       expect(main).toContain('Bạn đăng nhập thay mặt Nguyễn Minh Khôi');
+      expect(main).toContain('chia sẻ các thông tin sau của Nguyễn Minh Khôi');
+      expect(main).toContain('nixa sẽ hỏi lại ở mỗi lần bạn đăng nhập thay mặt người khác');
       expect(main).toContain('20/05/2016');
       expect(main).not.toContain('14/03/1985'); // An's own birthdate is not what is shared
       return axeInBothLanguages(page, '04-consent', () => consentHeading.waitFor());
