@@ -326,16 +326,7 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
             ? { vi: `${them.Vi} thôi làm thay bạn${at.vi}`, en: `${them.En} stopped acting for you${at.en}` }
             : { vi: `Bạn thu hồi quyền ${them.vi} làm thay bạn${at.vi}`, en: `You revoked the authorisation of ${them.en} to act for you${at.en}` };
       }
-      // The line names both people itself: no "by account …" under it.
-      return {
-        seq: e.seq,
-        event: e.event,
-        when: formatDateTime(new Date(e.at)),
-        at: e.at,
-        what,
-        alert: false,
-        disputable: true,
-      };
+      break;
     }
     case 'CONSENT_REFUSED':
       what = { vi: `Từ chối chia sẻ thông tin với «${service?.vi ?? '?'}»`, en: `Refused to share information with “${service?.en ?? '?'}”` };
@@ -410,7 +401,8 @@ export function historyLine(e: StoredAuditEvent, names: HistoryNames): HistoryLi
     default:
       what = same(e.event);
   }
-  const by = actorWords(e.actor, e.subject);
+  // A helper's authorisation names both people in its line: no "by account …" under it.
+  const by = e.event === 'DELEGATION_GRANTED' || e.event === 'DELEGATION_REVOKED' ? undefined : actorWords(e.actor, e.subject);
   return {
     seq: e.seq,
     event: e.event,
