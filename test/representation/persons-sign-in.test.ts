@@ -200,6 +200,11 @@ describe('a helper a citizen authorised', () => {
     const list = await get(binh, '/account/helpers');
     const revoked = await post(binh, `/account/helpers/${delegationId}/revoke`, { csrf: field(list.html, 'csrf')!, as: 'grantor' });
     expect(revoked.res.status).toBeLessThan(400);
+    // Ended by the revocation itself, before any use of the tokens: the grant is gone from storage.
+    const acting = await tdb.db.query<{ grant_id: string }>('SELECT grant_id FROM acting_for WHERE delegation_id = $1', [delegationId]);
+    expect(acting.rows).toHaveLength(1);
+    const left = await tdb.db.query('SELECT 1 FROM oidc_payloads WHERE id = $1 OR grant_id = $1', [acting.rows[0]!.grant_id]);
+    expect(left.rows).toHaveLength(0);
     await expect(oidc.fetchUserInfo(config, tokens.access_token, oidc.skipSubjectCheck)).rejects.toBeDefined();
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
 
