@@ -169,6 +169,31 @@ describe('a parent acting for their child', () => {
     expect(ended.rows.at(-1)!.details).toMatchObject({ relation: 'guardian', reason: 'no-longer-asserted' });
   }, 90_000);
 
+  test('a service that stops accepting parents: the next refresh of a token acting for the child ends with invalid_grant', async () => {
+    const { tokens } = await actFor('nguyen-van-an', KHOI.name);
+    const { updateClient } = await import('../../src/clients/index.js');
+    await updateClient(tdb.db, svc.clientId, { representation: ['helper'] }, 'test', { allowHttpLoopback: true, reason: 'test: parents no longer' });
+    try {
+      // Every instance hears of the change by notification: the refresh is refused once this one has.
+      let refresh = tokens.refresh_token!;
+      let refused: unknown;
+      for (let i = 0; i < 50 && !refused; i++) {
+        try {
+          refresh = (await oidc.refreshTokenGrant(config, refresh)).refresh_token!;
+          await new Promise((r) => setTimeout(r, 100));
+        } catch (err) {
+          refused = err;
+        }
+      }
+      expect(refused).toMatchObject({ error: 'invalid_grant' });
+      const ended = await tdb.db.query<{ details: Record<string, unknown> }>(`SELECT details FROM audit_events WHERE event = 'ACTING_FOR_ENDED' ORDER BY seq DESC LIMIT 1`);
+      expect(ended.rows[0]!.details).toMatchObject({ relation: 'guardian', reason: 'service-no-longer-accepts' });
+    } finally {
+      await updateClient(tdb.db, svc.clientId, { representation: ['guardian', 'helper'] }, 'test', { allowHttpLoopback: true, reason: 'test: parents again' });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 60_000);
+
   test('a service that does not accept parents never offers the child', async () => {
     const s = await federatedSignIn(orgOnly.config, orgOnly.client.redirectUri, { source: 'citizen_id', citizen: 'pham-thi-dung', scope: SCOPE });
     expect(s.page?.html ?? '').not.toContain('Vũ Ngọc Anh');
