@@ -29,6 +29,7 @@ import { type DemoCredentials, seedDemo } from './demo.js';
 import { createHttpApp } from './http.js';
 import { ProviderHost } from './provider-host.js';
 import { personRelations } from '../representation/relations.js';
+import { purgeEndedActingFor } from '../representation/repository.js';
 import { HttpOrganisationRegistries, monitorRegistriesHealth, RegistryCatalogue, type OrganisationRegistries } from '../registries/index.js';
 
 export interface Nixa {
@@ -148,7 +149,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const demo = config.demo ? await seedDemo(db, config, logger) : undefined;
 
     const purge = setInterval(() => {
-      Promise.all([purgeExpired(db, config.purge.batchSize), state.upstreamLogins.purge(), purgeUpstreamSessions(db), purgeFactorState({ db, cipher }), purgeRequests(db, new Date(), KEPT_AFTER_EXPIRY_SECONDS), purgePushSubscriptions(db, config.purge.batchSize)])
+      Promise.all([purgeExpired(db, config.purge.batchSize), state.upstreamLogins.purge(), purgeUpstreamSessions(db), purgeFactorState({ db, cipher }), purgeRequests(db, new Date(), KEPT_AFTER_EXPIRY_SECONDS), purgePushSubscriptions(db, config.purge.batchSize), purgeEndedActingFor(db, config.purge.batchSize)])
         .then((counts) => counts.some(Boolean) && logger.debug({ deleted: counts }, 'expired artifacts purged'))
         .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'purge failed'));
     }, config.purge.intervalSeconds * 1000);

@@ -51,3 +51,22 @@ export async function grantsOfDelegation(db: Queryable, delegationId: string): P
   const { rows } = await db.query<{ grant_id: string }>('SELECT grant_id FROM acting_for WHERE delegation_id = $1', [delegationId]);
   return rows.map((r) => r.grant_id);
 }
+
+/**
+ * Rows of grants that are gone (expired and purged, revoked, ended): nothing reads
+ * them any more. Deleted in batches by the background purge, with the grants'.
+ */
+export async function purgeEndedActingFor(db: Queryable, batchSize: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const res = await db.query(
+      `DELETE FROM acting_for WHERE grant_id IN (
+         SELECT a.grant_id FROM acting_for a
+         WHERE NOT EXISTS (SELECT 1 FROM oidc_payloads p WHERE p.model = 'Grant' AND p.id = a.grant_id)
+         LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+      [batchSize],
+    );
+    total += res.rowCount ?? 0;
+    if ((res.rowCount ?? 0) < batchSize) return total;
+  }
+}
