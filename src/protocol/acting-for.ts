@@ -57,6 +57,24 @@ interface Acting {
 
 const actingOfCtx = new WeakMap<object, Acting>();
 
+/**
+ * acting_for by grant id, in memory: a row is written in the transaction that
+ * saves its grant (before any token of it exists) and never changes, so what was
+ * read once — a row, or that there is none — stays true for the grant's life, on
+ * every instance, without invalidation. Bounded; the oldest entry goes first.
+ */
+const KNOWN_GRANTS = 10_000;
+const knownGrants = new Map<string, ActingFor | null>();
+
+async function actingForOfGrant(db: Database, grantId: string): Promise<ActingFor | undefined> {
+  const known = knownGrants.get(grantId);
+  if (known !== undefined) return known ?? undefined;
+  const row = await actingForGrant(db, grantId);
+  if (knownGrants.size >= KNOWN_GRANTS) knownGrants.delete(knownGrants.keys().next().value!);
+  knownGrants.set(grantId, row ?? null);
+  return row;
+}
+
 // Days are Vietnam's: a mandate, an authorisation or a birthday ends at midnight in Vietnam.
 const today = (): string => todayInVietnam();
 
@@ -85,21 +103,25 @@ async function endedBecause(deps: ActingForDeps, a: ActingFor, clientAccepts: re
 export async function actingFor(deps: ActingForDeps, ctx: KoaContextWithOIDC, actorId: string, token: TokenLike | undefined): Promise<Acting | undefined> {
   const client = ctx.oidc?.client;
   if (!client || !token?.grantId || !String(token.scope ?? '').split(' ').includes(REPRESENTATION_SCOPE)) return undefined;
-  const a = await actingForGrant(deps.db, token.grantId);
+  const a = await actingForOfGrant(deps.db, token.grantId);
   if (!a || a.actorAccount !== actorId || a.clientId !== client.clientId) return undefined;
   const ended = await endedBecause(deps, a, acceptsOf(client));
   if (ended) {
-    // The grant goes, and every token of it, on every instance.
-    await revokeGrant(deps.db, a.grantId);
-    await deps.db.transaction((tx) =>
-      appendAudit(tx, {
-        event: 'ACTING_FOR_ENDED',
-        actor: `client:${client.clientId}`,
-        subject: a.representedAccount,
-        details: { client: client.clientId, relation: a.relation, actor_account: a.actorAccount, reason: ended, ...(a.delegationId ? { delegation: a.delegationId } : {}) },
-      }),
-    );
-    deps.logger.info({ client: client.clientId, relation: a.relation, reason: ended }, 'acting for a person ended');
+    // The grant goes, and every token of it, on every instance. A token still
+    // presented after that (an access token whose grant is gone) is refused the same
+    // way, without a second ACTING_FOR_ENDED for the same end.
+    const endedNow = (await revokeGrant(deps.db, a.grantId)) > 0;
+    if (endedNow) {
+      await deps.db.transaction((tx) =>
+        appendAudit(tx, {
+          event: 'ACTING_FOR_ENDED',
+          actor: `client:${client.clientId}`,
+          subject: a.representedAccount,
+          details: { client: client.clientId, relation: a.relation, actor_account: a.actorAccount, reason: ended, ...(a.delegationId ? { delegation: a.delegationId } : {}) },
+        }),
+      );
+      deps.logger.info({ client: client.clientId, relation: a.relation, reason: ended }, 'acting for a person ended');
+    }
     const why = `the signed-in person may no longer act for the person this token represents (${ended})`;
     throw token.kind === 'AccessToken' ? new errors.InvalidToken(why) : new errors.InvalidGrant(why);
   }
