@@ -16,7 +16,7 @@ import { escapeHtml, formatCalendarDate, formatDateTime, notice, renderPage } fr
 import { RegistryUnavailableError } from '../registries/errors.js';
 import type { RepresentationLookup } from '../registries/contract.js';
 import { acceptsOrganisations, choices, organisationClaim, personRelationsAccepted, representationAskedIn, type Choice, type OrganisationClaim, type PersonRelation, type RepresentationAsk, type Unchoosable } from '../representation/policy.js';
-import { personChoices, type PersonChoice } from '../representation/persons.js';
+import { personChoices, WARD_ASSERTION_MAX_DAYS, type PersonChoice } from '../representation/persons.js';
 import { taskLabel, roleLabel } from '../representation/labels.js';
 import { checkCsrf, csrfToken } from './csrf.js';
 import type { JourneyDeps } from './journey.js';
@@ -108,6 +108,10 @@ function option(c: Choice, i: number): string {
 
 const PERSON_REFUSAL = {
   fourteen: ['Đã đủ 14 tuổi: con bạn tự đăng nhập bằng tài khoản của mình', 'is 14 or over: they sign in themselves'],
+  'not-confirmed': [
+    `Quan hệ cha mẹ – con chưa được xác nhận lại trong ${WARD_ASSERTION_MAX_DAYS} ngày qua: hãy đăng nhập qua nguồn định danh công dân để xác nhận`,
+    `the family relation has not been confirmed in the last ${WARD_ASSERTION_MAX_DAYS} days: sign in through the citizen ID source to confirm it`,
+  ],
 } as const;
 
 function personOption(c: PersonChoice, i: number): string {
@@ -133,7 +137,7 @@ async function personsFor(deps: JourneyDeps, accountId: string, r: { ask: Repres
     accepted.includes('guardian') ? deps.relations.wards(accountId) : [],
     accepted.includes('helper') ? deps.relations.helping(accountId, day) : [],
   ]);
-  return personChoices({ wards, helped, accepted, clientId: r.client.clientId, today: day });
+  return personChoices({ wards, helped, accepted, clientId: r.client.clientId, today: day, now: new Date() });
 }
 
 const SELF_OPTION = (checked: boolean) =>

@@ -23,7 +23,7 @@ import { accountClaims, findAccount, type AccountsContext } from '../accounts/in
 import { appendAudit } from '../audit/index.js';
 import { grantableClaims, releasableClaims } from '../consent/index.js';
 import type { Logger } from '../logging/index.js';
-import { actClaim, guardianMayAct, type PersonRelations } from '../representation/persons.js';
+import { actClaim, guardianMayAct, wardAssertionFresh, type PersonRelations } from '../representation/persons.js';
 import { REPRESENTATION_SCOPE } from '../representation/policy.js';
 import { actingForGrant, grantsOfDelegation, type ActingFor } from '../representation/repository.js';
 import type { Database, Queryable } from '../storage/index.js';
@@ -86,7 +86,8 @@ async function endedBecause(deps: ActingForDeps, a: ActingFor, clientAccepts: re
   if (a.relation === 'guardian') {
     const ward = await deps.relations.wardStill(a.actorAccount, a.representedAccount);
     if (!ward) return 'no-longer-asserted';
-    return guardianMayAct(ward.birthdate, today()) ? undefined : 'fourteen';
+    if (!guardianMayAct(ward.birthdate, today())) return 'fourteen';
+    return wardAssertionFresh(ward.assertedAt, new Date()) ? undefined : 'relation-not-confirmed';
   }
   const helping = await deps.relations.helping(a.actorAccount, today());
   const d = helping.find((h) => h.delegationId === a.delegationId);

@@ -22,6 +22,20 @@ export function ageOn(birthdate: string, today: string): number {
   return ty - by - (tm < bm || (tm === bm && td < bd) ? 1 : 0);
 }
 
+/**
+ * How long what the population register said of a family is trusted without
+ * being said again. Custody changes (a court, an adoption) reach nixa only when the
+ * parent signs in through the citizen-ID source again: a parent who has not for
+ * this long is asked to, before acting for the child, and a refresh ends.
+ */
+export const WARD_ASSERTION_MAX_DAYS = 30;
+
+/** Whether an assertion made at `assertedAt` (an ISO instant) is still trusted at `now`. */
+export function wardAssertionFresh(assertedAt: string, now: Date): boolean {
+  const at = Date.parse(assertedAt);
+  return Number.isFinite(at) && now.getTime() - at <= WARD_ASSERTION_MAX_DAYS * 86_400_000;
+}
+
 /** Whether a guardian may still act for a child born on `birthdate`, on `today`. */
 export function guardianMayAct(birthdate: string, today: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(birthdate) && ageOn(birthdate, today) < GUARDIAN_AGE_LIMIT;
@@ -33,6 +47,8 @@ export interface WardView {
   fullName: string;
   birthdate: string;
   sourceId: string;
+  /** When the source last said so (an ISO instant). */
+  assertedAt: string;
 }
 
 /** An authorisation someone gave this person, from /account. */
@@ -51,13 +67,13 @@ export interface PersonRelations {
   /** The ward's nixa account (found by number, made once); undefined when no longer asserted. */
   wardAccount(actorId: string, wardNationalId: string): Promise<{ accountId: string; enabled: boolean } | undefined>;
   /** At each use of a token: the ward as last asserted, by the ward's account. */
-  wardStill(actorId: string, wardAccountId: string): Promise<{ birthdate: string } | undefined>;
+  wardStill(actorId: string, wardAccountId: string): Promise<{ birthdate: string; assertedAt: string } | undefined>;
   /** Authorisations in force on `today` in which the actor is the helper. */
   helping(actorId: string, today: string): Promise<HelpedView[]>;
 }
 
 /** Why a person cannot be chosen. */
-export type PersonRefusal = 'fourteen';
+export type PersonRefusal = 'fourteen' | 'not-confirmed';
 
 export interface PersonChoice {
   relation: PersonRelation;
@@ -79,12 +95,13 @@ export interface PersonChoice {
  * for other services only is not listed: it says nothing about this one).
  */
 export function personChoices(
-  o: { wards: readonly WardView[]; helped: readonly HelpedView[]; accepted: readonly PersonRelation[]; clientId: string; today: string },
+  o: { wards: readonly WardView[]; helped: readonly HelpedView[]; accepted: readonly PersonRelation[]; clientId: string; today: string; now: Date },
 ): PersonChoice[] {
   const out: PersonChoice[] = [];
   if (o.accepted.includes('guardian')) {
     o.wards.forEach((w, i) => {
-      out.push({ relation: 'guardian', value: `ward:${i}`, name: w.fullName, birthdate: w.birthdate, ward: w, ...(guardianMayAct(w.birthdate, o.today) ? {} : { refused: 'fourteen' as const }) });
+      const refused: PersonRefusal | undefined = !guardianMayAct(w.birthdate, o.today) ? 'fourteen' : !wardAssertionFresh(w.assertedAt, o.now) ? 'not-confirmed' : undefined;
+      out.push({ relation: 'guardian', value: `ward:${i}`, name: w.fullName, birthdate: w.birthdate, ward: w, ...(refused ? { refused } : {}) });
     });
   }
   if (o.accepted.includes('helper')) {

@@ -7,14 +7,14 @@ import type { HelpedView, PersonRelations } from './persons.js';
 
 export function personRelations(accounts: AccountsContext): PersonRelations {
   return {
-    wards: async (actorId) => (await wardsOf(accounts, actorId)).map((w) => ({ nationalId: w.nationalId, fullName: w.fullName, birthdate: w.birthdate, sourceId: w.sourceId })),
+    wards: async (actorId) => (await wardsOf(accounts, actorId)).map((w) => ({ nationalId: w.nationalId, fullName: w.fullName, birthdate: w.birthdate, sourceId: w.sourceId, assertedAt: w.assertedAt })),
     wardAccount: async (actorId, nationalId) => {
       const w = await wardAccount(accounts, actorId, nationalId);
       return w ? { accountId: w.accountId, enabled: w.enabled } : undefined;
     },
     wardStill: async (actorId, wardAccountId) => {
       const w = await wardByAccount(accounts, actorId, wardAccountId);
-      return w ? { birthdate: w.birthdate } : undefined;
+      return w ? { birthdate: w.birthdate, assertedAt: w.assertedAt } : undefined;
     },
     helping: async (actorId, today): Promise<HelpedView[]> => {
       // The helper is named by their ID number in an authorisation: one without a number helps nobody.

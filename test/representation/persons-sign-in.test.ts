@@ -169,6 +169,21 @@ describe('a parent acting for their child', () => {
     expect(ended.rows.at(-1)!.details).toMatchObject({ relation: 'guardian', reason: 'no-longer-asserted' });
   }, 90_000);
 
+  test('a relation the source has not said again for over 30 days: the refresh ends, and the child waits for a sign-in through the citizen-ID source', async () => {
+    const { tokens } = await actFor('nguyen-van-an', KHOI.name);
+    await tdb.db.query(`UPDATE account_wards SET asserted_at = now() - interval '31 days'`);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    const ended = await tdb.db.query<{ details: Record<string, unknown> }>(`SELECT details FROM audit_events WHERE event = 'ACTING_FOR_ENDED' ORDER BY seq DESC LIMIT 1`);
+    expect(ended.rows[0]!.details).toMatchObject({ relation: 'guardian', reason: 'relation-not-confirmed' });
+    // Through the telecom (which says nothing of children) Khôi is shown, to be confirmed, not offered.
+    const s = await federatedSignIn(config, svc.redirectUri, { source: 'telecom', citizen: 'nguyen-van-an', scope: SCOPE });
+    expect(choiceFor(s.page!.html, KHOI.name).disabled).toBe(true);
+    expect(s.page!.html).toContain('chưa được xác nhận lại trong 30 ngày qua');
+    // Through the citizen-ID source the relation is said again, and Khôi can be chosen.
+    const again = await federatedSignIn(config, svc.redirectUri, { source: 'citizen_id', citizen: 'nguyen-van-an', scope: SCOPE });
+    expect(choiceFor(again.page!.html, KHOI.name).disabled).toBe(false);
+  }, 90_000);
+
   test('a service that stops accepting parents: the next refresh of a token acting for the child ends with invalid_grant', async () => {
     const { tokens } = await actFor('nguyen-van-an', KHOI.name);
     const { updateClient } = await import('../../src/clients/index.js');

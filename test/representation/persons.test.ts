@@ -1,10 +1,10 @@
 // Persons acting for persons, as policy: the age rule and whom a person may choose.
 import { describe, expect, it } from '@jest/globals';
 
-import { actClaim, ageOn, guardianMayAct, personChoices, type HelpedView, type WardView } from '../../src/representation/persons.js';
+import { actClaim, ageOn, guardianMayAct, personChoices, wardAssertionFresh, WARD_ASSERTION_MAX_DAYS, type HelpedView, type WardView } from '../../src/representation/persons.js';
 
-const khoi: WardView = { nationalId: '001216004521', fullName: 'Nguyễn Minh Khôi', birthdate: '2016-05-20', sourceId: 'sim-citizen-id' };
-const trang: WardView = { nationalId: '001311007832', fullName: 'Nguyễn Thu Trang', birthdate: '2011-08-09', sourceId: 'sim-citizen-id' };
+const khoi: WardView = { nationalId: '001216004521', fullName: 'Nguyễn Minh Khôi', birthdate: '2016-05-20', sourceId: 'sim-citizen-id', assertedAt: '2026-12-01T08:00:00.000Z' };
+const trang: WardView = { nationalId: '001311007832', fullName: 'Nguyễn Thu Trang', birthdate: '2011-08-09', sourceId: 'sim-citizen-id', assertedAt: '2026-12-01T08:00:00.000Z' };
 const fromBinh: HelpedView = { delegationId: '6f1c7a52-1d7e-4c55-9d3a-2f1f0e6b9a10', grantorId: 'acc-binh', grantorName: 'Trần Thị Bình', clients: ['hanh-chinh-cong'], validUntil: '2027-06-30' };
 
 describe('the age rule for a parent acting for a child', () => {
@@ -27,8 +27,17 @@ describe('the age rule for a parent acting for a child', () => {
   });
 });
 
+describe('how long what the source said of a family is trusted', () => {
+  it(`trusts an assertion for ${WARD_ASSERTION_MAX_DAYS} days, not a moment more, and never one it cannot read`, () => {
+    const at = '2026-11-03T00:00:00.000Z';
+    expect(wardAssertionFresh(at, new Date('2026-12-03T00:00:00.000Z'))).toBe(true);
+    expect(wardAssertionFresh(at, new Date('2026-12-03T00:00:00.001Z'))).toBe(false);
+    expect(wardAssertionFresh('not a time', new Date('2026-12-03T00:00:00.000Z'))).toBe(false);
+  });
+});
+
 describe('whom a person may act for at a service', () => {
-  const base = { wards: [khoi, trang], helped: [fromBinh], clientId: 'hanh-chinh-cong', today: '2026-12-03' };
+  const base = { wards: [khoi, trang], helped: [fromBinh], clientId: 'hanh-chinh-cong', today: '2026-12-03', now: new Date('2026-12-03T09:00:00+07:00') };
 
   it('offers a child under 14 and shows one of 14 or over as refused, when the service accepts guardians', () => {
     const c = personChoices({ ...base, accepted: ['guardian'] });
@@ -37,6 +46,13 @@ describe('whom a person may act for at a service', () => {
       ['Nguyễn Thu Trang', 'guardian', 'fourteen'],
     ]);
     expect(c[0]!.value).toBe('ward:0');
+  });
+
+  it("shows a child the source has not named again within the last 30 days as to be confirmed, not offered", () => {
+    const c = personChoices({ ...base, now: new Date('2027-01-01T09:00:00Z'), accepted: ['guardian'] });
+    expect(c.find((x) => x.name === 'Nguyễn Minh Khôi')!.refused).toBe('not-confirmed');
+    // The 14-or-over reason stays the one shown for Trang: it does not go away by signing in again.
+    expect(c.find((x) => x.name === 'Nguyễn Thu Trang')!.refused).toBe('fourteen');
   });
 
   it('offers whoever authorised this person for this very service, when it accepts helpers', () => {
