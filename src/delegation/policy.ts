@@ -44,10 +44,8 @@ export interface Refusal {
   problem: string;
 }
 
-/** Today's calendar date in Vietnam (UTC+7 all year), YYYY-MM-DD: validity is counted in Vietnam's days. */
-export function todayInVietnam(now: Date = new Date()): string {
-  return new Date(now.getTime() + 7 * 3600 * 1000).toISOString().slice(0, 10);
-}
+// Validity is counted in Vietnam's days (pages/dates.ts).
+export { todayInVietnam } from '../pages/dates.js';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 

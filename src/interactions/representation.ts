@@ -7,12 +7,11 @@
 //
 //   GET  /interaction/:uid              (prompt consent, nothing chosen yet)  this page
 //   POST /interaction/:uid/represent    the choice, checked again at the registry
-import { todayInVietnam } from '../delegation/index.js';
 import type { Context } from 'koa';
 
 import { accountClaims } from '../accounts/index.js';
 import { InvalidInputError } from '../errors/index.js';
-import { escapeHtml, formatCalendarDate, formatDateTime, notice, renderPage } from '../pages/index.js';
+import { escapeHtml, formatCalendarDate, formatDateTime, notice, renderPage, todayInVietnam } from '../pages/index.js';
 import { RegistryUnavailableError } from '../registries/errors.js';
 import type { RepresentationLookup } from '../registries/contract.js';
 import { acceptsOrganisations, choices, organisationClaim, personRelationsAccepted, representationAskedIn, type Choice, type OrganisationClaim, type PersonRelation, type RepresentationAsk, type Unchoosable } from '../representation/policy.js';
@@ -132,7 +131,7 @@ async function personsFor(deps: JourneyDeps, accountId: string, r: { ask: Repres
   const accepted = personRelationsAccepted(r.client.accepts);
   // A precise mandate (RAR) asks for an organisation; persons answer only the scope.
   if (!accepted.length || r.ask.via !== 'scope' || !deps.relations) return [];
-  const day = today();
+  const day = todayInVietnam();
   const [wards, helped] = await Promise.all([
     accepted.includes('guardian') ? deps.relations.wards(accountId) : [],
     accepted.includes('helper') ? deps.relations.helping(accountId, day) : [],
@@ -145,8 +144,6 @@ const SELF_OPTION = (checked: boolean) =>
 
 const SUBMIT = '<button type="submit">Tiếp tục <span lang="en">(Continue)</span></button>';
 
-// Days are Vietnam's: a mandate, an authorisation or a birthday ends at midnight in Vietnam.
-const today = (): string => todayInVietnam();
 
 async function nationalIdOf(deps: JourneyDeps, accountId: string): Promise<string | undefined> {
   const id = (await accountClaims(deps.accounts, accountId)).national_id;
@@ -192,7 +189,7 @@ async function showRepresentationChoice(
   found: Awaited<ReturnType<typeof lookup>>,
   persons: PersonChoice[],
 ): Promise<void> {
-  const list = Array.isArray(found) ? choices(found, r.client.accepts, r.ask, today()) : [];
+  const list = Array.isArray(found) ? choices(found, r.client.accepts, r.ask, todayInVietnam()) : [];
   const choosable = [...list.filter((c) => !c.refused), ...persons.filter((p) => !p.refused)];
   const takesOrganisations = acceptsOrganisations(r.client.accepts);
   // A precise mandate (RAR) is a request to act for an organisation: "myself" would not answer it.
@@ -251,7 +248,7 @@ export async function submitRepresentationChoice(deps: JourneyDeps, ctx: Context
     // Asked again, not taken from the page: what the person may act for is what the registry says now.
     const found = await lookup(deps, details.session!.accountId, r.client.accepts);
     if (!Array.isArray(found)) return showRepresentationChoice(deps, ctx, details, r, found, await personsFor(deps, details.session!.accountId, r));
-    const picked = choices(found, r.client.accepts, r.ask, today()).find((c) => c.organisation.enterprise_code === choice);
+    const picked = choices(found, r.client.accepts, r.ask, todayInVietnam()).find((c) => c.organisation.enterprise_code === choice);
     if (!picked || picked.refused) throw new InvalidInputError('choice', 'not an organisation this person may act for at this service');
     decision = { self: false, ask: r.ask, organisation: organisationClaim(picked, r.client.accepts) };
   }

@@ -46,3 +46,8 @@ export const dateHtml = (d: Date): string => `<time datetime="${d.toISOString()}
 /** HTML: day and time, saying which clock the time is on. */
 export const dateTimeHtml = (d: Date): string =>
   `<time datetime="${d.toISOString()}">${formatDateTime(d)}</time> (giờ Việt Nam <span lang="en">(Vietnam time)</span>)`;
+
+/** Today's calendar date in Vietnam (UTC+7 all year), YYYY-MM-DD: mandates, authorisations and birthdays end at midnight there. */
+export function todayInVietnam(now: Date = new Date()): string {
+  return new Date(now.getTime() + 7 * 3600 * 1000).toISOString().slice(0, 10);
+}

@@ -8,7 +8,7 @@ import { VIEWS_DIR } from '../paths.js';
 import { escapeHtml } from './html.js';
 
 export { escapeHtml } from './html.js';
-export { dateHtml, dateTimeHtml, formatCalendarDate, formatDate, formatDateTime, VIETNAM_TIME_ZONE } from './dates.js';
+export { dateHtml, dateTimeHtml, formatCalendarDate, formatDate, formatDateTime, todayInVietnam, VIETNAM_TIME_ZONE } from './dates.js';
 export { contactHtml, footerHtml, serviceFooter } from './footer.js';
 
 const cache = new Map<string, string>();

@@ -16,11 +16,11 @@
 // an authorisation is still in force for this service. When not, the grant ends
 // (all its tokens with it), the end is audited, and the service gets invalid_grant
 // (token endpoint) or invalid_token (userinfo).
-import { todayInVietnam } from '../delegation/index.js';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { accountClaims, findAccount, type AccountsContext } from '../accounts/index.js';
 import { appendAudit } from '../audit/index.js';
+import { todayInVietnam } from '../pages/index.js';
 import { grantableClaims, releasableClaims } from '../consent/index.js';
 import type { Logger } from '../logging/index.js';
 import { actClaim, guardianMayAct, wardAssertionFresh, type PersonRelations } from '../representation/persons.js';
@@ -75,8 +75,6 @@ async function actingForOfGrant(db: Database, grantId: string): Promise<ActingFo
   return row;
 }
 
-// Days are Vietnam's: a mandate, an authorisation or a birthday ends at midnight in Vietnam.
-const today = (): string => todayInVietnam();
 
 /** Why the grounds no longer hold, or undefined when they do. */
 async function endedBecause(deps: ActingForDeps, a: ActingFor, clientAccepts: readonly string[]): Promise<string | undefined> {
@@ -86,13 +84,10 @@ async function endedBecause(deps: ActingForDeps, a: ActingFor, clientAccepts: re
   if (a.relation === 'guardian') {
     const ward = await deps.relations.wardStill(a.actorAccount, a.representedAccount);
     if (!ward) return 'no-longer-asserted';
-    if (!guardianMayAct(ward.birthdate, today())) return 'fourteen';
+    if (!guardianMayAct(ward.birthdate, todayInVietnam())) return 'fourteen';
     return wardAssertionFresh(ward.assertedAt, new Date()) ? undefined : 'relation-not-confirmed';
   }
-  const helping = await deps.relations.helping(a.actorAccount, today());
-  const d = helping.find((h) => h.delegationId === a.delegationId);
-  if (!d) return 'authorisation-ended';
-  return d.clients.includes(a.clientId) ? undefined : 'authorisation-ended';
+  return a.delegationId && (await deps.relations.delegationInForce(a.delegationId, a.clientId, todayInVietnam())) ? undefined : 'authorisation-ended';
 }
 
 /**

@@ -10,11 +10,11 @@
 // At every refresh the registry is asked again (before the refresh token rotates,
 // so a registry that does not answer costs the service nothing but a retry): a
 // mandate withdrawn, a company dissolved or suspended ends the grant (invalid_grant).
-import { todayInVietnam } from '../delegation/index.js';
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { accountClaims, type AccountsContext } from '../accounts/index.js';
 import { appendAudit } from '../audit/index.js';
+import { todayInVietnam } from '../pages/index.js';
 import type { Logger } from '../logging/index.js';
 import type { OrganisationRegistries } from '../registries/contract.js';
 import { RegistryUnavailableError } from '../registries/errors.js';
@@ -87,8 +87,6 @@ export interface RecheckDeps {
   logger: Logger;
 }
 
-// Days are Vietnam's: a mandate, an authorisation or a birthday ends at midnight in Vietnam.
-const today = (): string => todayInVietnam();
 
 /**
  * oidc-provider's rotateRefreshToken, used as the one hook that runs at a refresh
@@ -114,7 +112,7 @@ export function recheckAtRefresh(deps: RecheckDeps) {
         try {
           const answer = await deps.registries.recheck(d.organisation.registry, nationalId, d.identifier);
           const now = answer.organisations.find((o) => o.enterprise_code === d.identifier);
-          ended = stillHolds(d, now, acceptsOf(client), today());
+          ended = stillHolds(d, now, acceptsOf(client), todayInVietnam());
           if (!ended && now) organisation = organisationClaim({ registry: answer.registry, checkedAt: answer.checkedAt, organisation: now }, acceptsOf(client));
         } catch (err) {
           if (!(err instanceof RegistryUnavailableError)) throw err;

@@ -70,6 +70,8 @@ export interface PersonRelations {
   wardStill(actorId: string, wardAccountId: string): Promise<{ birthdate: string; assertedAt: string } | undefined>;
   /** Authorisations in force on `today` in which the actor is the helper. */
   helping(actorId: string, today: string): Promise<HelpedView[]>;
+  /** At each use of a token: whether that one authorisation is still in force for this service on `today`. */
+  delegationInForce(delegationId: string, clientId: string, today: string): Promise<boolean>;
 }
 
 /** Why a person cannot be chosen. */

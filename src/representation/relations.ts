@@ -2,7 +2,7 @@
 // children as their citizen-ID source last named them (accounts/wards.ts), and the
 // authorisations citizens gave at /account (src/delegation).
 import { accountClaims, wardAccount, wardByAccount, wardsOf, type AccountsContext } from '../accounts/index.js';
-import { delegationsFor } from '../delegation/index.js';
+import { delegationById, delegationsFor, inForce } from '../delegation/index.js';
 import type { HelpedView, PersonRelations } from './persons.js';
 
 export function personRelations(accounts: AccountsContext): PersonRelations {
@@ -15,6 +15,11 @@ export function personRelations(accounts: AccountsContext): PersonRelations {
     wardStill: async (actorId, wardAccountId) => {
       const w = await wardByAccount(accounts, actorId, wardAccountId);
       return w ? { birthdate: w.birthdate, assertedAt: w.assertedAt } : undefined;
+    },
+    // One row by its id (the helper was proven at the choice; a suspended grantor is refused by the caller).
+    delegationInForce: async (delegationId, clientId, today) => {
+      const d = await delegationById(accounts, delegationId);
+      return d !== undefined && inForce(d, clientId, today);
     },
     helping: async (actorId, today): Promise<HelpedView[]> => {
       // The helper is named by their ID number in an authorisation: one without a number helps nobody.

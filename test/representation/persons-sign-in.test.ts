@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 
 import * as oidc from 'openid-client';
 
-import { recordWards, type AccountsContext } from '../../src/accounts/index.js';
+import { accountIdByNationalId, recordWards, type AccountsContext } from '../../src/accounts/index.js';
+import { authorise, revoke } from '../../src/delegation/index.js';
 import { createVerifier } from '../../src/verify/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, signedInAgent, startFederation, type Federation } from '../support/federation.js';
@@ -260,4 +261,16 @@ describe('a helper a citizen authorised', () => {
     });
     expect(forged.status).toBe(400);
   }, 120_000);
+  test('an authorisation ended without its grants being ended (by its own record) still ends the next refresh: every use checks it', async () => {
+    const accounts = accountsOf();
+    await signedInAgent(config, svc.redirectUri, { source: 'citizen_id', citizen: 'tran-thi-binh' }); // her account, whatever ran before
+    const binhId = (await accountIdByNationalId(accounts, '079192038561'))!;
+    const d = await authorise(accounts, { grantorId: binhId, helperNationalId: CUONG_ID, clients: [svc.clientId], validUntil: dayAhead(10), level: 'high' }, dayAhead(0));
+    const { tokens } = await actFor('le-hoang-cuong', 'Trần Thị Bình');
+    // Revoked in the store only: the route's ending of the grants is not run here.
+    await revoke(accounts, d.id, { accountId: binhId, as: 'grantor' });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    const ended = await tdb.db.query<{ details: Record<string, unknown> }>(`SELECT details FROM audit_events WHERE event = 'ACTING_FOR_ENDED' ORDER BY seq DESC LIMIT 1`);
+    expect(ended.rows[0]!.details).toMatchObject({ relation: 'helper', reason: 'authorisation-ended', delegation: d.id });
+  }, 90_000);
 });
