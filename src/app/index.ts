@@ -136,7 +136,9 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const pairwiseKey = cipher.derive('pairwise-subject');
     // A CIBA request notifies the citizen's bound phones (push is a convenience: the phone also lists it at /p).
     const notifyPhone = (phoneId: string, message: { type: 'ciba'; id: string }) => notifyPhoneByPush(push, phoneId, message);
-    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, clients: caches.clients, consents: caches.consents, records, shortLived: state, notifyPhone, registries, relations: personRelations(accounts) }, keyring, app, (provider) =>
+    // DPoP nonces (NIXA_DPOP_NONCE) are HMACs under this key: any instance accepts another's.
+    const dpopNonceKey = cipher.derive('dpop-nonce');
+    host = new ProviderHost({ config, db, logger, accounts, pairwiseKey, dpopNonceKey, clients: caches.clients, consents: caches.consents, records, shortLived: state, notifyPhone, registries, relations: personRelations(accounts) }, keyring, app, (provider) =>
       provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
         metrics.tokensIssued.inc({ grant_type: String(ctx.oidc?.params?.grant_type ?? 'unknown') }),
       ),

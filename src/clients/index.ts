@@ -8,12 +8,15 @@ import { NotifiedCache, readThrough, type Database, type NotifiedCacheOptions, t
 import * as repo from './repository.js';
 import { inputOfMetadata, parseClientInput, parseClientUpdate, toProviderMetadata, type ApplicationType, type ClientInput } from './schema.js';
 import { checkSectorDocument } from './sector-document.js';
+import { checkReason } from '../audit/reason.js';
+import type { SecurityProfile } from './security-profile.js';
 import { generateSecret, hashSecret, verifySecret } from './secrets.js';
 
 export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, CIBA_GRANT, DEVICE_CODE_GRANT, GRANT_TYPES, APPLICATION_TYPES, type ApplicationType } from './schema.js';
 export { nativeRedirectProblem, redirectProvesApp } from './native-redirects.js';
 export { verifySecret } from './secrets.js';
 export { pairwiseSector } from './sector.js';
+export { FAPI_ALGS, FAPI_CODE_TTL_SECONDS, FAPI_REQUEST_URI_MAX_TTL_SECONDS, isFapi2, SECURITY_PROFILES, type SecurityProfile } from './security-profile.js';
 
 export interface ClientView {
   clientId: string;
@@ -35,6 +38,12 @@ export interface ClientView {
   subjectType: 'pairwise' | 'public';
   /** The sector document that makes the service one sector with others (pairwise only). */
   sectorIdentifierUri: string | null;
+  /** standard, or fapi2 (FAPI 2.0: PAR, DPoP, private_key_jwt); see security-profile.ts. */
+  securityProfile: SecurityProfile;
+  /** Why a service at substantial or high was kept standard (null otherwise). */
+  securityProfileReason: string | null;
+  /** Its authorization requests must come as signed request objects (RFC 9101). */
+  requireSignedRequestObject: boolean;
   createdAt: string;
   updatedAt: string;
   version: number;
@@ -51,6 +60,7 @@ function view(r: repo.ClientRow): ClientView {
     id_token_signed_response_alg?: string;
     subject_type?: 'pairwise' | 'public';
     sector_identifier_uri?: string;
+    require_signed_request_object?: boolean;
   };
   return {
     clientId: r.client_id,
@@ -67,6 +77,9 @@ function view(r: repo.ClientRow): ClientView {
     apiResource: r.api_resource ?? null,
     subjectType: m.subject_type ?? 'public',
     sectorIdentifierUri: m.sector_identifier_uri ?? null,
+    securityProfile: r.security_profile,
+    securityProfileReason: r.security_profile_reason ?? null,
+    requireSignedRequestObject: m.require_signed_request_object === true,
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
     version: r.version,
@@ -82,9 +95,10 @@ export interface ClientStore {
  * nixa's own client metadata, beside oidc-provider's (its extraClientMetadata):
  * `min_level` (a Level) and `api_resource` (a resource indicator), absent when unset;
  * `representation`, the kinds of acting for an organisation the service accepts
- * (src/representation/policy.ts), kept in the registration's metadata.
+ * (src/representation/policy.ts), kept in the registration's metadata;
+ * `security_profile` (security-profile.ts), from its column.
  */
-export const NIXA_CLIENT_METADATA = ['min_level', 'api_resource', 'representation'] as const;
+export const NIXA_CLIENT_METADATA = ['min_level', 'api_resource', 'representation', 'security_profile'] as const;
 
 /**
  * The provider's client metadata held in memory, per client_id (undefined for an
@@ -108,6 +122,7 @@ export function clientStore(db: Queryable, cache?: ClientCache): ClientStore {
     if (row.secret_hash) metadata.client_secret = row.secret_hash;
     if (row.min_level) metadata.min_level = row.min_level;
     if (row.api_resource) metadata.api_resource = row.api_resource;
+    metadata.security_profile = row.security_profile;
     return metadata;
   };
   return {
@@ -154,6 +169,28 @@ async function checkSector(c: ClientInput, opts: ClientsOptions, stored?: Record
   });
 }
 
+/** nixa's policy columns of a validated registration. */
+function policyOf(c: ClientInput): repo.ClientPolicy {
+  return {
+    minLevel: c.min_level ?? null,
+    apiResource: c.api_resource ?? null,
+    securityProfile: c.security_profile,
+    securityProfileReason: c.security_profile === 'standard' ? (c.security_profile_reason ?? null) : null,
+  };
+}
+
+/**
+ * The reason an operator gives with an act is the reason a service at substantial or
+ * high is kept standard, when the act keeps it so: the registration and the audit
+ * event both hold it. checkReason refuses a reason too short to say anything.
+ */
+function withProfileReason(input: unknown, reason: string | undefined, field = 'reason'): unknown {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
+  const c = input as Record<string, unknown>;
+  if (c.security_profile !== 'standard' || c.security_profile_reason !== undefined || reason === undefined) return input;
+  return { ...c, security_profile_reason: checkReason(reason, field) };
+}
+
 export function clientsOptions(config: Config): ClientsOptions {
   return { allowHttpLoopback: config.env !== 'production', signingAlgs: config.keys.signingAlgs };
 }
@@ -165,7 +202,7 @@ export async function addClient(
   opts: ClientsOptions,
   reason?: string,
 ): Promise<{ client: ClientView; secret?: string }> {
-  const c = parseClientInput(input, opts);
+  const c = parseClientInput(withProfileReason(input, reason), opts);
   await checkSector(c, opts);
   const clientId = c.client_id ?? `svc-${generateSecret().slice(0, 16)}`;
   const secret = c.token_endpoint_auth_method === 'client_secret_basic' ? generateSecret() : undefined;
@@ -173,8 +210,7 @@ export async function addClient(
   const metadata = toProviderMetadata(clientId, c);
   return db.transaction(async (tx) => {
     await checkApiFree(tx, c.api_resource, clientId);
-    const policy = { minLevel: c.min_level ?? null, apiResource: c.api_resource ?? null };
-    if (!(await repo.insertClient(tx, { clientId, name: c.name, metadata, secretHash, ...policy }))) {
+    if (!(await repo.insertClient(tx, { clientId, name: c.name, metadata, secretHash, ...policyOf(c) }))) {
       throw new InvalidInputError('client_id', `"${clientId}" is already registered`);
     }
     await appendAudit(tx, {
@@ -190,6 +226,8 @@ export async function addClient(
         redirectUris: c.redirect_uris,
         ...(c.min_level ? { minLevel: c.min_level } : {}),
         ...(c.api_resource ? { apiResource: c.api_resource } : {}),
+        securityProfile: c.security_profile,
+        ...(c.security_profile === 'standard' && c.security_profile_reason ? { securityProfileReason: c.security_profile_reason } : {}),
       },
     });
     const row = (await repo.selectClient(tx, clientId))!;
@@ -240,17 +278,25 @@ export async function changeClient(
   if (opts.expectedVersion !== undefined && opts.expectedVersion !== row.version) {
     throw new ConflictError('client', clientId, opts.expectedVersion, row.version);
   }
-  const before = inputOfMetadata(row.metadata as Record<string, unknown>, row.name, { minLevel: row.min_level, apiResource: row.api_resource });
+  const before = inputOfMetadata(row.metadata as Record<string, unknown>, row.name, {
+    minLevel: row.min_level,
+    apiResource: row.api_resource,
+    securityProfile: row.security_profile,
+    securityProfileReason: row.security_profile_reason,
+  });
   const merged: Record<string, unknown> = { ...before };
   for (const [k, v] of Object.entries(p)) {
     if (v === null) delete merged[k];
     else merged[k] = v;
   }
-  const next = parseClientInput(merged, opts);
+  // Naming the profile is the act the reason is about: keeping or making a service
+  // standard records this act's reason; fapi2 needs none and drops the old one.
+  if (p.security_profile !== undefined) delete merged.security_profile_reason;
+  const next = parseClientInput(p.security_profile === 'standard' ? withProfileReason(merged, opts.reason) : merged, opts);
   // Named as the CLI and the API name them; keys by their kids (public, but long).
   const shown = (k: string, v: unknown) =>
     k === 'jwks' ? ((v as { keys?: { kid?: string }[] } | undefined)?.keys ?? []).map((key) => key.kid ?? '(no kid)') : (v ?? null);
-  const NAMES: Record<string, string> = { min_level: 'minLevel', api_resource: 'apiResource' };
+  const NAMES: Record<string, string> = { min_level: 'minLevel', api_resource: 'apiResource', security_profile: 'securityProfile', require_signed_request_object: 'requireSignedRequestObject' };
   const changed = Object.fromEntries(
     Object.keys(p)
       .filter((k) => canonical(before[k] ?? null) !== canonical(merged[k] ?? null))
@@ -264,8 +310,7 @@ export async function changeClient(
     const updated = await repo.updateRegistration(tx, clientId, row.version, {
       name: next.name,
       metadata: toProviderMetadata(clientId, next),
-      minLevel: next.min_level ?? null,
-      apiResource: next.api_resource ?? null,
+      ...policyOf(next),
     });
     if (!updated) throw lostRace('client', clientId, opts.expectedVersion, row.version);
     await appendAudit(tx, { event: 'CLIENT_UPDATED', actor, subject: clientId, details: { changed, reason: opts.reason ?? null } });
@@ -316,7 +361,7 @@ export async function ensureClient(
   opts: ClientsOptions,
   reason: string,
 ): Promise<{ added: boolean; updated: string[]; secretSet: boolean; disabled: boolean }> {
-  const c = parseClientInput(input, opts);
+  const c = parseClientInput(withProfileReason(input, reason), opts);
   const clientId = input.client_id;
   const metadata = toProviderMetadata(clientId, c);
   const existing = await repo.selectClient(db, clientId);
@@ -326,15 +371,22 @@ export async function ensureClient(
     const secretHash = await hash();
     await db.transaction(async (tx) => {
       await checkApiFree(tx, c.api_resource, clientId);
-      if (!(await repo.insertClient(tx, { clientId, name: c.name, metadata, secretHash, minLevel: c.min_level ?? null, apiResource: c.api_resource ?? null }))) {
+      if (!(await repo.insertClient(tx, { clientId, name: c.name, metadata, secretHash, ...policyOf(c) }))) {
         throw new StateError(`client "${clientId}" was registered meanwhile; start again`);
       }
       await appendAudit(tx, { event: 'CLIENT_ADDED', actor, subject: clientId, reason, details: { name: c.name, method: c.token_endpoint_auth_method, grantTypes: c.grant_types, redirectUris: c.redirect_uris } });
     });
     return { added: true, updated: [], secretSet: true, disabled: false };
   }
-  const want = { name: c.name, metadata, minLevel: c.min_level ?? null, apiResource: c.api_resource ?? null };
-  const have = { name: existing.name, metadata: existing.metadata, minLevel: existing.min_level, apiResource: existing.api_resource };
+  const want = { name: c.name, metadata, ...policyOf(c) };
+  const have = {
+    name: existing.name,
+    metadata: existing.metadata,
+    minLevel: existing.min_level,
+    apiResource: existing.api_resource,
+    securityProfile: existing.security_profile,
+    securityProfileReason: existing.security_profile_reason,
+  };
   const updated = (Object.keys(want) as (keyof typeof want)[]).filter((k) => canonical(want[k]) !== canonical(have[k]));
   if (updated.length) {
     await db.transaction(async (tx) => {

@@ -21,6 +21,16 @@ export interface ClientRow {
   version: number;
   min_level: string | null;
   api_resource: string | null;
+  security_profile: 'standard' | 'fapi2';
+  security_profile_reason: string | null;
+}
+
+/** What a registration holds beside oidc-provider's metadata: nixa's policy for the service. */
+export interface ClientPolicy {
+  minLevel: string | null;
+  apiResource: string | null;
+  securityProfile: 'standard' | 'fapi2';
+  securityProfileReason: string | null;
 }
 
 export async function insertClient(
@@ -30,14 +40,13 @@ export async function insertClient(
     name: string;
     metadata: Record<string, unknown>;
     secretHash: string | null;
-    minLevel: string | null;
-    apiResource: string | null;
-  },
+  } & ClientPolicy,
 ): Promise<boolean> {
   const res = await tx.query(
-    `INSERT INTO clients (client_id, name, metadata, secret_hash, min_level, api_resource) VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+    `INSERT INTO clients (client_id, name, metadata, secret_hash, min_level, api_resource, security_profile, security_profile_reason)
+     VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)
      ON CONFLICT (client_id) DO NOTHING`,
-    [c.clientId, c.name, JSON.stringify(c.metadata), c.secretHash, c.minLevel, c.apiResource],
+    [c.clientId, c.name, JSON.stringify(c.metadata), c.secretHash, c.minLevel, c.apiResource, c.securityProfile, c.securityProfileReason],
   );
   return changed(tx, res.rowCount, c.clientId);
 }
@@ -51,18 +60,18 @@ export async function selectApiOwner(db: Queryable, apiResource: string, except?
   return rows[0]?.client_id;
 }
 
-/** Sets the service's minimum level and API; refused (false) if the row changed since `version`. */
 /** Replaces a registration's name, metadata and policy if it is still at `version`; false otherwise. */
 export async function updateRegistration(
   tx: Queryable,
   clientId: string,
   version: number,
-  r: { name: string; metadata: Record<string, unknown>; minLevel: string | null; apiResource: string | null },
+  r: { name: string; metadata: Record<string, unknown> } & ClientPolicy,
 ): Promise<boolean> {
   const res = await tx.query(
-    `UPDATE clients SET name = $3, metadata = $4::jsonb, min_level = $5, api_resource = $6, updated_at = now(), version = version + 1
+    `UPDATE clients SET name = $3, metadata = $4::jsonb, min_level = $5, api_resource = $6, security_profile = $7, security_profile_reason = $8,
+       updated_at = now(), version = version + 1
      WHERE client_id = $1 AND version = $2`,
-    [clientId, version, r.name, JSON.stringify(r.metadata), r.minLevel, r.apiResource],
+    [clientId, version, r.name, JSON.stringify(r.metadata), r.minLevel, r.apiResource, r.securityProfile, r.securityProfileReason],
   );
   return changed(tx, res.rowCount, clientId);
 }

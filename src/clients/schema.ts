@@ -7,6 +7,7 @@ import { ADMIN_SCOPES } from '../admin/roles.js';
 import { InvalidInputError } from '../errors/index.js';
 import { nativeRedirectProblem } from './native-redirects.js';
 import { RAR_TYPE, REPRESENTATION_SCOPE, representationAcceptsSchema } from '../representation/policy.js';
+import { defaultProfile, fapiDefaultAlg, profileMetadata, profileProblems, SECURITY_PROFILES } from './security-profile.js';
 
 export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id', REPRESENTATION_SCOPE] as const;
 export const AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
@@ -100,6 +101,9 @@ const sectorIdentifierUri = absoluteUrl((u, v, problem) => {
 /** The least assurance level the service accepts, whatever its requests ask. */
 const minLevel = z.enum(LEVELS, { error: `one of ${LEVELS.join(', ')}` });
 
+/** standard or fapi2 (security-profile.ts). */
+const securityProfile = z.enum(SECURITY_PROFILES, { error: `one of ${SECURITY_PROFILES.join(', ')}` });
+
 /**
  * The fields of a registration that may change (null clears an optional one).
  * The client id, grant types, authentication method and subject type stay: a
@@ -117,6 +121,8 @@ export const UPDATABLE_FIELDS = [
   'min_level',
   'api_resource',
   'representation',
+  'security_profile',
+  'require_signed_request_object',
 ] as const;
 
 /** What an update may carry; each field is then checked again with the whole registration (clientInputSchema). */
@@ -133,6 +139,8 @@ export function clientUpdateSchema(opts: { allowHttpLoopback: boolean }) {
       min_level: minLevel.nullable().optional(),
       api_resource: apiResource(opts.allowHttpLoopback).nullable().optional(),
       representation: representationAcceptsSchema.nullable().optional(),
+      security_profile: securityProfile.optional(),
+      require_signed_request_object: z.boolean({ error: 'true or false' }).nullable().optional(),
     })
     .strict()
     .refine((p) => Object.keys(p).length > 0, { message: `give at least one field to change (${UPDATABLE_FIELDS.join(', ')})` });
@@ -152,6 +160,25 @@ function nativeDefaults(input: unknown): unknown {
   if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
   const c = input as Record<string, unknown>;
   return c.application_type === 'native' && c.token_endpoint_auth_method === undefined ? { ...c, token_endpoint_auth_method: 'none' } : input;
+}
+
+/**
+ * A registration that does not name its profile gets fapi2 from level substantial up;
+ * a fapi2 one that does not say how it authenticates or signs gets private_key_jwt and
+ * nixa's first FAPI algorithm, so that what it must give (its keys) is what it is asked for.
+ */
+function profileDefaults(input: unknown, signingAlgs: readonly string[]): unknown {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
+  const c = input as Record<string, unknown>;
+  const profile = c.security_profile ?? defaultProfile(c.min_level as never);
+  if (profile !== 'fapi2') return c.security_profile === undefined ? { ...c, security_profile: profile } : c;
+  const alg = fapiDefaultAlg(signingAlgs);
+  return {
+    ...c,
+    security_profile: profile,
+    ...(c.token_endpoint_auth_method === undefined ? { token_endpoint_auth_method: 'private_key_jwt' } : {}),
+    ...(c.id_token_signed_response_alg === undefined && alg ? { id_token_signed_response_alg: alg } : {}),
+  };
 }
 
 export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlgs?: readonly string[] }) {
@@ -197,6 +224,12 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       // Which kinds of acting for an organisation the service accepts (legal_representative,
       // mandate:<task>, mandate:*); with the representation scope (checked below).
       representation: representationAcceptsSchema.optional(),
+      // standard or fapi2; the default depends on min_level (profileDefaults).
+      security_profile: securityProfile,
+      // Why a service at substantial or high is kept standard: the operator's reason, given with the act.
+      security_profile_reason: z.string().trim().min(1).max(500, 'at most 500 characters').optional(),
+      // RFC 9101: the service sends its authorization requests as signed request objects only.
+      require_signed_request_object: z.boolean({ error: 'true or false' }).optional(),
       scope: z
         .string()
         .default('openid')
@@ -297,8 +330,12 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       if (c.token_endpoint_auth_method !== 'private_key_jwt' && (c.jwks || c.jwks_uri)) {
         ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'only used with private_key_jwt' });
       }
+      for (const p of profileProblems(c)) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
+      if (c.security_profile === 'fapi2' && c.id_token_signed_response_alg === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['id_token_signed_response_alg'], message: `a fapi2 service needs PS256, ES256 or EdDSA, and nixa signs with ${signingAlgs.join(', ')} (NIXA_SIGNING_ALGS)` });
+      }
     });
-  return z.preprocess(nativeDefaults, registration);
+  return z.preprocess((input) => profileDefaults(nativeDefaults(input), signingAlgs), registration);
 }
 
 export type ClientInput = z.output<ReturnType<typeof clientInputSchema>>;
@@ -329,7 +366,11 @@ export function parseClientUpdate(input: unknown, opts: { allowHttpLoopback: boo
 }
 
 /** The registration a stored client was made from (the inverse of toProviderMetadata), to apply a change to. */
-export function inputOfMetadata(meta: Record<string, unknown>, name: string, policy: { minLevel: string | null; apiResource: string | null }): Record<string, unknown> {
+export function inputOfMetadata(
+  meta: Record<string, unknown>,
+  name: string,
+  policy: { minLevel: string | null; apiResource: string | null; securityProfile: string; securityProfileReason: string | null },
+): Record<string, unknown> {
   const pick = (k: string) => (meta[k] === undefined ? {} : { [k]: meta[k] });
   return {
     client_id: meta.client_id,
@@ -349,6 +390,9 @@ export function inputOfMetadata(meta: Record<string, unknown>, name: string, pol
     ...(policy.minLevel ? { min_level: policy.minLevel } : {}),
     ...(policy.apiResource ? { api_resource: policy.apiResource } : {}),
     ...pick('representation'),
+    ...pick('require_signed_request_object'),
+    security_profile: policy.securityProfile,
+    ...(policy.securityProfileReason ? { security_profile_reason: policy.securityProfileReason } : {}),
   };
 }
 
@@ -383,5 +427,5 @@ export function toProviderMetadata(clientId: string, c: ClientInput): Record<str
     // RFC 9396: the one detail type such a service may send (oidc-provider checks it).
     meta.authorization_details_types = [RAR_TYPE];
   }
-  return meta;
+  return { ...meta, ...profileMetadata(c, interactive) };
 }

@@ -103,6 +103,9 @@ const schema = z
       .default('info'),
     NIXA_TRUST_PROXY: flag(false),
     NIXA_TEST_LOGIN: flag(false),
+    // RFC 9449 §8: DPoP proofs must carry a nonce nixa handed out (use_dpop_nonce), so a
+    // proof made ahead of time on a stolen key is worthless. Costs a client one extra round trip.
+    NIXA_DPOP_NONCE: flag(false),
     // Unset: on outside production, off in production (which refuses it), so that
     // the documented container run needs no NIXA_DEMO=false.
     NIXA_DEMO: boolean.optional(),
@@ -237,6 +240,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   trustProxy: boolean;
   testLogin: boolean;
+  /** Every DPoP proof must carry a nonce nixa provided (RFC 9449 §8). */
+  dpopNonce: boolean;
   demo: boolean;
   ttl: Ttl;
   keys: {
@@ -442,6 +447,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: c.NIXA_LOG_LEVEL,
     trustProxy: c.NIXA_TRUST_PROXY,
     testLogin: c.NIXA_TEST_LOGIN,
+    dpopNonce: c.NIXA_DPOP_NONCE,
     demo: c.NIXA_DEMO ?? c.NIXA_ENV !== 'production',
     ttl: {
       Session: c.NIXA_TTL_SESSION,

@@ -48,6 +48,12 @@ export async function registerConsoleClient(db: Database, config: Config, cipher
       // Operators act on keys, accounts and the trail: every sign-in to the console reaches high.
       min_level: 'high',
       api_resource: c.apiResource,
+      // A service at high is fapi2 by default. The console is nixa's own code, in nixa's
+      // process: its secret is derived from the master key and its requests never leave
+      // the host, so PAR and DPoP would protect nothing a network could reach. Recorded
+      // as the reason, in the registration and the audit trail.
+      security_profile: 'standard',
+      security_profile_reason: 'nixa’s own console runs inside nixa: its secret, derived from the master key, and its requests never leave the host',
     },
     c.clientSecret,
     'system:console',

@@ -15,6 +15,11 @@ const MESSAGES: Record<string, { vi: string; en: string }> = {
     vi: 'Yêu cầu đăng nhập không hợp lệ. Hãy quay lại trang của dịch vụ và thử lại.',
     en: 'The sign-in request is not valid. Go back to the service and try again.',
   },
+  // A pushed request (RFC 9126) is used once and lives a minute: Back, a reload or a slow tab meet this.
+  invalid_request_uri: {
+    vi: 'Liên kết đăng nhập này đã được dùng hoặc đã hết hạn. Hãy quay lại trang của dịch vụ và bắt đầu đăng nhập lại.',
+    en: 'This sign-in link has already been used or has expired. Go back to the service and start signing in again.',
+  },
   temporarily_unavailable: {
     vi: 'nixa tạm thời không xử lý được yêu cầu này. Hãy thử lại sau ít phút.',
     en: 'nixa is temporarily unable to handle this request. Please try again in a few minutes.',

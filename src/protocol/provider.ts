@@ -31,6 +31,8 @@ import type { Database } from '../storage/index.js';
 import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthentication, machineTokenIntrospection, resourceIndicators } from './access-tokens.js';
 import { PostgresAdapter, providerStorage, translateStorageErrors } from './adapter.js';
 import { rotationInOneStatement } from './rotation.js';
+import { assertClientAssertion, authorizationCodeTtl, fapiFeature, fapiRotation } from './fapi.js';
+import { FAPI_ALGS } from '../clients/index.js';
 import { oauthErrorPage } from './errors.js';
 import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
 import { acceptsOf, organisationOf, recheckAtRefresh, richAuthorizationRequests, validateRepresentationMetadata } from './representation.js';
@@ -130,13 +132,15 @@ export interface ProviderDeps {
   registries?: OrganisationRegistries;
   /** Whose child or helper a person is (persons acting for persons); absent, no such token is issued or honoured. */
   relations?: PersonRelations;
+  /** Key for DPoP nonces (derived from the master key: every instance accepts the nonces of every other). */
+  dpopNonceKey?: Buffer;
 }
 
 /** The authorization parameter a service uses to pre-select an identity source. */
 export const SOURCE_HINT_PARAM = 'idp_hint';
 
 export function buildProvider(
-  { config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, records, shortLived, notifyPhone, registries, relations }: ProviderDeps,
+  { config, db: database, logger, accounts: accountsContext, pairwiseKey, clients: clientCache, consents, records, shortLived, notifyPhone, registries, relations, dpopNonceKey }: ProviderDeps,
   keys: KeySnapshot,
 ): Provider {
   const db = providerStorage(database);
@@ -229,8 +233,11 @@ export function buildProvider(
       userinfoSigningAlgValues: config.keys.signingAlgs as never,
       introspectionSigningAlgValues: config.keys.signingAlgs as never,
       authorizationSigningAlgValues: config.keys.signingAlgs as never,
-      requestObjectSigningAlgValues: ASYMMETRIC_ALGS as never,
+      // RFC 9101 request objects: FAPI 2.0 §5.4.1's algorithms, for every service.
+      requestObjectSigningAlgValues: [...FAPI_ALGS] as never,
     },
+    // A fapi2 service's client assertions: aud = the issuer, FAPI algorithms (fapi.ts).
+    assertJwtClientAuthClaimsAndHeader: assertClientAssertion,
     // Admin scopes are for machine clients (client_credentials) only; clients/schema.ts enforces it.
     scopes: ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id', REPRESENTATION_SCOPE, ...ADMIN_SCOPES],
     // acr/amr/auth_time say how the citizen signed in; services need them in every ID token.
@@ -283,6 +290,7 @@ export function buildProvider(
     ttl: {
       ...config.ttl,
       DeviceCode: DEVICE_CODE_TTL_SECONDS,
+      AuthorizationCode: authorizationCodeTtl(config.ttl.AuthorizationCode),
       // A service may ask a CIBA request to end sooner (requested_expiry, CIBA §7.1), never later than configured.
       BackchannelAuthenticationRequest: (ctx) => {
         const asked = Number((ctx?.oidc?.params as { requested_expiry?: unknown } | undefined)?.requested_expiry);
@@ -291,7 +299,8 @@ export function buildProvider(
     },
     clockTolerance: config.clockToleranceSeconds,
     // Always rotates; first asks the registry again when the token acts for an organisation.
-    rotateRefreshToken: recheckAtRefresh({ db, accounts, registries, logger }),
+    // A fapi2 service keeps its refresh token (fapi.ts says why).
+    rotateRefreshToken: fapiRotation(recheckAtRefresh({ db, accounts, registries, logger })),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -303,6 +312,21 @@ export function buildProvider(
         adminApiAlg: config.keys.signingAlgs[0]!,
       }),
       claimsParameter: { enabled: true },
+      // FAPI 2.0 for the services registered fapi2 (protocol/fapi.ts, clients/security-profile.ts).
+      fapi: fapiFeature(),
+      // RFC 9126: any service may push its request; a fapi2 one must (require_pushed_authorization_requests).
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false, allowUnregisteredRedirectUris: false },
+      // RFC 9101: signed request objects, at PAR or the authorization endpoint; required of a
+      // service that registered require_signed_request_object.
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
+      // RFC 9449: tokens bound to the service's key; required of a fapi2 service (dpop_bound_access_tokens).
+      // With NIXA_DPOP_NONCE, every proof carries a nonce nixa handed out (use_dpop_nonce).
+      dPoP: {
+        enabled: true,
+        ...(dpopNonceKey ? { nonceSecret: dpopNonceKey } : {}),
+        requireNonce: () => config.dpopNonce && dpopNonceKey !== undefined,
+        allowReplay: false,
+      },
       // RFC 9396, for one type: nixa_representation (acting for an organisation).
       richAuthorizationRequests: richAuthorizationRequests(),
       // Signing out of nixa tells every service of that session, server to server.

@@ -80,13 +80,15 @@ export async function federatedSignIn(
     scope?: string;
     agent?: UserAgent;
     extra?: Record<string, string>;
+    /** How the service sends the browser: by default the plain front-channel URL; a FAPI service pushes it first (PAR). */
+    authorize?: (params: Record<string, string>) => Promise<URL> | URL;
   },
 ): Promise<FederatedSignIn> {
   const agent = o.agent ?? new UserAgent();
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(config, {
+  const url = await (o.authorize ?? ((p) => oidc.buildAuthorizationUrl(config, p)))({
     redirect_uri: redirectUri,
     scope: o.scope ?? 'openid profile',
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),

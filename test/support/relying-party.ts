@@ -65,13 +65,20 @@ export interface SignIn {
 export async function signIn(
   config: oidc.Configuration,
   c: TestClient,
-  opts: { account?: string; agent?: UserAgent; scope?: string; extra?: Record<string, string> } = {},
+  opts: {
+    account?: string;
+    agent?: UserAgent;
+    scope?: string;
+    extra?: Record<string, string>;
+    /** How the service sends the browser: by default the plain front-channel URL; a FAPI service pushes it first (PAR). */
+    authorize?: (params: Record<string, string>) => Promise<URL> | URL;
+  } = {},
 ): Promise<SignIn> {
   const agent = opts.agent ?? new UserAgent();
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(config, {
+  const url = await (opts.authorize ?? ((p) => oidc.buildAuthorizationUrl(config, p)))({
     redirect_uri: c.redirectUri,
     scope: opts.scope ?? 'openid',
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
