@@ -14,4 +14,4 @@ UPDATE clients SET security_profile_reason = 'registered before security profile
   WHERE min_level IN ('substantial', 'high');
 
 ALTER TABLE clients ADD CONSTRAINT clients_standard_needs_reason
-  CHECK (security_profile = 'fapi2' OR min_level IS NULL OR min_level = 'low' OR length(security_profile_reason) > 0);
+  CHECK (security_profile = 'fapi2' OR min_level IS NULL OR min_level = 'low' OR coalesce(length(security_profile_reason), 0) > 0);

@@ -41,7 +41,14 @@ export const REQUEST_BODIES: Readonly<Record<string, object>> = {
   'POST /clients/{id}': {
     type: 'object',
     required: ['reason'],
-    properties: { reason, min_level: { enum: ['low', 'substantial', 'high', null] }, api_resource: { type: ['string', 'null'], format: 'uri' } },
+    properties: {
+      reason,
+      min_level: { enum: ['low', 'substantial', 'high', null] },
+      api_resource: { type: ['string', 'null'], format: 'uri' },
+      // fapi2 from substantial up; standard there keeps the reason as why.
+      security_profile: { enum: ['standard', 'fapi2'] },
+      require_signed_request_object: { type: ['boolean', 'null'] },
+    },
     additionalProperties: false,
   },
   'POST /accounts/lookup': {

@@ -8,7 +8,7 @@ import type { JWK } from 'jose';
 
 import { bootstrapSecurityOfficer, listOperators } from '../admin/index.js';
 import { checkReason } from '../audit/index.js';
-import { addClient, changeClient, clientsOptions, disableClient, GRANT_TYPES, listClients, rotateClientSecret, showClient, type ClientView } from '../clients/index.js';
+import { addClient, changeClient, clientsOptions, disableClient, GRANT_TYPES, listClients, rotateClientSecret, SECURITY_PROFILES, showClient, type ClientView } from '../clients/index.js';
 import { CONFIG_VARIABLES, type Config } from '../config/index.js';
 import { InvalidInputError, NixaError } from '../errors/index.js';
 import { type Cipher, KeyRing, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
@@ -84,6 +84,8 @@ function describeClient(c: ClientView): string {
     `scopes:           ${c.scope}`,
     `ID token alg:     ${c.idTokenSigningAlg}`,
     `minimum level:    ${c.minLevel ?? '-'}`,
+    `security profile: ${c.securityProfile === 'fapi2' ? 'fapi2 (FAPI 2.0: PAR, DPoP, private_key_jwt)' : 'standard'}${c.securityProfileReason ? ` — kept standard: ${c.securityProfileReason}` : ''}`,
+    `signed requests:  ${c.requireSignedRequestObject ? 'required (RFC 9101)' : 'accepted'}`,
     `API (resource):   ${c.apiResource ?? '-'}`,
     `subjects:         ${c.subjectType === 'public' ? 'public (the account id)' : `pairwise, sector: ${c.sectorIdentifierUri ?? 'this service alone'}`}`,
     `created:          ${c.createdAt}`,
@@ -188,6 +190,12 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .option('--sector-identifier-uri <uri>', 'https URL of a JSON array listing the redirect URIs of the services that share pairwise subjects with this one')
     .option('--min-level <level>', 'least assurance level of every sign-in: low, substantial or high')
     .option('--api-resource <uri>', "the service's API (resource indicator) it may get JWT access tokens for")
+    .addOption(
+      new Option('--security-profile <profile>', 'fapi2 (FAPI 2.0: PAR, DPoP, private_key_jwt; the default from --min-level substantial) or standard (at substantial or high, --reason says why)').choices([
+        ...SECURITY_PROFILES,
+      ]),
+    )
+    .option('--require-signed-request-object', 'accept its authorization requests only as signed request objects (RFC 9101)')
     .option('--from-json <path>', 'read the whole registration from a JSON file ("-" for stdin)')
     .option(...REASON)
     .option('--json', 'print the result as JSON')
@@ -212,6 +220,8 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
             sector_identifier_uri: o.sectorIdentifierUri,
             min_level: o.minLevel,
             api_resource: o.apiResource,
+            security_profile: o.securityProfile,
+            require_signed_request_object: o.requireSignedRequestObject,
           };
       for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
       const result = await addClient(await ctx.db(), input, ctx.actor, clientsOptions(ctx.config), reason);
@@ -229,7 +239,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .action(async (o: { json?: boolean }) => {
       const list = await listClients(await ctx.db());
       if (o.json) return printJson(io, list);
-      io.out(table(list.map((c) => ({ CLIENT_ID: c.clientId, NAME: c.name, STATUS: c.status, AUTH: c.tokenEndpointAuthMethod, GRANTS: c.grantTypes.join(','), 'MIN LEVEL': c.minLevel ?? '-' }))));
+      io.out(table(list.map((c) => ({ CLIENT_ID: c.clientId, NAME: c.name, STATUS: c.status, AUTH: c.tokenEndpointAuthMethod, GRANTS: c.grantTypes.join(','), 'MIN LEVEL': c.minLevel ?? '-', PROFILE: c.securityProfile }))));
     });
 
   clients
@@ -244,19 +254,25 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
 
   clients
     .command('update <clientId>')
-    .description("change a relying party's minimum assurance level or API; takes effect at once")
+    .description("change a relying party's minimum assurance level, API or security profile; takes effect at once")
     .option('--min-level <level>', 'low, substantial or high; "none" removes the minimum')
     .option('--api-resource <uri>', 'resource indicator of the service\'s API; "none" removes it')
+    .addOption(new Option('--security-profile <profile>', 'fapi2, or standard (at substantial or high, --reason is kept as why)').choices([...SECURITY_PROFILES]))
+    .addOption(new Option('--require-signed-request-object <yes|no>', 'accept authorization requests only as signed request objects (RFC 9101)').choices(['yes', 'no']))
     .option('--if-version <n>', 'refuse if the client changed since you read this version', (v) => Number(v))
     .option(...REASON)
     .option('--json', 'print the result as JSON')
-    .action(async (id: string, o: { minLevel?: string; apiResource?: string; ifVersion?: number; reason?: string; json?: boolean }) => {
+    .action(async (id: string, o: { minLevel?: string; apiResource?: string; securityProfile?: string; requireSignedRequestObject?: string; ifVersion?: number; reason?: string; json?: boolean }) => {
       const reason = reasonOf(o);
       const clear = (v: string | undefined) => (v === 'none' ? null : v);
       const patch: Record<string, unknown> = {};
       if (o.minLevel !== undefined) patch.min_level = clear(o.minLevel);
       if (o.apiResource !== undefined) patch.api_resource = clear(o.apiResource);
-      if (!Object.keys(patch).length) throw new InvalidInputError('--min-level', 'give --min-level or --api-resource (or both)');
+      if (o.securityProfile !== undefined) patch.security_profile = o.securityProfile;
+      if (o.requireSignedRequestObject !== undefined) patch.require_signed_request_object = o.requireSignedRequestObject === 'yes';
+      if (!Object.keys(patch).length) {
+        throw new InvalidInputError('--min-level', 'give --min-level, --api-resource, --security-profile or --require-signed-request-object');
+      }
       const { client: c, changed } = await changeClient(await ctx.db(), id, patch, ctx.actor, {
         ...clientsOptions(ctx.config),
         ...(o.ifVersion !== undefined ? { expectedVersion: o.ifVersion } : {}),

@@ -9,7 +9,7 @@ import * as repo from './repository.js';
 import { inputOfMetadata, parseClientInput, parseClientUpdate, toProviderMetadata, type ApplicationType, type ClientInput } from './schema.js';
 import { checkSectorDocument } from './sector-document.js';
 import { checkReason } from '../audit/reason.js';
-import type { SecurityProfile } from './security-profile.js';
+import { profileNeedsReason, type SecurityProfile } from './security-profile.js';
 import { generateSecret, hashSecret, verifySecret } from './secrets.js';
 
 export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, CIBA_GRANT, DEVICE_CODE_GRANT, GRANT_TYPES, APPLICATION_TYPES, type ApplicationType } from './schema.js';
@@ -175,7 +175,8 @@ function policyOf(c: ClientInput): repo.ClientPolicy {
     minLevel: c.min_level ?? null,
     apiResource: c.api_resource ?? null,
     securityProfile: c.security_profile,
-    securityProfileReason: c.security_profile === 'standard' ? (c.security_profile_reason ?? null) : null,
+    // Kept only while it explains an exception: a standard service at substantial or high.
+    securityProfileReason: profileNeedsReason(c.security_profile, c.min_level) ? (c.security_profile_reason ?? null) : null,
   };
 }
 
@@ -227,7 +228,7 @@ export async function addClient(
         ...(c.min_level ? { minLevel: c.min_level } : {}),
         ...(c.api_resource ? { apiResource: c.api_resource } : {}),
         securityProfile: c.security_profile,
-        ...(c.security_profile === 'standard' && c.security_profile_reason ? { securityProfileReason: c.security_profile_reason } : {}),
+        ...(profileNeedsReason(c.security_profile, c.min_level) ? { securityProfileReason: c.security_profile_reason } : {}),
       },
     });
     const row = (await repo.selectClient(tx, clientId))!;

@@ -14,6 +14,12 @@ const LEVEL_OPTIONS = [
   ...LEVELS.map((l) => ({ value: l, vi: { low: 'thấp', substantial: 'đáng kể', high: 'cao' }[l], en: l })),
 ];
 
+const PROFILE_OPTIONS = [
+  { value: '', vi: 'Tự động: FAPI 2.0 từ mức đáng kể trở lên', en: 'Automatic: FAPI 2.0 from substantial up' },
+  { value: 'fapi2', vi: 'FAPI 2.0 (PAR, DPoP, private_key_jwt)', en: 'FAPI 2.0 (PAR, DPoP, private_key_jwt)' },
+  { value: 'standard', vi: 'Tiêu chuẩn (OpenID Connect với PKCE); ở mức đáng kể hoặc cao cần nêu lý do', en: 'Standard (OpenID Connect with PKCE); at substantial or high, say why' },
+];
+
 const FORM: FieldSpec[] = [
   { name: 'name', vi: 'Tên dịch vụ', en: 'Service name', required: true },
   { name: 'client_id', vi: 'Mã khách (client id)', en: 'Client id', hint: ['Để trống để nixa tự tạo.', 'Leave empty and nixa makes one.'] },
@@ -50,12 +56,25 @@ const FORM: FieldSpec[] = [
     type: 'select',
     options: [
       { value: 'client_secret_basic', vi: 'Mật khẩu khách (client_secret_basic)', en: '' },
+      { value: 'private_key_jwt', vi: 'Khóa riêng của dịch vụ (private_key_jwt)', en: 'the service’s private key (private_key_jwt)' },
       { value: 'none', vi: 'Không (ứng dụng công khai, chỉ PKCE)', en: 'none: a public client, PKCE only' },
     ],
   },
   { name: 'scope', vi: 'Phạm vi (scope) được phép', en: 'Allowed scopes', hint: ['Cách nhau bởi dấu cách: openid profile phone address national_id offline_access', 'Space-separated: openid profile phone address national_id offline_access'] },
   { name: 'min_level', vi: 'Mức độ đảm bảo tối thiểu', en: 'Minimum assurance level', type: 'select', options: LEVEL_OPTIONS },
   { name: 'api_resource', vi: 'API của dịch vụ (resource indicator)', en: 'The service’s API (resource indicator)', type: 'url', hint: ['Không bắt buộc; để nhận JWT access token cho API này.', 'Optional; to get JWT access tokens for this API.'] },
+  {
+    name: 'security_profile',
+    vi: 'Hồ sơ bảo mật',
+    en: 'Security profile',
+    type: 'select',
+    options: PROFILE_OPTIONS,
+    hint: [
+      'FAPI 2.0: yêu cầu đẩy trước (PAR), token gắn khóa (DPoP), xác thực bằng khóa riêng; cần địa chỉ bộ khóa công khai bên dưới.',
+      'FAPI 2.0: pushed requests (PAR), key-bound tokens (DPoP), private-key authentication; needs the public key set address below.',
+    ],
+  },
+  { name: 'jwks_uri', vi: 'Địa chỉ bộ khóa công khai của dịch vụ (jwks_uri)', en: 'The service’s public key set (jwks_uri)', type: 'url', hint: ['Cho private_key_jwt.', 'For private_key_jwt.'] },
 ];
 const FIELDS = FORM.map((f) => f.name).concat(['reason', 'grant_types']);
 const lines = (v: string) => v.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -99,6 +118,7 @@ async function integrationPage(c: Call, client: ClientView, etag: string | null,
     ${row('Địa chỉ chuyển hướng', 'Redirect URIs', client.redirectUris.join(' '))}
     ${row('Phạm vi', 'Scopes', client.scope)}
     ${row('Mức tối thiểu', 'Minimum level', client.minLevel)}
+    ${row('Hồ sơ bảo mật', 'Security profile', client.securityProfile === 'fapi2' ? 'FAPI 2.0 (PAR, DPoP, private_key_jwt)' : `standard${client.securityProfileReason ? ` — ${client.securityProfileReason}` : ''}`)}
     ${row('API của dịch vụ', 'Service API', client.apiResource)}
     ${row('Trạng thái', 'Status', client.status)}
     ${row('Đăng ký lúc', 'Registered at', client.createdAt)}
@@ -132,8 +152,13 @@ const { status, wwwAuthenticate, claims } = await guard(request.headers.authoriz
     <p>${t('Mọi lần đăng nhập vào dịch vụ này đạt ít nhất mức này, dù dịch vụ yêu cầu gì. Có hiệu lực ngay.', 'Every sign-in to this service reaches at least this level, whatever it asks. Takes effect at once.')}</p>
     <form method="post" action="${CONSOLE_PATH}/services/${e(client.clientId)}/level">${csrfInput(c.csrf)}<input type="hidden" name="version" value="${e(etag ?? '')}">
     ${field({ name: 'min_level', vi: 'Mức tối thiểu', en: 'Minimum level', type: 'select', options: LEVEL_OPTIONS }, { min_level: c.form('min_level') || (client.minLevel ?? '') }, errors)}
+    ${field(
+      { name: 'security_profile', vi: 'Hồ sơ bảo mật', en: 'Security profile', type: 'select', options: PROFILE_OPTIONS.slice(1) },
+      { security_profile: c.form('security_profile') || client.securityProfile },
+      errors,
+    )}
     ${reasonField({ reason: c.form('reason') }, errors)}
-    <button type="submit">${t('Lưu mức tối thiểu', 'Save the minimum level')}</button></form></section>`
+    <button type="submit">${t('Lưu mức và hồ sơ bảo mật', 'Save the level and profile')}</button></form></section>`
     : '';
   c.page(
     'console-service',
@@ -180,6 +205,8 @@ export const SERVICE_ROUTES: ConsoleRoute[] = [
         scope: c.form('scope').trim().split(/\s+/).filter(Boolean).join(' ') || 'openid',
         ...(c.form('min_level') ? { min_level: c.form('min_level') } : {}),
         ...(c.form('api_resource').trim() ? { api_resource: c.form('api_resource').trim() } : {}),
+        ...(c.form('security_profile') ? { security_profile: c.form('security_profile') } : {}),
+        ...(c.form('jwks_uri').trim() ? { jwks_uri: c.form('jwks_uri').trim() } : {}),
       };
       const created = await c.api<ClientView & { clientSecret?: string }>('POST', '/clients', { body });
       if (created.status !== 201) return newServicePage(c, values, errorsOf(created, FIELDS, { grant_types: 'redirect_uris' }), created.status >= 500 ? 502 : created.status);
@@ -205,7 +232,8 @@ export const SERVICE_ROUTES: ConsoleRoute[] = [
     method: 'POST',
     path: '/services/:id/level',
     handle: async (c) => {
-      const done = await c.api<ClientView>('POST', `/clients/${seg(c.params.id!)}`, { body: { reason: c.form('reason'), min_level: c.form('min_level') || null }, ifMatch: c.form('version') });
+      const body = { reason: c.form('reason'), min_level: c.form('min_level') || null, ...(c.form('security_profile') ? { security_profile: c.form('security_profile') } : {}) };
+      const done = await c.api<ClientView>('POST', `/clients/${seg(c.params.id!)}`, { body, ifMatch: c.form('version') });
       if (done.status === 200) {
         c.ctx.status = 303;
         c.ctx.redirect(`${CONSOLE_PATH}/services/${encodeURIComponent(c.params.id!)}?done=level`);
@@ -213,7 +241,7 @@ export const SERVICE_ROUTES: ConsoleRoute[] = [
       }
       const read = await c.api<ClientView>('GET', `/clients/${seg(c.params.id!)}`);
       if (read.status !== 200) return refusedPage(c, read);
-      return integrationPage(c, read.body, read.etag, { errors: errorsOf(done, ['min_level', 'reason']), status: done.status });
+      return integrationPage(c, read.body, read.etag, { errors: errorsOf(done, ['min_level', 'security_profile', 'reason']), status: done.status });
     },
   },
 ];

@@ -390,9 +390,13 @@ describe('sources and services through the admin API', () => {
 
     const wrongLevel = await raw('POST', '/clients/cong-thue', { reason: 'Yêu cầu mức cao', min_level: 'very-high' }, { 'if-match': etag(shown.res)! });
     expect(wrongLevel.body.field).toBe('min_level');
-    const raised = await raw('POST', '/clients/cong-thue', { reason: 'Hồ sơ thuế cần mức cao', min_level: 'high' }, { 'if-match': etag(shown.res)! });
+    // A service with a secret raised to high is fapi2 unless kept standard: the operator says which.
+    const undecided = await raw('POST', '/clients/cong-thue', { reason: 'Hồ sơ thuế cần mức cao', min_level: 'high' }, { 'if-match': etag(shown.res)! });
+    expect(undecided.res.status).toBe(400);
+    expect(undecided.body.field).toBe('security_profile');
+    const raised = await raw('POST', '/clients/cong-thue', { reason: 'Hồ sơ thuế cần mức cao', min_level: 'high', security_profile: 'standard' }, { 'if-match': etag(shown.res)! });
     expect(raised.res.status).toBe(200);
-    expect(raised.body.minLevel).toBe('high');
+    expect(raised.body).toMatchObject({ minLevel: 'high', securityProfile: 'standard', securityProfileReason: 'Hồ sơ thuế cần mức cao' });
     const lost = await raw('POST', '/clients/cong-thue', { reason: 'Hạ xuống mức đáng kể', min_level: 'substantial' }, { 'if-match': etag(shown.res)! });
     expect(lost.res.status).toBe(412);
     expect((await raw('GET', '/clients/cong-thue')).body.minLevel).toBe('high');

@@ -1,7 +1,7 @@
 // The `nixa` command: in-process for the many cases, and as a real process for
 // exit codes, configuration errors and the embedded control socket.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,7 @@ import { PAGE_ERRORS } from '../../src/protocol/errors.js';
 import { silentLogger } from '../../src/logging/index.js';
 import { cliRunner } from '../support/cli.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
+import { keyPair } from '../support/fapi.js';
 import { freePort, TEST_MASTER_KEY } from '../support/nixa.js';
 
 let tdb: TestDatabase;
@@ -241,12 +242,14 @@ describe('nixa clients: minimum level and API', () => {
   it('registers a minimum level and an API, shows them, and changes them with an audited update', async () => {
     const add = await nixa(
       'clients', 'add', '--client-id', 'dvc-dat-dai', '--name', 'Đăng ký đất đai', '--redirect-uri', 'https://datdai.gov.vn/cb',
-      '--min-level', 'substantial', '--api-resource', 'https://datdai.gov.vn/api', ...WHY,
+      '--min-level', 'substantial', '--api-resource', 'https://datdai.gov.vn/api', '--security-profile', 'standard', ...WHY,
     );
     expect(add.code).toBe(0);
     expect(add.stdout).toContain('minimum level:    substantial');
+    // At substantial a service is fapi2 unless kept standard: the reason given is why.
+    expect(add.stdout).toContain(`security profile: standard — kept standard: ${WHY[1]}`);
     expect(add.stdout).toContain('API (resource):   https://datdai.gov.vn/api');
-    expect((await nixa('clients', 'list')).stdout).toMatch(/dvc-dat-dai +Đăng ký đất đai +enabled +client_secret_basic +authorization_code +substantial/);
+    expect((await nixa('clients', 'list')).stdout).toMatch(/dvc-dat-dai +Đăng ký đất đai +enabled +client_secret_basic +authorization_code +substantial +standard/);
 
     const up = await nixa('clients', 'update', 'dvc-dat-dai', '--min-level', 'high', '--reason', 'hồ sơ địa chính cần mức cao', '--json');
     expect(up.code).toBe(0);
@@ -259,7 +262,7 @@ describe('nixa clients: minimum level and API', () => {
       `SELECT event, details FROM audit_events WHERE subject = 'dvc-dat-dai' ORDER BY seq`,
     );
     expect(rows.map((r) => r.event)).toEqual(['CLIENT_ADDED', 'CLIENT_UPDATED', 'CLIENT_UPDATED']);
-    expect(rows[0]!.details).toMatchObject({ minLevel: 'substantial', apiResource: 'https://datdai.gov.vn/api' });
+    expect(rows[0]!.details).toMatchObject({ minLevel: 'substantial', apiResource: 'https://datdai.gov.vn/api', securityProfile: 'standard', securityProfileReason: WHY[1] });
     expect(rows[1]!.details).toEqual({ changed: { minLevel: { from: 'substantial', to: 'high' } }, reason: 'hồ sơ địa chính cần mức cao' });
     expect(rows[2]!.details).toEqual({ changed: { apiResource: { from: 'https://datdai.gov.vn/api', to: null } }, reason: WHY[1] });
   });
@@ -271,7 +274,10 @@ describe('nixa clients: minimum level and API', () => {
     [['add', '--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb', '--api-resource', 'https://a.gov.vn/api?v=1'], 'api_resource', /query/],
     [['add', '--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb', '--api-resource', '/api'], 'api_resource', /not an absolute URL/],
     [['update', 'dvc-dat-dai', '--min-level', 'extreme'], 'min_level', /one of low, substantial, high/],
-    [['update', 'dvc-dat-dai'], '--min-level', /give --min-level or --api-resource/],
+    [['update', 'dvc-dat-dai'], '--min-level', /give --min-level, --api-resource, --security-profile/],
+    // At high a service is fapi2 by default: one with a secret must be kept standard, and say so.
+    [['add', '--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb', '--min-level', 'high', '--auth-method', 'client_secret_basic'], 'token_endpoint_auth_method', /private_key_jwt only/],
+    [['add', '--name', 'X', '--redirect-uri', 'https://a.gov.vn/cb', '--min-level', 'high'], 'jwks', /jwks or jwks_uri is required for private_key_jwt/],
   ])('refuses %j naming %s, and writes nothing', async (args, field, problem) => {
     const [clients, events] = [await count('clients'), await count('audit_events')];
     const r = await nixa('clients', ...args, ...WHY);
@@ -299,8 +305,26 @@ describe('nixa clients: minimum level and API', () => {
     expect(missing.stderr).toMatch(/client "khong-co" not found/);
   });
 
+  it('registers a service at high as fapi2 with its keys, and keeps it standard only with the reason given', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'nixa-cli-jwks-')), 'jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [(await keyPair('ES256', 'bhxh-1')).publicJwk] }));
+    const add = await nixa('clients', 'add', '--client-id', 'dvc-bhxh', '--name', 'Bảo hiểm xã hội', '--redirect-uri', 'https://bhxh.gov.vn/cb', '--min-level', 'high', '--jwks-file', file, ...WHY);
+    expect(add.code).toBe(0);
+    expect(add.stdout).toContain('security profile: fapi2 (FAPI 2.0: PAR, DPoP, private_key_jwt)');
+    expect(add.stdout).toContain('auth method:      private_key_jwt');
+    expect(add.stdout).toContain('ID token alg:     ES256');
+    expect(add.stdout).not.toContain('client_secret:');
+    const why = 'Đối tác cần thêm một quý để triển khai DPoP';
+    const lowered = await nixa('clients', 'update', 'dvc-bhxh', '--security-profile', 'standard', '--reason', why);
+    expect(lowered.code).toBe(0);
+    expect(lowered.stdout).toContain(`security profile: standard — kept standard: ${why}`);
+    const signed = await nixa('clients', 'update', 'dvc-bhxh', '--security-profile', 'fapi2', '--require-signed-request-object', 'yes', ...WHY);
+    expect(signed.stdout).toContain('security profile: fapi2');
+    expect(signed.stdout).toContain('signed requests:  required (RFC 9101)');
+  });
+
   it('writes no event and no new version for an update that changes nothing', async () => {
-    await nixa('clients', 'add', '--client-id', 'dvc-cu-tru', '--name', 'Cư trú', '--redirect-uri', 'https://cutru.gov.vn/cb', '--min-level', 'substantial', ...WHY);
+    await nixa('clients', 'add', '--client-id', 'dvc-cu-tru', '--name', 'Cư trú', '--redirect-uri', 'https://cutru.gov.vn/cb', '--min-level', 'substantial', '--security-profile', 'standard', ...WHY);
     const events = await count('audit_events');
     const same = await nixa('clients', 'update', 'dvc-cu-tru', '--min-level', 'substantial', '--api-resource', 'none', ...WHY);
     expect(same.code).toBe(0);

@@ -53,6 +53,9 @@ describe('the console as a client of nixa', () => {
       minLevel: 'high',
       apiResource: `${issuer}/admin/api`,
       status: 'enabled',
+      // nixa's own console is kept standard at high, and says why (console/registration.ts).
+      securityProfile: 'standard',
+      securityProfileReason: expect.stringContaining('runs inside nixa'),
     });
     expect((await tdb.db.query<{ subject_type: string }>("SELECT metadata->>'subject_type' AS subject_type FROM clients WHERE client_id = 'nixa-console'")).rows[0]!.subject_type).toBe('public');
     expect(await consoleEvents()).toEqual([{ event: 'CLIENT_ADDED', actor: 'system:console' }]);
@@ -305,7 +308,7 @@ describe('what each operator sees and does', () => {
     const page = await get(cuong, `${issuer}/console/services/cong-thue`);
     const csrf = csrfOf(page.html)!;
     const version = /name="version" value="([^"]+)"/.exec(page.html)![1]!;
-    const first = await post(cuong, `${issuer}/console/services/cong-thue/level`, { csrf, version: version.replaceAll('&quot;', '"'), min_level: 'high', reason: 'Hồ sơ thuế cần mức cao' });
+    const first = await post(cuong, `${issuer}/console/services/cong-thue/level`, { csrf, version: version.replaceAll('&quot;', '"'), min_level: 'high', security_profile: 'standard', reason: 'Hồ sơ thuế cần mức cao' });
     expect(first).toMatchObject({ status: 303, location: '/console/services/cong-thue?done=level' });
     const stale = await post(cuong, `${issuer}/console/services/cong-thue/level`, { csrf, version: version.replaceAll('&quot;', '"'), min_level: 'substantial', reason: 'Hạ xuống mức đáng kể' });
     expect(stale.status).toBe(412);
