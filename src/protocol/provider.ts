@@ -235,6 +235,8 @@ export function buildProvider(
       authorizationSigningAlgValues: config.keys.signingAlgs as never,
       // RFC 9101 request objects: FAPI 2.0 §5.4.1's algorithms, for every service.
       requestObjectSigningAlgValues: [...FAPI_ALGS] as never,
+      // RFC 9449 proofs: FAPI 2.0 §5.4.1's algorithms (Ed25519 is EdDSA's fully specified name).
+      dPoPSigningAlgValues: [...FAPI_ALGS, 'Ed25519'] as never,
     },
     // A fapi2 service's client assertions: aud = the issuer, FAPI algorithms (fapi.ts).
     assertJwtClientAuthClaimsAndHeader: assertClientAssertion,

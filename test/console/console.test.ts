@@ -184,7 +184,7 @@ describe('signing in to the console', () => {
       expect(jar.has('nixa_console_tx')).toBe(false);
       expect(jar.has('nixa_console')).toBe(false);
     } finally {
-      expect((await nixa('clients', 'update', CONSOLE_CLIENT_ID, '--min-level', 'high', '--reason', 'kiểm thử: trả lại mức cao')).code).toBe(0);
+      expect((await nixa('clients', 'update', CONSOLE_CLIENT_ID, '--min-level', 'high', '--security-profile', 'standard', '--reason', 'kiểm thử: trả lại mức cao')).code).toBe(0);
     }
   });
 });

@@ -34,3 +34,15 @@ it('signs in with PAR, private_key_jwt and DPoP, and the tokens are bound to the
   const info = await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub, { DPoP: dpop });
   expect(info.sub).toBe(tokens.claims()!.sub);
 });
+
+it('discovery advertises what a FAPI 2.0 service needs', async () => {
+  const doc = (await (await fetch(`${nixa.config.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+  expect(doc.pushed_authorization_request_endpoint).toBe(`${nixa.config.issuer}/request`);
+  expect(doc.dpop_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'PS256', 'EdDSA']));
+  expect(doc.token_endpoint_auth_methods_supported).toContain('private_key_jwt');
+  expect(doc.request_object_signing_alg_values_supported).toEqual(['PS256', 'ES256', 'EdDSA']);
+  expect(doc.authorization_response_iss_parameter_supported).toBe(true);
+  expect(doc.code_challenge_methods_supported).toEqual(['S256']);
+  // Not every service is FAPI 2.0: PAR is required per service, not of all.
+  expect(doc.require_pushed_authorization_requests).toBeUndefined();
+});
