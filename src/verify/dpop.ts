@@ -66,8 +66,11 @@ const encoder = new TextEncoder();
  * next one (so between lifetimeSeconds and twice that).
  */
 export function dpopNonces(options: { secret: string | Uint8Array; lifetimeSeconds?: number }): DPoPNonces {
-  const secret = typeof options.secret === 'string' ? encoder.encode(options.secret) : options.secret;
-  if (!(secret instanceof Uint8Array) || secret.byteLength < 32) throw new TypeError('dpopNonces secret must be at least 32 bytes');
+  const given = typeof options.secret === 'string' ? encoder.encode(options.secret) : options.secret;
+  if (!(given instanceof Uint8Array) || given.byteLength < 32) throw new TypeError('dpopNonces secret must be at least 32 bytes');
+  // A copy: WebCrypto wants bytes on an ArrayBuffer (not a SharedArrayBuffer), and later changes by the caller must not matter.
+  const secret = new Uint8Array(given.byteLength);
+  secret.set(given);
   const lifetime = options.lifetimeSeconds ?? 300;
   if (!Number.isInteger(lifetime) || lifetime < 10) throw new TypeError('dpopNonces lifetimeSeconds must be a whole number of seconds, 10 or more');
   const key = globalThis.crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);

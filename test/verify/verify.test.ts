@@ -464,7 +464,7 @@ describe('the published module', () => {
       const exported = execFileSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(join(out, 'src/verify/index.js'))}).then((m) => console.log(Object.keys(m).sort().join(',')))`], {
         cwd: ROOT,
       }).toString();
-      expect(exported.trim()).toBe('LEVELS,NixaUnavailableError,acrFor,bearerChallenge,createVerifier,levelOfAcr,requireLevel');
+      expect(exported.trim()).toBe('DPOP_ALGORITHMS,LEVELS,NixaUnavailableError,acrFor,bearerChallenge,createVerifier,dpopChallenge,dpopNonces,levelOfAcr,memoryReplayStore,requireLevel');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
