@@ -149,6 +149,9 @@ export type ProofVerdict =
  */
 export async function checkProof(c: ProofCheck): Promise<ProofVerdict> {
   const refuse = (description: string) => ({ ok: false as const, description });
+  // The service's mistake, not the client's: say so whatever the proof.
+  const expectedHtu = normalisedHtu(c.url);
+  if (!expectedHtu) throw new TypeError('url must be the absolute http(s) URL the client called');
   if (c.proof.length > MAX_PROOF_LENGTH) return refuse('The DPoP proof is too long');
   if (!COMPACT_JWS.test(c.proof)) return refuse('The DPoP proof is not a well-formed signed JWT');
   let header: ProtectedHeaderParameters;
@@ -181,8 +184,6 @@ export async function checkProof(c: ProofCheck): Promise<ProofVerdict> {
   if (typeof jti !== 'string' || !jti) return refuse('The DPoP proof lacks the jti claim');
   if (jti.length > MAX_JTI_LENGTH) return refuse('The DPoP proof jti claim is too long');
   if (htm !== c.method) return refuse(`The DPoP proof htm claim must be the request's method, ${c.method}`);
-  const expectedHtu = normalisedHtu(c.url);
-  if (!expectedHtu) throw new TypeError('url must be the absolute http(s) URL of the request');
   if (typeof htu !== 'string' || normalisedHtu(htu) !== expectedHtu) return refuse(`The DPoP proof htu claim must be the request's URL, ${expectedHtu}`);
   if (typeof iat !== 'number' || !Number.isFinite(iat)) return refuse('The DPoP proof lacks the iat claim');
   const now = Math.floor(Date.now() / 1000);

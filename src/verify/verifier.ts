@@ -94,7 +94,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   const proofLifetime = seconds(options.dpop?.proofLifetimeSeconds, 'dpop.proofLifetimeSeconds', DEFAULTS.proofLifetimeSeconds)!;
   const replay = options.dpop?.replay ?? memoryReplayStore();
+  if (typeof replay?.seen !== 'function') throw new TypeError('dpop.replay must have a seen(key, expiresAt) method');
   const nonces = options.dpop?.nonces;
+  if (nonces !== undefined && (typeof nonces?.current !== 'function' || typeof nonces.accepts !== 'function')) {
+    throw new TypeError('dpop.nonces must have current() and accepts(nonce) methods (see dpopNonces)');
+  }
 
   // OpenID Connect Discovery §4: the document lives under the issuer and must name
   // exactly that issuer, or its keys are not the issuer's keys.
@@ -196,7 +200,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     } else if (typeof claims.client_id !== 'string') {
       return invalid("The token's client_id claim is malformed");
     } else if (presented === 'bearer' && claims.cnf !== undefined) {
-      return invalid('The token is bound to a DPoP key: present it with the DPoP scheme and a proof');
+      const dpopBound = typeof (claims.cnf as { jkt?: unknown } | null)?.jkt === 'string';
+      return invalid(dpopBound ? 'The token is bound to a DPoP key: present it with the DPoP scheme and a proof' : 'The token is bound to a key (cnf): it is not a bearer token');
     }
 
     const acr = typeof claims.acr === 'string' ? claims.acr : undefined;

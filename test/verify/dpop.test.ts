@@ -347,6 +347,10 @@ describe('the scheme and the binding (RFC 9449 §7)', () => {
       expect((outcome as { wwwAuthenticate: string }).wwwAuthenticate).toMatch(/^DPoP error="invalid_request", error_description="[^"]+"$/);
     }
     expect(() => requireLevel(verifierFor(), 'low', { dpop: 'sometimes' as never })).toThrow(/dpop must be 'required' or 'allowed'/);
+    // The service's own mistakes are thrown, naming what to fix, not blamed on the client.
+    await expect(guardFor()({ ...dpopRequest(await proof()), url: '/api/ho-so' })).rejects.toThrow(/url must be the absolute http\(s\) URL/);
+    expect(() => verifierFor({ dpop: { replay: {} as never } })).toThrow(/dpop.replay must have a seen/);
+    expect(() => verifierFor({ dpop: { nonces: { current: () => 'x' } as never } })).toThrow(/dpop.nonces must have/);
   });
 
   it('a token nixa did not sign is invalid_token even with a sound proof', async () => {

@@ -151,6 +151,12 @@ describe('a token nixa signed', () => {
     expectInvalid(await verifier.verifyIdToken(accessToken), 'The token is not an ID token');
     expectInvalid(await verifier.verifyAccessToken(await mintAccessToken({ client_id: undefined })), 'The token lacks the client_id claim');
     expectInvalid(await verifier.verifyAccessToken(await mintAccessToken({ jti: undefined })), 'The token lacks the jti claim');
+    // RFC 9449 §7.2: a token bound to a key is not a bearer token, whatever the binding.
+    expectInvalid(
+      await verifier.verifyAccessToken(await mintAccessToken({ cnf: { jkt: 'kL1yGzXf0wV0mQ3eVb3x5S3tDq2mX1mVwYx0bY3aZcE' } })),
+      'The token is bound to a DPoP key: present it with the DPoP scheme and a proof',
+    );
+    expectInvalid(await verifier.verifyAccessToken(await mintAccessToken({ cnf: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } })), 'The token is bound to a key (cnf): it is not a bearer token');
   });
 });
 
