@@ -1,6 +1,7 @@
 // The shapes a service sees: the options it gives, the claims and results it gets back.
 import type { JWTPayload } from 'jose';
 
+import type { DPoPAlgorithm, DPoPNonces, DPoPReplayStore } from './dpop.js';
 import type { Level } from './levels.js';
 
 /** A nixa assurance level, by name (`'high'`) or by its acr value (`'urn:nixa:loa:high'`). */
@@ -35,7 +36,59 @@ export interface VerifierOptions {
   timeoutMs?: number;
   /** A fetch to use instead of the global one (an outbound proxy, extra logging). */
   fetch?: typeof fetch;
+  /** How DPoP proofs (RFC 9449) are checked by verifyDPoPAccessToken and requireLevel's dpop guards. */
+  dpop?: DPoPOptions;
 }
+
+/** How an API checks DPoP proofs. Every field has a default suited to one instance. */
+export interface DPoPOptions {
+  /** Proof algorithms accepted (and listed in the challenge's algs). Default: ES256, ES384, ES512, PS256, PS384, PS512, EdDSA, Ed25519. */
+  algorithms?: DPoPAlgorithm[];
+  /** How long after its iat a proof is accepted, in seconds (plus clockToleranceSeconds). Default 60. */
+  proofLifetimeSeconds?: number;
+  /**
+   * Where used proofs are remembered (key: the proof key's thumbprint and the jti).
+   * Default: in memory, which is right for one instance only; give several
+   * instances one shared store, or a proof replayed at another instance passes.
+   */
+  replay?: DPoPReplayStore;
+  /**
+   * When set, every proof must carry a nonce this source accepts (RFC 9449 §9);
+   * a proof without one is answered use_dpop_nonce with a DPoP-Nonce to retry with.
+   */
+  nonces?: DPoPNonces;
+}
+
+/** RFC 9449 §7.1: the DPoP proof is missing, malformed, does not match the request or was used before. */
+export interface InvalidDPoPProof {
+  ok: false;
+  error: 'invalid_dpop_proof';
+  description: string;
+}
+
+/** RFC 9449 §9: the proof lacks the server's nonce, or has an old one; retry with `nonce`. */
+export interface UseDPoPNonce {
+  ok: false;
+  error: 'use_dpop_nonce';
+  description: string;
+  /** The nonce to send back in the DPoP-Nonce header. */
+  nonce: string;
+}
+
+/** A request presenting an access token with the DPoP scheme, as verifyDPoPAccessToken takes it. */
+export interface DPoPPresentation {
+  /** The access token (from `Authorization: DPoP <token>`). */
+  accessToken: string;
+  /** The DPoP header's value: one compact JWS. */
+  proof: string;
+  /** The request's method as on the request line, e.g. `GET`. */
+  method: string;
+  /** The absolute URL the client called (behind a proxy: the public one); query and fragment are ignored. */
+  url: string | URL;
+}
+
+export type DPoPFailure = VerifyFailure | InvalidDPoPProof | UseDPoPNonce;
+export type DPoPVerifyResult = (VerifySuccess & { jkt: string }) | DPoPFailure;
 
 /** Per-call requirements; each replaces the verifier's own for this call. */
 export interface Requirements {
@@ -144,8 +197,23 @@ export interface Verifier {
   readonly issuer: string;
   /** Checks an ID token (OpenID Connect Core §3.1.3.7) against nixa's keys and the requirements. */
   verifyIdToken(token: string, requirements?: Requirements): Promise<VerifyResult>;
-  /** Checks a JWT access token (RFC 9068, `typ: at+jwt`) against nixa's keys and the requirements. */
+  /**
+   * Checks a JWT access token (RFC 9068, `typ: at+jwt`) presented as a bearer token
+   * against nixa's keys and the requirements. A token bound to a key (`cnf`) is
+   * refused (RFC 9449 §7.2): without a proof it may be a stolen one.
+   */
   verifyAccessToken(token: string, requirements?: Requirements): Promise<VerifyResult>;
+  /**
+   * Checks a DPoP-bound JWT access token and its proof (RFC 9449 §4.3, §7.1): the
+   * proof, the server nonce when configured, the token, the token's cnf.jkt against
+   * the proof's key, then that the proof was not used before. A token without
+   * cnf.jkt is refused: it was not bound, so it is a bearer token.
+   */
+  verifyDPoPAccessToken(presentation: DPoPPresentation, requirements?: Requirements): Promise<DPoPVerifyResult>;
+  /** The proof algorithms this verifier accepts (for the challenge's algs). */
+  readonly dpopAlgorithms: readonly string[];
+  /** The nonce to send in `DPoP-Nonce` now, when the verifier has nonces (dpop.nonces); undefined otherwise. */
+  dpopNonce(): Promise<string | undefined>;
   /** The WWW-Authenticate value for a refused token. */
   challenge(result: VerifyFailure): string;
 }

@@ -6,8 +6,11 @@ import { createRemoteJWKSet, customFetch, decodeProtectedHeader, jwtVerify, type
 
 import { acrFor, atLeast, LEVELS, levelOfAcr, type Level } from './levels.js';
 import { bearerChallenge } from './challenge.js';
+import { checkProof, DPOP_ALGORITHMS, memoryReplayStore } from './dpop.js';
 import { describeTokenError, NixaUnavailableError } from './errors.js';
 import type {
+  DPoPPresentation,
+  DPoPVerifyResult,
   InsufficientUserAuthentication,
   InvalidToken,
   LevelOrAcr,
@@ -20,7 +23,7 @@ import type {
   VerifyResult,
 } from './types.js';
 
-const DEFAULTS = { clockToleranceSeconds: 15, jwksCacheSeconds: 300, jwksCooldownSeconds: 30, timeoutMs: 5_000 };
+const DEFAULTS = { clockToleranceSeconds: 15, jwksCacheSeconds: 300, jwksCooldownSeconds: 30, timeoutMs: 5_000, proofLifetimeSeconds: 60 };
 
 /** nixa signs only with asymmetric keys; an HS256 or "none" token is refused before any key is looked up. */
 const ALGORITHMS = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'];
@@ -85,6 +88,17 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new TypeError('timeoutMs must be a whole number of milliseconds above 0');
   const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const dpopAlgorithms: readonly string[] = options.dpop?.algorithms ?? DPOP_ALGORITHMS;
+  if (!dpopAlgorithms.length || dpopAlgorithms.some((a) => !(DPOP_ALGORITHMS as readonly string[]).includes(a))) {
+    throw new TypeError(`dpop.algorithms must be a non-empty list of ${DPOP_ALGORITHMS.join(', ')}`);
+  }
+  const proofLifetime = seconds(options.dpop?.proofLifetimeSeconds, 'dpop.proofLifetimeSeconds', DEFAULTS.proofLifetimeSeconds)!;
+  const replay = options.dpop?.replay ?? memoryReplayStore();
+  if (typeof replay?.seen !== 'function') throw new TypeError('dpop.replay must have a seen(key, expiresAt) method');
+  const nonces = options.dpop?.nonces;
+  if (nonces !== undefined && (typeof nonces?.current !== 'function' || typeof nonces.accepts !== 'function')) {
+    throw new TypeError('dpop.nonces must have current() and accepts(nonce) methods (see dpopNonces)');
+  }
 
   // OpenID Connect Discovery §4: the document lives under the issuer and must name
   // exactly that issuer, or its keys are not the issuer's keys.
@@ -138,7 +152,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return keys;
   }
 
-  async function verify(token: unknown, kind: TokenKind, requirements: Requirements = {}): Promise<VerifyResult> {
+  /** `bearer`: a token bound to a key is refused (RFC 9449 §7.2); `dpop`: the caller checks the binding. */
+  async function verify(token: unknown, kind: TokenKind, requirements: Requirements = {}, presented: 'bearer' | 'dpop' = 'bearer'): Promise<VerifyResult> {
     const needed = requirements.minimumAcr !== undefined ? toLevel(requirements.minimumAcr, 'minimumAcr') : minimum;
     const neededAge = requirements.maxAge !== undefined ? seconds(requirements.maxAge, 'maxAge') : maxAge;
     const invalid = (description: string): InvalidToken => ({ ok: false, error: 'invalid_token', description });
@@ -184,6 +199,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (claims.events !== undefined) return invalid('The token is not an ID token');
     } else if (typeof claims.client_id !== 'string') {
       return invalid("The token's client_id claim is malformed");
+    } else if (presented === 'bearer' && claims.cnf !== undefined) {
+      const dpopBound = typeof (claims.cnf as { jkt?: unknown } | null)?.jkt === 'string';
+      return invalid(dpopBound ? 'The token is bound to a DPoP key: present it with the DPoP scheme and a proof' : 'The token is bound to a key (cnf): it is not a bearer token');
     }
 
     const acr = typeof claims.acr === 'string' ? claims.acr : undefined;
@@ -212,10 +230,37 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return failure;
   }
 
+  // RFC 9449 §7.1: the proof first (it needs no keys from nixa), then the nonce,
+  // the token, the binding of one to the other, and last the replay record, so
+  // that a proof refused for any other reason leaves no trace in the store.
+  async function verifyDPoP(p: DPoPPresentation, requirements?: Requirements): Promise<DPoPVerifyResult> {
+    const badProof = (description: string) => ({ ok: false as const, error: 'invalid_dpop_proof' as const, description });
+    if (typeof p.proof !== 'string' || !p.proof) return badProof('The request has no DPoP proof');
+    if (typeof p.accessToken !== 'string' || !p.accessToken) return { ok: false, error: 'invalid_token', description: 'No token was given' };
+    const proof = await checkProof({ ...p, algorithms: dpopAlgorithms, lifetime: proofLifetime, tolerance });
+    if (!proof.ok) return badProof(proof.description);
+    if (nonces) {
+      if (proof.nonce === undefined) return { ok: false, error: 'use_dpop_nonce', description: 'The DPoP proof must carry the nonce from DPoP-Nonce', nonce: await nonces.current() };
+      if (!(await nonces.accepts(proof.nonce))) return { ok: false, error: 'use_dpop_nonce', description: 'The DPoP proof nonce is not current', nonce: await nonces.current() };
+    }
+    const result = await verify(p.accessToken, ACCESS_TOKEN, requirements, 'dpop');
+    if (!result.ok && result.error === 'invalid_token') return result;
+    const cnf = result.claims.cnf as { jkt?: unknown } | undefined;
+    if (typeof cnf?.jkt !== 'string') return { ok: false, error: 'invalid_token', description: 'The token is not bound to a DPoP key: present it as a Bearer token' };
+    // Not the proof's fault alone: it may be sound but by another key than the
+    // token's (a stolen token, a proof of the thief's own). RFC 9449 §7.1 answers invalid_token.
+    if (cnf.jkt !== proof.jkt) return { ok: false, error: 'invalid_token', description: 'The token is bound to another key than the DPoP proof' };
+    if (await replay.seen(`dpop:${proof.jkt}:${proof.jti}`, proof.iat + proofLifetime + tolerance)) return badProof('The DPoP proof was used before');
+    return result.ok ? { ...result, jkt: proof.jkt } : result;
+  }
+
   return {
     issuer,
     verifyIdToken: (token, requirements) => verify(token, ID_TOKEN, requirements),
     verifyAccessToken: (token, requirements) => verify(token, ACCESS_TOKEN, requirements),
+    verifyDPoPAccessToken: verifyDPoP,
+    dpopAlgorithms,
+    dpopNonce: async () => nonces?.current(),
     challenge: bearerChallenge,
   };
 }

@@ -151,6 +151,12 @@ describe('a token nixa signed', () => {
     expectInvalid(await verifier.verifyIdToken(accessToken), 'The token is not an ID token');
     expectInvalid(await verifier.verifyAccessToken(await mintAccessToken({ client_id: undefined })), 'The token lacks the client_id claim');
     expectInvalid(await verifier.verifyAccessToken(await mintAccessToken({ jti: undefined })), 'The token lacks the jti claim');
+    // RFC 9449 §7.2: a token bound to a key is not a bearer token, whatever the binding.
+    expectInvalid(
+      await verifier.verifyAccessToken(await mintAccessToken({ cnf: { jkt: 'kL1yGzXf0wV0mQ3eVb3x5S3tDq2mX1mVwYx0bY3aZcE' } })),
+      'The token is bound to a DPoP key: present it with the DPoP scheme and a proof',
+    );
+    expectInvalid(await verifier.verifyAccessToken(await mintAccessToken({ cnf: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } })), 'The token is bound to a key (cnf): it is not a bearer token');
   });
 });
 
@@ -464,7 +470,7 @@ describe('the published module', () => {
       const exported = execFileSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(join(out, 'src/verify/index.js'))}).then((m) => console.log(Object.keys(m).sort().join(',')))`], {
         cwd: ROOT,
       }).toString();
-      expect(exported.trim()).toBe('LEVELS,NixaUnavailableError,acrFor,bearerChallenge,createVerifier,levelOfAcr,requireLevel');
+      expect(exported.trim()).toBe('DPOP_ALGORITHMS,LEVELS,NixaUnavailableError,acrFor,bearerChallenge,createVerifier,dpopChallenge,dpopNonces,levelOfAcr,memoryReplayStore,requireLevel');
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
