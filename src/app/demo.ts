@@ -1,8 +1,12 @@
 // The demo public service registered in development so that `npm start` has a
-// relying party to sign in to. Its secret is kept in the data directory (owner-only).
+// relying party to sign in to: a FAPI 2.0 service (PAR, DPoP, private_key_jwt), as a
+// public service handling records is. Its private key is kept in the data directory
+// (owner-only); nixa holds only the public half.
 // Beside it, a demo kiosk: a public client of the device grant (RFC 8628) to try with curl.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 
 import { addClient, CIBA_GRANT, clientsOptions, DEVICE_CODE_GRANT, rotateClientSecret, showClient, updateClient } from '../clients/index.js';
 import type { Config } from '../config/index.js';
@@ -22,7 +26,8 @@ const DEMO_REPRESENTATION = ['legal_representative', 'mandate:*', 'guardian', 'h
 
 export interface DemoCredentials {
   clientId: string;
-  clientSecret: string;
+  /** The demo's private key (ES256 JWK, with its kid) for private_key_jwt. */
+  privateJwk: JWK;
   redirectUri: string;
   postLogoutRedirectUri: string;
   origin: string;
@@ -109,40 +114,42 @@ export async function seedDemo(db: Database, config: Config, logger: Logger): Pr
   await seedDemoKiosk(db, config, logger);
   await seedDemoCounter(db, config, logger);
   const origin = demoOrigin(config);
-  mkdirSync(config.dataDir, { recursive: true });
   const file = join(config.dataDir, 'demo-service.json');
-  const creds = (secret: string): DemoCredentials => ({
+  // The key from an earlier start, or a new one (also for a data directory from before
+  // the demo was a FAPI 2.0 service, which kept a secret there).
+  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<DemoCredentials>) : undefined;
+  const privateJwk = saved?.privateJwk ?? (await newDemoKey());
+  const creds: DemoCredentials = {
     clientId: DEMO_CLIENT_ID,
-    clientSecret: secret,
+    privateJwk,
     redirectUri: `${origin}/callback`,
     postLogoutRedirectUri: `${origin}/`,
     origin,
     apiResource: demoApi(origin),
-  });
+  };
+  const { d: _private, ...publicJwk } = privateJwk;
+  const registration = {
+    api_resource: demoApi(origin),
+    backchannel_logout_uri: demoBackchannel(origin),
+    scope: DEMO_SCOPE,
+    representation: DEMO_REPRESENTATION,
+    // FAPI 2.0, so that a newcomer sees the profile a service at high uses working:
+    // pushed requests, DPoP-bound tokens, and its key instead of a secret.
+    security_profile: 'fapi2',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [publicJwk] },
+  };
   try {
     await showClient(db, DEMO_CLIENT_ID);
-    // Registered before the demo had an API or a back-channel logout URI (or for another
-    // port): register them now. An update that changes nothing writes nothing.
-    // Or before it accepted people acting for a company (representation).
-    await updateClient(
-      db,
-      DEMO_CLIENT_ID,
-      { api_resource: demoApi(origin), backchannel_logout_uri: demoBackchannel(origin), scope: DEMO_SCOPE, representation: DEMO_REPRESENTATION },
-      'system:demo',
-      clientsOptions(config),
-    );
-    if (existsSync(file)) {
-      const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<DemoCredentials, 'apiResource'>;
-      return { ...saved, apiResource: demoApi(origin) };
-    }
-    // Registered earlier but the secret file is gone: issue a new secret.
-    const { secret } = await rotateClientSecret(db, DEMO_CLIENT_ID, 'system:demo');
-    writeFileSync(file, JSON.stringify(creds(secret), null, 2), { mode: 0o600 });
-    return creds(secret);
+    // Registered before the demo had an API, a back-channel logout URI, representation or
+    // its key (or for another port): register them now. A change of nothing writes nothing.
+    await updateClient(db, DEMO_CLIENT_ID, registration, 'system:demo', clientsOptions(config));
+    saveKey(file, creds);
+    return creds;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }
-  const { secret } = await addClient(
+  await addClient(
     db,
     {
       client_id: DEMO_CLIENT_ID,
@@ -150,18 +157,27 @@ export async function seedDemo(db: Database, config: Config, logger: Logger): Pr
       redirect_uris: [`${origin}/callback`],
       post_logout_redirect_uris: [`${origin}/`],
       grant_types: ['authorization_code', 'refresh_token'],
-      token_endpoint_auth_method: 'client_secret_basic',
-      scope: DEMO_SCOPE,
-      representation: DEMO_REPRESENTATION,
-      api_resource: demoApi(origin),
+      ...registration,
       // nixa tells the demo when the citizen's nixa session ends (OpenID Connect Back-Channel
       // Logout 1.0); nixa registers it with backchannel_logout_session_required: true.
-      backchannel_logout_uri: demoBackchannel(origin),
     },
     'system:demo',
     clientsOptions(config),
   );
-  writeFileSync(file, JSON.stringify(creds(secret!), null, 2), { mode: 0o600 });
+  saveKey(file, creds);
   logger.info({ clientId: DEMO_CLIENT_ID, origin }, 'demo service registered');
-  return creds(secret!);
+  return creds;
+}
+
+/** Owner-only, also when an older file (a secret, from before) was there with other permissions. */
+function saveKey(file: string, creds: DemoCredentials): void {
+  writeFileSync(file, JSON.stringify(creds, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
+/** The demo's client-authentication key: ES256, its kid the RFC 7638 thumbprint. */
+async function newDemoKey(): Promise<JWK> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const kid = await calculateJwkThumbprint(await exportJWK(publicKey));
+  return { ...(await exportJWK(privateKey)), kid, alg: 'ES256', use: 'sig' };
 }

@@ -259,10 +259,13 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .option('--api-resource <uri>', 'resource indicator of the service\'s API; "none" removes it')
     .addOption(new Option('--security-profile <profile>', 'fapi2, or standard (at substantial or high, --reason is kept as why)').choices([...SECURITY_PROFILES]))
     .addOption(new Option('--require-signed-request-object <yes|no>', 'accept authorization requests only as signed request objects (RFC 9101)').choices(['yes', 'no']))
+    .addOption(new Option('--auth-method <method>', 'move a client_secret_basic service to its key (its secret stops working); with --jwks-file or --jwks-uri').choices(['private_key_jwt']))
+    .option('--jwks-file <path>', 'public JWK Set (JSON file) for private_key_jwt')
+    .option('--jwks-uri <uri>', 'JWK Set URL for private_key_jwt')
     .option('--if-version <n>', 'refuse if the client changed since you read this version', (v) => Number(v))
     .option(...REASON)
     .option('--json', 'print the result as JSON')
-    .action(async (id: string, o: { minLevel?: string; apiResource?: string; securityProfile?: string; requireSignedRequestObject?: string; ifVersion?: number; reason?: string; json?: boolean }) => {
+    .action(async (id: string, o: { minLevel?: string; apiResource?: string; securityProfile?: string; requireSignedRequestObject?: string; authMethod?: string; jwksFile?: string; jwksUri?: string; ifVersion?: number; reason?: string; json?: boolean }) => {
       const reason = reasonOf(o);
       const clear = (v: string | undefined) => (v === 'none' ? null : v);
       const patch: Record<string, unknown> = {};
@@ -270,6 +273,9 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
       if (o.apiResource !== undefined) patch.api_resource = clear(o.apiResource);
       if (o.securityProfile !== undefined) patch.security_profile = o.securityProfile;
       if (o.requireSignedRequestObject !== undefined) patch.require_signed_request_object = o.requireSignedRequestObject === 'yes';
+      if (o.authMethod !== undefined) patch.token_endpoint_auth_method = o.authMethod;
+      if (o.jwksFile !== undefined) patch.jwks = readJsonFile(o.jwksFile, '--jwks-file');
+      if (o.jwksUri !== undefined) patch.jwks_uri = clear(o.jwksUri);
       if (!Object.keys(patch).length) {
         throw new InvalidInputError('--min-level', 'give --min-level, --api-resource, --security-profile or --require-signed-request-object');
       }

@@ -285,6 +285,13 @@ export async function changeClient(
     securityProfile: row.security_profile,
     securityProfileReason: row.security_profile_reason,
   });
+  const method = p.token_endpoint_auth_method;
+  if (method !== undefined && method !== before.token_endpoint_auth_method && !(before.token_endpoint_auth_method === 'client_secret_basic' && method === 'private_key_jwt')) {
+    throw new InvalidInputError(
+      'token_endpoint_auth_method',
+      'can change only from client_secret_basic to private_key_jwt (give jwks or jwks_uri with it); a service that needs another method is registered anew',
+    );
+  }
   const merged: Record<string, unknown> = { ...before };
   for (const [k, v] of Object.entries(p)) {
     if (v === null) delete merged[k];
@@ -312,6 +319,8 @@ export async function changeClient(
       name: next.name,
       metadata: toProviderMetadata(clientId, next),
       ...policyOf(next),
+      // A service that moved to its key has no secret left to accept.
+      clearSecret: next.token_endpoint_auth_method !== 'client_secret_basic',
     });
     if (!updated) throw lostRace('client', clientId, opts.expectedVersion, row.version);
     await appendAudit(tx, { event: 'CLIENT_UPDATED', actor, subject: clientId, details: { changed, reason: opts.reason ?? null } });

@@ -65,13 +65,13 @@ export async function updateRegistration(
   tx: Queryable,
   clientId: string,
   version: number,
-  r: { name: string; metadata: Record<string, unknown> } & ClientPolicy,
+  r: { name: string; metadata: Record<string, unknown>; clearSecret?: boolean } & ClientPolicy,
 ): Promise<boolean> {
   const res = await tx.query(
     `UPDATE clients SET name = $3, metadata = $4::jsonb, min_level = $5, api_resource = $6, security_profile = $7, security_profile_reason = $8,
-       updated_at = now(), version = version + 1
+       secret_hash = CASE WHEN $9 THEN NULL ELSE secret_hash END, updated_at = now(), version = version + 1
      WHERE client_id = $1 AND version = $2`,
-    [clientId, version, r.name, JSON.stringify(r.metadata), r.minLevel, r.apiResource, r.securityProfile, r.securityProfileReason],
+    [clientId, version, r.name, JSON.stringify(r.metadata), r.minLevel, r.apiResource, r.securityProfile, r.securityProfileReason, r.clearSecret === true],
   );
   return changed(tx, res.rowCount, clientId);
 }

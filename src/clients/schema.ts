@@ -123,6 +123,9 @@ export const UPDATABLE_FIELDS = [
   'representation',
   'security_profile',
   'require_signed_request_object',
+  // Only from client_secret_basic to private_key_jwt (changeClient): a service moving to
+  // FAPI 2.0 keeps its client id, so its citizens' pairwise subjects do not change.
+  'token_endpoint_auth_method',
 ] as const;
 
 /** What an update may carry; each field is then checked again with the whole registration (clientInputSchema). */
@@ -141,6 +144,7 @@ export function clientUpdateSchema(opts: { allowHttpLoopback: boolean }) {
       representation: representationAcceptsSchema.nullable().optional(),
       security_profile: securityProfile.optional(),
       require_signed_request_object: z.boolean({ error: 'true or false' }).nullable().optional(),
+      token_endpoint_auth_method: z.enum(AUTH_METHODS, { error: `one of ${AUTH_METHODS.join(', ')}` }).optional(),
     })
     .strict()
     .refine((p) => Object.keys(p).length > 0, { message: `give at least one field to change (${UPDATABLE_FIELDS.join(', ')})` });

@@ -24,7 +24,7 @@ import type { Logger } from '../logging/index.js';
 import { STYLESHEET } from '../pages/index.js';
 import { isUnreachable, type NixaClient } from './nixa-client.js';
 import { actorSection, claimRows, claimsToShow, describeAcr, organisationSection, recordRows, renderDemoPage, renderPartial } from './pages.js';
-import { challengeParams, createRecordsApi, RECORDS_PATH, type RecordsAnswer } from './records-api.js';
+import { createRecordsApi, RECORDS_PATH, type RecordsAnswer } from './records-api.js';
 
 export interface DemoAppDeps {
   issuer: string;
@@ -59,6 +59,8 @@ interface Transaction {
   returnTo: ReturnTo;
   /** The acr_values asked for (a step-up), or '' for none. */
   asked: string;
+  /** Names the DPoP key of this sign-in, kept on the server (dpopKeys): its tokens will be bound to it. */
+  dpopRef: string;
 }
 
 /**
@@ -203,20 +205,35 @@ const now = () => Math.floor(Date.now() / 1000);
 
 export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps): Koa {
   const app = new Koa();
-  const recordsApi = createRecordsApi({ issuer, apiResource: credentials.apiResource });
+  const recordsApi = createRecordsApi({ issuer, apiResource: credentials.apiResource, origin: credentials.origin });
   const recordsUrl = new URL(RECORDS_PATH, credentials.origin);
   /**
    * Access tokens for the API, kept on the server: DEMO ONLY in process memory
    * (gone on restart, like the sessions); the browser holds only a random reference.
    */
-  const apiTokens = new Map<string, { token: string; exp: number }>();
-  const keepToken = (token: string, expiresIn: number | undefined): string => {
+  const apiTokens = new Map<string, { token: string; exp: number; dpop: oidc.DPoPHandle; config: oidc.Configuration }>();
+  const keepToken = (token: string, expiresIn: number | undefined, dpop: oidc.DPoPHandle, config: oidc.Configuration): string => {
     const t = now();
     for (const [ref, v] of apiTokens) if (v.exp <= t) apiTokens.delete(ref);
     if (apiTokens.size >= 10_000) apiTokens.delete(apiTokens.keys().next().value!);
     const ref = randomBytes(16).toString('base64url');
-    apiTokens.set(ref, { token, exp: t + (expiresIn ?? 600) });
+    apiTokens.set(ref, { token, exp: t + (expiresIn ?? 600), dpop, config });
     return ref;
+  };
+  /**
+   * DPoP keys of sign-ins under way (FAPI 2.0: the tokens are bound to a key the
+   * service holds, RFC 9449), by a random reference the transaction cookie carries;
+   * the key itself never leaves the server. DEMO ONLY in process memory, like the tokens.
+   */
+  const dpopKeys = new Map<string, { keys: oidc.CryptoKeyPair; exp: number }>();
+  const newDpopKey = async (): Promise<{ ref: string; keys: oidc.CryptoKeyPair }> => {
+    const t = now();
+    for (const [ref, v] of dpopKeys) if (v.exp <= t) dpopKeys.delete(ref);
+    if (dpopKeys.size >= 10_000) dpopKeys.delete(dpopKeys.keys().next().value!);
+    const ref = randomBytes(16).toString('base64url');
+    const keys = await oidc.randomDPoPKeyPair('ES256');
+    dpopKeys.set(ref, { keys, exp: t + TX_SECONDS });
+    return { ref, keys };
   };
   /**
    * nixa sessions (sid) ended by a back-channel logout, with when the entry may go:
@@ -423,6 +440,7 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
   async function startSignIn(ctx: Context, returnTo: ReturnTo, acrValues: string): Promise<void> {
     const config = await nixa.get();
     if (!config) return errorPage(ctx, 'unavailable');
+    const dpop = await newDpopKey();
     const tx: Transaction = {
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
@@ -430,8 +448,9 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
       exp: now() + TX_SECONDS,
       returnTo,
       asked: acrValues,
+      dpopRef: dpop.ref,
     };
-    const url = oidc.buildAuthorizationUrl(config, {
+    const params = {
       // An access token for the demo's own API (RFC 8707), which the records page calls.
       resource: credentials.apiResource,
       ...(acrValues ? { acr_values: acrValues } : {}),
@@ -444,7 +463,20 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
       state: tx.state,
       nonce: tx.nonce,
       ui_locales: 'vi en',
-    });
+    };
+    // FAPI 2.0: the request is pushed to nixa server to server (PAR, signed in with the
+    // demo's key) and bound to this sign-in's DPoP key; the browser carries only request_uri.
+    let url: URL;
+    try {
+      url = await oidc.buildAuthorizationUrlWithPAR(config, params, { DPoP: oidc.getDPoPHandle(config, dpop.keys) });
+    } catch (err) {
+      if (isUnreachable(err)) {
+        nixa.invalidate();
+        return errorPage(ctx, 'unavailable');
+      }
+      logger.warn({ error: safeCode((err as { error?: unknown }).error), err: { name: (err as Error).name, message: (err as Error).message } }, 'demo service: nixa refused the pushed request');
+      return errorPage(ctx, 'refused', safeCode((err as { error?: unknown }).error) ?? 'invalid_request');
+    }
     // The secrets of this sign-in stay in an HttpOnly cookie sent only to /callback, never in a URL.
     writeCookie(ctx, TX_COOKIE, tx, TX_SECONDS, '/callback');
     ctx.redirect(url.toString());
@@ -475,14 +507,25 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
     const currentUrl = new URL(credentials.redirectUri);
     currentUrl.search = ctx.querystring;
 
+    const dpopKey = tx.dpopRef ? dpopKeys.get(tx.dpopRef) : undefined;
+    if (tx.dpopRef) dpopKeys.delete(tx.dpopRef);
+    // The key went with a restart of the demo: the code cannot be redeemed without it.
+    if (!dpopKey) return errorPage(ctx, 'expired');
+    const dpop = oidc.getDPoPHandle(config, dpopKey.keys);
     let tokens;
     try {
-      tokens = await oidc.authorizationCodeGrant(config, currentUrl, {
-        pkceCodeVerifier: tx.verifier,
-        expectedState: tx.state,
-        expectedNonce: tx.nonce,
-        idTokenExpected: true,
-      });
+      tokens = await oidc.authorizationCodeGrant(
+        config,
+        currentUrl,
+        {
+          pkceCodeVerifier: tx.verifier,
+          expectedState: tx.state,
+          expectedNonce: tx.nonce,
+          idTokenExpected: true,
+        },
+        undefined,
+        { DPoP: dpop },
+      );
     } catch (err) {
       if (err instanceof oidc.AuthorizationResponseError) {
         logger.info({ error: safeCode(err.error) }, 'demo service: nixa answered with an error');
@@ -507,7 +550,7 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
       claims: claimsToShow(idClaims ?? {}),
       csrf: randomBytes(16).toString('base64url'),
       exp: now() + SESSION_SECONDS,
-      tokenRef: keepToken(tokens.access_token, tokens.expires_in),
+      tokenRef: keepToken(tokens.access_token, tokens.expires_in, dpop, config),
       tokenAt: now(),
       asked: tx.asked ?? '',
       ...(typeof idClaims?.sid === 'string' ? { sid: idClaims.sid } : {}),
@@ -530,12 +573,19 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
     const stored = session?.tokenRef ? apiTokens.get(session.tokenRef) : undefined;
     if (!session || !stored || stored.exp <= now()) return startSignIn(ctx, '/records', '');
 
+    // The token is DPoP-bound: each call carries a proof made with the sign-in's key
+    // (openid-client makes it, and retries once with the API's nonce when asked).
     let res: Response;
+    let challenge: Record<string, string> = {};
     try {
-      res = await fetch(recordsUrl, { headers: { authorization: `Bearer ${stored.token}`, accept: 'application/json' }, signal: AbortSignal.timeout(5_000) });
+      res = await oidc.fetchProtectedResource(stored.config, stored.token, recordsUrl, 'GET', undefined, new Headers({ accept: 'application/json' }), { DPoP: stored.dpop });
     } catch (err) {
-      logger.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'demo service: records API unreachable');
-      return errorPage(ctx, 'api');
+      if (!(err instanceof oidc.WWWAuthenticateChallengeError)) {
+        logger.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'demo service: records API unreachable');
+        return errorPage(ctx, 'api');
+      }
+      res = err.response;
+      challenge = Object.fromEntries(Object.entries(err.cause[0]?.parameters ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
     }
     if (res.status === 200) {
       const answer = (await res.json()) as RecordsAnswer;
@@ -551,7 +601,6 @@ export function createDemoApp({ issuer, credentials, nixa, logger }: DemoAppDeps
       return;
     }
     if (res.status === 503) return errorPage(ctx, 'unavailable');
-    const challenge = challengeParams(res.headers.get('www-authenticate'));
     const fresh = now() - (session.tokenAt ?? 0) < FRESH_TOKEN_SECONDS;
     if (res.status === 401 && challenge.error === 'insufficient_user_authentication' && challenge.acr_values) {
       // Asked for exactly this already and still refused: going round again would loop.

@@ -42,7 +42,7 @@ export async function startDemoService(opts: DemoServiceOptions): Promise<DemoSe
   const nixa = new NixaClient({
     issuer,
     clientId: credentials.clientId,
-    clientSecret: credentials.clientSecret,
+    privateJwk: credentials.privateJwk,
     logger,
     timeoutSeconds: opts.timeoutSeconds ?? 5,
   });

@@ -2,6 +2,7 @@
 // done lazily and retried. The demo starts even when nixa is down; each page
 // that needs nixa asks for the configuration and gets `undefined` while nixa
 // cannot be reached.
+import { importJWK, type CryptoKey, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 
 import type { Logger } from '../logging/index.js';
@@ -9,7 +10,8 @@ import type { Logger } from '../logging/index.js';
 export interface NixaClientOptions {
   issuer: string;
   clientId: string;
-  clientSecret: string;
+  /** The service's private key: it authenticates with private_key_jwt (FAPI 2.0). */
+  privateJwk: JWK;
   logger: Logger;
   /** Seconds to wait for nixa on each request (discovery, token, JWKS). */
   timeoutSeconds?: number;
@@ -22,6 +24,7 @@ export class NixaClient {
   #fetchedAt = 0;
   #inFlight: Promise<oidc.Configuration | undefined> | undefined;
   #reachable: boolean | undefined;
+  #key: CryptoKey | undefined;
 
   constructor(private readonly opts: NixaClientOptions) {}
 
@@ -47,9 +50,12 @@ export class NixaClient {
   }
 
   async #discover(): Promise<oidc.Configuration | undefined> {
-    const { issuer, clientId, clientSecret, logger } = this.opts;
+    const { issuer, clientId, privateJwk, logger } = this.opts;
     try {
-      const config = await oidc.discovery(new URL(issuer), clientId, undefined, oidc.ClientSecretBasic(clientSecret), {
+      this.#key ??= (await importJWK(privateJwk, String(privateJwk.alg ?? 'ES256'))) as CryptoKey;
+      // Its ID tokens are signed as FAPI 2.0 allows (ES256), not with OpenID Connect's default RS256.
+      const metadata = { id_token_signed_response_alg: 'ES256' };
+      const config = await oidc.discovery(new URL(issuer), clientId, metadata, oidc.PrivateKeyJwt({ key: this.#key, kid: String(privateJwk.kid) }), {
         // nixa's development issuer is http://localhost; a real service talks to https only.
         execute: [oidc.allowInsecureRequests],
         timeout: this.opts.timeoutSeconds ?? 5,

@@ -1,9 +1,11 @@
-// The demo service's own API, as a public service's back end would protect it:
-// JWT access tokens from nixa, checked with nixa/verify, for this API's resource
+// The demo service's own API, as a FAPI 2.0 service's back end would protect it:
+// DPoP-bound JWT access tokens from nixa (RFC 9449), checked with nixa/verify — the
+// proof of the caller's key at every call, then the token — for this API's resource
 // indicator only, at assurance level high. A token below that level is answered
-// with the RFC 9470 challenge that tells the caller which acr to ask nixa for.
+// with the RFC 9470 challenge (DPoP scheme) that tells the caller which acr to ask nixa for.
 //
-//   GET /api/records   Authorization: Bearer <JWT access token, aud = the demo's api_resource>
+//   GET /api/records   Authorization: DPoP <JWT access token, aud = the demo's api_resource>
+//                      DPoP: <a proof for GET of this URL, by the key the token is bound to>
 import type { Context } from 'koa';
 
 import { createVerifier, NixaUnavailableError, requireLevel } from '../verify/index.js';
@@ -48,23 +50,26 @@ const SAMPLE_RECORDS: RecordEntry[] = [
   },
 ];
 
-export function createRecordsApi(o: { issuer: string; apiResource: string }): (ctx: Context) => Promise<void> {
+export function createRecordsApi(o: { issuer: string; apiResource: string; origin: string }): (ctx: Context) => Promise<void> {
   // Only tokens issued for this API (aud): an ID token, or an access token for
-  // another service's API, is refused as invalid_token.
-  const verifier = createVerifier({ issuer: o.issuer, audience: o.apiResource });
-  const guard = requireLevel(verifier, 'high');
+  // another service's API, is refused as invalid_token. One demo instance: the
+  // verifier's own memory is its DPoP replay store (several instances share one).
+  const verifier = createVerifier({ issuer: o.issuer, audience: o.apiResource, dpop: {} });
+  const guard = requireLevel(verifier, 'high', { dpop: 'required' });
 
   return async function records(ctx: Context): Promise<void> {
     ctx.set('Cache-Control', 'no-store');
     let outcome;
     try {
-      outcome = await guard(ctx.headers.authorization);
+      // The URL the caller signed (htu) is the API's public one, not what a proxy in front made of it.
+      outcome = await guard({ authorization: ctx.headers.authorization, dpop: ctx.headers.dpop, method: ctx.method, url: new URL(ctx.path, o.origin) });
     } catch (err) {
       if (!(err instanceof NixaUnavailableError)) throw err;
       ctx.status = 503;
       ctx.body = { error: 'temporarily_unavailable', error_description: 'nixa could not be reached to check the token' };
       return;
     }
+    if (outcome.dpopNonce) ctx.set('DPoP-Nonce', outcome.dpopNonce);
     if (outcome.status !== 200) {
       ctx.status = outcome.status;
       ctx.set('WWW-Authenticate', outcome.wwwAuthenticate);
@@ -81,12 +86,4 @@ export function createRecordsApi(o: { issuer: string; apiResource: string }): (c
     };
     ctx.body = answer;
   };
-}
-
-/** The parameters of a `Bearer …` challenge (RFC 6750 §3), e.g. error and acr_values. */
-export function challengeParams(header: string | null): Record<string, string> {
-  const params: Record<string, string> = {};
-  if (!header || !/^Bearer\b/i.test(header)) return params;
-  for (const m of header.matchAll(/([a-z_]+)="([^"]*)"/gi)) params[m[1]!.toLowerCase()] = m[2]!;
-  return params;
 }

@@ -114,6 +114,26 @@ describe('changing the profile', () => {
   });
 });
 
+describe('moving a service with a secret to FAPI 2.0, keeping its client id', () => {
+  it('takes private_key_jwt with its keys and fapi2 in one update; the secret is gone', async () => {
+    const { client, secret } = await addClient(tdb.db, service({ subject_type: 'pairwise' }), 'test', options);
+    expect(secret).toBeTruthy();
+    const moved = await changeClient(tdb.db, client.clientId, { token_endpoint_auth_method: 'private_key_jwt', jwks, security_profile: 'fapi2', min_level: 'high' }, 'operator:lan', { ...options, reason: 'Chuyển sang FAPI 2.0 theo lộ trình' });
+    expect(moved.client).toMatchObject({ clientId: client.clientId, tokenEndpointAuthMethod: 'private_key_jwt', securityProfile: 'fapi2', minLevel: 'high', subjectType: 'pairwise' });
+    const { rows } = await tdb.db.query<{ secret_hash: string | null }>('SELECT secret_hash FROM clients WHERE client_id = $1', [client.clientId]);
+    expect(rows[0]!.secret_hash).toBeNull();
+  });
+
+  it('refuses any other change of method, naming token_endpoint_auth_method, and writes nothing', async () => {
+    const { client } = await addClient(tdb.db, service({ min_level: 'high', jwks }), 'test', options);
+    const refused = await refusal(changeClient(tdb.db, client.clientId, { token_endpoint_auth_method: 'client_secret_basic', security_profile: 'standard' }, 'test', { ...options, reason: 'Quay lại dùng mật khẩu khách' }));
+    expect(refused.field).toBe('token_endpoint_auth_method');
+    expect((await showClient(tdb.db, client.clientId)).version).toBe(1);
+    const { client: app } = await addClient(tdb.db, service({ application_type: 'native', redirect_uris: ['vn.gov.dichvu.app:/cb'] }), 'test', options);
+    expect((await refusal(changeClient(tdb.db, app.clientId, { token_endpoint_auth_method: 'private_key_jwt', jwks }, 'test', options))).field).toBe('token_endpoint_auth_method');
+  });
+});
+
 describe('what fapi2 asks of a registration', () => {
   it('refuses RS256 ID tokens (FAPI 2.0 §5.4.1), naming id_token_signed_response_alg', async () => {
     expect((await refusal(addClient(tdb.db, service({ min_level: 'high', jwks, id_token_signed_response_alg: 'RS256' }), 'test', options))).field).toBe('id_token_signed_response_alg');

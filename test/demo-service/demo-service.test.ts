@@ -1,5 +1,7 @@
 // The demo public service (src/demo-service) signing a citizen in with a real
 // nixa on a test database, walked with a cookie-keeping browser.
+import { decodeJwt } from 'jose';
+
 import type { Nixa } from '../../src/app/index.js';
 import { addClient } from '../../src/clients/index.js';
 import { seedDemo, type DemoCredentials } from '../../src/app/demo.js';
@@ -7,6 +9,7 @@ import { startDemoService, type DemoService } from '../../src/demo-service/index
 import { silentLogger } from '../../src/logging/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { freePort, startTestNixa } from '../support/nixa.js';
+import { keyPair } from '../support/fapi.js';
 import { UserAgent } from '../support/user-agent.js';
 
 let tdb: TestDatabase;
@@ -16,7 +19,8 @@ let demo: DemoService;
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
-  nixa = await startTestNixa(tdb.db);
+  // The store named, so that the pushed request can be read back from it (whatever NIXA_TEST_REDIS_URL says).
+  nixa = await startTestNixa(tdb.db, { NIXA_SHORT_LIVED_STORE: 'postgres' });
   // Register the demo client exactly as `npm start` does: seedDemo names the
   // origin http://localhost:(PORT+100), so pretend nixa's PORT is 100 below a free port.
   const demoPort = await freePort();
@@ -82,16 +86,22 @@ describe('demo public service', () => {
     expect(await css.text()).toContain('.demo-service');
   });
 
-  it('starts authorization code + PKCE (S256) with state and nonce kept in an HttpOnly cookie, not the URL', async () => {
+  it('pushes authorization code + PKCE (S256) to nixa (PAR), with state and nonce kept in an HttpOnly cookie, not the URL', async () => {
     const agent = new UserAgent();
     const res = await agent.request(`${demo.url}/login`);
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('location')!);
     expect(location.origin).toBe(new URL(nixa.config.issuer).origin);
+    // FAPI 2.0: the browser carries only the client id and the pushed request's reference.
+    expect([...location.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
     expect(location.searchParams.get('client_id')).toBe(creds.clientId);
-    expect(location.searchParams.get('redirect_uri')).toBe(creds.redirectUri);
-    expect(location.searchParams.get('response_type')).toBe('code');
-    expect(location.searchParams.get('code_challenge_method')).toBe('S256');
+    // The request itself, as nixa keeps it (its short-lived store): what the demo pushed.
+    const id = location.searchParams.get('request_uri')!.replace('urn:ietf:params:oauth:request_uri:', '');
+    const { rows } = await tdb.db.query<{ payload: { request: string; dpopJkt?: string } }>("SELECT payload FROM short_lived_payloads WHERE model = 'PushedAuthorizationRequest' AND id = $1", [id]);
+    const pushedRequest = decodeJwt(rows[0]!.payload.request);
+    expect(pushedRequest).toMatchObject({ redirect_uri: creds.redirectUri, response_type: 'code', code_challenge_method: 'S256', resource: creds.apiResource });
+    // Bound to the sign-in's DPoP key (RFC 9449 §10): a code stolen on the way back is worthless without it.
+    expect(rows[0]!.payload.dpopJkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
     const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('demo_tx='))!;
     expect(setCookie).toMatch(/httponly/i);
@@ -99,10 +109,13 @@ describe('demo public service', () => {
     expect(setCookie).toMatch(/path=\/callback/i);
     expect(res.headers.getSetCookie().some((c) => c.startsWith('demo_tx.sig='))).toBe(true);
     const tx = decodeCookie(agent.cookies.get(new URL(demo.url).host)!.get('demo_tx')!);
-    expect(location.searchParams.get('state')).toBe(tx.state);
-    expect(location.searchParams.get('nonce')).toBe(tx.nonce);
+    expect(pushedRequest.state).toBe(tx.state);
+    expect(pushedRequest.nonce).toBe(tx.nonce);
     // The verifier never leaves the browser's cookie jar except to /callback.
     expect(location.toString()).not.toContain(String(tx.verifier));
+    expect(JSON.stringify(pushedRequest)).not.toContain(String(tx.verifier));
+    // The DPoP key stays on the demo's server: the cookie names it, and holds no key.
+    expect(JSON.stringify(tx)).not.toMatch(/"d":|"kty":/);
   });
 
   it('signs in through nixa and shows the subject', async () => {
@@ -253,7 +266,7 @@ describe('demo public service while nixa is unreachable', () => {
     const origin = `http://localhost:${demoPort}`;
     down = await startDemoService({
       issuer: `http://127.0.0.1:${nixaPort}`, // nothing listens there
-      credentials: { clientId: 'demo-service', clientSecret: 'unused', redirectUri: `${origin}/callback`, postLogoutRedirectUri: `${origin}/`, origin, apiResource: `${origin}/api` },
+      credentials: { clientId: 'demo-service', privateJwk: (await keyPair('ES256', 'unused')).privateJwk, redirectUri: `${origin}/callback`, postLogoutRedirectUri: `${origin}/`, origin, apiResource: `${origin}/api` },
       port: demoPort,
       host: '127.0.0.1',
       logger: silentLogger,
@@ -291,7 +304,8 @@ describe('demo public service when nixa stops in the middle of a sign-in', () =>
     const port = await freePort();
     const origin = `http://localhost:${port}`;
     redirectUri = `${origin}/callback`;
-    const { secret } = await addClient(
+    const key = await keyPair('ES256', 'demo-stops');
+    await addClient(
       tdb.db,
       {
         client_id: `demo-service-stops-${process.pid}`,
@@ -299,18 +313,21 @@ describe('demo public service when nixa stops in the middle of a sign-in', () =>
         redirect_uris: [redirectUri],
         post_logout_redirect_uris: [`${origin}/`],
         grant_types: ['authorization_code'],
-        token_endpoint_auth_method: 'client_secret_basic',
+        // As the demo is registered (app/demo.ts): a FAPI 2.0 service with its key.
+        security_profile: 'fapi2',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [key.publicJwk] },
         // As the demo is registered (app/demo.ts): it asks whom the person acts for.
         scope: 'openid profile phone representation',
         representation: ['legal_representative', 'mandate:*'],
         api_resource: `${origin}/api`,
       },
       'test',
-      { allowHttpLoopback: true },
+      { allowHttpLoopback: true, signingAlgs: ['ES256', 'RS256'] },
     );
     demo2 = await startDemoService({
       issuer: nixa2.config.issuer,
-      credentials: { clientId: `demo-service-stops-${process.pid}`, clientSecret: secret!, redirectUri, postLogoutRedirectUri: `${origin}/`, origin, apiResource: `${origin}/api` },
+      credentials: { clientId: `demo-service-stops-${process.pid}`, privateJwk: key.privateJwk, redirectUri, postLogoutRedirectUri: `${origin}/`, origin, apiResource: `${origin}/api` },
       port,
       host: '127.0.0.1',
       logger: silentLogger,

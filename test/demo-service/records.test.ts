@@ -1,6 +1,12 @@
-// The demo service's records page (needs level high) and its API, over real HTTP:
-// the API checks JWT access tokens with nixa/verify and answers the RFC 9470
+// The demo service's records page (needs level high) and its API, over real HTTP.
+// The demo is a FAPI 2.0 service (PAR, DPoP, private_key_jwt): the API checks the
+// DPoP proof and the JWT access token with nixa/verify and answers the RFC 9470
 // challenge; the page steps the citizen up at nixa and then shows the records.
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { importJWK, type CryptoKey } from 'jose';
 import * as oidc from 'openid-client';
 
 import { seedDemo, type DemoCredentials } from '../../src/app/demo.js';
@@ -9,6 +15,7 @@ import { silentLogger } from '../../src/logging/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { federatedSignIn, redeemFederated, startFederation, SIMULATED_SOURCE_IDS, type Federation } from '../support/federation.js';
 import { freePort } from '../support/nixa.js';
+import { dpopHandle, pushed } from '../support/fapi.js';
 import { discover, registerTestClient } from '../support/relying-party.js';
 import { UserAgent } from '../support/user-agent.js';
 
@@ -25,8 +32,11 @@ beforeAll(async () => {
   const demoPort = await freePort();
   creds = await seedDemo(tdb.db, { ...fed.nixa.config, port: demoPort - 100 }, silentLogger);
   demo = await startDemoService({ issuer: fed.nixa.config.issuer, credentials: creds, port: demoPort, host: '127.0.0.1', logger: silentLogger });
-  // The demo's own registration, to obtain tokens for its API directly.
-  demoConfig = await discover(fed.nixa.config.issuer, { clientId: creds.clientId, secret: creds.clientSecret, redirectUri: creds.redirectUri });
+  // The demo's own registration and key, to obtain tokens for its API directly.
+  const key = (await importJWK(creds.privateJwk, 'ES256')) as CryptoKey;
+  demoConfig = await oidc.discovery(new URL(fed.nixa.config.issuer), creds.clientId, { id_token_signed_response_alg: 'ES256' }, oidc.PrivateKeyJwt({ key, kid: String(creds.privateJwk.kid) }), {
+    execute: [oidc.allowInsecureRequests],
+  });
 });
 
 afterAll(async () => {
@@ -63,25 +73,47 @@ async function walk(agent: UserAgent, url: string, o: { source?: keyof typeof SI
   throw new Error('the journey did not end');
 }
 
-/** A JWT access token for the demo's API, at the level the source gives. */
-async function apiToken(source: 'telecom' | 'citizen_id', citizen: string): Promise<string> {
-  const s = await federatedSignIn(demoConfig, creds.redirectUri, { source, citizen, consent: 'accept', extra: { resource: creds.apiResource } });
-  return (await redeemFederated(demoConfig, s)).access_token;
+/** A DPoP-bound JWT access token for the demo's API, at the level the source gives, and the key it is bound to. */
+async function apiToken(source: 'telecom' | 'citizen_id', citizen: string): Promise<{ token: string; dpop: oidc.DPoPHandle }> {
+  const dpop = await dpopHandle(demoConfig);
+  const s = await federatedSignIn(demoConfig, creds.redirectUri, { source, citizen, consent: 'accept', extra: { resource: creds.apiResource }, authorize: pushed(demoConfig, dpop) });
+  const tokens = await oidc.authorizationCodeGrant(demoConfig, new URL(s.stoppedAt!), { pkceCodeVerifier: s.verifier, expectedState: s.state, expectedNonce: s.nonce }, undefined, { DPoP: dpop });
+  return { token: tokens.access_token, dpop };
+}
+
+/** The API called as the demo's server calls it: the token with a DPoP proof (openid-client); the answer, refused or not. */
+async function callApi(t: { token: string; dpop: oidc.DPoPHandle }): Promise<Response> {
+  try {
+    return await oidc.fetchProtectedResource(demoConfig, t.token, new URL(RECORDS_API()), 'GET', undefined, undefined, { DPoP: t.dpop });
+  } catch (err) {
+    if (err instanceof oidc.WWWAuthenticateChallengeError) return err.response;
+    throw err;
+  }
 }
 
 describe("the demo's records API", () => {
   it('answers a token below level high with the RFC 9470 challenge, and a high one with the records', async () => {
-    const low = await fetch(RECORDS_API(), { headers: { authorization: `Bearer ${await apiToken('telecom', 'le-hoang-cuong')}` } });
+    const low = await callApi(await apiToken('telecom', 'le-hoang-cuong'));
     expect(low.status).toBe(401);
-    expect(low.headers.get('www-authenticate')).toMatch(/^Bearer error="insufficient_user_authentication", error_description="[^"]+", acr_values="urn:nixa:loa:high"$/);
+    expect(low.headers.get('www-authenticate')).toMatch(/^DPoP error="insufficient_user_authentication", error_description="[^"]+", acr_values="urn:nixa:loa:high", algs="[^"]+"$/);
     expect(await low.json()).toMatchObject({ error: 'insufficient_user_authentication' });
 
-    const high = await fetch(RECORDS_API(), { headers: { authorization: `Bearer ${await apiToken('citizen_id', 'le-hoang-cuong')}` } });
+    const high = await callApi(await apiToken('citizen_id', 'le-hoang-cuong'));
     expect(high.status).toBe(200);
     const body = (await high.json()) as { acr: string; amr: string[]; auth_time: number; records: unknown[] };
     expect(body).toMatchObject({ acr: 'urn:nixa:loa:high', auth_time: expect.any(Number) });
     expect(body.amr).toContain('fed');
     expect(body.records.length).toBeGreaterThan(0);
+  });
+
+  it('refuses its own bound token presented as a bearer token, or with a proof by another key', async () => {
+    const t = await apiToken('citizen_id', 'le-hoang-cuong');
+    const bearer = await fetch(RECORDS_API(), { headers: { authorization: `Bearer ${t.token}` } });
+    expect(bearer.status).toBe(401);
+    expect(bearer.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/);
+    const stranger = await callApi({ token: t.token, dpop: await dpopHandle(demoConfig) });
+    expect(stranger.status).toBe(401);
+    expect(stranger.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/);
   });
 
   it('refuses a token for another audience, an ID token, and a request without a token', async () => {
@@ -90,27 +122,57 @@ describe("the demo's records API", () => {
     const s = await federatedSignIn(otherConfig, other.redirectUri, { source: 'citizen_id', citizen: 'pham-thi-dung', consent: 'accept', extra: { resource: 'https://khac.example.gov.vn/api' } });
     const tokens = await redeemFederated(otherConfig, s);
 
-    const foreign = await fetch(RECORDS_API(), { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    // Another service's token, even with a proof: not for this API.
+    const foreign = await callApi({ token: tokens.access_token, dpop: await dpopHandle(demoConfig) });
     expect(foreign.status).toBe(401);
-    expect(foreign.headers.get('www-authenticate')).toBe('Bearer error="invalid_token", error_description="The token is meant for another audience"');
+    expect(foreign.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/);
 
     const idToken = await fetch(RECORDS_API(), { headers: { authorization: `Bearer ${tokens.id_token}` } });
     expect(idToken.status).toBe(401);
-    expect(idToken.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+    expect(idToken.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_token"/);
 
     const none = await fetch(RECORDS_API());
     expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toBe('Bearer');
+    expect(none.headers.get('www-authenticate')).toMatch(/^DPoP algs="[^"]+"$/);
   });
 });
 
 describe("the demo's registration", () => {
   it('gains its API when it was registered before the demo had one', async () => {
     const { showClient, updateClient } = await import('../../src/clients/index.js');
-    await updateClient(tdb.db, creds.clientId, { api_resource: null }, 'test', { allowHttpLoopback: true });
+    await updateClient(tdb.db, creds.clientId, { api_resource: null }, 'test', { allowHttpLoopback: true, signingAlgs: fed.nixa.config.keys.signingAlgs });
     const again = await seedDemo(tdb.db, { ...fed.nixa.config, port: Number(new URL(demo.url).port) - 100 }, silentLogger);
     expect(again.apiResource).toBe(creds.apiResource);
     expect((await showClient(tdb.db, creds.clientId)).apiResource).toBe(creds.apiResource);
+  });
+});
+
+describe("the demo's registration from before it was a FAPI 2.0 service", () => {
+  it('moves to its key and fapi2 at the next start, keeping its client id; the old secret stops working', async () => {
+    const older = await createTestDatabase();
+    try {
+      const { addClient, showClient } = await import('../../src/clients/index.js');
+      const port = await freePort();
+      await addClient(
+        older.db,
+        { client_id: creds.clientId, name: 'Dịch vụ công mẫu', redirect_uris: [`http://localhost:${port}/callback`], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'client_secret_basic' },
+        'test',
+        { allowHttpLoopback: true },
+      );
+      const config = { ...fed.nixa.config, port: port - 100, dataDir: mkdtempSync(join(tmpdir(), 'nixa-demo-older-')) };
+      writeFileSync(join(config.dataDir, 'demo-service.json'), JSON.stringify({ clientId: creds.clientId, clientSecret: 'the secret of before' }));
+      const moved = await seedDemo(older.db, config, silentLogger);
+      expect(moved.privateJwk.d).toBeTruthy();
+      expect(await showClient(older.db, creds.clientId)).toMatchObject({ tokenEndpointAuthMethod: 'private_key_jwt', securityProfile: 'fapi2', idTokenSigningAlg: 'ES256' });
+      expect((await older.db.query<{ secret_hash: string | null }>('SELECT secret_hash FROM clients WHERE client_id = $1', [creds.clientId])).rows[0]!.secret_hash).toBeNull();
+      // The key is kept (owner-only) and used again at the next start; nothing is written twice.
+      expect(statSync(join(config.dataDir, 'demo-service.json')).mode & 0o777).toBe(0o600);
+      const again = await seedDemo(older.db, config, silentLogger);
+      expect(again.privateJwk).toEqual(moved.privateJwk);
+      expect((await showClient(older.db, creds.clientId)).version).toBe(2);
+    } finally {
+      await older.drop();
+    }
   });
 });
 
@@ -127,9 +189,10 @@ describe("the demo's records page", () => {
     expect(records.status).toBe(302);
     const stepUp = new URL(records.headers.get('location')!);
     expect(stepUp.origin).toBe(new URL(fed.nixa.config.issuer).origin);
-    expect(stepUp.searchParams.get('acr_values')).toBe('urn:nixa:loa:high');
-    expect(stepUp.searchParams.get('resource')).toBe(creds.apiResource);
+    // Pushed (FAPI 2.0): the browser carries only the request_uri; acr_values and resource went server to server.
+    expect([...stepUp.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
     expect(stepUp.searchParams.get('client_id')).toBe(creds.clientId);
+    expect(stepUp.searchParams.get('request_uri')).toMatch(/^urn:ietf:params:oauth:request_uri:/);
 
     // nixa explains the step-up and offers the citizen-ID source; it vouches high.
     const done = await walk(agent, stepUp.toString(), { source: 'citizen_id', citizen: 'hoang-minh-duc' });
@@ -152,8 +215,7 @@ describe("the demo's records page", () => {
     const first = await agent.request(`${demo.url}/records`);
     expect(first.status).toBe(302);
     const authorize = new URL(first.headers.get('location')!);
-    expect(authorize.searchParams.get('resource')).toBe(creds.apiResource);
-    expect(authorize.searchParams.has('acr_values')).toBe(false);
+    expect(authorize.searchParams.has('request_uri')).toBe(true);
 
     const done = await walk(agent, authorize.toString(), { source: 'citizen_id', citizen: 'dang-thi-ngoc-ha' });
     expect(done.url).toBe(`${demo.url}/records`);

@@ -17,7 +17,11 @@ export interface FapiClient extends TestClient {
 /** A key pair of `alg`, the public half as a JWK with a kid. */
 export async function keyPair(alg = 'ES256', kid = `k-${alg}-${Math.random().toString(36).slice(2, 8)}`) {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  return { privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } as JWK };
+  return {
+    privateKey,
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } as JWK,
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' } as JWK,
+  };
 }
 
 /**
