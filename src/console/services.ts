@@ -141,10 +141,20 @@ if (!result.ok &amp;&amp; result.error === 'insufficient_user_authentication') {
   // send the citizen back to nixa with acr_values=result.acrValues.join(' ')
 }
 
-// The service's API: JWT access tokens whose audience is the API.
+${
+    client.securityProfile === 'fapi2'
+      ? `// The service's API (FAPI 2.0): DPoP-bound JWT access tokens whose audience is the API,
+// each call with a proof of the key the token is bound to (RFC 9449).
+const api = createVerifier({ issuer: '${e(issuer)}', audience: '${e(audience)}', dpop: {} });
+const guard = requireLevel(api, 'high', { dpop: 'required' });
+const { status, wwwAuthenticate, dpopNonce, claims } = await guard({
+  authorization: request.headers.authorization, dpop: request.headers.dpop, method: request.method, url: publicUrlOf(request),
+});`
+      : `// The service's API: JWT access tokens whose audience is the API.
 const api = createVerifier({ issuer: '${e(issuer)}', audience: '${e(audience)}' });
 const guard = requireLevel(api, 'high');
-const { status, wwwAuthenticate, claims } = await guard(request.headers.authorization);</code></pre>
+const { status, wwwAuthenticate, claims } = await guard(request.headers.authorization);`
+  }</code></pre>
     <p>${t('Một token dưới mức yêu cầu được trả lời 401 với WWW-Authenticate: Bearer error="insufficient_user_authentication", acr_values=…; dịch vụ gửi công dân về nixa với các acr_values đó.', 'A token below the level gets 401 with WWW-Authenticate: Bearer error="insufficient_user_authentication", acr_values=…; the service sends the citizen back to nixa with those acr_values.')}</p></section>`;
   const errors = o.errors ?? {};
   const level = c.may('clients:write')
