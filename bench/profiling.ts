@@ -2,7 +2,7 @@
 // NIXA_BENCH_PROFILE=<dir> starts nixa and the bare baseline with --cpu-prof,
 // their .cpuprofile files written to <dir> when they exit (summarise them with
 // `node dist/bench/profile-summary.js <file>`); NIXA_BENCH_ONLY=a,b measures only
-// the named scenarios (federated_sign_in and cross_device included), so a profile holds little else.
+// the named scenarios (federated_sign_in, cross_device and fapi2_sign_in included), so a profile holds little else.
 import { resolve } from 'node:path';
 
 import { SCENARIOS, type ScenarioName } from './protocol.js';
@@ -21,7 +21,7 @@ export function profileArgs(role: Role, env: NodeJS.ProcessEnv = process.env): s
 export function onlyScenarios(env: NodeJS.ProcessEnv = process.env): Set<ScenarioName> | undefined {
   const raw = env.NIXA_BENCH_ONLY;
   if (!raw) return undefined;
-  const known: readonly string[] = [...SCENARIOS, 'federated_sign_in', 'cross_device'];
+  const known: readonly string[] = [...SCENARIOS, 'federated_sign_in', 'cross_device', 'fapi2_sign_in'];
   const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length || !names.length) throw new Error(`NIXA_BENCH_ONLY: unknown scenario(s) ${unknown.join(', ')} (known: ${known.join(', ')})`);

@@ -11,7 +11,8 @@ export type ScenarioName =
   | 'userinfo'
   | 'introspection'
   | 'federated_sign_in'
-  | 'cross_device';
+  | 'cross_device'
+  | 'fapi2_sign_in';
 
 /** The scenarios nixa and the bare baseline both run, compared nixa/baseline. */
 export const SCENARIOS = [
@@ -33,9 +34,9 @@ export type SignInScenario = Extract<ScenarioName, 'authorization_code' | 'sso_s
 export const isSignIn = (s: ScenarioName): s is SignInScenario => s === 'authorization_code' || s === 'sso_sign_in' || s === 'federated_sign_in';
 
 /** Driven by loops that each wait for their answer before the next request (the rest by autocannon). */
-export type LoopScenario = SignInScenario | 'refresh' | 'cross_device';
+export type LoopScenario = SignInScenario | 'refresh' | 'cross_device' | 'fapi2_sign_in';
 
-export const isLoop = (s: ScenarioName): s is LoopScenario => isSignIn(s) || s === 'refresh' || s === 'cross_device';
+export const isLoop = (s: ScenarioName): s is LoopScenario => isSignIn(s) || s === 'refresh' || s === 'cross_device' || s === 'fapi2_sign_in';
 
 /**
  * How the computer learns that the phone approved (cross_device):
@@ -64,6 +65,21 @@ export interface FederationInfo {
   scope: string;
 }
 
+/**
+ * nixa's FAPI 2.0 service (issue 15): registered `fapi2`, authenticating with
+ * private_key_jwt by the key whose private half is given here (a throw-away key of
+ * the run, passed to the driver, which plays the service). Only nixa has one.
+ */
+export interface Fapi2ClientInfo {
+  clientId: string;
+  redirectUri: string;
+  /** The service's client-authentication key, private JWK with its kid and alg. */
+  privateJwk: Record<string, unknown>;
+  scope: string;
+  /** As registered (a fapi2 service's default: nixa's first FAPI algorithm), for openid-client to expect. */
+  idTokenSigningAlg: string;
+}
+
 /** A provider under test, as the driver needs to know it. */
 export interface TargetInfo {
   /** "federated baseline": the bare provider federating to a bare upstream (targets/bare-federated.ts). */
@@ -75,6 +91,8 @@ export interface TargetInfo {
   /** Confidential client allowed only the client_credentials grant. */
   serviceClient: { clientId: string; secret: string };
   federation?: FederationInfo;
+  /** nixa only: the FAPI 2.0 service of fapi2_sign_in. */
+  fapi2?: Fapi2ClientInfo;
   /**
    * nixa only: where its passkeys are valid, for the software authenticator of the
    * cross-device sign-in's phones (WebAuthn signs the RP ID and the page's origin).
@@ -106,6 +124,11 @@ export interface Job {
   seedConsent?: boolean;
   /** cross_device only: how the computer follows the phone. */
   poll?: CrossDevicePoll;
+  /**
+   * authorization_code only: the service then calls userinfo once with the access
+   * token (Bearer), as fapi2_sign_in does with DPoP, so that the two compare like for like.
+   */
+  userinfo?: boolean;
 }
 
 export interface Measurement {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { PROJECT_ROOT } from '../src/paths.js';
 import { REQUESTS_PER_BARE_FEDERATED_SIGN_IN } from './driver/bare-federated-sign-in.js';
+import { REQUESTS_PER_FAPI2_SIGN_IN, REQUESTS_PER_STANDARD_SIGN_IN_WITH_USERINFO } from './driver/fapi2-sign-in.js';
 import { REQUESTS_PER_FEDERATED_SIGN_IN } from './driver/federated-sign-in.js';
 import { REQUESTS_PER_SIGN_IN } from './driver/sign-in.js';
 import { REQUESTS_PER_SSO_SIGN_IN } from './driver/sso-sign-in.js';
@@ -85,6 +86,34 @@ export interface CrossDeviceResult {
   levels: CrossDeviceLevel[];
 }
 
+/**
+ * The FAPI 2.0 sign-in (issue 15) against the standard one, both on the same nixa
+ * in the same run, by the same returning accounts at the same concurrency, each
+ * followed by one userinfo call: the ratio is what PAR, DPoP and private_key_jwt
+ * cost (and the profile's ES256 ID token in place of the web client's RS256).
+ */
+export interface Fapi2Result {
+  concurrency: number;
+  requestsPerSignIn: { standard: number; fapi2: number };
+  /** The ID token's signing algorithm of each service. */
+  idTokenAlgs: { standard: string; fapi2: string };
+  /** The test-login sign-in (client_secret_basic, Bearer) and a Bearer userinfo call. */
+  standard: NixaSide;
+  /** PAR, the test login, /token with private_key_jwt and a DPoP proof, userinfo with a DPoP proof. */
+  fapi2: NixaSide;
+  /** FAPI 2.0 / standard; cpu: nixa's process and database on both sides. */
+  ratio: Ratio;
+}
+
+export function fapi2Ratio(fapi2: NixaSide, standard: NixaSide): Ratio {
+  return {
+    throughput: fapi2.perSecond / standard.perSecond,
+    p50: fapi2.p50Ms / standard.p50Ms,
+    p99: fapi2.p99Ms / standard.p99Ms,
+    cpu: nixaCpu(fapi2) / nixaCpu(standard),
+  };
+}
+
 export interface BenchResults {
   finishedAt: string;
   environment: { node: string; postgres: string; cpus: number; store: BenchSettings['store'] };
@@ -96,6 +125,8 @@ export interface BenchResults {
   writesPerFederatedSignIn: WritesPerSignIn;
   /** Absent from results written before issue 13. */
   crossDevice?: CrossDeviceResult;
+  /** Absent from results written before issue 15. */
+  fapi2?: Fapi2Result;
   /** nixa's process at the end of the run (VmRSS, VmHWM); the issue's bound is 250 MB per instance. */
   nixaMemory?: Memory;
 }
@@ -253,6 +284,45 @@ export function formatCrossDevice(r: CrossDeviceResult): string {
   return lines.join('\n');
 }
 
+const FAPI2_COLUMNS: [string, number][] = [
+  ['sign-in', 12],
+  ['conc', 5],
+  ['requests', 9],
+  ['sign-ins/s', 11],
+  ['p50 ms', 9],
+  ['p99 ms', 9],
+  ['CPU ms/op proc+db', 21],
+  ['stmts', 7],
+  ['commits', 8],
+];
+
+function fapi2Row(cells: string[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(FAPI2_COLUMNS[i]![1]) : c.padStart(FAPI2_COLUMNS[i]![1]))).join('').trimEnd();
+}
+
+export function formatFapi2(r: Fapi2Result): string {
+  const header = fapi2Row(FAPI2_COLUMNS.map(([name]) => name));
+  const cpu = (s: NixaSide) => `${fixed(nixaCpu(s), 2)} (${fixed(s.cpuMsPerOp.database ?? 0, 2)} db)`;
+  const side = (title: string, requests: number, s: NixaSide) =>
+    fapi2Row([title, String(r.concurrency), String(requests), rate(s.perSecond), fixed(s.p50Ms, 1), fixed(s.p99Ms, 1), cpu(s), fixed(s.statementsPerOperation, 2), fixed(s.commitsPerOperation, 2)]);
+  return [
+    "FAPI 2.0 sign-in (issue 15) against the standard one, on the same nixa in this run, by the same returning accounts, each with",
+    `one userinfo call. standard: the test-login sign-in with client_secret_basic and a Bearer token (ID token ${r.idTokenAlgs.standard}).`,
+    `FAPI 2.0: a service registered fapi2 with openid-client: the pushed request (PAR), the same test login, /token with`,
+    `private_key_jwt and a DPoP proof, userinfo with a DPoP proof (ID token ${r.idTokenAlgs.fapi2}). CPU, statements and commits per whole`,
+    "sign-in, nixa's process plus its PostgreSQL backends.",
+    header,
+    '-'.repeat(header.length),
+    side('standard', r.requestsPerSignIn.standard, r.standard),
+    side('FAPI 2.0', r.requestsPerSignIn.fapi2, r.fapi2),
+    '',
+    `FAPI 2.0 / standard: rate ${times(r.ratio.throughput)}, CPU per sign-in ${times(r.ratio.cpu)} ` +
+      `(process ${fixed(r.standard.cpuMsPerOp.process ?? Number.NaN, 2)} → ${fixed(r.fapi2.cpuMsPerOp.process ?? Number.NaN, 2)} ms, ` +
+      `database ${fixed(r.standard.cpuMsPerOp.database ?? 0, 2)} → ${fixed(r.fapi2.cpuMsPerOp.database ?? 0, 2)} ms), ` +
+      `p50 ${times(r.ratio.p50)}, p99 ${times(r.ratio.p99)}.`,
+  ].join('\n');
+}
+
 const perVerb = (byVerb: Record<string, number>) =>
   Object.entries(byVerb)
     .filter(([, n]) => n > 0.005)
@@ -313,4 +383,4 @@ export function writeResults(results: BenchResults): string {
   return file;
 }
 
-export { REQUESTS_PER_BARE_FEDERATED_SIGN_IN, REQUESTS_PER_FEDERATED_SIGN_IN };
+export { REQUESTS_PER_BARE_FEDERATED_SIGN_IN, REQUESTS_PER_FAPI2_SIGN_IN, REQUESTS_PER_FEDERATED_SIGN_IN, REQUESTS_PER_STANDARD_SIGN_IN_WITH_USERINFO };

@@ -5,8 +5,9 @@
 // commits counted by its MeteredDatabase. Then the federated sign-in, nixa
 // through the simulated citizen-ID source against a bare provider federating to
 // a bare upstream, at several concurrencies; then the cross-device sign-in (a
-// bound phone approves, the computer continues) on nixa alone; then nixa's
-// database writes per sign-in. See README, Benchmarks.
+// bound phone approves, the computer continues) on nixa alone; then the FAPI 2.0
+// sign-in against the standard one on nixa; then nixa's database writes per
+// sign-in. See README, Benchmarks.
 import { cpus } from 'node:os';
 import { relative } from 'node:path';
 
@@ -16,23 +17,29 @@ import { BenchDatabase } from './bench-database.js';
 import { runWithCleanup, type Cleanup } from './cleanup.js';
 import { CpuMeter, type PidSource } from './cpu.js';
 import { DriverProcess } from './driver-process.js';
+import { fapi2ServiceKey } from './driver/fapi2-sign-in.js';
 import { countsBetween, totalStatements, type StatementCounts } from './metered-database.js';
 import { freeLoopbackPort } from './net.js';
-import { isSignIn, SCENARIOS, type ComparedScenario, type FederationInfo, type Job, type TargetInfo } from './protocol.js';
+import { isSignIn, SCENARIOS, type ComparedScenario, type Fapi2ClientInfo, type FederationInfo, type Job, type TargetInfo } from './protocol.js';
 import {
+  fapi2Ratio,
   formatCrossDevice,
+  formatFapi2,
   formatFederated,
   formatPerTable,
   formatTable,
   formatWrites,
   ratioOf,
   REQUESTS_PER_BARE_FEDERATED_SIGN_IN,
+  REQUESTS_PER_FAPI2_SIGN_IN,
   REQUESTS_PER_FEDERATED_SIGN_IN,
+  REQUESTS_PER_STANDARD_SIGN_IN_WITH_USERINFO,
   writeResults,
   pollTitle,
   type BenchResults,
   type CrossDeviceLevel,
   type CrossDeviceResult,
+  type Fapi2Result,
   type FederatedLevel,
   type FederatedResult,
   type NixaSide,
@@ -46,7 +53,7 @@ import { TargetProcess } from './target-process.js';
 import { randomSecret, type BareUpstreamStarted } from './targets/bare-upstream.js';
 import { BARE_CALLBACK_PATH } from './targets/bare-federated.js';
 import type { CitizenIdSourceStarted } from './targets/citizen-id-source.js';
-import type { NixaStarted } from './targets/nixa.js';
+import type { Fapi2Registered, NixaStarted } from './targets/nixa.js';
 import { checkGoals, formatGoals } from './goals.js';
 import { measureWritesPerSignIn, type NixaCounter } from './writes.js';
 
@@ -164,6 +171,30 @@ async function crossDevice(setup: Setup, users: number[]): Promise<CrossDeviceRe
   return { pollMilliseconds: POLL_MILLISECONDS, citizens, levels };
 }
 
+/**
+ * The FAPI 2.0 sign-in against the standard one (issue 15): the FAPI 2.0 service
+ * registered on nixa with a key made for this run, then both sign-ins measured one
+ * after the other at the main table's concurrency, each with one userinfo call.
+ */
+async function fapi2(setup: Setup): Promise<Fapi2Result> {
+  const { settings, nixa } = setup;
+  const { publicJwk, privateJwk } = await fapi2ServiceKey();
+  const { webClientIdTokenSigningAlg, ...registered } = await nixa.proc.call<Fapi2Registered>('registerFapi2Client', { publicJwk });
+  const target: TargetInfo & { fapi2: Fapi2ClientInfo } = { ...nixa.info, fapi2: { ...registered, privateJwk } };
+  const concurrency = settings.signInLoops;
+  console.log(`  measuring the standard sign-in, then fapi2_sign_in, each with a userinfo call, at ${concurrency} concurrent users…`);
+  const standard = await measureNixa(setup, { scenario: 'authorization_code', target: nixa.info, concurrency, userinfo: true });
+  const measured = await measureNixa(setup, { scenario: 'fapi2_sign_in', target, concurrency });
+  return {
+    concurrency,
+    requestsPerSignIn: { standard: REQUESTS_PER_STANDARD_SIGN_IN_WITH_USERINFO, fapi2: REQUESTS_PER_FAPI2_SIGN_IN },
+    idTokenAlgs: { standard: webClientIdTokenSigningAlg, fapi2: registered.idTokenSigningAlg },
+    standard,
+    fapi2: measured,
+    ratio: fapi2Ratio(measured, standard),
+  };
+}
+
 async function start(settings: BenchSettings, cleanup: Cleanup): Promise<Setup> {
   const bench = await BenchDatabase.create(settings.adminUrl);
   cleanup.add(`drop database ${bench.name}`, () => bench.drop());
@@ -235,10 +266,17 @@ async function main(cleanup: Cleanup): Promise<void> {
   }
   const federatedResult = await federated(setup, only && !only.has('federated_sign_in') ? [] : setup.settings.federatedUsers);
   const crossDeviceResult = await crossDevice(setup, only && !only.has('cross_device') ? [] : settings.crossDeviceUsers);
+  const fapi2Result = only && !only.has('fapi2_sign_in') ? undefined : await fapi2(setup);
   const perTable = [
     ...scenarios.map((s) => ({ title: `${s.scenario} (at ${s.concurrency})`, nixa: s.nixa })),
     ...federatedResult.levels.map((l) => ({ title: `federated_sign_in (at ${l.concurrency})`, nixa: l.nixa })),
     ...crossDeviceResult.levels.map((l) => ({ title: `cross_device, polling ${pollTitle(l.poll, crossDeviceResult.pollMilliseconds)} (at ${l.concurrency})`, nixa: l.nixa })),
+    ...(fapi2Result
+      ? [
+          { title: `authorization_code with userinfo (at ${fapi2Result.concurrency})`, nixa: fapi2Result.standard },
+          { title: `fapi2_sign_in with userinfo (at ${fapi2Result.concurrency})`, nixa: fapi2Result.fapi2 },
+        ]
+      : []),
   ];
   if (only) {
     // A partial run: the tables of what was measured, no write counts, no results file.
@@ -248,6 +286,7 @@ async function main(cleanup: Cleanup): Promise<void> {
         ...(scenarios.length || federatedResult.levels.length ? [formatTable(scenarios, federatedResult, settings)] : []),
         ...(federatedResult.levels.length ? [formatFederated(federatedResult)] : []),
         ...(crossDeviceResult.levels.length ? [formatCrossDevice(crossDeviceResult)] : []),
+        ...(fapi2Result ? [formatFapi2(fapi2Result)] : []),
         formatPerTable(perTable),
         '',
       ].join('\n\n'),
@@ -289,6 +328,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     writesPerSignIn,
     writesPerFederatedSignIn,
     crossDevice: crossDeviceResult,
+    ...(fapi2Result ? { fapi2: fapi2Result } : {}),
     ...(nixaMemory ? { nixaMemory } : {}),
   };
   console.log(
@@ -297,6 +337,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       formatTable(scenarios, federatedResult, settings),
       formatFederated(federatedResult),
       formatCrossDevice(crossDeviceResult),
+      ...(fapi2Result ? [formatFapi2(fapi2Result)] : []),
       formatPerTable(perTable),
       formatWrites(writesPerSignIn),
       formatWrites(writesPerFederatedSignIn),

@@ -3,14 +3,17 @@
 // returning citizen from a fresh browser, SSO from a signed-in one) and refresh
 // with rotation (each loop keeps its latest refresh token), and the cross-device
 // sign-in (each loop a citizen with a bound phone), timed from the phone's
-// approval to the computer continuing rather than whole.
+// approval to the computer continuing rather than whole; the FAPI 2.0 sign-in
+// (PAR, private_key_jwt, DPoP) and its standard counterpart, each with one
+// userinfo call.
 import type { Job, Measurement } from '../protocol.js';
 import { bareFederatedSignIn } from './bare-federated-sign-in.js';
 import type { Browser } from './browser.js';
 import { bindPhone, crossDeviceSignIn, type BoundPhone } from './cross-device-sign-in.js';
+import { fapi2Service, fapi2SignIn } from './fapi2-sign-in.js';
 import { federatedSignIn } from './federated-sign-in.js';
 import { preparedFor } from './prepared.js';
-import { signIn, tokenRequest } from './sign-in.js';
+import { bearerUserinfo, signIn, tokenRequest } from './sign-in.js';
 import { signedInBrowser, ssoSignIn } from './sso-sign-in.js';
 import { summarize } from './summary.js';
 
@@ -31,7 +34,15 @@ function opsFor(job: Job): LoopOps<unknown> {
   const key = (what: string, loop: number) => `${target.origin} ${what} ${loop}`;
   switch (job.scenario) {
     case 'authorization_code':
-      return { prepare: none, once: (_s, loop) => signIn(target, `bench-citizen-${loop}`).then(() => {}) };
+      return job.userinfo
+        ? { prepare: none, once: async (_s, loop) => bearerUserinfo(target.origin, await signIn(target, `bench-citizen-${loop}`)) }
+        : { prepare: none, once: (_s, loop) => signIn(target, `bench-citizen-${loop}`).then(() => {}) };
+    case 'fapi2_sign_in':
+      // The same returning accounts as authorization_code's loops, through the FAPI 2.0 service.
+      return {
+        prepare: () => fapi2Service(target),
+        once: (config, loop) => fapi2SignIn(target, config as Awaited<ReturnType<typeof fapi2Service>>, `bench-citizen-${loop}`),
+      } as LoopOps<unknown>;
     case 'sso_sign_in':
       return {
         prepare: (loop) => preparedFor(key('sso', loop), () => signedInBrowser(target, `bench-citizen-${loop}`)),

@@ -95,12 +95,12 @@ export interface SignInOptions {
   browser?: Browser;
 }
 
-/** A test-login round trip by a fresh browser (or the given one); returns the tokens. */
-export async function signIn(target: TargetInfo, account: string, options: SignInOptions = {}): Promise<Tokens> {
-  const client = target.webClient;
-  const browser = options.browser ?? new Browser();
-  const { url, verifier, state } = authorizationRequest(target.origin, client, options.scope ?? 'openid', options.extra);
-
+/**
+ * The browser's part of a sign-in: the authorization request at `url`, the test
+ * login page and its form, the resume; returns where the provider sent it back
+ * (3 requests after the authorization request).
+ */
+export async function testLoginAt(browser: Browser, url: URL, account: string): Promise<URL> {
   const interaction = await browser.redirect(url);
   const page = await browser.page(interaction);
   const action = /action="(\/interaction\/[^"]+\/login)"/.exec(page)?.[1];
@@ -108,6 +108,24 @@ export async function signIn(target: TargetInfo, account: string, options: SignI
   // nixa's forms carry a CSRF token (the baseline's test login has none).
   const csrf = hiddenField(page.slice(page.indexOf(action)), 'csrf');
   const resume = await browser.redirect(new URL(action, interaction), form({ ...(csrf ? { csrf } : {}), account }));
-  const callback = await browser.redirect(resume);
+  return browser.redirect(resume);
+}
+
+/** A test-login round trip by a fresh browser (or the given one); returns the tokens. */
+export async function signIn(target: TargetInfo, account: string, options: SignInOptions = {}): Promise<Tokens> {
+  const client = target.webClient;
+  const browser = options.browser ?? new Browser();
+  const { url, verifier, state } = authorizationRequest(target.origin, client, options.scope ?? 'openid', options.extra);
+  const callback = await testLoginAt(browser, url, account);
   return redeemTokens(target.origin, client, codeAt(callback, client, state), verifier);
+}
+
+/** The service's one userinfo call with a Bearer access token; checks for a 200 naming the ID token's subject. */
+export async function bearerUserinfo(origin: string, tokens: Tokens): Promise<void> {
+  const res = await fetch(routed(new URL('/me', origin)), {
+    headers: { authorization: `Bearer ${tokens.access_token}` },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const body = (await res.json()) as { sub?: unknown; error?: unknown };
+  if (res.status !== 200 || body.sub !== idTokenClaims(tokens).sub) throw new Error(`GET /me: expected the signed-in citizen, got ${res.status} ${String(body.error ?? '')}`);
 }

@@ -15,8 +15,8 @@ import { addSource } from '../../src/sources/index.js';
 import { urlFor } from '../bench-database.js';
 import { MeteredDatabase } from '../metered-database.js';
 import { freeLoopbackPort } from '../net.js';
-import type { FederationInfo, TargetInfo } from '../protocol.js';
-import { FEDERATED_CLIENT, SERVICE_CLIENT, WEB_CLIENT } from './clients.js';
+import type { Fapi2ClientInfo, FederationInfo, TargetInfo } from '../protocol.js';
+import { FAPI2_CLIENT, fapi2Registration, FEDERATED_CLIENT, SERVICE_CLIENT, WEB_CLIENT } from './clients.js';
 import type { Started } from './main.js';
 
 export interface NixaParams {
@@ -55,6 +55,9 @@ export interface NixaStarted {
 export interface NixaJoined {
   origin: string;
 }
+
+/** What registering the FAPI 2.0 service answers; the web client's ID token algorithm, for the comparison's report. */
+export type Fapi2Registered = Omit<Fapi2ClientInfo, 'privateJwk'> & { webClientIdTokenSigningAlg: string };
 
 export interface SourceRegistration {
   issuer: string;
@@ -150,6 +153,21 @@ export async function startNixaRole(params: NixaParams): Promise<Started> {
             client: { clientId: fed.client.clientId, secret: fed.secret!, redirectUri: FEDERATED_CLIENT.redirect_uris[0] },
             scope: FEDERATED_CLIENT.scope,
           } satisfies Omit<FederationInfo, 'sourceOrigin' | 'citizens'>;
+        },
+        /**
+         * Registers the FAPI 2.0 service with the public half of the run's key
+         * (the orchestrator keeps the private half for the driver; nixa never sees it).
+         */
+        registerFapi2Client: async (p) => {
+          const { publicJwk } = p as { publicJwk: Record<string, unknown> };
+          const fapi2 = await addClient(db, fapi2Registration(publicJwk), 'bench', opts);
+          return {
+            clientId: fapi2.client.clientId,
+            redirectUri: FAPI2_CLIENT.redirect_uris[0],
+            scope: FAPI2_CLIENT.scope,
+            idTokenSigningAlg: fapi2.client.idTokenSigningAlg,
+            webClientIdTokenSigningAlg: web.client.idTokenSigningAlg,
+          } satisfies Fapi2Registered;
         },
       },
       close,
