@@ -63,7 +63,7 @@ async function redeemRaw(s: Awaited<ReturnType<typeof code>>, dpopHeader: string
       redirect_uri: service.redirectUri,
       code_verifier: s.verifier,
       client_assertion_type: JWT_BEARER,
-      client_assertion: await clientAssertion(service, nixa.config.issuer),
+      client_assertion: await clientAssertion(service, issuer),
     }),
   });
 }
@@ -141,18 +141,7 @@ describe('DPoP required (FAPI 2.0 §5.3.2.1)', () => {
     const jti = String(decodeJwt(p.jwt).jti);
     const elsewhere = await code();
     const replayed = await proof({ htu: `${second.config.issuer}/token`, key: p.key, jti });
-    const onSecond = await fetch(`${second.config.issuer}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: replayed.jwt },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code: elsewhere.callbackUrl.searchParams.get('code')!,
-        redirect_uri: service.redirectUri,
-        code_verifier: elsewhere.verifier,
-        client_assertion_type: JWT_BEARER,
-        client_assertion: await clientAssertion(service, second.config.issuer),
-      }),
-    });
+    const onSecond = await redeemRaw(elsewhere, replayed.jwt, second.config.issuer);
     expect(onSecond.status).toBe(400);
     expect(await onSecond.json()).toMatchObject({ error: 'invalid_grant' });
   });
@@ -204,20 +193,8 @@ describe('DPoP nonce (NIXA_DPOP_NONCE, RFC 9449 §8)', () => {
 
   it('answers use_dpop_nonce with a DPoP-Nonce header, and takes the proof that carries it', async () => {
     const s = await signIn(strictConfig, service, { authorize: pushed(strictConfig), extra: { prompt: 'consent' } });
-    const body = (nonce?: string) => async () =>
-      fetch(`${strict.config.issuer}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: (await proof({ htu: `${strict.config.issuer}/token`, key, ...(nonce ? { nonce } : {}) })).jwt },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code: s.callbackUrl.searchParams.get('code')!,
-          redirect_uri: service.redirectUri,
-          code_verifier: s.verifier,
-          client_assertion_type: JWT_BEARER,
-          client_assertion: await clientAssertion(service, strict.config.issuer),
-        }),
-      });
     const key = await generateKeyPair('ES256', { extractable: true });
+    const body = (nonce?: string) => async () => redeemRaw(s, (await proof({ htu: `${strict.config.issuer}/token`, key, ...(nonce ? { nonce } : {}) })).jwt, strict.config.issuer);
     const first = await body()();
     expect(first.status).toBe(400);
     expect(await first.json()).toMatchObject({ error: 'use_dpop_nonce' });
