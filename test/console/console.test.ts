@@ -314,6 +314,11 @@ describe('what each operator sees and does', () => {
     expect(stale.status).toBe(412);
     expect(stale.html).toContain('Ai đó đã thay đổi bản ghi này sau khi bạn mở trang');
     expect((await showClient(tdb.db, 'cong-thue')).minLevel).toBe('high');
+    // The service page says it was kept standard at high, and why; the form offers both profiles.
+    const shown = await get(cuong, `${issuer}/console/services/cong-thue`);
+    expect(shown.html).toContain('standard — Hồ sơ thuế cần mức cao');
+    expect(shown.html).toMatch(/<select[^>]*name="security_profile"/);
+    expect(shown.html).toContain('<option value="fapi2"');
   });
 
   it('rotates keys, and revokes one only after a confirmation step; the trail shows it', async () => {
