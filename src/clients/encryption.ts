@@ -118,6 +118,24 @@ export function encryptionProblems(c: EncryptionSubject, signingAlgs: readonly s
   return problems;
 }
 
+/**
+ * What a JWK Set fetched from the service's jwks_uri lacks for the encryption the
+ * registration asks (the check encryptionProblems makes of an inline jwks), naming
+ * jwks_uri; undefined when it has a key for each.
+ */
+export function jwksUriProblem(c: EncryptionSubject, document: unknown): string | undefined {
+  const keys = (document as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) return `"${c.jwks_uri}" did not answer a JWK Set (an object with "keys")`;
+  for (const what of ['id_token', 'userinfo'] as const) {
+    const alg = c[`${what}_encrypted_response_alg`];
+    if (alg === undefined || !isAlg(alg)) continue;
+    if (!keys.some((k) => k && typeof k === 'object' && receivesEncryption(k as Record<string, unknown>, alg))) {
+      return `"${c.jwks_uri}" holds no public encryption key for ${what}_encrypted_response_alg ${alg}: ${KEY_DESCRIPTION[alg]} with "use": "enc"`;
+    }
+  }
+  return undefined;
+}
+
 /** Whether the registration asks for anything encrypted (and so has a use for jwks without private_key_jwt). */
 export function asksEncryption(c: EncryptionSubject): boolean {
   return c.id_token_encrypted_response_alg !== undefined || c.userinfo_encrypted_response_alg !== undefined;

@@ -11,7 +11,8 @@ import { checkSectorDocument } from './sector-document.js';
 import { checkReason } from '../audit/reason.js';
 import { profileNeedsReason, type SecurityProfile } from './security-profile.js';
 import { generateSecret, hashSecret, verifySecret } from './secrets.js';
-import { DEFAULT_ENCRYPTION_ENC } from './encryption.js';
+import { DEFAULT_ENCRYPTION_ENC, ENCRYPTION_FIELDS } from './encryption.js';
+import { checkEncryptionKeys } from './encryption-keys.js';
 
 export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, CIBA_GRANT, DEVICE_CODE_GRANT, GRANT_TYPES, APPLICATION_TYPES, type ApplicationType } from './schema.js';
 export { nativeRedirectProblem, redirectProvesApp } from './native-redirects.js';
@@ -221,6 +222,7 @@ export async function addClient(
 ): Promise<{ client: ClientView; secret?: string }> {
   const c = parseClientInput(withProfileReason(input, reason), opts);
   await checkSector(c, opts);
+  await checkEncryptionKeys(c, opts.fetch ? { fetch: opts.fetch } : {});
   const clientId = c.client_id ?? `svc-${generateSecret().slice(0, 16)}`;
   const secret = c.token_endpoint_auth_method === 'client_secret_basic' ? generateSecret() : undefined;
   const secretHash = secret ? await hashSecret(secret) : null;
@@ -331,6 +333,9 @@ export async function changeClient(
   );
   if (!Object.keys(changed).length) return { client: view(row), changed: [] };
   await checkSector(next, opts, row.metadata);
+  // Fetched again only when what it checks changed: a service's key host being down
+  // must not stop an operator from changing its name or redirect URIs.
+  if (['jwks_uri', ...ENCRYPTION_FIELDS].some((k) => k in p)) await checkEncryptionKeys(next, opts.fetch ? { fetch: opts.fetch } : {});
   // The write below is refused if the row changed since it was read (its version).
   return db.transaction(async (tx) => {
     await checkApiFree(tx, next.api_resource ?? null, clientId);
@@ -393,6 +398,7 @@ export async function ensureClient(
   const metadata = toProviderMetadata(clientId, c);
   const existing = await repo.selectClient(db, clientId);
   await checkSector(c, opts, existing?.metadata);
+  await checkEncryptionKeys(c, opts.fetch ? { fetch: opts.fetch } : {});
   const hash = () => hashSecret(secret);
   if (!existing) {
     const secretHash = await hash();

@@ -1,6 +1,9 @@
 // A service that asks for it gets its ID tokens encrypted to its own public key (JWE)
 // and userinfo as a JWT signed by nixa, optionally encrypted too; one that does not
 // gets them as before. Registration refuses what nixa could not honour, naming the field.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import { compactDecrypt, createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type CryptoKey, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 
@@ -15,14 +18,25 @@ import { cliRunner } from '../support/cli.js';
 let tdb: TestDatabase;
 let nixa: Nixa;
 let opts: ClientsOptions;
+// The services' key host: serves at /<name> the JWK Set the test put under that name.
+let keyHost: Server;
+let keyHostUrl: string;
+const published = new Map<string, unknown>();
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
   nixa = await startTestNixa(tdb.db, { NIXA_SIGNING_ALGS: 'ES256,RS256,PS256' });
   opts = clientsOptions(nixa.config);
+  keyHost = createServer((req, res) => {
+    const set = published.get(req.url!.slice(1));
+    res.writeHead(set ? 200 : 404, { 'content-type': 'application/json' }).end(set ? JSON.stringify(set) : '{}');
+  });
+  await new Promise<void>((resolve) => keyHost.listen(0, '127.0.0.1', resolve));
+  keyHostUrl = `http://127.0.0.1:${(keyHost.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
+  await new Promise((resolve) => keyHost?.close(resolve));
   await nixa?.close();
   await tdb?.drop();
 });
@@ -111,6 +125,18 @@ describe('encrypted ID tokens', () => {
     expect(payload.sub).toBe('tran-van-binh');
   });
 
+  it('encrypts to the key a service publishes at its jwks_uri, checked at registration', async () => {
+    const enc = await encryptionKey('ECDH-ES');
+    const sig = await keyPair('ES256');
+    published.set('thue', { keys: [sig.publicJwk, enc.publicJwk] });
+    const c = await registerTestClient(tdb.db, { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${keyHostUrl}/thue`, id_token_encrypted_response_alg: 'ECDH-ES' }, opts);
+    const config = await oidc.discovery(new URL(nixa.config.issuer), c.clientId, {}, oidc.PrivateKeyJwt(sig.privateKey), { execute: [oidc.allowInsecureRequests] });
+    oidc.enableDecryptingResponses(config, ['A256GCM'], { key: enc.privateKey as CryptoKey, kid: enc.kid, alg: enc.alg });
+    const tokens = await redeem(config, await signIn(config, c, { account: 'bui-thanh-tam' }));
+    expect(decodeProtectedHeader(tokens.id_token!)).toMatchObject({ alg: 'ECDH-ES', kid: enc.kid });
+    expect(tokens.claims()?.sub).toBe('bui-thanh-tam');
+  });
+
   it('a service whose key is not the one it encrypted to cannot read the ID token', async () => {
     const registered = await encryptionKey('ECDH-ES', 'enc-registered');
     const other = await encryptionKey('ECDH-ES', 'enc-registered');
@@ -176,6 +202,16 @@ describe('registration', () => {
     await expect(add({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [sig.publicJwk, unmarked] }, id_token_encrypted_response_alg: 'ECDH-ES' })).rejects.toMatchObject({ field: 'jwks' });
     const rsa = (await encryptionKey('RSA-OAEP-256')).publicJwk;
     await expect(add({ jwks: { keys: [{ ...rsa, alg: undefined }] }, userinfo_signed_response_alg: 'ES256', userinfo_encrypted_response_alg: 'ECDH-ES' })).rejects.toMatchObject({ field: 'jwks' });
+  });
+
+  it('refuses encryption when the jwks_uri holds no encryption key or does not answer, naming jwks_uri', async () => {
+    const sig = await keyPair('ES256');
+    published.set('chi-ky', { keys: [sig.publicJwk] });
+    const withUri = (name: string) => ({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${keyHostUrl}/${name}`, id_token_encrypted_response_alg: 'ECDH-ES' });
+    await expect(add(withUri('chi-ky'))).rejects.toMatchObject({ field: 'jwks_uri', problem: expect.stringMatching(/holds no public encryption key for id_token_encrypted_response_alg ECDH-ES/) });
+    await expect(add(withUri('khong-co'))).rejects.toMatchObject({ field: 'jwks_uri', problem: expect.stringMatching(/answered 404/) });
+    // Without encryption the set is not fetched at registration: a signing-only one is fine.
+    await expect(add({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: `${keyHostUrl}/khong-co` })).resolves.toBeDefined();
   });
 
   it('refuses encryption for a service without any keys, naming the algorithm field', async () => {
