@@ -10,7 +10,8 @@ import * as oidc from 'openid-client';
 import type { Nixa } from '../../src/app/index.js';
 import { addClient, clientsOptions, changeClient, showClient, type ClientsOptions } from '../../src/clients/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { keyPair } from '../support/fapi.js';
+import { dpopHandle, fapiConfig, keyPair, pushed, registerFapiClient } from '../support/fapi.js';
+import { DEFAULT_ENCRYPTION_ENC, encryptionMetadata, jwksUriProblem, receivesEncryption } from '../../src/clients/encryption.js';
 import { startTestNixa } from '../support/nixa.js';
 import { redeem, registerTestClient, signIn } from '../support/relying-party.js';
 import { cliRunner } from '../support/cli.js';
@@ -155,6 +156,36 @@ describe('encrypted ID tokens', () => {
   });
 });
 
+describe('a FAPI 2.0 service', () => {
+  it('gets its ID token encrypted and its userinfo signed and encrypted, with PAR, private_key_jwt and DPoP unchanged', async () => {
+    const enc = await encryptionKey('ECDH-ES');
+    const sig = await keyPair('ES256');
+    // fapi2 by its own choice: the test login does not reach the level high that would make it so.
+    const service = await registerFapiClient(tdb.db, {
+      min_level: undefined,
+      security_profile: 'fapi2',
+      jwks: { keys: [sig.publicJwk, enc.publicJwk] },
+      id_token_encrypted_response_alg: 'ECDH-ES',
+      userinfo_signed_response_alg: 'ES256',
+      userinfo_encrypted_response_alg: 'ECDH-ES',
+    });
+    const fapi = { ...service, privateKey: sig.privateKey, publicJwk: sig.publicJwk };
+    const config = await fapiConfig(nixa.config.issuer, fapi);
+    oidc.enableDecryptingResponses(config, ['A256GCM'], { key: enc.privateKey as CryptoKey, kid: enc.kid, alg: enc.alg });
+    const dpop = await dpopHandle(config);
+    const s = await signIn(config, fapi, { account: 'ngo-bao-chau', authorize: pushed(config, dpop) });
+    const tokens = await oidc.authorizationCodeGrant(config, s.callbackUrl, { pkceCodeVerifier: s.verifier, expectedState: s.state, expectedNonce: s.nonce }, undefined, { DPoP: dpop });
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
+    expect(decodeProtectedHeader(tokens.id_token!)).toMatchObject({ alg: 'ECDH-ES', enc: 'A256GCM', kid: enc.kid });
+    const inner = (oidc.getDecryptedResponses(tokens) as { id_token: { token_endpoint: string } }).id_token.token_endpoint;
+    expect((await jwtVerify(inner, jwks(), { issuer: nixa.config.issuer, audience: fapi.clientId })).protectedHeader.alg).toBe('ES256');
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, 'ngo-bao-chau', { DPoP: dpop });
+    expect(info.sub).toBe('ngo-bao-chau');
+    const signedInfo = oidc.getDecryptedResponses(info) as string | undefined;
+    expect((await jwtVerify(signedInfo!, jwks(), { issuer: nixa.config.issuer, audience: fapi.clientId })).payload.sub).toBe('ngo-bao-chau');
+  });
+});
+
 describe('userinfo as a JWT', () => {
   it('answers a service that registered userinfo_signed_response_alg with a JWT signed by nixa for that service', async () => {
     const { c, config } = await service({ userinfo_signed_response_alg: 'ES256' });
@@ -280,5 +311,32 @@ describe('registration', () => {
     const bad = await nixaCli('clients', 'update', c.clientId, '--id-token-encryption', 'RSA1_5', '--reason', 'thử thuật toán bị cấm cho chắc chắn');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/id_token_encrypted_response_alg: RSA1_5 is never accepted/);
+  });
+});
+
+describe('policy (no I/O)', () => {
+  const ec = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', use: 'enc' };
+  it('takes as an encryption key only one marked use "enc", of the type and curve the algorithm needs', () => {
+    expect(receivesEncryption(ec, 'ECDH-ES')).toBe(true);
+    expect(receivesEncryption({ kty: 'OKP', crv: 'X25519', x: 'x', use: 'enc' }, 'ECDH-ES+A256KW')).toBe(true);
+    expect(receivesEncryption({ kty: 'OKP', crv: 'Ed25519', x: 'x', use: 'enc' }, 'ECDH-ES')).toBe(false);
+    expect(receivesEncryption({ ...ec, use: 'sig' }, 'ECDH-ES')).toBe(false);
+    expect(receivesEncryption({ ...ec, alg: 'ECDH-ES+A256KW' }, 'ECDH-ES')).toBe(false);
+    expect(receivesEncryption(ec, 'RSA-OAEP-256')).toBe(false);
+    expect(receivesEncryption({ kty: 'RSA', n: 'n', e: 'AQAB', use: 'enc', key_ops: ['verify'] }, 'RSA-OAEP-256')).toBe(false);
+    expect(receivesEncryption({ kty: 'RSA', n: 'n', e: 'AQAB', use: 'enc' }, 'RSA1_5')).toBe(false);
+  });
+
+  it('records the content encryption whenever an algorithm is registered, A256GCM when none was named', () => {
+    expect(DEFAULT_ENCRYPTION_ENC).toBe('A256GCM');
+    expect(encryptionMetadata({ security_profile: 'standard', id_token_encrypted_response_alg: 'ECDH-ES' })).toEqual({ id_token_encrypted_response_alg: 'ECDH-ES', id_token_encrypted_response_enc: 'A256GCM' });
+    expect(encryptionMetadata({ security_profile: 'standard' })).toEqual({});
+  });
+
+  it('says what a fetched jwks_uri document lacks', () => {
+    const c = { security_profile: 'standard' as const, jwks_uri: 'https://thue.example.vn/jwks', userinfo_signed_response_alg: 'ES256', userinfo_encrypted_response_alg: 'ECDH-ES' };
+    expect(jwksUriProblem(c, [ec])).toMatch(/did not answer a JWK Set/);
+    expect(jwksUriProblem(c, { keys: [{ ...ec, use: 'sig' }] })).toMatch(/no public encryption key for userinfo_encrypted_response_alg ECDH-ES/);
+    expect(jwksUriProblem(c, { keys: [ec] })).toBeUndefined();
   });
 });
