@@ -305,7 +305,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .option('--api-resource <uri>', 'resource indicator of the service\'s API; "none" removes it')
     .addOption(new Option('--security-profile <profile>', 'fapi2, or standard (at substantial or high, --reason is kept as why)').choices([...SECURITY_PROFILES]))
     .addOption(new Option('--require-signed-request-object <yes|no>', 'accept authorization requests only as signed request objects (RFC 9101)').choices(['yes', 'no']))
-    .option('--jwks-file <path>', 'replace its public JWK Set (JSON file): signing keys for private_key_jwt, encryption keys (use "enc")')
+    .option('--jwks-file <path>', 'replace its public JWK Set (JSON file): signing keys for private_key_jwt, encryption keys (use "enc"); "none" removes it')
     .option('--id-token-encryption <alg>', `encrypt its ID tokens to its public key: ${ENCRYPTION_ALGS.join(', ')}; "none" stops it`)
     .option('--id-token-encryption-enc <enc>', `content encryption of its ID tokens: ${ENCRYPTION_ENCS.join(', ')}`)
     .option('--userinfo-alg <alg>', 'answer userinfo as a JWT signed with this algorithm; "none": plain JSON again (stops its encryption too)')
@@ -322,7 +322,7 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
       if (o.apiResource !== undefined) patch.api_resource = clear(o.apiResource);
       if (o.securityProfile !== undefined) patch.security_profile = o.securityProfile;
       if (o.requireSignedRequestObject !== undefined) patch.require_signed_request_object = o.requireSignedRequestObject === 'yes';
-      if (o.jwksFile !== undefined) patch.jwks = readJsonFile(o.jwksFile, '--jwks-file');
+      if (o.jwksFile !== undefined) patch.jwks = o.jwksFile === 'none' ? null : readJsonFile(o.jwksFile, '--jwks-file');
       Object.assign(patch, encryptionPatch(o));
       if (!Object.keys(patch).length) {
         throw new InvalidInputError('--min-level', 'give --min-level, --api-resource, --security-profile, --require-signed-request-object, --jwks-file or an encryption option');

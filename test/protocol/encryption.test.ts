@@ -312,6 +312,19 @@ describe('registration', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/id_token_encrypted_response_alg: RSA1_5 is never accepted/);
   });
+
+  it('a service with a secret stops encryption through the CLI by removing the key it gave for it', async () => {
+    const enc = await encryptionKey('RSA-OAEP-256');
+    const c = await registerTestClient(tdb.db, { jwks: { keys: [enc.publicJwk] }, id_token_encrypted_response_alg: 'RSA-OAEP-256' }, opts);
+    const nixaCli = cliRunner(() => tdb.db, { NIXA_SIGNING_ALGS: 'ES256,RS256,PS256' });
+    const why = ['--reason', 'dịch vụ chuyển sang khoá mới, tạm dừng mã hoá'];
+    // The key alone is kept only for encryption: without it, jwks has no use for a secret client.
+    const keyOnly = await nixaCli('clients', 'update', c.clientId, '--id-token-encryption', 'none', ...why);
+    expect(keyOnly.stderr).toMatch(/jwks: only used with private_key_jwt or encrypted responses/);
+    const both = await nixaCli('clients', 'update', c.clientId, '--id-token-encryption', 'none', '--jwks-file', 'none', ...why);
+    expect(both.stderr).toBe('');
+    expect(await showClient(tdb.db, c.clientId)).toMatchObject({ idTokenEncryption: null });
+  });
 });
 
 describe('policy (no I/O)', () => {
