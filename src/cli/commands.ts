@@ -8,7 +8,7 @@ import type { JWK } from 'jose';
 
 import { bootstrapSecurityOfficer, listOperators } from '../admin/index.js';
 import { checkReason } from '../audit/index.js';
-import { addClient, changeClient, clientsOptions, disableClient, GRANT_TYPES, listClients, rotateClientSecret, SECURITY_PROFILES, showClient, type ClientView } from '../clients/index.js';
+import { addClient, changeClient, clientsOptions, disableClient, ENCRYPTION_ALGS, ENCRYPTION_ENCS, GRANT_TYPES, listClients, rotateClientSecret, SECURITY_PROFILES, showClient, type ClientView } from '../clients/index.js';
 import { CONFIG_VARIABLES, type Config } from '../config/index.js';
 import { InvalidInputError, NixaError } from '../errors/index.js';
 import { type Cipher, KeyRing, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
@@ -83,6 +83,8 @@ function describeClient(c: ClientView): string {
     `post-logout URIs: ${c.postLogoutRedirectUris.join(' ') || '-'}`,
     `scopes:           ${c.scope}`,
     `ID token alg:     ${c.idTokenSigningAlg}`,
+    `ID token JWE:     ${c.idTokenEncryption ? `${c.idTokenEncryption.alg} ${c.idTokenEncryption.enc} (encrypted to the service's key)` : '-'}`,
+    `userinfo:         ${c.userinfoSigningAlg ? `JWT signed ${c.userinfoSigningAlg}${c.userinfoEncryption ? `, encrypted ${c.userinfoEncryption.alg} ${c.userinfoEncryption.enc}` : ''}` : 'JSON'}`,
     `minimum level:    ${c.minLevel ?? '-'}`,
     `security profile: ${c.securityProfile === 'fapi2' ? 'fapi2 (FAPI 2.0: PAR, DPoP, private_key_jwt)' : 'standard'}${c.securityProfileReason ? ` — kept standard: ${c.securityProfileReason}` : ''}`,
     `signed requests:  ${c.requireSignedRequestObject ? 'required (RFC 9101)' : 'accepted'}`,
@@ -91,6 +93,42 @@ function describeClient(c: ClientView): string {
     `created:          ${c.createdAt}`,
     `updated:          ${c.updatedAt} (version ${c.version})`,
   ].join('\n') + '\n';
+}
+
+interface ClientUpdateOptions {
+  minLevel?: string;
+  apiResource?: string;
+  securityProfile?: string;
+  requireSignedRequestObject?: string;
+  jwksFile?: string;
+  jwksUri?: string;
+  authMethod?: string;
+  idTokenEncryption?: string;
+  idTokenEncryptionEnc?: string;
+  userinfoAlg?: string;
+  userinfoEncryption?: string;
+  userinfoEncryptionEnc?: string;
+  ifVersion?: number;
+  reason?: string;
+  json?: boolean;
+}
+
+/**
+ * The encryption fields of `nixa clients update`. "none" stops what it names together
+ * with what depends on it (an enc without its alg, an encryption without the signed
+ * JWT it wraps), so that one option undoes what one option did.
+ */
+function encryptionPatch(o: ClientUpdateOptions): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  if (o.idTokenEncryptionEnc !== undefined) patch.id_token_encrypted_response_enc = o.idTokenEncryptionEnc;
+  if (o.idTokenEncryption === 'none') Object.assign(patch, { id_token_encrypted_response_alg: null, id_token_encrypted_response_enc: null });
+  else if (o.idTokenEncryption !== undefined) patch.id_token_encrypted_response_alg = o.idTokenEncryption;
+  if (o.userinfoEncryptionEnc !== undefined) patch.userinfo_encrypted_response_enc = o.userinfoEncryptionEnc;
+  if (o.userinfoEncryption === 'none' || o.userinfoAlg === 'none') Object.assign(patch, { userinfo_encrypted_response_alg: null, userinfo_encrypted_response_enc: null });
+  else if (o.userinfoEncryption !== undefined) patch.userinfo_encrypted_response_alg = o.userinfoEncryption;
+  if (o.userinfoAlg === 'none') patch.userinfo_signed_response_alg = null;
+  else if (o.userinfoAlg !== undefined) patch.userinfo_signed_response_alg = o.userinfoAlg;
+  return patch;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -196,6 +234,11 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
       ]),
     )
     .option('--require-signed-request-object', 'accept its authorization requests only as signed request objects (RFC 9101)')
+    .option('--id-token-encryption <alg>', `encrypt its ID tokens to its public key (use "enc" in --jwks-file or --jwks-uri): ${ENCRYPTION_ALGS.join(', ')}`)
+    .option('--id-token-encryption-enc <enc>', `content encryption of its ID tokens: ${ENCRYPTION_ENCS.join(', ')} (default A256GCM)`)
+    .option('--userinfo-alg <alg>', 'answer its userinfo calls as a JWT signed with this algorithm (one nixa signs with)')
+    .option('--userinfo-encryption <alg>', `encrypt that JWT to its public key: ${ENCRYPTION_ALGS.join(', ')}`)
+    .option('--userinfo-encryption-enc <enc>', `content encryption of that JWT: ${ENCRYPTION_ENCS.join(', ')} (default A256GCM)`)
     .option('--from-json <path>', 'read the whole registration from a JSON file ("-" for stdin)')
     .option(...REASON)
     .option('--json', 'print the result as JSON')
@@ -222,6 +265,11 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
             api_resource: o.apiResource,
             security_profile: o.securityProfile,
             require_signed_request_object: o.requireSignedRequestObject,
+            id_token_encrypted_response_alg: o.idTokenEncryption,
+            id_token_encrypted_response_enc: o.idTokenEncryptionEnc,
+            userinfo_signed_response_alg: o.userinfoAlg,
+            userinfo_encrypted_response_alg: o.userinfoEncryption,
+            userinfo_encrypted_response_enc: o.userinfoEncryptionEnc,
           };
       for (const k of Object.keys(input)) if (input[k] === undefined) delete input[k];
       const result = await addClient(await ctx.db(), input, ctx.actor, clientsOptions(ctx.config), reason);
@@ -254,18 +302,23 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
 
   clients
     .command('update <clientId>')
-    .description("change a relying party's minimum assurance level, API or security profile; takes effect at once")
+    .description("change a relying party's minimum assurance level, API, security profile, keys or encrypted responses; takes effect at once")
     .option('--min-level <level>', 'low, substantial or high; "none" removes the minimum')
     .option('--api-resource <uri>', 'resource indicator of the service\'s API; "none" removes it')
     .addOption(new Option('--security-profile <profile>', 'fapi2, or standard (at substantial or high, --reason is kept as why)').choices([...SECURITY_PROFILES]))
     .addOption(new Option('--require-signed-request-object <yes|no>', 'accept authorization requests only as signed request objects (RFC 9101)').choices(['yes', 'no']))
     .addOption(new Option('--auth-method <method>', 'move a client_secret_basic service to its key (its secret stops working); with --jwks-file or --jwks-uri').choices(['private_key_jwt']))
-    .option('--jwks-file <path>', 'public JWK Set (JSON file) for private_key_jwt')
-    .option('--jwks-uri <uri>', 'JWK Set URL for private_key_jwt')
+    .option('--jwks-file <path>', 'replace its public JWK Set (JSON file): signing keys for private_key_jwt, encryption keys (use "enc"); "none" removes it')
+    .option('--jwks-uri <uri>', 'JWK Set URL for private_key_jwt; "none" removes it')
+    .option('--id-token-encryption <alg>', `encrypt its ID tokens to its public key: ${ENCRYPTION_ALGS.join(', ')}; "none" stops it`)
+    .option('--id-token-encryption-enc <enc>', `content encryption of its ID tokens: ${ENCRYPTION_ENCS.join(', ')}`)
+    .option('--userinfo-alg <alg>', 'answer userinfo as a JWT signed with this algorithm; "none": plain JSON again (stops its encryption too)')
+    .option('--userinfo-encryption <alg>', `encrypt that JWT to its public key: ${ENCRYPTION_ALGS.join(', ')}; "none" stops it`)
+    .option('--userinfo-encryption-enc <enc>', `content encryption of that JWT: ${ENCRYPTION_ENCS.join(', ')}`)
     .option('--if-version <n>', 'refuse if the client changed since you read this version', (v) => Number(v))
     .option(...REASON)
     .option('--json', 'print the result as JSON')
-    .action(async (id: string, o: { minLevel?: string; apiResource?: string; securityProfile?: string; requireSignedRequestObject?: string; authMethod?: string; jwksFile?: string; jwksUri?: string; ifVersion?: number; reason?: string; json?: boolean }) => {
+    .action(async (id: string, o: ClientUpdateOptions) => {
       const reason = reasonOf(o);
       const clear = (v: string | undefined) => (v === 'none' ? null : v);
       const patch: Record<string, unknown> = {};
@@ -274,10 +327,11 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
       if (o.securityProfile !== undefined) patch.security_profile = o.securityProfile;
       if (o.requireSignedRequestObject !== undefined) patch.require_signed_request_object = o.requireSignedRequestObject === 'yes';
       if (o.authMethod !== undefined) patch.token_endpoint_auth_method = o.authMethod;
-      if (o.jwksFile !== undefined) patch.jwks = readJsonFile(o.jwksFile, '--jwks-file');
+      if (o.jwksFile !== undefined) patch.jwks = o.jwksFile === 'none' ? null : readJsonFile(o.jwksFile, '--jwks-file');
       if (o.jwksUri !== undefined) patch.jwks_uri = clear(o.jwksUri);
+      Object.assign(patch, encryptionPatch(o));
       if (!Object.keys(patch).length) {
-        throw new InvalidInputError('--min-level', 'give --min-level, --api-resource, --security-profile or --require-signed-request-object');
+        throw new InvalidInputError('--min-level', 'give --min-level, --api-resource, --security-profile, --require-signed-request-object, --auth-method, --jwks-file, --jwks-uri or an encryption option');
       }
       const { client: c, changed } = await changeClient(await ctx.db(), id, patch, ctx.actor, {
         ...clientsOptions(ctx.config),

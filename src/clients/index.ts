@@ -11,11 +11,14 @@ import { checkSectorDocument } from './sector-document.js';
 import { checkReason } from '../audit/reason.js';
 import { profileNeedsReason, type SecurityProfile } from './security-profile.js';
 import { generateSecret, hashSecret, verifySecret } from './secrets.js';
+import { DEFAULT_ENCRYPTION_ENC, ENCRYPTION_FIELDS } from './encryption.js';
+import { checkEncryptionKeys } from './encryption-keys.js';
 
 export { parseClientInput, parseClientUpdate, SUPPORTED_SCOPES, AUTH_METHODS, CIBA_GRANT, DEVICE_CODE_GRANT, GRANT_TYPES, APPLICATION_TYPES, type ApplicationType } from './schema.js';
 export { nativeRedirectProblem, redirectProvesApp } from './native-redirects.js';
 export { verifySecret } from './secrets.js';
 export { pairwiseSector } from './sector.js';
+export { ENCRYPTION_ALGS, ENCRYPTION_ENCS } from './encryption.js';
 export { FAPI_ALGS, FAPI_CODE_TTL_SECONDS, FAPI_REQUEST_URI_MAX_TTL_SECONDS, isFapi2, SECURITY_PROFILES, type SecurityProfile } from './security-profile.js';
 
 export interface ClientView {
@@ -44,6 +47,12 @@ export interface ClientView {
   securityProfileReason: string | null;
   /** Its authorization requests must come as signed request objects (RFC 9101). */
   requireSignedRequestObject: boolean;
+  /** Its ID tokens are encrypted to its public key (JWE): key management and content algorithms; null: signed only. */
+  idTokenEncryption: { alg: string; enc: string } | null;
+  /** Userinfo answers as a JWT signed with this algorithm; null: plain JSON. */
+  userinfoSigningAlg: string | null;
+  /** That JWT is then encrypted to its public key; null: signed only (or plain JSON). */
+  userinfoEncryption: { alg: string; enc: string } | null;
   createdAt: string;
   updatedAt: string;
   version: number;
@@ -61,6 +70,11 @@ function view(r: repo.ClientRow): ClientView {
     subject_type?: 'pairwise' | 'public';
     sector_identifier_uri?: string;
     require_signed_request_object?: boolean;
+    id_token_encrypted_response_alg?: string;
+    id_token_encrypted_response_enc?: string;
+    userinfo_signed_response_alg?: string;
+    userinfo_encrypted_response_alg?: string;
+    userinfo_encrypted_response_enc?: string;
   };
   return {
     clientId: r.client_id,
@@ -80,6 +94,9 @@ function view(r: repo.ClientRow): ClientView {
     securityProfile: r.security_profile,
     securityProfileReason: r.security_profile_reason ?? null,
     requireSignedRequestObject: m.require_signed_request_object === true,
+    idTokenEncryption: m.id_token_encrypted_response_alg ? { alg: m.id_token_encrypted_response_alg, enc: m.id_token_encrypted_response_enc ?? DEFAULT_ENCRYPTION_ENC } : null,
+    userinfoSigningAlg: m.userinfo_signed_response_alg ?? null,
+    userinfoEncryption: m.userinfo_encrypted_response_alg ? { alg: m.userinfo_encrypted_response_alg, enc: m.userinfo_encrypted_response_enc ?? DEFAULT_ENCRYPTION_ENC } : null,
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
     version: r.version,
@@ -205,6 +222,7 @@ export async function addClient(
 ): Promise<{ client: ClientView; secret?: string }> {
   const c = parseClientInput(withProfileReason(input, reason), opts);
   await checkSector(c, opts);
+  await checkEncryptionKeys(c, opts.fetch ? { fetch: opts.fetch } : {});
   const clientId = c.client_id ?? `svc-${generateSecret().slice(0, 16)}`;
   const secret = c.token_endpoint_auth_method === 'client_secret_basic' ? generateSecret() : undefined;
   const secretHash = secret ? await hashSecret(secret) : null;
@@ -304,7 +322,17 @@ export async function changeClient(
   // Named as the CLI and the API name them; keys by their kids (public, but long).
   const shown = (k: string, v: unknown) =>
     k === 'jwks' ? ((v as { keys?: { kid?: string }[] } | undefined)?.keys ?? []).map((key) => key.kid ?? '(no kid)') : (v ?? null);
-  const NAMES: Record<string, string> = { min_level: 'minLevel', api_resource: 'apiResource', security_profile: 'securityProfile', require_signed_request_object: 'requireSignedRequestObject' };
+  const NAMES: Record<string, string> = {
+    min_level: 'minLevel',
+    api_resource: 'apiResource',
+    security_profile: 'securityProfile',
+    require_signed_request_object: 'requireSignedRequestObject',
+    id_token_encrypted_response_alg: 'idTokenEncryptionAlg',
+    id_token_encrypted_response_enc: 'idTokenEncryptionEnc',
+    userinfo_signed_response_alg: 'userinfoSigningAlg',
+    userinfo_encrypted_response_alg: 'userinfoEncryptionAlg',
+    userinfo_encrypted_response_enc: 'userinfoEncryptionEnc',
+  };
   const changed = Object.fromEntries(
     Object.keys(p)
       .filter((k) => canonical(before[k] ?? null) !== canonical(merged[k] ?? null))
@@ -312,6 +340,9 @@ export async function changeClient(
   );
   if (!Object.keys(changed).length) return { client: view(row), changed: [] };
   await checkSector(next, opts, row.metadata);
+  // Fetched again only when what it checks changed: a service's key host being down
+  // must not stop an operator from changing its name or redirect URIs.
+  if (['jwks_uri', ...ENCRYPTION_FIELDS].some((k) => k in p)) await checkEncryptionKeys(next, opts.fetch ? { fetch: opts.fetch } : {});
   // The write below is refused if the row changed since it was read (its version).
   return db.transaction(async (tx) => {
     await checkApiFree(tx, next.api_resource ?? null, clientId);
@@ -376,6 +407,7 @@ export async function ensureClient(
   const metadata = toProviderMetadata(clientId, c);
   const existing = await repo.selectClient(db, clientId);
   await checkSector(c, opts, existing?.metadata);
+  await checkEncryptionKeys(c, opts.fetch ? { fetch: opts.fetch } : {});
   const hash = () => hashSecret(secret);
   if (!existing) {
     const secretHash = await hash();

@@ -8,6 +8,7 @@ import { InvalidInputError } from '../errors/index.js';
 import { nativeRedirectProblem } from './native-redirects.js';
 import { RAR_TYPE, REPRESENTATION_SCOPE, representationAcceptsSchema } from '../representation/policy.js';
 import { defaultProfile, fapiDefaultAlg, profileMetadata, profileProblems, SECURITY_PROFILES } from './security-profile.js';
+import { asksEncryption, ENCRYPTION_FIELDS, encryptionMetadata, encryptionProblems } from './encryption.js';
 
 export const SUPPORTED_SCOPES = ['openid', 'offline_access', 'profile', 'phone', 'address', 'national_id', REPRESENTATION_SCOPE] as const;
 export const AUTH_METHODS = ['private_key_jwt', 'client_secret_basic', 'none'] as const;
@@ -126,6 +127,7 @@ export const UPDATABLE_FIELDS = [
   // Only from client_secret_basic to private_key_jwt (changeClient): a service moving to
   // FAPI 2.0 keeps its client id, so its citizens' pairwise subjects do not change.
   'token_endpoint_auth_method',
+  ...ENCRYPTION_FIELDS,
 ] as const;
 
 /** What an update may carry; each field is then checked again with the whole registration (clientInputSchema). */
@@ -145,9 +147,15 @@ export function clientUpdateSchema(opts: { allowHttpLoopback: boolean }) {
       security_profile: securityProfile.optional(),
       require_signed_request_object: z.boolean({ error: 'true or false' }).nullable().optional(),
       token_endpoint_auth_method: z.enum(AUTH_METHODS, { error: `one of ${AUTH_METHODS.join(', ')}` }).optional(),
+      ...encryptionFields((f) => f.nullable().optional()),
     })
     .strict()
     .refine((p) => Object.keys(p).length > 0, { message: `give at least one field to change (${UPDATABLE_FIELDS.join(', ')})` });
+}
+
+/** The encryption fields (encryption.ts checks their values, with the whole registration). */
+function encryptionFields<T extends z.ZodType>(wrap: (f: z.ZodString) => T): Record<(typeof ENCRYPTION_FIELDS)[number], T> {
+  return Object.fromEntries(ENCRYPTION_FIELDS.map((k) => [k, wrap(z.string({ error: 'an algorithm name' }))])) as Record<(typeof ENCRYPTION_FIELDS)[number], T>;
 }
 
 export type ClientUpdate = z.output<ReturnType<typeof clientUpdateSchema>>;
@@ -234,6 +242,8 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       security_profile_reason: z.string().trim().min(1).max(500, 'at most 500 characters').optional(),
       // RFC 9101: the service sends its authorization requests as signed request objects only.
       require_signed_request_object: z.boolean({ error: 'true or false' }).optional(),
+      // Encrypted ID tokens, userinfo as a signed (and encrypted) JWT: encryption.ts.
+      ...encryptionFields((f) => f.optional()),
       scope: z
         .string()
         .default('openid')
@@ -331,10 +341,12 @@ export function clientInputSchema(opts: { allowHttpLoopback: boolean; signingAlg
       if (c.sector_identifier_uri && c.subject_type !== 'pairwise') {
         ctx.addIssue({ code: 'custom', path: ['sector_identifier_uri'], message: 'only used with subject_type pairwise' });
       }
-      if (c.token_endpoint_auth_method !== 'private_key_jwt' && (c.jwks || c.jwks_uri)) {
-        ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'only used with private_key_jwt' });
+      // A service with a secret may still give its public encryption key (encryption.ts).
+      if (c.token_endpoint_auth_method !== 'private_key_jwt' && (c.jwks || c.jwks_uri) && !asksEncryption(c)) {
+        ctx.addIssue({ code: 'custom', path: ['jwks'], message: 'only used with private_key_jwt or encrypted responses' });
       }
       for (const p of profileProblems(c)) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
+      for (const p of encryptionProblems(c, signingAlgs)) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
       if (c.security_profile === 'fapi2' && c.id_token_signed_response_alg === undefined) {
         ctx.addIssue({ code: 'custom', path: ['id_token_signed_response_alg'], message: `a fapi2 service needs PS256, ES256 or EdDSA, and nixa signs with ${signingAlgs.join(', ')} (NIXA_SIGNING_ALGS)` });
       }
@@ -395,6 +407,7 @@ export function inputOfMetadata(
     ...(policy.apiResource ? { api_resource: policy.apiResource } : {}),
     ...pick('representation'),
     ...pick('require_signed_request_object'),
+    ...Object.assign({}, ...ENCRYPTION_FIELDS.map(pick)),
     security_profile: policy.securityProfile,
     ...(policy.securityProfileReason ? { security_profile_reason: policy.securityProfileReason } : {}),
   };
@@ -431,5 +444,5 @@ export function toProviderMetadata(clientId: string, c: ClientInput): Record<str
     // RFC 9396: the one detail type such a service may send (oidc-provider checks it).
     meta.authorization_details_types = [RAR_TYPE];
   }
-  return { ...meta, ...profileMetadata(c, interactive) };
+  return { ...meta, ...profileMetadata(c, interactive), ...encryptionMetadata(c) };
 }

@@ -32,7 +32,7 @@ import { extraTokenClaims, introspectionAllowedPolicy, introspectionAuthenticati
 import { PostgresAdapter, providerStorage, translateStorageErrors } from './adapter.js';
 import { rotationInOneStatement } from './rotation.js';
 import { assertClientAssertion, authorizationCodeTtl, fapiFeature, fapiRotation } from './fapi.js';
-import { FAPI_ALGS } from '../clients/index.js';
+import { ENCRYPTION_ALGS, ENCRYPTION_ENCS, FAPI_ALGS } from '../clients/index.js';
 import { oauthErrorPage } from './errors.js';
 import { claimsRequest, requestedLevel, SERVICE_MINIMUM_PARAM } from './requested-level.js';
 import { acceptsOf, organisationOf, recheckAtRefresh, richAuthorizationRequests, validateRepresentationMetadata } from './representation.js';
@@ -237,6 +237,15 @@ export function buildProvider(
       requestObjectSigningAlgValues: [...FAPI_ALGS] as never,
       // RFC 9449 proofs: FAPI 2.0 §5.4.1's algorithms (Ed25519 is EdDSA's fully specified name).
       dPoPSigningAlgValues: [...FAPI_ALGS, 'Ed25519'] as never,
+      // Encrypted ID tokens and userinfo, to the service's public key only (clients/encryption.ts says why).
+      idTokenEncryptionAlgValues: [...ENCRYPTION_ALGS] as never,
+      idTokenEncryptionEncValues: [...ENCRYPTION_ENCS] as never,
+      userinfoEncryptionAlgValues: [...ENCRYPTION_ALGS] as never,
+      userinfoEncryptionEncValues: [...ENCRYPTION_ENCS] as never,
+      // features.encryption would also accept request objects encrypted under a key derived
+      // from the client secret, which nixa keeps only as a hash: none are accepted.
+      requestObjectEncryptionAlgValues: [] as never,
+      requestObjectEncryptionEncValues: [] as never,
     },
     // A fapi2 service's client assertions: aud = the issuer, FAPI algorithms (fapi.ts).
     assertJwtClientAuthClaimsAndHeader: assertClientAssertion,
@@ -314,6 +323,11 @@ export function buildProvider(
         adminApiAlg: config.keys.signingAlgs[0]!,
       }),
       claimsParameter: { enabled: true },
+      // ID tokens (and back-channel logout tokens) encrypted for a service that registered
+      // id_token_encrypted_response_alg; userinfo as a JWT for one that registered
+      // userinfo_signed_response_alg (clients/encryption.ts). Others get what they had.
+      encryption: { enabled: true },
+      jwtUserinfo: { enabled: true },
       // FAPI 2.0 for the services registered fapi2 (protocol/fapi.ts, clients/security-profile.ts).
       fapi: fapiFeature(),
       // RFC 9126: any service may push its request; a fapi2 one must (require_pushed_authorization_requests).
