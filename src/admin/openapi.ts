@@ -3,6 +3,7 @@
 // cannot exist undocumented: test/admin checks both directions.
 import { ROLE_PERMISSIONS, ROLES, PERMISSIONS } from './roles.js';
 import { ADMIN_API_PREFIX, ROUTES, type Route } from './api.js';
+import { UPDATABLE_FIELDS } from '../clients/schema.js';
 
 const reason = { type: 'string', minLength: 10, maxLength: 500, description: 'Why: recorded in the audit trail' };
 
@@ -41,13 +42,18 @@ export const REQUEST_BODIES: Readonly<Record<string, object>> = {
   'POST /clients/{id}': {
     type: 'object',
     required: ['reason'],
+    description: 'Fields to change (null clears an optional one); each is checked with the whole registration, as at registration',
     properties: {
       reason,
+      // Every updatable field (clients/schema.ts): the document cannot leave one out.
+      ...Object.fromEntries(UPDATABLE_FIELDS.map((f) => [f, {}])),
       min_level: { enum: ['low', 'substantial', 'high', null] },
       api_resource: { type: ['string', 'null'], format: 'uri' },
       // fapi2 from substantial up; standard there keeps the reason as why.
       security_profile: { enum: ['standard', 'fapi2'] },
       require_signed_request_object: { type: ['boolean', 'null'] },
+      // Only from client_secret_basic, with jwks or jwks_uri.
+      token_endpoint_auth_method: { enum: ['private_key_jwt'] },
     },
     additionalProperties: false,
   },
