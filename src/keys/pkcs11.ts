@@ -98,12 +98,12 @@ const label = (kid: string) => `nixa:${kid}`;
 
 /**
  * The PKCS#11 library is loaded and initialised once per process and path, and
- * finalised when the last token using it closes (SoftHSM2 reads its configuration
+ * finalised when the last user of it releases it (tokens; tests that inspect one) (SoftHSM2 reads its configuration
  * at C_Initialize, which is how each test gets its own token directory).
  */
 const libraries = new Map<string, { lib: pkcs11js.PKCS11; users: number }>();
 
-function loadLibrary(path: string): pkcs11js.PKCS11 {
+export function loadLibrary(path: string): pkcs11js.PKCS11 {
   const known = libraries.get(path);
   if (known) {
     known.users++;
@@ -126,7 +126,7 @@ function loadLibrary(path: string): pkcs11js.PKCS11 {
   return lib;
 }
 
-function unloadLibrary(path: string): void {
+export function unloadLibrary(path: string): void {
   const known = libraries.get(path);
   if (!known || --known.users > 0) return;
   libraries.delete(path);
