@@ -1,10 +1,7 @@
 // The keys this instance works with, kept in step with the database: reloaded on
 // NOTIFY from any instance (or the CLI) and, as a safety net, by polling. Also
 // runs scheduled maintenance (rotation, deletion of expired retired keys).
-import { createPublicKey, type KeyObject } from 'node:crypto';
-
 import type { JWK } from 'jose';
-import { errors, ExternalSigningKey } from 'oidc-provider';
 
 import { type Config, signedArtifactMaxLifetime } from '../config/index.js';
 import { SigningUnavailableError } from '../errors/index.js';
@@ -13,57 +10,9 @@ import { every, serialised, watch, type Database } from '../storage/index.js';
 import type { Cipher } from './cipher.js';
 import { isPublished, type KeyPolicy, planMaintenance } from './lifecycle.js';
 import { changeKeys, KEYS_CHANNEL, keysStamp, listKeys, sweepRevoked, type StoredKey } from './repository.js';
+import type { TokenSigningKey } from './provider-key.js';
 import type { Signer } from './signer.js';
 import { type KeyStore, openKeyStore } from './store.js';
-
-/**
- * A key held in a PKCS#11 token, as oidc-provider's external signing support
- * (features.externalSigningSupport) takes it: the provider hands it the bytes
- * to sign and builds the JWS itself. A failure at the token becomes the OAuth
- * error temporarily_unavailable with HTTP 503 — the provider never falls back to
- * another key, and neither does nixa.
- */
-export class TokenSigningKey extends ExternalSigningKey {
-  readonly #signer: Signer;
-  readonly #verifyOnly: boolean;
-  #public: KeyObject | undefined;
-
-  constructor(signer: Signer, verifyOnly: boolean) {
-    super();
-    this.#signer = signer;
-    this.#verifyOnly = verifyOnly;
-  }
-
-  // Read-only: both are always set, so the provider never assigns them.
-  override get kid(): string {
-    return this.#signer.kid;
-  }
-
-  override get alg(): string {
-    return this.#signer.alg;
-  }
-
-  /** Like a retired software key: selected to verify, never to sign. */
-  override get key_ops(): string[] | undefined {
-    return this.#verifyOnly ? ['verify'] : undefined;
-  }
-
-  override keyObject(): KeyObject {
-    this.#public ??= createPublicKey({ key: this.#signer.publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
-    return this.#public;
-  }
-
-  override async sign(data: Buffer): Promise<Buffer> {
-    try {
-      return Buffer.from(await this.#signer.sign(data));
-    } catch (err) {
-      if (!(err instanceof SigningUnavailableError)) throw err;
-      const e = new errors.TemporarilyUnavailable('nixa cannot sign right now; try again in a moment', { cause: err });
-      Object.assign(e, { status: 503, statusCode: 503 });
-      throw e;
-    }
-  }
-}
 
 export type ProviderKey = JWK | TokenSigningKey;
 
@@ -162,7 +111,11 @@ export class KeyRing {
   /** Reloads keys if anything changed since the last load; calls never overlap (see serialised). */
   readonly refresh: () => Promise<void> = serialised(() => this.#reload());
 
+  /** oidc-provider's ExternalSigningKey, loaded only when keys live in a token (the CLI need not load the provider). */
+  #tokenKey: typeof TokenSigningKey | undefined;
+
   async #reload(): Promise<void> {
+    if (this.store.backend === 'pkcs11') this.#tokenKey ??= (await import('./provider-key.js')).TokenSigningKey;
     const stamp = await keysStamp(this.db);
     // Published-set membership also depends on time (retired keys expire), so
     // recompute when the clock passed a retired key's deleteAfter too.
@@ -190,7 +143,7 @@ export class KeyRing {
     const usable = published.filter((k) => (k.state === 'active' || k.state === 'retired') && (k.backend === 'software' || store.backend === 'pkcs11'));
     const providerJwks: ProviderKey[] = usable
       .map((k) => {
-        if (k.backend === 'pkcs11') return new TokenSigningKey(this.#alerting(store.signer(k)), k.state === 'retired');
+        if (k.backend === 'pkcs11') return new this.#tokenKey!(this.#alerting(store.signer(k)), k.state === 'retired');
         const jwk = JSON.parse(this.cipher.decrypt(k.privateEnc!, `key:${k.kid}`)) as JWK;
         // oidc-provider picks signing keys by key_ops: a retired key is marked
         // verify-only; the active key carries none (a private JWK may not list
