@@ -116,7 +116,10 @@ export function loadLibrary(path: string): pkcs11js.PKCS11 {
     throw new ConfigError('NIXA_PKCS11_MODULE', `a PKCS#11 library that loads (${path}: ${(err as Error).message})`);
   }
   try {
-    lib.C_Initialize();
+    // Signatures run on libuv's threads (C_SignAsync), several sessions at once:
+    // the library must lock. Without this flag PKCS#11 lets it assume one thread,
+    // and SoftHSM2 corrupts its memory under concurrent signing.
+    lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
   } catch (err) {
     if (!(err instanceof pkcs11js.Pkcs11Error && err.code === pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
       throw new ConfigError('NIXA_PKCS11_MODULE', `a PKCS#11 library that initialises (${path}: ${(err as Error).message})`);
@@ -338,15 +341,21 @@ export class Pkcs11Token {
     else this.#idle.push(s);
   }
 
-  /** Drops a session after a failure; when the failure says the session is gone, all cached handles go too. */
+  /**
+   * Drops a session after a failure. When the failure says the session is gone
+   * (closed, logged out, the token reset), the idle ones went with it, as did the
+   * cached key handles: all are dropped, so the retry opens and logs in afresh.
+   */
   #discard(s: Handle, lost: boolean): void {
     if (!lost) return this.#release(s);
-    this.#open--;
     this.#handles.clear();
-    try {
-      this.#lib.C_CloseSession(s);
-    } catch {
-      // Already gone: that is why it is discarded.
+    for (const gone of [s, ...this.#idle.splice(0)]) {
+      this.#open--;
+      try {
+        this.#lib.C_CloseSession(gone);
+      } catch {
+        // Already gone: that is why it is discarded.
+      }
     }
     // Someone waiting for a session gets a fresh one instead.
     const waiter = this.#waiting.shift();

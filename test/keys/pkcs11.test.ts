@@ -100,6 +100,17 @@ describeWithSoftHsm(import.meta.url, 'signing keys in a PKCS#11 token (SoftHSM2)
     await expect(compactVerify(forged, await importJWK(published, alg))).rejects.toThrow();
   });
 
+  it('signs many at once over its pool of sessions, off the event loop: every signature verifies', async () => {
+    // Several sessions sign on libuv's threads at the same time: the library must
+    // have been told to lock (CKF_OS_LOCKING_OK), or SoftHSM2 corrupts its memory.
+    const jobs = Array.from({ length: 64 }, (_, i) => ({ alg: ['ES256', 'RS256', 'PS256', 'EdDSA'][i % 4]!, i }));
+    const signed = await Promise.all(jobs.map(async ({ alg, i }) => ({ alg, jws: await signCompact(ring.signer(alg), {}, { n: i }) })));
+    for (const { alg, jws } of signed) {
+      const published = ring.snapshot.publicJwks.keys.find((k) => k.kid === ring.signer(alg).kid)!;
+      await expect(compactVerify(jws, await importJWK(published, alg))).resolves.toBeDefined();
+    }
+  });
+
   it('signs an audit checkpoint in the token, and the checkpoint verifies', async () => {
     const c = await createCheckpoint(tdb.db, ring.signer('ES256'), config.issuer);
     expect(c).toBeDefined();
