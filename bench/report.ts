@@ -85,6 +85,8 @@ export interface CrossDeviceResult {
   levels: CrossDeviceLevel[];
 }
 
+import type { TokenSigningRow } from './token-signing.js';
+
 export interface BenchResults {
   finishedAt: string;
   environment: { node: string; postgres: string; cpus: number; store: BenchSettings['store'] };
@@ -98,6 +100,8 @@ export interface BenchResults {
   crossDevice?: CrossDeviceResult;
   /** nixa's process at the end of the run (VmRSS, VmHWM); the issue's bound is 250 MB per instance. */
   nixaMemory?: Memory;
+  /** Software vs SoftHSM2 signing (bench/token-signing.ts); absent without SoftHSM2 and in results before issue 15. */
+  tokenSigning?: { seconds: number; rows: TokenSigningRow[] };
 }
 
 const TITLES: Record<ComparedScenario, string> = {

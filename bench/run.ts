@@ -49,6 +49,7 @@ import type { CitizenIdSourceStarted } from './targets/citizen-id-source.js';
 import type { NixaStarted } from './targets/nixa.js';
 import { checkGoals, formatGoals } from './goals.js';
 import { measureWritesPerSignIn, type NixaCounter } from './writes.js';
+import { formatTokenSigning, measureTokenSigning } from './token-signing.js';
 
 interface Setup {
   settings: BenchSettings;
@@ -235,6 +236,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   }
   const federatedResult = await federated(setup, only && !only.has('federated_sign_in') ? [] : setup.settings.federatedUsers);
   const crossDeviceResult = await crossDevice(setup, only && !only.has('cross_device') ? [] : settings.crossDeviceUsers);
+  const tokenSigning = only && !only.has('token_signing') ? undefined : await measureTokenSigning(cleanup);
   const perTable = [
     ...scenarios.map((s) => ({ title: `${s.scenario} (at ${s.concurrency})`, nixa: s.nixa })),
     ...federatedResult.levels.map((l) => ({ title: `federated_sign_in (at ${l.concurrency})`, nixa: l.nixa })),
@@ -248,7 +250,8 @@ async function main(cleanup: Cleanup): Promise<void> {
         ...(scenarios.length || federatedResult.levels.length ? [formatTable(scenarios, federatedResult, settings)] : []),
         ...(federatedResult.levels.length ? [formatFederated(federatedResult)] : []),
         ...(crossDeviceResult.levels.length ? [formatCrossDevice(crossDeviceResult)] : []),
-        formatPerTable(perTable),
+        ...(perTable.length ? [formatPerTable(perTable)] : []),
+        ...(only.has('token_signing') ? [formatTokenSigning(tokenSigning)] : []),
         '',
       ].join('\n\n'),
     );
@@ -290,6 +293,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     writesPerFederatedSignIn,
     crossDevice: crossDeviceResult,
     ...(nixaMemory ? { nixaMemory } : {}),
+    ...(tokenSigning ? { tokenSigning } : {}),
   };
   console.log(
     [
@@ -300,6 +304,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       formatPerTable(perTable),
       formatWrites(writesPerSignIn),
       formatWrites(writesPerFederatedSignIn),
+      formatTokenSigning(tokenSigning),
       '',
     ].join('\n\n'),
   );

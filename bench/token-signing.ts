@@ -1,4 +1,5 @@
-// npm run build && node dist/bench/token-signing.js: what signing in an HSM costs.
+// What signing in an HSM costs: the last part of npm run bench (NIXA_BENCH_ONLY=
+// token_signing for it alone), or on its own: npm run build && node dist/bench/token-signing.js.
 // For each algorithm nixa signs with, the same JWS signing input (an ID token's
 // header and claims) is signed through the Signer nixa uses — the one
 // oidc-provider's external signing key calls for ID tokens, access tokens and
@@ -11,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 
 import { Pkcs11Token } from '../src/keys/pkcs11.js';
 import { generateKey, newKid } from '../src/keys/generate.js';
@@ -82,30 +84,50 @@ function freshToken(cleanup: Cleanup): { label: string; pin: string } {
   return { label, pin };
 }
 
-async function main(cleanup: Cleanup): Promise<void> {
-  if (!existsSync(MODULE)) {
-    console.log(`token signing: skipped, ${MODULE} not installed (apt-get install softhsm2)`);
-    return;
-  }
+export interface TokenSigningRow {
+  alg: string;
+  concurrency: number;
+  software: Measured;
+  hsm: Measured;
+  /** software ops/s ÷ HSM ops/s: how many times slower signing in the token is. */
+  ratio: number;
+}
+
+/** Measures each algorithm with a software key and a key in a fresh SoftHSM2 token; undefined without SoftHSM2. */
+export async function measureTokenSigning(cleanup: Cleanup): Promise<{ seconds: number; rows: TokenSigningRow[] } | undefined> {
+  if (!existsSync(MODULE)) return undefined;
   const { label, pin } = freshToken(cleanup);
   const token = Pkcs11Token.open({ kind: 'pkcs11', module: MODULE, token: { label }, pin: { from: 'NIXA_PKCS11_PIN', read: () => pin } }, ALGS);
   cleanup.add('close the token', async () => token.close());
-  console.log(`token signing: ${SECONDS} s per measurement, software key then SoftHSM2 key, same process\n`);
-  const rows: string[][] = [['alg', 'concurrency', 'software ops/s', 'HSM ops/s', 'software ÷ HSM', 'HSM p50 ms', 'HSM p95 ms', 'software p95 ms']];
+  const rows: TokenSigningRow[] = [];
   for (const alg of ALGS) {
     const software = softwareSigner(JSON.parse((await generateKey('sig', alg)).privateMaterial));
     const kid = newKid();
     const { publicJwk } = await token.generate(kid, alg);
     const hsm: Signer = { kid, alg, publicJwk, sign: (input) => token.sign(kid, alg, input) };
     for (const concurrency of CONCURRENCIES) {
+      console.log(`  measuring token signing, ${alg} at ${concurrency} concurrent signatures, software then SoftHSM2…`);
       const s = await measure(software, concurrency);
       const h = await measure(hsm, concurrency);
-      console.log(`  measured ${alg} at ${concurrency} concurrent signatures`);
-      rows.push([alg, String(concurrency), s.opsPerSecond.toFixed(0), h.opsPerSecond.toFixed(0), (s.opsPerSecond / h.opsPerSecond).toFixed(2), h.p50Ms.toFixed(2), h.p95Ms.toFixed(2), s.p95Ms.toFixed(2)]);
+      rows.push({ alg, concurrency, software: s, hsm: h, ratio: s.opsPerSecond / h.opsPerSecond });
     }
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) console.log(r.map((c, i) => c.padStart(widths[i]!)).join('  '));
+  return { seconds: SECONDS, rows };
 }
 
-runWithCleanup(main);
+export function formatTokenSigning(result: { seconds: number; rows: TokenSigningRow[] } | undefined): string {
+  if (!result) return `Token signing: skipped, ${MODULE} not installed (apt-get install softhsm2)`;
+  const rows: string[][] = [['alg', 'concurrency', 'software ops/s', 'HSM ops/s', 'software ÷ HSM', 'HSM p50 ms', 'HSM p95 ms', 'software p95 ms']];
+  for (const r of result.rows) {
+    rows.push([r.alg, String(r.concurrency), r.software.opsPerSecond.toFixed(0), r.hsm.opsPerSecond.toFixed(0), r.ratio.toFixed(2), r.hsm.p50Ms.toFixed(2), r.hsm.p95Ms.toFixed(2), r.software.p95Ms.toFixed(2)]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return [
+    `Token signing (JWS of an ID token, the Signer oidc-provider calls; ${result.seconds} s each; software key vs SoftHSM2 over PKCS#11, same process)`,
+    ...rows.map((r) => r.map((c, i) => c.padStart(widths[i]!)).join('  ')),
+  ].join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runWithCleanup(async (cleanup) => console.log(`\n${formatTokenSigning(await measureTokenSigning(cleanup))}`));
+}

@@ -3,9 +3,9 @@
 // same library nixa loaded. Tests needing it are skipped, saying why, where
 // SoftHSM2 is not installed.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import pkcs11js from 'pkcs11js';
@@ -46,9 +46,10 @@ export interface TestToken {
  * and a token of its own (its own label) for each test.
  */
 function softHsmConf(): string {
-  if (process.env.SOFTHSM2_CONF) return process.env.SOFTHSM2_CONF;
   const dir = join(tmpdir(), `hsm-${process.pid}`);
   const conf = join(dir, 'softhsm2.conf');
+  // Set by whoever runs the tests: theirs to manage.
+  if (process.env.SOFTHSM2_CONF && process.env.SOFTHSM2_CONF !== conf) return process.env.SOFTHSM2_CONF;
   if (!existsSync(conf)) {
     mkdirSync(join(dir, 'tokens'), { recursive: true });
     writeFileSync(conf, `directories.tokendir = ${join(dir, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
@@ -61,6 +62,7 @@ function softHsmConf(): string {
 }
 
 let tokens = 0;
+let live = 0;
 
 /**
  * Initialises a new token (before nixa first opens one in this file: SoftHSM2
@@ -72,11 +74,16 @@ export function createTestToken(name = 'nixa'): TestToken {
   const pin = '246810';
   const env = { ...process.env, SOFTHSM2_CONF: conf };
   execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', '13579111'], { env, stdio: 'ignore' });
+  live++;
   return {
     label,
     pin,
     env: { NIXA_KEY_BACKEND: 'pkcs11', NIXA_PKCS11_MODULE: SOFTHSM_MODULE, NIXA_PKCS11_TOKEN_LABEL: label, NIXA_PKCS11_PIN: pin },
-    remove: () => execFileSync('softhsm2-util', ['--delete-token', '--token', label], { env, stdio: 'ignore' }),
+    remove: () => {
+      execFileSync('softhsm2-util', ['--delete-token', '--token', label], { env, stdio: 'ignore' });
+      // The last token of this file: the directory goes (a later file in this process makes it again).
+      if (--live === 0) rmSync(dirname(conf), { recursive: true, force: true });
+    },
   };
 }
 

@@ -3,7 +3,7 @@
 // nixa configures, the same lifecycle as software keys (rotation, revocation,
 // deletion destroy the token's objects), start-up errors that name the variable,
 // and a lost session re-opened on the next signature.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -232,6 +232,7 @@ describeWithSoftHsm(import.meta.url, 'opening the token at start-up', () => {
     expect(opening({ NIXA_PKCS11_PIN: '', NIXA_PKCS11_PIN_FILE: file })).toThrow(/NIXA_PKCS11_PIN_FILE/);
     writeFileSync(file, `${token.pin}\n`);
     expect(opening({ NIXA_PKCS11_PIN: '', NIXA_PKCS11_PIN_FILE: file })).not.toThrow();
+    rmSync(file);
   });
 
   it('names NIXA_PKCS11_TOKEN_LABEL when no token has that label, and NIXA_PKCS11_MODULE when the library does not load', () => {
