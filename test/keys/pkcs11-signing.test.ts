@@ -1,6 +1,6 @@
 // End to end with a real SoftHSM2 token: a running nixa (NIXA_KEY_BACKEND=pkcs11)
-// signs a sign-in's ID token and a JWT access token in the token, and relying
-// parties verify them with the published JWKS. When the token refuses to sign
+// signs a sign-in's ID token, a JWT access token and the private_key_jwt assertion
+// it sends a source in the token, and each verifies with the published JWKS. When the token refuses to sign
 // (its PIN changed under nixa, every session lost), the token endpoint answers
 // 503 temporarily_unavailable, nixa logs an error and counts it, and no token is
 // signed by any other key; once the token is back, the next request is signed there.
@@ -10,6 +10,7 @@ import * as oidc from 'openid-client';
 import type { Nixa } from '../../src/app/index.js';
 import { addClient } from '../../src/clients/index.js';
 import { revokeKey } from '../../src/keys/index.js';
+import { clientAuthentication } from '../../src/sources/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { capturingLogger, startTestNixa } from '../support/nixa.js';
 import { discover, redeem, registerTestClient, signIn, type TestClient } from '../support/relying-party.js';
@@ -85,6 +86,17 @@ describeWithSoftHsm(import.meta.url, 'tokens signed in the HSM, end to end', () 
     await jwtVerify(at, await jwks(), { issuer: nixa.config.issuer, typ: 'at+jwt' });
     const me = await fetch(`${nixa.config.issuer}/admin/api/v1/keys`, { headers: { authorization: `Bearer ${at}` } });
     expect(me.status).toBe(200);
+  });
+
+  it('signs the private_key_jwt assertion nixa sends a source in the token; the source can check it at /jwks', async () => {
+    const auth = await clientAuthentication({ id: 'cccd', authMethod: 'private_key_jwt', clientSecret: undefined }, () => nixa.keyring.snapshot.signers);
+    const body = new URLSearchParams();
+    await auth({ issuer: 'https://cccd.example.gov.vn' } as oidc.ServerMetadata, { client_id: 'nixa-tai-cccd' } as oidc.ClientMetadata, body, new Headers());
+    const assertion = body.get('client_assertion')!;
+    expect(body.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    expect(decodeProtectedHeader(assertion)).toMatchObject({ alg: 'ES256', kid: (await activeKid('ES256')).kid });
+    const { payload } = await jwtVerify(assertion, await jwks(), { issuer: 'nixa-tai-cccd', subject: 'nixa-tai-cccd', audience: 'https://cccd.example.gov.vn' });
+    expect(typeof payload.jti).toBe('string');
   });
 
   it('answers 503 temporarily_unavailable with an alert when the token refuses to sign, signs with no other key, and recovers', async () => {
