@@ -113,6 +113,7 @@ export function fapi2Ratio(fapi2: NixaSide, standard: NixaSide): Ratio {
     cpu: nixaCpu(fapi2) / nixaCpu(standard),
   };
 }
+import type { TokenSigningRow } from './token-signing.js';
 
 export interface BenchResults {
   finishedAt: string;
@@ -129,6 +130,8 @@ export interface BenchResults {
   fapi2?: Fapi2Result;
   /** nixa's process at the end of the run (VmRSS, VmHWM); the issue's bound is 250 MB per instance. */
   nixaMemory?: Memory;
+  /** Software vs SoftHSM2 signing (bench/token-signing.ts); absent without SoftHSM2 and in results before issue 15. */
+  tokenSigning?: { seconds: number; rows: TokenSigningRow[] };
 }
 
 const TITLES: Record<ComparedScenario, string> = {

@@ -56,6 +56,7 @@ import type { CitizenIdSourceStarted } from './targets/citizen-id-source.js';
 import type { Fapi2Registered, NixaStarted } from './targets/nixa.js';
 import { checkGoals, formatGoals } from './goals.js';
 import { measureWritesPerSignIn, type NixaCounter } from './writes.js';
+import { formatTokenSigning, measureTokenSigning } from './token-signing.js';
 
 interface Setup {
   settings: BenchSettings;
@@ -267,6 +268,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const federatedResult = await federated(setup, only && !only.has('federated_sign_in') ? [] : setup.settings.federatedUsers);
   const crossDeviceResult = await crossDevice(setup, only && !only.has('cross_device') ? [] : settings.crossDeviceUsers);
   const fapi2Result = only && !only.has('fapi2_sign_in') ? undefined : await fapi2(setup);
+  const tokenSigning = only && !only.has('token_signing') ? undefined : await measureTokenSigning(cleanup);
   const perTable = [
     ...scenarios.map((s) => ({ title: `${s.scenario} (at ${s.concurrency})`, nixa: s.nixa })),
     ...federatedResult.levels.map((l) => ({ title: `federated_sign_in (at ${l.concurrency})`, nixa: l.nixa })),
@@ -287,7 +289,8 @@ async function main(cleanup: Cleanup): Promise<void> {
         ...(federatedResult.levels.length ? [formatFederated(federatedResult)] : []),
         ...(crossDeviceResult.levels.length ? [formatCrossDevice(crossDeviceResult)] : []),
         ...(fapi2Result ? [formatFapi2(fapi2Result)] : []),
-        formatPerTable(perTable),
+        ...(perTable.length ? [formatPerTable(perTable)] : []),
+        ...(only.has('token_signing') ? [formatTokenSigning(tokenSigning)] : []),
         '',
       ].join('\n\n'),
     );
@@ -330,6 +333,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     crossDevice: crossDeviceResult,
     ...(fapi2Result ? { fapi2: fapi2Result } : {}),
     ...(nixaMemory ? { nixaMemory } : {}),
+    ...(tokenSigning ? { tokenSigning } : {}),
   };
   console.log(
     [
@@ -341,6 +345,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       formatPerTable(perTable),
       formatWrites(writesPerSignIn),
       formatWrites(writesPerFederatedSignIn),
+      formatTokenSigning(tokenSigning),
       '',
     ].join('\n\n'),
   );

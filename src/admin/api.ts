@@ -85,7 +85,7 @@ const BASE_ROUTES: Route[] = [
     permission: 'keys:write',
     summary: 'Revoke a compromised key: out of JWKS at once, private part destroyed',
     handle: async ({ deps, principal, params, body }) => {
-      const steps = await revokeKey(deps.db, deps.cipher, params.kid!, actorOf(principal), checkReason(body.reason));
+      const steps = await revokeKey(deps.db, deps.keyring.store, params.kid!, actorOf(principal), checkReason(body.reason));
       await deps.keyring.refresh();
       return { steps, ...(await keyView(deps)) };
     },
@@ -145,7 +145,7 @@ async function changeSource(c: Call, patch: Record<string, unknown>): Promise<un
 
 /** The connection test of `POST /sources/{id}/test` and of enabling: discovery, JWKS, nixa's credentials. */
 const testSource = (deps: AdminDeps) => (source: Source) =>
-  checkSource(source, { redirectUri: `${deps.config.issuer}${SOURCE_CALLBACK_PATH}`, signingKeys: () => deps.keyring.snapshot.providerJwks });
+  checkSource(source, { redirectUri: `${deps.config.issuer}${SOURCE_CALLBACK_PATH}`, signingKeys: () => deps.keyring.snapshot.signers });
 
 /** As `nixa sources enable`: the source is offered to citizens only once its connection test passes (409 naming the failed checks otherwise). */
 async function enableTested(c: Call): Promise<unknown> {

@@ -19,7 +19,7 @@ import { purgeUpstreamSessions, Upstream, type SourceLogoutDeps } from '../feder
 import { monitorHealth, SourceRegistry } from '../sources/index.js';
 import type { Config } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
-import { activeSigningKey, Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
+import { Cipher, KeyRing, loadMasterKey } from '../keys/index.js';
 import { createLogger, type Logger } from '../logging/index.js';
 import { countActiveSessions, openShortLivedState, purgeExpired, recordCache, type RecordCache, type ShortLivedState } from '../protocol/index.js';
 import { createMetrics, registryMetrics, type Metrics } from '../metrics/index.js';
@@ -98,7 +98,7 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     await registryCatalogue.start();
     const stopRegistryHealth = monitorRegistriesHealth(registryCatalogue, logger, config.sourceHealthSeconds);
     // Audit partitions ahead of time and signed checkpoints (src/audit).
-    const stopAudit = await startAuditJobs({ db, config, logger, signingKey: () => activeSigningKey(db, cipher, config.keys.signingAlgs[0]!) });
+    const stopAudit = await startAuditJobs({ db, config, logger, signingKey: async () => keyring.signer(config.keys.signingAlgs[0]!) });
     const upstream = new Upstream(sources, keyring, `${config.issuer}${CALLBACK_PATH}`, state.upstreamLogins);
     // Once per instance: the provider, rebuilt when keys change, shares them.
     const records = recordCache(db);
@@ -109,9 +109,11 @@ export async function startNixa(config: Config, opts: StartOptions = {}): Promis
     const sourceLogout: SourceLogoutDeps = { db, cipher, sources, upstream, issuer: config.issuer, sessionTtlSeconds: config.ttl.Session, logger };
     const push: PushDeps = { db, cipher, config: config.push, logger: logger.child({ component: 'push' }) };
     const metrics = createMetrics({ activeSessions: () => countActiveSessions(db), auditChainLength: () => auditChainLength(db) });
+    // The HSM alert's metric; the key ring logs the error itself (src/keys/keyring.ts).
+    keyring.onSigningFailure((reason) => metrics.signingFailures.inc({ reason }));
 
     const registries =
-      opts.registries ?? new HttpOrganisationRegistries({ registries: () => registryCatalogue.list(), signingKeys: () => keyring.snapshot.providerJwks, logger, metrics: registryMetrics(metrics) });
+      opts.registries ?? new HttpOrganisationRegistries({ registries: () => registryCatalogue.list(), signingKeys: () => keyring.snapshot.signers, logger, metrics: registryMetrics(metrics) });
     let shuttingDown = false;
     let host!: ProviderHost;
     const app = createHttpApp({

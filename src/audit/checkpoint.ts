@@ -4,9 +4,9 @@
 // someone with full access to the database, who cannot sign.
 import { createHash } from 'node:crypto';
 
-import { calculateJwkThumbprint, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
+import { calculateJwkThumbprint, importJWK, jwtVerify, type JWK } from 'jose';
 
-import type { SigningKey } from '../keys/index.js';
+import { signCompact, type Signer } from '../keys/index.js';
 import type { Database } from '../storage/index.js';
 import { insertCheckpoint, lastCheckpoint, lockCheckpoints, readHead, type StoredCheckpoint } from './repository.js';
 
@@ -31,8 +31,7 @@ export const jwsDigest = (jws: string) => createHash('sha256').update(jws).diges
  * the last one (then returns undefined). Instances serialise on a lock, so two
  * running the periodic job at once make one checkpoint, not two.
  */
-export async function createCheckpoint(db: Database, key: SigningKey, issuer: string): Promise<StoredCheckpoint | undefined> {
-  const signer = await importJWK(key.privateJwk, key.alg);
+export async function createCheckpoint(db: Database, key: Signer, issuer: string): Promise<StoredCheckpoint | undefined> {
   return db.transaction(async (tx) => {
     await lockCheckpoints(tx);
     const [head, last] = [await readHead(tx), await lastCheckpoint(tx)];
@@ -46,7 +45,8 @@ export async function createCheckpoint(db: Database, key: SigningKey, issuer: st
       audit_hash: head.hash,
       prev: last ? jwsDigest(last.jws) : null,
     };
-    const jws = await new SignJWT({ ...claims }).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: CHECKPOINT_TYP }).sign(signer);
+    // Through the Signer: a key held in an HSM signs the checkpoint there.
+    const jws = await signCompact(key, { typ: CHECKPOINT_TYP }, { ...claims });
     const stored: StoredCheckpoint = {
       id: claims.checkpoint,
       createdAt: createdAt.toISOString(),

@@ -4,7 +4,7 @@
 // chain is caught by anyone holding an earlier checkpoint. Appends happen inside
 // the caller's transaction (append.ts).
 import type { Config } from '../config/index.js';
-import type { SigningKey } from '../keys/index.js';
+import type { Signer } from '../keys/index.js';
 import type { Logger } from '../logging/index.js';
 import { every, type Database, type Queryable } from '../storage/index.js';
 import { createCheckpoint } from './checkpoint.js';
@@ -77,7 +77,7 @@ export async function startAuditJobs(deps: {
   db: Database;
   config: Config;
   logger: Logger;
-  signingKey: () => Promise<SigningKey>;
+  signingKey: () => Promise<Signer>;
 }): Promise<() => void> {
   const { db, config, logger } = deps;
   await partitionsAhead(db);

@@ -18,7 +18,7 @@ import {
   type VerifyReport,
 } from '../audit/index.js';
 import { InvalidInputError } from '../errors/index.js';
-import { activeSigningKey } from '../keys/index.js';
+import { activeSigner, withKeyStore } from '../keys/index.js';
 import type { CliContext, CliIo } from './commands.js';
 
 /** The trail did not verify: exit 1, the report already says why. */
@@ -84,7 +84,8 @@ export function registerAuditCommands(program: Command, io: CliIo, ctx: CliConte
     .action(async () => {
       const db = await ctx.db();
       const alg = ctx.config.keys.signingAlgs[0]!;
-      const c = await createCheckpoint(db, await activeSigningKey(db, ctx.cipher(), alg), ctx.config.issuer);
+      // With NIXA_KEY_BACKEND=pkcs11 the token signs; the key never comes out.
+      const c = await withKeyStore(ctx.cipher(), ctx.config, async (store) => createCheckpoint(db, await activeSigner(db, store, alg), ctx.config.issuer));
       io.out(c ? `checkpoint ${c.id}: seq ${c.seq} hash ${c.hash}, signed with ${alg} key ${c.kid}\n` : 'no event since the last checkpoint: nothing to sign\n');
     });
 

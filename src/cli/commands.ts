@@ -4,14 +4,13 @@
 import { readFileSync } from 'node:fs';
 
 import { Command, CommanderError, Option } from 'commander';
-import type { JWK } from 'jose';
 
 import { bootstrapSecurityOfficer, listOperators } from '../admin/index.js';
 import { checkReason } from '../audit/index.js';
 import { addClient, changeClient, clientsOptions, disableClient, ENCRYPTION_ALGS, ENCRYPTION_ENCS, GRANT_TYPES, listClients, rotateClientSecret, SECURITY_PROFILES, showClient, type ClientView } from '../clients/index.js';
 import { CONFIG_VARIABLES, type Config } from '../config/index.js';
 import { InvalidInputError, NixaError } from '../errors/index.js';
-import { type Cipher, KeyRing, listKeyViews, revokeKey, rotateKeys, type KeyView } from '../keys/index.js';
+import { type Cipher, KeyRing, listKeyViews, revokeKey, rotateKeys, type KeyView, withKeyStore } from '../keys/index.js';
 import { silentLogger } from '../logging/index.js';
 import { addSource, changeSource, checkSource, enableSource, getSource, listSources, SOURCE_CALLBACK_PATH, sourcesOptions, viewSource, type Source, type SourceCheck } from '../sources/index.js';
 import { migrate, redactUrl, type Database } from '../storage/index.js';
@@ -394,13 +393,17 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
   /** The connection test of `sources test`, `enable` and `add --enable`: discovery, JWKS, nixa's credentials. */
   const testSource = async (source: Source): Promise<SourceCheck> => {
     // nixa's signing keys are read only for a source that authenticates nixa by private_key_jwt.
-    let signingKeys: readonly JWK[] = [];
-    if (source.authMethod === 'private_key_jwt') {
-      const keyring = new KeyRing(await ctx.db(), ctx.cipher(), ctx.config, silentLogger);
+    const redirectUri = `${ctx.config.issuer}${SOURCE_CALLBACK_PATH}`;
+    if (source.authMethod !== 'private_key_jwt') return checkSource(source, { redirectUri, signingKeys: () => [] });
+    // Signers, not private JWKs: with an HSM the key ring's token signs the assertion, then closes.
+    const keyring = new KeyRing(await ctx.db(), ctx.cipher(), ctx.config, silentLogger);
+    try {
       await keyring.refresh();
-      signingKeys = keyring.snapshot.providerJwks;
+      const signers = keyring.snapshot.signers;
+      return await checkSource(source, { redirectUri, signingKeys: () => signers });
+    } finally {
+      await keyring.stop();
     }
-    return checkSource(source, { redirectUri: `${ctx.config.issuer}${SOURCE_CALLBACK_PATH}`, signingKeys: () => signingKeys });
   };
   const printCheck = (result: SourceCheck, out = io.out) => {
     const mark = { ok: 'ok  ', warning: 'WARN', fail: 'FAIL' } as const;
@@ -553,7 +556,8 @@ function buildProgram(io: CliIo, ctx: CliContext): Command {
     .description('EMERGENCY: withdraw a compromised key from JWKS at once and destroy its private part')
     .option(...REASON)
     .action(async (kid: string, o: { reason?: string }) => {
-      await revokeKey(await ctx.db(), ctx.cipher(), kid, ctx.actor, reasonOf(o));
+      const db = await ctx.db();
+      await withKeyStore(ctx.cipher(), ctx.config, (store) => revokeKey(db, store, kid, ctx.actor, reasonOf(o)));
       io.out(
         `revoked ${kid}: removed from JWKS; its private part is destroyed.\n` +
           'ID tokens and JWT access tokens it signed no longer verify at services that refresh JWKS; opaque access and refresh tokens are not signed and stay valid.\n',

@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import type { Command } from 'commander';
-import type { JWK } from 'jose';
 
 import { checkReason } from '../audit/index.js';
 import { InvalidInputError } from '../errors/index.js';
@@ -75,13 +74,16 @@ export function registerRegistryCommands(program: Command, io: CliIo, ctx: CliCo
   const opts = () => registriesOptions(ctx.config);
   const test = async (r: OrganisationRegistry): Promise<RegistryCheck> => {
     // nixa's signing keys are read only for a registry that authenticates nixa by private_key_jwt.
-    let signingKeys: readonly JWK[] = [];
-    if (r.authMethod === 'private_key_jwt') {
-      const keyring = new KeyRing(await ctx.db(), ctx.cipher(), ctx.config, silentLogger);
+    if (r.authMethod !== 'private_key_jwt') return checkRegistry(r, { signingKeys: () => [] });
+    // Signers, not private JWKs: with an HSM the key ring's token signs the assertion, then closes.
+    const keyring = new KeyRing(await ctx.db(), ctx.cipher(), ctx.config, silentLogger);
+    try {
       await keyring.refresh();
-      signingKeys = keyring.snapshot.providerJwks;
+      const signers = keyring.snapshot.signers;
+      return await checkRegistry(r, { signingKeys: () => signers });
+    } finally {
+      await keyring.stop();
     }
-    return checkRegistry(r, { signingKeys: () => signingKeys });
   };
   const printCheck = (check: RegistryCheck) => {
     const mark = { ok: 'ok  ', warning: 'WARN', fail: 'FAIL' } as const;

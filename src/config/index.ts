@@ -136,6 +136,18 @@ const schema = z
     NIXA_KEY_ROTATION_DAYS: z.coerce.number().positive('a positive number of days').default(30),
     NIXA_COOKIE_KEY_ROTATION_DAYS: z.coerce.number().positive('a positive number of days').default(30),
     NIXA_KEYS_REFRESH_SECONDS: seconds(10),
+    // Where signing keys live (src/keys/pkcs11.ts): in the database under the
+    // master key, or generated inside a PKCS#11 token (an HSM) that never lets them out.
+    NIXA_KEY_BACKEND: z.enum(['software', 'pkcs11'], { error: 'software or pkcs11' }).default('software'),
+    NIXA_PKCS11_MODULE: z
+      .string()
+      .min(1)
+      .refine((v) => isAbsolute(v), { message: 'the absolute path of the PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so' })
+      .optional(),
+    NIXA_PKCS11_TOKEN_LABEL: z.string().min(1).max(32, 'a token label of at most 32 characters').optional(),
+    NIXA_PKCS11_SLOT: z.coerce.number({ error: 'a slot number' }).int('a slot number').min(0, 'a slot number').optional(),
+    NIXA_PKCS11_PIN: z.string().min(1).optional(),
+    NIXA_PKCS11_PIN_FILE: z.string().min(1).optional(),
     NIXA_SOURCE_HEALTH_SECONDS: seconds(30),
     NIXA_PURGE_INTERVAL_SECONDS: seconds(60),
     NIXA_PURGE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
@@ -201,6 +213,16 @@ const schema = z
         ctx.addIssue({ code: 'custom', path: ['NIXA_PUSH_INSECURE_ENDPOINTS'], message: 'cannot be enabled when NIXA_ENV=production' });
       }
     }
+    if (c.NIXA_KEY_BACKEND === 'pkcs11') {
+      const need = (name: keyof typeof c, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
+      if (!c.NIXA_PKCS11_MODULE) need('NIXA_PKCS11_MODULE', 'is required when NIXA_KEY_BACKEND=pkcs11 (e.g. /usr/lib/softhsm/libsofthsm2.so)');
+      if (!c.NIXA_PKCS11_TOKEN_LABEL && c.NIXA_PKCS11_SLOT === undefined) {
+        need('NIXA_PKCS11_TOKEN_LABEL', 'is required when NIXA_KEY_BACKEND=pkcs11 (the label of the token holding the keys, or set NIXA_PKCS11_SLOT)');
+      }
+      if (c.NIXA_PKCS11_TOKEN_LABEL && c.NIXA_PKCS11_SLOT !== undefined) need('NIXA_PKCS11_SLOT', 'cannot be set together with NIXA_PKCS11_TOKEN_LABEL; choose one');
+      if (!c.NIXA_PKCS11_PIN && !c.NIXA_PKCS11_PIN_FILE) need('NIXA_PKCS11_PIN', 'is required when NIXA_KEY_BACKEND=pkcs11 (or set NIXA_PKCS11_PIN_FILE)');
+      if (c.NIXA_PKCS11_PIN && c.NIXA_PKCS11_PIN_FILE) need('NIXA_PKCS11_PIN_FILE', 'cannot be set together with NIXA_PKCS11_PIN; choose one');
+    }
     if (c.NIXA_MASTER_KEY && c.NIXA_MASTER_KEY_FILE) {
       ctx.addIssue({ code: 'custom', path: ['NIXA_MASTER_KEY_FILE'], message: 'cannot be set together with NIXA_MASTER_KEY; choose one' });
     }
@@ -249,6 +271,8 @@ export interface Config {
     rotationSeconds: number;
     cookieRotationSeconds: number;
     refreshSeconds: number;
+    /** Where signing keys are generated and used; cookie keys are always software keys. */
+    backend: KeyBackendConfig;
   };
   purge: { intervalSeconds: number; batchSize: number };
   /** How often a signed checkpoint of the audit trail is made (when there are new events). */
@@ -271,6 +295,36 @@ export interface Config {
   service: ServiceIdentity;
   /** Web Push to bound phones (src/push). */
   push: PushConfig;
+}
+
+/**
+ * The key backend (NIXA_KEY_BACKEND). For pkcs11, the token is found by label or
+ * slot; the PIN is read when the token is opened, through read(), so that the
+ * value never appears when the configuration is printed or logged.
+ */
+export type KeyBackendConfig =
+  | { kind: 'software' }
+  | {
+      kind: 'pkcs11';
+      module: string;
+      token: { label: string } | { slot: number };
+      pin: { from: 'NIXA_PKCS11_PIN' | 'NIXA_PKCS11_PIN_FILE'; path?: string; read: () => string };
+    };
+
+function pkcs11Pin(value: string | undefined, file: string | undefined): Extract<KeyBackendConfig, { kind: 'pkcs11' }>['pin'] {
+  if (value !== undefined) return { from: 'NIXA_PKCS11_PIN', read: () => value };
+  const path = file!;
+  return {
+    from: 'NIXA_PKCS11_PIN_FILE',
+    path,
+    read: () => {
+      try {
+        return readFileSync(path, 'utf8').trim();
+      } catch (err) {
+        throw new ConfigError('NIXA_PKCS11_PIN_FILE', `a readable file holding the token's user PIN (${(err as Error).message})`);
+      }
+    },
+  };
 }
 
 export interface PushConfig {
@@ -466,6 +520,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       rotationSeconds: Math.round(c.NIXA_KEY_ROTATION_DAYS * DAY),
       cookieRotationSeconds: Math.round(c.NIXA_COOKIE_KEY_ROTATION_DAYS * DAY),
       refreshSeconds: c.NIXA_KEYS_REFRESH_SECONDS,
+      backend:
+        c.NIXA_KEY_BACKEND === 'pkcs11'
+          ? {
+              kind: 'pkcs11',
+              module: c.NIXA_PKCS11_MODULE!,
+              token: c.NIXA_PKCS11_TOKEN_LABEL ? { label: c.NIXA_PKCS11_TOKEN_LABEL } : { slot: c.NIXA_PKCS11_SLOT! },
+              pin: pkcs11Pin(c.NIXA_PKCS11_PIN, c.NIXA_PKCS11_PIN_FILE && resolve(cwd, c.NIXA_PKCS11_PIN_FILE)),
+            }
+          : { kind: 'software' },
     },
     purge: { intervalSeconds: c.NIXA_PURGE_INTERVAL_SECONDS, batchSize: c.NIXA_PURGE_BATCH_SIZE },
     audit: { checkpointSeconds: c.NIXA_AUDIT_CHECKPOINT_SECONDS },

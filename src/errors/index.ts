@@ -129,6 +129,23 @@ export class MasterKeyError extends NixaError {
   readonly code = 'NIXA-KEY-001';
 }
 
+/**
+ * The key store could not sign (a PKCS#11 token removed, its PIN refused, its
+ * session lost and not re-opened). HTTP 503: nixa never signs with another key
+ * instead; `reason` is one of a few fixed words (pkcs11.ts), safe as a metric label.
+ */
+export class SigningUnavailableError extends NixaError {
+  readonly code = 'NIXA-KEY-002';
+  override readonly status = 503;
+  constructor(
+    message: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The database cannot be reached or the schema is not what this build expects. */
 export class StorageError extends NixaError {
   readonly code = 'NIXA-DB-001';
@@ -194,6 +211,7 @@ export const ERROR_CATALOGUE: Record<string, string> = {
   'NIXA-STA-001': 'The record is in a state that does not allow this operation (e.g. a disabled client, a deleted key).',
   'NIXA-CNF-001': 'The record was changed by someone else since the version the caller read; reload and try again. Nothing was written.',
   'NIXA-KEY-001': 'Stored key material cannot be decrypted: the master key is wrong or the row was tampered with.',
+  'NIXA-KEY-002': 'The HSM (PKCS#11 token) holding the signing keys could not sign: token removed, PIN refused or session lost. HTTP 503 (temporarily_unavailable); nothing is signed with another key instead. The log and nixa_signing_failures_total say why.',
   'NIXA-DB-001': 'The database is unreachable or its schema is older or newer than this build.',
   'NIXA-DB-002': 'The database connection was lost or refused during the request (failover, restart): nothing was half-written; try again in a moment. HTTP 503.',
   'NIXA-CNF-002': 'A change to a versioned record came without the version it was based on (If-Match): read the record, then send its ETag.',

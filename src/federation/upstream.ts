@@ -84,7 +84,7 @@ export class Upstream {
   }
 
   async #discover(source: Source): Promise<oidc.Configuration> {
-    const auth = await clientAuthentication(source, () => this.keyring.snapshot.providerJwks);
+    const auth = await clientAuthentication(source, () => this.keyring.snapshot.signers);
     const options = discoveryOptions(source);
     const config = await oidc.discovery(issuerOf(source.discoveryUrl), source.clientId, undefined, auth, {
       ...options,

@@ -10,7 +10,7 @@ export interface GeneratedKey {
   privateMaterial: string;
 }
 
-function newKid(): string {
+export function newKid(): string {
   // Random, not a thumbprint: a kid must not repeat even if material did.
   return randomBytes(12).toString('base64url');
 }

@@ -4,14 +4,16 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
 
 import { appendAudit, type AuditEventName } from '../audit/index.js';
 import type { Database, Queryable } from '../storage/index.js';
-import type { Cipher } from './cipher.js';
-import { generateKey } from './generate.js';
-import type { KeyRecord, KeyState, KeyStep, KeyUse } from './lifecycle.js';
+import type { KeyBackend, KeyRecord, KeyState, KeyStep, KeyUse } from './lifecycle.js';
+import type { KeyStore } from './store.js';
 
 export const KEYS_CHANNEL = 'nixa_keys';
 const KEYS_LOCK = 7_415_003;
 
 export interface StoredKey extends KeyRecord {
+  backend: KeyBackend;
+  /** A token-held key's CKA_LABEL; null for software keys. */
+  handle: string | null;
   publicJwk: JWK | null;
   privateEnc: Buffer | null;
   revokedAt: Date | null;
@@ -23,6 +25,8 @@ interface Row {
   use: KeyUse;
   alg: string;
   state: KeyState;
+  backend: KeyBackend;
+  handle: string | null;
   public_jwk: JWK | null;
   private_enc: Uint8Array | null;
   created_at: Date | string;
@@ -41,6 +45,8 @@ function fromRow(r: Row): StoredKey {
     use: r.use,
     alg: r.alg,
     state: r.state,
+    backend: r.backend,
+    handle: r.handle,
     publicJwk: r.public_jwk,
     privateEnc: r.private_enc ? Buffer.from(r.private_enc) : null,
     createdAt: new Date(r.created_at),
@@ -76,21 +82,23 @@ const STEP_EVENT: Record<KeyStep['type'], AuditEventName> = {
   revoke: 'KEY_REVOKED',
 };
 
-async function applyStep(tx: Queryable, cipher: Cipher, step: KeyStep, actor: string, reason?: string): Promise<string> {
+async function applyStep(tx: Queryable, store: KeyStore, keys: StoredKey[], step: KeyStep, actor: string, reason?: string): Promise<string> {
   let kid: string;
   const details: Record<string, unknown> = {};
   // An operator's rotation or revocation says why on every event it writes; the schedule's steps have no reason.
   const why = reason ? { reason } : {};
   switch (step.type) {
     case 'create': {
-      const g = await generateKey(step.use, step.alg);
+      // A token-held key is generated in the token now; if this transaction then
+      // rolls back, the token keeps an object no row names, which nothing uses.
+      const g = await store.create(step.use, step.alg);
       kid = g.kid;
       await tx.query(
-        `INSERT INTO keys (kid, use, alg, state, public_jwk, private_enc, activated_at)
-         VALUES ($1, $2, $3, $4, $5::jsonb, $6, CASE WHEN $4 = 'active' THEN now() END)`,
-        [kid, step.use, step.alg, step.state, g.publicJwk ? JSON.stringify(g.publicJwk) : null, cipher.encrypt(g.privateMaterial, `key:${kid}`)],
+        `INSERT INTO keys (kid, use, alg, state, public_jwk, private_enc, backend, handle, activated_at)
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, CASE WHEN $4 = 'active' THEN now() END)`,
+        [kid, step.use, step.alg, step.state, g.publicJwk ? JSON.stringify(g.publicJwk) : null, g.privateEnc, g.backend, g.handle],
       );
-      Object.assign(details, { use: step.use, alg: step.alg, state: step.state });
+      Object.assign(details, { use: step.use, alg: step.alg, state: step.state, ...(g.backend === 'pkcs11' ? { backend: g.backend } : {}) });
       // The trail vouches for the key: an audit checkpoint signed by it stays
       // checkable after the key is deleted (src/audit/verify.ts).
       if (g.publicJwk) details.jkt = await calculateJwkThumbprint(g.publicJwk);
@@ -113,10 +121,16 @@ async function applyStep(tx: Queryable, cipher: Cipher, step: KeyStep, actor: st
       );
       details.deleteAfter = step.deleteAfter.toISOString();
       break;
-    case 'delete':
+    case 'delete': {
       kid = step.kid;
+      // A token-held key's objects go first: if the token cannot, the row stays
+      // and the next maintenance tries again. The reverse order could leave a
+      // private key in the token that no row names.
+      const key = keys.find((k) => k.kid === step.kid);
+      if (key?.backend === 'pkcs11') await store.destroy(key);
       await tx.query(`DELETE FROM keys WHERE kid = $1 AND state IN ('retired', 'next')`, [kid]);
       break;
+    }
     case 'revoke': {
       kid = step.kid;
       // The private part is destroyed, not just hidden: a revoked key can never sign again.
@@ -141,21 +155,48 @@ async function applyStep(tx: Queryable, cipher: Cipher, step: KeyStep, actor: st
  */
 export async function changeKeys(
   db: Database,
-  cipher: Cipher,
+  store: KeyStore,
   actor: string,
   plan: (keys: StoredKey[]) => KeyStep[],
   reason?: string,
-): Promise<{ steps: KeyStep[]; created: string[] }> {
-  return db.transaction(async (tx) => {
+): Promise<{ steps: KeyStep[]; created: string[]; undestroyed: string[] }> {
+  const result = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [KEYS_LOCK]);
     const keys = await listKeys(tx, { includeRevoked: true });
     const steps = plan(keys);
     const created: string[] = [];
     for (const step of steps) {
-      const kid = await applyStep(tx, cipher, step, actor, reason);
+      const kid = await applyStep(tx, store, keys, step, actor, reason);
       if (step.type === 'create') created.push(kid);
     }
     if (steps.length) await tx.query(`SELECT pg_notify($1, 'changed')`, [KEYS_CHANNEL]);
-    return { steps, created };
+    const revoked = steps.flatMap((s) => (s.type === 'revoke' ? keys.filter((k) => k.kid === s.kid && k.backend === 'pkcs11') : []));
+    return { steps, created, revoked };
   });
+  // A revoked key leaves JWKS with the commit; its token objects are destroyed
+  // right after. Destroying first could leave the row signing with a key already
+  // gone. What the token could not destroy now, sweepRevoked() retries.
+  const undestroyed: string[] = [];
+  for (const key of result.revoked) {
+    try {
+      await store.destroy(key);
+    } catch {
+      undestroyed.push(key.kid);
+    }
+  }
+  return { steps: result.steps, created: result.created, undestroyed };
+}
+
+/**
+ * Destroys token objects of keys that are revoked in the table (a destruction
+ * that failed when the key was revoked). Only kids the table knows as revoked:
+ * a token shared with another deployment keeps that deployment's keys.
+ */
+export async function sweepRevoked(db: Queryable, store: KeyStore): Promise<string[]> {
+  const held = await store.heldKids();
+  if (!held.length) return [];
+  const { rows } = await db.query<{ kid: string }>(`SELECT kid FROM keys WHERE state = 'revoked' AND backend = 'pkcs11' AND kid = ANY($1)`, [held]);
+  const destroyed: string[] = [];
+  for (const { kid } of rows) if (await store.destroy({ kid, backend: 'pkcs11' })) destroyed.push(kid);
+  return destroyed;
 }

@@ -18,6 +18,8 @@ export interface Metrics {
   tokensIssued: Counter<'grant_type'>;
   registryFailures: Counter<'registry' | 'reason'>;
   registrySeconds: Histogram<'registry' | 'outcome'>;
+  /** The HSM alert: signatures the key store refused (token removed, PIN refused, session lost), by reason. */
+  signingFailures: Counter<'reason'>;
 }
 
 /** Gauges read when Prometheus scrapes (a database count is cheaper than keeping them in step). */
@@ -70,6 +72,12 @@ export function createMetrics(gauges: GaugeSources): Metrics {
       help: 'Time to ask an organisation registry (metadata, token, answer), by registry and outcome (ok or the failure reason)',
       labelNames: ['registry', 'outcome'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10],
+      registers: [registry],
+    }),
+    signingFailures: new Counter({
+      name: 'nixa_signing_failures_total',
+      help: 'Signatures the key store could not make (answered 503, never signed with another key), by reason (src/keys/pkcs11.ts TokenFailure)',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

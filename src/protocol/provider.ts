@@ -345,6 +345,10 @@ export function buildProvider(
       },
       // RFC 9396, for one type: nixa_representation (acting for an organisation).
       richAuthorizationRequests: richAuthorizationRequests(),
+      // Signing keys in an HSM (src/keys/pkcs11.ts): the provider has the token sign
+      // (TokenSigningKey). Experimental in oidc-provider: the ack pins the version
+      // of the interface this build was written for; README says what an upgrade re-checks.
+      externalSigningSupport: { enabled: config.keys.backend.kind === 'pkcs11', ack: 'experimental-01' },
       // Signing out of nixa tells every service of that session, server to server.
       backchannelLogout: { enabled: true },
       revocation: { enabled: true },

@@ -5,11 +5,10 @@
 // One question to one registry — metadata, token and answer together — ends within
 // the registry's timeout_ms. The national ID number goes only into the request
 // body: never a URL, a log line or an error's detail.
-import type { JWK } from 'jose';
 import * as oidc from 'openid-client';
 
 import type { Logger } from '../logging/index.js';
-import { clientAuthentication, oauthError, type CheckStep } from '../sources/index.js';
+import { clientAuthentication, oauthError, type CheckStep, type SigningKeys } from '../sources/index.js';
 import {
   REGISTRY_SCOPE,
   REPRESENTATIONS_PATH,
@@ -176,8 +175,8 @@ function within<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 export interface HttpRegistriesOptions {
   /** The registries nixa may ask (RegistryCatalogue.list); only the enabled ones are asked. */
   registries: () => readonly OrganisationRegistry[];
-  /** nixa's private signing JWKs (the key ring's providerJwks), for a private_key_jwt registry. */
-  signingKeys: () => readonly JWK[];
+  /** nixa's active signing keys (the key ring's snapshot.signers), for a private_key_jwt registry. */
+  signingKeys: SigningKeys;
   logger: Logger;
   /** The clock tokens expire by (tests move it). */
   now?: () => number;
@@ -406,7 +405,7 @@ export interface RegistryCheck {
  * endpoint, and does it give nixa a token for the registry scope with the
  * registered client authentication? No person is looked up.
  */
-export async function checkRegistry(registry: Registry, opts: { signingKeys: () => readonly JWK[] }): Promise<RegistryCheck> {
+export async function checkRegistry(registry: Registry, opts: { signingKeys: SigningKeys }): Promise<RegistryCheck> {
   const steps: RegistryCheckStep[] = [];
   const deadline = AbortSignal.timeout(registry.timeoutMs);
   let auth: oidc.ClientAuth | undefined;

@@ -3,10 +3,9 @@
 // and does the source's token endpoint accept nixa's client credentials?
 import { randomBytes } from 'node:crypto';
 
-import type { JWK } from 'jose';
 import * as oidc from 'openid-client';
 
-import { clientAuthentication, oauthError } from './client-auth.js';
+import { clientAuthentication, oauthError, type SigningKeys } from './client-auth.js';
 import type { Source } from './index.js';
 
 /** The one redirect URI nixa registers at every source (nixa's federation callback). */
@@ -32,8 +31,8 @@ export interface SourceCheck {
 export interface CheckOptions {
   /** nixa's redirect URI at the source, sent with the credentials probe as a real token request would. */
   redirectUri: string;
-  /** nixa's private signing JWKs, for a private_key_jwt source. */
-  signingKeys: () => readonly JWK[];
+  /** nixa's active signing keys, for a private_key_jwt source. */
+  signingKeys: SigningKeys;
 }
 
 function insecureAllowed(url: string): boolean {

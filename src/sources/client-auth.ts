@@ -1,19 +1,28 @@
 // How nixa proves who it is at a source's token endpoint: one function for the
 // sign-in and for `nixa sources test`, so the test checks what sign-ins send.
-import { importJWK, type JWK } from 'jose';
+import { randomBytes } from 'node:crypto';
+
+import type { JWK } from 'jose';
 import * as oidc from 'openid-client';
 
 import { StateError } from '../errors/index.js';
+import { signCompact, softwareSigner, type Signer } from '../keys/index.js';
 import type { Source } from './index.js';
+
+/** nixa's active signing keys: signers (the key ring's snapshot.signers), or private JWKs (tests). */
+export type SigningKeys = () => readonly (Signer | JWK)[];
+
+const isSigner = (k: Signer | JWK): k is Signer => typeof (k as Signer).sign === 'function';
 
 /**
  * The client authentication for a source (openid-client 6). `signingKeys` gives
- * nixa's private signing JWKs (the key ring's providerJwks), used only for
- * private_key_jwt: the active key signs, and the source checks it at nixa's /jwks.
+ * nixa's active signing keys, used only for private_key_jwt: the active key
+ * signs, and the source checks it at nixa's /jwks. The assertion is signed by a
+ * Signer, so that a key held in an HSM signs it there.
  */
 export async function clientAuthentication(
   source: Pick<Source, 'id' | 'authMethod' | 'clientSecret'>,
-  signingKeys: () => readonly JWK[],
+  signingKeys: SigningKeys,
 ): Promise<oidc.ClientAuth> {
   switch (source.authMethod) {
     case 'client_secret_basic':
@@ -23,12 +32,11 @@ export async function clientAuthentication(
     case 'client_secret_post':
       return oidc.ClientSecretPost(secretOf(source));
     case 'private_key_jwt': {
-      const jwks = signingKeys();
-      // Active keys have no key_ops; retired ones only verify.
-      const active = jwks.find((k) => !k.key_ops && k.alg === 'ES256') ?? jwks.find((k) => !k.key_ops && k.alg === 'RS256');
+      // Private JWKs: active keys have no key_ops; retired ones only verify.
+      const signers = signingKeys().flatMap((k) => (isSigner(k) ? [k] : k.key_ops ? [] : [softwareSigner(k)]));
+      const active = signers.find((k) => k.alg === 'ES256') ?? signers.find((k) => k.alg === 'RS256');
       if (!active) throw new StateError(`no active signing key for private_key_jwt at source "${source.id}"`);
-      const key = (await importJWK(active, active.alg)) as oidc.PrivateKey['key'];
-      return oidc.PrivateKeyJwt({ key, ...(active.kid ? { kid: active.kid } : {}) });
+      return privateKeyJwt(active);
     }
   }
 }
@@ -51,4 +59,20 @@ export function oauthError(err: unknown): { error: string | undefined; status: n
     return { error, status: err.status };
   }
   return undefined;
+}
+
+/**
+ * private_key_jwt (OpenID Connect Core §9) with the claims openid-client's own
+ * PrivateKeyJwt sends — iss = sub = client_id, aud = the issuer, a fresh jti,
+ * a minute of validity — but signed by a Signer rather than an in-memory key.
+ */
+function privateKeyJwt(signer: Signer): oidc.ClientAuth {
+  return async (as, client, body) => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { jti: randomBytes(32).toString('base64url'), aud: as.issuer, exp: now + 60, iat: now, nbf: now, iss: client.client_id, sub: client.client_id };
+    const assertion = await signCompact(signer, {}, claims);
+    body.set('client_id', client.client_id);
+    body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    body.set('client_assertion', assertion);
+  };
 }

@@ -15,7 +15,7 @@ import { parseSourceInput, parseSourceUpdate, type AttributeName, type AuthMetho
 export { ATTRIBUTES, AUTH_METHODS, LOGOUT_METHODS, SOURCE_KINDS, SOURCE_ROLES, type AttributeName, type AuthMethod, type LogoutMethod, type SourceKind, type SourceRole } from './schema.js';
 export { SOURCES_CHANNEL, type MappingEntry } from './repository.js';
 export { checkSource, discoveryOptions, issuerOf, SOURCE_CALLBACK_PATH, type CheckStep, type SourceCheck } from './check.js';
-export { clientAuthentication, oauthError } from './client-auth.js';
+export { clientAuthentication, oauthError, type SigningKeys } from './client-auth.js';
 export { checkAll as checkSourcesHealth, monitorHealth, probe, recheckFailing } from './health.js';
 export { DEMO_SOURCE_LOGOS, svgLogo } from './logos.js';
 export { levelAdvice, linkedCanReach, type LevelAdvice } from './advice.js';

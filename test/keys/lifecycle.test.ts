@@ -274,3 +274,44 @@ describe('isPublished', () => {
     }
   });
 });
+
+describe('a change of key backend (NIXA_KEY_BACKEND)', () => {
+  const HSM_RS: KeyPolicy = { ...RS, backend: 'pkcs11' };
+
+  it('retires an active software key at once and lets no software next key sign: both are replaced by token keys', () => {
+    const [active, next] = steady(RS);
+    const steps = planMaintenance([active!, next!], [HSM_RS], NOW);
+    expect(steps).toEqual([
+      { type: 'retire', kid: active!.kid, deleteAfter: at(HSM_RS.retainSeconds) },
+      { type: 'delete', kid: next!.kid },
+      { type: 'create', use: 'sig', alg: 'RS256', state: 'active' },
+      { type: 'create', use: 'sig', alg: 'RS256', state: 'next' },
+    ]);
+  });
+
+  it('leaves keys already in the configured backend alone, and records without a backend count as software', () => {
+    const inToken = steady(RS).map((k) => ({ ...k, backend: 'pkcs11' as const }));
+    expect(planMaintenance(inToken, [HSM_RS], NOW)).toEqual([]);
+    expect(planMaintenance(steady(RS), [{ ...RS, backend: 'software' }], NOW)).toEqual([]);
+  });
+
+  it('replaces only a waiting key made in the other backend', () => {
+    const [active, next] = steady(RS).map((k) => ({ ...k, backend: 'pkcs11' as const }));
+    const softNext = { ...next!, backend: 'software' as const };
+    expect(planMaintenance([active!, softNext], [HSM_RS], NOW)).toEqual([
+      { type: 'delete', kid: softNext.kid },
+      { type: 'create', use: 'sig', alg: 'RS256', state: 'next' },
+    ]);
+  });
+
+  it('never promotes a waiting key of the other backend when the active key is revoked', () => {
+    const [active, next] = steady(RS);
+    const plan = planRevocation([active!, next!], active!.kid, 'pkcs11');
+    expect(plan).toEqual([
+      { type: 'revoke', kid: active!.kid },
+      { type: 'delete', kid: next!.kid },
+      { type: 'create', use: 'sig', alg: 'RS256', state: 'active' },
+      { type: 'create', use: 'sig', alg: 'RS256', state: 'next' },
+    ]);
+  });
+});

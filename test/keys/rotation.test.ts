@@ -190,7 +190,7 @@ describe('key material at rest and in JWKS', () => {
       ...ring.cookieKeys,
     ];
     // Guard against a vacuous pass: there are private members and cookie secrets to look for.
-    expect(ring.providerJwks.some((k) => typeof k.d === 'string')).toBe(true);
+    expect(ring.providerJwks.some((k) => typeof (k as JWK).d === 'string')).toBe(true);
     expect(ring.cookieKeys.length).toBeGreaterThan(0);
 
     const { rows } = await tdb.db.query<Record<string, unknown>>('SELECT * FROM keys');
