@@ -4,9 +4,9 @@
 // Each control stands on its own, so that meeting one never lets a request skip another:
 //   PAR       the client's require_pushed_authorization_requests (oidc-provider refuses a
 //             front-channel request without request_uri: invalid_request);
-//   DPoP      the client's dpop_bound_access_tokens (a token request without a proof:
-//             invalid_grant / invalid_client? no — oidc-provider's InvalidGrant), and a bound
-//             token used as a bearer token is refused at userinfo and introspection says cnf;
+//   DPoP      the client's dpop_bound_access_tokens (a token request without a proof is
+//             invalid_grant), and a bound token used as a bearer token is refused at
+//             userinfo; introspection shows cnf.jkt to the service's API;
 //   client    private_key_jwt, assertion aud = the issuer exactly, PS256/ES256/EdDSA only,
 //             its jti used once (ReplayDetection, in the store every instance shares);
 //   code      lives FAPI_CODE_TTL_SECONDS at most.
