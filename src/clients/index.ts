@@ -19,7 +19,7 @@ export { nativeRedirectProblem, redirectProvesApp } from './native-redirects.js'
 export { verifySecret } from './secrets.js';
 export { pairwiseSector } from './sector.js';
 export { ENCRYPTION_ALGS, ENCRYPTION_ENCS } from './encryption.js';
-export { FAPI_ALGS, FAPI_CODE_TTL_SECONDS, FAPI_REQUEST_URI_MAX_TTL_SECONDS, isFapi2, SECURITY_PROFILES, type SecurityProfile } from './security-profile.js';
+export { FAPI_ALGS, FAPI_CODE_TTL_SECONDS, isFapi2, SECURITY_PROFILES, type SecurityProfile } from './security-profile.js';
 
 export interface ClientView {
   clientId: string;

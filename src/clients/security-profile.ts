@@ -21,8 +21,6 @@ export const FAPI_ALGS = ['PS256', 'ES256', 'EdDSA'] as const;
 
 /** FAPI 2.0 Security Profile §5.3.2.2: an authorization code lives at most 60 seconds. */
 export const FAPI_CODE_TTL_SECONDS = 60;
-/** FAPI 2.0 Security Profile §5.3.2.2: a request_uri's expires_in is between 5 and 600 seconds. */
-export const FAPI_REQUEST_URI_MAX_TTL_SECONDS = 600;
 
 const HIGH_LEVELS: readonly (Level | undefined | null)[] = ['substantial', 'high'];
 

@@ -133,7 +133,7 @@ export interface ProviderDeps {
   /** Whose child or helper a person is (persons acting for persons); absent, no such token is issued or honoured. */
   relations?: PersonRelations;
   /** Key for DPoP nonces (derived from the master key: every instance accepts the nonces of every other). */
-  dpopNonceKey?: Buffer;
+  dpopNonceKey: Buffer;
 }
 
 /** The authorization parameter a service uses to pre-select an identity source. */
@@ -339,8 +339,8 @@ export function buildProvider(
       // With NIXA_DPOP_NONCE, every proof carries a nonce nixa handed out (use_dpop_nonce).
       dPoP: {
         enabled: true,
-        ...(dpopNonceKey ? { nonceSecret: dpopNonceKey } : {}),
-        requireNonce: () => config.dpopNonce && dpopNonceKey !== undefined,
+        nonceSecret: dpopNonceKey,
+        requireNonce: () => config.dpopNonce,
         allowReplay: false,
       },
       // RFC 9396, for one type: nixa_representation (acting for an organisation).
